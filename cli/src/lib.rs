@@ -1,0 +1,64 @@
+//! The `hindsight` command line. Each subcommand lives in
+//! `commands/<name>.rs` with its clap `Args` and a `run` function; this file
+//! only wires them together and maps errors to exit codes.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub mod commands;
+
+/// Record now, decide in hindsight.
+///
+/// Hindsight records what programs do on a Linux host (eBPF, kernel-authoritative
+/// arguments), answers questions about recordings in SQL, and replays security
+/// rules over recordings before they are deployed.
+#[derive(Debug, Parser)]
+#[command(name = "hindsight", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// More log output on stderr (-v: info, -vv: debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// All subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what a recording holds: time range, host, counts, loss, mismatches, size.
+    Info(commands::info::Args),
+    /// Make a synthetic recording with realistic distributions (for tests and benchmarks).
+    Generate(commands::generate::Args),
+    /// Salvage a recording after a crash: turn its spool into segments, finish its manifest.
+    Recover(commands::recover::Args),
+}
+
+/// Runs the command line and returns the process exit code.
+///
+/// Exit codes: 0 success, 1 "found something" (rules fired, diffs differ), 2 errors.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let level = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level))
+        .format_timestamp(None)
+        .init();
+    let result = match cli.command {
+        Command::Info(args) => commands::info::run(args),
+        Command::Generate(args) => commands::generate::run(args),
+        Command::Recover(args) => commands::recover::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,2 @@
+//! Empty: the programs are in the binary target.
+#![no_std]

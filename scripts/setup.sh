@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs whatever a fresh machine lacks to build, test and run Hindsight.
+# Idempotent: a few seconds when everything is already there.
+set -euo pipefail
+export PATH="$HOME/.cargo/bin:$PATH"
+say() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
+
+# 1. The eBPF crate is built with nightly (-Z build-std=core needs rust-src).
+if ! rustup toolchain list | grep -q '^nightly'; then
+  say "installing the nightly toolchain"
+  rustup toolchain install nightly --profile minimal
+fi
+if ! rustup component list --toolchain nightly --installed 2>/dev/null | grep -q '^rust-src'; then
+  say "adding rust-src to nightly"
+  rustup component add rust-src --toolchain nightly
+fi
+
+# 2. bpf-linker 0.10.4 (uses the Rust toolchain's own LLVM 22; newer ones want a system LLVM 23).
+if ! bpf-linker --version 2>/dev/null | grep -q '^bpf-linker 0\.10\.4'; then
+  say "installing bpf-linker 0.10.4 (about 2 minutes)"
+  cargo install bpf-linker --version 0.10.4 --locked
+fi
+
+# 3. mdbook builds the user guide.
+if ! mdbook --version 2>/dev/null | grep -q 'v0\.5'; then
+  say "installing mdbook (about 2 minutes)"
+  cargo install mdbook --version '^0.5' --locked --no-default-features --features search
+fi
+
+# 4. Debian packages: bpftool (inspecting programs), strace/bpftrace/hyperfine (benchmarks).
+need_apt=()
+for pkg in bpftool bpftrace strace hyperfine; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  say "apt-get install ${need_apt[*]}"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# 5. Python packages used by the test suite as independent oracles (DuckDB, pyarrow).
+if ! python3 -c 'import duckdb, pyarrow' 2>/dev/null; then
+  say "pip install duckdb pyarrow"
+  python3 -m pip install -q duckdb pyarrow
+fi
+
+# 6. Kernel filesystems the recorder needs (root only; harmless no-ops when mounted).
+if [ "$(id -u)" = 0 ]; then
+  [ -d /sys/kernel/tracing/events ] || mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null || true
+  [ -e /sys/kernel/security/lsm ] || mount -t securityfs securityfs /sys/kernel/security 2>/dev/null || true
+fi
+say "ready"

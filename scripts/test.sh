@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: formatting, lints, every test, and the book.
+# This is README command 2, and what CI runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$HOME/.cargo/bin:$PATH"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+echo "== cargo fmt --check" >&2
+cargo fmt --all --check
+echo "== cargo clippy -D warnings" >&2
+cargo clippy --all-targets -- -D warnings
+echo "== cargo test" >&2
+cargo test --no-fail-fast 2>&1 | tee target/test-output.txt
+echo "== mdbook build" >&2
+mdbook build book
