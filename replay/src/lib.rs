@@ -1,2 +1,20 @@
 //! Replay: a pure, deterministic simulator that feeds a recording through a
 //! process / file-descriptor state model and evaluates security rules.
+//!
+//! * [`ir`]: the one condition representation every rule language compiles to
+//!   ([`ir::Cond`], [`ir::Rule`]), over the fields of [`field::Field`].
+//! * [`lang`]: the [`lang::RuleLanguage`] trait, the language registry and
+//!   rule loading with [`diag::Diagnostic`] errors.
+//! * [`state`]: the process and fd tables, as the kernel had them at each event.
+//! * [`eval`]: conditions compiled to a fast program, evaluated per event.
+//! * [`engine`]: replays recordings in `seq` order and produces a
+//!   [`verdict::Report`], optionally simulating enforcement.
+//! * [`native`]: Hindsight's own YAML + SQL-expression rules.
+
+pub mod diag;
+pub mod errno;
+pub mod field;
+pub mod ir;
+pub mod lang;
+pub mod native;
+pub mod verdict;
