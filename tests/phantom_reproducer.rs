@@ -174,6 +174,15 @@ fn races_are_won_both_ways_and_never_torn() {
             setup.flip.as_deref(),
             Some(if mode == Mode::OpenRace { "u64" } else { "u16" })
         );
+        let live = log
+            .attempts(mode)
+            .iter()
+            .filter(|a| a.flips.unwrap_or(0) > 0)
+            .count();
+        assert!(
+            live > 0,
+            "{mode}: the racer flipped during none of the syscalls"
+        );
         let s = log.summary(mode).unwrap();
         assert_eq!(
             (s.other, s.failed),
@@ -304,4 +313,46 @@ fn self_check_catches_inconsistent_ground_truth() {
             .iter()
             .any(|p| p.contains("attempt without summary"))
     );
+}
+
+#[test]
+fn check_recorded_judges_rows_like_the_recorder_tests_will() {
+    require_root!();
+    let bin = Phantom::build().unwrap();
+    let Some(log) = run_checked(&bin, Mode::Openat2Uffd, &RunOptions::count(1)) else {
+        return;
+    };
+    let (setup, a) = (log.setup(Mode::Openat2Uffd).unwrap(), &log.attempts[0]);
+    let right = phantom::RecordedArg {
+        user: Some(&setup.harmless),
+        user_err: None,
+        kernel: a.actual_value.as_deref(),
+        inode: a.actual_inode,
+        mismatch: true,
+    };
+    assert_eq!(a.check_recorded(setup, &right), Vec::<String>::new());
+    // A naive recorder: trusts user memory for the kernel value, flags nothing.
+    let naive = phantom::RecordedArg {
+        kernel: Some(&setup.harmless),
+        mismatch: false,
+        ..right
+    };
+    assert_eq!(a.check_recorded(setup, &naive).len(), 2);
+
+    let Some(log) = run_checked(&bin, Mode::OpenRace, &RunOptions::count(50)) else {
+        return;
+    };
+    let setup = log.setup(Mode::OpenRace).unwrap();
+    for a in log.attempts(Mode::OpenRace) {
+        let mut r = phantom::RecordedArg {
+            user: Some(&setup.harmless),
+            user_err: None,
+            kernel: a.actual_value.as_deref(),
+            inode: a.actual_inode,
+            mismatch: a.actual == Actual::Target,
+        };
+        assert_eq!(a.check_recorded(setup, &r), Vec::<String>::new());
+        r.mismatch = !r.mismatch;
+        assert_eq!(a.check_recorded(setup, &r).len(), 1);
+    }
 }

@@ -315,6 +315,87 @@ impl Attempt {
             .and_then(|v| v.rsplit_once(':'))
             .and_then(|(_, p)| p.parse().ok())
     }
+
+    /// Compares what a recorder recorded for this attempt's path/address
+    /// argument with the ground truth and returns every disagreement (empty =
+    /// the row is right). `setup` is this attempt's mode setup.
+    ///
+    /// * kernel side: `kernel` must equal `actual_value` (the opened file's
+    ///   path, or `127.0.0.1:PORT`), `inode` (when recorded) `actual_inode`;
+    /// * deterministic modes: `user`/`user_err` must be the predicted entry
+    ///   view, `mismatch` the predicted flag;
+    /// * race modes: `user` must name one of the two candidates (or, with a
+    ///   byte-wise flip, anything), and `mismatch` must equal "the user value
+    ///   names another candidate than the kernel used".
+    pub fn check_recorded(&self, setup: &Setup, r: &RecordedArg<'_>) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut bad =
+            |what: String| problems.push(format!("{} #{}: {what}", self.mode, self.attempt));
+        if r.kernel != self.actual_value.as_deref() {
+            bad(format!(
+                "kernel value {:?}, ground truth {:?}",
+                r.kernel, self.actual_value
+            ));
+        }
+        if let Some(ino) = r.inode
+            && Some(ino) != self.actual_inode
+        {
+            bad(format!("inode {ino}, ground truth {:?}", self.actual_inode));
+        }
+        if let Some(e) = &self.expected {
+            if (r.user, r.user_err) != (e.user.as_deref(), e.user_err) {
+                bad(format!(
+                    "user value {:?} (err {:?}), expected {:?} (err {:?})",
+                    r.user, r.user_err, e.user, e.user_err
+                ));
+            }
+            if r.mismatch != e.mismatch {
+                bad(format!(
+                    "toctou_mismatch {}, expected {}",
+                    r.mismatch, e.mismatch
+                ));
+            }
+            return problems;
+        }
+        let seen = match r.user {
+            Some(u) if u == setup.target => Actual::Target,
+            Some(u) if u == setup.harmless => Actual::Harmless,
+            Some(_) => Actual::Other,
+            None => Actual::Failed,
+        };
+        let untorn = matches!(setup.flip.as_deref(), Some("u64" | "u16"));
+        if untorn && !matches!(seen, Actual::Target | Actual::Harmless) {
+            bad(format!(
+                "user value {:?} (err {:?}) is neither candidate",
+                r.user, r.user_err
+            ));
+        }
+        if self.actual != Actual::Failed && matches!(seen, Actual::Target | Actual::Harmless) {
+            let differs = seen != self.actual;
+            if r.mismatch != differs {
+                bad(format!(
+                    "toctou_mismatch {} but user saw {seen:?} and the kernel used {:?}",
+                    r.mismatch, self.actual
+                ));
+            }
+        }
+        problems
+    }
+}
+
+/// One recorded path/address argument, as [`Attempt::check_recorded`] judges it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecordedArg<'a> {
+    /// Value read from user memory at syscall entry (`file_path_user`), if the read worked.
+    pub user: Option<&'a str>,
+    /// Error of that read (`file_path_user_err`, e.g. -14).
+    pub user_err: Option<i32>,
+    /// The authoritative value (`file_path`, or the address as `127.0.0.1:PORT`).
+    pub kernel: Option<&'a str>,
+    /// The authoritative inode (`file_inode`), when recorded.
+    pub inode: Option<u64>,
+    /// The recorded `toctou_mismatch`.
+    pub mismatch: bool,
 }
 
 /// `record=summary`: counts for one mode run.
@@ -387,8 +468,7 @@ impl Log {
     /// every inconsistency found, each naming mode and attempt:
     /// setups and summaries match the attempts; outcomes agree with inodes,
     /// peers and listeners; deterministic attempts went as predicted (with a
-    /// userfault served before the path was copied in openat2-uffd); the
-    /// racer flipped during at least some syscalls of each race run.
+    /// userfault served before the path was copied in openat2-uffd).
     pub fn self_check(&self) -> Vec<String> {
         let mut problems = Vec::new();
         for summary in &self.summaries {
@@ -420,15 +500,6 @@ impl Log {
             }
             for (i, a) in attempts.iter().enumerate() {
                 check_attempt(setup, i as u64, a, &mut problems);
-            }
-            // A descheduled racer may miss single syscalls, never a whole run.
-            if !mode.is_deterministic()
-                && !attempts.is_empty()
-                && attempts.iter().all(|a| a.flips.unwrap_or(0) == 0)
-            {
-                problems.push(format!(
-                    "{mode}: the racer flipped during none of the syscalls"
-                ));
             }
             if mode.is_deterministic() && summary.as_expected != Some(summary.attempts) {
                 problems.push(format!(
