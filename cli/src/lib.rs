@@ -7,6 +7,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod commands;
+mod reference;
+
+pub use reference::{command, reference_markdown};
 
 /// Record now, decide in hindsight.
 ///
@@ -14,7 +17,13 @@ pub mod commands;
 /// arguments), answers questions about recordings in SQL, and replays security
 /// rules over recordings before they are deployed.
 #[derive(Debug, Parser)]
-#[command(name = "hindsight", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "hindsight",
+    version,
+    propagate_version = true,
+    max_term_width = 100,
+    disable_help_subcommand = true
+)]
 pub struct Cli {
     /// More log output on stderr (-v: info, -vv: debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -28,12 +37,16 @@ pub struct Cli {
 /// All subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Record a command and its descendants, or the whole host (eBPF, needs root).
+    Record(commands::record::Args),
     /// Show what a recording holds: time range, host, counts, loss, mismatches, size.
     Info(commands::info::Args),
     /// Make a synthetic recording with realistic distributions (for tests and benchmarks).
     Generate(commands::generate::Args),
     /// Salvage a recording after a crash: turn its spool into segments, finish its manifest.
     Recover(commands::recover::Args),
+    /// The whole product in one command: record the intrusion scenario, query it, replay rules.
+    Demo(commands::demo::Args),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -50,9 +63,11 @@ pub fn main() -> ExitCode {
         .format_timestamp(None)
         .init();
     let result = match cli.command {
+        Command::Record(args) => commands::record::run(args),
         Command::Info(args) => commands::info::run(args),
         Command::Generate(args) => commands::generate::run(args),
         Command::Recover(args) => commands::recover::run(args),
+        Command::Demo(args) => commands::demo::run(args),
     };
     match result {
         Ok(code) => code,

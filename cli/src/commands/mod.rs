@@ -1,5 +1,7 @@
 //! One module per subcommand: its `Args` and its `run`.
 
+pub mod demo;
 pub mod generate;
 pub mod info;
+pub mod record;
 pub mod recover;
