@@ -48,6 +48,8 @@ struct Demo {
     exe: PathBuf,
     root: PathBuf,
     step: usize,
+    /// The prebuilt reproducer, passed to the scenario as `HINDSIGHT_PHANTOM`.
+    phantom: Option<PathBuf>,
 }
 
 impl Demo {
@@ -69,9 +71,12 @@ impl Demo {
             })
             .collect();
         println!("\x1b[2m$ hindsight {}\x1b[0m", shown.join(" "));
-        let status = Command::new(&self.exe)
-            .args(args)
-            .current_dir(&self.root)
+        let mut cmd = Command::new(&self.exe);
+        cmd.args(args).current_dir(&self.root);
+        if let Some(phantom) = &self.phantom {
+            cmd.env("HINDSIGHT_PHANTOM", phantom);
+        }
+        let status = cmd
             .status()
             .with_context(|| format!("running {}", self.exe.display()))?;
         Ok(status.code().unwrap_or(2))
@@ -95,6 +100,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         exe: std::env::current_exe()?,
         root: root.clone(),
         step: 0,
+        phantom: None,
     };
     let is_root = unsafe { libc::geteuid() } == 0;
     let can_record = is_root && Path::new("/sys/kernel/btf/vmlinux").exists();
@@ -136,6 +142,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
         }
         recording = out.to_string_lossy().into_owned();
+        // Build the Phantom-Attack reproducer outside the recording, so the
+        // compiler's activity does not clutter it.
+        let phantom = root.join("target/phantom");
+        let built = Command::new("bash")
+            .arg(root.join("fixtures/phantom/build.sh"))
+            .arg(&phantom)
+            .status()
+            .context("building fixtures/phantom (needs gcc)")?;
+        if !built.success() {
+            bail!("building the Phantom-Attack reproducer with fixtures/phantom/build.sh failed");
+        }
+        demo.phantom = Some(phantom);
         demo.must(&[
             "record",
             "-o",
