@@ -1,0 +1,460 @@
+//! The engine: replays events in `seq` order through the [`State`], evaluates
+//! every enabled rule on every event, and collects a [`Report`].
+//!
+//! ```text
+//! for each event:  [enforcement: would it still happen?] → state.before → rules → [actions] → state.after
+//! ```
+//!
+//! Everything is deterministic: rules run in rule-set order, verdicts come
+//! out in event order, nothing depends on the clock or on hash order.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasherDefault;
+
+use hindsight_format::{Event, EventKind};
+
+use crate::eval::{CompileError, Program, syscall_filter};
+use crate::field::{Col, Field};
+use crate::ir::{Action, Part, Rule};
+use crate::state::{PidHasher, State};
+use crate::value::{Ctx, Value, any_value, column, expr_single};
+use crate::verdict::{Enforcement, Report, Suppressed, Verdict};
+
+/// Verdicts within this distance (ns) of a `loss` row are flagged
+/// [`Verdict::possibly_incomplete`]: 1 second either side.
+pub const LOSS_WINDOW_NS: i64 = 1_000_000_000;
+
+/// A rule that failed to compile for evaluation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("rule `{rule}` ({file}:{line}): {error}")]
+pub struct RuleError {
+    /// The rule id.
+    pub rule: String,
+    /// Its file.
+    pub file: String,
+    /// Its line.
+    pub line: u32,
+    /// What is wrong.
+    pub error: CompileError,
+}
+
+/// Replay options.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Apply rule actions as an enforcer would and report what would not have happened.
+    pub simulate_enforcement: bool,
+}
+
+struct Compiled {
+    rule: Rule,
+    program: Program,
+    fields: Vec<Field>,
+}
+
+type StrMap<V> = HashMap<Box<str>, V, BuildHasherDefault<PidHasher>>;
+
+/// Compiled rules, ready to replay any number of recordings.
+pub struct Engine {
+    rules: Vec<Compiled>,
+    /// Rules to try per syscall name (`""`: events without one).
+    by_syscall: StrMap<Box<[u32]>>,
+    /// Rules to try for a syscall no rule names.
+    unfiltered: Box<[u32]>,
+}
+
+impl Engine {
+    /// Compiles the enabled rules (in order).
+    pub fn new(rules: &[Rule]) -> Result<Engine, RuleError> {
+        let mut compiled = Vec::new();
+        let mut filters = Vec::new();
+        for r in rules.iter().filter(|r| r.enabled) {
+            let program = Program::compile(&r.condition).map_err(|error| RuleError {
+                rule: r.id.clone(),
+                file: r.origin.file.clone(),
+                line: r.origin.line,
+                error,
+            })?;
+            filters.push(syscall_filter(&r.condition));
+            compiled.push(Compiled {
+                fields: r.fields(),
+                rule: r.clone(),
+                program,
+            });
+        }
+        let mut names: Vec<&String> = filters.iter().flatten().flatten().collect();
+        names.sort();
+        names.dedup();
+        let unfiltered: Box<[u32]> = (0..compiled.len() as u32)
+            .filter(|&i| filters[i as usize].is_none())
+            .collect();
+        let mut by_syscall = StrMap::default();
+        for name in names {
+            let list: Box<[u32]> = (0..compiled.len() as u32)
+                .filter(|&i| {
+                    filters[i as usize]
+                        .as_ref()
+                        .is_none_or(|s| s.contains(name))
+                })
+                .collect();
+            by_syscall.insert(name.as_str().into(), list);
+        }
+        Ok(Engine {
+            rules: compiled,
+            by_syscall,
+            unfiltered,
+        })
+    }
+
+    /// Number of rules that will be evaluated.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Whether no rule is enabled.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Starts replaying one recording; `label` names it in verdicts.
+    pub fn replay(&self, label: &str, options: Options) -> Replay<'_> {
+        Replay {
+            engine: self,
+            label: label.to_string(),
+            options,
+            state: State::new(),
+            report: Report::default(),
+            loss_times: Vec::new(),
+            dead: BTreeMap::new(),
+            fired: Vec::new(),
+        }
+    }
+
+    fn candidates(&self, ev: &Event) -> &[u32] {
+        let key = ev.syscall.as_deref().unwrap_or("");
+        self.by_syscall.get(key).map_or(&self.unfiltered, |v| v)
+    }
+}
+
+/// One recording being replayed: feed it events with [`Replay::push`] in
+/// `seq` order, then take the [`Report`] with [`Replay::finish`].
+pub struct Replay<'e> {
+    engine: &'e Engine,
+    label: String,
+    options: Options,
+    state: State,
+    report: Report,
+    loss_times: Vec<i64>,
+    /// Enforcement: pid → (seq of the enforcement, why its events no longer happen).
+    dead: BTreeMap<i32, (u64, String)>,
+    fired: Vec<u32>,
+}
+
+fn creates_fd(sc: &str) -> bool {
+    matches!(
+        sc,
+        "open"
+            | "openat"
+            | "openat2"
+            | "creat"
+            | "open_by_handle_at"
+            | "socket"
+            | "accept"
+            | "accept4"
+            | "memfd_create"
+    )
+}
+
+impl Replay<'_> {
+    /// The state as it is now.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Replays one event.
+    pub fn push(&mut self, ev: &Event) {
+        self.report.events += 1;
+        if ev.event_kind == EventKind::Loss {
+            self.loss_times.push(ev.time_ns);
+            self.report.lost_events += ev.lost_events.unwrap_or(0);
+            return;
+        }
+        if self.options.simulate_enforcement && self.suppress(ev) {
+            return;
+        }
+        let saved = (self.options.simulate_enforcement && ev.event_kind == EventKind::ProcessExec)
+            .then(|| self.state.process(ev.process_pid).cloned())
+            .flatten();
+        self.state.before(ev);
+        self.fired.clear();
+        {
+            let ctx = Ctx::new(ev, &self.state);
+            for &i in self.engine.candidates(ev) {
+                let c = &self.engine.rules[i as usize];
+                if c.program.eval(&ctx) {
+                    self.fired.push(i);
+                }
+            }
+            for &i in &self.fired {
+                let c = &self.engine.rules[i as usize];
+                self.report.verdicts.push(verdict(&self.label, c, &ctx));
+            }
+        }
+        if self.options.simulate_enforcement {
+            let actions: Vec<(u32, Action)> = self
+                .fired
+                .iter()
+                .filter_map(|&i| self.engine.rules[i as usize].rule.action.map(|a| (i, a)))
+                .collect();
+            for (i, action) in actions {
+                self.enforce(ev, i, action, saved.clone());
+            }
+        }
+        self.state.after(ev);
+    }
+
+    /// Under enforcement: whether `ev` would not have happened; records it if so.
+    fn suppress(&mut self, ev: &Event) -> bool {
+        let pid = ev.process_pid;
+        let mut because: Option<(u64, String)> = None;
+        if ev.event_kind == EventKind::ProcessFork {
+            let parent_dead = ev
+                .process_parent_pid
+                .and_then(|pp| self.dead.get(&pp))
+                .cloned();
+            match parent_dead {
+                Some((seq, why)) => {
+                    because = Some((seq, format!("parent {}", why)));
+                    self.dead.insert(pid, (seq, format!("parent {}", why)));
+                }
+                None => {
+                    // A new process reusing a dead pid (or a thread of a live one) lives.
+                    if let Some((seq, why)) = self.dead.get(&pid).cloned()
+                        && why.starts_with("fork denied")
+                    {
+                        because = Some((seq, why));
+                    } else {
+                        self.dead.remove(&pid);
+                    }
+                }
+            }
+        } else if let Some(d) = self.dead.get(&pid) {
+            because = Some(d.clone());
+        } else if let (Some(fd), Some(sc)) = (ev.fd, ev.syscall.as_deref())
+            && !creates_fd(sc)
+            && let Some(p) = self.state.process_mut(pid)
+            && let Some(info) = p.fds.get(&fd)
+            && let Some(seq) = info.denied_by
+        {
+            because = Some((seq, format!("fd {fd} was never opened")));
+            match sc {
+                "close" => {
+                    p.fds.remove(&fd);
+                }
+                "dup" | "dup2" | "dup3" | "fcntl" => {
+                    if let Some(new) = ev.ret.and_then(|r| i32::try_from(r).ok())
+                        && new >= 0
+                        && new != fd
+                    {
+                        let info = info.clone();
+                        p.fds.insert(new, info);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let Some((seq, reason)) = because else {
+            return false;
+        };
+        self.report.suppressed.push(Suppressed {
+            recording: self.label.clone(),
+            seq: ev.seq,
+            time_ns: ev.time_ns,
+            pid,
+            what: ev
+                .syscall
+                .clone()
+                .filter(|_| ev.event_kind == EventKind::Syscall)
+                .unwrap_or_else(|| ev.event_kind.as_str().to_string()),
+            because_of: seq,
+            reason,
+        });
+        true
+    }
+
+    fn enforce(
+        &mut self,
+        ev: &Event,
+        rule: u32,
+        action: Action,
+        saved: Option<crate::state::Process>,
+    ) {
+        let pid = ev.process_pid;
+        let exe = self
+            .state
+            .process(pid)
+            .and_then(|p| p.exe.as_deref().map(str::to_string));
+        let who = format!("pid {pid} ({})", exe.as_deref().unwrap_or("?"));
+        let kill = |this: &mut Self, victims: &[i32], why: &str| {
+            for &v in victims {
+                this.dead.insert(v, (ev.seq, why.to_string()));
+                if let Some(p) = this.state.process_mut(v) {
+                    p.exited = true;
+                    p.fds.clear();
+                }
+            }
+        };
+        let summary = match action {
+            Action::Kill => {
+                kill(self, &[pid], &format!("killed at seq {}", ev.seq));
+                format!("kill {who}")
+            }
+            Action::KillTree => {
+                let mut victims = self.state.descendants(pid);
+                victims.insert(0, pid);
+                kill(self, &victims, &format!("killed (tree) at seq {}", ev.seq));
+                format!("kill {who} and {} descendant(s)", victims.len() - 1)
+            }
+            Action::Deny(errno) => {
+                let sc = ev.syscall.as_deref().unwrap_or("");
+                let name = crate::errno::name(errno);
+                if ev.event_kind == EventKind::ProcessExec
+                    || matches!(sc, "execve" | "execveat") && ev.ret.is_some_and(|r| r >= 0)
+                {
+                    if let Some(old) = saved
+                        && let Some(p) = self.state.process_mut(pid)
+                    {
+                        *p = old;
+                    }
+                    self.dead
+                        .insert(pid, (ev.seq, format!("exec denied at seq {}", ev.seq)));
+                    format!(
+                        "deny exec of {} in pid {pid} with {name}; the old image keeps running",
+                        ev.file_path.as_deref().or(exe.as_deref()).unwrap_or("?")
+                    )
+                } else if matches!(sc, "clone" | "clone3" | "fork" | "vfork")
+                    && ev.ret.is_some_and(|r| r > 0)
+                {
+                    let child = ev.ret.unwrap_or_default() as i32;
+                    self.dead
+                        .insert(child, (ev.seq, format!("fork denied at seq {}", ev.seq)));
+                    format!("deny {sc} in {who} with {name}: child {child} never exists")
+                } else if let Some(fd) = ev.fd.filter(|_| {
+                    creates_fd(sc) || matches!(sc, "connect" | "dup" | "dup2" | "dup3" | "fcntl")
+                }) {
+                    let target = if matches!(sc, "dup" | "dup2" | "dup3" | "fcntl") {
+                        ev.ret.and_then(|r| i32::try_from(r).ok()).unwrap_or(fd)
+                    } else {
+                        fd
+                    };
+                    if let Some(p) = self.state.process_mut(pid) {
+                        p.fds.entry(target).or_default().denied_by = Some(ev.seq);
+                    }
+                    format!("deny {sc} in {who} with {name}: fd {target} never exists")
+                } else {
+                    format!("deny {sc} in {who} with {name}")
+                }
+            }
+        };
+        let c = &self.engine.rules[rule as usize];
+        self.report.enforcements.push(Enforcement {
+            recording: self.label.clone(),
+            rule_id: c.rule.id.clone(),
+            action: action.describe(),
+            seq: ev.seq,
+            time_ns: ev.time_ns,
+            pid,
+            exe,
+            summary,
+        });
+    }
+
+    /// Ends the replay: flags verdicts near loss and returns the report.
+    pub fn finish(mut self) -> Report {
+        if !self.loss_times.is_empty() {
+            self.loss_times.sort_unstable();
+            for v in &mut self.report.verdicts {
+                let i = self
+                    .loss_times
+                    .partition_point(|&t| t < v.time_ns - LOSS_WINDOW_NS);
+                v.possibly_incomplete = self
+                    .loss_times
+                    .get(i)
+                    .is_some_and(|&t| t <= v.time_ns + LOSS_WINDOW_NS);
+            }
+        }
+        self.report
+    }
+}
+
+/// Every non-null column of `ev` as JSON (`time` as RFC 3339).
+pub fn event_json(ev: &Event) -> serde_json::Map<String, serde_json::Value> {
+    let mut m = serde_json::Map::new();
+    for &c in Col::ALL {
+        let v = if c == Col::Time {
+            Value::Str(hindsight_format::manifest::rfc3339(ev.time_ns).into())
+        } else {
+            column(c, ev)
+        };
+        if !v.is_null() {
+            m.insert(c.name().to_string(), v.to_json());
+        }
+    }
+    m
+}
+
+/// The value(s) of `field` as JSON: an array for multi-valued fields.
+pub fn field_json(field: &Field, ctx: &Ctx<'_>) -> serde_json::Value {
+    if field.is_multi() {
+        let mut all = Vec::new();
+        any_value(field, ctx, &mut |v| {
+            all.push(v.to_json());
+            false
+        });
+        if all.is_empty() && expr_single(&field.clone().into(), ctx).is_null() {
+            return serde_json::Value::Null;
+        }
+        serde_json::Value::Array(all)
+    } else {
+        expr_single(&field.clone().into(), ctx).to_json()
+    }
+}
+
+/// Renders an output template.
+pub fn render(parts: &[Part], ctx: &Ctx<'_>) -> String {
+    let mut out = String::new();
+    for p in parts {
+        match p {
+            Part::Text(t) => out.push_str(t),
+            Part::Field(e) => expr_single(e, ctx).render(&mut out),
+        }
+    }
+    out
+}
+
+fn verdict(label: &str, c: &Compiled, ctx: &Ctx<'_>) -> Verdict {
+    let ev = ctx.ev;
+    let r = &c.rule;
+    Verdict {
+        recording: label.to_string(),
+        rule_id: r.id.clone(),
+        rule: r.name.clone(),
+        priority: r.priority.as_str(),
+        tags: r.tags.clone(),
+        source: r.origin.language,
+        seq: ev.seq,
+        time_ns: ev.time_ns,
+        pid: ev.process_pid,
+        tid: ev.thread_id,
+        event_kind: ev.event_kind.as_str(),
+        syscall: ev.syscall.clone(),
+        output: render(&r.output, ctx),
+        fields: c
+            .fields
+            .iter()
+            .map(|f| (f.name(), field_json(f, ctx)))
+            .collect(),
+        event: event_json(ev),
+        possibly_incomplete: false,
+        action: r.action.map(Action::describe),
+    }
+}

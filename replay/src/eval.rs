@@ -1,0 +1,724 @@
+//! Conditions compiled to a flat-ish tree of specialised matchers.
+//!
+//! [`Program::compile`] resolves everything that does not depend on the
+//! event once: literal types are converted to the field's kind, lists become
+//! sorted sets, globs and regexes are compiled, needles lower-cased for
+//! case-insensitive tests. [`Program::eval`] then reads fields straight from
+//! the event and the state without allocating (except for transformers that
+//! change a string).
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use crate::field::{Col, Field, Kind};
+use crate::ir::{Cond, Expr, Literal, Op, Rhs, Test, Transform};
+use crate::value::{Ctx, Value, any_value, expr_single, transform};
+
+/// A condition that cannot be compiled (type mismatch, bad regex, bad CIDR…).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct CompileError {
+    /// What is wrong, naming the field and operator.
+    pub message: String,
+}
+
+fn err<T>(message: impl Into<String>) -> Result<T, CompileError> {
+    Err(CompileError {
+        message: message.into(),
+    })
+}
+
+/// A set of strings: linear for a few, binary search for many.
+#[derive(Debug, Clone)]
+struct StrSet(Vec<Box<str>>);
+
+impl StrSet {
+    fn new(mut v: Vec<Box<str>>) -> StrSet {
+        v.sort();
+        v.dedup();
+        StrSet(v)
+    }
+    fn contains(&self, s: &str) -> bool {
+        if self.0.len() <= 8 {
+            self.0.iter().any(|x| &**x == s)
+        } else {
+            self.0.binary_search_by(|x| (**x).cmp(s)).is_ok()
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Matcher {
+    StrCmp(Op, Box<str>, bool),
+    IntCmp(Op, i64),
+    BoolEq(bool, bool),
+    Contains(Box<str>, bool),
+    StartsWith(Box<str>, bool),
+    EndsWith(Box<str>, bool),
+    BContains(Vec<u8>),
+    BStartsWith(Vec<u8>),
+    Regex(regex::Regex),
+    PMatch(Vec<Box<str>>, bool),
+    InStr(StrSet, bool),
+    InInt(Vec<i64>),
+    Cidr(Vec<(IpAddr, u8)>),
+}
+
+#[derive(Debug, Clone)]
+enum Node {
+    Const(bool),
+    And(Box<[Node]>),
+    Or(Box<[Node]>),
+    Not(Box<Node>),
+    Exists(Expr),
+    Test(Expr, Matcher),
+    FieldCmp(Expr, Op, Expr, bool),
+}
+
+/// A compiled condition.
+#[derive(Debug, Clone)]
+pub struct Program {
+    root: Node,
+}
+
+fn ord_holds(op: Op, o: std::cmp::Ordering) -> bool {
+    use std::cmp::Ordering::*;
+    match op {
+        Op::Eq => o == Equal,
+        Op::Ne => o != Equal,
+        Op::Lt => o == Less,
+        Op::Le => o != Greater,
+        Op::Gt => o == Greater,
+        Op::Ge => o != Less,
+        _ => false,
+    }
+}
+
+fn cmp_nocase(a: &str, b: &str) -> std::cmp::Ordering {
+    a.bytes()
+        .map(|c| c.to_ascii_lowercase())
+        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+}
+
+fn contains_nocase(hay: &str, needle_lower: &str) -> bool {
+    let (h, n) = (hay.as_bytes(), needle_lower.as_bytes());
+    if n.is_empty() {
+        return true;
+    }
+    h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+}
+
+fn starts_nocase(hay: &str, p: &str) -> bool {
+    hay.len() >= p.len() && hay.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes())
+}
+
+fn ends_nocase(hay: &str, p: &str) -> bool {
+    hay.len() >= p.len() && hay.as_bytes()[hay.len() - p.len()..].eq_ignore_ascii_case(p.as_bytes())
+}
+
+fn pmatch(v: &str, prefix: &str, nocase: bool) -> bool {
+    let p = prefix.strip_suffix('/').unwrap_or(prefix);
+    let starts = if nocase {
+        starts_nocase(v, p)
+    } else {
+        v.starts_with(p)
+    };
+    starts && (v.len() == p.len() || v.as_bytes()[p.len()] == b'/' || p.is_empty())
+}
+
+fn bytes_contains(h: &[u8], n: &[u8]) -> bool {
+    n.is_empty() || (h.len() >= n.len() && h.windows(n.len()).any(|w| w == n))
+}
+
+impl Matcher {
+    fn matches(&self, v: &Value<'_>) -> bool {
+        let owned;
+        let s: &str = match v {
+            Value::Null | Value::List(_) => return false,
+            Value::Int(i) => match self {
+                Matcher::IntCmp(op, lit) => return ord_holds(*op, i.cmp(lit)),
+                Matcher::InInt(set) => return set.contains(i),
+                _ => {
+                    owned = i.to_string();
+                    &owned
+                }
+            },
+            Value::Bool(b) => match self {
+                Matcher::BoolEq(lit, ne) => return (b == lit) != *ne,
+                _ => {
+                    owned = b.to_string();
+                    &owned
+                }
+            },
+            Value::Str(s) => s,
+        };
+        match self {
+            Matcher::StrCmp(op, lit, nc) => {
+                ord_holds(*op, if *nc { cmp_nocase(s, lit) } else { s.cmp(lit) })
+            }
+            Matcher::IntCmp(op, lit) => s
+                .trim()
+                .parse::<i64>()
+                .is_ok_and(|i| ord_holds(*op, i.cmp(lit))),
+            Matcher::InInt(set) => s.trim().parse::<i64>().is_ok_and(|i| set.contains(&i)),
+            Matcher::BoolEq(lit, ne) => (s == if *lit { "true" } else { "false" }) != *ne,
+            Matcher::Contains(n, nc) => {
+                if *nc {
+                    contains_nocase(s, n)
+                } else {
+                    s.contains(&**n)
+                }
+            }
+            Matcher::StartsWith(n, nc) => {
+                if *nc {
+                    starts_nocase(s, n)
+                } else {
+                    s.starts_with(&**n)
+                }
+            }
+            Matcher::EndsWith(n, nc) => {
+                if *nc {
+                    ends_nocase(s, n)
+                } else {
+                    s.ends_with(&**n)
+                }
+            }
+            Matcher::BContains(n) => bytes_contains(s.as_bytes(), n),
+            Matcher::BStartsWith(n) => s.as_bytes().starts_with(n),
+            Matcher::Regex(re) => re.is_match(s),
+            Matcher::PMatch(list, nc) => list.iter().any(|p| pmatch(s, p, *nc)),
+            Matcher::InStr(set, nc) => {
+                if *nc && s.bytes().any(|b| b.is_ascii_uppercase()) {
+                    set.contains(&s.to_ascii_lowercase())
+                } else {
+                    set.contains(s)
+                }
+            }
+            Matcher::Cidr(nets) => s
+                .parse::<IpAddr>()
+                .is_ok_and(|ip| nets.iter().any(|(n, len)| in_net(ip, *n, *len))),
+        }
+    }
+}
+
+fn in_net(ip: IpAddr, net: IpAddr, len: u8) -> bool {
+    match (ip, net) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => {
+            let mask = if len == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(len))
+            };
+            u32::from(a) & mask == u32::from(b) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(b)) => {
+            let mask = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(len))
+            };
+            u128::from(a) & mask == u128::from(b) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V4(_)) => a
+            .to_ipv4_mapped()
+            .is_some_and(|a| in_net(IpAddr::V4(a), net, len)),
+        _ => false,
+    }
+}
+
+/// Translates a glob (falcosecurity/libs semantics) into an anchored regex.
+pub fn glob_to_regex(glob: &str, nocase: bool) -> String {
+    let mut re = String::from(if nocase { "(?is)^" } else { "(?s)^" });
+    let mut chars = glob.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' => re.push_str(".*"),
+            '?' => re.push('.'),
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    re.push_str(&regex::escape(&n.to_string()));
+                }
+            }
+            '[' => {
+                let mut class = String::from("[");
+                if matches!(chars.peek(), Some('!') | Some('^')) {
+                    chars.next();
+                    class.push('^');
+                }
+                let mut closed = false;
+                let mut first = true;
+                for n in chars.by_ref() {
+                    if n == ']' && !first {
+                        closed = true;
+                        break;
+                    }
+                    first = false;
+                    match n {
+                        '\\' | '[' | '&' | '~' => {
+                            class.push('\\');
+                            class.push(n);
+                        }
+                        _ => class.push(n),
+                    }
+                }
+                if closed {
+                    re.push_str(&class);
+                    re.push(']');
+                } else {
+                    re.push_str(&regex::escape("["));
+                    re.push_str(&regex::escape(&class[1..]));
+                }
+            }
+            _ => re.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    re.push('$');
+    re
+}
+
+fn lit_str(l: &Literal) -> Option<String> {
+    match l {
+        Literal::Str(s) => Some(s.clone()),
+        Literal::Int(i) => Some(i.to_string()),
+        Literal::Bool(b) => Some(b.to_string()),
+        Literal::Bytes(b) => String::from_utf8(b.clone()).ok(),
+        Literal::List(_) => None,
+    }
+}
+
+fn lit_list(l: &Literal) -> Vec<&Literal> {
+    match l {
+        Literal::List(v) => v.iter().collect(),
+        other => vec![other],
+    }
+}
+
+/// The kind of an expression's value after its transformers.
+pub fn expr_kind(e: &Expr) -> Kind {
+    let mut k = e.field.kind();
+    for t in &e.transforms {
+        k = match t {
+            Transform::Len => Kind::Int,
+            _ => k,
+        };
+    }
+    k
+}
+
+fn compile_test(t: &Test) -> Result<Node, CompileError> {
+    let field = &t.lhs.field;
+    let kind = expr_kind(&t.lhs);
+    let nc = t.nocase;
+    let lit = match &t.rhs {
+        Rhs::Field(rhs) => {
+            if !matches!(
+                t.op,
+                Op::Eq
+                    | Op::Ne
+                    | Op::Lt
+                    | Op::Le
+                    | Op::Gt
+                    | Op::Ge
+                    | Op::Contains
+                    | Op::StartsWith
+                    | Op::EndsWith
+            ) {
+                return err(format!(
+                    "`{}` cannot compare `{field}` with another field",
+                    t.op.as_str()
+                ));
+            }
+            return Ok(Node::FieldCmp(t.lhs.clone(), t.op, rhs.clone(), nc));
+        }
+        Rhs::Lit(l) => l,
+    };
+    let need_str = |what: &str| {
+        lit_str(lit).ok_or_else(|| CompileError {
+            message: format!(
+                "`{field} {}` needs a single {what}, not a list",
+                t.op.as_str()
+            ),
+        })
+    };
+    let fold = |s: String| if nc { s.to_ascii_lowercase() } else { s };
+    let m = match t.op {
+        Op::Eq | Op::Ne | Op::Lt | Op::Le | Op::Gt | Op::Ge => match kind {
+            Kind::Int => match lit {
+                Literal::Int(i) => Matcher::IntCmp(t.op, *i),
+                Literal::Str(s) => match s.trim().parse::<i64>() {
+                    Ok(i) => Matcher::IntCmp(t.op, i),
+                    Err(_) => return err(format!("`{field}` is an integer; `{s}` is not")),
+                },
+                Literal::Bool(b) => Matcher::IntCmp(t.op, i64::from(*b)),
+                _ => {
+                    return err(format!(
+                        "`{field}` is an integer; cannot compare it with a list or bytes"
+                    ));
+                }
+            },
+            Kind::Bool => {
+                let b = match lit {
+                    Literal::Bool(b) => *b,
+                    Literal::Str(s) if s.eq_ignore_ascii_case("true") => true,
+                    Literal::Str(s) if s.eq_ignore_ascii_case("false") => false,
+                    Literal::Int(1) => true,
+                    Literal::Int(0) => false,
+                    _ => {
+                        return err(format!(
+                            "`{field}` is a boolean; compare it with true or false"
+                        ));
+                    }
+                };
+                match t.op {
+                    Op::Eq => Matcher::BoolEq(b, false),
+                    Op::Ne => Matcher::BoolEq(b, true),
+                    _ => return err(format!("`{field}` is a boolean; only = and != apply")),
+                }
+            }
+            Kind::Str | Kind::StrList => Matcher::StrCmp(t.op, need_str("value")?.into(), nc),
+        },
+        Op::Contains => Matcher::Contains(fold(need_str("string")?).into(), nc),
+        Op::StartsWith => Matcher::StartsWith(fold(need_str("string")?).into(), nc),
+        Op::EndsWith => Matcher::EndsWith(fold(need_str("string")?).into(), nc),
+        Op::BContains | Op::BStartsWith => {
+            let bytes = match lit {
+                Literal::Bytes(b) => b.clone(),
+                Literal::Str(s) => s.as_bytes().to_vec(),
+                _ => return err(format!("`{}` needs a byte string", t.op.as_str())),
+            };
+            if t.op == Op::BContains {
+                Matcher::BContains(bytes)
+            } else {
+                Matcher::BStartsWith(bytes)
+            }
+        }
+        Op::Glob => {
+            let g = need_str("pattern")?;
+            Matcher::Regex(
+                regex::Regex::new(&glob_to_regex(&g, nc)).map_err(|e| CompileError {
+                    message: format!("bad glob `{g}`: {e}"),
+                })?,
+            )
+        }
+        Op::Regex { anchored } => {
+            let p = need_str("pattern")?;
+            let full = match (anchored, nc) {
+                (true, true) => format!("(?i)^(?:{p})$"),
+                (true, false) => format!("^(?:{p})$"),
+                (false, true) => format!("(?i){p}"),
+                (false, false) => p.clone(),
+            };
+            Matcher::Regex(regex::Regex::new(&full).map_err(|e| CompileError {
+                message: format!("bad regular expression `{p}`: {e}"),
+            })?)
+        }
+        Op::PMatch => {
+            let list: Option<Vec<Box<str>>> = lit_list(lit)
+                .into_iter()
+                .map(|l| lit_str(l).map(|s| fold(s).into()))
+                .collect();
+            Matcher::PMatch(
+                list.ok_or_else(|| CompileError {
+                    message: "pmatch needs a list of paths".into(),
+                })?,
+                nc,
+            )
+        }
+        Op::In | Op::Intersects => {
+            let items = lit_list(lit);
+            if kind == Kind::Int {
+                let mut v = Vec::new();
+                for l in items {
+                    match l {
+                        Literal::Int(i) => v.push(*i),
+                        Literal::Str(s) => match s.trim().parse() {
+                            Ok(i) => v.push(i),
+                            Err(_) => {
+                                return err(format!(
+                                    "`{field}` is an integer; `{s}` in the list is not"
+                                ));
+                            }
+                        },
+                        _ => {
+                            return err(format!(
+                                "`{field}` is an integer; the list holds something else"
+                            ));
+                        }
+                    }
+                }
+                Matcher::InInt(v)
+            } else {
+                let v: Option<Vec<Box<str>>> = items
+                    .into_iter()
+                    .map(|l| lit_str(l).map(|s| fold(s).into()))
+                    .collect();
+                Matcher::InStr(
+                    StrSet::new(v.ok_or_else(|| CompileError {
+                        message: "nested lists are not allowed".into(),
+                    })?),
+                    nc,
+                )
+            }
+        }
+        Op::Cidr => {
+            let mut nets = Vec::new();
+            for l in lit_list(lit) {
+                let s = lit_str(l).unwrap_or_default();
+                let (addr, len) = s.split_once('/').unwrap_or((&s, ""));
+                let ip: IpAddr = addr.trim().parse().map_err(|_| CompileError {
+                    message: format!("bad network `{s}`"),
+                })?;
+                let max = if ip.is_ipv4() { 32 } else { 128 };
+                let len: u8 = if len.is_empty() {
+                    max
+                } else {
+                    len.parse().map_err(|_| CompileError {
+                        message: format!("bad prefix length in `{s}`"),
+                    })?
+                };
+                if len > max {
+                    return err(format!("prefix length {len} is too long in `{s}`"));
+                }
+                nets.push((ip, len));
+            }
+            Matcher::Cidr(nets)
+        }
+    };
+    Ok(Node::Test(t.lhs.clone(), m))
+}
+
+fn compile_node(c: &Cond) -> Result<Node, CompileError> {
+    Ok(match c {
+        Cond::Const(b) => Node::Const(*b),
+        Cond::And(v) => {
+            let nodes: Vec<Node> = v.iter().map(compile_node).collect::<Result<_, _>>()?;
+            if nodes.iter().any(|n| matches!(n, Node::Const(false))) {
+                Node::Const(false)
+            } else {
+                let nodes: Vec<Node> = nodes
+                    .into_iter()
+                    .filter(|n| !matches!(n, Node::Const(true)))
+                    .collect();
+                match nodes.len() {
+                    0 => Node::Const(true),
+                    1 => nodes.into_iter().next().unwrap_or(Node::Const(true)),
+                    _ => Node::And(nodes.into()),
+                }
+            }
+        }
+        Cond::Or(v) => {
+            let nodes: Vec<Node> = v.iter().map(compile_node).collect::<Result<_, _>>()?;
+            if nodes.iter().any(|n| matches!(n, Node::Const(true))) {
+                Node::Const(true)
+            } else {
+                let nodes: Vec<Node> = nodes
+                    .into_iter()
+                    .filter(|n| !matches!(n, Node::Const(false)))
+                    .collect();
+                match nodes.len() {
+                    0 => Node::Const(false),
+                    1 => nodes.into_iter().next().unwrap_or(Node::Const(false)),
+                    _ => Node::Or(nodes.into()),
+                }
+            }
+        }
+        Cond::Not(c) => match compile_node(c)? {
+            Node::Const(b) => Node::Const(!b),
+            n => Node::Not(Box::new(n)),
+        },
+        Cond::Exists(e) => Node::Exists(e.clone()),
+        Cond::Test(t) => compile_test(t)?,
+    })
+}
+
+fn eval_node(n: &Node, ctx: &Ctx<'_>) -> bool {
+    match n {
+        Node::Const(b) => *b,
+        Node::And(v) => v.iter().all(|n| eval_node(n, ctx)),
+        Node::Or(v) => v.iter().any(|n| eval_node(n, ctx)),
+        Node::Not(n) => !eval_node(n, ctx),
+        Node::Exists(e) => any_value(&e.field, ctx, &mut |v| {
+            !transform(v, &e.transforms).is_null()
+        }),
+        Node::Test(e, m) => {
+            if e.transforms.is_empty() {
+                any_value(&e.field, ctx, &mut |v| m.matches(&v))
+            } else {
+                any_value(&e.field, ctx, &mut |v| {
+                    m.matches(&transform(v, &e.transforms))
+                })
+            }
+        }
+        Node::FieldCmp(lhs, op, rhs, nc) => {
+            let r = expr_single(rhs, ctx);
+            let r = match r {
+                Value::Null | Value::List(_) => return false,
+                Value::Int(i) => {
+                    return any_value(
+                        &lhs.field,
+                        ctx,
+                        &mut |v| match transform(v, &lhs.transforms) {
+                            Value::Int(l) => ord_holds(*op, l.cmp(&i)),
+                            _ => false,
+                        },
+                    );
+                }
+                Value::Bool(b) => Cow::Owned(b.to_string()),
+                Value::Str(s) => s,
+            };
+            any_value(&lhs.field, ctx, &mut |v| {
+                let v = transform(v, &lhs.transforms);
+                let Value::Str(l) = v else { return false };
+                match op {
+                    Op::Contains => {
+                        if *nc {
+                            contains_nocase(&l, &r.to_ascii_lowercase())
+                        } else {
+                            l.contains(&*r)
+                        }
+                    }
+                    Op::StartsWith => {
+                        if *nc {
+                            starts_nocase(&l, &r)
+                        } else {
+                            l.starts_with(&*r)
+                        }
+                    }
+                    Op::EndsWith => {
+                        if *nc {
+                            ends_nocase(&l, &r)
+                        } else {
+                            l.ends_with(&*r)
+                        }
+                    }
+                    _ => ord_holds(
+                        *op,
+                        if *nc {
+                            cmp_nocase(&l, &r)
+                        } else {
+                            l.as_ref().cmp(r.as_ref())
+                        },
+                    ),
+                }
+            })
+        }
+    }
+}
+
+impl Program {
+    /// Compiles a condition.
+    pub fn compile(c: &Cond) -> Result<Program, CompileError> {
+        Ok(Program {
+            root: compile_node(c)?,
+        })
+    }
+
+    /// Evaluates against one event and the state.
+    #[inline]
+    pub fn eval(&self, ctx: &Ctx<'_>) -> bool {
+        eval_node(&self.root, ctx)
+    }
+
+    /// Whether the condition is constant false (it can never fire).
+    pub fn is_never(&self) -> bool {
+        matches!(self.root, Node::Const(false))
+    }
+}
+
+/// The syscalls a condition can possibly match (`None`: any). Derived from
+/// `syscall = '…'` / `syscall IN (…)` tests that every match must satisfy;
+/// the engine uses it to skip rules that cannot fire on an event. The empty
+/// string stands for events without a syscall.
+pub fn syscall_filter(c: &Cond) -> Option<BTreeSet<String>> {
+    match c {
+        Cond::Const(false) => Some(BTreeSet::new()),
+        Cond::Test(t)
+            if t.lhs.field == Field::Column(Col::Syscall)
+                && t.lhs.transforms.is_empty()
+                && !t.nocase =>
+        {
+            match (&t.op, &t.rhs) {
+                (Op::Eq, Rhs::Lit(l)) => lit_str(l).map(|s| BTreeSet::from([s])),
+                (Op::In, Rhs::Lit(l)) => lit_list(l).into_iter().map(lit_str).collect(),
+                _ => None,
+            }
+        }
+        Cond::And(v) => {
+            let mut acc: Option<BTreeSet<String>> = None;
+            for s in v.iter().filter_map(syscall_filter) {
+                acc = Some(match acc {
+                    None => s,
+                    Some(a) => a.intersection(&s).cloned().collect(),
+                });
+            }
+            acc
+        }
+        Cond::Or(v) => {
+            let mut acc = BTreeSet::new();
+            for c in v {
+                acc.extend(syscall_filter(c)?);
+            }
+            Some(acc)
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        let re = |g: &str| regex::Regex::new(&glob_to_regex(g, false)).unwrap();
+        assert!(re("/etc/*").is_match("/etc/a/b"));
+        assert!(re("/tmp/?.sh").is_match("/tmp/x.sh"));
+        assert!(!re("/tmp/?.sh").is_match("/tmp/xy.sh"));
+        assert!(re("[a-c]x").is_match("bx"));
+        assert!(re("[!a]x").is_match("bx"));
+        assert!(!re("[!a]x").is_match("ax"));
+        assert!(re("a\\*").is_match("a*"));
+        assert!(!re("a\\*").is_match("ab"));
+    }
+
+    #[test]
+    fn pmatch_and_cidr() {
+        assert!(pmatch("/tmp/x", "/tmp", false));
+        assert!(pmatch("/tmp", "/tmp/", false));
+        assert!(!pmatch("/tmpfoo", "/tmp", false));
+        assert!(in_net(
+            "10.1.2.3".parse().unwrap(),
+            "10.0.0.0".parse().unwrap(),
+            8
+        ));
+        assert!(!in_net(
+            "11.1.2.3".parse().unwrap(),
+            "10.0.0.0".parse().unwrap(),
+            8
+        ));
+        assert!(in_net(
+            "2001:db8::1".parse().unwrap(),
+            "2001:db8::".parse().unwrap(),
+            32
+        ));
+    }
+
+    #[test]
+    fn filters() {
+        use crate::field::Field;
+        let sc = |s: &str| Cond::test(Field::Column(Col::Syscall), Op::Eq, Literal::Str(s.into()));
+        let c = Cond::And(vec![
+            Cond::Or(vec![sc("open"), sc("openat")]),
+            Cond::Not(Box::new(sc("x"))),
+        ]);
+        assert_eq!(
+            syscall_filter(&c),
+            Some(BTreeSet::from(["open".to_string(), "openat".to_string()]))
+        );
+        assert_eq!(
+            syscall_filter(&Cond::Or(vec![sc("a"), Cond::Const(true)])),
+            None
+        );
+    }
+}

@@ -1,0 +1,1003 @@
+//! A small parser for the SQL boolean expressions of native rule conditions.
+//!
+//! Grammar (keywords in any case):
+//!
+//! ```text
+//! expr      := and ( OR and )*
+//! and       := not ( AND not )*
+//! not       := NOT not | predicate
+//! predicate := '(' expr ')'
+//!            | operand [ cmp operand
+//!                      | [NOT] LIKE 'pat' | [NOT] ILIKE 'pat'
+//!                      | [NOT] IN '(' literal, ... ')'
+//!                      | [NOT] BETWEEN literal AND literal
+//!                      | [NOT] GLOB 'pat'
+//!                      | ~ 'regex' | ~* 'regex' | !~ 'regex' | !~* 'regex'
+//!                      | IS [NOT] NULL | IS [NOT] TRUE | IS [NOT] FALSE ]
+//!            | bool_function '(' operand ',' literal ')'
+//! operand   := field | function '(' operand ')' | literal
+//! cmp       := = | == | != | <> | < | <= | > | >=
+//! ```
+//!
+//! A bare boolean field (`toctou_mismatch`) means `toctou_mismatch = true`.
+//! Value functions: `lower`, `upper`, `basename`, `length`/`len`, `b64decode`.
+//! Boolean functions: `starts_with`, `ends_with`, `contains`, `icontains`,
+//! `cidr_match` (IP in network(s)), `path_under` (path equals or lies under),
+//! `regexp_like` (search).
+
+use crate::diag::suggest;
+use crate::eval::{Program, expr_kind};
+use crate::field::{Field, Kind};
+use crate::ir::{Cond, Expr, Literal, Op, Rhs, Test, Transform};
+
+/// A parse error at a byte range of the condition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlError {
+    /// Byte offset of the start.
+    pub start: usize,
+    /// Byte offset of the end (exclusive; at least start + 1 when drawn).
+    pub end: usize,
+    /// What is wrong.
+    pub message: String,
+    /// A hint.
+    pub help: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Ident(String),
+    Str(String),
+    Int(i64),
+    Sym(&'static str),
+    End,
+}
+
+#[derive(Debug, Clone)]
+struct Token {
+    tok: Tok,
+    start: usize,
+    end: usize,
+}
+
+fn lex(src: &str) -> Result<Vec<Token>, SqlError> {
+    let b = src.as_bytes();
+    let mut i = 0;
+    let mut out = Vec::new();
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        if c == b'-' && b.get(i + 1) == Some(&b'-') {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+            continue;
+        }
+        if c == b'\'' || c == b'"' {
+            // 'string' with '' escapes; "ident" quoted.
+            let q = c;
+            let mut s = String::new();
+            i += 1;
+            loop {
+                match src[i..].chars().next() {
+                    None => {
+                        return Err(SqlError {
+                            start,
+                            end: src.len(),
+                            message: "unterminated string".into(),
+                            help: Some("close it with a matching quote".into()),
+                        });
+                    }
+                    Some(ch) if ch as u32 == u32::from(q) => {
+                        if b.get(i + 1) == Some(&q) {
+                            s.push(ch);
+                            i += 2;
+                        } else {
+                            i += 1;
+                            break;
+                        }
+                    }
+                    Some(ch) => {
+                        s.push(ch);
+                        i += ch.len_utf8();
+                    }
+                }
+            }
+            out.push(Token {
+                tok: if q == b'\'' {
+                    Tok::Str(s)
+                } else {
+                    Tok::Ident(s)
+                },
+                start,
+                end: i,
+            });
+            continue;
+        }
+        if c.is_ascii_digit()
+            || (c == b'-'
+                && b.get(i + 1).is_some_and(u8::is_ascii_digit)
+                && !matches!(
+                    out.last().map(|t: &Token| &t.tok),
+                    Some(Tok::Ident(_) | Tok::Int(_) | Tok::Str(_)) | Some(Tok::Sym(")"))
+                ))
+        {
+            i += 1;
+            let hex = c == b'0' && matches!(b.get(i), Some(b'x') | Some(b'X'));
+            if hex {
+                i += 1;
+            }
+            while i < b.len()
+                && (b[i].is_ascii_hexdigit() && hex || b[i].is_ascii_digit() || b[i] == b'_')
+            {
+                i += 1;
+            }
+            let text = src[start..i].replace('_', "");
+            let v = if hex {
+                i64::from_str_radix(&text[2..], 16).ok()
+            } else if let Some(oct) = text.strip_prefix('0').filter(|s| !s.is_empty()) {
+                i64::from_str_radix(oct, 8).ok()
+            } else {
+                text.parse().ok()
+            };
+            let v = v.ok_or_else(|| SqlError {
+                start,
+                end: i,
+                message: format!("bad number `{}`", &src[start..i]),
+                help: None,
+            })?;
+            out.push(Token {
+                tok: Tok::Int(v),
+                start,
+                end: i,
+            });
+            continue;
+        }
+        if c.is_ascii_alphabetic() || c == b'_' {
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                i += 1;
+            }
+            // ancestor_exe[2]
+            if b.get(i) == Some(&b'[')
+                && let Some(close) = src[i..].find(']')
+            {
+                i += close + 1;
+            }
+            out.push(Token {
+                tok: Tok::Ident(src[start..i].to_string()),
+                start,
+                end: i,
+            });
+            continue;
+        }
+        const SYMS: [&str; 16] = [
+            "!~*", "<=", ">=", "<>", "!=", "==", "~*", "!~", "=", "<", ">", "(", ")", ",", "~", "*",
+        ];
+        match SYMS.iter().find(|s| src[i..].starts_with(**s)) {
+            Some(s) => {
+                i += s.len();
+                out.push(Token {
+                    tok: Tok::Sym(s),
+                    start,
+                    end: i,
+                });
+            }
+            None => {
+                let ch = src[i..].chars().next().unwrap_or(' ');
+                return Err(SqlError {
+                    start,
+                    end: i + ch.len_utf8(),
+                    message: format!("unexpected character `{ch}`"),
+                    help: None,
+                });
+            }
+        }
+    }
+    out.push(Token {
+        tok: Tok::End,
+        start: src.len(),
+        end: src.len(),
+    });
+    Ok(out)
+}
+
+struct Parser<'a> {
+    toks: Vec<Token>,
+    pos: usize,
+    src: &'a str,
+}
+
+#[derive(Debug, Clone)]
+enum Operand {
+    Field(Expr, usize, usize),
+    Lit(Literal, usize, usize),
+}
+
+impl Operand {
+    fn span(&self) -> (usize, usize) {
+        match self {
+            Operand::Field(_, s, e) | Operand::Lit(_, s, e) => (*s, *e),
+        }
+    }
+}
+
+const KEYWORDS: [&str; 14] = [
+    "and", "or", "not", "like", "ilike", "in", "is", "null", "between", "true", "false", "glob",
+    "escape", "similar",
+];
+
+fn describe(t: &Tok) -> String {
+    match t {
+        Tok::Ident(s) => format!("`{s}`"),
+        Tok::Str(s) => format!("'{s}'"),
+        Tok::Int(i) => format!("{i}"),
+        Tok::Sym(s) => format!("`{s}`"),
+        Tok::End => "the end of the condition".into(),
+    }
+}
+
+impl<'a> Parser<'a> {
+    fn peek(&self) -> &Token {
+        &self.toks[self.pos]
+    }
+    fn next(&mut self) -> Token {
+        let t = self.toks[self.pos].clone();
+        if self.pos + 1 < self.toks.len() {
+            self.pos += 1;
+        }
+        t
+    }
+    fn is_kw(&self, kw: &str) -> bool {
+        matches!(&self.peek().tok, Tok::Ident(s) if s.eq_ignore_ascii_case(kw))
+    }
+    fn eat_kw(&mut self, kw: &str) -> bool {
+        if self.is_kw(kw) {
+            self.next();
+            true
+        } else {
+            false
+        }
+    }
+    fn eat_sym(&mut self, s: &str) -> bool {
+        if self.peek().tok == Tok::Sym(leak(s)) {
+            self.next();
+            true
+        } else {
+            false
+        }
+    }
+    fn error_here(&self, message: impl Into<String>) -> SqlError {
+        let t = self.peek();
+        SqlError {
+            start: t.start,
+            end: t.end.max(t.start + 1),
+            message: message.into(),
+            help: None,
+        }
+    }
+    fn expect_sym(&mut self, s: &'static str) -> Result<(), SqlError> {
+        if self.eat_sym(s) {
+            Ok(())
+        } else {
+            Err(self.error_here(format!(
+                "expected `{s}`, found {}",
+                describe(&self.peek().tok)
+            )))
+        }
+    }
+
+    fn expr(&mut self) -> Result<Cond, SqlError> {
+        let mut v = vec![self.and()?];
+        while self.eat_kw("or") {
+            v.push(self.and()?);
+        }
+        Ok(if v.len() == 1 {
+            v.pop().unwrap_or(Cond::Const(false))
+        } else {
+            Cond::Or(v)
+        })
+    }
+    fn and(&mut self) -> Result<Cond, SqlError> {
+        let mut v = vec![self.not()?];
+        while self.eat_kw("and") {
+            v.push(self.not()?);
+        }
+        Ok(if v.len() == 1 {
+            v.pop().unwrap_or(Cond::Const(true))
+        } else {
+            Cond::And(v)
+        })
+    }
+    fn not(&mut self) -> Result<Cond, SqlError> {
+        if self.eat_kw("not") {
+            return Ok(Cond::Not(Box::new(self.not()?)));
+        }
+        self.predicate()
+    }
+
+    fn predicate(&mut self) -> Result<Cond, SqlError> {
+        let start = self.peek().start;
+        if self.peek().tok == Tok::Sym("(") {
+            // A parenthesised boolean expression (operands are never parenthesised).
+            self.next();
+            let c = self.expr()?;
+            self.expect_sym(")")?;
+            return Ok(c);
+        }
+        if let Tok::Ident(name) = &self.peek().tok
+            && self
+                .toks
+                .get(self.pos + 1)
+                .is_some_and(|t| t.tok == Tok::Sym("("))
+            && let Some(op) = bool_function(name)
+        {
+            let name = name.clone();
+            self.next();
+            self.next();
+            let lhs = self.operand()?;
+            self.expect_sym(",")?;
+            let rhs = self.literal_or_list()?;
+            self.expect_sym(")")?;
+            let end = self.toks[self.pos - 1].end;
+            let (op, nocase) = op;
+            let Operand::Field(e, ..) = lhs else {
+                return Err(SqlError {
+                    start,
+                    end,
+                    message: format!("the first argument of {name}() must be a field"),
+                    help: None,
+                });
+            };
+            return self.checked(
+                Cond::Test(Test {
+                    lhs: e,
+                    op,
+                    rhs: Rhs::Lit(rhs),
+                    nocase,
+                }),
+                start,
+                end,
+            );
+        }
+        let lhs = self.operand()?;
+        let negated = self.eat_kw("not");
+        let t = self.peek().clone();
+        let cond = match &t.tok {
+            Tok::Sym(s @ ("=" | "==" | "!=" | "<>" | "<" | "<=" | ">" | ">=")) if !negated => {
+                self.next();
+                let op = match *s {
+                    "=" | "==" => Op::Eq,
+                    "!=" | "<>" => Op::Ne,
+                    "<" => Op::Lt,
+                    "<=" => Op::Le,
+                    ">" => Op::Gt,
+                    _ => Op::Ge,
+                };
+                let rhs = self.operand()?;
+                compare(lhs, op, rhs)?
+            }
+            Tok::Sym(s @ ("~" | "~*" | "!~" | "!~*")) if !negated => {
+                self.next();
+                let pat = self.string()?;
+                let e = self.field_of(&lhs)?;
+                let c = Cond::Test(Test {
+                    lhs: e,
+                    op: Op::Regex { anchored: false },
+                    rhs: Rhs::Lit(Literal::Str(pat)),
+                    nocase: s.ends_with('*'),
+                });
+                if s.starts_with('!') {
+                    Cond::Not(Box::new(c))
+                } else {
+                    c
+                }
+            }
+            Tok::Ident(k) if k.eq_ignore_ascii_case("like") || k.eq_ignore_ascii_case("ilike") => {
+                self.next();
+                let nocase = k.eq_ignore_ascii_case("ilike");
+                let pat = self.string()?;
+                let e = self.field_of(&lhs)?;
+                like(e, &pat, nocase)
+            }
+            Tok::Ident(k) if k.eq_ignore_ascii_case("glob") => {
+                self.next();
+                let pat = self.string()?;
+                let e = self.field_of(&lhs)?;
+                Cond::Test(Test {
+                    lhs: e,
+                    op: Op::Glob,
+                    rhs: Rhs::Lit(Literal::Str(pat)),
+                    nocase: false,
+                })
+            }
+            Tok::Ident(k) if k.eq_ignore_ascii_case("in") => {
+                self.next();
+                self.expect_sym("(")?;
+                let mut items = Vec::new();
+                if !self.eat_sym(")") {
+                    loop {
+                        items.push(self.literal()?);
+                        if self.eat_sym(")") {
+                            break;
+                        }
+                        self.expect_sym(",")?;
+                    }
+                }
+                let e = self.field_of(&lhs)?;
+                Cond::Test(Test {
+                    lhs: e,
+                    op: Op::In,
+                    rhs: Rhs::Lit(Literal::List(items)),
+                    nocase: false,
+                })
+            }
+            Tok::Ident(k) if k.eq_ignore_ascii_case("between") => {
+                self.next();
+                let lo = self.literal()?;
+                if !self.eat_kw("and") {
+                    return Err(self.error_here("expected AND in BETWEEN … AND …"));
+                }
+                let hi = self.literal()?;
+                let e = self.field_of(&lhs)?;
+                Cond::And(vec![
+                    Cond::Test(Test {
+                        lhs: e.clone(),
+                        op: Op::Ge,
+                        rhs: Rhs::Lit(lo),
+                        nocase: false,
+                    }),
+                    Cond::Test(Test {
+                        lhs: e,
+                        op: Op::Le,
+                        rhs: Rhs::Lit(hi),
+                        nocase: false,
+                    }),
+                ])
+            }
+            Tok::Ident(k) if k.eq_ignore_ascii_case("is") && !negated => {
+                self.next();
+                let not = self.eat_kw("not");
+                let e = self.field_of(&lhs)?;
+                let c = if self.eat_kw("null") {
+                    Cond::Not(Box::new(Cond::Exists(e)))
+                } else if self.is_kw("true") || self.is_kw("false") {
+                    let b = self.is_kw("true");
+                    self.next();
+                    Cond::Test(Test {
+                        lhs: e,
+                        op: Op::Eq,
+                        rhs: Rhs::Lit(Literal::Bool(b)),
+                        nocase: false,
+                    })
+                } else {
+                    return Err(self.error_here(format!(
+                        "expected NULL, TRUE or FALSE after IS, found {}",
+                        describe(&self.peek().tok)
+                    )));
+                };
+                if not { Cond::Not(Box::new(c)) } else { c }
+            }
+            _ if negated => {
+                return Err(self.error_here(format!(
+                    "expected LIKE, ILIKE, IN, BETWEEN or GLOB after NOT, found {}",
+                    describe(&t.tok)
+                )));
+            }
+            _ => {
+                // A bare operand: must be a boolean field.
+                match &lhs {
+                    Operand::Field(e, s, en) if expr_kind(e) == Kind::Bool => Cond::Test(Test {
+                        lhs: e.clone(),
+                        op: Op::Eq,
+                        rhs: Rhs::Lit(Literal::Bool(true)),
+                        nocase: false,
+                    })
+                    .tap_span(*s, *en),
+                    Operand::Lit(Literal::Bool(b), ..) => Cond::Const(*b),
+                    _ => {
+                        let (s, e) = lhs.span();
+                        let mut err = SqlError {
+                            start: s,
+                            end: e,
+                            message: format!(
+                                "expected a comparison after `{}`, found {}",
+                                &self.src[s..e],
+                                describe(&t.tok)
+                            ),
+                            help: None,
+                        };
+                        if let Tok::Ident(word) = &t.tok {
+                            if let Some(kw) = suggest(&word.to_ascii_lowercase(), KEYWORDS) {
+                                err = SqlError {
+                                    start: t.start,
+                                    end: t.end,
+                                    message: format!("unexpected {}", describe(&t.tok)),
+                                    help: Some(format!(
+                                        "did you mean `{}`?",
+                                        kw.to_ascii_uppercase()
+                                    )),
+                                };
+                            }
+                        } else if t.tok == Tok::End {
+                            err.help =
+                                Some("add an operator such as `= 'value'` or `IS NOT NULL`".into());
+                        }
+                        return Err(err);
+                    }
+                }
+            }
+        };
+        let end = self.toks[self.pos.saturating_sub(1)].end;
+        let cond = if negated {
+            Cond::Not(Box::new(cond))
+        } else {
+            cond
+        };
+        self.checked(cond, start, end)
+    }
+
+    /// Type-checks one predicate now, so errors point at it.
+    fn checked(&self, c: Cond, start: usize, end: usize) -> Result<Cond, SqlError> {
+        match Program::compile(&c) {
+            Ok(_) => Ok(c),
+            Err(e) => Err(SqlError {
+                start,
+                end,
+                message: e.message,
+                help: None,
+            }),
+        }
+    }
+
+    fn field_of(&self, o: &Operand) -> Result<Expr, SqlError> {
+        match o {
+            Operand::Field(e, ..) => Ok(e.clone()),
+            Operand::Lit(_, s, e) => Err(SqlError {
+                start: *s,
+                end: *e,
+                message: "expected a field name here, not a literal".into(),
+                help: None,
+            }),
+        }
+    }
+
+    fn string(&mut self) -> Result<String, SqlError> {
+        match self.peek().tok.clone() {
+            Tok::Str(s) => {
+                self.next();
+                Ok(s)
+            }
+            t => Err(self.error_here(format!("expected a 'string', found {}", describe(&t)))),
+        }
+    }
+
+    fn literal(&mut self) -> Result<Literal, SqlError> {
+        match self.peek().tok.clone() {
+            Tok::Str(s) => {
+                self.next();
+                Ok(Literal::Str(s))
+            }
+            Tok::Int(i) => {
+                self.next();
+                Ok(Literal::Int(i))
+            }
+            Tok::Ident(k) if k.eq_ignore_ascii_case("true") || k.eq_ignore_ascii_case("false") => {
+                self.next();
+                Ok(Literal::Bool(k.eq_ignore_ascii_case("true")))
+            }
+            t => Err(self.error_here(format!(
+                "expected a literal ('string', number, TRUE or FALSE), found {}",
+                describe(&t)
+            ))),
+        }
+    }
+
+    fn literal_or_list(&mut self) -> Result<Literal, SqlError> {
+        if self.eat_sym("(") {
+            let mut items = vec![self.literal()?];
+            while self.eat_sym(",") {
+                items.push(self.literal()?);
+            }
+            self.expect_sym(")")?;
+            return Ok(Literal::List(items));
+        }
+        self.literal()
+    }
+
+    fn operand(&mut self) -> Result<Operand, SqlError> {
+        let t = self.peek().clone();
+        match &t.tok {
+            Tok::Str(_) | Tok::Int(_) => Ok(Operand::Lit(self.literal()?, t.start, t.end)),
+            Tok::Ident(k) if k.eq_ignore_ascii_case("true") || k.eq_ignore_ascii_case("false") => {
+                Ok(Operand::Lit(self.literal()?, t.start, t.end))
+            }
+            Tok::Ident(k) if k.eq_ignore_ascii_case("null") => Err(SqlError {
+                start: t.start,
+                end: t.end,
+                message: "compare with NULL using IS NULL / IS NOT NULL".into(),
+                help: None,
+            }),
+            Tok::Ident(name) => {
+                self.next();
+                if self.peek().tok == Tok::Sym("(") {
+                    let Some(tr) = transform(name) else {
+                        let names = [
+                            "lower",
+                            "upper",
+                            "basename",
+                            "length",
+                            "b64decode",
+                            "starts_with",
+                            "ends_with",
+                            "contains",
+                            "icontains",
+                            "cidr_match",
+                            "path_under",
+                            "regexp_like",
+                        ];
+                        let mut e = SqlError {
+                            start: t.start,
+                            end: t.end,
+                            message: format!("unknown function `{name}`"),
+                            help: None,
+                        };
+                        if let Some(s) = suggest(&name.to_ascii_lowercase(), names) {
+                            e.help = Some(format!("did you mean `{s}`?"));
+                        }
+                        return Err(e);
+                    };
+                    self.next();
+                    let inner = self.operand()?;
+                    self.expect_sym(")")?;
+                    let end = self.toks[self.pos - 1].end;
+                    let Operand::Field(mut e, ..) = inner else {
+                        return Err(SqlError {
+                            start: t.start,
+                            end,
+                            message: format!("{name}() needs a field"),
+                            help: None,
+                        });
+                    };
+                    e.transforms.push(tr);
+                    return Ok(Operand::Field(e, t.start, end));
+                }
+                match Field::parse(name) {
+                    Some(f) => Ok(Operand::Field(Expr::field(f), t.start, t.end)),
+                    None => {
+                        let names = Field::all_names();
+                        let mut e = SqlError {
+                            start: t.start,
+                            end: t.end,
+                            message: format!("unknown field `{name}`"),
+                            help: None,
+                        };
+                        if let Some(s) = suggest(name, names.iter().map(String::as_str)) {
+                            e.help = Some(format!("did you mean `{s}`?"));
+                        } else {
+                            e.help = Some(
+                                "see `hindsight replay --help` or the book's field list".into(),
+                            );
+                        }
+                        Err(e)
+                    }
+                }
+            }
+            other => Err(self.error_here(format!(
+                "expected a field or a literal, found {}",
+                describe(other)
+            ))),
+        }
+    }
+}
+
+trait TapSpan {
+    fn tap_span(self, s: usize, e: usize) -> Self;
+}
+impl TapSpan for Cond {
+    fn tap_span(self, _s: usize, _e: usize) -> Self {
+        self
+    }
+}
+
+fn leak(s: &str) -> &'static str {
+    const ALL: [&str; 16] = [
+        "!~*", "<=", ">=", "<>", "!=", "==", "~*", "!~", "=", "<", ">", "(", ")", ",", "~", "*",
+    ];
+    ALL.iter().find(|x| **x == s).copied().unwrap_or("")
+}
+
+fn transform(name: &str) -> Option<Transform> {
+    Some(match name.to_ascii_lowercase().as_str() {
+        "lower" => Transform::ToLower,
+        "upper" => Transform::ToUpper,
+        "basename" => Transform::Basename,
+        "length" | "len" | "char_length" | "cardinality" => Transform::Len,
+        "b64decode" | "from_base64" => Transform::B64,
+        _ => return None,
+    })
+}
+
+fn bool_function(name: &str) -> Option<(Op, bool)> {
+    Some(match name.to_ascii_lowercase().as_str() {
+        "starts_with" => (Op::StartsWith, false),
+        "ends_with" => (Op::EndsWith, false),
+        "contains" => (Op::Contains, false),
+        "icontains" => (Op::Contains, true),
+        "cidr_match" => (Op::Cidr, false),
+        "path_under" => (Op::PMatch, false),
+        "regexp_like" => (Op::Regex { anchored: false }, false),
+        _ => return None,
+    })
+}
+
+fn compare(lhs: Operand, op: Op, rhs: Operand) -> Result<Cond, SqlError> {
+    let flip = |op: Op| match op {
+        Op::Lt => Op::Gt,
+        Op::Le => Op::Ge,
+        Op::Gt => Op::Lt,
+        Op::Ge => Op::Le,
+        o => o,
+    };
+    Ok(match (lhs, rhs) {
+        (Operand::Field(e, ..), Operand::Lit(l, ..)) => Cond::Test(Test {
+            lhs: e,
+            op,
+            rhs: Rhs::Lit(l),
+            nocase: false,
+        }),
+        (Operand::Lit(l, ..), Operand::Field(e, ..)) => Cond::Test(Test {
+            lhs: e,
+            op: flip(op),
+            rhs: Rhs::Lit(l),
+            nocase: false,
+        }),
+        (Operand::Field(a, ..), Operand::Field(b, ..)) => Cond::Test(Test {
+            lhs: a,
+            op,
+            rhs: Rhs::Field(b),
+            nocase: false,
+        }),
+        (Operand::Lit(a, s, _), Operand::Lit(b, _, e)) => {
+            return Err(SqlError {
+                start: s,
+                end: e,
+                message: format!("comparing two literals ({a:?} and {b:?}) is always the same"),
+                help: Some("compare a field with a literal".into()),
+            });
+        }
+    })
+}
+
+/// Translates a LIKE pattern: `%` any run, `_` one character, `\` escapes.
+/// Simple shapes become prefix/suffix/substring/equality tests.
+fn like(e: Expr, pat: &str, nocase: bool) -> Cond {
+    let has_special = |s: &str| s.contains('_') || s.contains('\\') || s.contains('%');
+    let test = |op, s: &str| {
+        Cond::Test(Test {
+            lhs: e.clone(),
+            op,
+            rhs: Rhs::Lit(Literal::Str(s.to_string())),
+            nocase,
+        })
+    };
+    let inner = pat.strip_prefix('%').and_then(|p| p.strip_suffix('%'));
+    if let Some(mid) = inner.filter(|m| !has_special(m)) {
+        return test(Op::Contains, mid);
+    }
+    if let Some(p) = pat.strip_suffix('%').filter(|p| !has_special(p)) {
+        return test(Op::StartsWith, p);
+    }
+    if let Some(p) = pat.strip_prefix('%').filter(|p| !has_special(p)) {
+        return test(Op::EndsWith, p);
+    }
+    if !has_special(pat) {
+        return test(Op::Eq, pat);
+    }
+    let mut re = String::from("(?s)");
+    let mut chars = pat.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '%' => re.push_str(".*"),
+            '_' => re.push('.'),
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    re.push_str(&regex::escape(&n.to_string()));
+                }
+            }
+            _ => re.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    Cond::Test(Test {
+        lhs: e,
+        op: Op::Regex { anchored: true },
+        rhs: Rhs::Lit(Literal::Str(re)),
+        nocase,
+    })
+}
+
+/// Parses a whole condition.
+pub fn parse(src: &str) -> Result<Cond, SqlError> {
+    let toks = lex(src)?;
+    let mut p = Parser { toks, pos: 0, src };
+    if p.peek().tok == Tok::End {
+        return Err(SqlError {
+            start: 0,
+            end: 1,
+            message: "empty condition".into(),
+            help: None,
+        });
+    }
+    let c = p.expr()?;
+    if p.peek().tok != Tok::End {
+        let t = p.peek().clone();
+        let mut e = p.error_here(format!(
+            "unexpected {} after a complete condition",
+            describe(&t.tok)
+        ));
+        if let Tok::Ident(w) = &t.tok
+            && let Some(kw) = suggest(&w.to_ascii_lowercase(), ["and", "or"])
+        {
+            e.help = Some(format!("did you mean `{}`?", kw.to_ascii_uppercase()));
+        } else if t.tok == Tok::Sym(")") {
+            e.help = Some("this `)` has no matching `(`".into());
+        } else {
+            e.help = Some("join conditions with AND or OR".into());
+        }
+        return Err(e);
+    }
+    Ok(c)
+}
+
+/// Parses an output template: `%field` or `{field}` (also `%lower(field)` is not
+/// supported; use a plain field). `%%` is a literal `%`.
+pub fn template(src: &str) -> Result<Vec<crate::ir::Part>, SqlError> {
+    use crate::ir::Part;
+    let mut parts = Vec::new();
+    let mut text = String::new();
+    let b = src.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let (name_start, name_end, next) = if c == b'%' && b.get(i + 1) == Some(&b'%') {
+            text.push('%');
+            i += 2;
+            continue;
+        } else if c == b'%' && b.get(i + 1).is_some_and(|c| c.is_ascii_alphabetic()) {
+            let s = i + 1;
+            let mut e = s;
+            while e < b.len() && (b[e].is_ascii_alphanumeric() || b[e] == b'_') {
+                e += 1;
+            }
+            if b.get(e) == Some(&b'[')
+                && let Some(close) = src[e..].find(']')
+            {
+                e += close + 1;
+            }
+            (s, e, e)
+        } else if c == b'{' {
+            let Some(close) = src[i..].find('}') else {
+                return Err(SqlError {
+                    start: i,
+                    end: i + 1,
+                    message: "unclosed `{` in output".into(),
+                    help: Some("write `{field}`".into()),
+                });
+            };
+            (i + 1, i + close, i + close + 1)
+        } else {
+            let ch = src[i..].chars().next().unwrap_or(' ');
+            text.push(ch);
+            i += ch.len_utf8();
+            continue;
+        };
+        let name = src[name_start..name_end].trim();
+        let Some(f) = Field::parse(name) else {
+            let names = Field::all_names();
+            let mut e = SqlError {
+                start: name_start,
+                end: name_end,
+                message: format!("unknown field `{name}` in output"),
+                help: None,
+            };
+            if let Some(s) = suggest(name, names.iter().map(String::as_str)) {
+                e.help = Some(format!("did you mean `{s}`?"));
+            }
+            return Err(e);
+        };
+        if !text.is_empty() {
+            parts.push(Part::Text(std::mem::take(&mut text)));
+        }
+        parts.push(Part::Field(Expr::field(f)));
+        i = next;
+    }
+    if !text.is_empty() {
+        parts.push(Part::Text(text));
+    }
+    Ok(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::field::{Col, ProcField};
+
+    #[test]
+    fn parses_the_issue_example() {
+        let c = parse("syscall = 'openat' AND file_path LIKE '/etc/%' AND NOT proc_exe IN ('/usr/sbin/useradd')").unwrap();
+        let Cond::And(v) = c else { panic!("{c:?}") };
+        assert_eq!(v.len(), 3);
+        assert_eq!(
+            v[1],
+            Cond::test(
+                Field::Column(Col::FilePath),
+                Op::StartsWith,
+                Literal::Str("/etc/".into())
+            )
+        );
+        assert!(matches!(&v[2], Cond::Not(_)));
+    }
+
+    #[test]
+    fn functions_and_null() {
+        let c = parse(
+            "lower(basename(proc_exe)) = 'sh' and parent_exe is not null and ret between 0 and 10",
+        )
+        .unwrap();
+        let Cond::And(v) = c else { panic!() };
+        let Cond::Test(t) = &v[0] else { panic!() };
+        assert_eq!(t.lhs.field, Field::Proc(ProcField::Exe));
+        assert_eq!(
+            t.lhs.transforms,
+            vec![Transform::Basename, Transform::ToLower]
+        );
+    }
+
+    #[test]
+    fn errors_point_at_the_spot() {
+        let e = parse("proc_exee = 'x'").unwrap_err();
+        assert_eq!((e.start, e.end), (0, 9));
+        assert_eq!(e.help.as_deref(), Some("did you mean `proc_exe`?"));
+        let e = parse("syscall = 'a' adn ret = 0").unwrap_err();
+        assert_eq!(e.help.as_deref(), Some("did you mean `AND`?"));
+        let e = parse("ret = 'abc'").unwrap_err();
+        assert!(e.message.contains("integer"), "{e:?}");
+        let e = parse("(syscall = 'a'").unwrap_err();
+        assert!(e.message.contains("expected `)`"), "{e:?}");
+    }
+
+    #[test]
+    fn like_shapes() {
+        let e = || Expr::field(Field::Column(Col::FilePath));
+        assert!(matches!(
+            like(e(), "%x%", false),
+            Cond::Test(Test {
+                op: Op::Contains,
+                ..
+            })
+        ));
+        assert!(matches!(
+            like(e(), "%x", false),
+            Cond::Test(Test {
+                op: Op::EndsWith,
+                ..
+            })
+        ));
+        assert!(matches!(
+            like(e(), "a_b%", false),
+            Cond::Test(Test {
+                op: Op::Regex { anchored: true },
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn templates() {
+        let t = template("%proc_exe read {file_path} 100%%").unwrap();
+        assert_eq!(t.len(), 4);
+        assert!(template("%proc_exx").is_err());
+    }
+}

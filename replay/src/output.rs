@@ -1,0 +1,198 @@
+//! Printing a [`Report`]: `text`, `json`, `jsonl` and `falco-json`.
+
+use std::io::{self, Write};
+
+use serde_json::{Value, json};
+
+use crate::verdict::{Report, Verdict};
+
+/// Output formats of `hindsight replay`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One line per verdict, then enforcement results and a summary.
+    Text,
+    /// One JSON document: `{verdicts, enforcements, suppressed, events, lost_events}`.
+    Json,
+    /// One JSON object per line, each with `"type"`: `verdict`, `enforcement`, `suppressed`, `summary`.
+    Jsonl,
+    /// One Falco-compatible JSON alert per line (`output`, `priority`, `rule`, `time`, `output_fields`, `tags`, …).
+    FalcoJson,
+}
+
+/// Nanoseconds since the epoch as RFC 3339 with nanoseconds, UTC.
+pub fn rfc3339_ns(ns: i64) -> String {
+    let secs = ns.div_euclid(1_000_000_000);
+    let nanos = ns.rem_euclid(1_000_000_000);
+    let days = secs.div_euclid(86_400);
+    let tod = secs.rem_euclid(86_400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{nanos:09}Z",
+        tod / 3600,
+        tod / 60 % 60,
+        tod % 60
+    )
+}
+
+fn verdict_line(v: &Verdict) -> String {
+    let mut s = format!(
+        "{} {:<13} {} [seq {} pid {}]: {}",
+        rfc3339_ns(v.time_ns),
+        v.priority,
+        v.rule,
+        v.seq,
+        v.pid,
+        v.output
+    );
+    if v.possibly_incomplete {
+        s.push_str(" (possibly incomplete: events were lost nearby)");
+    }
+    s
+}
+
+/// The JSON object of one verdict (without `type`).
+pub fn verdict_json(v: &Verdict) -> Value {
+    let mut m = serde_json::to_value(v).unwrap_or(Value::Null);
+    if let Value::Object(o) = &mut m {
+        // Fields as an object (name → value), in the rule's field order.
+        let fields: serde_json::Map<String, Value> = v.fields.iter().cloned().collect();
+        o.insert("fields".into(), Value::Object(fields));
+        o.insert("time".into(), rfc3339_ns(v.time_ns).into());
+    }
+    m
+}
+
+fn falco_json(v: &Verdict) -> Value {
+    let fields: serde_json::Map<String, Value> = v.fields.iter().cloned().collect();
+    json!({
+        "hostname": v.event.get("host_name").cloned().unwrap_or(Value::Null),
+        "output": format!("{}: {} {}", rfc3339_ns(v.time_ns), v.priority, v.output),
+        "output_fields": fields,
+        "priority": v.priority,
+        "rule": v.rule,
+        "source": "syscall",
+        "tags": v.tags,
+        "time": rfc3339_ns(v.time_ns),
+    })
+}
+
+/// Writes `report` in `format`. `simulated` adds the enforcement sections to text.
+pub fn write(
+    out: &mut dyn Write,
+    report: &Report,
+    format: Format,
+    simulated: bool,
+) -> io::Result<()> {
+    match format {
+        Format::Text => {
+            for v in &report.verdicts {
+                writeln!(out, "{}", verdict_line(v))?;
+            }
+            if simulated {
+                writeln!(out)?;
+                writeln!(out, "Enforcement (simulated):")?;
+                if report.enforcements.is_empty() {
+                    writeln!(out, "  no rule with an action fired")?;
+                }
+                for e in &report.enforcements {
+                    writeln!(
+                        out,
+                        "  seq {} {}: {} ({})",
+                        e.seq, e.rule_id, e.summary, e.action
+                    )?;
+                }
+                writeln!(
+                    out,
+                    "Events that would not have happened: {}",
+                    report.suppressed.len()
+                )?;
+                for s in &report.suppressed {
+                    writeln!(
+                        out,
+                        "  seq {} pid {} {}: {} (enforcement at seq {})",
+                        s.seq, s.pid, s.what, s.reason, s.because_of
+                    )?;
+                }
+            }
+            let rules: std::collections::BTreeSet<&str> =
+                report.verdicts.iter().map(|v| v.rule_id.as_str()).collect();
+            writeln!(
+                out,
+                "{} verdict{} from {} rule{} over {} events ({} lost)",
+                report.verdicts.len(),
+                if report.verdicts.len() == 1 { "" } else { "s" },
+                rules.len(),
+                if rules.len() == 1 { "" } else { "s" },
+                report.events,
+                report.lost_events
+            )?;
+        }
+        Format::Json => {
+            let doc = json!({
+                "verdicts": report.verdicts.iter().map(verdict_json).collect::<Vec<_>>(),
+                "enforcements": report.enforcements,
+                "suppressed": report.suppressed,
+                "events": report.events,
+                "lost_events": report.lost_events,
+            });
+            serde_json::to_writer_pretty(&mut *out, &doc)?;
+            writeln!(out)?;
+        }
+        Format::Jsonl => {
+            let line = |out: &mut dyn Write, kind: &str, mut v: Value| -> io::Result<()> {
+                if let Value::Object(o) = &mut v {
+                    o.insert("type".into(), kind.into());
+                }
+                serde_json::to_writer(&mut *out, &v)?;
+                writeln!(out)
+            };
+            for v in &report.verdicts {
+                line(out, "verdict", verdict_json(v))?;
+            }
+            for e in &report.enforcements {
+                line(
+                    out,
+                    "enforcement",
+                    serde_json::to_value(e).unwrap_or(Value::Null),
+                )?;
+            }
+            for s in &report.suppressed {
+                line(
+                    out,
+                    "suppressed",
+                    serde_json::to_value(s).unwrap_or(Value::Null),
+                )?;
+            }
+        }
+        Format::FalcoJson => {
+            for v in &report.verdicts {
+                serde_json::to_writer(&mut *out, &falco_json(v))?;
+                writeln!(out)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        assert_eq!(rfc3339_ns(0), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(
+            rfc3339_ns(1_764_064_800_123_456_789),
+            "2025-11-25T10:00:00.123456789Z"
+        );
+    }
+}

@@ -1,0 +1,611 @@
+//! The state model: what the kernel knew at each event.
+//!
+//! A process table (pid → image, argv, cwd, ids, parent, start time,
+//! container, fd table) and per-process fd tables, kept up to date from the
+//! events in `seq` order:
+//!
+//! * `process_fork` creates the child (pid reuse replaces the old entry),
+//!   copying the parent's image, cwd and fd table (close-on-exec flags too);
+//!   a fork row of a thread (`thread_id != process_pid` of a known process)
+//!   changes nothing.
+//! * `process_exec` installs the new image and closes close-on-exec fds.
+//! * `process_exit` empties the fd table and marks the process exited; the
+//!   entry stays so its children's ancestry still resolves.
+//! * Successful `open*`/`creat`/`memfd_create`/`socket`/`accept*` add an fd;
+//!   `connect`/`bind` fill in socket addresses; the `dup` family and
+//!   `fcntl(F_DUPFD*)` copy one; `fcntl(F_SETFD)` sets close-on-exec;
+//!   `close` removes one; `chdir`/`fchdir` change the cwd.
+//! * A process first seen mid-recording (no fork row: it predates the
+//!   recording, or events were lost) is created from its event's own fields;
+//!   later events fill in what was missing and correct the image if it
+//!   changed without an exec row.
+//!
+//! [`State::before`] applies what must be visible when rules look at the
+//! event (new process, new image, new fd); [`State::after`] applies what
+//! ends with it (close, exit).
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+use hindsight_format::{Event, EventKind};
+
+/// A small, fast, deterministic hasher for integer keys (pids).
+#[derive(Default, Clone, Copy)]
+pub struct PidHasher(u64);
+
+impl Hasher for PidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 =
+                (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    fn write_i32(&mut self, i: i32) {
+        self.0 = (i as u32 as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// A `HashMap` keyed by pid with [`PidHasher`] (lookups only; never iterated for output).
+pub type PidMap<V> = HashMap<i32, V, BuildHasherDefault<PidHasher>>;
+
+/// One open file descriptor.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FdInfo {
+    /// File path, `memfd:NAME`, unix socket path, or `sip:sport->dip:dport` for IP sockets.
+    pub path: Option<Arc<str>>,
+    /// `file`, `directory`, `ipv4`, `ipv6`, `unix`, `pipe`, `memfd`, … (as `fd_type`).
+    pub kind: Option<Arc<str>>,
+    /// Open flags, symbolic.
+    pub flags: Option<Arc<str>>,
+    /// Close-on-exec.
+    pub cloexec: bool,
+    /// Local address of a socket.
+    pub sip: Option<Arc<str>>,
+    /// Local port.
+    pub sport: Option<u16>,
+    /// Remote address.
+    pub dip: Option<Arc<str>>,
+    /// Remote port.
+    pub dport: Option<u16>,
+    /// `tcp`, `udp`, `raw`, `unix`.
+    pub transport: Option<Arc<str>>,
+    /// Enforcement simulation: the syscall that made this fd was denied, so it does not exist.
+    pub denied_by: Option<u64>,
+}
+
+/// One process (thread group).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Process {
+    /// Process id.
+    pub pid: i32,
+    /// Parent pid.
+    pub ppid: Option<i32>,
+    /// Executable (kernel view).
+    pub exe: Option<Arc<str>>,
+    /// Command name.
+    pub name: Option<Arc<str>>,
+    /// argv (argv\[0\] included).
+    pub argv: Option<Arc<[String]>>,
+    /// argv\[1..\] joined with spaces.
+    pub args: Option<Arc<str>>,
+    /// Command name and arguments joined with spaces.
+    pub cmdline: Option<Arc<str>>,
+    /// Current working directory.
+    pub cwd: Option<Arc<str>>,
+    /// Controlling terminal.
+    pub tty: Option<u32>,
+    /// Session id.
+    pub sid: Option<i32>,
+    /// Real uid.
+    pub uid: Option<u32>,
+    /// Effective uid.
+    pub euid: Option<u32>,
+    /// Real gid.
+    pub gid: Option<u32>,
+    /// Audit login uid.
+    pub loginuid: Option<u32>,
+    /// Name of the real user.
+    pub user_name: Option<Arc<str>>,
+    /// Container id.
+    pub container: Option<Arc<str>>,
+    /// Start time (fork, or first seen), ns.
+    pub start_ns: i64,
+    /// The `seq` of the event that created this entry.
+    pub created_seq: u64,
+    /// Exited (the entry is kept for ancestry).
+    pub exited: bool,
+    /// Open descriptors, by number.
+    pub fds: BTreeMap<i32, FdInfo>,
+}
+
+fn arc(s: &Option<String>) -> Option<Arc<str>> {
+    s.as_deref().map(Arc::from)
+}
+
+/// Replaces `slot` with `new` when `new` is set and differs (no allocation when equal).
+fn refresh(slot: &mut Option<Arc<str>>, new: &Option<String>) {
+    if let Some(n) = new.as_deref()
+        && slot.as_deref() != Some(n)
+    {
+        *slot = Some(Arc::from(n));
+    }
+}
+
+impl Process {
+    fn from_event(ev: &Event) -> Process {
+        let mut p = Process {
+            pid: ev.process_pid,
+            start_ns: ev.time_ns,
+            created_seq: ev.seq,
+            ..Process::default()
+        };
+        p.update_from(ev);
+        if let Some(argv) = &ev.process_args {
+            p.set_argv(argv);
+        } else if let Some(cl) = &ev.process_command_line {
+            p.cmdline = Some(Arc::from(cl.as_str()));
+        }
+        p
+    }
+
+    /// Takes the ids and names the event carries; fills in the image when it changed.
+    fn update_from(&mut self, ev: &Event) {
+        if ev.process_parent_pid.is_some() {
+            self.ppid = ev.process_parent_pid;
+        }
+        refresh(&mut self.exe, &ev.process_executable);
+        refresh(&mut self.name, &ev.process_name);
+        refresh(&mut self.cwd, &ev.process_cwd);
+        refresh(&mut self.user_name, &ev.user_name);
+        if ev.container_id.is_some() {
+            refresh(&mut self.container, &ev.container_id);
+        }
+        if self.cmdline.is_none() {
+            self.cmdline = arc(&ev.process_command_line);
+        }
+        macro_rules! take {
+            ($($slot:ident = $src:ident),*) => { $( if ev.$src.is_some() { self.$slot = ev.$src; } )* };
+        }
+        take!(
+            tty = process_tty,
+            sid = process_session_id,
+            uid = user_id,
+            euid = process_effective_user_id,
+            gid = group_id
+        );
+        if ev.login_uid.is_some() {
+            self.loginuid = ev.login_uid;
+        }
+    }
+
+    fn set_argv(&mut self, argv: &[String]) {
+        let args = argv.get(1..).unwrap_or(&[]).join(" ");
+        let name = self
+            .name
+            .as_deref()
+            .unwrap_or_else(|| argv.first().map_or("", String::as_str));
+        self.cmdline = Some(Arc::from(if args.is_empty() {
+            name.to_string()
+        } else {
+            format!("{name} {args}")
+        }));
+        self.args = Some(Arc::from(args));
+        self.argv = Some(Arc::from(argv.to_vec()));
+    }
+
+    /// The fd info for `fd`, if open (and not denied by enforcement simulation).
+    pub fn fd(&self, fd: i32) -> Option<&FdInfo> {
+        self.fds.get(&fd).filter(|f| f.denied_by.is_none())
+    }
+}
+
+/// The whole state at one moment of a replay.
+#[derive(Debug, Default, Clone)]
+pub struct State {
+    procs: PidMap<Process>,
+    /// Login uid → user name, learned from events whose `user_id` equals it.
+    login_names: BTreeMap<u32, Arc<str>>,
+}
+
+/// Syscalls that return a new descriptor in `ret` describing `file_path`.
+fn opens_file(s: &str) -> bool {
+    matches!(
+        s,
+        "open" | "openat" | "openat2" | "creat" | "open_by_handle_at"
+    )
+}
+
+/// Whether `flags` (symbolic) include close-on-exec.
+fn has_cloexec(flags: Option<&str>) -> bool {
+    flags.is_some_and(|f| f.contains("O_CLOEXEC") || f.contains("FD_CLOEXEC"))
+}
+
+/// One `name=value` of a Falco-style `syscall_args` string.
+pub fn syscall_arg<'a>(args: &'a str, name: &str) -> Option<&'a str> {
+    args.split(' ').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == name).then_some(v)
+    })
+}
+
+impl State {
+    /// An empty state.
+    pub fn new() -> State {
+        State::default()
+    }
+
+    /// The process `pid`, if known.
+    pub fn process(&self, pid: i32) -> Option<&Process> {
+        self.procs.get(&pid)
+    }
+
+    /// Mutable access for the enforcement simulation.
+    pub fn process_mut(&mut self, pid: i32) -> Option<&mut Process> {
+        self.procs.get_mut(&pid)
+    }
+
+    /// The parent of `p`, if known (a process is never its own parent).
+    pub fn parent(&self, p: &Process) -> Option<&Process> {
+        let ppid = p.ppid?;
+        if ppid == p.pid {
+            return None;
+        }
+        self.procs.get(&ppid)
+    }
+
+    /// The ancestors of `p`, nearest first, stopping at an unknown parent or
+    /// after [`crate::field::MAX_ANCESTOR_LEVEL`] levels (so cycles end).
+    pub fn ancestors<'a>(&'a self, p: &'a Process) -> impl Iterator<Item = &'a Process> + 'a {
+        let mut cur = Some(p);
+        let mut n = 0u8;
+        std::iter::from_fn(move || {
+            if n >= crate::field::MAX_ANCESTOR_LEVEL {
+                return None;
+            }
+            let next = self.parent(cur?)?;
+            n += 1;
+            cur = Some(next);
+            Some(next)
+        })
+    }
+
+    /// Pids of the live descendants of `pid`, sorted.
+    pub fn descendants(&self, pid: i32) -> Vec<i32> {
+        let mut out: Vec<i32> = self
+            .procs
+            .values()
+            .filter(|p| !p.exited && p.pid != pid && self.ancestors(p).any(|a| a.pid == pid))
+            .map(|p| p.pid)
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// The login user's name for a login uid, when some event showed it.
+    pub fn login_name(&self, loginuid: u32) -> Option<&Arc<str>> {
+        self.login_names.get(&loginuid)
+    }
+
+    /// Number of processes known (alive or exited).
+    pub fn len(&self) -> usize {
+        self.procs.len()
+    }
+
+    /// Whether no process is known.
+    pub fn is_empty(&self) -> bool {
+        self.procs.is_empty()
+    }
+
+    /// Applies what rules must already see at `ev`: the process exists (with
+    /// a new image at exec), and a descriptor the syscall creates is open.
+    pub fn before(&mut self, ev: &Event) {
+        if ev.event_kind == EventKind::Loss {
+            return;
+        }
+        let pid = ev.process_pid;
+        if ev.event_kind == EventKind::ProcessFork {
+            self.fork(ev);
+        } else {
+            match self.procs.get_mut(&pid) {
+                Some(p) if !p.exited => p.update_from(ev),
+                _ => {
+                    // First seen, or a pid reused after an exit we saw without its fork.
+                    self.procs.insert(pid, Process::from_event(ev));
+                }
+            }
+        }
+        if let (Some(l), Some(u), Some(name)) = (ev.login_uid, ev.user_id, &ev.user_name)
+            && l == u
+            && !self.login_names.contains_key(&l)
+        {
+            self.login_names.insert(l, Arc::from(name.as_str()));
+        }
+        match ev.event_kind {
+            EventKind::ProcessExec => self.exec(ev),
+            EventKind::Syscall => self.syscall_before(ev),
+            _ => {}
+        }
+    }
+
+    /// Applies what ends with `ev`: a closed descriptor, an exited process.
+    pub fn after(&mut self, ev: &Event) {
+        match ev.event_kind {
+            EventKind::ProcessExit => {
+                if let Some(p) = self.procs.get_mut(&ev.process_pid) {
+                    p.exited = true;
+                    p.fds.clear();
+                }
+            }
+            EventKind::Syscall => {
+                if ev.syscall.as_deref() == Some("close")
+                    && ev.ret.is_none_or(|r| r >= 0)
+                    && let (Some(fd), Some(p)) = (ev.fd, self.procs.get_mut(&ev.process_pid))
+                {
+                    p.fds.remove(&fd);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn fork(&mut self, ev: &Event) {
+        let pid = ev.process_pid;
+        if ev.thread_id != pid
+            && let Some(p) = self.procs.get_mut(&pid)
+            && !p.exited
+        {
+            // A new thread of a known process: same image, same fd table.
+            p.update_from(ev);
+            return;
+        }
+        let mut child = match ev.process_parent_pid.and_then(|pp| self.procs.get(&pp)) {
+            Some(parent) if parent.pid != pid => Process {
+                pid,
+                ppid: Some(parent.pid),
+                start_ns: ev.time_ns,
+                created_seq: ev.seq,
+                exited: false,
+                ..parent.clone()
+            },
+            _ => Process::from_event(ev),
+        };
+        child.start_ns = ev.time_ns;
+        child.created_seq = ev.seq;
+        child.update_from(ev);
+        self.procs.insert(pid, child);
+    }
+
+    fn exec(&mut self, ev: &Event) {
+        if ev.ret.is_some_and(|r| r < 0) {
+            return;
+        }
+        let Some(p) = self.procs.get_mut(&ev.process_pid) else {
+            return;
+        };
+        if let Some(exe) = ev.process_executable.as_deref().or(ev.file_path.as_deref()) {
+            p.exe = Some(Arc::from(exe));
+        }
+        if let Some(name) = &ev.process_name {
+            p.name = Some(Arc::from(name.as_str()));
+        }
+        match &ev.process_args {
+            Some(argv) => p.set_argv(argv),
+            None => {
+                p.argv = None;
+                p.args = None;
+                p.cmdline = arc(&ev.process_command_line);
+            }
+        }
+        p.fds.retain(|_, f| !f.cloexec);
+    }
+
+    fn syscall_before(&mut self, ev: &Event) {
+        let Some(sc) = ev.syscall.as_deref() else {
+            return;
+        };
+        let ret = ev.ret;
+        // connect on a non-blocking socket returns -EINPROGRESS and still connects.
+        let ok = ret.is_none_or(|r| r >= 0 || (sc == "connect" && r == -115));
+        if !ok {
+            return;
+        }
+        let Some(p) = self.procs.get_mut(&ev.process_pid) else {
+            return;
+        };
+        let new_fd = ret.and_then(|r| i32::try_from(r).ok()).or(ev.fd);
+        let kind = || arc(&ev.fd_type);
+        if opens_file(sc) {
+            if let Some(fd) = new_fd {
+                let flags = ev.file_flags.as_deref();
+                p.fds.insert(
+                    fd,
+                    FdInfo {
+                        path: arc(&ev.file_path),
+                        kind: kind().or_else(|| Some(Arc::from("file"))),
+                        flags: flags.map(Arc::from),
+                        cloexec: has_cloexec(flags),
+                        ..FdInfo::default()
+                    },
+                );
+            }
+            return;
+        }
+        match sc {
+            "memfd_create" => {
+                if let Some(fd) = new_fd {
+                    let name = ev
+                        .file_path
+                        .clone()
+                        .or_else(|| {
+                            ev.syscall_args
+                                .as_deref()
+                                .and_then(|a| syscall_arg(a, "name"))
+                                .map(str::to_string)
+                        })
+                        .unwrap_or_default();
+                    let path = if name.starts_with("memfd:") {
+                        name
+                    } else {
+                        format!("memfd:{name}")
+                    };
+                    let cloexec = has_cloexec(ev.file_flags.as_deref())
+                        || ev
+                            .syscall_args
+                            .as_deref()
+                            .is_some_and(|a| a.contains("MFD_CLOEXEC"));
+                    p.fds.insert(
+                        fd,
+                        FdInfo {
+                            path: Some(Arc::from(path)),
+                            kind: Some(Arc::from("memfd")),
+                            cloexec,
+                            ..FdInfo::default()
+                        },
+                    );
+                }
+            }
+            "socket" | "accept" | "accept4" | "connect" | "bind" | "listen" => {
+                let fd = if matches!(sc, "socket" | "accept" | "accept4") {
+                    new_fd
+                } else {
+                    ev.fd
+                };
+                let Some(fd) = fd else { return };
+                let entry = if matches!(sc, "socket" | "accept" | "accept4") {
+                    p.fds.insert(fd, FdInfo::default());
+                    p.fds.get_mut(&fd)
+                } else {
+                    Some(p.fds.entry(fd).or_default())
+                };
+                let Some(f) = entry else { return };
+                if ev.fd_type.is_some() {
+                    f.kind = kind();
+                }
+                if ev.network_transport.is_some() {
+                    f.transport = arc(&ev.network_transport);
+                }
+                if ev.source_ip.is_some() {
+                    f.sip = arc(&ev.source_ip);
+                    f.sport = ev.source_port;
+                }
+                if ev.destination_ip.is_some() {
+                    f.dip = arc(&ev.destination_ip);
+                    f.dport = ev.destination_port;
+                }
+                if sc == "accept4" || sc == "socket" {
+                    f.cloexec = has_cloexec(ev.file_flags.as_deref())
+                        || ev
+                            .syscall_args
+                            .as_deref()
+                            .is_some_and(|a| a.contains("CLOEXEC"));
+                }
+                f.path = socket_name(f);
+            }
+            "dup" | "dup2" | "dup3" | "fcntl" => {
+                let args = ev.syscall_args.as_deref().unwrap_or("");
+                let cmd = syscall_arg(args, "cmd").unwrap_or("");
+                if sc == "fcntl" && cmd == "F_SETFD" {
+                    if let Some(f) = ev.fd.and_then(|fd| p.fds.get_mut(&fd)) {
+                        f.cloexec = args.contains("FD_CLOEXEC");
+                    }
+                    return;
+                }
+                if sc == "fcntl" && !cmd.starts_with("F_DUPFD") {
+                    return;
+                }
+                let (Some(old), Some(new)) = (ev.fd, ret.and_then(|r| i32::try_from(r).ok()))
+                else {
+                    return;
+                };
+                if old == new {
+                    return;
+                }
+                let mut info = p.fds.get(&old).cloned().unwrap_or_default();
+                info.cloexec = cmd == "F_DUPFD_CLOEXEC"
+                    || (sc == "dup3"
+                        && (args.contains("O_CLOEXEC") || has_cloexec(ev.file_flags.as_deref())));
+                p.fds.insert(new, info);
+            }
+            "pipe" | "pipe2" | "socketpair" => {
+                let args = ev.syscall_args.as_deref().unwrap_or("");
+                for key in ["fd0", "fd1"] {
+                    if let Some(fd) = syscall_arg(args, key).and_then(|v| v.parse().ok()) {
+                        p.fds.insert(
+                            fd,
+                            FdInfo {
+                                kind: Some(Arc::from(if sc == "socketpair" {
+                                    "unix"
+                                } else {
+                                    "pipe"
+                                })),
+                                cloexec: args.contains("O_CLOEXEC")
+                                    || args.contains("SOCK_CLOEXEC"),
+                                ..FdInfo::default()
+                            },
+                        );
+                    }
+                }
+            }
+            "chdir" => {
+                if let Some(path) = &ev.file_path {
+                    p.cwd = Some(Arc::from(path.as_str()));
+                }
+            }
+            "fchdir" => {
+                if let Some(path) = ev
+                    .fd
+                    .and_then(|fd| p.fds.get(&fd))
+                    .and_then(|f| f.path.clone())
+                {
+                    p.cwd = Some(path);
+                }
+            }
+            _ => {
+                // Other fd-returning syscalls (eventfd, signalfd, timerfd, inotify, bpf, …)
+                // say what they made in `fd_type`.
+                if let (Some(fd), Some(_)) = (ret.and_then(|r| i32::try_from(r).ok()), &ev.fd_type)
+                    && ev.fd == Some(fd)
+                    && !p.fds.contains_key(&fd)
+                {
+                    p.fds.insert(
+                        fd,
+                        FdInfo {
+                            kind: kind(),
+                            path: arc(&ev.file_path),
+                            ..FdInfo::default()
+                        },
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn socket_name(f: &FdInfo) -> Option<Arc<str>> {
+    if f.kind.as_deref() == Some("unix") {
+        return f
+            .dip
+            .clone()
+            .or_else(|| f.sip.clone())
+            .or_else(|| f.path.clone());
+    }
+    match (&f.sip, &f.dip) {
+        (None, None) => f.path.clone(),
+        (s, d) => {
+            let side = |ip: &Option<Arc<str>>, port: Option<u16>| match ip {
+                Some(ip) if ip.contains(':') => format!("[{ip}]:{}", port.unwrap_or(0)),
+                Some(ip) => format!("{ip}:{}", port.unwrap_or(0)),
+                None => String::new(),
+            };
+            Some(Arc::from(format!(
+                "{}->{}",
+                side(s, f.sport),
+                side(d, f.dport)
+            )))
+        }
+    }
+}
