@@ -47,6 +47,8 @@ pub enum Command {
     Recover(commands::recover::Args),
     /// The whole product in one command: record the intrusion scenario, query it, replay rules.
     Demo(commands::demo::Args),
+    /// SQL over recordings: one, a fleet tree, or s3://; one-shot or an interactive shell.
+    Query(commands::query::Args),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -68,6 +70,7 @@ pub fn main() -> ExitCode {
         Command::Generate(args) => commands::generate::run(args),
         Command::Recover(args) => commands::recover::run(args),
         Command::Demo(args) => commands::demo::run(args),
+        Command::Query(args) => commands::query::run(args),
     };
     match result {
         Ok(code) => code,

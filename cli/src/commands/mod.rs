@@ -3,5 +3,6 @@
 pub mod demo;
 pub mod generate;
 pub mod info;
+pub mod query;
 pub mod record;
 pub mod recover;

@@ -1,0 +1,71 @@
+//! [`QueryError`]: everything that can go wrong opening recordings or running SQL.
+
+use datafusion::error::DataFusionError;
+
+/// An error from [`crate::session`] or [`crate::run_sql`].
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// A local path does not exist.
+    #[error("{path}: no such file or directory")]
+    NotFound {
+        /// The path as the user gave it.
+        path: String,
+    },
+    /// A path exists but holds no recording (no `events/*.parquet`, no `manifest.json`).
+    #[error(
+        "{path}: no recording here (expected a recording directory with manifest.json and \
+         events/part-*.parquet, or a tree of them such as host=NAME/date=YYYY-MM-DD/...)"
+    )]
+    NoRecording {
+        /// The path as the user gave it.
+        path: String,
+    },
+    /// The Hive partition directories (`key=value`) of one tree disagree.
+    #[error(
+        "{path}: inconsistent partition directories: {first} is under {first_keys:?} but {other} is under {other_keys:?}"
+    )]
+    InconsistentPartitions {
+        /// The tree as the user gave it.
+        path: String,
+        /// A file with the first layout.
+        first: String,
+        /// Its partition keys.
+        first_keys: Vec<String>,
+        /// A file with another layout.
+        other: String,
+        /// Its partition keys.
+        other_keys: Vec<String>,
+    },
+    /// A segment is not a readable Parquet file.
+    #[error("{file}: corrupt segment: {reason}")]
+    CorruptSegment {
+        /// The segment's location (path or URL).
+        file: String,
+        /// What the Parquet reader said.
+        reason: String,
+    },
+    /// An object-store URL could not be used.
+    #[error("{url}: {reason}")]
+    ObjectStore {
+        /// The URL as the user gave it.
+        url: String,
+        /// Why not.
+        reason: String,
+    },
+    /// A statement would write (COPY, INSERT, ...): queries never modify recordings.
+    #[error(
+        "{statement} is not allowed: hindsight query never writes. To save a result use \
+         `-o FILE --format parquet|csv|json|jsonl` (or CREATE TABLE name AS SELECT ... for a \
+         table that lives in memory for this session)"
+    )]
+    WriteRejected {
+        /// The kind of statement.
+        statement: String,
+    },
+    /// A SQL error, rendered with position and hint (see [`crate::diagnose`]).
+    #[error("{0}")]
+    Sql(String),
+    /// Any other DataFusion error.
+    #[error(transparent)]
+    DataFusion(#[from] DataFusionError),
+}

@@ -1,0 +1,217 @@
+//! Writing query results: `table`, `csv`, `json`, `jsonl` and `parquet`,
+//! with times shown in UTC or another zone.
+
+use std::io::Write;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, RecordBatch};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::error::ArrowError;
+use datafusion::arrow::util::display::FormatOptions;
+use datafusion::arrow::util::pretty::pretty_format_batches_with_options;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::basic::{Compression, ZstdLevel};
+use datafusion::parquet::file::properties::WriterProperties;
+
+/// An output format of `hindsight query`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputFormat {
+    /// An aligned text table (the default on a terminal).
+    #[default]
+    Table,
+    /// CSV with a header row.
+    Csv,
+    /// One JSON array of objects.
+    Json,
+    /// One JSON object per line.
+    Jsonl,
+    /// A zstd Parquet file (binary: use `-o FILE` or a pipe).
+    Parquet,
+}
+
+impl OutputFormat {
+    /// Every format's name, as accepted by [`FromStr`].
+    pub const NAMES: &[&str] = &["table", "csv", "json", "jsonl", "parquet"];
+}
+
+impl FromStr for OutputFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "table" => Self::Table,
+            "csv" => Self::Csv,
+            "json" => Self::Json,
+            "jsonl" | "ndjson" => Self::Jsonl,
+            "parquet" => Self::Parquet,
+            other => {
+                return Err(format!(
+                    "unknown format {other:?} (one of {})",
+                    Self::NAMES.join(", ")
+                ));
+            }
+        })
+    }
+}
+
+impl std::fmt::Display for OutputFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(Self::NAMES[*self as usize])
+    }
+}
+
+/// Validates a time zone name (`Europe/Berlin`, `UTC`, `+05:30`).
+pub fn check_time_zone(tz: &str) -> Result<(), String> {
+    let probe = DataType::Timestamp(
+        datafusion::arrow::datatypes::TimeUnit::Microsecond,
+        Some(tz.into()),
+    );
+    let arr: ArrayRef = Arc::new(
+        datafusion::arrow::array::TimestampMicrosecondArray::from(vec![0i64]).with_timezone("UTC"),
+    );
+    let cast = datafusion::arrow::compute::cast(&arr, &probe).map_err(|e| e.to_string())?;
+    datafusion::arrow::util::display::array_value_to_string(&cast, 0)
+        .map(|_| ())
+        .map_err(|_| {
+            format!("unknown time zone {tz:?} (use an IANA name such as Europe/Berlin, or +05:30)")
+        })
+}
+
+/// Re-labels every zoned timestamp column to `tz` (the instant is unchanged,
+/// only how it prints).
+pub fn to_zone(batch: &RecordBatch, tz: &str) -> Result<RecordBatch, ArrowError> {
+    let schema = zoned_schema(&batch.schema(), tz);
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(c, f)| {
+            if c.data_type() == f.data_type() {
+                Ok(Arc::clone(c))
+            } else {
+                datafusion::arrow::compute::cast(c, f.data_type())
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(schema, columns)
+}
+
+/// The schema with zoned timestamps moved to `tz`.
+pub fn zoned_schema(schema: &SchemaRef, tz: &str) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Timestamp(unit, Some(_)) => f
+                .as_ref()
+                .clone()
+                .with_data_type(DataType::Timestamp(*unit, Some(tz.into()))),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// How timestamps and nulls print in tables and CSV.
+fn format_options() -> FormatOptions<'static> {
+    FormatOptions::default()
+        .with_null("NULL")
+        .with_timestamp_tz_format(Some("%Y-%m-%dT%H:%M:%S%.6f%:z"))
+}
+
+/// Renders batches as an aligned table (no trailing newline).
+pub fn table_string(batches: &[RecordBatch]) -> Result<String, ArrowError> {
+    Ok(pretty_format_batches_with_options(batches, &format_options())?.to_string())
+}
+
+/// A streaming writer for one result.
+pub struct ResultWriter<W: Write + Send> {
+    inner: Inner<W>,
+}
+
+enum Inner<W: Write + Send> {
+    Table(W, Vec<RecordBatch>, SchemaRef),
+    Csv(datafusion::arrow::csv::Writer<W>),
+    Json(datafusion::arrow::json::ArrayWriter<W>),
+    Jsonl(datafusion::arrow::json::LineDelimitedWriter<W>),
+    Parquet(ArrowWriter<W>),
+}
+
+impl<W: Write + Send> ResultWriter<W> {
+    /// Starts writing a result with `schema` in `format` to `out`.
+    pub fn new(out: W, format: OutputFormat, schema: SchemaRef) -> Result<Self, ArrowError> {
+        let inner = match format {
+            OutputFormat::Table => Inner::Table(out, Vec::new(), schema),
+            OutputFormat::Csv => Inner::Csv(
+                datafusion::arrow::csv::WriterBuilder::new()
+                    .with_header(true)
+                    .with_timestamp_tz_format("%Y-%m-%dT%H:%M:%S%.6f%:z".into())
+                    .build(out),
+            ),
+            OutputFormat::Json => Inner::Json(datafusion::arrow::json::ArrayWriter::new(out)),
+            OutputFormat::Jsonl => {
+                Inner::Jsonl(datafusion::arrow::json::LineDelimitedWriter::new(out))
+            }
+            OutputFormat::Parquet => {
+                let props = WriterProperties::builder()
+                    .set_compression(Compression::ZSTD(ZstdLevel::default()))
+                    .build();
+                Inner::Parquet(
+                    ArrowWriter::try_new(out, schema, Some(props))
+                        .map_err(|e| ArrowError::ExternalError(Box::new(e)))?,
+                )
+            }
+        };
+        Ok(Self { inner })
+    }
+
+    /// Writes one batch (tables buffer until [`Self::finish`]).
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), ArrowError> {
+        match &mut self.inner {
+            Inner::Table(_, batches, _) => batches.push(batch.clone()),
+            Inner::Csv(w) => w.write(batch)?,
+            Inner::Json(w) => w.write(batch)?,
+            Inner::Jsonl(w) => w.write(batch)?,
+            Inner::Parquet(w) => w
+                .write(batch)
+                .map_err(|e| ArrowError::ExternalError(Box::new(e)))?,
+        }
+        Ok(())
+    }
+
+    /// Ends the output (closes the JSON array, writes the Parquet footer).
+    pub fn finish(self) -> Result<(), ArrowError> {
+        match self.inner {
+            Inner::Table(mut out, batches, schema) => {
+                let text = if batches.is_empty() {
+                    table_string(&[RecordBatch::new_empty(schema)])?
+                } else {
+                    table_string(&batches)?
+                };
+                writeln!(out, "{text}")?;
+                out.flush()?;
+            }
+            Inner::Csv(w) => {
+                let mut out = w.into_inner();
+                out.flush()?;
+            }
+            Inner::Json(mut w) => {
+                w.finish()?;
+                let mut out = w.into_inner();
+                writeln!(out)?;
+                out.flush()?;
+            }
+            Inner::Jsonl(mut w) => {
+                w.finish()?;
+                w.into_inner().flush()?;
+            }
+            Inner::Parquet(w) => {
+                let mut out = w
+                    .into_inner()
+                    .map_err(|e| ArrowError::ExternalError(Box::new(e)))?;
+                out.flush()?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,198 @@
+//! [`session`]: a DataFusion `SessionContext` over recordings.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::execution::context::SessionContext;
+use datafusion::prelude::SessionConfig;
+
+use crate::QueryError;
+use crate::source::{self, Input, SEGMENT_GLOB};
+
+/// How [`session`] builds its context.
+#[derive(Debug, Clone)]
+pub struct SessionOptions {
+    /// Read every segment's footer up front so a corrupt one is named before
+    /// any query runs (default on; a few small reads per segment).
+    pub validate_segments: bool,
+    /// Parallelism of scans and joins; `None` uses every core.
+    pub target_partitions: Option<usize>,
+    /// Time zone for `now()` and casts to `TIMESTAMPTZ` (`None`: UTC). Stored
+    /// times are UTC whatever this says.
+    pub time_zone: Option<String>,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        Self {
+            validate_segments: true,
+            target_partitions: None,
+            time_zone: None,
+        }
+    }
+}
+
+/// The session configuration every Hindsight query runs with: Parquet filter
+/// pushdown (row filters, reordered by cost), page index and bloom filters on.
+pub fn session_config(options: &SessionOptions) -> SessionConfig {
+    let mut config = SessionConfig::new()
+        .with_information_schema(true)
+        .with_default_catalog_and_schema("hindsight", "public");
+    if let Some(n) = options.target_partitions {
+        config = config.with_target_partitions(n.max(1));
+    }
+    let o = config.options_mut();
+    o.execution.parquet.pushdown_filters = true;
+    o.execution.parquet.reorder_filters = true;
+    o.execution.parquet.enable_page_index = true;
+    o.execution.parquet.bloom_filter_on_read = true;
+    o.execution.listing_table_ignore_subdirectory = false;
+    o.sql_parser.enable_ident_normalization = true;
+    o.execution.time_zone = Some(options.time_zone.clone().unwrap_or_else(|| "+00:00".into()));
+    config
+}
+
+/// Opens recordings for SQL.
+///
+/// Each of `paths` is a recording directory, a tree of recordings (Hive
+/// partition directories such as `host=web-1/date=2026-11-20/` become columns
+/// of `events`), a single segment file, or an `s3://bucket/prefix` URL. The
+/// context has the `events` table (the format's explicit schema plus partition
+/// columns), the forensic views ([`crate::views`]), the scalar functions
+/// ([`crate::udf`]) and the table functions `descendants(pid)` and
+/// `ancestors(pid)`. Every store is opened read-only.
+pub async fn session(
+    paths: &[impl AsRef<str>],
+    options: SessionOptions,
+) -> Result<SessionContext, QueryError> {
+    let mut inputs = Vec::new();
+    for path in paths {
+        let input = source::resolve(path.as_ref()).await?;
+        if options.validate_segments {
+            source::validate(&input).await?;
+        }
+        inputs.push(input);
+    }
+    let ctx = SessionContext::new_with_config(session_config(&options));
+    for input in &inputs {
+        ctx.register_object_store(&input.store_url, Arc::clone(&input.store));
+    }
+    register_events(&ctx, &inputs).await?;
+    crate::udf::register(&ctx);
+    crate::views::register(&ctx).await?;
+    crate::tablefn::register(&ctx).await?;
+    Ok(ctx)
+}
+
+/// Registers `events`: one listing table when every input has the same
+/// partition keys, otherwise a `UNION ALL` view over one table per layout
+/// with missing partition columns as NULL.
+async fn register_events(ctx: &SessionContext, inputs: &[Input]) -> Result<(), QueryError> {
+    let mut groups: BTreeMap<Vec<String>, Vec<&Input>> = BTreeMap::new();
+    for input in inputs {
+        groups
+            .entry(input.partition_keys.clone())
+            .or_default()
+            .push(input);
+    }
+    if groups.is_empty() {
+        return Err(QueryError::Sql("no PATH given".into()));
+    }
+    if groups.len() == 1 {
+        let (keys, group) = groups.into_iter().next().expect("one group");
+        let table = listing_table(ctx, &keys, &group)?;
+        ctx.register_table("events", table)?;
+        return Ok(());
+    }
+    let all_keys: Vec<String> = {
+        let mut seen = Vec::new();
+        for keys in groups.keys() {
+            for k in keys {
+                if !seen.contains(k) {
+                    seen.push(k.clone());
+                }
+            }
+        }
+        seen
+    };
+    let columns: Vec<String> = hindsight_format::COLUMNS
+        .iter()
+        .map(|c| format!("\"{}\"", c.name))
+        .collect();
+    let mut selects = Vec::new();
+    for (i, (keys, group)) in groups.into_iter().enumerate() {
+        let name = format!("events_part_{i}");
+        ensure_internal_schema(ctx);
+        ctx.register_table(
+            format!("hindsight.internal.{name}").as_str(),
+            listing_table(ctx, &keys, &group)?,
+        )?;
+        let parts: Vec<String> = all_keys
+            .iter()
+            .map(|k| {
+                if keys.contains(k) {
+                    format!("\"{k}\"")
+                } else {
+                    format!("CAST(NULL AS VARCHAR) AS \"{k}\"")
+                }
+            })
+            .collect();
+        selects.push(format!(
+            "SELECT {}, {} FROM hindsight.internal.{name}",
+            columns.join(", "),
+            parts.join(", ")
+        ));
+    }
+    ctx.sql(&format!(
+        "CREATE VIEW events AS {}",
+        selects.join(" UNION ALL ")
+    ))
+    .await?;
+    Ok(())
+}
+
+fn ensure_internal_schema(ctx: &SessionContext) {
+    use datafusion::catalog::MemorySchemaProvider;
+    if let Some(catalog) = ctx.catalog("hindsight")
+        && catalog.schema("internal").is_none()
+    {
+        let _ = catalog.register_schema("internal", Arc::new(MemorySchemaProvider::new()));
+    }
+}
+
+/// One listing table over inputs that share partition keys.
+fn listing_table(
+    ctx: &SessionContext,
+    keys: &[String],
+    inputs: &[&Input],
+) -> Result<Arc<ListingTable>, QueryError> {
+    let state = ctx.state();
+    let format = ParquetFormat::default()
+        .with_options(state.table_options().parquet.clone())
+        .with_enable_pruning(true);
+    let listing_options = ListingOptions::new(Arc::new(format))
+        .with_file_extension(".parquet")
+        .with_table_partition_cols(
+            keys.iter()
+                .map(|k| (k.clone(), DataType::Utf8))
+                .collect::<Vec<_>>(),
+        );
+    let mut urls = Vec::new();
+    for input in inputs {
+        let glob = if input.single_file {
+            None
+        } else {
+            Some(glob::Pattern::new(SEGMENT_GLOB).expect("static glob"))
+        };
+        urls.push(ListingTableUrl::try_new(input.root_url.clone(), glob)?);
+    }
+    let config = ListingTableConfig::new_with_multi_paths(urls)
+        .with_listing_options(listing_options)
+        .with_schema(hindsight_format::events_schema());
+    Ok(Arc::new(ListingTable::try_new(config)?))
+}

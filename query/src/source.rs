@@ -1,0 +1,282 @@
+//! Finding the recordings behind a PATH: one recording, a tree of them, or an
+//! object-store prefix.
+//!
+//! A recording is a directory with `manifest.json` and `events/*.parquet`. A
+//! tree may put Hive partition directories (`host=web-1/date=2026-11-20/`)
+//! above its recordings; those keys become columns of `events`.
+
+use std::sync::Arc;
+
+use datafusion::object_store::local::LocalFileSystem;
+use datafusion::object_store::path::Path as StorePath;
+use datafusion::object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
+use futures::{StreamExt, TryStreamExt};
+use url::Url;
+
+use crate::QueryError;
+use crate::readonly::ReadOnlyStore;
+
+/// The glob (relative to an input's root) that selects event segments.
+pub const SEGMENT_GLOB: &str = "**/events/*.parquet";
+
+/// One PATH argument, resolved.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// The PATH as the user gave it (used in messages).
+    pub display: String,
+    /// The store's base URL (`file:///`, `s3://bucket`).
+    pub store_url: Url,
+    /// The store, read-only.
+    pub store: Arc<dyn ObjectStore>,
+    /// The root: a directory URL ending in `/`, or one segment file's URL.
+    pub root_url: Url,
+    /// Whether `root_url` is a single segment file.
+    pub single_file: bool,
+    /// Hive partition keys above the recordings, outermost first.
+    pub partition_keys: Vec<String>,
+    /// The event segments found.
+    pub segments: Vec<ObjectMeta>,
+}
+
+/// Resolves one PATH argument: finds its segments and partition keys.
+pub async fn resolve(path: &str) -> Result<Input, QueryError> {
+    let (store_url, store, root, root_url, single_file) = locate(path)?;
+    let store: Arc<dyn ObjectStore> = Arc::new(ReadOnlyStore::new(store));
+    let store_err = |e: datafusion::object_store::Error| match e {
+        datafusion::object_store::Error::NotFound { .. } => QueryError::NotFound {
+            path: path.to_string(),
+        },
+        e => QueryError::ObjectStore {
+            url: path.to_string(),
+            reason: e.to_string(),
+        },
+    };
+    if single_file {
+        let meta = store.head(&root).await.map_err(store_err)?;
+        return Ok(Input {
+            display: path.to_string(),
+            store_url,
+            store,
+            root_url,
+            single_file,
+            partition_keys: Vec::new(),
+            segments: vec![meta],
+        });
+    }
+    let listing: Vec<ObjectMeta> = store
+        .list(Some(&root))
+        .try_collect()
+        .await
+        .map_err(store_err)?;
+    let mut segments = Vec::new();
+    let mut has_manifest = false;
+    let mut layout: Option<(String, Vec<String>)> = None;
+    for meta in listing {
+        let rel: Vec<String> = match meta.location.prefix_match(&root) {
+            Some(parts) => parts.map(|p| p.as_ref().to_string()).collect(),
+            None => continue,
+        };
+        let rel: Vec<&str> = rel.iter().map(String::as_str).collect();
+        if rel.last() == Some(&"manifest.json") {
+            has_manifest = true;
+        }
+        let is_segment = rel.len() >= 2
+            && rel[rel.len() - 2] == "events"
+            && rel[rel.len() - 1].ends_with(".parquet");
+        if !is_segment {
+            continue;
+        }
+        let keys: Vec<String> = rel
+            .iter()
+            .take_while(|p| p.contains('='))
+            .map(|p| p.split_once('=').map_or("", |(k, _)| k).to_string())
+            .collect();
+        match &layout {
+            None => layout = Some((meta.location.to_string(), keys)),
+            Some((first, first_keys)) if *first_keys != keys => {
+                return Err(QueryError::InconsistentPartitions {
+                    path: path.to_string(),
+                    first: first.clone(),
+                    first_keys: first_keys.clone(),
+                    other: meta.location.to_string(),
+                    other_keys: keys,
+                });
+            }
+            Some(_) => {}
+        }
+        segments.push(meta);
+    }
+    if segments.is_empty() && !has_manifest {
+        return Err(QueryError::NoRecording {
+            path: path.to_string(),
+        });
+    }
+    segments.sort_by(|a, b| a.location.cmp(&b.location));
+    Ok(Input {
+        display: path.to_string(),
+        store_url,
+        store,
+        root_url,
+        single_file,
+        partition_keys: layout.map(|(_, k)| k).unwrap_or_default(),
+        segments,
+    })
+}
+
+type Located = (Url, Arc<dyn ObjectStore>, StorePath, Url, bool);
+
+/// Picks the store for a PATH and the root inside it.
+fn locate(path: &str) -> Result<Located, QueryError> {
+    let bad = |reason: String| QueryError::ObjectStore {
+        url: path.to_string(),
+        reason,
+    };
+    if let Some((scheme, _)) = path.split_once("://")
+        && scheme != "file"
+    {
+        if scheme != "s3" && scheme != "s3a" {
+            return Err(bad(format!(
+                "unsupported URL scheme {scheme}:// (use a local path or s3://bucket/prefix)"
+            )));
+        }
+        let url = Url::parse(path).map_err(|e| bad(e.to_string()))?;
+        let bucket = url
+            .host_str()
+            .ok_or_else(|| bad("no bucket in URL".into()))?
+            .to_string();
+        let store = crate::store::s3_store(path, &bucket)?;
+        let store_url = Url::parse(&format!("s3://{bucket}")).map_err(|e| bad(e.to_string()))?;
+        let prefix = url.path().trim_matches('/').to_string();
+        let single = prefix.ends_with(".parquet");
+        let root_url = if single || prefix.is_empty() {
+            Url::parse(&format!("s3://{bucket}/{prefix}"))
+        } else {
+            Url::parse(&format!("s3://{bucket}/{prefix}/"))
+        }
+        .map_err(|e| bad(e.to_string()))?;
+        return Ok((store_url, store, StorePath::from(prefix), root_url, single));
+    }
+    let local = path.strip_prefix("file://").unwrap_or(path);
+    let canonical = std::fs::canonicalize(local).map_err(|_| QueryError::NotFound {
+        path: path.to_string(),
+    })?;
+    let single = canonical.is_file();
+    if single && canonical.extension().is_none_or(|e| e != "parquet") {
+        return Err(QueryError::NoRecording {
+            path: path.to_string(),
+        });
+    }
+    let root = StorePath::from_filesystem_path(&canonical).map_err(|e| bad(e.to_string()))?;
+    let root_url = if single {
+        Url::from_file_path(&canonical)
+    } else {
+        Url::from_directory_path(&canonical)
+    }
+    .map_err(|()| bad("not an absolute path".into()))?;
+    let store_url = Url::parse("file:///").expect("static URL");
+    Ok((
+        store_url,
+        Arc::new(LocalFileSystem::new()),
+        root,
+        root_url,
+        single,
+    ))
+}
+
+/// Checks that every segment has a readable Parquet footer and a schema
+/// compatible with the events schema; names the first file that does not.
+pub async fn validate(input: &Input) -> Result<(), QueryError> {
+    let checks = futures::stream::iter(input.segments.iter())
+        .map(|meta| check_segment(input, meta))
+        .buffer_unordered(16);
+    checks.try_collect::<Vec<()>>().await.map(|_| ())
+}
+
+async fn check_segment(input: &Input, meta: &ObjectMeta) -> Result<(), QueryError> {
+    use datafusion::parquet::arrow::parquet_to_arrow_schema;
+    use datafusion::parquet::file::metadata::ParquetMetaDataReader;
+
+    let name = segment_name(input, meta);
+    let corrupt = |reason: String| QueryError::CorruptSegment {
+        file: name.clone(),
+        reason,
+    };
+    if meta.size < 12 {
+        return Err(corrupt(format!(
+            "{} bytes is too small for a Parquet file",
+            meta.size
+        )));
+    }
+    let tail = input
+        .store
+        .get_range(&meta.location, meta.size - 8..meta.size)
+        .await
+        .map_err(|e| corrupt(e.to_string()))?;
+    if &tail[4..8] != b"PAR1" {
+        return Err(corrupt(
+            "no Parquet footer (PAR1 magic missing: truncated or not Parquet)".into(),
+        ));
+    }
+    let len = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
+    if len + 12 > meta.size {
+        return Err(corrupt(format!(
+            "footer length {len} exceeds the file size {}",
+            meta.size
+        )));
+    }
+    let footer = input
+        .store
+        .get_range(&meta.location, meta.size - 8 - len..meta.size - 8)
+        .await
+        .map_err(|e| corrupt(e.to_string()))?;
+    let metadata =
+        ParquetMetaDataReader::decode_metadata(&footer).map_err(|e| corrupt(e.to_string()))?;
+    let file_meta = metadata.file_metadata();
+    let schema = parquet_to_arrow_schema(file_meta.schema_descr(), file_meta.key_value_metadata())
+        .map_err(|e| corrupt(e.to_string()))?;
+    let expected = hindsight_format::events_schema();
+    for field in schema.fields() {
+        if let Ok(want) = expected.field_with_name(field.name())
+            && want.data_type() != field.data_type()
+            && !compatible(want.data_type(), field.data_type())
+        {
+            return Err(corrupt(format!(
+                "column {} is {}, the events schema says {}",
+                field.name(),
+                field.data_type(),
+                want.data_type()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Types that differ only in ways the Parquet scan adapts (string views,
+/// dictionary encoding, list item names).
+fn compatible(
+    want: &datafusion::arrow::datatypes::DataType,
+    got: &datafusion::arrow::datatypes::DataType,
+) -> bool {
+    use datafusion::arrow::datatypes::DataType as D;
+    match (want, got) {
+        (D::Utf8, D::Utf8View | D::LargeUtf8) => true,
+        (w, D::Dictionary(_, v)) => compatible(w, v) || w == v.as_ref(),
+        (D::List(a), D::List(b) | D::LargeList(b)) => {
+            a.data_type() == b.data_type() || compatible(a.data_type(), b.data_type())
+        }
+        _ => false,
+    }
+}
+
+/// A segment's name for messages: a local path, or the full URL.
+pub fn segment_name(input: &Input, meta: &ObjectMeta) -> String {
+    if input.store_url.scheme() == "file" {
+        format!("/{}", meta.location)
+    } else {
+        format!(
+            "{}/{}",
+            input.store_url.as_str().trim_end_matches('/'),
+            meta.location
+        )
+    }
+}

@@ -1,0 +1,348 @@
+//! Process ancestry: the `process_tree` table and the table functions
+//! `descendants(pid [, host_name])` and `ancestors(pid [, host_name])`.
+//!
+//! All three read `(host_name, boot_id, pid, parent_pid, exe)` from the
+//! `processes` view once per query and walk the parent links in memory, so a
+//! tree costs one scan of the lifecycle rows however deep it is.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+use async_trait::async_trait;
+use datafusion::arrow::array::{
+    Array, ArrayRef, Int32Array, RecordBatch, StringArray, UInt32Array,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::common::{DataFusionError, Result, ScalarValue, plan_err};
+use datafusion::datasource::TableType;
+use datafusion::datasource::memory::MemorySourceConfig;
+use datafusion::execution::context::{SessionContext, SessionState};
+use datafusion::logical_expr::Expr;
+use datafusion::physical_plan::ExecutionPlan;
+
+use crate::QueryError;
+
+/// Which rows a [`TreeTable`] yields.
+#[derive(Debug, Clone, PartialEq)]
+enum Mode {
+    /// Every (process, ancestor) pair, the process itself at depth 0.
+    All,
+    /// `pid` and everything below it.
+    Descendants { pid: i32, host: Option<String> },
+    /// `pid` and everything above it.
+    Ancestors { pid: i32, host: Option<String> },
+}
+
+/// One process as the tree sees it.
+#[derive(Debug, Clone)]
+struct Node {
+    host: String,
+    boot: String,
+    pid: i32,
+    parent: Option<i32>,
+    exe: Option<String>,
+}
+
+/// The schema of `process_tree`.
+fn tree_schema() -> SchemaRef {
+    static S: OnceLock<SchemaRef> = OnceLock::new();
+    S.get_or_init(|| {
+        Arc::new(Schema::new(vec![
+            Field::new("host_name", DataType::Utf8, false),
+            Field::new("boot_id", DataType::Utf8, false),
+            Field::new("pid", DataType::Int32, false),
+            Field::new("exe", DataType::Utf8, true),
+            Field::new("ancestor_pid", DataType::Int32, false),
+            Field::new("ancestor_exe", DataType::Utf8, true),
+            Field::new("depth", DataType::UInt32, false),
+        ]))
+    })
+    .clone()
+}
+
+/// The schema of `descendants(...)` and `ancestors(...)`.
+fn family_schema() -> SchemaRef {
+    static S: OnceLock<SchemaRef> = OnceLock::new();
+    S.get_or_init(|| {
+        Arc::new(Schema::new(vec![
+            Field::new("host_name", DataType::Utf8, false),
+            Field::new("boot_id", DataType::Utf8, false),
+            Field::new("pid", DataType::Int32, false),
+            Field::new("parent_pid", DataType::Int32, true),
+            Field::new("exe", DataType::Utf8, true),
+            Field::new("depth", DataType::UInt32, false),
+        ]))
+    })
+    .clone()
+}
+
+/// A table computed from `processes` when scanned.
+#[derive(Debug)]
+struct TreeTable {
+    mode: Mode,
+}
+
+#[async_trait]
+impl TableProvider for TreeTable {
+    fn schema(&self) -> SchemaRef {
+        match self.mode {
+            Mode::All => tree_schema(),
+            _ => family_schema(),
+        }
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::View
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let state = state
+            .as_any()
+            .downcast_ref::<SessionState>()
+            .ok_or_else(|| DataFusionError::Internal("process tree needs a SessionState".into()))?;
+        let nodes = load_nodes(state).await?;
+        let batch = match &self.mode {
+            Mode::All => closure(&nodes)?,
+            Mode::Descendants { pid, host } => family(&nodes, *pid, host.as_deref(), true)?,
+            Mode::Ancestors { pid, host } => family(&nodes, *pid, host.as_deref(), false)?,
+        };
+        let exec =
+            MemorySourceConfig::try_new_exec(&[vec![batch]], self.schema(), projection.cloned())?;
+        Ok(exec)
+    }
+}
+
+/// Reads the parent links from the `processes` view.
+async fn load_nodes(state: &SessionState) -> Result<Vec<Node>> {
+    let ctx = SessionContext::new_with_state(state.clone());
+    let batches = ctx
+        .sql("SELECT host_name, boot_id, pid, parent_pid, exe FROM processes")
+        .await?
+        .collect()
+        .await?;
+    let mut nodes = Vec::new();
+    for b in batches {
+        let s = |i: usize| -> Result<StringArray> { crate::udf::utf8_array(b.column(i)) };
+        let (host, boot, exe) = (s(0)?, s(1)?, s(4)?);
+        let pid = cast_i32(b.column(2))?;
+        let parent = cast_i32(b.column(3))?;
+        for i in 0..b.num_rows() {
+            nodes.push(Node {
+                host: host.value(i).to_string(),
+                boot: boot.value(i).to_string(),
+                pid: pid.value(i),
+                parent: (!parent.is_null(i)).then(|| parent.value(i)),
+                exe: (!exe.is_null(i)).then(|| exe.value(i).to_string()),
+            });
+        }
+    }
+    nodes.sort_by(|a, b| (&a.host, &a.boot, a.pid).cmp(&(&b.host, &b.boot, b.pid)));
+    Ok(nodes)
+}
+
+fn cast_i32(a: &ArrayRef) -> Result<Int32Array> {
+    let c = datafusion::arrow::compute::cast(a, &DataType::Int32)?;
+    Ok(c.as_any()
+        .downcast_ref::<Int32Array>()
+        .expect("Int32")
+        .clone())
+}
+
+/// Longest parent chain followed; guards against pid-reuse cycles.
+const MAX_DEPTH: u32 = 256;
+
+type Key<'a> = (&'a str, &'a str, i32);
+
+fn index(nodes: &[Node]) -> HashMap<Key<'_>, &Node> {
+    nodes
+        .iter()
+        .map(|n| ((n.host.as_str(), n.boot.as_str(), n.pid), n))
+        .collect()
+}
+
+/// Every (process, ancestor, depth) triple.
+fn closure(nodes: &[Node]) -> Result<RecordBatch> {
+    let by_key = index(nodes);
+    let mut cols = TreeColumns::default();
+    for n in nodes {
+        let mut cur = Some(n);
+        let mut depth = 0u32;
+        while let Some(a) = cur {
+            cols.push(n, a, depth);
+            depth += 1;
+            if depth > MAX_DEPTH {
+                break;
+            }
+            cur = a
+                .parent
+                .filter(|p| *p != a.pid)
+                .and_then(|p| by_key.get(&(n.host.as_str(), n.boot.as_str(), p)).copied());
+        }
+    }
+    cols.finish()
+}
+
+#[derive(Default)]
+struct TreeColumns {
+    host: Vec<String>,
+    boot: Vec<String>,
+    pid: Vec<i32>,
+    exe: Vec<Option<String>>,
+    anc: Vec<i32>,
+    anc_exe: Vec<Option<String>>,
+    depth: Vec<u32>,
+}
+
+impl TreeColumns {
+    fn push(&mut self, n: &Node, a: &Node, depth: u32) {
+        self.host.push(n.host.clone());
+        self.boot.push(n.boot.clone());
+        self.pid.push(n.pid);
+        self.exe.push(n.exe.clone());
+        self.anc.push(a.pid);
+        self.anc_exe.push(a.exe.clone());
+        self.depth.push(depth);
+    }
+
+    fn finish(self) -> Result<RecordBatch> {
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(self.host)),
+            Arc::new(StringArray::from(self.boot)),
+            Arc::new(Int32Array::from(self.pid)),
+            Arc::new(StringArray::from(self.exe)),
+            Arc::new(Int32Array::from(self.anc)),
+            Arc::new(StringArray::from(self.anc_exe)),
+            Arc::new(UInt32Array::from(self.depth)),
+        ];
+        Ok(RecordBatch::try_new(tree_schema(), cols)?)
+    }
+}
+
+/// `pid` plus its descendants (or ancestors), on one host or every host.
+fn family(nodes: &[Node], pid: i32, host: Option<&str>, down: bool) -> Result<RecordBatch> {
+    let by_key = index(nodes);
+    let mut children: HashMap<Key<'_>, Vec<&Node>> = HashMap::new();
+    for n in nodes {
+        if let Some(p) = n.parent.filter(|p| *p != n.pid) {
+            children
+                .entry((n.host.as_str(), n.boot.as_str(), p))
+                .or_default()
+                .push(n);
+        }
+    }
+    let mut out: Vec<(&Node, u32)> = Vec::new();
+    for root in nodes
+        .iter()
+        .filter(|n| n.pid == pid && host.is_none_or(|h| h == n.host))
+    {
+        if down {
+            let mut stack = vec![(root, 0u32)];
+            while let Some((n, d)) = stack.pop() {
+                out.push((n, d));
+                if d >= MAX_DEPTH {
+                    continue;
+                }
+                if let Some(kids) = children.get(&(n.host.as_str(), n.boot.as_str(), n.pid)) {
+                    for k in kids.iter().rev() {
+                        stack.push((k, d + 1));
+                    }
+                }
+            }
+        } else {
+            let mut cur = Some(root);
+            let mut d = 0;
+            while let Some(n) = cur {
+                out.push((n, d));
+                d += 1;
+                if d > MAX_DEPTH {
+                    break;
+                }
+                cur = n
+                    .parent
+                    .filter(|p| *p != n.pid)
+                    .and_then(|p| by_key.get(&(n.host.as_str(), n.boot.as_str(), p)).copied());
+            }
+        }
+    }
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(
+            out.iter().map(|(n, _)| &n.host),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            out.iter().map(|(n, _)| &n.boot),
+        )),
+        Arc::new(Int32Array::from_iter_values(out.iter().map(|(n, _)| n.pid))),
+        Arc::new(Int32Array::from_iter(out.iter().map(|(n, _)| n.parent))),
+        Arc::new(StringArray::from_iter(
+            out.iter().map(|(n, _)| n.exe.as_deref()),
+        )),
+        Arc::new(UInt32Array::from_iter_values(out.iter().map(|(_, d)| *d))),
+    ];
+    Ok(RecordBatch::try_new(family_schema(), cols)?)
+}
+
+/// `descendants(pid [, host_name])` or `ancestors(pid [, host_name])`.
+struct FamilyFunction {
+    down: bool,
+}
+
+impl fmt::Debug for FamilyFunction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.down {
+            "descendants"
+        } else {
+            "ancestors"
+        })
+    }
+}
+
+impl TableFunctionImpl for FamilyFunction {
+    fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
+        let name = if self.down {
+            "descendants"
+        } else {
+            "ancestors"
+        };
+        let exprs = args.exprs();
+        let usage = || format!("usage: {name}(pid) or {name}(pid, 'host_name')");
+        let pid = match exprs.first() {
+            Some(Expr::Literal(v, _)) => match v.cast_to(&DataType::Int32) {
+                Ok(ScalarValue::Int32(Some(p))) => p,
+                _ => return plan_err!("{name}: pid must be an integer; {}", usage()),
+            },
+            _ => return plan_err!("{name}: pid must be a literal integer; {}", usage()),
+        };
+        let host = match exprs.get(1) {
+            None => None,
+            Some(Expr::Literal(ScalarValue::Utf8(Some(h)) | ScalarValue::Utf8View(Some(h)), _)) => {
+                Some(h.clone())
+            }
+            Some(_) => return plan_err!("{name}: host_name must be a string literal; {}", usage()),
+        };
+        if exprs.len() > 2 {
+            return plan_err!("{name}: too many arguments; {}", usage());
+        }
+        let mode = if self.down {
+            Mode::Descendants { pid, host }
+        } else {
+            Mode::Ancestors { pid, host }
+        };
+        Ok(Arc::new(TreeTable { mode }))
+    }
+}
+
+/// Registers `process_tree`, `descendants` and `ancestors`.
+pub async fn register(ctx: &SessionContext) -> Result<(), QueryError> {
+    ctx.register_table("process_tree", Arc::new(TreeTable { mode: Mode::All }))?;
+    ctx.register_udtf("descendants", Arc::new(FamilyFunction { down: true }));
+    ctx.register_udtf("ancestors", Arc::new(FamilyFunction { down: false }));
+    Ok(())
+}
