@@ -1,4 +1,378 @@
 //! Wire types shared by the kernel programs (`hindsight-recorder-ebpf`) and
 //! the user-space recorder: `#[repr(C)]`, explicit padding, no `bool` or
 //! `usize`, with their sizes asserted at compile time.
+//!
+//! One ring-buffer record is a [`WireEvent`] truncated after its last used
+//! section: the [`WireHeader`] is always present, the byte sections follow in
+//! a fixed order and [`WireHeader::len`] says how many bytes were sent.
 #![no_std]
+
+use core::mem::{offset_of, size_of};
+
+/// Bytes of a user-memory path read (`file_path_user`, incl. the NUL).
+pub const USER_PATH_LEN: usize = 256;
+/// Bytes of a kernel path buffer (dentry-walk components, leaf first).
+pub const KPATH_LEN: usize = 768;
+/// Component writes start below this offset (mask `KPATH_OFF_MASK`), so a
+/// 256-byte component always fits in [`KPATH_LEN`].
+pub const KPATH_OFF_MASK: u32 = 511;
+/// Largest single path component read.
+pub const NAME_LEN: u32 = 256;
+/// Bytes of the auxiliary section (exec argv, NUL-separated).
+pub const AUX_LEN: usize = 768;
+/// Largest syscall number the filter table covers (exclusive).
+pub const MAX_SYSCALLS: u32 = 1024;
+
+/// [`WireHeader::kind`]: a syscall, entry and exit merged.
+pub const KIND_SYSCALL: u32 = 1;
+/// [`WireHeader::kind`]: `sched_process_fork`.
+pub const KIND_FORK: u32 = 2;
+/// [`WireHeader::kind`]: `sched_process_exec`.
+pub const KIND_EXEC: u32 = 3;
+/// [`WireHeader::kind`]: `sched_process_exit` of the last thread of a process.
+pub const KIND_EXIT: u32 = 4;
+
+/// `kpath` holds dentry-walk components of the object behind the result fd
+/// (or the executed binary).
+pub const F_KPATH_WALK: u32 = 1 << 0;
+/// The walk reached the global root (the path is complete and absolute).
+pub const F_KPATH_COMPLETE: u32 = 1 << 1;
+/// `kpath` holds the first path argument re-read from user memory at exit.
+pub const F_KPATH_REREAD: u32 = 1 << 2;
+/// `kpath2` holds the walk of the directory a relative `user_path` is
+/// relative to (dirfd or cwd); on exec rows, the cwd.
+pub const F_KPATH2_WALK: u32 = 1 << 3;
+/// `kpath2` walk reached the global root.
+pub const F_KPATH2_COMPLETE: u32 = 1 << 4;
+/// `ino`, `dev`, `f_flags`, `i_mode` describe a file object.
+pub const F_FILE: u32 = 1 << 5;
+/// `kaddr_*` holds the kernel's copy of a socket address.
+pub const F_KADDR: u32 = 1 << 6;
+/// `uaddr_*` holds a socket address read from user memory at entry.
+pub const F_UADDR: u32 = 1 << 7;
+/// `user_path` is valid (read attempted; see `user_err`).
+pub const F_USER_PATH: u32 = 1 << 8;
+/// `user_path2` is valid (read attempted; see `user_err2`).
+pub const F_USER_PATH2: u32 = 1 << 9;
+/// `aux` holds argv (exec) or the second path re-read at exit (syscall).
+pub const F_AUX: u32 = 1 << 10;
+/// Exec: `user_path2` holds `bprm->filename`, the kernel's copy of the name.
+pub const F_EXEC_KNAME: u32 = 1 << 11;
+/// The fd argument (arg 0) was resolved (read/write/fchmod...), not the result.
+pub const F_FD_ARG: u32 = 1 << 12;
+
+/// Per-syscall capture spec ([`SyscallSpec::flags`]): record this syscall.
+pub const S_ENABLED: u8 = 1 << 0;
+/// Resolve the returned fd at exit (open family).
+pub const S_RET_FD: u8 = 1 << 1;
+/// Resolve the fd in arg 0 at exit.
+pub const S_ARG_FD: u8 = 1 << 2;
+/// Arg 1 is a `struct sockaddr *` (arg 2 its length) read at entry.
+pub const S_SOCKADDR: u8 = 1 << 3;
+/// Re-read the path arguments at exit (no kernel object to resolve).
+pub const S_REREAD: u8 = 1 << 4;
+
+/// How the kernel side captures one syscall number (array value).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyscallSpec {
+    /// `S_*` bits.
+    pub flags: u8,
+    /// Argument index + 1 of the first path, 0 = none.
+    pub path1: u8,
+    /// Argument index + 1 of the second path, 0 = none.
+    pub path2: u8,
+    /// Argument index + 1 of the dirfd the first path is relative to, 0 = cwd.
+    pub dirfd: u8,
+}
+
+/// Byte offsets of the kernel struct members the programs read, resolved
+/// from the running kernel's BTF at load time (`.rodata` global `CONFIG`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KernelOffsets {
+    /// `task_struct.pid`.
+    pub task_pid: u32,
+    /// `task_struct.tgid`.
+    pub task_tgid: u32,
+    /// `task_struct.real_parent`.
+    pub task_real_parent: u32,
+    /// `task_struct.cred`.
+    pub task_cred: u32,
+    /// `task_struct.files`.
+    pub task_files: u32,
+    /// `task_struct.fs`.
+    pub task_fs: u32,
+    /// `task_struct.mm`.
+    pub task_mm: u32,
+    /// `task_struct.signal`.
+    pub task_signal: u32,
+    /// `task_struct.exit_code`.
+    pub task_exit_code: u32,
+    /// `task_struct.loginuid` (u32::MAX when the kernel has no audit).
+    pub task_loginuid: u32,
+    /// `task_struct.sessionid` (u32::MAX when the kernel has no audit).
+    pub task_sessionid: u32,
+    /// `cred.uid`.
+    pub cred_uid: u32,
+    /// `cred.gid`.
+    pub cred_gid: u32,
+    /// `cred.euid`.
+    pub cred_euid: u32,
+    /// `cred.cap_effective`.
+    pub cred_cap_effective: u32,
+    /// `cred.cap_permitted`.
+    pub cred_cap_permitted: u32,
+    /// `files_struct.fdt`.
+    pub files_fdt: u32,
+    /// `fdtable.max_fds`.
+    pub fdtable_max_fds: u32,
+    /// `fdtable.fd`.
+    pub fdtable_fd: u32,
+    /// `file.f_path`.
+    pub file_f_path: u32,
+    /// `file.f_inode`.
+    pub file_f_inode: u32,
+    /// `file.f_flags`.
+    pub file_f_flags: u32,
+    /// `path.mnt`.
+    pub path_mnt: u32,
+    /// `path.dentry`.
+    pub path_dentry: u32,
+    /// `dentry.d_parent`.
+    pub dentry_d_parent: u32,
+    /// `dentry.d_name.name` (qstr offset + name offset).
+    pub dentry_d_name_name: u32,
+    /// `inode.i_ino`.
+    pub inode_i_ino: u32,
+    /// `inode.i_mode`.
+    pub inode_i_mode: u32,
+    /// `inode.i_sb`.
+    pub inode_i_sb: u32,
+    /// `super_block.s_dev`.
+    pub sb_s_dev: u32,
+    /// `mount.mnt` (the embedded `vfsmount`).
+    pub mount_mnt: u32,
+    /// `mount.mnt_parent`.
+    pub mount_mnt_parent: u32,
+    /// `mount.mnt_mountpoint`.
+    pub mount_mnt_mountpoint: u32,
+    /// `vfsmount.mnt_root`.
+    pub vfsmount_mnt_root: u32,
+    /// `fs_struct.pwd`.
+    pub fs_pwd: u32,
+    /// `mm_struct.arg_start`.
+    pub mm_arg_start: u32,
+    /// `mm_struct.arg_end`.
+    pub mm_arg_end: u32,
+    /// `signal_struct.live` (an `atomic_t`).
+    pub signal_live: u32,
+    /// `linux_binprm.file`.
+    pub bprm_file: u32,
+    /// `linux_binprm.filename`.
+    pub bprm_filename: u32,
+    /// `pt_regs` offsets of syscall arguments 0..6.
+    pub regs_arg: [u32; 6],
+}
+
+/// Load-time configuration of the kernel programs (`.rodata` global `CONFIG`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Config {
+    /// The recorder's own tgid: never recorded.
+    pub self_tgid: u32,
+    /// 0: record every process; 1: only tgids in the `TRACKED` map.
+    pub filter_tracked: u32,
+    /// Non-zero: record only tasks whose cgroup v2 ancestor at
+    /// `cgroup_level` has this id.
+    pub cgroup_id: u64,
+    /// Level of `cgroup_id` in the cgroup v2 hierarchy (root = 0).
+    pub cgroup_level: u32,
+    /// Wake the reader only when this many bytes are waiting (batching).
+    pub wakeup_bytes: u32,
+    /// Struct offsets from BTF.
+    pub off: KernelOffsets,
+}
+
+/// Fixed part of every ring-buffer record.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct WireHeader {
+    /// `KIND_*`.
+    pub kind: u32,
+    /// `F_*` bits.
+    pub flags: u32,
+    /// Syscall number (syscall rows), else u32::MAX.
+    pub syscall_nr: u32,
+    /// Bytes of this record that were sent (header + used sections).
+    pub len: u32,
+    /// `bpf_ktime_get_ns` at syscall entry (or at the event).
+    pub ts_enter: u64,
+    /// `bpf_ktime_get_ns` at syscall exit (0 for lifecycle events).
+    pub ts_exit: u64,
+    /// Syscall return value.
+    pub ret: i64,
+    /// Raw syscall arguments.
+    pub args: [u64; 6],
+    /// Thread-group id.
+    pub tgid: u32,
+    /// Thread id.
+    pub tid: u32,
+    /// Parent tgid (`real_parent`).
+    pub ppid: u32,
+    /// Real uid.
+    pub uid: u32,
+    /// Real gid.
+    pub gid: u32,
+    /// Effective uid.
+    pub euid: u32,
+    /// Audit login uid.
+    pub loginuid: u32,
+    /// Audit session id.
+    pub sessionid: u32,
+    /// cgroup v2 id.
+    pub cgroup_id: u64,
+    /// Effective capabilities.
+    pub cap_eff: u64,
+    /// Permitted capabilities.
+    pub cap_perm: u64,
+    /// `comm`.
+    pub comm: [u8; 16],
+    /// Inode number of the resolved file.
+    pub ino: u64,
+    /// Kernel `dev_t` (`MAJOR << 20 | MINOR`) of the resolved file's sb.
+    pub dev: u32,
+    /// `file.f_flags` of the resolved file.
+    pub f_flags: u32,
+    /// `inode.i_mode` of the resolved file.
+    pub i_mode: u32,
+    /// Error (negative errno) of the user read of path 1, 0 when fine.
+    pub user_err: i32,
+    /// Error of the user read of path 2.
+    pub user_err2: i32,
+    /// Exit: `task.exit_code` (wait status); fork: child tid; exec: old pid.
+    pub aux_int: i32,
+    /// Fork: child tgid.
+    pub child_tgid: u32,
+    /// Bytes of `kpath` used.
+    pub kpath_len: u32,
+    /// Bytes of `kpath2` used.
+    pub kpath2_len: u32,
+    /// Bytes of `aux` used.
+    pub aux_len: u32,
+    /// Kernel copy of the socket address: family.
+    pub kaddr_family: u16,
+    /// Kernel copy: port (host order).
+    pub kaddr_port: u16,
+    /// User copy: family.
+    pub uaddr_family: u16,
+    /// User copy: port (host order).
+    pub uaddr_port: u16,
+    /// Kernel copy: address bytes (4 or 16 used).
+    pub kaddr: [u8; 16],
+    /// User copy: address bytes.
+    pub uaddr: [u8; 16],
+    /// Error of the user sockaddr read.
+    pub uaddr_err: i32,
+    /// Padding.
+    pub _pad: u32,
+}
+
+/// A whole ring-buffer record; only `header.len` bytes of it are sent.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct WireEvent {
+    /// Fixed fields.
+    pub header: WireHeader,
+    /// Path argument 1 as user memory held it at entry (NUL-terminated).
+    pub user_path: [u8; USER_PATH_LEN],
+    /// Path argument 2 at entry; exec: `bprm->filename`.
+    pub user_path2: [u8; USER_PATH_LEN],
+    /// Kernel path components (leaf first, NUL-separated) or re-read path.
+    pub kpath: [u8; KPATH_LEN],
+    /// Base-directory (dirfd/cwd) components, leaf first; exec: cwd.
+    pub kpath2: [u8; KPATH_LEN],
+    /// Exec: argv (NUL-separated); syscall: second path re-read at exit.
+    pub aux: [u8; AUX_LEN],
+}
+
+/// Offset of the `user_path` section.
+pub const OFF_USER_PATH: usize = offset_of!(WireEvent, user_path);
+/// Offset of the `user_path2` section.
+pub const OFF_USER_PATH2: usize = offset_of!(WireEvent, user_path2);
+/// Offset of the `kpath` section.
+pub const OFF_KPATH: usize = offset_of!(WireEvent, kpath);
+/// Offset of the `kpath2` section.
+pub const OFF_KPATH2: usize = offset_of!(WireEvent, kpath2);
+/// Offset of the `aux` section.
+pub const OFF_AUX: usize = offset_of!(WireEvent, aux);
+
+/// Per-thread state kept from syscall entry to exit (hash map value).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct EntryState {
+    /// Syscall number.
+    pub nr: u32,
+    /// `F_*` bits gathered at entry (and by the connect hooks).
+    pub flags: u32,
+    /// Entry time.
+    pub ts: u64,
+    /// Raw arguments.
+    pub args: [u64; 6],
+    /// Read error of path 1.
+    pub user_err: i32,
+    /// Read error of path 2.
+    pub user_err2: i32,
+    /// Read error of the sockaddr.
+    pub uaddr_err: i32,
+    /// User sockaddr family.
+    pub uaddr_family: u16,
+    /// User sockaddr port (host order).
+    pub uaddr_port: u16,
+    /// User sockaddr address bytes.
+    pub uaddr: [u8; 16],
+    /// Kernel sockaddr family (from cgroup connect hooks).
+    pub kaddr_family: u16,
+    /// Kernel sockaddr port (host order).
+    pub kaddr_port: u16,
+    /// Padding.
+    pub _pad: u32,
+    /// Kernel sockaddr address bytes.
+    pub kaddr: [u8; 16],
+    /// Path 1 at entry.
+    pub user_path: [u8; USER_PATH_LEN],
+    /// Path 2 at entry.
+    pub user_path2: [u8; USER_PATH_LEN],
+}
+
+/// Per-CPU loss counter (array value).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LossCounter {
+    /// Records that did not fit into the ring buffer.
+    pub lost: u64,
+    /// `bpf_ktime_get_ns` of the first loss.
+    pub first_ns: u64,
+    /// `bpf_ktime_get_ns` of the latest loss.
+    pub last_ns: u64,
+}
+
+const _: () = assert!(size_of::<SyscallSpec>() == 4);
+const _: () = assert!(size_of::<KernelOffsets>() == 46 * 4);
+const _: () = assert!(size_of::<Config>() == 24 + 46 * 4);
+const _: () = assert!(size_of::<WireHeader>() == 256);
+const _: () = assert!(size_of::<WireEvent>() == 256 + 2 * USER_PATH_LEN + 2 * KPATH_LEN + AUX_LEN);
+const _: () = assert!(size_of::<EntryState>() == 120 + 2 * USER_PATH_LEN);
+const _: () = assert!(size_of::<LossCounter>() == 24);
+const _: () = assert!((KPATH_OFF_MASK as usize) + (NAME_LEN as usize) <= KPATH_LEN);
+
+#[cfg(feature = "user")]
+mod pod {
+    // SAFETY: all of these are `#[repr(C)]`, made of integers and byte
+    // arrays with explicit padding, so every bit pattern is valid.
+    unsafe impl aya::Pod for super::SyscallSpec {}
+    unsafe impl aya::Pod for super::KernelOffsets {}
+    unsafe impl aya::Pod for super::Config {}
+    unsafe impl aya::Pod for super::WireHeader {}
+    unsafe impl aya::Pod for super::LossCounter {}
+}

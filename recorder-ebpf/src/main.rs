@@ -1,6 +1,14 @@
-//! Hindsight's kernel programs (placeholder until the recorder lands).
+//! Hindsight's kernel programs, one hook family per module. Every kernel
+//! struct member is read at an offset taken from the running kernel's BTF
+//! (the `CONFIG` global), never from bindings compiled in.
 #![no_std]
 #![no_main]
+#![allow(unsafe_op_in_unsafe_fn)]
+
+mod connect;
+mod kernel;
+mod process;
+mod syscalls;
 
 #[cfg(not(test))]
 #[panic_handler]

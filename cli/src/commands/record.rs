@@ -1,0 +1,255 @@
+//! `hindsight record`: record a command and its descendants, or the whole host.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use hindsight_format::WriterOptions;
+use hindsight_recorder::{RecordOptions, Target, spawn};
+
+/// Record what programs do, with kernel-authoritative (TOCTOU-aware) arguments.
+///
+/// With a command after `--`, Hindsight starts it, records it and every
+/// descendant, stops when it exits and exits with its exit code. Without one,
+/// it records the whole host (except itself) until Ctrl-C, SIGTERM or
+/// `--duration`. Needs root and a kernel with BTF.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  sudo hindsight record -o rec -- make test
+  sudo hindsight record -o rec --duration 30s
+  sudo hindsight record -o rec --syscalls +read,+write -- ./server
+  sudo hindsight record -o rec --syscalls all --ignore-prefix /proc/ -- sh -c 'ls /'
+  sudo hindsight record -o rec --max-size 1G --segment-size 64M   # always-on ring
+
+Syscall sets (--syscalls, comma-separated):
+  default        files, process, network and privilege calls (no read/write)
+  all            every syscall
+  NAME,...       exactly these calls
+  +NAME / -NAME  the default set plus/minus these calls")]
+pub struct Args {
+    /// Recording directory to create (must not exist or be empty).
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+
+    /// Stop after this long (e.g. 30s, 5m, 1h); a recorded command gets SIGTERM.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+
+    /// Which syscalls to record (see the sets below).
+    #[arg(long, value_name = "SET", default_value = "default")]
+    pub syscalls: String,
+
+    /// Only record tasks in this cgroup v2 directory and below (a path under
+    /// the cgroup2 mount, or relative to it, e.g. `system.slice/nginx.service`).
+    #[arg(long, value_name = "PATH")]
+    pub cgroup: Option<PathBuf>,
+
+    /// Drop rows whose path starts with this prefix (repeatable), e.g. `/proc/`.
+    #[arg(long = "ignore-prefix", value_name = "PREFIX")]
+    pub ignore_prefix: Vec<String>,
+
+    /// Start a new segment when the current one reaches this size (e.g. 64M).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "128M")]
+    pub segment_size: u64,
+
+    /// Start a new segment after this long (e.g. 10m).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10m")]
+    pub segment_duration: Duration,
+
+    /// Keep at most this many bytes of segments, deleting the oldest (an
+    /// always-on ring; deletions are counted in the manifest).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_size: Option<u64>,
+
+    /// Kernel ring-buffer size (a power of two, e.g. 16M). Smaller loses
+    /// events sooner under load; losses are counted and written as `loss` rows.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "16M")]
+    pub ring_buffer: u64,
+
+    /// The command to record, after `--`.
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+/// Parses `30s`, `5m`, `2h`, `500ms` or plain seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map(|i| s.split_at(i))
+        .unwrap_or((s, "s"));
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (try 30s, 5m, 1h)"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" | "" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("`{s}`: unknown unit `{unit}` (use ms, s, m or h)")),
+    };
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Parses `64M`, `1G`, `4096`, `512K` (binary multiples).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit())
+        .map(|i| s.split_at(i))
+        .unwrap_or((s, ""));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (try 64M, 1G)"))?;
+    let mult = match unit.trim_end_matches(['B', 'b', 'i']) {
+        "" => 1,
+        "K" | "k" => 1 << 10,
+        "M" | "m" => 1 << 20,
+        "G" | "g" => 1 << 30,
+        _ => return Err(format!("`{s}`: unknown unit `{unit}` (use K, M or G)")),
+    };
+    Ok(n * mult)
+}
+
+fn human(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
+/// Runs `hindsight record`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let target = if args.command.is_empty() {
+        Target::Host
+    } else {
+        Target::Command(args.command.clone())
+    };
+    let ring_bytes = u32::try_from(args.ring_buffer)
+        .ok()
+        .filter(|n| n.is_power_of_two() && *n >= 4096)
+        .with_context(|| {
+            format!(
+                "--ring-buffer {}: must be a power of two between 4K and 2G",
+                args.ring_buffer
+            )
+        })?;
+    if args.segment_size < 1 << 20 {
+        bail!("--segment-size {}: must be at least 1M", args.segment_size);
+    }
+    let opts = RecordOptions {
+        out_dir: args.output.clone(),
+        target,
+        syscalls: args.syscalls.clone(),
+        duration: args.duration,
+        cgroup: args.cgroup.clone(),
+        ignore_prefixes: args.ignore_prefix.clone(),
+        ring_bytes,
+        writer: WriterOptions {
+            segment_bytes: args.segment_size,
+            segment_duration: Some(args.segment_duration),
+            max_size: args.max_size,
+            ..WriterOptions::default()
+        },
+    };
+    let stop = spawn::stop_flag();
+    let tty = std::io::stderr().is_terminal();
+    let mut last_events = 0u64;
+    let summary = hindsight_recorder::record(&opts, stop, |c, elapsed| {
+        if !tty {
+            return;
+        }
+        use std::sync::atomic::Ordering::Relaxed;
+        let events = c.events.load(Relaxed);
+        let rate = events - last_events;
+        last_events = events;
+        eprint!(
+            "\r\x1b[Krecording {:>5}s  {events} events ({rate}/s)  lost {}  received {}",
+            elapsed.as_secs(),
+            c.lost.load(Relaxed),
+            human(c.wire_bytes.load(Relaxed)),
+        );
+    })
+    .with_context(|| format!("recording into {}", args.output.display()))?;
+    if tty {
+        eprint!("\r\x1b[K");
+    }
+    let s = &summary;
+    let per_event = if s.events > 0 {
+        format!("{:.1}", s.disk_bytes as f64 / s.events as f64)
+    } else {
+        "-".into()
+    };
+    let ratio = if s.disk_bytes > 0 {
+        format!("{:.0}x", s.wire_bytes as f64 / s.disk_bytes as f64)
+    } else {
+        "-".into()
+    };
+    eprintln!(
+        "hindsight: recorded {} events in {:.1}s into {} ({} in {} segment(s), {} bytes/event, \
+         {} compression vs. the kernel wire format); lost {} event(s) ({} loss row(s)){}{}; \
+         hooks: {}{}.{}",
+        s.events,
+        s.elapsed.as_secs_f64(),
+        s.dir.display(),
+        human(s.disk_bytes),
+        s.segments,
+        per_event,
+        ratio,
+        s.lost,
+        s.loss_rows,
+        if s.ignored > 0 {
+            format!(", {} row(s) dropped by --ignore-prefix", s.ignored)
+        } else {
+            String::new()
+        },
+        if s.decode_errors > 0 {
+            format!(", {} undecodable record(s)", s.decode_errors)
+        } else {
+            String::new()
+        },
+        s.hooks_active.join(", "),
+        if s.hooks_unavailable.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (unavailable: {})",
+                s.hooks_unavailable
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
+        match s.exit_code {
+            Some(c) => format!(" The command exited with code {c}."),
+            None => String::new(),
+        }
+    );
+    Ok(match s.exit_code {
+        Some(c) => ExitCode::from(c.clamp(0, 255) as u8),
+        None => ExitCode::SUCCESS,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_sizes() {
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert!(parse_duration("3 weeks").is_err());
+        assert_eq!(parse_size("64M").unwrap(), 64 << 20);
+        assert_eq!(parse_size("4096").unwrap(), 4096);
+        assert_eq!(parse_size("1GiB").unwrap(), 1 << 30);
+        assert!(parse_size("lots").is_err());
+    }
+}

@@ -1,0 +1,268 @@
+//! Shared maps, the load-time `CONFIG`, and helpers that read kernel memory
+//! at BTF-resolved offsets (`bpf_probe_read_kernel`, never baked-in layouts).
+
+use aya_ebpf::{
+    helpers::generated as h,
+    macros::map,
+    maps::{Array, HashMap, PerCpuArray, RingBuf},
+};
+use hindsight_recorder_common::{
+    Config, EntryState, KPATH_OFF_MASK, LossCounter, MAX_SYSCALLS, NAME_LEN, SyscallSpec, WireEvent,
+};
+
+/// Load-time configuration; user space fills it with `EbpfLoader::set_global`.
+#[unsafe(no_mangle)]
+pub static CONFIG: Config = unsafe { core::mem::zeroed() };
+
+/// Events to user space.
+#[map]
+pub static EVENTS: RingBuf = RingBuf::with_byte_size(8 * 1024 * 1024, 0);
+
+/// Per-CPU count of records that did not fit into `EVENTS`.
+#[map]
+pub static LOSS: PerCpuArray<LossCounter> = PerCpuArray::with_max_entries(1, 0);
+
+/// Capture spec per syscall number.
+#[map]
+pub static SPECS: Array<SyscallSpec> = Array::with_max_entries(MAX_SYSCALLS, 0);
+
+/// Tracked thread-group ids (when `CONFIG.filter_tracked` is set).
+#[map]
+pub static TRACKED: HashMap<u32, u8> = HashMap::with_max_entries(65536, 0);
+
+/// Syscall entry state per thread id.
+#[map]
+pub static ENTRY: HashMap<u32, EntryState> = HashMap::with_max_entries(16384, 0);
+
+/// Scratch space to build an `EntryState` (too big for the stack).
+#[map]
+pub static ENTRY_SCRATCH: PerCpuArray<EntryState> = PerCpuArray::with_max_entries(1, 0);
+
+/// Scratch space to build a `WireEvent`.
+#[map]
+pub static EVENT_SCRATCH: PerCpuArray<WireEvent> = PerCpuArray::with_max_entries(1, 0);
+
+/// Reads one field of `CONFIG` without letting the compiler fold it.
+macro_rules! conf {
+    ($($field:tt)+) => {
+        unsafe { core::ptr::read_volatile(core::ptr::addr_of!($crate::kernel::CONFIG.$($field)+)) }
+    };
+}
+pub(crate) use conf;
+
+/// Reads a `T` at kernel address `base + off`; zero when unreadable.
+#[inline(always)]
+pub fn rd<T: Copy>(base: u64, off: u32) -> T {
+    let mut v = core::mem::MaybeUninit::<T>::zeroed();
+    unsafe {
+        let r = h::bpf_probe_read_kernel(
+            v.as_mut_ptr().cast(),
+            core::mem::size_of::<T>() as u32,
+            (base + off as u64) as *const core::ffi::c_void,
+        );
+        if r < 0 {
+            return core::mem::zeroed();
+        }
+        v.assume_init()
+    }
+}
+
+/// Whether events of this thread group are recorded.
+#[inline(always)]
+pub fn tracked(tgid: u32) -> bool {
+    if tgid == conf!(self_tgid) {
+        return false;
+    }
+    if conf!(filter_tracked) != 0 && unsafe { TRACKED.get(&tgid) }.is_none() {
+        return false;
+    }
+    let cg = conf!(cgroup_id);
+    if cg != 0 {
+        let level = conf!(cgroup_level) as i32;
+        if unsafe { h::bpf_get_current_ancestor_cgroup_id(level) } != cg {
+            return false;
+        }
+    }
+    true
+}
+
+/// Counts one record that did not fit into the ring buffer.
+#[inline(always)]
+pub fn count_loss() {
+    if let Some(c) = LOSS.get_ptr_mut(0) {
+        let now = unsafe { h::bpf_ktime_get_ns() };
+        unsafe {
+            (*c).lost += 1;
+            if (*c).first_ns == 0 {
+                (*c).first_ns = now;
+            }
+            (*c).last_ns = now;
+        }
+    }
+}
+
+/// Sends the first `len` bytes of `ev`, counting a loss when full.
+#[inline(always)]
+pub fn send(ev: *const WireEvent, len: usize) {
+    let bytes = unsafe { core::slice::from_raw_parts(ev.cast::<u8>(), len) };
+    // Batch wake-ups: the reader polls on a short timer and is only woken
+    // early when enough data waits (BPF_RB_AVAIL_DATA = 0).
+    let flags = if EVENTS.query(0) >= conf!(wakeup_bytes) as u64 {
+        2 // BPF_RB_FORCE_WAKEUP
+    } else {
+        1 // BPF_RB_NO_WAKEUP
+    };
+    if EVENTS.output::<[u8]>(bytes, flags).is_err() {
+        count_loss();
+    }
+}
+
+/// Fills the task-describing header fields from `task`.
+#[inline(always)]
+pub fn fill_task(ev: *mut WireEvent, task: u64) {
+    let h = unsafe { &mut (*ev).header };
+    h.tgid = rd::<u32>(task, conf!(off.task_tgid));
+    h.tid = rd::<u32>(task, conf!(off.task_pid));
+    let parent = rd::<u64>(task, conf!(off.task_real_parent));
+    h.ppid = rd::<u32>(parent, conf!(off.task_tgid));
+    let cred = rd::<u64>(task, conf!(off.task_cred));
+    h.uid = rd::<u32>(cred, conf!(off.cred_uid));
+    h.gid = rd::<u32>(cred, conf!(off.cred_gid));
+    h.euid = rd::<u32>(cred, conf!(off.cred_euid));
+    h.cap_eff = rd::<u64>(cred, conf!(off.cred_cap_effective));
+    h.cap_perm = rd::<u64>(cred, conf!(off.cred_cap_permitted));
+    let lo = conf!(off.task_loginuid);
+    h.loginuid = if lo == u32::MAX {
+        u32::MAX
+    } else {
+        rd::<u32>(task, lo)
+    };
+    let so = conf!(off.task_sessionid);
+    h.sessionid = if so == u32::MAX {
+        u32::MAX
+    } else {
+        rd::<u32>(task, so)
+    };
+    h.cgroup_id = unsafe { h::bpf_get_current_cgroup_id() };
+    let mut comm = [0u8; 16];
+    unsafe {
+        h::bpf_get_current_comm(comm.as_mut_ptr().cast(), 16);
+    }
+    h.comm = comm;
+}
+
+/// The `struct file *` behind descriptor `fd` of `task` (0 if none).
+#[inline(always)]
+pub fn fd_file(task: u64, fd: i64) -> u64 {
+    if fd < 0 {
+        return 0;
+    }
+    let files = rd::<u64>(task, conf!(off.task_files));
+    if files == 0 {
+        return 0;
+    }
+    let fdt = rd::<u64>(files, conf!(off.files_fdt));
+    let max = rd::<u32>(fdt, conf!(off.fdtable_max_fds)) as i64;
+    if fd >= max {
+        return 0;
+    }
+    let arr = rd::<u64>(fdt, conf!(off.fdtable_fd));
+    rd::<u64>(arr, (fd as u32) * 8)
+}
+
+/// Result of a dentry walk: bytes written and whether the global root was
+/// reached.
+pub struct Walk {
+    /// Bytes of NUL-separated components written.
+    pub len: u32,
+    /// The walk reached the root of the initial mount namespace.
+    pub complete: bool,
+}
+
+/// Walks `struct path` at `path` up to the global root, crossing mount
+/// points, writing component names leaf first (each NUL-terminated) into
+/// `buf` (at least `KPATH_OFF_MASK + NAME_LEN` bytes).
+#[inline(always)]
+pub fn walk_path(path: u64, buf: *mut u8) -> Walk {
+    let mut dentry = rd::<u64>(path, conf!(off.path_dentry));
+    let mut vfsmnt = rd::<u64>(path, conf!(off.path_mnt));
+    let mount_mnt = conf!(off.mount_mnt) as u64;
+    let mut mnt = vfsmnt.wrapping_sub(mount_mnt);
+    let mut len: u32 = 0;
+    let mut complete = false;
+    let mut i = 0;
+    while i < 48 {
+        i += 1;
+        if dentry == 0 || vfsmnt == 0 {
+            break;
+        }
+        let root = rd::<u64>(vfsmnt, conf!(off.vfsmount_mnt_root));
+        let parent = rd::<u64>(dentry, conf!(off.dentry_d_parent));
+        if dentry == root || dentry == parent {
+            if dentry != root {
+                break;
+            }
+            let mp = rd::<u64>(mnt, conf!(off.mount_mnt_parent));
+            if mp == mnt || mp == 0 {
+                complete = true;
+                break;
+            }
+            dentry = rd::<u64>(mnt, conf!(off.mount_mnt_mountpoint));
+            mnt = mp;
+            vfsmnt = mnt + mount_mnt;
+            continue;
+        }
+        if len > KPATH_OFF_MASK {
+            break;
+        }
+        let name = rd::<u64>(dentry, conf!(off.dentry_d_name_name));
+        // A volatile re-read hides the bound above from LLVM, so the mask
+        // survives and the verifier sees the write offset bounded.
+        let at = unsafe { core::ptr::read_volatile(&len) } & KPATH_OFF_MASK;
+        let n = unsafe {
+            h::bpf_probe_read_kernel_str(
+                buf.add(at as usize).cast(),
+                NAME_LEN,
+                name as *const core::ffi::c_void,
+            )
+        };
+        if n <= 0 {
+            break;
+        }
+        len += n as u32;
+        dentry = parent;
+    }
+    Walk { len, complete }
+}
+
+/// Fills inode, device, flags and mode of `file` and walks its path into
+/// `buf`. Returns the walk (len 0 when `file` is 0).
+#[inline(always)]
+pub fn fill_file(ev: *mut WireEvent, file: u64, buf: *mut u8) -> Walk {
+    if file == 0 {
+        return Walk {
+            len: 0,
+            complete: false,
+        };
+    }
+    let h = unsafe { &mut (*ev).header };
+    let inode = rd::<u64>(file, conf!(off.file_f_inode));
+    h.ino = rd::<u64>(inode, conf!(off.inode_i_ino));
+    h.i_mode = rd::<u16>(inode, conf!(off.inode_i_mode)) as u32;
+    let sb = rd::<u64>(inode, conf!(off.inode_i_sb));
+    h.dev = rd::<u32>(sb, conf!(off.sb_s_dev));
+    h.f_flags = rd::<u32>(file, conf!(off.file_f_flags));
+    walk_path(file + conf!(off.file_f_path) as u64, buf)
+}
+
+/// Address of the current task.
+#[inline(always)]
+pub fn current_task() -> u64 {
+    unsafe { h::bpf_get_current_task() }
+}
+
+/// Monotonic time in ns.
+#[inline(always)]
+pub fn now() -> u64 {
+    unsafe { h::bpf_ktime_get_ns() }
+}

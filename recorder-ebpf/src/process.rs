@@ -1,0 +1,190 @@
+//! Process lifecycle: `sched_process_fork` (children join the tracked set),
+//! `sched_process_exec` (the binary the kernel executed, argv from the new
+//! image, cwd) and `sched_process_exit` (last thread of a process).
+
+use aya_ebpf::{helpers::generated as h, macros::raw_tracepoint, programs::RawTracePointContext};
+use hindsight_recorder_common::{
+    AUX_LEN, F_AUX, F_EXEC_KNAME, F_FILE, F_KPATH_COMPLETE, F_KPATH_WALK, F_KPATH2_COMPLETE,
+    F_KPATH2_WALK, F_USER_PATH, KIND_EXEC, KIND_EXIT, KIND_FORK, USER_PATH_LEN, WireEvent,
+    WireHeader,
+};
+
+use crate::kernel::{
+    ENTRY, EVENT_SCRATCH, TRACKED, conf, current_task, fill_file, fill_task, now, rd, send,
+    tracked, walk_path,
+};
+
+/// Resets the header fields a lifecycle event does not set.
+#[inline(always)]
+fn reset(h: &mut WireHeader, kind: u32) {
+    h.kind = kind;
+    h.flags = 0;
+    h.syscall_nr = u32::MAX;
+    h.ts_enter = now();
+    h.ts_exit = 0;
+    h.ret = 0;
+    h.args = [0; 6];
+    h.ino = 0;
+    h.dev = 0;
+    h.f_flags = 0;
+    h.i_mode = 0;
+    h.user_err = 0;
+    h.user_err2 = 0;
+    h.aux_int = 0;
+    h.child_tgid = 0;
+    h.kpath_len = 0;
+    h.kpath2_len = 0;
+    h.aux_len = 0;
+    h.kaddr_family = 0;
+    h.uaddr_family = 0;
+    h.uaddr_err = 0;
+}
+
+#[raw_tracepoint(tracepoint = "sched_process_fork")]
+pub fn hs_fork(ctx: RawTracePointContext) -> i32 {
+    let parent: u64 = ctx.arg(0);
+    let child: u64 = ctx.arg(1);
+    let ptgid = rd::<u32>(parent, conf!(off.task_tgid));
+    if !tracked(ptgid) {
+        return 0;
+    }
+    let ctgid = rd::<u32>(child, conf!(off.task_tgid));
+    let ctid = rd::<u32>(child, conf!(off.task_pid));
+    if conf!(filter_tracked) != 0 && ctgid != ptgid {
+        let _ = TRACKED.insert(&ctgid, &1, 0);
+    }
+    let Some(ev) = EVENT_SCRATCH.get_ptr_mut(0) else {
+        return 0;
+    };
+    fill_task(ev, parent);
+    let h = unsafe { &mut (*ev).header };
+    reset(h, KIND_FORK);
+    h.child_tgid = ctgid;
+    h.aux_int = ctid as i32;
+    let len = core::mem::size_of::<WireHeader>();
+    h.len = len as u32;
+    send(ev, len);
+    0
+}
+
+#[raw_tracepoint(tracepoint = "sched_process_exec")]
+pub fn hs_exec(ctx: RawTracePointContext) -> i32 {
+    let pid_tgid = unsafe { h::bpf_get_current_pid_tgid() };
+    if !tracked((pid_tgid >> 32) as u32) {
+        return 0;
+    }
+    let old_pid: u32 = ctx.arg(1);
+    let bprm: u64 = ctx.arg(2);
+    let Some(ev) = EVENT_SCRATCH.get_ptr_mut(0) else {
+        return 0;
+    };
+    let task = current_task();
+    fill_task(ev, task);
+    let e = unsafe { &mut *ev };
+    reset(&mut e.header, KIND_EXEC);
+    e.header.aux_int = old_pid as i32;
+    let mut flags = 0;
+    // The binary the kernel really executed.
+    let file = rd::<u64>(bprm, conf!(off.bprm_file));
+    let w = fill_file(ev, file, e.kpath.as_mut_ptr());
+    e.header.kpath_len = w.len;
+    if file != 0 {
+        flags |= F_FILE | F_KPATH_WALK;
+        if w.complete {
+            flags |= F_KPATH_COMPLETE;
+        }
+    }
+    // The kernel's own copy of the file name.
+    let kname = rd::<u64>(bprm, conf!(off.bprm_filename));
+    if kname != 0 {
+        let n = unsafe {
+            h::bpf_probe_read_kernel_str(
+                e.user_path2.as_mut_ptr().cast(),
+                USER_PATH_LEN as u32,
+                kname as *const _,
+            )
+        };
+        if n > 0 {
+            flags |= F_EXEC_KNAME;
+        }
+    }
+    // What user memory held at execve entry.
+    if let Some(st) = ENTRY.get_ptr(&old_pid) {
+        let st = unsafe { &*st };
+        if st.flags & F_USER_PATH != 0 {
+            unsafe {
+                h::bpf_probe_read_kernel(
+                    e.user_path.as_mut_ptr().cast(),
+                    USER_PATH_LEN as u32,
+                    st.user_path.as_ptr().cast(),
+                );
+            }
+            e.header.user_err = st.user_err;
+            e.header.syscall_nr = st.nr;
+            flags |= F_USER_PATH;
+        }
+    }
+    // argv from the new image, before it runs an instruction.
+    let mm = rd::<u64>(task, conf!(off.task_mm));
+    let start = rd::<u64>(mm, conf!(off.mm_arg_start));
+    let end = rd::<u64>(mm, conf!(off.mm_arg_end));
+    if end > start {
+        let mut n = end - start;
+        if n > (AUX_LEN - 1) as u64 {
+            n = (AUX_LEN - 1) as u64;
+        }
+        let r = unsafe {
+            h::bpf_probe_read_user(e.aux.as_mut_ptr().cast(), n as u32, start as *const _)
+        };
+        if r == 0 {
+            e.header.aux_len = n as u32;
+            flags |= F_AUX;
+        }
+    }
+    // The working directory.
+    let fs = rd::<u64>(task, conf!(off.task_fs));
+    if fs != 0 {
+        let w = walk_path(fs + conf!(off.fs_pwd) as u64, e.kpath2.as_mut_ptr());
+        e.header.kpath2_len = w.len;
+        flags |= F_KPATH2_WALK;
+        if w.complete {
+            flags |= F_KPATH2_COMPLETE;
+        }
+    }
+    e.header.flags = flags;
+    let len = core::mem::size_of::<WireEvent>();
+    e.header.len = len as u32;
+    send(ev, len);
+    0
+}
+
+#[raw_tracepoint(tracepoint = "sched_process_exit")]
+pub fn hs_exit(_ctx: RawTracePointContext) -> i32 {
+    let pid_tgid = unsafe { h::bpf_get_current_pid_tgid() };
+    let tgid = (pid_tgid >> 32) as u32;
+    let tid = pid_tgid as u32;
+    let _ = ENTRY.remove(&tid);
+    if !tracked(tgid) {
+        return 0;
+    }
+    let task = current_task();
+    let signal = rd::<u64>(task, conf!(off.task_signal));
+    let live = rd::<i32>(signal, conf!(off.signal_live));
+    if live != 0 {
+        return 0;
+    }
+    let Some(ev) = EVENT_SCRATCH.get_ptr_mut(0) else {
+        return 0;
+    };
+    fill_task(ev, task);
+    let h = unsafe { &mut (*ev).header };
+    reset(h, KIND_EXIT);
+    h.aux_int = rd::<i32>(task, conf!(off.task_exit_code));
+    let len = core::mem::size_of::<WireHeader>();
+    h.len = len as u32;
+    send(ev, len);
+    if conf!(filter_tracked) != 0 {
+        let _ = TRACKED.remove(&tgid);
+    }
+    0
+}

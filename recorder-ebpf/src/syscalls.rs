@@ -1,0 +1,296 @@
+//! `raw_syscalls:sys_enter` / `sys_exit`: per-thread entry state (arguments,
+//! user-memory paths and socket address as they were at entry), merged at
+//! exit with the return value, the latency and the kernel's own objects.
+
+use aya_ebpf::{helpers::generated as h, macros::raw_tracepoint, programs::RawTracePointContext};
+use hindsight_recorder_common::{
+    EntryState, F_AUX, F_FD_ARG, F_FILE, F_KADDR, F_KPATH_COMPLETE, F_KPATH_REREAD, F_KPATH_WALK,
+    F_KPATH2_COMPLETE, F_KPATH2_WALK, F_UADDR, F_USER_PATH, F_USER_PATH2, KIND_SYSCALL,
+    MAX_SYSCALLS, OFF_AUX, OFF_KPATH, OFF_KPATH2, OFF_USER_PATH2, S_ARG_FD, S_ENABLED, S_REREAD,
+    S_RET_FD, S_SOCKADDR, SyscallSpec, USER_PATH_LEN, WireEvent,
+};
+
+use crate::kernel::{
+    ENTRY, ENTRY_SCRATCH, EVENT_SCRATCH, SPECS, conf, current_task, fd_file, fill_file, fill_task,
+    now, rd, send, tracked, walk_path,
+};
+
+const AT_FDCWD: i64 = -100;
+
+#[inline(always)]
+fn spec_of(nr: i64) -> Option<SyscallSpec> {
+    if nr < 0 || nr >= MAX_SYSCALLS as i64 {
+        return None;
+    }
+    let s = *SPECS.get(nr as u32)?;
+    if s.flags & S_ENABLED == 0 {
+        None
+    } else {
+        Some(s)
+    }
+}
+
+#[inline(always)]
+fn arg(args: &[u64; 6], idx1: u8) -> u64 {
+    // `idx1` is index + 1; no panicking index (the verifier rejects the loop).
+    match idx1 {
+        1 => args[0],
+        2 => args[1],
+        3 => args[2],
+        4 => args[3],
+        5 => args[4],
+        6 => args[5],
+        _ => 0,
+    }
+}
+
+/// Reads a NUL-terminated user string into `dst`; 0 or a negative errno.
+#[inline(always)]
+fn read_user_str(dst: *mut u8, src: u64) -> i32 {
+    if src == 0 {
+        return -14;
+    }
+    let n =
+        unsafe { h::bpf_probe_read_user_str(dst.cast(), USER_PATH_LEN as u32, src as *const _) };
+    if n < 0 {
+        unsafe { *dst = 0 };
+        n as i32
+    } else {
+        0
+    }
+}
+
+#[raw_tracepoint(tracepoint = "sys_enter")]
+pub fn hs_sys_enter(ctx: RawTracePointContext) -> i32 {
+    let nr: i64 = ctx.arg(1);
+    let Some(spec) = spec_of(nr) else { return 0 };
+    let pid_tgid = unsafe { h::bpf_get_current_pid_tgid() };
+    if !tracked((pid_tgid >> 32) as u32) {
+        return 0;
+    }
+    let tid = pid_tgid as u32;
+    let regs: u64 = ctx.arg(0);
+    let Some(st) = ENTRY_SCRATCH.get_ptr_mut(0) else {
+        return 0;
+    };
+    let st = unsafe { &mut *st };
+    st.nr = nr as u32;
+    st.flags = 0;
+    st.ts = now();
+    st.args = [
+        rd::<u64>(regs, conf!(off.regs_arg[0])),
+        rd::<u64>(regs, conf!(off.regs_arg[1])),
+        rd::<u64>(regs, conf!(off.regs_arg[2])),
+        rd::<u64>(regs, conf!(off.regs_arg[3])),
+        rd::<u64>(regs, conf!(off.regs_arg[4])),
+        rd::<u64>(regs, conf!(off.regs_arg[5])),
+    ];
+    st.user_err = 0;
+    st.user_err2 = 0;
+    st.uaddr_err = 0;
+    st.kaddr_family = 0;
+    st.uaddr_family = 0;
+    if spec.path1 != 0 {
+        st.user_err = read_user_str(st.user_path.as_mut_ptr(), arg(&st.args, spec.path1));
+        st.flags |= F_USER_PATH;
+    }
+    if spec.path2 != 0 {
+        st.user_err2 = read_user_str(st.user_path2.as_mut_ptr(), arg(&st.args, spec.path2));
+        st.flags |= F_USER_PATH2;
+    }
+    if spec.flags & S_SOCKADDR != 0 {
+        read_sockaddr(st);
+    }
+    let _ = ENTRY.insert(&tid, &*st, 0);
+    0
+}
+
+/// Reads the `struct sockaddr *` in arg 1 (length in arg 2) at entry.
+#[inline(always)]
+fn read_sockaddr(st: &mut EntryState) {
+    let ptr = st.args[1];
+    let mut raw = [0u8; 28];
+    let len = st.args[2];
+    if ptr == 0 {
+        return;
+    }
+    let r = unsafe { h::bpf_probe_read_user(raw.as_mut_ptr().cast(), 28, ptr as *const _) };
+    let r = if r < 0 && len < 28 {
+        // Short sockaddr_in at the end of a mapping: retry with 16 bytes.
+        unsafe { h::bpf_probe_read_user(raw.as_mut_ptr().cast(), 16, ptr as *const _) }
+    } else {
+        r
+    };
+    st.flags |= F_UADDR;
+    if r < 0 {
+        st.uaddr_err = r as i32;
+        return;
+    }
+    let family = u16::from_ne_bytes([raw[0], raw[1]]);
+    st.uaddr_family = family;
+    st.uaddr_port = u16::from_be_bytes([raw[2], raw[3]]);
+    match family {
+        2 => {
+            st.uaddr = [0; 16];
+            st.uaddr[0] = raw[4];
+            st.uaddr[1] = raw[5];
+            st.uaddr[2] = raw[6];
+            st.uaddr[3] = raw[7];
+        }
+        10 => {
+            let mut a = [0u8; 16];
+            let mut i = 0;
+            while i < 16 {
+                a[i] = raw[8 + i];
+                i += 1;
+            }
+            st.uaddr = a;
+        }
+        1 => {
+            // AF_UNIX: the socket path goes where a file path would.
+            st.user_err = read_user_str(st.user_path.as_mut_ptr(), ptr + 2);
+            st.flags |= F_USER_PATH;
+        }
+        _ => {}
+    }
+}
+
+#[raw_tracepoint(tracepoint = "sys_exit")]
+pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
+    let pid_tgid = unsafe { h::bpf_get_current_pid_tgid() };
+    let tid = pid_tgid as u32;
+    let Some(st) = ENTRY.get_ptr(&tid) else {
+        return 0;
+    };
+    let st = unsafe { &*st };
+    let ret: i64 = ctx.arg(1);
+    let Some(ev) = EVENT_SCRATCH.get_ptr_mut(0) else {
+        let _ = ENTRY.remove(&tid);
+        return 0;
+    };
+    let task = current_task();
+    fill_task(ev, task);
+    let spec = spec_of(st.nr as i64).unwrap_or_default();
+    let e = unsafe { &mut *ev };
+    let h = &mut e.header;
+    h.kind = KIND_SYSCALL;
+    h.syscall_nr = st.nr;
+    h.ts_enter = st.ts;
+    h.ts_exit = now();
+    h.ret = ret;
+    h.args = st.args;
+    h.user_err = st.user_err;
+    h.user_err2 = st.user_err2;
+    h.uaddr_err = st.uaddr_err;
+    h.uaddr_family = st.uaddr_family;
+    h.uaddr_port = st.uaddr_port;
+    h.uaddr = st.uaddr;
+    h.kaddr_family = st.kaddr_family;
+    h.kaddr_port = st.kaddr_port;
+    h.kaddr = st.kaddr;
+    h.kpath_len = 0;
+    h.kpath2_len = 0;
+    h.aux_len = 0;
+    h.ino = 0;
+    h.dev = 0;
+    h.f_flags = 0;
+    h.i_mode = 0;
+    let mut flags = st.flags & (F_USER_PATH | F_USER_PATH2 | F_UADDR | F_KADDR);
+    let mut len = core::mem::size_of::<hindsight_recorder_common::WireHeader>();
+    if flags & F_USER_PATH != 0 {
+        unsafe {
+            h::bpf_probe_read_kernel(
+                e.user_path.as_mut_ptr().cast(),
+                USER_PATH_LEN as u32,
+                st.user_path.as_ptr().cast(),
+            );
+        }
+        len = OFF_USER_PATH2;
+    }
+    if flags & F_USER_PATH2 != 0 {
+        unsafe {
+            h::bpf_probe_read_kernel(
+                e.user_path2.as_mut_ptr().cast(),
+                USER_PATH_LEN as u32,
+                st.user_path2.as_ptr().cast(),
+            );
+        }
+        len = OFF_KPATH;
+    }
+    // The kernel's object: the fd the call returned, or the fd it used.
+    let fd = if spec.flags & S_RET_FD != 0 && ret >= 0 {
+        ret
+    } else if spec.flags & S_ARG_FD != 0 {
+        flags |= F_FD_ARG;
+        st.args[0] as i32 as i64
+    } else {
+        -1
+    };
+    if fd >= 0 {
+        let file = fd_file(task, fd);
+        if file != 0 {
+            let w = fill_file(ev, file, e.kpath.as_mut_ptr());
+            let h = &mut e.header;
+            h.kpath_len = w.len;
+            flags |= F_FILE | F_KPATH_WALK;
+            if w.complete {
+                flags |= F_KPATH_COMPLETE;
+            }
+            len = OFF_KPATH2;
+        }
+    } else if spec.flags & S_REREAD != 0 && spec.path1 != 0 {
+        // No kernel object remains (unlink, rename...): keep the buffer as it
+        // was at exit next to the one at entry.
+        let err = read_user_str(e.kpath.as_mut_ptr(), arg(&st.args, spec.path1));
+        if err == 0 {
+            flags |= F_KPATH_REREAD;
+            len = OFF_KPATH2;
+        }
+        if spec.path2 != 0 {
+            let err = read_user_str(e.aux.as_mut_ptr(), arg(&st.args, spec.path2));
+            if err == 0 {
+                flags |= F_AUX;
+                len = core::mem::size_of::<WireEvent>();
+            }
+        }
+    }
+    // A relative user path: walk the directory it is relative to.
+    if flags & F_USER_PATH != 0
+        && st.user_err == 0
+        && st.user_path[0] != b'/'
+        && st.user_path[0] != 0
+    {
+        let dirfd = if spec.dirfd != 0 {
+            arg(&st.args, spec.dirfd) as i32 as i64
+        } else {
+            AT_FDCWD
+        };
+        let w = if dirfd == AT_FDCWD {
+            let fs = rd::<u64>(task, conf!(off.task_fs));
+            walk_path(fs + conf!(off.fs_pwd) as u64, e.kpath2.as_mut_ptr())
+        } else {
+            let file = fd_file(task, dirfd);
+            if file != 0 {
+                walk_path(file + conf!(off.file_f_path) as u64, e.kpath2.as_mut_ptr())
+            } else {
+                crate::kernel::Walk {
+                    len: 0,
+                    complete: false,
+                }
+            }
+        };
+        e.header.kpath2_len = w.len;
+        flags |= F_KPATH2_WALK;
+        if w.complete {
+            flags |= F_KPATH2_COMPLETE;
+        }
+        if len < OFF_AUX {
+            len = OFF_AUX;
+        }
+    }
+    e.header.flags = flags;
+    e.header.len = len as u32;
+    let _ = ENTRY.remove(&tid);
+    send(ev, len);
+    0
+}

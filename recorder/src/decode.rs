@@ -1,0 +1,563 @@
+//! The one wire → [`Event`] decoder: times, process context, symbolic
+//! flags, kernel-authoritative paths and addresses, and the TOCTOU verdict.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Component, Path, PathBuf};
+
+use hindsight_format::event::{Event, EventKind};
+use hindsight_recorder_common::{
+    F_AUX, F_EXEC_KNAME, F_FD_ARG, F_FILE, F_KADDR, F_KPATH_COMPLETE, F_KPATH_REREAD, F_KPATH_WALK,
+    F_KPATH2_WALK, F_UADDR, F_USER_PATH, F_USER_PATH2, KIND_EXEC, KIND_EXIT, KIND_FORK,
+    KIND_SYSCALL, OFF_AUX, OFF_KPATH, OFF_KPATH2, OFF_USER_PATH, OFF_USER_PATH2, WireHeader,
+};
+
+use crate::flags::{open_flags, syscall_args};
+use crate::procinfo::ProcInfo;
+use crate::syscalls;
+
+/// Why a record could not be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// Shorter than its header or its declared length.
+    #[error("ring-buffer record of {got} bytes is shorter than {want}")]
+    Short {
+        /// Bytes received.
+        got: usize,
+        /// Bytes needed.
+        want: usize,
+    },
+    /// Unknown kind.
+    #[error("ring-buffer record of unknown kind {0}")]
+    Kind(u32),
+}
+
+/// Host-wide facts stamped on every event.
+#[derive(Debug, Clone, Default)]
+pub struct HostInfo {
+    /// Host name.
+    pub host_name: String,
+    /// Kernel boot id.
+    pub boot_id: String,
+    /// Add to `bpf_ktime_get_ns` to get ns since the epoch.
+    pub monotonic_to_wall_ns: i64,
+    /// uid → name.
+    pub users: HashMap<u32, String>,
+}
+
+/// Decodes ring-buffer records, keeping a process table for context.
+#[derive(Debug, Default)]
+pub struct Decoder {
+    host: HostInfo,
+    procs: HashMap<i32, ProcInfo>,
+    ignore_prefixes: Vec<String>,
+    /// Rows dropped by `--ignore-prefix`.
+    pub ignored: u64,
+}
+
+fn cstr(b: &[u8]) -> String {
+    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    String::from_utf8_lossy(&b[..end]).into_owned()
+}
+
+/// Joins leaf-first NUL-separated components into an absolute path.
+fn join_walk(b: &[u8]) -> String {
+    let parts: Vec<&[u8]> = b.split(|&c| c == 0).filter(|p| !p.is_empty()).collect();
+    if parts.is_empty() {
+        return "/".to_string();
+    }
+    let mut s = String::new();
+    for p in parts.iter().rev() {
+        s.push('/');
+        s.push_str(&String::from_utf8_lossy(p));
+    }
+    s
+}
+
+/// Makes `user` absolute against `base` and removes `.`, `..` and repeated
+/// slashes lexically (no symlinks followed).
+pub fn absolutize(user: &str, base: Option<&str>) -> String {
+    let joined = if user.starts_with('/') {
+        PathBuf::from(user)
+    } else {
+        Path::new(base.unwrap_or("/")).join(user)
+    };
+    let mut out: Vec<String> = Vec::new();
+    for c in joined.components() {
+        match c {
+            Component::Normal(s) => out.push(s.to_string_lossy().into_owned()),
+            Component::ParentDir => {
+                out.pop();
+            }
+            _ => {}
+        }
+    }
+    format!("/{}", out.join("/"))
+}
+
+/// Linux `dev_t` (`MAJOR << 20 | MINOR`) to the user-space `st_dev` encoding.
+pub fn user_dev(kdev: u32) -> u64 {
+    libc::makedev(kdev >> 20, kdev & 0xfffff)
+}
+
+fn fd_type(i_mode: u32, path: Option<&str>, family: Option<u16>) -> &'static str {
+    match i_mode & 0o170000 {
+        0o100000 => {
+            if path.is_some_and(|p| p.starts_with("/memfd:")) {
+                "memfd"
+            } else {
+                "file"
+            }
+        }
+        0o040000 => "directory",
+        0o010000 => "pipe",
+        0o140000 => match family {
+            Some(2) => "ipv4",
+            Some(10) => "ipv6",
+            Some(1) => "unix",
+            _ => "other",
+        },
+        _ => match path.unwrap_or("") {
+            p if p.contains("eventfd") => "event",
+            p if p.contains("signalfd") => "signalfd",
+            p if p.contains("timerfd") => "timerfd",
+            p if p.contains("inotify") => "inotify",
+            p if p.contains("bpf") => "bpf",
+            p if p.contains("userfaultfd") => "userfaultfd",
+            _ => "other",
+        },
+    }
+}
+
+fn family_name(f: u16) -> String {
+    match f {
+        1 => "AF_UNIX".into(),
+        2 => "AF_INET".into(),
+        10 => "AF_INET6".into(),
+        16 => "AF_NETLINK".into(),
+        17 => "AF_PACKET".into(),
+        other => format!("AF_{other}"),
+    }
+}
+
+fn ip_string(family: u16, a: &[u8; 16]) -> Option<String> {
+    match family {
+        2 => Some(Ipv4Addr::new(a[0], a[1], a[2], a[3]).to_string()),
+        10 => Some(Ipv6Addr::from(*a).to_string()),
+        _ => None,
+    }
+}
+
+/// Whether user path `user_abs` names the object the kernel used (`kpath`,
+/// inode `ino` on device `dev`): equal paths, or the same inode when the
+/// user path is resolved now (symlinks and `..` are not mismatches).
+fn same_object(user_abs: &str, kpath: &str, ino: u64, dev: u64, nofollow: bool) -> bool {
+    if user_abs == kpath {
+        return true;
+    }
+    let meta = if nofollow {
+        std::fs::symlink_metadata(user_abs)
+    } else {
+        std::fs::metadata(user_abs)
+    };
+    matches!(meta, Ok(m) if m.ino() == ino && m.dev() == dev)
+}
+
+impl Decoder {
+    /// A decoder for one recording.
+    pub fn new(host: HostInfo, ignore_prefixes: Vec<String>) -> Decoder {
+        Decoder {
+            host,
+            procs: HashMap::new(),
+            ignore_prefixes,
+            ignored: 0,
+        }
+    }
+
+    /// The `loss` row for `lost` records dropped between two kernel times.
+    pub fn loss_event(&self, lost: u64, first_ns: u64, last_ns: u64) -> Event {
+        let t = first_ns as i64 + self.host.monotonic_to_wall_ns;
+        Event {
+            time_ns: t,
+            host_name: self.host.host_name.clone(),
+            boot_id: self.host.boot_id.clone(),
+            event_kind: EventKind::Loss,
+            latency_ns: Some(last_ns.saturating_sub(first_ns) as i64),
+            lost_events: Some(lost),
+            kernel_source: Some("ringbuf_reserve".into()),
+            ..Event::default()
+        }
+    }
+
+    fn proc_info(&mut self, pid: i32) -> &mut ProcInfo {
+        self.procs
+            .entry(pid)
+            .or_insert_with(|| ProcInfo::from_proc(pid))
+    }
+
+    /// Decodes one record; `None` for rows dropped by `--ignore-prefix`.
+    pub fn decode(&mut self, rec: &[u8]) -> Result<Option<Event>, DecodeError> {
+        let hlen = size_of::<WireHeader>();
+        if rec.len() < hlen {
+            return Err(DecodeError::Short {
+                got: rec.len(),
+                want: hlen,
+            });
+        }
+        // SAFETY: WireHeader is plain old data and `rec` holds enough bytes.
+        let h: WireHeader = unsafe { std::ptr::read_unaligned(rec.as_ptr().cast()) };
+        let sect = |off: usize, len: usize| -> &[u8] {
+            rec.get(off..(off + len).min(rec.len())).unwrap_or(&[])
+        };
+        let mut e = Event {
+            time_ns: h.ts_enter as i64 + self.host.monotonic_to_wall_ns,
+            host_name: self.host.host_name.clone(),
+            boot_id: self.host.boot_id.clone(),
+            process_pid: h.tgid as i32,
+            thread_id: h.tid as i32,
+            process_parent_pid: Some(h.ppid as i32),
+            process_name: Some(cstr(&h.comm)),
+            process_cap_effective: Some(h.cap_eff),
+            process_cap_permitted: Some(h.cap_perm),
+            user_id: Some(h.uid),
+            user_name: self.host.users.get(&h.uid).cloned(),
+            group_id: Some(h.gid),
+            process_effective_user_id: Some(h.euid),
+            login_uid: (h.loginuid != u32::MAX).then_some(h.loginuid),
+            cgroup_id: Some(h.cgroup_id),
+            ..Event::default()
+        };
+        let kpath = (h.flags & F_KPATH_WALK != 0)
+            .then(|| join_walk(sect(OFF_KPATH, (h.kpath_len as usize).min(768))));
+        let kpath2 = (h.flags & F_KPATH2_WALK != 0)
+            .then(|| join_walk(sect(OFF_KPATH2, (h.kpath2_len as usize).min(768))));
+        let user_path = (h.flags & F_USER_PATH != 0).then(|| cstr(sect(OFF_USER_PATH, 256)));
+        let user_path2 = (h.flags & F_USER_PATH2 != 0).then(|| cstr(sect(OFF_USER_PATH2, 256)));
+        match h.kind {
+            KIND_SYSCALL => {
+                self.decode_syscall(&h, &mut e, rec, kpath, kpath2, user_path, user_path2)
+            }
+            KIND_EXEC => self.decode_exec(&h, &mut e, rec, kpath, kpath2, user_path),
+            KIND_FORK => {
+                e.event_kind = EventKind::ProcessFork;
+                let parent = h.tgid as i32;
+                e.process_pid = h.child_tgid as i32;
+                e.thread_id = h.aux_int;
+                if h.child_tgid == h.tgid {
+                    e.process_parent_pid = Some(h.ppid as i32);
+                } else {
+                    e.process_parent_pid = Some(parent);
+                    let info = self.proc_info(parent).clone();
+                    self.procs.insert(e.process_pid, info);
+                }
+            }
+            KIND_EXIT => {
+                e.event_kind = EventKind::ProcessExit;
+                let status = h.aux_int;
+                if status & 0x7f == 0 {
+                    e.process_exit_code = Some((status >> 8) & 0xff);
+                } else {
+                    e.process_exit_signal = Some(status & 0x7f);
+                }
+            }
+            other => return Err(DecodeError::Kind(other)),
+        }
+        let pid = e.process_pid;
+        let info = self.proc_info(pid);
+        if e.process_executable.is_none() {
+            e.process_executable = info.exe.clone();
+        }
+        if e.process_args.is_none() {
+            e.process_args = info.args.clone();
+        }
+        if e.process_cwd.is_none() {
+            e.process_cwd = info.cwd.clone();
+        }
+        e.container_id = info.container_id.clone();
+        e.process_session_id = info.session_id;
+        e.process_tty = info.tty;
+        e.process_vpid = info.vpid.or(Some(pid));
+        e.process_command_line = e.process_args.as_ref().map(|a| a.join(" "));
+        if h.kind == KIND_EXIT {
+            self.procs.remove(&pid);
+        }
+        if !self.ignore_prefixes.is_empty()
+            && let Some(p) = e.file_path.as_deref().or(e.file_path_user.as_deref())
+            && self
+                .ignore_prefixes
+                .iter()
+                .any(|pre| p.starts_with(pre.as_str()))
+        {
+            self.ignored += 1;
+            return Ok(None);
+        }
+        Ok(Some(e))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn decode_syscall(
+        &mut self,
+        h: &WireHeader,
+        e: &mut Event,
+        rec: &[u8],
+        kpath: Option<String>,
+        kpath2: Option<String>,
+        user_path: Option<String>,
+        user_path2: Option<String>,
+    ) {
+        let name = syscalls::name(h.syscall_nr).unwrap_or("unknown");
+        e.event_kind = EventKind::Syscall;
+        e.syscall = Some(name.to_string());
+        e.ret = Some(h.ret);
+        e.latency_ns = Some(h.ts_exit.saturating_sub(h.ts_enter) as i64);
+        let a = h.args;
+        let user_err = h.user_err;
+        let user_abs = user_path
+            .as_deref()
+            .filter(|_| user_err == 0)
+            .map(|u| absolutize(u, kpath2.as_deref()));
+        if let Some(u) = &user_path {
+            e.file_path_user = Some(u.clone());
+            e.file_path_user_err = Some(user_err);
+        }
+        if let Some(u) = &user_path2 {
+            e.file_target_path_user = Some(u.clone());
+        }
+        let is_open = matches!(name, "open" | "openat" | "openat2" | "creat");
+        // Flags and mode arguments.
+        let (flags, mode) = match name {
+            "open" => (Some(a[1]), Some(a[2])),
+            "openat" => (Some(a[2]), Some(a[3])),
+            "creat" => (Some(0o1101), Some(a[1])),
+            "openat2" => ((h.flags & F_FILE != 0).then_some(h.f_flags as u64), None),
+            "mkdir" | "chmod" | "fchmod" | "mknod" => (None, Some(a[1])),
+            "mkdirat" | "fchmodat" | "fchmodat2" | "mknodat" => (None, Some(a[2])),
+            _ => (None, None),
+        };
+        if let Some(f) = flags {
+            e.file_flags = Some(open_flags(f as u32));
+        }
+        if let Some(m) = mode
+            && (!is_open || flags.is_some_and(|f| f & 0o100 != 0 || f & 0o20000000 != 0))
+        {
+            e.file_mode = Some(m as u32);
+        }
+        // The kernel's object.
+        if h.flags & F_FILE != 0 {
+            e.file_inode = Some(h.ino);
+            e.file_device = Some(user_dev(h.dev));
+            e.file_path = kpath.clone();
+            e.fd_type = Some(fd_type(h.i_mode, kpath.as_deref(), None).to_string());
+            e.kernel_source = Some(
+                if h.flags & F_FD_ARG != 0 {
+                    "sys_exit_fd_arg"
+                } else {
+                    "sys_exit_fd"
+                }
+                .into(),
+            );
+            if h.flags & F_KPATH_COMPLETE == 0 {
+                // Not reachable from the global root (pseudo file systems).
+                e.file_path = None;
+            }
+        }
+        if is_open && h.ret >= 0 {
+            e.fd = Some(h.ret as i32);
+        } else if h.flags & F_FD_ARG != 0
+            || matches!(
+                name,
+                "connect"
+                    | "bind"
+                    | "listen"
+                    | "accept"
+                    | "accept4"
+                    | "sendto"
+                    | "sendmsg"
+                    | "close"
+            )
+        {
+            e.fd = Some(a[0] as i32);
+        }
+        if h.flags & F_KPATH_REREAD != 0 {
+            let exit_val = cstr(sect(rec, OFF_KPATH, 256));
+            e.file_path = Some(absolutize(&exit_val, kpath2.as_deref()));
+            e.kernel_source = Some("sys_exit_reread".into());
+            e.toctou_mismatch =
+                Some(user_err != 0 || user_path.as_deref() != Some(exit_val.as_str()));
+            if h.flags & F_AUX != 0 {
+                let exit2 = cstr(sect(rec, OFF_AUX, 256));
+                e.file_target_path = Some(absolutize(&exit2, kpath2.as_deref()));
+                if user_path2.as_deref() != Some(exit2.as_str()) || h.user_err2 != 0 {
+                    e.toctou_mismatch = Some(true);
+                }
+            }
+            if name == "symlink" || name == "symlinkat" {
+                // The target is stored verbatim; it is not resolved.
+                e.file_path = Some(exit_val);
+            }
+        } else if is_open && h.flags & F_FILE != 0 {
+            e.toctou_mismatch = if h.flags & F_KPATH_COMPLETE == 0 {
+                None
+            } else if user_err != 0 {
+                Some(true)
+            } else {
+                let nofollow = flags.is_some_and(|f| f & 0o400000 != 0);
+                Some(!same_object(
+                    user_abs.as_deref().unwrap_or(""),
+                    kpath.as_deref().unwrap_or(""),
+                    h.ino,
+                    user_dev(h.dev),
+                    nofollow,
+                ))
+            };
+        } else if matches!(name, "execve" | "execveat") && h.ret == 0 {
+            // The kernel's view came with the process_exec row just before.
+            if let Some(info) = self.procs.get(&e.process_pid)
+                && let Some(x) = &info.last_exec
+            {
+                e.file_path = Some(x.path.clone());
+                e.file_inode = Some(x.ino);
+                e.file_device = Some(x.dev);
+                e.toctou_mismatch = x.mismatch;
+                e.kernel_source = Some("sched_process_exec".into());
+            }
+        }
+        // Socket addresses.
+        if h.flags & F_UADDR != 0 {
+            e.network_family = Some(family_name(h.uaddr_family));
+            if h.uaddr_err != 0 {
+                e.destination_addr_user = None;
+            } else if h.uaddr_family == 1 {
+                e.destination_addr_user = user_path.clone();
+                e.file_path_user = None;
+                e.file_path_user_err = None;
+            } else if let Some(ip) = ip_string(h.uaddr_family, &h.uaddr) {
+                let s = if h.uaddr_family == 10 {
+                    format!("[{ip}]:{}", h.uaddr_port)
+                } else {
+                    format!("{ip}:{}", h.uaddr_port)
+                };
+                if name == "bind" {
+                    e.source_ip = Some(ip);
+                    e.source_port = Some(h.uaddr_port);
+                }
+                e.destination_addr_user = Some(s);
+            }
+        }
+        if h.flags & F_KADDR != 0 {
+            e.network_family = Some(family_name(h.kaddr_family));
+            e.destination_ip = ip_string(h.kaddr_family, &h.kaddr);
+            e.destination_port = Some(h.kaddr_port);
+            e.network_transport = None;
+            e.fd_type = Some(if h.kaddr_family == 10 { "ipv6" } else { "ipv4" }.into());
+            e.kernel_source = Some(
+                if h.kaddr_family == 10 {
+                    "cgroup_connect6"
+                } else {
+                    "cgroup_connect4"
+                }
+                .into(),
+            );
+            e.toctou_mismatch = Some(
+                h.uaddr_err != 0
+                    || h.flags & F_UADDR == 0
+                    || h.uaddr_family != h.kaddr_family
+                    || h.uaddr_port != h.kaddr_port
+                    || h.uaddr != h.kaddr,
+            );
+        }
+        e.syscall_args = syscall_args(name, &a);
+    }
+
+    fn decode_exec(
+        &mut self,
+        h: &WireHeader,
+        e: &mut Event,
+        rec: &[u8],
+        kpath: Option<String>,
+        kpath2: Option<String>,
+        user_path: Option<String>,
+    ) {
+        e.event_kind = EventKind::ProcessExec;
+        e.syscall = Some(
+            if h.syscall_nr != u32::MAX {
+                syscalls::name(h.syscall_nr).unwrap_or("execve")
+            } else {
+                "execve"
+            }
+            .to_string(),
+        );
+        e.file_path = kpath.clone();
+        e.process_executable = kpath.clone();
+        e.file_inode = Some(h.ino);
+        e.file_device = Some(user_dev(h.dev));
+        e.kernel_source = Some("sched_process_exec".into());
+        if h.flags & F_AUX != 0 {
+            let argv = sect(rec, OFF_AUX, h.aux_len as usize);
+            let mut args: Vec<String> = argv
+                .split(|&c| c == 0)
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .collect();
+            if args.last().is_some_and(|s| s.is_empty()) {
+                args.pop();
+            }
+            e.process_args = Some(args);
+        }
+        e.process_cwd = kpath2.clone();
+        let kname = (h.flags & F_EXEC_KNAME != 0).then(|| cstr(sect(rec, OFF_USER_PATH2, 256)));
+        if let Some(u) = &user_path {
+            e.file_path_user = Some(u.clone());
+            e.file_path_user_err = Some(h.user_err);
+        }
+        e.toctou_mismatch = match (&user_path, &kname) {
+            (Some(_), _) if h.user_err != 0 => Some(true),
+            (Some(u), Some(k)) => Some(u != k),
+            _ => None,
+        };
+        let info = ProcInfo {
+            exe: kpath.clone(),
+            args: e.process_args.clone(),
+            cwd: kpath2,
+            last_exec: kpath.map(|path| crate::procinfo::LastExec {
+                path,
+                ino: h.ino,
+                dev: user_dev(h.dev),
+                mismatch: e.toctou_mismatch,
+            }),
+            ..self.proc_info(e.process_pid).clone()
+        };
+        self.procs.insert(e.process_pid, info);
+    }
+}
+
+fn sect(rec: &[u8], off: usize, len: usize) -> &[u8] {
+    rec.get(off..(off + len).min(rec.len())).unwrap_or(&[])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walk_components_join_leaf_first() {
+        assert_eq!(join_walk(b"file\0tmp\0"), "/tmp/file");
+        assert_eq!(join_walk(b""), "/");
+    }
+
+    #[test]
+    fn absolutize_is_lexical() {
+        assert_eq!(absolutize("a/../b//c", Some("/tmp")), "/tmp/b/c");
+        assert_eq!(absolutize("/x/./y", None), "/x/y");
+        assert_eq!(absolutize("../../..", Some("/a")), "/");
+    }
+
+    #[test]
+    fn dev_encoding_matches_stat() {
+        // 8:1 (sda1) in the kernel's internal encoding.
+        assert_eq!(user_dev((8 << 20) | 1), libc::makedev(8, 1));
+        let m = std::fs::metadata("/").unwrap();
+        let kdev = ((libc::major(m.dev())) << 20) | libc::minor(m.dev());
+        assert_eq!(user_dev(kdev), m.dev());
+    }
+}

@@ -1,0 +1,93 @@
+//! Kernel struct offsets for the programs, resolved from BTF at load time.
+
+use hindsight_recorder_common::KernelOffsets;
+
+use crate::btf::{Btf, BtfError};
+
+/// Resolves every offset the kernel programs read. Optional members (audit's
+/// `loginuid`/`sessionid`) become `u32::MAX` when the kernel lacks them.
+pub fn resolve(btf: &Btf) -> Result<KernelOffsets, BtfError> {
+    let m = |s: &str, f: &str| btf.member_offset(s, f);
+    let opt = |s: &str, f: &str| btf.member_offset(s, f).unwrap_or(u32::MAX);
+    let regs_arg = regs_offsets(btf)?;
+    Ok(KernelOffsets {
+        task_pid: m("task_struct", "pid")?,
+        task_tgid: m("task_struct", "tgid")?,
+        task_real_parent: m("task_struct", "real_parent")?,
+        task_cred: m("task_struct", "cred")?,
+        task_files: m("task_struct", "files")?,
+        task_fs: m("task_struct", "fs")?,
+        task_mm: m("task_struct", "mm")?,
+        task_signal: m("task_struct", "signal")?,
+        task_exit_code: m("task_struct", "exit_code")?,
+        task_loginuid: opt("task_struct", "loginuid"),
+        task_sessionid: opt("task_struct", "sessionid"),
+        cred_uid: m("cred", "uid")?,
+        cred_gid: m("cred", "gid")?,
+        cred_euid: m("cred", "euid")?,
+        cred_cap_effective: m("cred", "cap_effective")?,
+        cred_cap_permitted: m("cred", "cap_permitted")?,
+        files_fdt: m("files_struct", "fdt")?,
+        fdtable_max_fds: m("fdtable", "max_fds")?,
+        fdtable_fd: m("fdtable", "fd")?,
+        file_f_path: m("file", "f_path")?,
+        file_f_inode: m("file", "f_inode")?,
+        file_f_flags: m("file", "f_flags")?,
+        path_mnt: m("path", "mnt")?,
+        path_dentry: m("path", "dentry")?,
+        dentry_d_parent: m("dentry", "d_parent")?,
+        dentry_d_name_name: m("dentry", "d_name.name")?,
+        inode_i_ino: m("inode", "i_ino")?,
+        inode_i_mode: m("inode", "i_mode")?,
+        inode_i_sb: m("inode", "i_sb")?,
+        sb_s_dev: m("super_block", "s_dev")?,
+        mount_mnt: m("mount", "mnt")?,
+        mount_mnt_parent: m("mount", "mnt_parent")?,
+        mount_mnt_mountpoint: m("mount", "mnt_mountpoint")?,
+        vfsmount_mnt_root: m("vfsmount", "mnt_root")?,
+        fs_pwd: m("fs_struct", "pwd")?,
+        mm_arg_start: m("mm_struct", "arg_start")?,
+        mm_arg_end: m("mm_struct", "arg_end")?,
+        signal_live: m("signal_struct", "live")?,
+        bprm_file: m("linux_binprm", "file")?,
+        bprm_filename: m("linux_binprm", "filename")?,
+        regs_arg,
+    })
+}
+
+/// Offsets in `struct pt_regs` of syscall arguments 0..6 for this build's
+/// architecture (the syscall calling convention, names from BTF).
+fn regs_offsets(btf: &Btf) -> Result<[u32; 6], BtfError> {
+    let mut out = [0u32; 6];
+    if cfg!(target_arch = "aarch64") {
+        let base = btf.member_offset("user_pt_regs", "regs")?;
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = base + 8 * i as u32;
+        }
+    } else {
+        for (o, name) in out.iter_mut().zip(["di", "si", "dx", "r10", "r8", "r9"]) {
+            *o = btf.member_offset("pt_regs", name)?;
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_on_the_running_kernel() {
+        let Ok(btf) = Btf::from_sys_fs() else {
+            eprintln!("skipped: /sys/kernel/btf/vmlinux not readable");
+            return;
+        };
+        let off = resolve(&btf).expect("all members present");
+        // pt_regs on x86_64 is the syscall ABI's register save area: di is
+        // the 15th slot, and this never changed.
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(off.regs_arg, [112, 104, 96, 56, 72, 64]);
+        assert_eq!(off.path_dentry, 8);
+        assert!(off.task_tgid > off.task_pid - 1);
+    }
+}

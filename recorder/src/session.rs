@@ -1,0 +1,645 @@
+//! One recording session: load and attach the kernel programs, run the
+//! ring-buffer reader thread and the decode + write thread, stop cleanly.
+
+use std::collections::{BTreeMap, HashMap};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+use aya::maps::{Array, HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf};
+use aya::programs::{CgroupAttachMode, CgroupSockAddr, RawTracePoint};
+use aya::{Ebpf, EbpfLoader};
+use hindsight_format::manifest::{Clock, Hooks, Manifest, UnavailableHook};
+use hindsight_format::{RecordingWriter, WriterOptions};
+use hindsight_recorder_common::{Config, LossCounter, SyscallSpec};
+
+use crate::decode::{Decoder, HostInfo};
+use crate::spawn::{self, Held};
+use crate::{RecordError, btf::Btf, offsets, syscalls};
+
+/// The kernel programs, built by `build.rs`.
+static EBPF_OBJECT: &[u8] =
+    aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/hindsight-recorder-ebpf"));
+
+/// What to record.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// Start this command (argv) and record it and its descendants.
+    Command(Vec<String>),
+    /// Record the whole host (minus the recorder).
+    Host,
+}
+
+/// Options of [`record`].
+#[derive(Debug, Clone)]
+pub struct RecordOptions {
+    /// Recording directory (must not exist or be empty).
+    pub out_dir: PathBuf,
+    /// What to record.
+    pub target: Target,
+    /// `--syscalls` value (`default`, `all`, names, `+x,-y`).
+    pub syscalls: String,
+    /// Stop after this long.
+    pub duration: Option<Duration>,
+    /// Only record tasks in this cgroup v2 directory (and below).
+    pub cgroup: Option<PathBuf>,
+    /// Drop rows whose path starts with one of these.
+    pub ignore_prefixes: Vec<String>,
+    /// Ring-buffer size in bytes (power of two, multiple of the page size).
+    pub ring_bytes: u32,
+    /// Segment/rotation options of the writer.
+    pub writer: WriterOptions,
+}
+
+impl RecordOptions {
+    /// Defaults for recording `target` into `out_dir`.
+    pub fn new(out_dir: PathBuf, target: Target) -> RecordOptions {
+        RecordOptions {
+            out_dir,
+            target,
+            syscalls: "default".into(),
+            duration: None,
+            cgroup: None,
+            ignore_prefixes: Vec::new(),
+            ring_bytes: 16 << 20,
+            writer: WriterOptions::default(),
+        }
+    }
+}
+
+/// Live counters, readable while recording (progress line).
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Rows written.
+    pub events: AtomicU64,
+    /// Records the kernel dropped.
+    pub lost: AtomicU64,
+    /// Bytes received from the ring buffer.
+    pub wire_bytes: AtomicU64,
+}
+
+/// What a session did.
+#[derive(Debug, Clone)]
+pub struct RecordSummary {
+    /// Recording directory.
+    pub dir: PathBuf,
+    /// Rows written (incl. loss rows).
+    pub events: u64,
+    /// Records dropped in the kernel.
+    pub lost: u64,
+    /// Loss rows written.
+    pub loss_rows: u64,
+    /// Rows dropped by `--ignore-prefix`.
+    pub ignored: u64,
+    /// Records that could not be decoded.
+    pub decode_errors: u64,
+    /// Bytes received from the kernel.
+    pub wire_bytes: u64,
+    /// Bytes of committed segments.
+    pub disk_bytes: u64,
+    /// Committed segments.
+    pub segments: usize,
+    /// Wall time recorded.
+    pub elapsed: Duration,
+    /// Exit code of the recorded command.
+    pub exit_code: Option<i32>,
+    /// Hooks attached.
+    pub hooks_active: Vec<String>,
+    /// Hooks not available, with reasons.
+    pub hooks_unavailable: Vec<(String, String)>,
+}
+
+enum Msg {
+    Records(Vec<u8>, Vec<u32>),
+    Loss {
+        lost: u64,
+        first_ns: u64,
+        last_ns: u64,
+    },
+}
+
+fn read_trim(path: &str) -> String {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+fn id_names(path: &str) -> BTreeMap<u32, String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            Some((f.get(2)?.parse().ok()?, f.first()?.to_string()))
+        })
+        .collect()
+}
+
+fn clock_ns(clock: libc::clockid_t) -> i64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: plain clock_gettime into a local.
+    unsafe { libc::clock_gettime(clock, &mut ts) };
+    ts.tv_sec * 1_000_000_000 + ts.tv_nsec
+}
+
+/// The cgroup v2 mount point, from `/proc/mounts`.
+pub fn cgroup2_root() -> Option<PathBuf> {
+    std::fs::read_to_string("/proc/mounts")
+        .ok()?
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.get(2) == Some(&"cgroup2")).then(|| PathBuf::from(f[1]))
+        })
+}
+
+fn cgroup_filter(path: &Path) -> Result<(u64, u32), RecordError> {
+    use std::os::unix::fs::MetadataExt;
+    let root = cgroup2_root()
+        .ok_or_else(|| RecordError::Cgroup("no cgroup2 mount in /proc/mounts".into()))?;
+    let full = if path.is_absolute() && path.starts_with(&root) {
+        path.to_path_buf()
+    } else {
+        root.join(path.strip_prefix("/").unwrap_or(path))
+    };
+    let meta = std::fs::metadata(&full)
+        .map_err(|e| RecordError::Cgroup(format!("{}: {e}", full.display())))?;
+    let rel = full.strip_prefix(&root).unwrap_or(&full);
+    let level = rel.components().count() as u32;
+    Ok((meta.ino(), level))
+}
+
+fn check_prereqs() -> Result<(), RecordError> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Err(RecordError::NotRoot);
+    }
+    if !Path::new("/sys/kernel/btf/vmlinux").exists() {
+        return Err(RecordError::NoBtf);
+    }
+    Ok(())
+}
+
+struct Loaded {
+    ebpf: Ebpf,
+    hooks: Hooks,
+}
+
+fn load(
+    config: &Config,
+    specs: &[(u32, SyscallSpec)],
+    ring_bytes: u32,
+) -> Result<Loaded, RecordError> {
+    let ebpf = EbpfLoader::new()
+        .override_global("CONFIG", config, true)
+        .map_max_entries("EVENTS", ring_bytes)
+        .load(EBPF_OBJECT)
+        .map_err(|e| RecordError::Load(format!("{e:#}")))?;
+    let mut ebpf = ebpf;
+    {
+        let mut arr: Array<&mut MapData, SyscallSpec> =
+            Array::try_from(ebpf.map_mut("SPECS").expect("SPECS map"))
+                .map_err(|e| RecordError::Load(format!("SPECS: {e}")))?;
+        for (nr, spec) in specs {
+            arr.set(*nr, *spec, 0)
+                .map_err(|e| RecordError::Load(format!("SPECS[{nr}]: {e}")))?;
+        }
+    }
+    Ok(Loaded {
+        ebpf,
+        hooks: Hooks::default(),
+    })
+}
+
+fn attach(l: &mut Loaded) -> Result<(), RecordError> {
+    for (prog, tp) in [
+        ("hs_sys_enter", "sys_enter"),
+        ("hs_sys_exit", "sys_exit"),
+        ("hs_fork", "sched_process_fork"),
+        ("hs_exec", "sched_process_exec"),
+        ("hs_exit", "sched_process_exit"),
+    ] {
+        let p: &mut RawTracePoint = l
+            .ebpf
+            .program_mut(prog)
+            .expect("program in object")
+            .try_into()
+            .map_err(|e| RecordError::Load(format!("{prog}: {e}")))?;
+        p.load()
+            .map_err(|e| RecordError::Load(format!("{prog}: {e:#}")))?;
+        p.attach(tp)
+            .map_err(|e| RecordError::Load(format!("attach {prog} to {tp}: {e:#}")))?;
+        l.hooks.active.push(format!("raw_tracepoint/{tp}"));
+    }
+    // Optional: the kernel's copy of connect() addresses.
+    let root = cgroup2_root();
+    for (prog, name) in [
+        ("hs_connect4", "cgroup/connect4"),
+        ("hs_connect6", "cgroup/connect6"),
+    ] {
+        let res = (|| -> Result<(), String> {
+            let root = root.as_ref().ok_or("no cgroup2 mount in /proc/mounts")?;
+            let f = std::fs::File::open(root).map_err(|e| format!("{}: {e}", root.display()))?;
+            let p: &mut CgroupSockAddr = l
+                .ebpf
+                .program_mut(prog)
+                .ok_or("missing program")?
+                .try_into()
+                .map_err(|e| format!("{e}"))?;
+            p.load().map_err(|e| format!("{e:#}"))?;
+            p.attach(f, CgroupAttachMode::AllowMultiple)
+                .map_err(|e| format!("{e:#}"))?;
+            Ok(())
+        })();
+        match res {
+            Ok(()) => l.hooks.active.push(name.to_string()),
+            Err(reason) => {
+                log::warn!("{name} unavailable: {reason}");
+                l.hooks.unavailable.push(UnavailableHook {
+                    name: name.to_string(),
+                    reason,
+                })
+            }
+        }
+    }
+    for (name, reason) in [
+        (
+            "lsm/file_open",
+            "not built: trampoline programs (LSM/fentry) are optional; the fd walk at sys_exit is used",
+        ),
+        (
+            "fentry/do_filp_open",
+            "not built: trampoline programs are optional; no kernel copy of failed open paths",
+        ),
+    ] {
+        l.hooks.unavailable.push(UnavailableHook {
+            name: name.into(),
+            reason: reason.into(),
+        });
+    }
+    Ok(())
+}
+
+fn reader_loop(
+    mut ring: RingBuf<MapData>,
+    loss: PerCpuArray<MapData, LossCounter>,
+    tx: mpsc::Sender<Msg>,
+    stop: Arc<AtomicBool>,
+    counters: Arc<Counters>,
+) {
+    let fd = ring.as_raw_fd();
+    let mut seen_lost = 0u64;
+    let mut last_loss_ns = 0u64;
+    let mut check_loss = |tx: &mpsc::Sender<Msg>| {
+        if let Ok(per_cpu) = loss.get(&0, 0) {
+            let lost: u64 = per_cpu.iter().map(|c| c.lost).sum();
+            if lost > seen_lost {
+                let first = per_cpu
+                    .iter()
+                    .filter(|c| c.lost > 0)
+                    .map(|c| c.first_ns)
+                    .min()
+                    .unwrap_or(0);
+                let last = per_cpu.iter().map(|c| c.last_ns).max().unwrap_or(0);
+                let start = if seen_lost == 0 { first } else { last_loss_ns };
+                let _ = tx.send(Msg::Loss {
+                    lost: lost - seen_lost,
+                    first_ns: start,
+                    last_ns: last,
+                });
+                counters.lost.store(lost, Ordering::Relaxed);
+                seen_lost = lost;
+                last_loss_ns = last;
+            }
+        }
+    };
+    loop {
+        let stopping = stop.load(Ordering::SeqCst);
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        if !stopping {
+            // SAFETY: one valid pollfd.
+            unsafe { libc::poll(&mut pfd, 1, 20) };
+        }
+        let mut buf = Vec::with_capacity(64 * 1024);
+        let mut lens = Vec::new();
+        while let Some(item) = ring.next() {
+            buf.extend_from_slice(&item);
+            lens.push(item.len() as u32);
+            if lens.len() >= 4096 {
+                break;
+            }
+        }
+        check_loss(&tx);
+        let n = lens.len();
+        if n > 0 {
+            counters
+                .wire_bytes
+                .fetch_add(buf.len() as u64, Ordering::Relaxed);
+            if tx.send(Msg::Records(buf, lens)).is_err() {
+                return;
+            }
+        }
+        if stopping && n == 0 {
+            return;
+        }
+    }
+}
+
+struct WriterResult {
+    manifest: Manifest,
+    ignored: u64,
+    decode_errors: u64,
+}
+
+fn writer_loop(
+    mut writer: RecordingWriter,
+    mut decoder: Decoder,
+    rx: mpsc::Receiver<Msg>,
+    counters: Arc<Counters>,
+) -> Result<WriterResult, RecordError> {
+    let mut decode_errors = 0u64;
+    let mut seq = 0u64;
+    let mut events = Vec::with_capacity(8192);
+    loop {
+        let msg = rx.recv_timeout(Duration::from_millis(250));
+        match msg {
+            Ok(Msg::Records(buf, lens)) => {
+                let mut off = 0usize;
+                for len in lens {
+                    let rec = &buf[off..off + len as usize];
+                    off += len as usize;
+                    match decoder.decode(rec) {
+                        Ok(Some(mut e)) => {
+                            e.seq = seq;
+                            seq += 1;
+                            events.push(e);
+                        }
+                        Ok(None) => {}
+                        Err(err) => {
+                            decode_errors += 1;
+                            log::debug!("{err}");
+                        }
+                    }
+                }
+            }
+            Ok(Msg::Loss {
+                lost,
+                first_ns,
+                last_ns,
+            }) => {
+                let mut e = decoder.loss_event(lost, first_ns, last_ns);
+                e.seq = seq;
+                seq += 1;
+                events.push(e);
+                writer.add_lost("ringbuf_full", lost);
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if !events.is_empty() {
+            counters
+                .events
+                .fetch_add(events.len() as u64, Ordering::Relaxed);
+            writer
+                .append_owned(std::mem::take(&mut events))
+                .map_err(RecordError::Write)?;
+        } else {
+            writer.flush().map_err(RecordError::Write)?;
+        }
+    }
+    let ignored = decoder.ignored;
+    let manifest = writer.finish().map_err(RecordError::Write)?;
+    Ok(WriterResult {
+        manifest,
+        ignored,
+        decode_errors,
+    })
+}
+
+/// Records until the command exits, `stop` is set, or the duration passes.
+/// `progress` is called about once a second while recording.
+pub fn record(
+    opts: &RecordOptions,
+    stop: &AtomicBool,
+    mut progress: impl FnMut(&Counters, Duration),
+) -> Result<RecordSummary, RecordError> {
+    check_prereqs()?;
+    let specs = syscalls::parse_set(&opts.syscalls).map_err(RecordError::Syscalls)?;
+    let btf = Btf::from_sys_fs().map_err(RecordError::Btf)?;
+    let off = offsets::resolve(&btf).map_err(RecordError::Btf)?;
+    let (cgroup_id, cgroup_level) = match &opts.cgroup {
+        Some(p) => cgroup_filter(p)?,
+        None => (0, 0),
+    };
+    if !opts.ring_bytes.is_power_of_two() || opts.ring_bytes < 4096 {
+        return Err(RecordError::Options(format!(
+            "ring-buffer size {} must be a power of two of at least 4096",
+            opts.ring_bytes
+        )));
+    }
+    let config = Config {
+        self_tgid: std::process::id(),
+        filter_tracked: matches!(opts.target, Target::Command(_)) as u32,
+        cgroup_id,
+        cgroup_level,
+        wakeup_bytes: (opts.ring_bytes / 8).max(4096),
+        off,
+    };
+    let mut loaded = load(&config, &specs, opts.ring_bytes)?;
+    // Hold the command before exec and put its pid in the filter first.
+    let held: Option<Held> = match &opts.target {
+        Target::Command(argv) => {
+            let h = spawn::spawn_held(argv)?;
+            let mut tracked: BpfHashMap<&mut MapData, u32, u8> =
+                BpfHashMap::try_from(loaded.ebpf.map_mut("TRACKED").expect("TRACKED map"))
+                    .map_err(|e| RecordError::Load(format!("TRACKED: {e}")))?;
+            tracked
+                .insert(h.pid as u32, 1, 0)
+                .map_err(|e| RecordError::Load(format!("TRACKED: {e}")))?;
+            Some(h)
+        }
+        Target::Host => None,
+    };
+    if let Err(e) = attach(&mut loaded) {
+        if let Some(h) = held {
+            spawn::kill(h.pid, libc::SIGKILL);
+        }
+        return Err(e);
+    }
+    // Host facts and the manifest.
+    let host_name = read_trim("/proc/sys/kernel/hostname");
+    let boot_id = read_trim("/proc/sys/kernel/random/boot_id");
+    let mono_to_wall = clock_ns(libc::CLOCK_REALTIME) - clock_ns(libc::CLOCK_MONOTONIC);
+    let users = id_names("/etc/passwd");
+    let groups = id_names("/etc/group");
+    let start_ns = hindsight_format::writer::now_ns();
+    let mut manifest = Manifest {
+        host_name: host_name.clone(),
+        kernel_release: read_trim("/proc/sys/kernel/osrelease"),
+        boot_id: boot_id.clone(),
+        clock: Clock {
+            monotonic_to_wall_ns: mono_to_wall,
+            source: "bpf_ktime_get_ns".into(),
+        },
+        hooks: loaded.hooks.clone(),
+        users: users.clone(),
+        groups,
+        ..Manifest::default()
+    };
+    manifest.set_start(start_ns);
+    let mut cfg = serde_json::Map::new();
+    cfg.insert("syscalls".into(), opts.syscalls.clone().into());
+    cfg.insert("syscall_count".into(), specs.len().into());
+    cfg.insert(
+        "target".into(),
+        match &opts.target {
+            Target::Command(a) => serde_json::json!({"command": a}),
+            Target::Host => "host".into(),
+        },
+    );
+    if let Some(c) = &opts.cgroup {
+        cfg.insert("cgroup".into(), c.display().to_string().into());
+    }
+    cfg.insert(
+        "ignore_prefixes".into(),
+        opts.ignore_prefixes.clone().into(),
+    );
+    cfg.insert("ring_buffer_bytes".into(), opts.ring_bytes.into());
+    manifest.recorder_config = cfg;
+    let writer = match RecordingWriter::create(&opts.out_dir, manifest, opts.writer.clone()) {
+        Ok(w) => w,
+        Err(e) => {
+            if let Some(h) = held {
+                spawn::kill(h.pid, libc::SIGKILL);
+            }
+            return Err(RecordError::Write(e));
+        }
+    };
+    let decoder = Decoder::new(
+        HostInfo {
+            host_name,
+            boot_id,
+            monotonic_to_wall_ns: mono_to_wall,
+            users: users.into_iter().collect::<HashMap<_, _>>(),
+        },
+        opts.ignore_prefixes.clone(),
+    );
+    let ring = RingBuf::try_from(loaded.ebpf.take_map("EVENTS").expect("EVENTS map"))
+        .map_err(|e| RecordError::Load(format!("EVENTS: {e}")))?;
+    let loss: PerCpuArray<MapData, LossCounter> =
+        PerCpuArray::try_from(loaded.ebpf.take_map("LOSS").expect("LOSS map"))
+            .map_err(|e| RecordError::Load(format!("LOSS: {e}")))?;
+    let counters = Arc::new(Counters::default());
+    let reader_stop = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = mpsc::channel();
+    let reader = {
+        let (stop, counters) = (reader_stop.clone(), counters.clone());
+        std::thread::Builder::new()
+            .name("hs-ring".into())
+            .spawn(move || reader_loop(ring, loss, tx, stop, counters))
+            .expect("spawn reader")
+    };
+    let writer_thread = {
+        let counters = counters.clone();
+        std::thread::Builder::new()
+            .name("hs-write".into())
+            .spawn(move || writer_loop(writer, decoder, rx, counters))
+            .expect("spawn writer")
+    };
+    let started = Instant::now();
+    let mut exit_code = None;
+    let mut child = None;
+    let mut release_err = None;
+    if let Some(h) = held {
+        let program = match &opts.target {
+            Target::Command(a) => a[0].clone(),
+            Target::Host => String::new(),
+        };
+        match h.release(&program) {
+            Ok(pid) => child = Some(pid),
+            Err(e) => release_err = Some(e),
+        }
+    }
+    let mut last_progress = Instant::now();
+    let mut forwarded = false;
+    if release_err.is_none() {
+        loop {
+            std::thread::sleep(Duration::from_millis(20));
+            if let Some(pid) = child {
+                if let Some(code) = spawn::try_wait(pid) {
+                    exit_code = Some(code);
+                    break;
+                }
+                if stop.load(Ordering::SeqCst) && !forwarded {
+                    spawn::kill(pid, libc::SIGTERM);
+                    forwarded = true;
+                }
+            } else if stop.load(Ordering::SeqCst) {
+                break;
+            }
+            if opts.duration.is_some_and(|d| started.elapsed() >= d) {
+                if let Some(pid) = child {
+                    spawn::kill(pid, libc::SIGTERM);
+                    // Give it a moment to exit, then stop regardless.
+                    let t = Instant::now();
+                    while t.elapsed() < Duration::from_secs(2) {
+                        if let Some(code) = spawn::try_wait(pid) {
+                            exit_code = Some(code);
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                }
+                break;
+            }
+            if last_progress.elapsed() >= Duration::from_secs(1) {
+                progress(&counters, started.elapsed());
+                last_progress = Instant::now();
+            }
+        }
+    }
+    let elapsed = started.elapsed();
+    // Let the last records arrive, then drain and stop.
+    std::thread::sleep(Duration::from_millis(50));
+    reader_stop.store(true, Ordering::SeqCst);
+    let _ = reader.join();
+    drop(loaded.ebpf);
+    let res = writer_thread.join().map_err(|_| {
+        RecordError::Write(hindsight_format::FormatError::Invalid(
+            "writer thread panicked".into(),
+        ))
+    })??;
+    if let Some(e) = release_err {
+        return Err(e);
+    }
+    let m = &res.manifest;
+    Ok(RecordSummary {
+        dir: opts.out_dir.clone(),
+        events: m.totals.events_recorded,
+        lost: m.totals.lost(),
+        loss_rows: m.totals.loss_rows,
+        ignored: res.ignored,
+        decode_errors: res.decode_errors,
+        wire_bytes: counters.wire_bytes.load(Ordering::Relaxed),
+        disk_bytes: m.segment_bytes(),
+        segments: m.segments.len(),
+        elapsed,
+        exit_code,
+        hooks_active: m.hooks.active.clone(),
+        hooks_unavailable: m
+            .hooks
+            .unavailable
+            .iter()
+            .map(|u| (u.name.clone(), u.reason.clone()))
+            .collect(),
+    })
+}

@@ -1,0 +1,236 @@
+//! Syscall names, numbers and how the kernel side captures each one.
+
+use hindsight_recorder_common::{
+    MAX_SYSCALLS, S_ARG_FD, S_ENABLED, S_REREAD, S_RET_FD, S_SOCKADDR, SyscallSpec,
+};
+
+#[cfg(target_arch = "x86_64")]
+#[path = "syscall_table_x86_64.rs"]
+mod table;
+
+#[cfg(not(target_arch = "x86_64"))]
+mod table {
+    /// No table for this architecture yet.
+    pub const SYSCALLS: &[(&str, u32)] = &[];
+}
+
+/// Errors in a `--syscalls` set.
+#[derive(Debug, thiserror::Error)]
+pub enum SyscallError {
+    /// An unknown name.
+    #[error(
+        "unknown syscall `{0}` in --syscalls (see `hindsight record --help` for the set names)"
+    )]
+    Unknown(String),
+    /// The architecture has no table.
+    #[error("no syscall table for this architecture")]
+    NoTable,
+}
+
+/// The default set: what the Falco rule sets look at (files, process,
+/// network, privilege), without read/write.
+pub const DEFAULT_SET: &[&str] = &[
+    // files
+    "open",
+    "openat",
+    "openat2",
+    "creat",
+    "unlink",
+    "unlinkat",
+    "rename",
+    "renameat",
+    "renameat2",
+    "mkdir",
+    "mkdirat",
+    "rmdir",
+    "link",
+    "linkat",
+    "symlink",
+    "symlinkat",
+    "chmod",
+    "fchmod",
+    "fchmodat",
+    "fchmodat2",
+    "chown",
+    "fchown",
+    "lchown",
+    "fchownat",
+    "truncate",
+    "ftruncate",
+    "mount",
+    "umount2",
+    "chdir",
+    "fchdir",
+    "chroot",
+    "mknod",
+    "mknodat",
+    // process
+    "execve",
+    "execveat",
+    "clone",
+    "clone3",
+    "fork",
+    "vfork",
+    "kill",
+    "tgkill",
+    // network
+    "socket",
+    "connect",
+    "accept",
+    "accept4",
+    "bind",
+    "listen",
+    "sendto",
+    "sendmsg",
+    // privilege and other sensitive calls
+    "setuid",
+    "setgid",
+    "setreuid",
+    "setregid",
+    "setresuid",
+    "setresgid",
+    "setfsuid",
+    "setfsgid",
+    "capset",
+    "setns",
+    "unshare",
+    "ptrace",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "bpf",
+    "memfd_create",
+    "userfaultfd",
+    "dup",
+    "dup2",
+    "dup3",
+    "prctl",
+];
+
+/// Syscall number of `name` on this architecture.
+pub fn number(name: &str) -> Option<u32> {
+    table::SYSCALLS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|&(_, nr)| nr)
+}
+
+/// Name of syscall `nr` on this architecture.
+pub fn name(nr: u32) -> Option<&'static str> {
+    table::SYSCALLS
+        .iter()
+        .find(|&&(_, n)| n == nr)
+        .map(|&(name, _)| name)
+}
+
+const fn spec(flags: u8, path1: u8, path2: u8, dirfd: u8) -> SyscallSpec {
+    SyscallSpec {
+        flags: flags | S_ENABLED,
+        path1,
+        path2,
+        dirfd,
+    }
+}
+
+/// How to capture `name` (argument indexes are 1-based, 0 = none).
+pub fn spec_for(name: &str) -> SyscallSpec {
+    match name {
+        "open" | "creat" => spec(S_RET_FD, 1, 0, 0),
+        "openat" | "openat2" => spec(S_RET_FD, 2, 0, 1),
+        "execve" => spec(0, 1, 0, 0),
+        "execveat" => spec(0, 2, 0, 1),
+        "unlink" | "rmdir" | "mkdir" | "chmod" | "chown" | "lchown" | "truncate" | "chdir"
+        | "chroot" | "mknod" | "umount2" => spec(S_REREAD, 1, 0, 0),
+        "unlinkat" | "mkdirat" | "fchmodat" | "fchmodat2" | "fchownat" | "mknodat" => {
+            spec(S_REREAD, 2, 0, 1)
+        }
+        "rename" | "link" | "symlink" | "mount" => spec(S_REREAD, 1, 2, 0),
+        "renameat" | "renameat2" | "linkat" => spec(S_REREAD, 2, 4, 1),
+        "symlinkat" => spec(S_REREAD, 1, 3, 0),
+        "connect" | "bind" => spec(S_SOCKADDR, 0, 0, 0),
+        "fchmod" | "fchown" | "ftruncate" | "fchdir" | "read" | "write" | "pread64"
+        | "pwrite64" | "readv" | "writev" | "finit_module" | "dup" | "dup2" | "dup3" => {
+            spec(S_ARG_FD, 0, 0, 0)
+        }
+        _ => spec(0, 0, 0, 0),
+    }
+}
+
+/// Expands a `--syscalls` value: `default`, `all`, names, `+name`/`-name`
+/// edits of the default set, comma-separated. Returns (number, spec) pairs.
+pub fn parse_set(value: &str) -> Result<Vec<(u32, SyscallSpec)>, SyscallError> {
+    if table::SYSCALLS.is_empty() {
+        return Err(SyscallError::NoTable);
+    }
+    let mut names: Vec<&str> = Vec::new();
+    let parts: Vec<&str> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let edits_only = parts
+        .iter()
+        .all(|p| p.starts_with('+') || p.starts_with('-'));
+    if edits_only {
+        names.extend(DEFAULT_SET);
+    }
+    for part in parts {
+        match part {
+            "default" => names.extend(DEFAULT_SET),
+            "all" => names.extend(
+                table::SYSCALLS
+                    .iter()
+                    .map(|&(n, _)| n)
+                    .filter(|n| !matches!(*n, "exit" | "exit_group")),
+            ),
+            p if p.starts_with('-') => {
+                let n = &p[1..];
+                number(n).ok_or_else(|| SyscallError::Unknown(n.to_string()))?;
+                names.retain(|x| *x != n);
+            }
+            p => {
+                let n = p.strip_prefix('+').unwrap_or(p);
+                number(n).ok_or_else(|| SyscallError::Unknown(n.to_string()))?;
+                names.push(n);
+            }
+        }
+    }
+    let mut out: Vec<(u32, SyscallSpec)> = names
+        .into_iter()
+        .filter_map(|n| number(n).map(|nr| (nr, spec_for(n))))
+        .filter(|(nr, _)| *nr < MAX_SYSCALLS)
+        .collect();
+    out.sort_by_key(|(nr, _)| *nr);
+    out.dedup_by_key(|(nr, _)| *nr);
+    Ok(out)
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_the_x86_64_abi() {
+        assert_eq!(number("openat"), Some(257));
+        assert_eq!(number("getppid"), Some(110));
+        assert_eq!(number("openat2"), Some(437));
+        assert_eq!(name(59), Some("execve"));
+    }
+
+    #[test]
+    fn sets_parse() {
+        let d = parse_set("default").unwrap();
+        assert!(
+            d.iter()
+                .any(|(nr, s)| *nr == 257 && s.flags & S_RET_FD != 0)
+        );
+        assert!(!d.iter().any(|(nr, _)| *nr == 0), "read is off by default");
+        let plus = parse_set("+read").unwrap();
+        assert_eq!(plus.len(), d.len() + 1);
+        let minus = parse_set("-openat").unwrap();
+        assert_eq!(minus.len(), d.len() - 1);
+        assert!(parse_set("all").unwrap().len() > 300);
+        assert!(parse_set("openat,nosuchcall").is_err());
+        assert_eq!(parse_set("getppid").unwrap().len(), 1);
+    }
+}
