@@ -49,6 +49,12 @@ pub enum Command {
     Demo(commands::demo::Args),
     /// SQL over recordings: one, a fleet tree, or s3://; one-shot or an interactive shell.
     Query(commands::query::Args),
+    /// Replay rules (Hindsight, Falco, Sigma) over recordings: alerts and would-block simulation.
+    Replay(commands::replay::Args),
+    /// Compare the verdicts of two versions of a rule set on the same recordings.
+    Diff(commands::diff::Args),
+    /// Run a rule test suite (expected verdicts per case), for CI.
+    Test(commands::test::Args),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -71,6 +77,9 @@ pub fn main() -> ExitCode {
         Command::Recover(args) => commands::recover::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Query(args) => commands::query::run(args),
+        Command::Replay(args) => commands::replay::run(args),
+        Command::Diff(args) => commands::diff::run(args),
+        Command::Test(args) => commands::test::run(args),
     };
     match result {
         Ok(code) => code,

@@ -24,3 +24,5 @@ pub mod state;
 pub mod value;
 pub mod diff;
 pub mod output;
+pub mod run;
+pub mod suite;

@@ -6,3 +6,6 @@ pub mod info;
 pub mod query;
 pub mod record;
 pub mod recover;
+pub mod diff;
+pub mod replay;
+pub mod test;

@@ -1,0 +1,141 @@
+//! Replaying recordings from disk: finds recordings under the given paths,
+//! reads them in `seq` order through [`hindsight_format::reader`] and merges
+//! the reports.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use hindsight_format::reader::{Recording, discover};
+use hindsight_format::{Event, FormatError};
+
+use crate::engine::{Engine, Options};
+use crate::field::Col;
+use crate::value::column;
+use crate::verdict::Report;
+
+/// A recording that could not be found or read.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// No recording (no `manifest.json`) under the path.
+    #[error("{}: no recording here (a recording is a directory with manifest.json)", .0.display())]
+    NoRecording(PathBuf),
+    /// Opening or reading failed; the message names the file.
+    #[error("cannot read recording {}: {source}", path.display())]
+    Read {
+        /// The recording.
+        path: PathBuf,
+        /// What went wrong.
+        source: FormatError,
+    },
+}
+
+/// Every recording under `paths` (each a recording or a tree of them), in
+/// the order given, each tree sorted by path.
+pub fn find_recordings(paths: &[PathBuf]) -> Result<Vec<PathBuf>, RunError> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.join("manifest.json").is_file() {
+            out.push(p.clone());
+            continue;
+        }
+        let found = discover(p).map_err(|source| RunError::Read {
+            path: p.clone(),
+            source,
+        })?;
+        if found.is_empty() {
+            return Err(RunError::NoRecording(p.clone()));
+        }
+        out.extend(found.into_iter().map(|d| d.path));
+    }
+    Ok(out)
+}
+
+/// Progress of a long replay, for a caller that shows it.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress<'a> {
+    /// The recording being replayed.
+    pub recording: &'a Path,
+    /// Events replayed in this recording so far.
+    pub events: u64,
+    /// Rows the recording holds.
+    pub total: u64,
+}
+
+/// Replays every recording under `paths` and merges the reports (recordings
+/// in order). `progress` is called every 1,048,576 events.
+pub fn replay_paths(
+    engine: &Engine,
+    paths: &[PathBuf],
+    options: Options,
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<Report, RunError> {
+    let mut report = Report::default();
+    for path in find_recordings(paths)? {
+        let r = replay_one(engine, &path, options, progress)?;
+        report.verdicts.extend(r.verdicts);
+        report.enforcements.extend(r.enforcements);
+        report.suppressed.extend(r.suppressed);
+        report.events += r.events;
+        report.lost_events += r.lost_events;
+    }
+    Ok(report)
+}
+
+/// Opens one recording, naming it in errors.
+pub fn open(path: &Path) -> Result<Recording, RunError> {
+    Recording::open(path).map_err(|source| RunError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Replays one recording.
+pub fn replay_one(
+    engine: &Engine,
+    path: &Path,
+    options: Options,
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<Report, RunError> {
+    let rec = open(path)?;
+    let total = rec.rows();
+    let label = path.display().to_string();
+    let mut replay = engine.replay(&label, options);
+    let mut n = 0u64;
+    for ev in rec.events() {
+        let ev = ev.map_err(|source| RunError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        replay.push(&ev);
+        n += 1;
+        if n % (1 << 20) == 0 {
+            progress(Progress {
+                recording: path,
+                events: n,
+                total,
+            });
+        }
+    }
+    Ok(replay.finish())
+}
+
+/// The columns that hold a value in at least one row of the recording.
+pub fn columns_present(path: &Path) -> Result<BTreeSet<Col>, RunError> {
+    let rec = open(path)?;
+    let mut present = BTreeSet::new();
+    for ev in rec.events() {
+        let ev: Event = ev.map_err(|source| RunError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        for &c in Col::ALL {
+            if !present.contains(&c) && !column(c, &ev).is_null() {
+                present.insert(c);
+            }
+        }
+        if present.len() == Col::ALL.len() {
+            break;
+        }
+    }
+    Ok(present)
+}

@@ -1,0 +1,457 @@
+//! Rule test suites (`hindsight test`): every `*.test.yaml` file under a
+//! directory is one case naming recordings, rule files and an expected-verdicts
+//! file; the case passes when replaying gives exactly the expected lines.
+//!
+//! ```yaml
+//! # rules/tests/default.test.yaml — paths are relative to this file
+//! recordings: [../../fixtures/recordings/intrusion]
+//! rules: [../hindsight/default.yaml]
+//! expected: default.expected.jsonl     # optional: <case>.expected.jsonl
+//! simulate_enforcement: false           # optional
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::engine::{Engine, Options};
+use crate::field::{Col, Field};
+use crate::ir::{Cond, Rhs, Rule};
+use crate::run::{RunError, columns_present, find_recordings, replay_one};
+use crate::verdict::Report;
+
+/// A case file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SuiteError {
+    /// Reading a file or directory failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The case file is not valid.
+    #[error("{}: {message}", path.display())]
+    BadCase {
+        /// The case file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A rule file of the case does not compile.
+    #[error("{}: rules do not load:\n{message}", path.display())]
+    Rules {
+        /// The case file.
+        path: PathBuf,
+        /// The diagnostics.
+        message: String,
+    },
+    /// A recording cannot be read.
+    #[error(transparent)]
+    Run(#[from] RunError),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCase {
+    recordings: Vec<String>,
+    rules: Vec<String>,
+    #[serde(default)]
+    expected: Option<String>,
+    #[serde(default)]
+    simulate_enforcement: bool,
+}
+
+/// The outcome of one case.
+#[derive(Debug, Clone)]
+pub struct CaseResult {
+    /// The case name (file name without `.test.yaml`).
+    pub name: String,
+    /// The case file.
+    pub file: PathBuf,
+    /// The expected-verdicts file.
+    pub expected_file: PathBuf,
+    /// Lines expected but not produced.
+    pub missing: Vec<String>,
+    /// Lines produced but not expected.
+    pub unexpected: Vec<String>,
+    /// Every line produced.
+    pub actual: Vec<String>,
+    /// The expected file does not exist yet.
+    pub no_expected_file: bool,
+}
+
+impl CaseResult {
+    /// Whether the case passed.
+    pub fn passed(&self) -> bool {
+        self.missing.is_empty() && self.unexpected.is_empty() && !self.no_expected_file
+    }
+}
+
+/// A rule and why it is listed in coverage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uncovered {
+    /// The rule id.
+    pub rule_id: String,
+    /// Where it is defined.
+    pub origin: String,
+    /// For rules that cannot fire: the columns it needs that no recording has.
+    pub missing_columns: Vec<String>,
+}
+
+/// The outcome of a suite.
+#[derive(Debug, Clone, Default)]
+pub struct SuiteResult {
+    /// Every case, sorted by file.
+    pub cases: Vec<CaseResult>,
+    /// Rules that never fired on any case (and could have).
+    pub never_fired: Vec<Uncovered>,
+    /// Rules that cannot fire on the cases' recordings: they need columns those lack.
+    pub cannot_fire: Vec<Uncovered>,
+}
+
+impl SuiteResult {
+    /// Whether every case passed.
+    pub fn passed(&self) -> bool {
+        self.cases.iter().all(CaseResult::passed)
+    }
+}
+
+/// The case files under `dir`, sorted.
+pub fn find_cases(dir: &Path) -> Result<Vec<PathBuf>, SuiteError> {
+    fn walk(d: &Path, out: &mut Vec<PathBuf>) -> Result<(), SuiteError> {
+        let rd = std::fs::read_dir(d).map_err(|source| SuiteError::Io {
+            path: d.to_path_buf(),
+            source,
+        })?;
+        let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(&p, out)?;
+            } else if p.to_string_lossy().ends_with(".test.yaml") {
+                out.push(p);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(dir, &mut out)?;
+    Ok(out)
+}
+
+/// The lines of an expected-verdicts file for a report: one compact JSON
+/// object per verdict, then per enforcement and per suppressed event.
+pub fn report_lines(report: &Report) -> Vec<String> {
+    let mut out = Vec::new();
+    for v in &report.verdicts {
+        let mut j = json!({
+            "recording": v.recording, "seq": v.seq, "rule": v.rule_id, "priority": v.priority,
+            "pid": v.pid, "output": v.output,
+        });
+        if v.possibly_incomplete {
+            j["possibly_incomplete"] = true.into();
+        }
+        out.push(j.to_string());
+    }
+    for e in &report.enforcements {
+        out.push(json!({"recording": e.recording, "seq": e.seq, "enforcement": e.rule_id, "action": e.action, "pid": e.pid, "summary": e.summary}).to_string());
+    }
+    for s in &report.suppressed {
+        out.push(json!({"recording": s.recording, "seq": s.seq, "suppressed": s.what, "pid": s.pid, "because_of": s.because_of, "reason": s.reason}).to_string());
+    }
+    out
+}
+
+/// Whether a condition can be true when only `present` columns ever hold values
+/// (a test on a field whose columns are all absent is always false).
+pub fn can_fire(c: &Cond, present: &BTreeSet<Col>) -> bool {
+    let has = |f: &Field| {
+        let cols = f.source_columns();
+        cols.is_empty() || cols.iter().all(|c| present.contains(c))
+    };
+    match c {
+        Cond::Const(b) => *b,
+        Cond::And(v) => v.iter().all(|c| can_fire(c, present)),
+        Cond::Or(v) => v.iter().any(|c| can_fire(c, present)),
+        Cond::Not(_) => true,
+        Cond::Exists(e) => has(&e.field),
+        Cond::Test(t) => has(&t.lhs.field) && !matches!(&t.rhs, Rhs::Field(e) if !has(&e.field)),
+    }
+}
+
+fn missing_columns(r: &Rule, present: &BTreeSet<Col>) -> Vec<String> {
+    let mut m: BTreeSet<&'static str> = BTreeSet::new();
+    for f in r.condition.fields() {
+        for c in f.source_columns() {
+            if !present.contains(&c) {
+                m.insert(c.name());
+            }
+        }
+    }
+    m.into_iter().map(str::to_string).collect()
+}
+
+/// Runs every case under `dir`; with `update`, rewrites the expected files.
+pub fn run_suite(dir: &Path, update: bool) -> Result<SuiteResult, SuiteError> {
+    let mut result = SuiteResult::default();
+    let mut all_rules: BTreeMap<String, Rule> = BTreeMap::new();
+    let mut fired: BTreeSet<String> = BTreeSet::new();
+    let mut possible: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut presence: BTreeMap<PathBuf, BTreeSet<Col>> = BTreeMap::new();
+    for file in find_cases(dir)? {
+        let text = std::fs::read_to_string(&file).map_err(|source| SuiteError::Io {
+            path: file.clone(),
+            source,
+        })?;
+        let raw: RawCase = serde_saphyr::from_str(&text).map_err(|e| SuiteError::BadCase {
+            path: file.clone(),
+            message: e
+                .to_string()
+                .lines()
+                .next()
+                .unwrap_or("invalid YAML")
+                .to_string(),
+        })?;
+        let base = file.parent().unwrap_or(Path::new("."));
+        let name = file
+            .file_name()
+            .map(|n| {
+                n.to_string_lossy()
+                    .trim_end_matches(".test.yaml")
+                    .to_string()
+            })
+            .unwrap_or_default();
+        let rule_paths: Vec<PathBuf> = raw.rules.iter().map(|r| base.join(r)).collect();
+        let set = crate::lang::load(&rule_paths).map_err(|d| SuiteError::Rules {
+            path: file.clone(),
+            message: d.to_string(),
+        })?;
+        let engine = Engine::new(&set.rules).map_err(|e| SuiteError::Rules {
+            path: file.clone(),
+            message: e.to_string(),
+        })?;
+        let options = Options {
+            simulate_enforcement: raw.simulate_enforcement,
+        };
+        let mut report = Report::default();
+        let mut case_present: BTreeSet<Col> = BTreeSet::new();
+        for rel in &raw.recordings {
+            for path in find_recordings(&[base.join(rel)])? {
+                let mut r = replay_one(&engine, &path, options, &mut |_| {})?;
+                // Label with the path as the case wrote it, so expected files do not depend on the checkout.
+                let label = match path.strip_prefix(base.join(rel)) {
+                    Ok(sub) if !sub.as_os_str().is_empty() => format!("{rel}/{}", sub.display()),
+                    _ => rel.clone(),
+                };
+                r.verdicts
+                    .iter_mut()
+                    .for_each(|v| v.recording = label.clone());
+                r.enforcements
+                    .iter_mut()
+                    .for_each(|v| v.recording = label.clone());
+                r.suppressed
+                    .iter_mut()
+                    .for_each(|v| v.recording = label.clone());
+                report.verdicts.extend(r.verdicts);
+                report.enforcements.extend(r.enforcements);
+                report.suppressed.extend(r.suppressed);
+                if !presence.contains_key(&path) {
+                    let p = columns_present(&path)?;
+                    presence.insert(path.clone(), p);
+                }
+                case_present.extend(presence[&path].iter().copied());
+            }
+        }
+        for r in set.rules.iter().filter(|r| r.enabled) {
+            all_rules.entry(r.id.clone()).or_insert_with(|| r.clone());
+            if can_fire(&r.condition, &case_present) {
+                possible.entry(r.id.clone()).or_default();
+            } else {
+                possible
+                    .entry(format!("\0{}", r.id))
+                    .or_default()
+                    .extend(missing_columns(r, &case_present));
+            }
+        }
+        fired.extend(report.verdicts.iter().map(|v| v.rule_id.clone()));
+        let actual = report_lines(&report);
+        let expected_file = base.join(
+            raw.expected
+                .clone()
+                .unwrap_or_else(|| format!("{name}.expected.jsonl")),
+        );
+        let (expected, no_expected_file) = match std::fs::read_to_string(&expected_file) {
+            Ok(t) => (
+                t.lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(str::to_string)
+                    .collect::<Vec<_>>(),
+                false,
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Vec::new(), true),
+            Err(source) => {
+                return Err(SuiteError::Io {
+                    path: expected_file,
+                    source,
+                });
+            }
+        };
+        let exp_set: BTreeSet<&String> = expected.iter().collect();
+        let act_set: BTreeSet<&String> = actual.iter().collect();
+        let missing = expected
+            .iter()
+            .filter(|l| !act_set.contains(l))
+            .cloned()
+            .collect();
+        let unexpected = actual
+            .iter()
+            .filter(|l| !exp_set.contains(l))
+            .cloned()
+            .collect();
+        let mut case = CaseResult {
+            name,
+            file: file.clone(),
+            expected_file: expected_file.clone(),
+            missing,
+            unexpected,
+            actual,
+            no_expected_file,
+        };
+        if update && !case.passed() {
+            let mut text = case.actual.join("\n");
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            std::fs::write(&expected_file, text).map_err(|source| SuiteError::Io {
+                path: expected_file.clone(),
+                source,
+            })?;
+            case.missing.clear();
+            case.unexpected.clear();
+            case.no_expected_file = false;
+        }
+        result.cases.push(case);
+    }
+    for (id, rule) in &all_rules {
+        let origin = format!("{}:{}", rule.origin.file, rule.origin.line);
+        if fired.contains(id) {
+            continue;
+        }
+        if possible.contains_key(id) {
+            result.never_fired.push(Uncovered {
+                rule_id: id.clone(),
+                origin,
+                missing_columns: Vec::new(),
+            });
+        } else {
+            let missing = possible
+                .get(&format!("\0{id}"))
+                .cloned()
+                .unwrap_or_default();
+            let missing: BTreeSet<String> = missing.into_iter().collect();
+            result.cannot_fire.push(Uncovered {
+                rule_id: id.clone(),
+                origin,
+                missing_columns: missing.into_iter().collect(),
+            });
+        }
+    }
+    Ok(result)
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A readable report of a suite run.
+pub fn render_text(r: &SuiteResult) -> String {
+    let mut out = String::new();
+    for c in &r.cases {
+        if c.passed() {
+            out.push_str(&format!(
+                "case {} ... ok ({} lines)\n",
+                c.name,
+                c.actual.len()
+            ));
+            continue;
+        }
+        out.push_str(&format!("case {} ... FAILED\n", c.name));
+        if c.no_expected_file {
+            out.push_str(&format!(
+                "  {} does not exist; run with --update to create it\n",
+                c.expected_file.display()
+            ));
+        }
+        for l in &c.missing {
+            out.push_str(&format!("  - {l}\n"));
+        }
+        for l in &c.unexpected {
+            out.push_str(&format!("  + {l}\n"));
+        }
+    }
+    out.push_str("coverage:\n");
+    if r.never_fired.is_empty() && r.cannot_fire.is_empty() {
+        out.push_str("  every rule fired at least once\n");
+    }
+    for u in &r.never_fired {
+        out.push_str(&format!("  never fired: {} ({})\n", u.rule_id, u.origin));
+    }
+    for u in &r.cannot_fire {
+        out.push_str(&format!(
+            "  cannot fire on these recordings: {} ({}) needs {}\n",
+            u.rule_id,
+            u.origin,
+            u.missing_columns.join(", ")
+        ));
+    }
+    let failed = r.cases.iter().filter(|c| !c.passed()).count();
+    out.push_str(&format!(
+        "{} case{}: {} passed, {failed} failed\n",
+        r.cases.len(),
+        if r.cases.len() == 1 { "" } else { "s" },
+        r.cases.len() - failed
+    ));
+    out
+}
+
+/// JUnit XML for CI systems.
+pub fn render_junit(r: &SuiteResult) -> String {
+    let failed = r.cases.iter().filter(|c| !c.passed()).count();
+    let mut x = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"hindsight rules\" tests=\"{}\" failures=\"{failed}\">\n",
+        r.cases.len()
+    );
+    for c in &r.cases {
+        x.push_str(&format!(
+            "    <testcase classname=\"hindsight.rules\" name=\"{}\" file=\"{}\"",
+            xml_escape(&c.name),
+            xml_escape(&c.file.display().to_string())
+        ));
+        if c.passed() {
+            x.push_str("/>\n");
+        } else {
+            let mut body = String::new();
+            for l in &c.missing {
+                body.push_str(&format!("- {l}\n"));
+            }
+            for l in &c.unexpected {
+                body.push_str(&format!("+ {l}\n"));
+            }
+            x.push_str(&format!(
+                ">\n      <failure message=\"{} missing, {} unexpected verdict lines\">{}</failure>\n    </testcase>\n",
+                c.missing.len(),
+                c.unexpected.len(),
+                xml_escape(&body)
+            ));
+        }
+    }
+    x.push_str("  </testsuite>\n</testsuites>\n");
+    x
+}
