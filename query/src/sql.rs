@@ -203,9 +203,17 @@ fn table_names(ctx: &SessionContext) -> Vec<String> {
 /// First occurrence of `word` (case-insensitive) as (line, column, width).
 fn find_word(sql: &str, word: &str) -> Option<(usize, usize, usize)> {
     let lower = word.to_lowercase();
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
     for (n, line) in sql.lines().enumerate() {
-        if let Some(i) = line.to_lowercase().find(&lower) {
-            return Some((n + 1, line[..i].chars().count() + 1, word.chars().count()));
+        let l = line.to_lowercase();
+        let mut from = 0;
+        while let Some(i) = l[from..].find(&lower).map(|i| i + from) {
+            let before = l[..i].chars().next_back();
+            let after = l[i + lower.len()..].chars().next();
+            if !before.is_some_and(ident) && !after.is_some_and(ident) {
+                return Some((n + 1, line[..i].chars().count() + 1, word.chars().count()));
+            }
+            from = i + lower.len();
         }
     }
     None
