@@ -43,6 +43,11 @@ if ! python3 -c 'import duckdb, pyarrow' 2>/dev/null; then
   say "pip install duckdb pyarrow"
   python3 -m pip install -q duckdb pyarrow
 fi
+# The Sigma oracle (replay/tests/sigma_oracle.rs): pySigma and its SQLite backend.
+if ! python3 -c 'import sigma.backends.sqlite' 2>/dev/null; then
+  say "pip install pysigma pysigma-backend-sqlite"
+  python3 -m pip install -q pysigma pysigma-backend-sqlite
+fi
 
 # 6. Kernel filesystems the recorder needs (root only; harmless no-ops when mounted).
 if [ "$(id -u)" = 0 ]; then

@@ -17,6 +17,7 @@ pub mod field;
 pub mod ir;
 pub mod lang;
 pub mod native;
+pub mod sigma;
 pub mod verdict;
 pub mod engine;
 pub mod eval;
