@@ -252,7 +252,9 @@ fn attach(l: &mut Loaded) -> Result<(), RecordError> {
                 .try_into()
                 .map_err(|e| format!("{e}"))?;
             p.load().map_err(|e| format!("{e:#}"))?;
-            p.attach(f, CgroupAttachMode::AllowMultiple)
+            // With bpf_link (5.7+) the kernel wants flags 0 and already
+            // allows several programs per cgroup; `Single` passes 0.
+            p.attach(f, CgroupAttachMode::Single)
                 .map_err(|e| format!("{e:#}"))?;
             Ok(())
         })();

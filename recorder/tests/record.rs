@@ -46,3 +46,194 @@ fn exec_of_a_known_binary_with_argv_and_open() {
     assert_eq!(exits[0].process_exit_code, Some(0));
     assert_eq!(rec.summary.exit_code, Some(0));
 }
+
+#[test]
+fn open_of_a_unique_temp_path_with_flags_inode_and_kernel_path() {
+    if !can_record("open_of_a_unique_temp_path") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hindsight-open-test.txt");
+    let p = path.to_str().unwrap();
+    // Relative path from a cwd: made absolute against the kernel's cwd walk.
+    let script = format!(
+        "cd {} && echo hi > hindsight-open-test.txt",
+        dir.path().display()
+    );
+    let rec = record(&["/bin/sh", "-c", &script]);
+    let opens: Vec<_> = rec
+        .sys("openat")
+        .into_iter()
+        .filter(|e| e.file_path.as_deref() == Some(p))
+        .collect();
+    assert_eq!(opens.len(), 1, "{}", rec.dump());
+    let o = opens[0];
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(&path).unwrap();
+    assert_eq!(o.file_inode, Some(meta.ino()));
+    assert_eq!(o.file_device, Some(meta.dev()));
+    assert_eq!(o.file_path_user.as_deref(), Some("hindsight-open-test.txt"));
+    assert_eq!(o.file_path_user_err, Some(0));
+    assert_eq!(o.file_flags.as_deref(), Some("O_WRONLY|O_CREAT|O_TRUNC"));
+    assert_eq!(o.file_mode, Some(0o666));
+    assert_eq!(o.toctou_mismatch, Some(false));
+    assert_eq!(o.fd_type.as_deref(), Some("file"));
+    assert!(o.fd.is_some_and(|fd| fd >= 0));
+    assert!(o.latency_ns.is_some_and(|l| l > 0));
+}
+
+#[test]
+fn connect_to_a_loopback_listener() {
+    if !can_record("connect_to_a_loopback_listener") {
+        return;
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let script = format!("exec 3<>/dev/tcp/127.0.0.1/{port}");
+    let rec = record(&["/bin/bash", "-c", &script]);
+    let c: Vec<_> = rec
+        .sys("connect")
+        .into_iter()
+        .filter(|e| e.destination_port == Some(port))
+        .collect();
+    assert_eq!(c.len(), 1, "{:?}\n{}", rec.manifest.hooks, rec.dump());
+    let c = c[0];
+    assert_eq!(c.destination_ip.as_deref(), Some("127.0.0.1"));
+    assert_eq!(
+        c.destination_addr_user.as_deref(),
+        Some(format!("127.0.0.1:{port}").as_str())
+    );
+    assert_eq!(c.network_family.as_deref(), Some("AF_INET"));
+    assert_eq!(c.kernel_source.as_deref(), Some("cgroup_connect4"));
+    assert_eq!(c.toctou_mismatch, Some(false));
+    assert_eq!(c.ret, Some(0));
+}
+
+#[test]
+fn rename_chmod_unlink_symlink() {
+    if !can_record("rename_chmod_unlink_symlink") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let script = format!(
+        "touch {d}/a && mv {d}/a {d}/b && chmod 600 {d}/b && ln -s {d}/b {d}/l && rm {d}/l {d}/b"
+    );
+    let rec = record(&["/bin/sh", "-c", &script]);
+    let find = |name: &str| -> Vec<&hindsight_format::Event> {
+        rec.events
+            .iter()
+            .filter(|e| e.syscall.as_deref().is_some_and(|s| s.starts_with(name)))
+            .filter(|e| e.event_kind == EventKind::Syscall)
+            .collect()
+    };
+    let ren = find("rename");
+    assert_eq!(ren.len(), 1, "{}", rec.dump());
+    assert_eq!(ren[0].file_path.as_deref(), Some(format!("{d}/a").as_str()));
+    assert_eq!(
+        ren[0].file_target_path.as_deref(),
+        Some(format!("{d}/b").as_str())
+    );
+    assert_eq!(ren[0].toctou_mismatch, Some(false));
+    let ch = find("fchmodat");
+    assert_eq!(ch.len(), 1, "{}", rec.dump());
+    assert_eq!(ch[0].file_path.as_deref(), Some(format!("{d}/b").as_str()));
+    assert_eq!(ch[0].file_mode, Some(0o600));
+    let sl = find("symlink");
+    assert_eq!(sl.len(), 1, "{}", rec.dump());
+    assert_eq!(sl[0].file_path.as_deref(), Some(format!("{d}/b").as_str()));
+    assert_eq!(
+        sl[0].file_target_path.as_deref(),
+        Some(format!("{d}/l").as_str())
+    );
+    let un: Vec<_> = find("unlink")
+        .into_iter()
+        .filter_map(|e| e.file_path.clone())
+        .collect();
+    assert!(
+        un.contains(&format!("{d}/l")) && un.contains(&format!("{d}/b")),
+        "{un:?}"
+    );
+}
+
+#[test]
+fn fork_and_exit_code_and_descendants() {
+    if !can_record("fork_and_exit_code") {
+        return;
+    }
+    let rec = record(&["/bin/sh", "-c", "/bin/true; (exit 3); /bin/sh -c 'exit 7'"]);
+    assert_eq!(rec.summary.exit_code, Some(7));
+    let forks = rec.kind(EventKind::ProcessFork);
+    assert!(forks.len() >= 2, "{}", rec.dump());
+    let root = rec.kind(EventKind::ProcessExec)[0].process_pid;
+    assert!(
+        forks.iter().all(|f| f.process_parent_pid == Some(root)),
+        "{}",
+        rec.dump()
+    );
+    let exits = rec.kind(EventKind::ProcessExit);
+    let codes: Vec<_> = exits.iter().filter_map(|e| e.process_exit_code).collect();
+    assert!(
+        codes.contains(&3) && codes.contains(&7) && codes.contains(&0),
+        "{codes:?}"
+    );
+    let child_execs: Vec<_> = rec
+        .kind(EventKind::ProcessExec)
+        .into_iter()
+        .filter(|e| e.file_path.as_deref().is_some_and(|p| p.ends_with("/true")))
+        .collect();
+    assert_eq!(child_execs.len(), 1, "{}", rec.dump());
+}
+
+#[test]
+fn recorder_absent_from_its_own_recording() {
+    if !can_record("recorder_absent") {
+        return;
+    }
+    let rec = record(&["/bin/true"]);
+    let me = std::process::id() as i32;
+    assert!(
+        rec.events.iter().all(|e| e.process_pid != me),
+        "{}",
+        rec.dump()
+    );
+    assert!(!rec.events.is_empty());
+    assert!(rec.manifest.complete);
+    assert!(
+        rec.manifest
+            .hooks
+            .active
+            .iter()
+            .any(|h| h == "raw_tracepoint/sys_exit")
+    );
+}
+
+#[test]
+fn loss_rows_under_a_tiny_ring_buffer() {
+    if !can_record("loss_rows_under_a_tiny_ring_buffer") {
+        return;
+    }
+    // 4 KiB holds one exec record: a burst of opens must overflow it.
+    let rec = common::record_with(
+        &[
+            "/bin/sh",
+            "-c",
+            "for i in $(seq 300); do : < /etc/hostname; done",
+        ],
+        "default",
+        4096,
+    );
+    let loss = rec.kind(EventKind::Loss);
+    assert!(!loss.is_empty(), "no loss rows:\n{}", rec.dump());
+    let lost: u64 = loss.iter().filter_map(|e| e.lost_events).sum();
+    assert!(lost > 0);
+    assert_eq!(rec.manifest.totals.lost(), lost);
+    assert_eq!(rec.manifest.totals.loss_rows, loss.len() as u64);
+    // Nothing silent: every open is either recorded or counted.
+    let opens = rec
+        .sys("openat")
+        .into_iter()
+        .filter(|e| e.file_path_user.as_deref() == Some("/etc/hostname"))
+        .count() as u64;
+    assert!(opens + lost >= 300, "opens {opens} + lost {lost} < 300");
+}
