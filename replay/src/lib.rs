@@ -13,6 +13,7 @@
 
 pub mod diag;
 pub mod errno;
+pub mod falco;
 pub mod field;
 pub mod ir;
 pub mod lang;

@@ -1,0 +1,367 @@
+//! Falco rules: load the rules files people already deploy and compile them
+//! to the shared IR, so `hindsight replay` raises the alerts Falco would
+//! have raised.
+//!
+//! Pipeline: [`yaml`] (items with spans) → [`loader`] (`append`/`override`,
+//! redefinitions, in load order) → [`parser`] (the condition language, as
+//! falcosecurity/libs parses it) → [`resolve`] (exceptions, macros, lists) →
+//! [`compile`] (fields onto columns and state, derived fields rewritten) →
+//! [`crate::ir::Rule`]. [`output`] renders templates and Falco's JSON.
+//!
+//! Semantics follow falcosecurity/libs and falcosecurity/falco; the book
+//! chapter `falco.md` lists every choice.
+
+pub mod ast;
+pub mod compile;
+pub mod consteval;
+pub mod errno;
+pub mod error;
+pub mod fields;
+pub mod loader;
+pub mod output;
+pub mod parser;
+pub mod resolve;
+pub mod source;
+pub mod yaml;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::diag;
+use crate::field::{Col, Field};
+use crate::ir::{self, Cond, Literal, Op, Origin};
+use crate::lang::{RuleLanguage, SourceFile};
+
+use error::Diagnostic;
+use loader::Collected;
+use output::TPart;
+use source::SourceMap;
+
+/// The Falco rule language (`falco`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Falco;
+
+impl RuleLanguage for Falco {
+    fn name(&self) -> &'static str {
+        "falco"
+    }
+
+    fn detect(&self, file: &SourceFile) -> u8 {
+        detect(&file.text)
+    }
+
+    fn compile(&self, files: &[SourceFile]) -> Result<Vec<ir::Rule>, Vec<diag::Diagnostic>> {
+        compile_files(files).map(|set| set.rules.into_iter().map(|r| r.rule).collect())
+    }
+}
+
+/// How sure we are that `text` is a Falco rules file (0–100).
+pub fn detect(text: &str) -> u8 {
+    let mut rule = false;
+    let mut desc = false;
+    for line in text.lines() {
+        let t = line.trim_start();
+        let item = t.strip_prefix("- ").map(str::trim_start);
+        match item {
+            Some(i)
+                if i.starts_with("macro:")
+                    || i.starts_with("list:")
+                    || i.starts_with("required_engine_version:")
+                    || i.starts_with("required_plugin_versions:") =>
+            {
+                return 95;
+            }
+            Some(i) if i.starts_with("rule:") => rule = true,
+            _ => {}
+        }
+        if t.starts_with("desc:") {
+            desc = true;
+        }
+        if t.starts_with("description:")
+            || t.starts_with("detection:")
+            || t.starts_with("logsource:")
+        {
+            return 0;
+        }
+    }
+    match (rule, desc) {
+        (true, true) => 90,
+        (true, false) => 30,
+        _ => 0,
+    }
+}
+
+/// A compiled Falco rule with what the IR cannot carry.
+#[derive(Debug, Clone)]
+pub struct FalcoRule {
+    /// The IR rule.
+    pub rule: ir::Rule,
+    /// The event source (`syscall` for rules that apply to recordings).
+    pub source: String,
+    /// Fields the rule needs that no recording provides ("cannot fire on
+    /// this recording: needs FIELD"): the condition is false whenever they
+    /// are missing. Empty for rules that can fire.
+    pub needs: Vec<String>,
+    /// Fields the rule uses that no recording provides but that only narrow
+    /// it (e.g. `and not container.image.repository in (...)`): they are
+    /// treated as missing, as Falco treats a missing value.
+    pub treated_as_missing: Vec<String>,
+    /// The output template, for Falco-faithful rendering.
+    pub template: Vec<TPart>,
+}
+
+impl FalcoRule {
+    /// Why the rule cannot fire on any recording, if it cannot.
+    pub fn cannot_fire(&self) -> Option<String> {
+        if self.source != "syscall" {
+            return Some(format!(
+                "not applicable: `{}` events are not syscalls",
+                self.source
+            ));
+        }
+        (!self.needs.is_empty()).then(|| {
+            let needs: Vec<String> = self.needs.iter().map(|f| with_reason(f)).collect();
+            format!("cannot fire on this recording: needs {}", needs.join(", "))
+        })
+    }
+}
+
+/// `FIELD (why it is not recorded)`.
+pub fn with_reason(field: &str) -> String {
+    let reason = if field.starts_with("evt.arg[") {
+        Some("numeric argument indexes are not recorded")
+    } else {
+        fields::unavailable_reason(field)
+    };
+    match (field, reason) {
+        ("evt.is_open_exec", _) => format!("{field} (needs the mode's execute bits)"),
+        ("thread.cap_effective" | "thread.cap_permitted", _) => {
+            format!("{field} (capability names need an IR bit-mask test)")
+        }
+        (_, Some(r)) => format!("{field} ({r})"),
+        (_, None) => field.to_string(),
+    }
+}
+
+/// Everything loaded from a set of Falco rules files.
+#[derive(Debug, Default)]
+pub struct FalcoRuleSet {
+    /// Rules in definition order.
+    pub rules: Vec<FalcoRule>,
+    /// Items read from the files before merging: rules, macros, lists.
+    pub items_read: (usize, usize, usize),
+    /// Number of macros after merging.
+    pub macros: usize,
+    /// Number of lists after merging.
+    pub lists: usize,
+    /// Required plugins seen (`name version`); noted and ignored.
+    pub required_plugins: Vec<String>,
+    /// Non-fatal remarks.
+    pub warnings: Vec<String>,
+}
+
+impl FalcoRuleSet {
+    /// The rule named `name`.
+    pub fn rule(&self, name: &str) -> Option<&FalcoRule> {
+        self.rules.iter().find(|r| r.rule.name == name)
+    }
+
+    /// Templates by rule id, for `--format falco-json`.
+    pub fn templates(&self) -> BTreeMap<String, Vec<TPart>> {
+        self.rules
+            .iter()
+            .map(|r| (r.rule.id.clone(), r.template.clone()))
+            .collect()
+    }
+}
+
+/// Reads and compiles Falco rules files from disk.
+pub fn load_paths(paths: &[&Path]) -> Result<FalcoRuleSet, Vec<diag::Diagnostic>> {
+    let mut files = Vec::new();
+    for p in paths {
+        let path = p.display().to_string();
+        match std::fs::read_to_string(p) {
+            Ok(text) => files.push(SourceFile { path, text }),
+            Err(e) => {
+                return Err(vec![diag::Diagnostic::file(
+                    &path,
+                    format!("cannot read Falco rules file: {e}"),
+                )]);
+            }
+        }
+    }
+    compile_files(&files)
+}
+
+/// Compiles Falco rules files (in load order).
+pub fn compile_files(files: &[SourceFile]) -> Result<FalcoRuleSet, Vec<diag::Diagnostic>> {
+    let mut sources = SourceMap::default();
+    let mut col = Collected::default();
+    let mut diags: Vec<Diagnostic> = Vec::new();
+    let mut fatal = Vec::new();
+    for f in files {
+        if let Err(e) = col.add_file(&mut sources, Path::new(&f.path), f.text.clone(), &mut diags) {
+            fatal.push(diag::Diagnostic::file(&f.path, e.to_string()));
+        }
+    }
+    if !fatal.is_empty() {
+        return Err(fatal);
+    }
+    let mut resolver = resolve::Resolver::new(&col, &mut sources, &mut diags);
+    let mut resolved = Vec::new();
+    for def in &col.rules {
+        if let Some(r) = resolver.rule(def, &mut diags) {
+            resolved.push(r);
+        }
+    }
+    let mut set = FalcoRuleSet {
+        items_read: col.items_read,
+        macros: col.macros.len(),
+        lists: col.lists.len(),
+        required_plugins: col.required_plugins.clone(),
+        warnings: col.warnings.clone(),
+        rules: Vec::new(),
+    };
+    for r in resolved {
+        let owner = format!("rule '{}'", r.def.name);
+        let syscall = r.def.source == "syscall";
+        let lowered = if syscall {
+            match compile::Lowerer::new(&sources, owner.clone()).lower(&r.expr) {
+                Ok(l) => l,
+                Err(mut d) => {
+                    if r.def.skip_if_unknown_filter {
+                        set.warnings
+                            .push(format!("{owner} skipped: {}", d[0].message));
+                        continue;
+                    }
+                    diags.append(&mut d);
+                    continue;
+                }
+            }
+        } else {
+            compile::Lowered {
+                cond: Cond::Const(false),
+                needs: Default::default(),
+            }
+        };
+        let template = if syscall {
+            match output::parse_template(&r.def.output) {
+                Ok(t) => t,
+                Err((msg, help)) => {
+                    let loc = sources.item_location(r.def.pos.file, r.def.pos.line, r.def.pos.col);
+                    diags.push(Diagnostic {
+                        message: format!("in the output template: {msg}"),
+                        location: Some(loc),
+                        item: Some(owner.clone()),
+                        width: 1,
+                        help,
+                    });
+                    continue;
+                }
+            }
+        } else {
+            vec![TPart::Text(r.def.output.clone())]
+        };
+        let file = &sources.files[r.def.pos.file];
+        let rule = ir::Rule {
+            id: r.def.name.clone(),
+            name: r.def.name.clone(),
+            description: r.def.desc.trim().to_string(),
+            priority: priority(r.def.priority),
+            tags: r.def.tags.clone(),
+            origin: Origin {
+                language: "falco",
+                file: file.path.display().to_string(),
+                line: r.def.pos.line as u32,
+            },
+            condition: compile::simplify(Cond::And(vec![gate(), lowered.cond.clone()])),
+            output: output::ir_parts(&template),
+            action: None,
+            enabled: r.def.enabled,
+        };
+        let unavailable: Vec<String> = lowered.needs.into_iter().collect();
+        let (needs, treated_as_missing) = if lowered.cond == Cond::Const(false) && syscall {
+            (unavailable, Vec::new())
+        } else {
+            (Vec::new(), unavailable)
+        };
+        set.rules.push(FalcoRule {
+            rule,
+            source: r.def.source.clone(),
+            needs,
+            treated_as_missing,
+            template,
+        });
+    }
+    if diags.is_empty() {
+        Ok(set)
+    } else {
+        Err(diags.iter().map(|d| to_diag(d, &sources)).collect())
+    }
+}
+
+/// Rows that are Falco events: not snapshots or loss markers, and not the
+/// `syscall` row of a successful `execve` (its `process_exec` row is the
+/// event Falco sees).
+fn gate() -> Cond {
+    let s = |v: &str| Literal::Str(v.into());
+    Cond::And(vec![
+        Cond::Not(Box::new(Cond::test(
+            Field::Column(Col::EventKind),
+            Op::In,
+            Literal::List(vec![s("process_snapshot"), s("loss")]),
+        ))),
+        Cond::Not(Box::new(Cond::And(vec![
+            Cond::test(Field::Column(Col::EventKind), Op::Eq, s("syscall")),
+            Cond::test(
+                Field::Column(Col::Syscall),
+                Op::In,
+                Literal::List(vec![s("execve"), s("execveat")]),
+            ),
+            Cond::test(Field::Column(Col::Ret), Op::Ge, Literal::Int(0)),
+        ]))),
+    ])
+}
+
+fn priority(p: loader::Priority) -> ir::Priority {
+    use loader::Priority as P;
+    match p {
+        P::Emergency => ir::Priority::Emergency,
+        P::Alert => ir::Priority::Alert,
+        P::Critical => ir::Priority::Critical,
+        P::Error => ir::Priority::Error,
+        P::Warning => ir::Priority::Warning,
+        P::Notice => ir::Priority::Notice,
+        P::Informational => ir::Priority::Informational,
+        P::Debug => ir::Priority::Debug,
+    }
+}
+
+fn to_diag(d: &Diagnostic, sources: &SourceMap) -> diag::Diagnostic {
+    let message = match &d.item {
+        Some(item) => format!("{} (in {item})", d.message),
+        None => d.message.clone(),
+    };
+    let out = match &d.location {
+        Some(loc) => {
+            let text = sources
+                .files
+                .iter()
+                .find(|f| f.path == loc.path)
+                .map_or("", |f| f.text.as_str());
+            diag::Diagnostic::at(
+                &loc.path.display().to_string(),
+                text,
+                loc.line as u32,
+                loc.col as u32,
+                d.width as u32,
+                message,
+            )
+        }
+        None => diag::Diagnostic::file("", message),
+    };
+    match &d.help {
+        Some(h) => out.with_help(h.clone()),
+        None => out,
+    }
+}

@@ -1,0 +1,129 @@
+//! Users' own Falco files loaded after the corpus: `append`, `override`,
+//! `exceptions`, `enabled: false`; and every kind of bad input, with its
+//! file, line, column, caret and suggestion.
+
+use std::path::PathBuf;
+
+use hindsight_replay::falco::{self, FalcoRuleSet};
+use hindsight_replay::lang::SourceFile;
+
+fn stable() -> SourceFile {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/rules/falco/falco_rules.yaml");
+    SourceFile {
+        text: std::fs::read_to_string(path).expect("stable rules"),
+        path: "falco_rules.yaml".into(),
+    }
+}
+
+fn user(text: &str) -> SourceFile {
+    SourceFile {
+        path: "my_rules.yaml".into(),
+        text: text.into(),
+    }
+}
+
+fn load(text: &str) -> FalcoRuleSet {
+    falco::compile_files(&[stable(), user(text)]).unwrap_or_else(|d| panic!("{d:?}"))
+}
+
+fn errors(text: &str) -> String {
+    match falco::compile_files(&[user(text)]) {
+        Ok(_) => panic!("expected errors"),
+        Err(d) => d
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n\n"),
+    }
+}
+
+#[test]
+fn append_override_exceptions_enabled() {
+    let set = load(
+        r#"
+- list: shell_binaries
+  items: [fish]
+  append: true
+- macro: user_known_read_sensitive_files_activities
+  condition: (proc.name = backup-agent)
+  override:
+    condition: replace
+- rule: Read sensitive file untrusted
+  exceptions:
+    - name: trusted_readers
+      fields: [proc.name, fd.name]
+      comps: [=, startswith]
+      values:
+        - [my-agent, /etc/shadow]
+  append: true
+- rule: Search Private Keys or Passwords
+  enabled: false
+- rule: Clear Log Activities
+  priority: CRITICAL
+  override:
+    priority: replace
+"#,
+    );
+    let untrusted = set.rule("Read sensitive file untrusted").expect("rule");
+    let cond = format!("{:?}", untrusted.rule.condition);
+    assert!(
+        cond.contains("my-agent") && cond.contains("backup-agent"),
+        "{cond}"
+    );
+    assert!(
+        format!(
+            "{:?}",
+            set.rule("Run shell untrusted").unwrap().rule.condition
+        )
+        .contains("fish")
+    );
+    assert!(
+        !set.rule("Search Private Keys or Passwords")
+            .unwrap()
+            .rule
+            .enabled
+    );
+    assert_eq!(
+        set.rule("Clear Log Activities")
+            .unwrap()
+            .rule
+            .priority
+            .as_str(),
+        "Critical"
+    );
+}
+
+#[test]
+fn bad_input_is_explained() {
+    let cases = [
+        // A misspelled field, with a suggestion.
+        "- rule: r\n  desc: d\n  condition: evt.type = open and proc.nmae = sh\n  output: o\n  priority: WARNING\n",
+        // An undefined macro, with a suggestion.
+        "- macro: spawned_process\n  condition: evt.type = execve\n- rule: r\n  desc: d\n  condition: >\n    spawned_proces and proc.name = sh\n  output: o\n  priority: WARNING\n",
+        // A syntax error.
+        "- rule: r\n  desc: d\n  condition: (proc.name = sh\n  output: o\n  priority: WARNING\n",
+        // A wrong-type comparison.
+        "- rule: r\n  desc: d\n  condition: fd.num = three\n  output: o\n  priority: WARNING\n",
+        // An operator the field's type does not allow.
+        "- rule: r\n  desc: d\n  condition: proc.pid contains 1\n  output: o\n  priority: WARNING\n",
+        // A macro cycle.
+        "- macro: a\n  condition: b\n- macro: b\n  condition: a\n- rule: r\n  desc: d\n  condition: a\n  output: o\n  priority: WARNING\n",
+        // An undefined list after `in`, a bad priority, an unknown output field.
+        "- rule: r\n  desc: d\n  condition: proc.name in shell_binarie\n  output: o\n  priority: WARNING\n- rule: s\n  desc: d\n  condition: proc.name = x\n  output: o\n  priority: LOUD\n- rule: t\n  desc: d\n  condition: proc.name = x\n  output: '%proc.nam'\n  priority: INFO\n",
+        // Appending to something that does not exist.
+        "- list: nope\n  items: [a]\n  append: true\n",
+    ];
+    let rendered: Vec<String> = cases.iter().map(|c| errors(c)).collect();
+    insta::assert_snapshot!(rendered.join("\n\n----\n\n"));
+}
+
+#[test]
+fn not_falco_yaml_says_so() {
+    let e = errors("title: a sigma rule\ndetection:\n  sel: {a: b}\n");
+    assert!(e.contains("is not a Falco rules file"), "{e}");
+    let e = errors("- foo: 1\n- bar: 2\n");
+    assert!(e.contains("no item has a `rule`"), "{e}");
+    assert_eq!(falco::detect("- rule: x\n  desc: y\n"), 90);
+    assert_eq!(falco::detect("title: x\ndetection:\n"), 0);
+}
