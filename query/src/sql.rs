@@ -97,6 +97,12 @@ pub fn diagnose(ctx: &SessionContext, sql: &str, err: &DataFusionError) -> Query
     if position.is_none() {
         position = parser_position(&message);
     }
+    if position.is_none() && message.contains("found: EOF") {
+        let lines: Vec<&str> = sql.trim_end().lines().collect();
+        let last = lines.last().map_or(0, |l| l.chars().count());
+        position = Some((lines.len().max(1), last + 1, 1));
+        hints.push("the statement ends too early".into());
+    }
     if let DataFusionError::SchemaError(e, _) = root
         && let datafusion::common::SchemaError::FieldNotFound {
             field,

@@ -1,0 +1,274 @@
+//! `hindsight query` end to end: output formats, exit codes, safety, shell.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_hindsight"))
+}
+
+/// A 3000-event recording made once with `hindsight generate`.
+fn recording() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("hindsight-cli-query-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let out = bin()
+            .args(["generate", "-q", "--events", "3000", "-o"])
+            .arg(dir.join("rec"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        dir.join("rec")
+    })
+}
+
+fn query(args: &[&str]) -> Output {
+    bin()
+        .arg("query")
+        .arg(recording())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+const Q: &str = "SELECT pid, exe FROM processes ORDER BY pid LIMIT 2";
+
+#[test]
+fn table_format() {
+    let o = query(&[Q]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = stdout(&o);
+    assert!(s.starts_with("+-----+"), "{s}");
+    assert!(s.contains("| pid | exe "), "{s}");
+    assert_eq!(s.lines().count(), 6, "{s}");
+}
+
+#[test]
+fn csv_format() {
+    let o = query(&["-c", Q, "--format", "csv"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = stdout(&o);
+    let lines: Vec<&str> = s.lines().collect();
+    assert_eq!(lines[0], "pid,exe");
+    assert_eq!(lines.len(), 3);
+    assert!(lines[1].starts_with("212,/"), "{s}");
+}
+
+#[test]
+fn json_and_jsonl_formats() {
+    let o = query(&[Q, "--format", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 2);
+    assert_eq!(v[0]["pid"], 212);
+
+    let o = query(&[Q, "--format", "jsonl"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert!(rows[1]["exe"].as_str().unwrap().starts_with('/'));
+}
+
+#[test]
+fn parquet_format_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("out.parquet");
+    let o = query(&[
+        "SELECT time, exe, path FROM files WHERE path LIKE '/etc/%'",
+        "--format",
+        "parquet",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(&std::fs::read(&file).unwrap()[..4], b"PAR1");
+    let count = bin()
+        .args([
+            "query",
+            file.to_str().unwrap(),
+            "SELECT count(*) AS n FROM events",
+            "--format",
+            "csv",
+        ])
+        .output()
+        .unwrap();
+    // A foreign Parquet file is not the events schema: columns missing from it read as NULL.
+    assert!(count.status.success(), "{}", stderr(&count));
+}
+
+#[test]
+fn tz_changes_only_the_display() {
+    let sql = "SELECT min(time) AS t FROM events";
+    let utc = stdout(&query(&[sql, "--format", "csv"]));
+    let berlin = stdout(&query(&[sql, "--format", "csv", "--tz", "Europe/Berlin"]));
+    assert!(utc.contains("+00:00"), "{utc}");
+    assert!(berlin.contains("+01:00"), "{berlin}");
+    let bad = query(&[sql, "--tz", "Mars/Olympus"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("unknown time zone"),
+        "{}",
+        stderr(&bad)
+    );
+}
+
+#[test]
+fn max_rows_truncates_with_a_note() {
+    let o = query(&[
+        "SELECT seq FROM events ORDER BY seq",
+        "--format",
+        "csv",
+        "--max-rows",
+        "5",
+    ]);
+    assert!(o.status.success());
+    assert_eq!(stdout(&o).lines().count(), 6);
+    assert!(stderr(&o).contains("first 5 rows"), "{}", stderr(&o));
+}
+
+#[test]
+fn bad_sql_exits_2_with_position() {
+    let o = query(&["SELECT procss_pid FROM events"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("line 1, column 8"), "{e}");
+    assert!(e.contains("did you mean process_pid"), "{e}");
+
+    let o = query(&["SELECT pid FROM processes WHERE"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("line 1, column"), "{}", stderr(&o));
+
+    let o = query(&["SELECT * FROM proceses"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("did you mean processes"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn missing_path_exits_2_naming_it() {
+    let o = bin()
+        .args(["query", "/nonexistent/rec", "-c", "SELECT 1"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("/nonexistent/rec: no such file or directory"),
+        "{}",
+        stderr(&o)
+    );
+
+    let empty = tempfile::tempdir().unwrap();
+    let o = bin()
+        .arg("query")
+        .arg(empty.path())
+        .args(["-c", "SELECT 1"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no recording here"), "{}", stderr(&o));
+}
+
+#[test]
+fn corrupt_segment_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("rec");
+    std::fs::create_dir_all(rec.join("events")).unwrap();
+    for entry in std::fs::read_dir(recording().join("events")).unwrap() {
+        let p = entry.unwrap().path();
+        std::fs::copy(&p, rec.join("events").join(p.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(rec.join("events/part-000099.parquet"), b"PAR1 not really").unwrap();
+    let o = bin()
+        .arg("query")
+        .arg(&rec)
+        .args(["-c", "SELECT 1"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("part-000099.parquet: corrupt segment"), "{e}");
+}
+
+#[test]
+fn never_writes_into_a_recording() {
+    let before: Vec<_> = std::fs::read_dir(recording().join("events"))
+        .unwrap()
+        .count()
+        .to_string()
+        .into();
+    let target = recording().join("events/evil.parquet");
+    let o = query(&[&format!("COPY (SELECT 1) TO '{}'", target.display())]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("COPY is not allowed"), "{}", stderr(&o));
+    let o = query(&["SELECT 1", "-o", target.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("refusing to write"), "{}", stderr(&o));
+    assert!(!target.exists());
+    let after: Vec<_> = std::fs::read_dir(recording().join("events"))
+        .unwrap()
+        .count()
+        .to_string()
+        .into();
+    assert_eq!(before, after);
+}
+
+#[test]
+fn shell_reads_commands_from_stdin() {
+    use std::io::Write;
+    let mut child = bin()
+        .arg("query")
+        .arg(recording())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b".tables\n.format csv\nSELECT count(*) AS n\n  FROM processes\n  WHERE pid = 581;\n\\d loss\n.quit\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = stdout(&o);
+    for want in [
+        "| processes ",
+        "| process_tree ",
+        "| toctou ",
+        "n\n1\n",
+        "lost_events,UInt64",
+    ] {
+        assert!(s.contains(want), "missing {want:?} in {s}");
+    }
+}
+
+#[test]
+fn script_file_runs_every_statement() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("q.sql");
+    std::fs::write(&script, "CREATE VIEW shells AS SELECT * FROM execs WHERE exe = '/usr/bin/bash';\nSELECT count(*) > 0 AS some FROM shells;\nSELECT 2 AS two;\n").unwrap();
+    let o = query(&["-f", script.to_str().unwrap(), "--format", "csv"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "some\ntrue\ntwo\n2\n");
+}
