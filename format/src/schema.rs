@@ -101,6 +101,7 @@ const fn col(name: &'static str, ty: ColumnType, nullable: bool, doc: &'static s
 use ColumnType as T;
 
 /// Every column of the `events` table, in schema order.
+#[rustfmt::skip]
 pub const COLUMNS: &[Column] = &[
     col("time", T::TimestampMicros, false, "Wall-clock time of the event (syscall entry), UTC, microseconds."),
     col("time_ns", T::Int64, false, "The same instant in nanoseconds since the Unix epoch."),
@@ -216,6 +217,9 @@ mod tests {
                 )
             })
             .collect();
-        insta::assert_snapshot!(format!("format_version {FORMAT_VERSION}\n{}", rendered.join("\n")));
+        insta::assert_snapshot!(format!(
+            "format_version {FORMAT_VERSION}\n{}",
+            rendered.join("\n")
+        ));
     }
 }

@@ -1,12 +1,81 @@
-//! `hindsight info`.
+//! `hindsight info`: what a recording (or every recording in a tree) holds.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use hindsight_format::reader::{OpenOptions, Recording, discover};
+use hindsight_format::summary::Summary;
+
+/// Output format of `hindsight info`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A readable, aligned report.
+    Text,
+    /// One JSON object per recording, one per line (JSON lines).
+    Json,
+}
 
 /// Arguments of `hindsight info`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(after_help = "\
+Examples:
+  hindsight info fixtures/recordings/synthetic-small
+  hindsight info --format json fixtures/recordings/fleet      # one JSON line per recording
+  hindsight info --verify /var/lib/hindsight/rec-2026-11-20   # also check every sha256
+
+PATH may be a recording (a directory holding manifest.json) or any directory
+above recordings, such as a fleet tree host=NAME/date=YYYY-MM-DD/...: each
+recording found is summarized in path order.
+
+The report shows the host, kernel, time range, counts per event kind and per
+syscall, loss (loss rows and events lost), TOCTOU mismatches (rows where user
+memory named another object than the kernel used), segments, size on disk,
+bytes per event, the compression ratio (Arrow in memory vs Parquet on disk),
+and whether the recording is complete. An incomplete recording's spool is read
+in memory and reported; `hindsight recover` makes it permanent.")]
+pub struct Args {
+    /// Recording directory, or a tree of recordings.
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Check every segment's sha256 against the manifest (reads every byte).
+    #[arg(long)]
+    pub verify: bool,
+}
 
 /// Runs `hindsight info`.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let found = discover(&args.path)?;
+    if found.is_empty() {
+        anyhow::bail!(
+            "{}: no recording here (no manifest.json in it or below it)",
+            args.path.display()
+        );
+    }
+    let opts = OpenOptions {
+        verify: args.verify,
+        ..Default::default()
+    };
+    let mut out = String::new();
+    for (i, rec) in found.iter().enumerate() {
+        let summary = Summary::compute(&Recording::open_with(&rec.path, opts)?)?;
+        match args.format {
+            Format::Text => {
+                if i > 0 {
+                    out.push('\n');
+                }
+                out.push_str(&summary.to_text());
+            }
+            Format::Json => {
+                out.push_str(&serde_json::to_string(&summary)?);
+                out.push('\n');
+            }
+        }
+    }
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,12 +1,75 @@
-//! `hindsight recover`.
+//! `hindsight recover`: finish a recording after a crash.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Arguments of `hindsight recover`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(after_help = "\
+Examples:
+  hindsight recover /var/lib/hindsight/rec-2026-11-20
+
+A recording whose recorder was killed, crashed or lost power holds its last
+rows in spool/spool-NNNNNN.arrows (flushed every second) and may hold a
+half-written events/.part-NNNNNN.parquet.tmp. recover turns every spool file
+into a proper segment, lists complete segment files the manifest missed,
+recomputes rows, hashes and the time range, and marks the manifest complete
+and recovered. Running it again changes nothing. It never deletes data it
+could not convert: an unreadable spool is kept as *.unreadable and reported.
+
+Exit status: 0 when the recording is complete and consistent afterwards, 2 on
+errors or when some file could not be salvaged.")]
+pub struct Args {
+    /// The recording directory.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// Runs `hindsight recover`.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let report = hindsight_format::recover(&args.dir)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else if report.already_complete && report.bad_segments.is_empty() {
+        println!(
+            "{}: complete, nothing to recover ({} events)",
+            args.dir.display(),
+            report.rows
+        );
+    } else {
+        println!("{}: recovered, {} events", args.dir.display(), report.rows);
+        for s in &report.segments_from_spool {
+            println!("  wrote {s} from the spool");
+        }
+        if report.rows_salvaged > 0 {
+            println!("  {} rows salvaged from the spool", report.rows_salvaged);
+        }
+        for s in &report.segments_adopted {
+            println!("  listed {s} (complete, was missing from manifest.json)");
+        }
+        for s in &report.removed_temporary {
+            println!("  removed {s} (half-written; its rows were in the spool)");
+        }
+    }
+    let mut failed = false;
+    for (file, why) in &report.unreadable {
+        eprintln!(
+            "warning: {}: kept unreadable spool data: {why}",
+            args.dir.join(file).display()
+        );
+        failed = true;
+    }
+    for (file, why) in &report.bad_segments {
+        eprintln!("error: {}: {why}", args.dir.join(file).display());
+        failed = true;
+    }
+    Ok(if failed {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

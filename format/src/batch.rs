@@ -1,0 +1,558 @@
+//! Conversion between [`Event`] rows and Arrow [`RecordBatch`]es of the
+//! `events` schema, and [`EventColumns`]: typed, zero-copy access to a batch's
+//! columns for code that wants speed rather than `Event` values.
+//!
+//! Both directions work column by column (one pass per column, no per-row
+//! schema lookups).
+
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, GenericListArray, Int32Array, Int64Array,
+    LargeStringArray, ListBuilder, PrimitiveArray, RecordBatch, StringArray, StringBuilder,
+    StringViewArray, TimestampMicrosecondArray, UInt16Array, UInt32Array, UInt64Array,
+};
+use arrow::datatypes::{
+    ArrowPrimitiveType, DataType, Int32Type, Int64Type, UInt16Type, UInt32Type, UInt64Type,
+};
+
+use crate::error::{FormatError, Result};
+use crate::event::{Event, EventKind};
+use crate::schema::events_schema;
+
+macro_rules! opt_prim {
+    ($arr:ty, $events:expr, $field:ident) => {
+        Arc::new(<$arr>::from_iter($events.iter().map(|e| e.$field))) as ArrayRef
+    };
+}
+macro_rules! req_prim {
+    ($arr:ty, $events:expr, $field:ident) => {
+        Arc::new(<$arr>::from_iter_values($events.iter().map(|e| e.$field))) as ArrayRef
+    };
+}
+macro_rules! opt_str {
+    ($events:expr, $field:ident) => {
+        Arc::new(StringArray::from_iter(
+            $events.iter().map(|e| e.$field.as_deref()),
+        )) as ArrayRef
+    };
+}
+
+/// Builds one [`RecordBatch`] of the `events` schema from `events`, in the
+/// given order.
+pub fn events_to_batch(events: &[Event]) -> RecordBatch {
+    let ev = events;
+    let time =
+        TimestampMicrosecondArray::from_iter_values(ev.iter().map(|e| e.time_ns.div_euclid(1000)))
+            .with_timezone("UTC");
+    let mut args = ListBuilder::with_capacity(StringBuilder::new(), ev.len());
+    for e in ev {
+        match &e.process_args {
+            Some(a) => {
+                for s in a {
+                    args.values().append_value(s);
+                }
+                args.append(true);
+            }
+            None => args.append(false),
+        }
+    }
+    // The order below is the order of `COLUMNS`; `try_new` checks it.
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(time),
+        req_prim!(Int64Array, ev, time_ns),
+        req_prim!(UInt64Array, ev, seq),
+        Arc::new(StringArray::from_iter_values(
+            ev.iter().map(|e| e.host_name.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            ev.iter().map(|e| e.boot_id.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            ev.iter().map(|e| e.event_kind.as_str()),
+        )),
+        opt_str!(ev, syscall),
+        opt_prim!(Int64Array, ev, ret),
+        opt_prim!(Int64Array, ev, latency_ns),
+        req_prim!(Int32Array, ev, process_pid),
+        req_prim!(Int32Array, ev, thread_id),
+        opt_prim!(Int32Array, ev, process_parent_pid),
+        opt_prim!(Int32Array, ev, process_vpid),
+        opt_prim!(Int32Array, ev, process_session_id),
+        opt_prim!(UInt32Array, ev, process_tty),
+        opt_str!(ev, process_name),
+        opt_str!(ev, process_executable),
+        Arc::new(args.finish()),
+        opt_str!(ev, process_command_line),
+        opt_str!(ev, process_cwd),
+        opt_prim!(Int32Array, ev, process_exit_code),
+        opt_prim!(Int32Array, ev, process_exit_signal),
+        opt_prim!(UInt64Array, ev, process_cap_effective),
+        opt_prim!(UInt64Array, ev, process_cap_permitted),
+        opt_prim!(UInt32Array, ev, user_id),
+        opt_str!(ev, user_name),
+        opt_prim!(UInt32Array, ev, group_id),
+        opt_prim!(UInt32Array, ev, process_effective_user_id),
+        opt_prim!(UInt32Array, ev, login_uid),
+        opt_prim!(UInt64Array, ev, cgroup_id),
+        opt_str!(ev, container_id),
+        opt_str!(ev, file_path),
+        opt_str!(ev, file_path_user),
+        opt_prim!(Int32Array, ev, file_path_user_err),
+        opt_prim!(UInt64Array, ev, file_inode),
+        opt_prim!(UInt64Array, ev, file_device),
+        opt_str!(ev, file_flags),
+        opt_prim!(UInt32Array, ev, file_mode),
+        opt_str!(ev, file_target_path),
+        opt_str!(ev, file_target_path_user),
+        opt_prim!(Int32Array, ev, fd),
+        opt_str!(ev, fd_type),
+        opt_str!(ev, network_family),
+        opt_str!(ev, network_transport),
+        opt_str!(ev, source_ip),
+        opt_prim!(UInt16Array, ev, source_port),
+        opt_str!(ev, destination_ip),
+        opt_prim!(UInt16Array, ev, destination_port),
+        opt_str!(ev, destination_addr_user),
+        Arc::new(BooleanArray::from_iter(
+            ev.iter().map(|e| e.toctou_mismatch),
+        )),
+        opt_str!(ev, kernel_source),
+        opt_str!(ev, syscall_args),
+        opt_prim!(UInt64Array, ev, lost_events),
+    ];
+    RecordBatch::try_new(events_schema(), columns)
+        .expect("events_to_batch builds the columns of COLUMNS in order")
+}
+
+/// Converts a batch of the `events` schema back into [`Event`]s.
+///
+/// Accepts batches read from Parquet, from the spool, or from DataFusion
+/// (string columns may be `Utf8`, `LargeUtf8` or `Utf8View`). Nullable columns
+/// that are absent (a projection) come back as `None`; a missing non-null
+/// column is an error.
+pub fn batch_to_events(batch: &RecordBatch) -> Result<Vec<Event>> {
+    let cols = EventColumns::new(batch)?;
+    Ok((0..batch.num_rows()).map(|i| cols.event(i)).collect())
+}
+
+/// A string column of any Arrow string representation.
+#[derive(Debug, Clone, Copy)]
+pub enum StrColumn<'a> {
+    /// `Utf8`.
+    Utf8(&'a StringArray),
+    /// `LargeUtf8`.
+    Large(&'a LargeStringArray),
+    /// `Utf8View` (DataFusion's default).
+    View(&'a StringViewArray),
+}
+
+impl<'a> StrColumn<'a> {
+    fn from_array(name: &str, a: &'a dyn Array) -> Result<Self> {
+        match a.data_type() {
+            DataType::Utf8 => Ok(StrColumn::Utf8(a.as_string::<i32>())),
+            DataType::LargeUtf8 => Ok(StrColumn::Large(a.as_string::<i64>())),
+            DataType::Utf8View => Ok(StrColumn::View(a.as_string_view())),
+            other => Err(FormatError::BadBatch(format!(
+                "column {name} has type {other}, expected a string"
+            ))),
+        }
+    }
+
+    /// The value at row `i`, `None` when null.
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<&'a str> {
+        match self {
+            StrColumn::Utf8(a) => a.is_valid(i).then(|| a.value(i)),
+            StrColumn::Large(a) => a.is_valid(i).then(|| a.value(i)),
+            StrColumn::View(a) => a.is_valid(i).then(|| a.value(i)),
+        }
+    }
+}
+
+/// A `List<Utf8>` column (either list offset width).
+#[derive(Debug, Clone)]
+pub enum ListColumn<'a> {
+    /// `List`.
+    List(&'a GenericListArray<i32>),
+    /// `LargeList`.
+    Large(&'a GenericListArray<i64>),
+}
+
+impl ListColumn<'_> {
+    /// The list at row `i` as owned strings, `None` when null.
+    pub fn get(&self, i: usize) -> Option<Vec<String>> {
+        let values = match self {
+            ListColumn::List(a) => a.is_valid(i).then(|| a.value(i)),
+            ListColumn::Large(a) => a.is_valid(i).then(|| a.value(i)),
+        }?;
+        let strs = StrColumn::from_array("process_args.item", values.as_ref()).ok()?;
+        Some(
+            (0..values.len())
+                .map(|j| strs.get(j).unwrap_or_default().to_string())
+                .collect(),
+        )
+    }
+}
+
+/// Typed access to the columns of one `events` batch, without converting
+/// rows. Fields are named after the columns; nullable columns missing from the
+/// batch (projections) are `None`.
+#[allow(missing_docs)]
+#[derive(Debug, Clone)]
+pub struct EventColumns<'a> {
+    pub time_ns: &'a Int64Array,
+    pub seq: &'a UInt64Array,
+    pub host_name: StrColumn<'a>,
+    pub boot_id: StrColumn<'a>,
+    pub event_kind: StrColumn<'a>,
+    pub syscall: Option<StrColumn<'a>>,
+    pub ret: Option<&'a Int64Array>,
+    pub latency_ns: Option<&'a Int64Array>,
+    pub process_pid: &'a Int32Array,
+    pub thread_id: &'a Int32Array,
+    pub process_parent_pid: Option<&'a Int32Array>,
+    pub process_vpid: Option<&'a Int32Array>,
+    pub process_session_id: Option<&'a Int32Array>,
+    pub process_tty: Option<&'a UInt32Array>,
+    pub process_name: Option<StrColumn<'a>>,
+    pub process_executable: Option<StrColumn<'a>>,
+    pub process_args: Option<ListColumn<'a>>,
+    pub process_command_line: Option<StrColumn<'a>>,
+    pub process_cwd: Option<StrColumn<'a>>,
+    pub process_exit_code: Option<&'a Int32Array>,
+    pub process_exit_signal: Option<&'a Int32Array>,
+    pub process_cap_effective: Option<&'a UInt64Array>,
+    pub process_cap_permitted: Option<&'a UInt64Array>,
+    pub user_id: Option<&'a UInt32Array>,
+    pub user_name: Option<StrColumn<'a>>,
+    pub group_id: Option<&'a UInt32Array>,
+    pub process_effective_user_id: Option<&'a UInt32Array>,
+    pub login_uid: Option<&'a UInt32Array>,
+    pub cgroup_id: Option<&'a UInt64Array>,
+    pub container_id: Option<StrColumn<'a>>,
+    pub file_path: Option<StrColumn<'a>>,
+    pub file_path_user: Option<StrColumn<'a>>,
+    pub file_path_user_err: Option<&'a Int32Array>,
+    pub file_inode: Option<&'a UInt64Array>,
+    pub file_device: Option<&'a UInt64Array>,
+    pub file_flags: Option<StrColumn<'a>>,
+    pub file_mode: Option<&'a UInt32Array>,
+    pub file_target_path: Option<StrColumn<'a>>,
+    pub file_target_path_user: Option<StrColumn<'a>>,
+    pub fd: Option<&'a Int32Array>,
+    pub fd_type: Option<StrColumn<'a>>,
+    pub network_family: Option<StrColumn<'a>>,
+    pub network_transport: Option<StrColumn<'a>>,
+    pub source_ip: Option<StrColumn<'a>>,
+    pub source_port: Option<&'a UInt16Array>,
+    pub destination_ip: Option<StrColumn<'a>>,
+    pub destination_port: Option<&'a UInt16Array>,
+    pub destination_addr_user: Option<StrColumn<'a>>,
+    pub toctou_mismatch: Option<&'a BooleanArray>,
+    pub kernel_source: Option<StrColumn<'a>>,
+    pub syscall_args: Option<StrColumn<'a>>,
+    pub lost_events: Option<&'a UInt64Array>,
+}
+
+struct Lookup<'a>(&'a RecordBatch);
+
+impl<'a> Lookup<'a> {
+    fn col(&self, name: &str) -> Option<&'a ArrayRef> {
+        self.0
+            .schema_ref()
+            .index_of(name)
+            .ok()
+            .map(|i| self.0.column(i))
+    }
+    fn prim<T: ArrowPrimitiveType>(&self, name: &str) -> Result<Option<&'a PrimitiveArray<T>>> {
+        match self.col(name) {
+            None => Ok(None),
+            Some(a) => a.as_primitive_opt::<T>().map(Some).ok_or_else(|| {
+                FormatError::BadBatch(format!(
+                    "column {name} has type {}, expected {}",
+                    a.data_type(),
+                    T::DATA_TYPE
+                ))
+            }),
+        }
+    }
+    fn req_prim<T: ArrowPrimitiveType>(&self, name: &str) -> Result<&'a PrimitiveArray<T>> {
+        self.prim::<T>(name)?
+            .ok_or_else(|| FormatError::BadBatch(format!("missing column {name}")))
+    }
+    fn str(&self, name: &str) -> Result<Option<StrColumn<'a>>> {
+        self.col(name)
+            .map(|a| StrColumn::from_array(name, a.as_ref()))
+            .transpose()
+    }
+    fn req_str(&self, name: &str) -> Result<StrColumn<'a>> {
+        self.str(name)?
+            .ok_or_else(|| FormatError::BadBatch(format!("missing column {name}")))
+    }
+    fn bool(&self, name: &str) -> Result<Option<&'a BooleanArray>> {
+        match self.col(name) {
+            None => Ok(None),
+            Some(a) => a.as_boolean_opt().map(Some).ok_or_else(|| {
+                FormatError::BadBatch(format!(
+                    "column {name} has type {}, expected Boolean",
+                    a.data_type()
+                ))
+            }),
+        }
+    }
+    fn list(&self, name: &str) -> Result<Option<ListColumn<'a>>> {
+        match self.col(name) {
+            None => Ok(None),
+            Some(a) => match a.data_type() {
+                DataType::List(_) => Ok(Some(ListColumn::List(a.as_list::<i32>()))),
+                DataType::LargeList(_) => Ok(Some(ListColumn::Large(a.as_list::<i64>()))),
+                other => Err(FormatError::BadBatch(format!(
+                    "column {name} has type {other}, expected List<Utf8>"
+                ))),
+            },
+        }
+    }
+}
+
+#[inline]
+fn opt<T: ArrowPrimitiveType>(a: Option<&PrimitiveArray<T>>, i: usize) -> Option<T::Native> {
+    a.and_then(|a| a.is_valid(i).then(|| a.value(i)))
+}
+
+#[inline]
+fn ostr(a: &Option<StrColumn<'_>>, i: usize) -> Option<String> {
+    a.as_ref().and_then(|a| a.get(i)).map(str::to_string)
+}
+
+impl<'a> EventColumns<'a> {
+    /// Looks up and type-checks every column of `batch` once.
+    pub fn new(batch: &'a RecordBatch) -> Result<Self> {
+        let l = Lookup(batch);
+        Ok(EventColumns {
+            time_ns: l.req_prim::<Int64Type>("time_ns")?,
+            seq: l.req_prim::<UInt64Type>("seq")?,
+            host_name: l.req_str("host_name")?,
+            boot_id: l.req_str("boot_id")?,
+            event_kind: l.req_str("event_kind")?,
+            syscall: l.str("syscall")?,
+            ret: l.prim::<Int64Type>("ret")?,
+            latency_ns: l.prim::<Int64Type>("latency_ns")?,
+            process_pid: l.req_prim::<Int32Type>("process_pid")?,
+            thread_id: l.req_prim::<Int32Type>("thread_id")?,
+            process_parent_pid: l.prim::<Int32Type>("process_parent_pid")?,
+            process_vpid: l.prim::<Int32Type>("process_vpid")?,
+            process_session_id: l.prim::<Int32Type>("process_session_id")?,
+            process_tty: l.prim::<UInt32Type>("process_tty")?,
+            process_name: l.str("process_name")?,
+            process_executable: l.str("process_executable")?,
+            process_args: l.list("process_args")?,
+            process_command_line: l.str("process_command_line")?,
+            process_cwd: l.str("process_cwd")?,
+            process_exit_code: l.prim::<Int32Type>("process_exit_code")?,
+            process_exit_signal: l.prim::<Int32Type>("process_exit_signal")?,
+            process_cap_effective: l.prim::<UInt64Type>("process_cap_effective")?,
+            process_cap_permitted: l.prim::<UInt64Type>("process_cap_permitted")?,
+            user_id: l.prim::<UInt32Type>("user_id")?,
+            user_name: l.str("user_name")?,
+            group_id: l.prim::<UInt32Type>("group_id")?,
+            process_effective_user_id: l.prim::<UInt32Type>("process_effective_user_id")?,
+            login_uid: l.prim::<UInt32Type>("login_uid")?,
+            cgroup_id: l.prim::<UInt64Type>("cgroup_id")?,
+            container_id: l.str("container_id")?,
+            file_path: l.str("file_path")?,
+            file_path_user: l.str("file_path_user")?,
+            file_path_user_err: l.prim::<Int32Type>("file_path_user_err")?,
+            file_inode: l.prim::<UInt64Type>("file_inode")?,
+            file_device: l.prim::<UInt64Type>("file_device")?,
+            file_flags: l.str("file_flags")?,
+            file_mode: l.prim::<UInt32Type>("file_mode")?,
+            file_target_path: l.str("file_target_path")?,
+            file_target_path_user: l.str("file_target_path_user")?,
+            fd: l.prim::<Int32Type>("fd")?,
+            fd_type: l.str("fd_type")?,
+            network_family: l.str("network_family")?,
+            network_transport: l.str("network_transport")?,
+            source_ip: l.str("source_ip")?,
+            source_port: l.prim::<UInt16Type>("source_port")?,
+            destination_ip: l.str("destination_ip")?,
+            destination_port: l.prim::<UInt16Type>("destination_port")?,
+            destination_addr_user: l.str("destination_addr_user")?,
+            toctou_mismatch: l.bool("toctou_mismatch")?,
+            kernel_source: l.str("kernel_source")?,
+            syscall_args: l.str("syscall_args")?,
+            lost_events: l.prim::<UInt64Type>("lost_events")?,
+        })
+    }
+
+    /// The `event_kind` of row `i` (unknown values read as `syscall`).
+    pub fn kind(&self, i: usize) -> EventKind {
+        self.event_kind
+            .get(i)
+            .and_then(EventKind::parse)
+            .unwrap_or_default()
+    }
+
+    /// Row `i` as an owned [`Event`].
+    pub fn event(&self, i: usize) -> Event {
+        Event {
+            time_ns: self.time_ns.value(i),
+            seq: self.seq.value(i),
+            host_name: self.host_name.get(i).unwrap_or_default().to_string(),
+            boot_id: self.boot_id.get(i).unwrap_or_default().to_string(),
+            event_kind: self.kind(i),
+            syscall: ostr(&self.syscall, i),
+            ret: opt(self.ret, i),
+            latency_ns: opt(self.latency_ns, i),
+            process_pid: self.process_pid.value(i),
+            thread_id: self.thread_id.value(i),
+            process_parent_pid: opt(self.process_parent_pid, i),
+            process_vpid: opt(self.process_vpid, i),
+            process_session_id: opt(self.process_session_id, i),
+            process_tty: opt(self.process_tty, i),
+            process_name: ostr(&self.process_name, i),
+            process_executable: ostr(&self.process_executable, i),
+            process_args: self.process_args.as_ref().and_then(|a| a.get(i)),
+            process_command_line: ostr(&self.process_command_line, i),
+            process_cwd: ostr(&self.process_cwd, i),
+            process_exit_code: opt(self.process_exit_code, i),
+            process_exit_signal: opt(self.process_exit_signal, i),
+            process_cap_effective: opt(self.process_cap_effective, i),
+            process_cap_permitted: opt(self.process_cap_permitted, i),
+            user_id: opt(self.user_id, i),
+            user_name: ostr(&self.user_name, i),
+            group_id: opt(self.group_id, i),
+            process_effective_user_id: opt(self.process_effective_user_id, i),
+            login_uid: opt(self.login_uid, i),
+            cgroup_id: opt(self.cgroup_id, i),
+            container_id: ostr(&self.container_id, i),
+            file_path: ostr(&self.file_path, i),
+            file_path_user: ostr(&self.file_path_user, i),
+            file_path_user_err: opt(self.file_path_user_err, i),
+            file_inode: opt(self.file_inode, i),
+            file_device: opt(self.file_device, i),
+            file_flags: ostr(&self.file_flags, i),
+            file_mode: opt(self.file_mode, i),
+            file_target_path: ostr(&self.file_target_path, i),
+            file_target_path_user: ostr(&self.file_target_path_user, i),
+            fd: opt(self.fd, i),
+            fd_type: ostr(&self.fd_type, i),
+            network_family: ostr(&self.network_family, i),
+            network_transport: ostr(&self.network_transport, i),
+            source_ip: ostr(&self.source_ip, i),
+            source_port: opt(self.source_port, i),
+            destination_ip: ostr(&self.destination_ip, i),
+            destination_port: opt(self.destination_port, i),
+            destination_addr_user: ostr(&self.destination_addr_user, i),
+            toctou_mismatch: self
+                .toctou_mismatch
+                .and_then(|a| a.is_valid(i).then(|| a.value(i))),
+            kernel_source: ostr(&self.kernel_source, i),
+            syscall_args: ostr(&self.syscall_args, i),
+            lost_events: opt(self.lost_events, i),
+        }
+    }
+}
+
+/// Sorts `batch` by `seq` (stable); returns it unchanged when already sorted.
+pub fn sort_by_seq(batch: &RecordBatch) -> Result<RecordBatch> {
+    let seq = Lookup(batch).req_prim::<UInt64Type>("seq")?;
+    if seq.values().windows(2).all(|w| w[0] <= w[1]) {
+        return Ok(batch.clone());
+    }
+    let idx = arrow::compute::sort_to_indices(seq, None, None)
+        .map_err(|e| FormatError::BadBatch(e.to_string()))?;
+    arrow::compute::take_record_batch(batch, &idx).map_err(|e| FormatError::BadBatch(e.to_string()))
+}
+
+/// The `seq` column of an `events` batch.
+pub fn seq_column(batch: &RecordBatch) -> Result<&UInt64Array> {
+    Lookup(batch).req_prim::<UInt64Type>("seq")
+}
+
+/// The `time_ns` column of an `events` batch.
+pub fn time_ns_column(batch: &RecordBatch) -> Result<&Int64Array> {
+    Lookup(batch).req_prim::<Int64Type>("time_ns")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Vec<Event> {
+        vec![
+            Event {
+                time_ns: 1_700_000_000_123_456_789,
+                seq: 0,
+                host_name: "h".into(),
+                boot_id: "b".into(),
+                event_kind: EventKind::ProcessExec,
+                syscall: Some("execve".into()),
+                process_pid: 42,
+                thread_id: 42,
+                process_args: Some(vec!["ls".into(), "-l".into()]),
+                toctou_mismatch: Some(false),
+                lost_events: None,
+                ..Default::default()
+            },
+            Event {
+                time_ns: 1_700_000_000_123_456_999,
+                seq: 1,
+                host_name: "h".into(),
+                boot_id: "b".into(),
+                event_kind: EventKind::Loss,
+                process_args: Some(vec![]),
+                lost_events: Some(17),
+                ..Default::default()
+            },
+        ]
+    }
+
+    #[test]
+    fn roundtrip() {
+        let ev = sample();
+        let batch = events_to_batch(&ev);
+        assert_eq!(batch.schema(), events_schema());
+        assert_eq!(batch_to_events(&batch).unwrap(), ev);
+    }
+
+    #[test]
+    fn time_column_is_micros_of_time_ns() {
+        let batch = events_to_batch(&sample());
+        let t = batch
+            .column(0)
+            .as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
+        assert_eq!(t.value(0), 1_700_000_000_123_456);
+    }
+
+    #[test]
+    fn sorts_by_seq() {
+        let mut ev = sample();
+        ev.reverse();
+        let sorted = sort_by_seq(&events_to_batch(&ev)).unwrap();
+        assert_eq!(seq_column(&sorted).unwrap().values().to_vec(), vec![0, 1]);
+    }
+
+    #[test]
+    fn projection_keeps_nullable_columns_optional() {
+        let batch = events_to_batch(&sample());
+        let keep: Vec<usize> = [
+            "time_ns",
+            "seq",
+            "host_name",
+            "boot_id",
+            "event_kind",
+            "process_pid",
+            "thread_id",
+        ]
+        .iter()
+        .map(|n| batch.schema().index_of(n).unwrap())
+        .collect();
+        let projected = batch.project(&keep).unwrap();
+        let ev = batch_to_events(&projected).unwrap();
+        assert_eq!(ev[1].lost_events, None);
+        assert_eq!(ev[1].event_kind, EventKind::Loss);
+        let without_pid = batch.project(&keep[..5]).unwrap();
+        assert!(batch_to_events(&without_pid).is_err());
+    }
+}

@@ -1,0 +1,424 @@
+//! [`RecordingWriter`]: writes a recording crash-safely.
+//!
+//! Events are buffered, encoded in batches into the current segment's
+//! temporary Parquet file (`events/.part-NNNNNN.parquet.tmp`) and appended to
+//! the spool (`spool/spool-NNNNNN.arrows`). [`RecordingWriter::flush`] (called
+//! by the recorder from a timer, and by `append` when a second has passed)
+//! writes buffered rows to the spool and fsyncs it, so a crash loses at most
+//! the last second. A segment becomes visible only when complete: fsynced,
+//! renamed to `events/part-NNNNNN.parquet`, the directory fsynced, and the
+//! manifest rewritten atomically. [`RecordingWriter::finish`] commits the last
+//! segment and marks the manifest `complete`.
+//!
+//! After an error (e.g. [`FormatError::DiskFull`]) drop the writer: the
+//! manifest on disk still describes every committed segment, and
+//! `hindsight recover` salvages the spool.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use arrow::array::{AsArray, RecordBatch};
+use parquet::file::properties::WriterProperties;
+
+use crate::batch::events_to_batch;
+use crate::error::{FormatError, Result};
+use crate::event::{Event, EventKind};
+use crate::manifest::{MANIFEST_FILE, Manifest, sync_dir};
+use crate::schema::FORMAT_VERSION;
+use crate::segment::{SegmentWriter, check_schema, writer_properties};
+use crate::spool::{SPOOL_DIR, SpoolWriter};
+
+/// Options of a [`RecordingWriter`]. `Default` suits a recorder.
+#[derive(Debug, Clone)]
+pub struct WriterOptions {
+    /// Start a new segment after this many rows.
+    pub segment_rows: u64,
+    /// Start a new segment when the current one reaches about this many bytes.
+    pub segment_bytes: u64,
+    /// Start a new segment after this much time (None: no time limit).
+    pub segment_duration: Option<Duration>,
+    /// Ring mode: keep the segments' total size under this many bytes by
+    /// deleting the oldest segments (counted in the manifest). None: unbounded.
+    pub max_size: Option<u64>,
+    /// Rows per Parquet row group.
+    pub row_group_rows: usize,
+    /// Events buffered before they are encoded as one batch.
+    pub batch_rows: usize,
+    /// Write the crash-safety spool (turn off only for throw-away output).
+    pub spool: bool,
+    /// Longest time rows may stay unflushed (checked on every `append`).
+    pub flush_interval: Duration,
+    /// zstd level of the segments.
+    pub zstd_level: i32,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions {
+            segment_rows: 1 << 20,
+            segment_bytes: 128 << 20,
+            segment_duration: Some(Duration::from_secs(600)),
+            max_size: None,
+            row_group_rows: 128 * 1024,
+            batch_rows: 8192,
+            spool: true,
+            flush_interval: Duration::from_secs(1),
+            zstd_level: 3,
+        }
+    }
+}
+
+struct Current {
+    segment: SegmentWriter,
+    spool: Option<SpoolWriter>,
+    started: Instant,
+}
+
+/// Writes one recording directory. See the module documentation.
+pub struct RecordingWriter {
+    dir: PathBuf,
+    opts: WriterOptions,
+    props: WriterProperties,
+    manifest: Manifest,
+    pending: Vec<Event>,
+    current: Option<Current>,
+    next_index: u64,
+    last_flush: Instant,
+    finished: bool,
+}
+
+impl RecordingWriter {
+    /// Creates the recording directory `dir` (mode 0700, with `events/` and
+    /// `spool/`) and writes its first manifest (`complete: false`).
+    ///
+    /// `manifest` supplies what the writer cannot know (host, kernel, boot id,
+    /// clock, start time, recorder config, hooks, users); segments, totals and
+    /// completeness are the writer's. `dir` must not exist or be empty.
+    pub fn create(dir: &Path, mut manifest: Manifest, opts: WriterOptions) -> Result<Self> {
+        use std::os::unix::fs::DirBuilderExt;
+        if dir.join(MANIFEST_FILE).exists() {
+            return Err(FormatError::Invalid(format!(
+                "{}: already holds a recording; choose a new directory",
+                dir.display()
+            )));
+        }
+        if let Ok(mut rd) = fs::read_dir(dir)
+            && rd.next().is_some()
+        {
+            return Err(FormatError::Invalid(format!(
+                "{}: directory is not empty; choose a new directory",
+                dir.display()
+            )));
+        }
+        let mut b = fs::DirBuilder::new();
+        b.recursive(true).mode(0o700);
+        for d in [dir.to_path_buf(), dir.join("events"), dir.join(SPOOL_DIR)] {
+            b.create(&d).map_err(|e| FormatError::io(&d, e))?;
+        }
+        if opts.segment_rows == 0 || opts.batch_rows == 0 || opts.row_group_rows == 0 {
+            return Err(FormatError::Invalid(
+                "segment_rows, batch_rows and row_group_rows must be at least 1".into(),
+            ));
+        }
+        let props = writer_properties(opts.row_group_rows, opts.zstd_level)?;
+        manifest.format_version = FORMAT_VERSION;
+        manifest.hindsight_version = env!("CARGO_PKG_VERSION").to_string();
+        manifest.segments.clear();
+        manifest.complete = false;
+        if manifest.start_time_ns.is_none() {
+            manifest.set_start(now_ns());
+        }
+        manifest.write_atomic(dir)?;
+        sync_dir(
+            dir.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new(".")),
+        )?;
+        Ok(RecordingWriter {
+            dir: dir.to_path_buf(),
+            pending: Vec::with_capacity(opts.batch_rows),
+            opts,
+            props,
+            manifest,
+            current: None,
+            next_index: 0,
+            last_flush: Instant::now(),
+            finished: false,
+        })
+    }
+
+    /// The recording directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The manifest as it stands (committed segments only).
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Mutable manifest, e.g. to update loss totals or hooks; written with
+    /// the next segment commit and by [`RecordingWriter::finish`].
+    pub fn manifest_mut(&mut self) -> &mut Manifest {
+        &mut self.manifest
+    }
+
+    /// Adds `n` to the events lost for `cause` (e.g. `ringbuf_full`).
+    pub fn add_lost(&mut self, cause: &str, n: u64) {
+        *self
+            .manifest
+            .totals
+            .events_lost
+            .entry(cause.to_string())
+            .or_default() += n;
+    }
+
+    /// Appends events. They are encoded every `batch_rows` events; if more
+    /// than `flush_interval` passed since the last flush, flushes.
+    pub fn append(&mut self, events: &[Event]) -> Result<()> {
+        for e in events {
+            self.pending.push(e.clone());
+            if self.pending.len() >= self.opts.batch_rows {
+                self.encode_pending()?;
+            }
+        }
+        self.maybe_flush()
+    }
+
+    /// Appends owned events (avoids a clone per event).
+    pub fn append_owned(&mut self, events: Vec<Event>) -> Result<()> {
+        if self.pending.is_empty() && events.len() >= self.opts.batch_rows {
+            let batch = events_to_batch(&events);
+            self.manifest.totals.loss_rows += events
+                .iter()
+                .filter(|e| e.event_kind == EventKind::Loss)
+                .count() as u64;
+            self.write_batch(&batch)?;
+        } else {
+            for e in events {
+                self.pending.push(e);
+                if self.pending.len() >= self.opts.batch_rows {
+                    self.encode_pending()?;
+                }
+            }
+        }
+        self.maybe_flush()
+    }
+
+    /// Appends a record batch of the events schema.
+    pub fn append_batch(&mut self, batch: &RecordBatch) -> Result<()> {
+        check_schema(&self.dir, batch.schema_ref())?;
+        self.encode_pending()?;
+        if let Ok(i) = batch.schema_ref().index_of("event_kind") {
+            let kinds = batch.column(i).as_string::<i32>();
+            self.manifest.totals.loss_rows += kinds
+                .iter()
+                .filter(|k| *k == Some(EventKind::Loss.as_str()))
+                .count() as u64;
+        }
+        self.write_batch(batch)?;
+        self.maybe_flush()
+    }
+
+    fn maybe_flush(&mut self) -> Result<()> {
+        if self.last_flush.elapsed() >= self.opts.flush_interval {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Makes every appended row durable in the spool (write + fsync), and
+    /// rotates the segment if its time limit passed.
+    pub fn flush(&mut self) -> Result<()> {
+        self.encode_pending()?;
+        if let Some(cur) = self.current.as_mut()
+            && let Some(spool) = cur.spool.as_mut()
+        {
+            spool.flush()?;
+        }
+        self.last_flush = Instant::now();
+        if let (Some(limit), Some(cur)) = (self.opts.segment_duration, self.current.as_ref())
+            && cur.started.elapsed() >= limit
+        {
+            self.commit_segment()?;
+        }
+        Ok(())
+    }
+
+    fn encode_pending(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let batch = events_to_batch(&self.pending);
+        self.manifest.totals.loss_rows += self
+            .pending
+            .iter()
+            .filter(|e| e.event_kind == EventKind::Loss)
+            .count() as u64;
+        self.pending.clear();
+        self.write_batch(&batch)
+    }
+
+    fn write_batch(&mut self, batch: &RecordBatch) -> Result<()> {
+        let mut offset = 0;
+        while offset < batch.num_rows() {
+            if self.current.is_none() {
+                self.open_segment()?;
+            }
+            let cur = self.current.as_mut().expect("segment is open");
+            let room = (self.opts.segment_rows - cur.segment.rows) as usize;
+            let len = room.min(batch.num_rows() - offset);
+            let part = batch.slice(offset, len);
+            if let Some(spool) = cur.spool.as_mut() {
+                spool.write(&part)?;
+            }
+            cur.segment.write(&part)?;
+            self.manifest.totals.events_recorded += len as u64;
+            offset += len;
+            if cur.segment.rows >= self.opts.segment_rows
+                || cur.segment.estimated_bytes() >= self.opts.segment_bytes
+            {
+                self.commit_segment()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn open_segment(&mut self) -> Result<()> {
+        let index = self.next_index;
+        let segment = SegmentWriter::create(&self.dir, index, self.props.clone())?;
+        let spool = if self.opts.spool {
+            let mut s = SpoolWriter::create(&self.dir, index)?;
+            s.flush()?;
+            Some(s)
+        } else {
+            None
+        };
+        self.next_index += 1;
+        self.current = Some(Current {
+            segment,
+            spool,
+            started: Instant::now(),
+        });
+        Ok(())
+    }
+
+    fn commit_segment(&mut self) -> Result<()> {
+        let Some(cur) = self.current.take() else {
+            return Ok(());
+        };
+        if cur.segment.rows == 0 {
+            cur.segment.abort();
+            if let Some(s) = cur.spool {
+                s.remove()?;
+            }
+            return Ok(());
+        }
+        let info = match cur.segment.commit() {
+            Ok(info) => info,
+            Err(e) => {
+                // Keep the spool: it holds every row of the failed segment.
+                if let Some(mut s) = cur.spool {
+                    let _ = s.flush();
+                }
+                return Err(e);
+            }
+        };
+        let max_t = info.max_time_ns;
+        self.manifest.segments.push(info);
+        if self.manifest.end_time_ns.is_none_or(|t| t < max_t) {
+            self.manifest.set_end(max_t);
+        }
+        self.enforce_max_size()?;
+        self.manifest.write_atomic(&self.dir)?;
+        if let Some(s) = cur.spool {
+            s.remove()?;
+        }
+        Ok(())
+    }
+
+    fn enforce_max_size(&mut self) -> Result<()> {
+        let Some(max) = self.opts.max_size else {
+            return Ok(());
+        };
+        while self.manifest.segments.len() > 1 && self.manifest.segment_bytes() > max {
+            let old = self.manifest.segments.remove(0);
+            let path = self.dir.join(&old.file);
+            // Commit the manifest without the segment first, so that a crash
+            // never leaves a manifest naming a deleted file.
+            self.manifest.deleted_segments += 1;
+            self.manifest.deleted_events += old.rows;
+            self.manifest.write_atomic(&self.dir)?;
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(FormatError::io(&path, e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Commits the last segment, writes the manifest with `complete: true`
+    /// (end time: the last event, or now if there were none) and removes the
+    /// empty spool directory. Returns the final manifest.
+    pub fn finish(self) -> Result<Manifest> {
+        self.finish_at(None)
+    }
+
+    /// Like [`RecordingWriter::finish`] with an explicit end time (ns since
+    /// the epoch), for reproducible output.
+    pub fn finish_at(mut self, end_time_ns: Option<i64>) -> Result<Manifest> {
+        self.encode_pending()?;
+        self.commit_segment()?;
+        match end_time_ns {
+            Some(t) => self.manifest.set_end(t),
+            None if self.manifest.end_time_ns.is_none() => self.manifest.set_end(now_ns()),
+            None => {}
+        }
+        self.manifest.complete = true;
+        self.manifest.write_atomic(&self.dir)?;
+        let _ = fs::remove_dir(self.dir.join(SPOOL_DIR));
+        self.finished = true;
+        Ok(self.manifest.clone())
+    }
+}
+
+impl Drop for RecordingWriter {
+    /// Without `finish`, the recording stays incomplete; rows appended so far
+    /// are flushed to the spool (best effort) so that recovery finds them.
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = self.flush_spool_only();
+        }
+    }
+}
+
+impl RecordingWriter {
+    fn flush_spool_only(&mut self) -> Result<()> {
+        if self.pending.is_empty() && self.current.is_none() {
+            return Ok(());
+        }
+        if !self.pending.is_empty() {
+            if self.current.is_none() && self.opts.spool {
+                self.open_segment()?;
+            }
+            let batch = events_to_batch(&self.pending);
+            self.pending.clear();
+            if let Some(spool) = self.current.as_mut().and_then(|c| c.spool.as_mut()) {
+                spool.write(&batch)?;
+            }
+        }
+        if let Some(spool) = self.current.as_mut().and_then(|c| c.spool.as_mut()) {
+            spool.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// Nanoseconds since the Unix epoch, now.
+pub fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
+}

@@ -1,0 +1,417 @@
+//! Writing, reading, crash safety and validation of recordings.
+
+use std::fs;
+use std::path::Path;
+
+use hindsight_format::generate::{Generator, GeneratorConfig};
+use hindsight_format::reader::{OpenOptions, discover};
+use hindsight_format::{
+    Event, EventKind, FormatError, Manifest, Recording, RecordingWriter, WriterOptions, recover,
+};
+
+fn events(n: u64, seed: u64) -> Vec<Event> {
+    Generator::new(GeneratorConfig {
+        events: n,
+        seed,
+        ..Default::default()
+    })
+    .next_batch(n as usize)
+}
+
+fn header() -> Manifest {
+    let mut m = Manifest {
+        host_name: "test-host".into(),
+        kernel_release: "6.18.0".into(),
+        boot_id: "b0".into(),
+        ..Default::default()
+    };
+    m.set_start(1_795_161_600_000_000_000);
+    m
+}
+
+fn read_all(dir: &Path) -> Vec<Event> {
+    Recording::open(dir)
+        .unwrap()
+        .events()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap()
+}
+
+#[test]
+fn roundtrip_through_segments() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("rec");
+    let ev = events(25_000, 3);
+    let opts = WriterOptions {
+        segment_rows: 10_000,
+        batch_rows: 3_000,
+        row_group_rows: 4_096,
+        ..Default::default()
+    };
+    let mut w = RecordingWriter::create(&dir, header(), opts).unwrap();
+    for chunk in ev.chunks(777) {
+        w.append(chunk).unwrap();
+    }
+    let m = w.finish().unwrap();
+    assert!(m.complete);
+    assert_eq!(m.segments.len(), 3);
+    assert_eq!(m.rows(), 25_000);
+    assert_eq!(m.segments[1].first_seq, 10_000);
+    assert!(!dir.join("spool").exists(), "spool removed after finish");
+    let rec = Recording::open_with(
+        &dir,
+        OpenOptions {
+            verify: true,
+            salvage: true,
+        },
+    )
+    .unwrap();
+    assert!(rec.warnings().is_empty(), "{:?}", rec.warnings());
+    assert_eq!(read_all(&dir), ev);
+    // Permissions: directory 0700, files 0600.
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    let seg = dir.join(&m.segments[0].file);
+    assert_eq!(
+        fs::metadata(seg).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
+
+#[test]
+fn out_of_order_batches_are_sorted_by_seq() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("rec");
+    let ev = events(5_000, 4);
+    let opts = WriterOptions {
+        batch_rows: 1_000,
+        ..Default::default()
+    };
+    let mut w = RecordingWriter::create(&dir, header(), opts).unwrap();
+    let (a, b) = ev.split_at(2_500);
+    w.append(b).unwrap();
+    w.append(a).unwrap();
+    w.finish().unwrap();
+    assert_eq!(read_all(&dir), ev);
+}
+
+#[test]
+fn killed_writer_loses_nothing_flushed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("rec");
+    let ev = events(12_000, 5);
+    let opts = WriterOptions {
+        segment_rows: 5_000,
+        ..Default::default()
+    };
+    let mut w = RecordingWriter::create(&dir, header(), opts).unwrap();
+    w.append(&ev[..11_000]).unwrap();
+    w.flush().unwrap();
+    w.append(&ev[11_000..]).unwrap(); // never flushed: lost by the "kill"
+    std::mem::forget(w); // like SIGKILL: no destructor, no finish
+
+    let m = Manifest::read(&dir).unwrap();
+    assert!(!m.complete);
+    assert_eq!(m.segments.len(), 2);
+    // A plain open salvages the spool in memory and changes nothing on disk.
+    let before = fs::read(dir.join("manifest.json")).unwrap();
+    let rec = Recording::open(&dir).unwrap();
+    assert_eq!(rec.salvaged_rows(), 1_000);
+    assert!(
+        rec.warnings()
+            .iter()
+            .any(|w| w.contains("hindsight recover")),
+        "{:?}",
+        rec.warnings()
+    );
+    assert_eq!(read_all(&dir), ev[..11_000].to_vec());
+    assert_eq!(fs::read(dir.join("manifest.json")).unwrap(), before);
+
+    let report = recover(&dir).unwrap();
+    assert_eq!(report.rows_salvaged, 1_000);
+    assert_eq!(report.rows, 11_000);
+    let m = Manifest::read(&dir).unwrap();
+    assert!(m.complete && m.recovered);
+    assert_eq!(m.segments.len(), 3);
+    assert!(!dir.join("spool").exists());
+    let rec = Recording::open_with(
+        &dir,
+        OpenOptions {
+            verify: true,
+            salvage: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(rec.salvaged_rows(), 0);
+    assert_eq!(read_all(&dir), ev[..11_000].to_vec());
+    // Idempotent.
+    let again = recover(&dir).unwrap();
+    assert!(again.already_complete);
+    assert_eq!(Manifest::read(&dir).unwrap(), m);
+}
+
+#[test]
+fn dropped_writer_flushes_its_spool() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("rec");
+    let ev = events(3_000, 6);
+    let mut w = RecordingWriter::create(&dir, header(), WriterOptions::default()).unwrap();
+    w.append(&ev).unwrap();
+    drop(w); // e.g. a panic unwinding: rows reach the spool
+    assert_eq!(Recording::open(&dir).unwrap().salvaged_rows(), 3_000);
+    recover(&dir).unwrap();
+    assert_eq!(read_all(&dir), ev);
+}
+
+#[test]
+fn torn_spool_is_salvaged_up_to_the_tear_and_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("rec");
+    let ev = events(4_000, 7);
+    let opts = WriterOptions {
+        batch_rows: 1_000,
+        ..Default::default()
+    };
+    let mut w = RecordingWriter::create(&dir, header(), opts).unwrap();
+    w.append(&ev).unwrap();
+    w.flush().unwrap();
+    std::mem::forget(w);
+    let spool = dir.join("spool/spool-000000.arrows");
+    let len = fs::metadata(&spool).unwrap().len();
+    let f = fs::OpenOptions::new().write(true).open(&spool).unwrap();
+    f.set_len(len - 100).unwrap(); // the last write was torn
+    let report = recover(&dir).unwrap();
+    assert_eq!(report.rows_salvaged, 3_000);
+    assert_eq!(report.unreadable.len(), 1);
+    assert!(
+        dir.join("spool/spool-000000.arrows.unreadable").exists(),
+        "kept, not deleted"
+    );
+    assert_eq!(read_all(&dir), ev[..3_000].to_vec());
+    // A second recover does not salvage the kept file twice.
+    recover(&dir).unwrap();
+    assert_eq!(read_all(&dir).len(), 3_000);
+}
+
+#[test]
+fn ring_mode_deletes_oldest_segments_and_counts_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("rec");
+    let ev = events(20_000, 8);
+    let opts = WriterOptions {
+        segment_rows: 2_000,
+        max_size: Some(150_000),
+        ..Default::default()
+    };
+    let mut w = RecordingWriter::create(&dir, header(), opts).unwrap();
+    w.append(&ev).unwrap();
+    let m = w.finish().unwrap();
+    assert!(m.deleted_segments > 0, "{m:?}");
+    assert!(m.segment_bytes() <= 150_000 || m.segments.len() == 1);
+    assert_eq!(m.deleted_events + m.rows(), 20_000);
+    assert_eq!(m.totals.events_recorded, 20_000);
+    assert_eq!(m.segments.len() as u64 + m.deleted_segments, 10);
+    let files = fs::read_dir(dir.join("events")).unwrap().count();
+    assert_eq!(files, m.segments.len());
+    let got = read_all(&dir);
+    assert_eq!(got.first().unwrap().seq, m.deleted_events);
+    assert_eq!(got, ev[m.deleted_events as usize..].to_vec());
+}
+
+fn finished(seed: u64) -> (tempfile::TempDir, std::path::PathBuf, Manifest) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("rec");
+    let mut w = RecordingWriter::create(&dir, header(), WriterOptions::default()).unwrap();
+    w.append(&events(2_000, seed)).unwrap();
+    let m = w.finish().unwrap();
+    (tmp, dir, m)
+}
+
+#[test]
+fn missing_manifest_names_the_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let err = Recording::open(tmp.path()).unwrap_err();
+    assert!(matches!(err, FormatError::MissingManifest { .. }));
+    assert!(
+        err.to_string().contains(&tmp.path().display().to_string()),
+        "{err}"
+    );
+    assert!(err.to_string().contains("manifest.json"), "{err}");
+}
+
+#[test]
+fn newer_format_version_is_refused() {
+    let (_t, dir, _) = finished(9);
+    let path = dir.join("manifest.json");
+    let text = fs::read_to_string(&path)
+        .unwrap()
+        .replace("\"format_version\": 1", "\"format_version\": 2");
+    fs::write(&path, text).unwrap();
+    let err = Recording::open(&dir).unwrap_err();
+    assert!(
+        matches!(err, FormatError::NewerFormat { found: 2, .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains(&path.display().to_string()),
+        "{err}"
+    );
+}
+
+#[test]
+fn truncated_segment_is_reported_with_its_name() {
+    let (_t, dir, m) = finished(10);
+    let seg = dir.join(&m.segments[0].file);
+    let len = fs::metadata(&seg).unwrap().len();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&seg)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    let err = Recording::open(&dir).unwrap_err();
+    assert!(matches!(err, FormatError::SizeMismatch { .. }), "{err}");
+    assert!(err.to_string().contains("part-000000.parquet"), "{err}");
+    // A manifest that agrees with the truncated size still fails: corrupt footer.
+    let mut m2 = m.clone();
+    m2.segments[0].bytes = len / 2;
+    m2.write_atomic(&dir).unwrap();
+    let err = Recording::open(&dir).unwrap_err();
+    assert!(matches!(err, FormatError::Corrupt { .. }), "{err}");
+    assert!(err.to_string().contains("part-000000.parquet"), "{err}");
+}
+
+#[test]
+fn hash_mismatch_is_found_when_verifying() {
+    let (_t, dir, m) = finished(11);
+    let seg = dir.join(&m.segments[0].file);
+    let mut bytes = fs::read(&seg).unwrap();
+    bytes[100] ^= 0xff;
+    fs::write(&seg, bytes).unwrap();
+    Recording::open(&dir).expect("a plain open does not hash");
+    let err = Recording::open_with(
+        &dir,
+        OpenOptions {
+            verify: true,
+            salvage: true,
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(err, FormatError::HashMismatch { .. }), "{err}");
+    assert!(
+        err.to_string().contains("part-000000.parquet") && err.to_string().contains("sha256"),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_segment_and_schema_mismatch() {
+    let (_t, dir, m) = finished(12);
+    let seg = dir.join(&m.segments[0].file);
+    let saved = fs::read(&seg).unwrap();
+    fs::remove_file(&seg).unwrap();
+    let err = Recording::open(&dir).unwrap_err();
+    assert!(matches!(err, FormatError::MissingSegment { .. }), "{err}");
+    // A Parquet file with other columns.
+    use arrow::array::{Int64Array, RecordBatch};
+    use std::sync::Arc;
+    let schema = Arc::new(arrow::datatypes::Schema::new(vec![
+        arrow::datatypes::Field::new("time", arrow::datatypes::DataType::Int64, false),
+    ]));
+    let batch =
+        RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(vec![1i64]))]).unwrap();
+    let mut buf = Vec::new();
+    let mut w = parquet::arrow::ArrowWriter::try_new(&mut buf, schema, None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    fs::write(&seg, &buf).unwrap();
+    let mut m2 = m.clone();
+    m2.segments[0].bytes = buf.len() as u64;
+    m2.write_atomic(&dir).unwrap();
+    let err = Recording::open(&dir).unwrap_err();
+    assert!(matches!(err, FormatError::SchemaMismatch { .. }), "{err}");
+    assert!(err.to_string().contains("part-000000.parquet"), "{err}");
+    drop(saved);
+}
+
+#[test]
+fn discover_finds_recordings_with_partitions() {
+    let tmp = tempfile::tempdir().unwrap();
+    for host in ["web-1", "db-1"] {
+        let dir = tmp.path().join(format!("host={host}/date=2026-11-20/rec"));
+        let mut w = RecordingWriter::create(&dir, header(), WriterOptions::default()).unwrap();
+        w.append(&events(10, 1)).unwrap();
+        w.finish().unwrap();
+    }
+    let found = discover(tmp.path()).unwrap();
+    assert_eq!(found.len(), 2);
+    assert_eq!(
+        found[0].partitions,
+        vec![
+            ("host".into(), "db-1".into()),
+            ("date".into(), "2026-11-20".into())
+        ]
+    );
+    assert_eq!(discover(&found[1].path).unwrap().len(), 1);
+}
+
+#[test]
+fn loss_rows_are_counted() {
+    let (_t, _dir, m) = finished(13);
+    let ev = events(2_000, 13);
+    let loss = ev
+        .iter()
+        .filter(|e| e.event_kind == EventKind::Loss)
+        .count() as u64;
+    assert_eq!(m.totals.loss_rows, loss);
+}
+
+#[test]
+fn full_disk_gives_a_clear_error_and_a_valid_manifest() {
+    // A 2 MiB tmpfs needs root (the project's test machines run as root).
+    let tmp = tempfile::tempdir().unwrap();
+    let mnt = tmp.path();
+    let ok = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
+        .arg(mnt)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !ok {
+        eprintln!("SKIPPED: cannot mount a small tmpfs (not root?)");
+        return;
+    }
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _guard = Unmount(mnt);
+    let dir = mnt.join("rec");
+    let opts = WriterOptions {
+        segment_rows: 20_000,
+        zstd_level: 1,
+        ..Default::default()
+    };
+    let mut w = RecordingWriter::create(&dir, header(), opts).unwrap();
+    let mut err = None;
+    for i in 0..200 {
+        if let Err(e) = w.append(&events(10_000, 100 + i)).and_then(|()| w.flush()) {
+            err = Some(e);
+            break;
+        }
+    }
+    let err = err.expect("the disk fills up");
+    assert!(err.is_disk_full(), "{err}");
+    assert!(err.to_string().contains("no space left on device"), "{err}");
+    drop(w);
+    let m = Manifest::read(&dir).expect("manifest still valid");
+    assert!(!m.complete);
+    for seg in &m.segments {
+        assert!(dir.join(&seg.file).exists());
+    }
+}
