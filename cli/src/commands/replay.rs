@@ -99,12 +99,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let report = replay_paths(&engine, &args.paths, options, &mut progress_printer())?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    output::write(
-        &mut out,
-        &report,
-        args.format.into(),
-        args.simulate_enforcement,
-    )?;
+    if matches!(args.format, OutputFormat::FalcoJson) {
+        // Falco rules render their own templates, exactly as Falco does.
+        let templates = hindsight_replay::falco::templates_for_paths(&args.rules)
+            .map_err(|d| anyhow::anyhow!("{}", d[0]))?;
+        hindsight_replay::falco::write_falco_json(&mut out, &report, &templates)?;
+    } else {
+        output::write(
+            &mut out,
+            &report,
+            args.format.into(),
+            args.simulate_enforcement,
+        )?;
+    }
     out.flush()?;
     Ok(ExitCode::from(u8::from(!report.verdicts.is_empty())))
 }

@@ -365,3 +365,52 @@ fn to_diag(d: &Diagnostic, sources: &SourceMap) -> diag::Diagnostic {
         None => out,
     }
 }
+
+/// The Falco output templates of the rule files among `paths` (files or
+/// directories, as given to `--rules`), keyed by rule id. Files of other
+/// languages are skipped. Used by `--format falco-json`.
+pub fn templates_for_paths(
+    paths: &[std::path::PathBuf],
+) -> Result<BTreeMap<String, Vec<TPart>>, Vec<diag::Diagnostic>> {
+    let files = crate::lang::expand(paths).map_err(|d| vec![d])?;
+    let mut falco_files = Vec::new();
+    for p in files {
+        let path = p.display().to_string();
+        let Ok(text) = std::fs::read_to_string(&p) else {
+            continue;
+        };
+        let file = SourceFile { path, text };
+        if crate::lang::detect(&file).is_ok_and(|l| l.name() == "falco") {
+            falco_files.push(file);
+        }
+    }
+    if falco_files.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    compile_files(&falco_files).map(|set| set.templates())
+}
+
+/// Writes verdicts as Falco JSON alerts, one per line. Verdicts of Falco
+/// rules are rendered from their templates exactly as Falco renders them;
+/// others get the same keys with the engine's output and fields.
+pub fn write_falco_json(
+    out: &mut dyn std::io::Write,
+    report: &crate::verdict::Report,
+    templates: &BTreeMap<String, Vec<TPart>>,
+) -> std::io::Result<()> {
+    for v in &report.verdicts {
+        let json = match templates.get(&v.rule_id) {
+            Some(t) => output::falco_json(t, v),
+            None => {
+                let mut j = output::falco_json(&[TPart::Text(v.output.clone())], v);
+                if let Some(f) = j.get_mut("output_fields").and_then(|f| f.as_object_mut()) {
+                    f.extend(v.fields.iter().cloned());
+                }
+                j
+            }
+        };
+        serde_json::to_writer(&mut *out, &json)?;
+        writeln!(out)?;
+    }
+    Ok(())
+}
