@@ -227,6 +227,15 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
         -1
     };
     if fd >= 0 {
+        if spec.flags & S_RET_FD != 0 && spec.path1 != 0 {
+            // The path buffer as it is at exit: when the object named at
+            // entry is gone by decode time, an unchanged buffer is the
+            // evidence left that the kernel copied the same name.
+            if read_user_str(e.aux.as_mut_ptr(), arg(&st.args, spec.path1)) == 0 {
+                flags |= F_AUX;
+                len = core::mem::size_of::<WireEvent>();
+            }
+        }
         let file = fd_file(task, fd);
         if file != 0 {
             let w = fill_file(ev, file, e.kpath.as_mut_ptr());
@@ -236,7 +245,9 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
             if w.complete {
                 flags |= F_KPATH_COMPLETE;
             }
-            len = OFF_KPATH2;
+            if len < OFF_KPATH2 {
+                len = OFF_KPATH2;
+            }
         }
     } else if spec.flags & S_REREAD != 0 && spec.path1 != 0 {
         // No kernel object remains (unlink, rename...): keep the buffer as it

@@ -152,7 +152,18 @@ fn ip_string(family: u16, a: &[u8; 16]) -> Option<String> {
 /// Whether user path `user_abs` names the object the kernel used (`kpath`,
 /// inode `ino` on device `dev`): equal paths, or the same inode when the
 /// user path is resolved now (symlinks and `..` are not mismatches).
-fn same_object(user_abs: &str, kpath: &str, ino: u64, dev: u64, nofollow: bool) -> bool {
+///
+/// When the user path no longer resolves (the object was removed before the
+/// decoder saw the row), `buffer_stable` decides: the buffer read again at
+/// syscall exit was unchanged, so the kernel copied the name that was read.
+fn same_object(
+    user_abs: &str,
+    kpath: &str,
+    ino: u64,
+    dev: u64,
+    nofollow: bool,
+    buffer_stable: bool,
+) -> bool {
     if user_abs == kpath {
         return true;
     }
@@ -161,7 +172,10 @@ fn same_object(user_abs: &str, kpath: &str, ino: u64, dev: u64, nofollow: bool) 
     } else {
         std::fs::metadata(user_abs)
     };
-    matches!(meta, Ok(m) if m.ino() == ino && m.dev() == dev)
+    match meta {
+        Ok(m) => m.ino() == ino && m.dev() == dev,
+        Err(_) => buffer_stable,
+    }
 }
 
 impl Decoder {
@@ -318,7 +332,8 @@ impl Decoder {
             .filter(|_| user_err == 0)
             .map(|u| absolutize(u, kpath2.as_deref()));
         if let Some(u) = &user_path {
-            e.file_path_user = Some(u.clone());
+            // A failed read leaves no value, only its error.
+            e.file_path_user = (user_err == 0).then(|| u.clone());
             e.file_path_user_err = Some(user_err);
         }
         if let Some(u) = &user_path2 {
@@ -403,12 +418,15 @@ impl Decoder {
                 Some(true)
             } else {
                 let nofollow = flags.is_some_and(|f| f & 0o400000 != 0);
+                let stable = h.flags & F_AUX != 0
+                    && user_path.as_deref() == Some(cstr(sect(rec, OFF_AUX, 256)).as_str());
                 Some(!same_object(
                     user_abs.as_deref().unwrap_or(""),
                     kpath.as_deref().unwrap_or(""),
                     h.ino,
                     user_dev(h.dev),
                     nofollow,
+                    stable,
                 ))
             };
         } else if matches!(name, "execve" | "execveat") && h.ret == 0 {
@@ -428,6 +446,7 @@ impl Decoder {
             e.network_family = Some(family_name(h.uaddr_family));
             if h.uaddr_err != 0 {
                 e.destination_addr_user = None;
+                e.file_path_user_err = Some(h.uaddr_err);
             } else if h.uaddr_family == 1 {
                 e.destination_addr_user = user_path.clone();
                 e.file_path_user = None;
@@ -507,7 +526,7 @@ impl Decoder {
         e.process_cwd = kpath2.clone();
         let kname = (h.flags & F_EXEC_KNAME != 0).then(|| cstr(sect(rec, OFF_USER_PATH2, 256)));
         if let Some(u) = &user_path {
-            e.file_path_user = Some(u.clone());
+            e.file_path_user = (h.user_err == 0).then(|| u.clone());
             e.file_path_user_err = Some(h.user_err);
         }
         e.toctou_mismatch = match (&user_path, &kname) {

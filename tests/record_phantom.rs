@@ -1,0 +1,133 @@
+//! `hindsight record` against the Phantom Attack reproducer: every attempt's
+//! row must show the object the kernel really used, the user-memory value (or
+//! its read error) and a correct `toctou_mismatch` — 100 % in deterministic
+//! modes; in race modes the flag must equal "user value differs from the
+//! kernel's" on every row. Needs root; skips with a printed reason otherwise.
+
+#[path = "support/phantom.rs"]
+mod phantom;
+
+use std::path::Path;
+use std::process::Command;
+
+use hindsight_format::manifest::Manifest;
+use hindsight_format::{Event, EventKind};
+use phantom::{Mode, Phantom, RecordedArg, RunOptions};
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+fn read_recording(dir: &Path) -> (Vec<Event>, Manifest) {
+    let manifest = Manifest::read(dir).expect("manifest");
+    let mut events = Vec::new();
+    for seg in &manifest.segments {
+        for b in
+            hindsight_format::segment::read_segment(&dir.join(&seg.file), None).expect("segment")
+        {
+            events.extend(hindsight_format::batch_to_events(&b).expect("rows"));
+        }
+    }
+    (events, manifest)
+}
+
+/// Records `mode` under `hindsight record` and returns every disagreement
+/// between the recording and the ground truth (None: mode unavailable here).
+fn check_mode(bin: &Phantom, mode: Mode, count: u32) -> Option<Vec<String>> {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("rec");
+    let log = tmp.path().join("truth.jsonl");
+    let opts = RunOptions {
+        count: Some(count),
+        log: Some(log.clone()),
+        ..RunOptions::default()
+    };
+    let status = Command::new(env!("CARGO_BIN_EXE_hindsight"))
+        .args(["record", "-o"])
+        .arg(&out)
+        .args(["--syscalls", "openat,openat2,connect", "--"])
+        .args(bin.args(mode, &opts))
+        .status()
+        .expect("run hindsight record");
+    let truth = phantom::read_log(&log).expect("ground truth");
+    if let Some(s) = truth.skipped(mode) {
+        eprintln!("skipped {mode}: {}", s.reason);
+        return None;
+    }
+    assert!(
+        status.success(),
+        "hindsight record -- phantom {mode}: {status}"
+    );
+    let (events, manifest) = read_recording(&out);
+    let mono = manifest.clock.monotonic_to_wall_ns;
+    let setup = truth.setup(mode).expect("setup");
+    let mut problems = Vec::new();
+    for a in truth.attempts(mode) {
+        let rows: Vec<&Event> = events
+            .iter()
+            .filter(|e| e.event_kind == EventKind::Syscall)
+            .filter(|e| e.thread_id == a.tid && e.syscall.as_deref() == Some(a.syscall.as_str()))
+            .filter(|e| a.contains_mono((e.time_ns - mono) as u64))
+            .collect();
+        if rows.len() != 1 {
+            problems.push(format!("{mode} #{}: {} rows", a.attempt, rows.len()));
+            continue;
+        }
+        let e = rows[0];
+        let err = e.file_path_user_err.filter(|&x| x != 0);
+        let kernel_addr = e
+            .destination_ip
+            .as_ref()
+            .zip(e.destination_port)
+            .map(|(ip, p)| format!("{ip}:{p}"));
+        let r = if mode.is_connect() {
+            RecordedArg {
+                user: e.destination_addr_user.as_deref(),
+                user_err: err,
+                kernel: kernel_addr.as_deref(),
+                inode: None,
+                mismatch: e.toctou_mismatch.unwrap_or(false),
+            }
+        } else {
+            RecordedArg {
+                user: e.file_path_user.as_deref(),
+                user_err: err,
+                kernel: e.file_path.as_deref(),
+                inode: e.file_inode,
+                mismatch: e.toctou_mismatch.unwrap_or(false),
+            }
+        };
+        problems.extend(a.check_recorded(setup, &r));
+    }
+    Some(problems)
+}
+
+#[test]
+fn phantom_attack_modes_are_seen_through() {
+    if !is_root() {
+        eprintln!("skipped phantom_attack_modes_are_seen_through: recording needs root");
+        return;
+    }
+    let bin = Phantom::build().unwrap_or_else(|e| panic!("{e}"));
+    let mut all = Vec::new();
+    for mode in Mode::EACH {
+        let count = if mode.is_deterministic() { 50 } else { 200 };
+        if let Some(p) = check_mode(&bin, mode, count) {
+            eprintln!("{mode}: {} problem(s) in {count} attempts", p.len());
+            all.extend(p);
+        }
+    }
+    assert!(
+        all.is_empty(),
+        "{} problem(s):\n{}",
+        all.len(),
+        all.join("\n")
+    );
+}
