@@ -27,3 +27,7 @@ regen "fixtures/recordings/fleet/host=web-1/date=2026-11-20/rec" \
     --events 3000 --seed 11 --host web-1 --start 2026-11-20T09:00:00Z
 regen "fixtures/recordings/fleet/host=db-1/date=2026-11-20/rec" \
     --events 3000 --seed 12 --host db-1 --start 2026-11-20T09:00:00Z
+
+# Real recordings of fixtures/scenarios/ made with the eBPF recorder (root only;
+# skipped with a note otherwise). See fixtures/recordings/intrusion/README.md.
+bash fixtures/scenarios/record.sh "$hindsight"
