@@ -1,0 +1,229 @@
+//! `hindsight info`, `generate` and `recover` end to end: output, exit codes,
+//! JSON, errors naming the file.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_hindsight"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn generate(dir: &Path, extra: &[&str]) -> Output {
+    let mut c = bin();
+    c.args(["generate", "-o"]).arg(dir).args(extra);
+    c.output().unwrap()
+}
+
+#[test]
+fn info_text_and_json_agree_with_the_manifest() {
+    let o = run(&["info", "fixtures/recordings/synthetic-small"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(out.contains("host:              web-1"), "{out}");
+    assert!(out.contains("events:            20000"), "{out}");
+    assert!(out.contains("status:            complete"), "{out}");
+
+    let o = run(&[
+        "info",
+        "--format",
+        "json",
+        "fixtures/recordings/synthetic-small",
+    ]);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["events"], 20000);
+    let kinds: u64 = v["event_kinds"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|x| x.as_u64().unwrap())
+        .sum();
+    assert_eq!(kinds, 20000);
+    assert!(v["syscalls"]["openat"].as_u64().unwrap() > 5000);
+    assert!(v["loss_rows"].as_u64().unwrap() >= 1);
+    assert_eq!(v["lost_events"], v["lost_by_cause"]["ringbuf_full"]);
+    assert!(v["toctou_mismatches"].as_u64().unwrap() >= 1);
+    assert_eq!(v["segments"], 3);
+    assert!(v["compression_ratio"].as_f64().unwrap() > 2.0);
+    assert_eq!(v["complete"], true);
+}
+
+#[test]
+fn info_on_a_tree_prints_one_json_line_per_recording() {
+    let o = run(&[
+        "info",
+        "--format",
+        "json",
+        "--verify",
+        "fixtures/recordings/fleet",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let lines: Vec<serde_json::Value> = text(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let hosts: Vec<&str> = lines
+        .iter()
+        .map(|v| v["host_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(hosts, ["db-1", "web-1"]);
+}
+
+#[test]
+fn info_errors_exit_2_and_name_the_file() {
+    let o = run(&["info", "fixtures/recordings/does-not-exist"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("fixtures/recordings/does-not-exist: no such directory"),
+        "{}",
+        text(&o.stderr)
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    let o = bin().arg("info").arg(tmp.path()).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("no recording here"),
+        "{}",
+        text(&o.stderr)
+    );
+
+    // A corrupted segment is named with --verify.
+    let dir = tmp.path().join("rec");
+    assert!(generate(&dir, &["-q", "--events", "2000"]).status.success());
+    let seg = dir.join("events/part-000000.parquet");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    bytes[200] ^= 0x55;
+    std::fs::write(&seg, bytes).unwrap();
+    let o = bin().args(["info", "--verify"]).arg(&dir).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("part-000000.parquet") && err.contains("sha256 mismatch"),
+        "{err}"
+    );
+}
+
+#[test]
+fn generate_is_deterministic_and_validates_options() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    for d in [&a, &b] {
+        let o = generate(
+            d,
+            &["--events", "5000", "--seed", "9", "--segment-rows", "2000"],
+        );
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains("wrote 5000 events in 3 segment(s)"),
+            "{}",
+            text(&o.stderr)
+        );
+    }
+    for f in [
+        "manifest.json",
+        "events/part-000000.parquet",
+        "events/part-000002.parquet",
+    ] {
+        assert_eq!(
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.join(f)).unwrap(),
+            "{f} differs"
+        );
+    }
+    // Existing recording: refused, nothing overwritten.
+    let before = std::fs::read(a.join("manifest.json")).unwrap();
+    let o = generate(&a, &["-q"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("already holds a recording"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(std::fs::read(a.join("manifest.json")).unwrap(), before);
+    // Bad time.
+    let o = generate(&tmp.path().join("c"), &["--start", "yesterday"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("--start"), "{}", text(&o.stderr));
+}
+
+#[test]
+fn recover_salvages_a_killed_recording() {
+    use hindsight_format::generate::{Generator, GeneratorConfig};
+    use hindsight_format::{Manifest, RecordingWriter, WriterOptions};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("rec");
+    let events = Generator::new(GeneratorConfig {
+        events: 3000,
+        ..Default::default()
+    })
+    .next_batch(3000);
+    let mut w =
+        RecordingWriter::create(&dir, Manifest::default(), WriterOptions::default()).unwrap();
+    w.append(&events).unwrap();
+    w.flush().unwrap();
+    std::mem::forget(w); // as if killed
+
+    let o = bin()
+        .args(["info", "--format", "json"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["complete"], false);
+    assert_eq!(v["events"], 3000, "spool rows are read in memory");
+    assert!(
+        v["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("hindsight recover")
+    );
+
+    let o = bin().arg("recover").arg(&dir).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("recovered, 3000 events") && out.contains("3000 rows salvaged"),
+        "{out}"
+    );
+
+    let o = bin().arg("recover").arg(&dir).output().unwrap();
+    assert!(o.status.success());
+    assert!(
+        text(&o.stdout).contains("complete, nothing to recover (3000 events)"),
+        "{}",
+        text(&o.stdout)
+    );
+
+    let o = bin().args(["info"]).arg(&dir).output().unwrap();
+    assert!(
+        text(&o.stdout).contains("complete (recovered after a crash)"),
+        "{}",
+        text(&o.stdout)
+    );
+
+    let o = bin()
+        .arg("recover")
+        .arg(tmp.path().join("nothing"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("missing manifest.json"),
+        "{}",
+        text(&o.stderr)
+    );
+}
