@@ -380,7 +380,7 @@ fn hindsight_and_pysigma_agree() {
         }
     }
     eprintln!(
-        "oracle: {} rules x {} events ({} from fixtures/recordings/synthetic-small) compared ({} rules pySigma could not convert), {} matches, {} disagreements",
+        "oracle: {} rules x {} events ({} from the fixture recordings) compared ({} rules pySigma could not convert), {} matches, {} disagreements",
         compared,
         events.len(),
         n_fixture,
@@ -409,18 +409,32 @@ fn hindsight_and_pysigma_agree() {
     );
 }
 
-/// The events of the committed fixture recording, numbered after the derived
-/// ones.
+/// The events of the committed fixture recordings (`synthetic-small` and the
+/// real scenario recordings under `fixtures/recordings/sigma`), numbered after
+/// the derived ones.
 fn fixture_events() -> Vec<Event> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/recordings/synthetic-small");
-    let rec = hindsight_format::reader::Recording::open(&dir).unwrap();
-    rec.events()
-        .map(|e| {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/recordings");
+    let mut dirs = vec![root.join("synthetic-small")];
+    let mut slugs: Vec<_> = std::fs::read_dir(root.join("sigma"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    slugs.sort();
+    for s in slugs {
+        dirs.push(s.join("positive"));
+        dirs.push(s.join("negative"));
+    }
+    let mut out = Vec::new();
+    for (i, dir) in dirs.iter().enumerate() {
+        let rec = hindsight_format::reader::Recording::open(dir).unwrap();
+        for e in rec.events() {
             let mut e = e.unwrap();
-            e.seq += 1_000_000;
-            e
-        })
-        .collect()
+            e.seq += 1_000_000 * (i as u64 + 1);
+            out.push(e);
+        }
+    }
+    out
 }
 
 fn to_json(v: Option<eval::Value<'_>>) -> serde_json::Value {

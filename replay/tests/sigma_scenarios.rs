@@ -5,6 +5,9 @@
 use std::path::Path;
 use std::process::Command;
 
+use hindsight_replay::engine::{Engine, Options};
+use hindsight_replay::run::replay_paths;
+use hindsight_replay::sigma::compile::to_ir;
 use hindsight_replay::sigma::{self, Applicability, Compiled};
 
 #[test]
@@ -14,7 +17,7 @@ fn scenarios_name_loadable_rules_and_run() {
     let mut scripts: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "sh"))
+        .filter(|p| p.extension().is_some_and(|e| e == "sh") && !p.ends_with("record.sh"))
         .collect();
     scripts.sort();
     assert!(scripts.len() >= 20, "only {} scenarios", scripts.len());
@@ -40,4 +43,60 @@ fn scenarios_name_loadable_rules_and_run() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// Real recordings of every scenario (`fixtures/recordings/sigma/<slug>/`,
+/// made by `fixtures/scenarios/sigma/record.sh` as root): the rule fires on
+/// the positive phase and stays silent on the negative one.
+#[test]
+fn recorded_scenarios_fire_only_on_the_positive_phase() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let rec_dir = root.join("fixtures/recordings/sigma");
+    let mut slugs: Vec<String> = std::fs::read_dir(&rec_dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    slugs.sort();
+    assert!(slugs.len() >= 20, "only {} recorded scenarios", slugs.len());
+    let mut lines = Vec::new();
+    for slug in &slugs {
+        let script = root.join(format!("fixtures/scenarios/sigma/{slug}.sh"));
+        let text = std::fs::read_to_string(&script).unwrap();
+        let rule_path = text
+            .lines()
+            .find_map(|l| l.trim_start_matches('#').trim().strip_prefix("../shared/"))
+            .unwrap();
+        let rule = sigma::load_file(&root.join("../shared").join(rule_path))
+            .unwrap()
+            .remove(0);
+        let engine = Engine::new(&[to_ir(&Compiled::new(rule))]).unwrap();
+        for phase in ["positive", "negative"] {
+            let report = replay_paths(
+                &engine,
+                &[rec_dir.join(slug).join(phase)],
+                Options::default(),
+                &mut |_| {},
+            )
+            .unwrap();
+            let expect_fire = phase == "positive";
+            assert_eq!(
+                !report.verdicts.is_empty(),
+                expect_fire,
+                "{slug} {phase}: {} verdicts",
+                report.verdicts.len()
+            );
+            for v in &report.verdicts {
+                // The output names the process; pids and times vary per
+                // recording, so the snapshot keeps the stable parts.
+                let out = v.output.split(" pid=").next().unwrap_or_default();
+                lines.push(format!(
+                    "{slug} {phase}: {} {} | {out}",
+                    v.rule_id, v.priority
+                ));
+            }
+        }
+    }
+    insta::assert_snapshot!("recorded_scenarios", lines.join("\n"));
 }
