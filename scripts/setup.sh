@@ -43,6 +43,11 @@ if ! python3 -c 'import duckdb, pyarrow' 2>/dev/null; then
   say "pip install duckdb pyarrow"
   python3 -m pip install -q duckdb pyarrow
 fi
+# moto's S3 server (and boto3) for the s3:// test of hindsight query.
+if ! python3 -c 'import moto.server, boto3' 2>/dev/null; then
+  say "pip install moto[server]"
+  python3 -m pip install -q 'moto[server]'
+fi
 # The Sigma oracle (replay/tests/sigma_oracle.rs): pySigma and its SQLite backend.
 if ! python3 -c 'import sigma.backends.sqlite' 2>/dev/null; then
   say "pip install pysigma pysigma-backend-sqlite"

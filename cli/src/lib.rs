@@ -49,6 +49,8 @@ pub enum Command {
     Demo(commands::demo::Args),
     /// SQL over recordings: one, a fleet tree, or s3://; one-shot or an interactive shell.
     Query(commands::query::Args),
+    /// Benchmarks against peer tools (bench query: DataFusion vs DuckDB).
+    Bench(commands::bench::Args),
     /// Replay rules (Hindsight, Falco, Sigma) over recordings: alerts and would-block simulation.
     Replay(commands::replay::Args),
     /// Compare the verdicts of two versions of a rule set on the same recordings.
@@ -77,6 +79,7 @@ pub fn main() -> ExitCode {
         Command::Recover(args) => commands::recover::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Query(args) => commands::query::run(args),
+        Command::Bench(args) => commands::bench::run(args),
         Command::Replay(args) => commands::replay::run(args),
         Command::Diff(args) => commands::diff::run(args),
         Command::Test(args) => commands::test::run(args),

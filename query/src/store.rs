@@ -23,17 +23,17 @@ pub fn s3_store(url: &str, bucket: &str) -> Result<Arc<dyn ObjectStore>, QueryEr
     let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let profile = load_profile(&env("AWS_PROFILE").unwrap_or_else(|| "default".into()));
-    if env("AWS_ACCESS_KEY_ID").is_none() {
-        if let (Some(id), Some(secret)) = (
+    if env("AWS_ACCESS_KEY_ID").is_none()
+        && let (Some(id), Some(secret)) = (
             profile.get("aws_access_key_id"),
             profile.get("aws_secret_access_key"),
-        ) {
-            builder = builder
-                .with_access_key_id(id)
-                .with_secret_access_key(secret);
-            if let Some(token) = profile.get("aws_session_token") {
-                builder = builder.with_token(token);
-            }
+        )
+    {
+        builder = builder
+            .with_access_key_id(id)
+            .with_secret_access_key(secret);
+        if let Some(token) = profile.get("aws_session_token") {
+            builder = builder.with_token(token);
         }
     }
     let region = env("AWS_REGION")

@@ -1,5 +1,6 @@
 //! One module per subcommand: its `Args` and its `run`.
 
+pub mod bench;
 pub mod demo;
 pub mod generate;
 pub mod info;

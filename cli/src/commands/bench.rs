@@ -1,0 +1,27 @@
+//! `hindsight bench`: benchmarks, reported as ratios against peer tools.
+
+pub mod query;
+
+use std::process::ExitCode;
+
+/// Arguments of `hindsight bench`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Which benchmark.
+    #[command(subcommand)]
+    pub command: BenchCommand,
+}
+
+/// The benchmarks.
+#[derive(Debug, clap::Subcommand)]
+pub enum BenchCommand {
+    /// Forensic SQL queries: DataFusion (hindsight query) against DuckDB on the same Parquet.
+    Query(query::Args),
+}
+
+/// Runs `hindsight bench`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match args.command {
+        BenchCommand::Query(a) => query::run(a),
+    }
+}
