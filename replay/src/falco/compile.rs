@@ -543,21 +543,13 @@ impl<'a> Lowerer<'a> {
                 if *syscall_only {
                     Cond::And(vec![kind_is(&["syscall"]), sys])
                 } else {
-                    let no_sys = || Cond::Not(Box::new(Cond::Exists(col(Col::Syscall))));
+                    // The schema sets `syscall` on lifecycle rows caused by one
+                    // (`execve` for `process_exec`, `clone`... for `process_fork`),
+                    // so the engine's per-syscall index applies to Falco rules too.
                     Cond::Or(vec![
                         Cond::And(vec![
                             kind_is(&["syscall", "process_exec", "process_fork"]),
                             sys,
-                        ]),
-                        Cond::And(vec![
-                            kind_is(&["process_exec"]),
-                            no_sys(),
-                            Cond::Const(folded("execve")),
-                        ]),
-                        Cond::And(vec![
-                            kind_is(&["process_fork"]),
-                            no_sys(),
-                            Cond::Const(folded("clone")),
                         ]),
                         Cond::And(vec![
                             kind_is(&["process_exit"]),

@@ -63,7 +63,7 @@ pub const SUPPORTED: &[Supported] = &[
         "evt.type",
         T::Str,
         A::None,
-        "`syscall`; `process_exec` rows are `execve`/`execveat` exits, `process_fork` rows `clone`/`fork`/`vfork`/`clone3`, `process_exit` rows `procexit` (see *Event mapping*)",
+        "`syscall`; `process_exec` rows are `execve`/`execveat` exits and `process_fork` rows `clone`/`fork`/`vfork`/`clone3` exits (their `syscall`), `process_exit` rows `procexit` (see *Event mapping*)",
     ),
     s(
         "syscall.type",
