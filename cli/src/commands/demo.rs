@@ -46,6 +46,8 @@ fn repo_root() -> anyhow::Result<PathBuf> {
 
 struct Demo {
     exe: PathBuf,
+    /// Bold and dim escapes, unless `NO_COLOR` is set or stdout is not a terminal.
+    color: bool,
     root: PathBuf,
     step: usize,
     /// The prebuilt reproducer, passed to the scenario as `HINDSIGHT_PHANTOM`.
@@ -55,11 +57,28 @@ struct Demo {
 impl Demo {
     fn section(&mut self, title: &str) {
         self.step += 1;
-        println!("\n\x1b[1m━━ {}. {title}\x1b[0m", self.step);
+        let title = format!("━━ {}. {title}", self.step);
+        println!("\n{}", self.bold(&title));
     }
 
-    /// Runs `hindsight ARGS`, showing the command; returns its exit code.
-    fn run(&self, args: &[&str]) -> anyhow::Result<i32> {
+    fn bold(&self, text: &str) -> String {
+        if self.color {
+            format!("\x1b[1m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn dim(&self, text: &str) -> String {
+        if self.color {
+            format!("\x1b[2m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// Prints `$ hindsight ARGS` as a user would type it.
+    fn show_command(&self, args: &[&str]) {
         let shown: Vec<String> = args
             .iter()
             .map(|a| {
@@ -70,16 +89,70 @@ impl Demo {
                 }
             })
             .collect();
-        println!("\x1b[2m$ hindsight {}\x1b[0m", shown.join(" "));
+        println!("{}", self.dim(&format!("$ hindsight {}", shown.join(" "))));
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.exe);
         cmd.args(args).current_dir(&self.root);
         if let Some(phantom) = &self.phantom {
             cmd.env("HINDSIGHT_PHANTOM", phantom);
         }
-        let status = cmd
+        cmd
+    }
+
+    /// Runs `hindsight ARGS`, showing the command; returns its exit code.
+    fn run(&self, args: &[&str]) -> anyhow::Result<i32> {
+        self.show_command(args);
+        let status = self
+            .command(args)
             .status()
             .with_context(|| format!("running {}", self.exe.display()))?;
         Ok(status.code().unwrap_or(2))
+    }
+
+    /// Runs `hindsight ARGS` quietly and returns its stdout (exit 0 or 1).
+    fn capture(&self, args: &[&str]) -> anyhow::Result<String> {
+        let out = self
+            .command(args)
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .with_context(|| format!("running {}", self.exe.display()))?;
+        match out.status.code() {
+            Some(0 | 1) => Ok(String::from_utf8_lossy(&out.stdout).into_owned()),
+            code => bail!(
+                "`hindsight {}` failed with exit code {}",
+                args.join(" "),
+                code.unwrap_or(2)
+            ),
+        }
+    }
+
+    /// Runs `hindsight ARGS`, showing the command and at most `head` lines of
+    /// its output plus its last line (the summary), so a long answer stays
+    /// readable; says how many lines it left out.
+    fn run_short(&self, args: &[&str], head: usize) -> anyhow::Result<()> {
+        self.show_command(args);
+        let out = self.capture(args)?;
+        let lines: Vec<&str> = out.lines().collect();
+        if lines.len() <= head + 2 {
+            for line in &lines {
+                println!("{line}");
+            }
+        } else {
+            for line in &lines[..head] {
+                println!("{line}");
+            }
+            let left = lines.len() - head - 1;
+            println!(
+                "{}",
+                self.dim(&format!(
+                    "  … {left} more lines (run the command above to see them all)"
+                ))
+            );
+            println!("{}", lines[lines.len() - 1]);
+        }
+        Ok(())
     }
 
     fn must(&self, args: &[&str]) -> anyhow::Result<()> {
@@ -101,6 +174,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         root: root.clone(),
         step: 0,
         phantom: None,
+        color: std::env::var_os("NO_COLOR").is_none()
+            && std::io::IsTerminal::is_terminal(&std::io::stdout()),
     };
     let is_root = unsafe { libc::geteuid() } == 0;
     let can_record = is_root && Path::new("/sys/kernel/btf/vmlinux").exists();
@@ -177,58 +252,191 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     demo.must(&[
         "query",
         &recording,
-        "SELECT process_name, syscall, file_path_user, file_path_user_err, file_path, kernel_source \
-         FROM toctou ORDER BY seq",
+        "SELECT pid, exe, syscall, user_value, kernel_value, kernel_source FROM toctou ORDER BY seq",
     ])?;
 
     demo.section("Rules that fired (Hindsight rules + Falco's stable rules)");
-    demo.run(&[
+    let rules = [
         "replay",
         &recording,
         "--rules",
         "rules/hindsight/default.yaml",
         "--rules",
         "rules/falco/falco_rules.yaml",
+    ];
+    demo.run_short(&rules, 30)?;
+
+    demo.section("The processes involved, as a tree");
+    let mut jsonl = rules.to_vec();
+    jsonl.extend(["--format", "jsonl"]);
+    let verdicts = demo.capture(&jsonl)?;
+    let processes = demo.capture(&[
+        "query",
+        &recording,
+        "--format",
+        "jsonl",
+        "SELECT pid, parent_pid, command_line FROM processes",
     ])?;
+    for line in process_tree(&verdicts, &processes)? {
+        println!("{line}");
+    }
 
     demo.section("What enforcement would have blocked");
-    demo.run(&[
-        "replay",
-        &recording,
-        "--rules",
-        "rules/hindsight/default.yaml",
-        "--simulate-enforcement",
-    ])?;
+    demo.run_short(
+        &[
+            "replay",
+            &recording,
+            "--rules",
+            "rules/hindsight/default.yaml",
+            "--simulate-enforcement",
+        ],
+        25,
+    )?;
 
-    println!("\n\x1b[1m━━ Next\x1b[0m");
-    println!("  hindsight query {recording}                      an interactive SQL shell");
-    println!("  hindsight replay {recording} --rules FILE        your own rules");
-    println!("  hindsight diff {recording} --old A.yaml --new B.yaml   what a rule change does");
-    println!("  sudo hindsight record -o rec -- COMMAND          record anything");
-    println!("  The guide: book/ (mdbook serve book)");
+    let next = format!(
+        "━━ Next (the recording stays in {recording})\n  \
+         hindsight query {recording}                      an interactive SQL shell\n  \
+         hindsight replay {recording} --rules FILE        your own rules\n  \
+         hindsight diff {recording} --old A.yaml --new B.yaml   what a rule change does\n  \
+         sudo hindsight record -o rec -- COMMAND          record anything\n  \
+         The guide: book/ (mdbook serve book); this demo step by step: book/src/walkthrough.md"
+    );
+    println!("\n{}", demo.bold(&next));
     Ok(ExitCode::SUCCESS)
+}
+
+/// One process of the tree: parent, command line and the rules it tripped.
+#[derive(Default)]
+struct TreeNode {
+    parent: Option<i64>,
+    command_line: String,
+    rules: Vec<String>,
+}
+
+/// Draws the processes that tripped a rule and their ancestors as a tree,
+/// from `replay --format jsonl` verdicts and the `processes` view as JSON lines.
+fn process_tree(verdicts: &str, processes: &str) -> anyhow::Result<Vec<String>> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut nodes: BTreeMap<i64, TreeNode> = BTreeMap::new();
+    for line in processes.lines().filter(|l| !l.trim().is_empty()) {
+        let row: serde_json::Value = serde_json::from_str(line).context("reading processes")?;
+        let Some(pid) = row["pid"].as_i64() else {
+            continue;
+        };
+        let node = nodes.entry(pid).or_default();
+        node.parent = row["parent_pid"].as_i64();
+        node.command_line = row["command_line"].as_str().unwrap_or("?").to_string();
+    }
+    let mut flagged = BTreeSet::new();
+    for line in verdicts.lines().filter(|l| !l.trim().is_empty()) {
+        let row: serde_json::Value = serde_json::from_str(line).context("reading verdicts")?;
+        let (Some(rule), Some(pid)) = (row["rule"].as_str(), row["pid"].as_i64()) else {
+            continue;
+        };
+        let node = nodes.entry(pid).or_default();
+        if !node.rules.iter().any(|r| r == rule) {
+            node.rules.push(rule.to_string());
+        }
+        flagged.insert(pid);
+    }
+    // Keep the flagged processes and every ancestor the recording saw.
+    let mut keep = BTreeSet::new();
+    for &pid in &flagged {
+        let mut cur = Some(pid);
+        while let Some(p) = cur {
+            if !keep.insert(p) {
+                break;
+            }
+            cur = nodes
+                .get(&p)
+                .and_then(|n| n.parent)
+                .filter(|pp| nodes.contains_key(pp));
+        }
+    }
+    let mut children: BTreeMap<Option<i64>, Vec<i64>> = BTreeMap::new();
+    for &pid in &keep {
+        let parent = nodes[&pid].parent.filter(|pp| keep.contains(pp));
+        children.entry(parent).or_default().push(pid);
+    }
+    let mut out = Vec::new();
+    fn draw(
+        pid: i64,
+        prefix: &str,
+        last: bool,
+        top: bool,
+        nodes: &BTreeMap<i64, TreeNode>,
+        children: &BTreeMap<Option<i64>, Vec<i64>>,
+        out: &mut Vec<String>,
+    ) {
+        let node = &nodes[&pid];
+        let mut cmd: String = node.command_line.chars().take(70).collect();
+        if node.command_line.chars().count() > 70 {
+            cmd.push('…');
+        }
+        let branch = if top {
+            ""
+        } else if last {
+            "└─ "
+        } else {
+            "├─ "
+        };
+        let rules = if node.rules.is_empty() {
+            String::new()
+        } else {
+            format!("  ◀ {}", node.rules.join(", "))
+        };
+        out.push(format!("{prefix}{branch}{cmd} [pid {pid}]{rules}"));
+        let below = if top {
+            prefix.to_string()
+        } else if last {
+            format!("{prefix}   ")
+        } else {
+            format!("{prefix}│  ")
+        };
+        if let Some(kids) = children.get(&Some(pid)) {
+            for (i, &kid) in kids.iter().enumerate() {
+                draw(
+                    kid,
+                    &below,
+                    i + 1 == kids.len(),
+                    false,
+                    nodes,
+                    children,
+                    out,
+                );
+            }
+        }
+    }
+    for &root in children.get(&None).map(Vec::as_slice).unwrap_or(&[]) {
+        draw(root, "", true, true, &nodes, &children, &mut out);
+    }
+    if out.is_empty() {
+        out.push("(no rule fired)".to_string());
+    }
+    Ok(out)
 }
 
 const QUESTIONS: &[(&str, &str)] = &[
     (
-        "Which processes ran, in order?",
-        "SELECT time, process_pid AS pid, process_parent_pid AS ppid, process_executable, \
-         process_command_line FROM execs ORDER BY seq",
+        "Which programs ran from outside the system directories?",
+        "SELECT pid, parent_pid, path, command_line FROM execs \
+         WHERE path NOT LIKE '/usr/%' AND path NOT LIKE '/bin/%' ORDER BY seq",
     ),
     (
-        "Who read /etc/shadow?",
-        "SELECT time, process_pid AS pid, process_name, file_path, file_path_user, ret \
-         FROM files WHERE file_path = '/etc/shadow' ORDER BY seq",
+        "Who opened /etc/shadow, and what did user memory name?",
+        "SELECT pid, exe, syscall, path, path_user, ret FROM files \
+         WHERE path = '/etc/shadow' ORDER BY seq",
     ),
     (
         "Which connections were made?",
-        "SELECT process_name, syscall, destination_ip, destination_port, ret FROM network \
-         WHERE syscall = 'connect' ORDER BY seq",
+        "SELECT exe, destination_ip, destination_port, count(*) AS connects, min(ret) AS min_ret \
+         FROM network WHERE syscall = 'connect' AND destination_ip IS NOT NULL \
+         GROUP BY exe, destination_ip, destination_port ORDER BY min(seq)",
     ),
     (
-        "What was written under a home, cron or log directory?",
-        "SELECT process_name, file_path, file_flags FROM files \
-         WHERE file_flags LIKE '%O_WRONLY%' AND (file_path LIKE '%/.ssh/%' OR file_path LIKE '%cron%' \
-         OR file_path LIKE '/var/log/%') ORDER BY seq",
+        "What was written or removed under .ssh, cron or /var/log?",
+        "SELECT pid, exe, syscall, path, flags FROM files \
+         WHERE (flags LIKE '%O_WRONLY%' OR flags LIKE '%O_RDWR%' OR syscall = 'unlinkat') \
+         AND (path LIKE '%/.ssh/%' OR path LIKE '%/cron.d/%' OR path LIKE '/var/log/%') ORDER BY seq",
     ),
 ];
