@@ -91,3 +91,42 @@ mod tests {
         assert!(off.task_tgid > off.task_pid - 1);
     }
 }
+
+#[cfg(test)]
+mod second_kernel {
+    use super::*;
+
+    /// Offsets resolve from another kernel's BTF too (Debian 12's 6.1 cloud
+    /// kernel, fetched by `scripts/fetch-second-btf.sh`), and differ from the
+    /// running kernel's where the layouts differ.
+    #[test]
+    fn resolves_on_a_second_kernel() {
+        let path = std::env::var("HINDSIGHT_SECOND_BTF").unwrap_or_else(|_| {
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../target/second-kernel/vmlinux"
+            )
+            .to_string()
+        });
+        let path = std::path::Path::new(&path);
+        if !path.exists() {
+            eprintln!(
+                "skipped: no second kernel BTF at {} (run scripts/fetch-second-btf.sh)",
+                path.display()
+            );
+            return;
+        }
+        let other = Btf::from_file(path).expect("second kernel's BTF parses");
+        let off = resolve(&other).expect("every member present on the second kernel");
+        assert_eq!(off.path_dentry, 8);
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(off.regs_arg, [112, 104, 96, 56, 72, 64]);
+        assert!(off.task_tgid > 0 && off.task_files > off.task_tgid);
+        if let Ok(running) = Btf::from_sys_fs() {
+            let mine = resolve(&running).unwrap();
+            // task_struct's layout differs between 6.1 and the running kernel:
+            // the offsets really come from the BTF given.
+            assert_ne!(off, mine, "identical offsets: was the same BTF read twice?");
+        }
+    }
+}
