@@ -31,10 +31,10 @@ pub enum RecordError {
     )]
     NoBtf,
     /// BTF could not be read or lacks a member.
-    #[error("{0}")]
+    #[error(transparent)]
     Btf(#[from] btf::BtfError),
     /// Bad `--syscalls`.
-    #[error("{0}")]
+    #[error(transparent)]
     Syscalls(#[from] syscalls::SyscallError),
     /// Bad `--cgroup`.
     #[error("--cgroup: {0}")]
