@@ -419,7 +419,7 @@ fn process_tree(verdicts: &str, processes: &str) -> anyhow::Result<Vec<String>> 
 const QUESTIONS: &[(&str, &str)] = &[
     (
         "Which programs ran from outside the system directories?",
-        "SELECT pid, parent_pid, path, command_line FROM execs \
+        "SELECT pid, parent_pid, path, left(command_line, 60) AS command_line FROM execs \
          WHERE path NOT LIKE '/usr/%' AND path NOT LIKE '/bin/%' ORDER BY seq",
     ),
     (
