@@ -410,7 +410,10 @@ fn compile_test(t: &Test) -> Result<Node, CompileError> {
                 (false, false) => p.clone(),
             };
             Matcher::Regex(regex::Regex::new(&full).map_err(|e| CompileError {
-                message: format!("bad regular expression `{p}`: {e}"),
+                message: format!(
+                    "bad regular expression `{p}`: {}",
+                    e.to_string().lines().last().unwrap_or("invalid").trim_start_matches("error: ")
+                ),
             })?)
         }
         Op::PMatch => {

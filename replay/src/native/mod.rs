@@ -201,7 +201,14 @@ fn compile_file(f: &SourceFile) -> Result<Vec<Rule>, Vec<Diagnostic>> {
                 .location()
                 .map_or((0, 0), |l| (l.line() as u32, l.column() as u32));
             let msg = e.to_string();
-            let msg = msg.lines().next().unwrap_or("invalid YAML").to_string();
+            let mut msg = msg.lines().next().unwrap_or("invalid YAML").to_string();
+            // serde-saphyr prefixes `error: line L column C: `; we print the position ourselves.
+            if let Some(rest) = msg.strip_prefix("error: ")
+                && let Some((pos, text)) = rest.split_once(": ")
+                && pos.starts_with("line ")
+            {
+                msg = text.to_string();
+            }
             let d = Diagnostic::at(
                 &f.path,
                 &f.text,
@@ -210,8 +217,22 @@ fn compile_file(f: &SourceFile) -> Result<Vec<Rule>, Vec<Diagnostic>> {
                 1,
                 format!("invalid rule file: {msg}"),
             );
+            const KEYS: [&str; 8] = [
+                "rule",
+                "description",
+                "priority",
+                "tags",
+                "condition",
+                "output",
+                "action",
+                "enabled",
+            ];
             let d = if msg.contains("unknown field") {
-                d.with_help("a rule has: rule, description, priority, tags, condition, output, action, enabled")
+                let name = msg.split('`').nth(1).unwrap_or("");
+                match crate::diag::suggest(name, KEYS) {
+                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                    None => d.with_help(format!("a rule has: {}", KEYS.join(", "))),
+                }
             } else {
                 d
             };
