@@ -1,0 +1,155 @@
+//! `hindsight replay`, `diff` and `test`: exit codes and output formats.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn hindsight(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hindsight"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("run hindsight")
+}
+
+const REC: &str = "fixtures/recordings/synthetic-small";
+const RULES: &str = "rules/hindsight/default.yaml";
+
+#[test]
+fn replay_exit_codes() {
+    let fired = hindsight(&["replay", REC, "--rules", RULES]);
+    assert_eq!(
+        fired.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&fired.stderr)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let quiet = dir.path().join("quiet.yaml");
+    std::fs::write(
+        &quiet,
+        "- rule: never\n  description: d\n  condition: syscall = 'no_such_syscall'\n",
+    )
+    .unwrap();
+    let none = hindsight(&["replay", REC, "--rules", quiet.to_str().unwrap()]);
+    assert_eq!(none.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&none.stdout).starts_with("0 verdicts"));
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "- rule: r\n  description: d\n  condition: proc_exee = 'x'\n",
+    )
+    .unwrap();
+    let err = hindsight(&["replay", REC, "--rules", bad.to_str().unwrap()]);
+    assert_eq!(err.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&err.stderr);
+    assert!(
+        stderr.contains("bad.yaml:3:14") && stderr.contains("did you mean `proc_exe`?"),
+        "{stderr}"
+    );
+    let missing = hindsight(&[
+        "replay",
+        "fixtures/recordings/does-not-exist",
+        "--rules",
+        RULES,
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("does-not-exist"));
+}
+
+#[test]
+fn replay_formats() {
+    let jsonl = hindsight(&["replay", REC, "--rules", RULES, "--format", "jsonl"]);
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&jsonl.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert!(!lines.is_empty());
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["type"] == "verdict" && l["seq"].is_u64() && l["fields"].is_object())
+    );
+    let json = hindsight(&["replay", REC, "--rules", RULES, "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(doc["verdicts"].as_array().unwrap().len(), lines.len());
+    assert_eq!(doc["events"], 20000);
+    let falco = hindsight(&["replay", REC, "--rules", RULES, "--format", "falco-json"]);
+    for l in String::from_utf8_lossy(&falco.stdout).lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert!(
+            v["rule"].is_string()
+                && v["priority"].is_string()
+                && v["output"].is_string()
+                && v["time"].is_string()
+        );
+    }
+    // Deterministic: the same input gives the same bytes.
+    let again = hindsight(&["replay", REC, "--rules", RULES, "--format", "json"]);
+    assert_eq!(json.stdout, again.stdout);
+}
+
+#[test]
+fn diff_and_test_exit_codes() {
+    let same = hindsight(&["diff", REC, "--old", RULES, "--new", RULES]);
+    assert_eq!(same.status.code(), Some(0));
+    let dir = tempfile::tempdir().unwrap();
+    let new = dir.path().join("new.yaml");
+    let text = std::fs::read_to_string(repo().join(RULES)).unwrap();
+    std::fs::write(
+        &new,
+        text.replace(
+            "AND file_path_user IS NOT NULL",
+            "AND file_path_user IS NOT NULL AND ret >= 0 AND file_path != '/etc/sudoers'",
+        ),
+    )
+    .unwrap();
+    let changed = hindsight(&["diff", REC, "--old", RULES, "--new", new.to_str().unwrap()]);
+    assert_eq!(changed.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&changed.stdout);
+    assert!(
+        out.contains("rule TOCTOU path mismatch: +0 appeared, -3 disappeared"),
+        "{out}"
+    );
+
+    let junit = dir.path().join("junit.xml");
+    let ok = hindsight(&["test", "rules/tests", "--junit", junit.to_str().unwrap()]);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    assert!(
+        std::fs::read_to_string(&junit)
+            .unwrap()
+            .contains("failures=\"0\"")
+    );
+    // A case whose expected file disagrees fails.
+    let suite = dir.path().join("suite");
+    std::fs::create_dir(&suite).unwrap();
+    let rec = repo().join(REC);
+    let rules = repo().join(RULES);
+    std::fs::write(
+        suite.join("c.test.yaml"),
+        format!(
+            "recordings: [{}]\nrules: [{}]\n",
+            rec.display(),
+            rules.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(suite.join("c.expected.jsonl"), "{\"not\":\"this\"}\n").unwrap();
+    let failed = hindsight(&["test", suite.to_str().unwrap()]);
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&failed.stdout).contains("- {\"not\":\"this\"}"));
+    let updated = hindsight(&["test", suite.to_str().unwrap(), "--update"]);
+    assert_eq!(updated.status.code(), Some(0));
+    assert_eq!(
+        hindsight(&["test", suite.to_str().unwrap()]).status.code(),
+        Some(0)
+    );
+}
