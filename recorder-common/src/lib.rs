@@ -60,6 +60,10 @@ pub const F_AUX: u32 = 1 << 10;
 pub const F_EXEC_KNAME: u32 = 1 << 11;
 /// The fd argument (arg 0) was resolved (read/write/fchmod...), not the result.
 pub const F_FD_ARG: u32 = 1 << 12;
+/// The object lives on an internal mount (memfd, pipe, socket, anon inode):
+/// its dentry is a root of its own, and `kpath` holds just that dentry's
+/// name (e.g. `memfd:NAME`), not a path.
+pub const F_KPATH_PSEUDO: u32 = 1 << 13;
 
 /// Per-syscall capture spec ([`SyscallSpec::flags`]): record this syscall.
 pub const S_ENABLED: u8 = 1 << 0;

@@ -177,6 +177,9 @@ pub struct Walk {
     pub len: u32,
     /// The walk reached the root of the initial mount namespace.
     pub complete: bool,
+    /// The leaf is a disconnected root dentry (memfd, pipe, socket, anon
+    /// inode on an internal mount): its own name was written, nothing else.
+    pub pseudo: bool,
 }
 
 /// Walks `struct path` at `path` up to the global root, crossing mount
@@ -190,6 +193,7 @@ pub fn walk_path(path: u64, buf: *mut u8) -> Walk {
     let mut mnt = vfsmnt.wrapping_sub(mount_mnt);
     let mut len: u32 = 0;
     let mut complete = false;
+    let mut pseudo = false;
     let mut i = 0;
     while i < 48 {
         i += 1;
@@ -200,6 +204,22 @@ pub fn walk_path(path: u64, buf: *mut u8) -> Walk {
         let parent = rd::<u64>(dentry, conf!(off.dentry_d_parent));
         if dentry == root || dentry == parent {
             if dentry != root {
+                // A pseudo file's dentry is its own parent but not its
+                // mount's root; as the leaf, keep its name (`memfd:NAME`).
+                if len == 0 {
+                    let name = rd::<u64>(dentry, conf!(off.dentry_d_name_name));
+                    let n = unsafe {
+                        h::bpf_probe_read_kernel_str(
+                            buf.cast(),
+                            NAME_LEN,
+                            name as *const core::ffi::c_void,
+                        )
+                    };
+                    if n > 0 {
+                        len = n as u32;
+                        pseudo = true;
+                    }
+                }
                 break;
             }
             let mp = rd::<u64>(mnt, conf!(off.mount_mnt_parent));
@@ -232,7 +252,11 @@ pub fn walk_path(path: u64, buf: *mut u8) -> Walk {
         len += n as u32;
         dentry = parent;
     }
-    Walk { len, complete }
+    Walk {
+        len,
+        complete,
+        pseudo,
+    }
 }
 
 /// Fills inode, device, flags and mode of `file` and walks its path into
@@ -243,6 +267,7 @@ pub fn fill_file(ev: *mut WireEvent, file: u64, buf: *mut u8) -> Walk {
         return Walk {
             len: 0,
             complete: false,
+            pseudo: false,
         };
     }
     let h = unsafe { &mut (*ev).header };

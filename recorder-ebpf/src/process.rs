@@ -4,9 +4,9 @@
 
 use aya_ebpf::{helpers::generated as h, macros::raw_tracepoint, programs::RawTracePointContext};
 use hindsight_recorder_common::{
-    AUX_LEN, F_AUX, F_EXEC_KNAME, F_FILE, F_KPATH_COMPLETE, F_KPATH_WALK, F_KPATH2_COMPLETE,
-    F_KPATH2_WALK, F_USER_PATH, KIND_EXEC, KIND_EXIT, KIND_FORK, USER_PATH_LEN, WireEvent,
-    WireHeader,
+    AUX_LEN, F_AUX, F_EXEC_KNAME, F_FILE, F_KPATH_COMPLETE, F_KPATH_PSEUDO, F_KPATH_WALK,
+    F_KPATH2_COMPLETE, F_KPATH2_WALK, F_USER_PATH, KIND_EXEC, KIND_EXIT, KIND_FORK, USER_PATH_LEN,
+    WireEvent, WireHeader,
 };
 
 use crate::kernel::{
@@ -92,6 +92,9 @@ pub fn hs_exec(ctx: RawTracePointContext) -> i32 {
         flags |= F_FILE | F_KPATH_WALK;
         if w.complete {
             flags |= F_KPATH_COMPLETE;
+        }
+        if w.pseudo {
+            flags |= F_KPATH_PSEUDO;
         }
     }
     // The kernel's own copy of the file name.

@@ -4,10 +4,10 @@
 
 use aya_ebpf::{helpers::generated as h, macros::raw_tracepoint, programs::RawTracePointContext};
 use hindsight_recorder_common::{
-    EntryState, F_AUX, F_FD_ARG, F_FILE, F_KADDR, F_KPATH_COMPLETE, F_KPATH_REREAD, F_KPATH_WALK,
-    F_KPATH2_COMPLETE, F_KPATH2_WALK, F_UADDR, F_USER_PATH, F_USER_PATH2, KIND_SYSCALL,
-    MAX_SYSCALLS, OFF_AUX, OFF_KPATH, OFF_KPATH2, OFF_USER_PATH2, S_ARG_FD, S_ENABLED, S_REREAD,
-    S_RET_FD, S_SOCKADDR, SyscallSpec, USER_PATH_LEN, WireEvent,
+    EntryState, F_AUX, F_FD_ARG, F_FILE, F_KADDR, F_KPATH_COMPLETE, F_KPATH_PSEUDO, F_KPATH_REREAD,
+    F_KPATH_WALK, F_KPATH2_COMPLETE, F_KPATH2_WALK, F_UADDR, F_USER_PATH, F_USER_PATH2,
+    KIND_SYSCALL, MAX_SYSCALLS, OFF_AUX, OFF_KPATH, OFF_KPATH2, OFF_USER_PATH2, S_ARG_FD,
+    S_ENABLED, S_REREAD, S_RET_FD, S_SOCKADDR, SyscallSpec, USER_PATH_LEN, WireEvent,
 };
 
 use crate::kernel::{
@@ -245,6 +245,9 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
             if w.complete {
                 flags |= F_KPATH_COMPLETE;
             }
+            if w.pseudo {
+                flags |= F_KPATH_PSEUDO;
+            }
             if len < OFF_KPATH2 {
                 len = OFF_KPATH2;
             }
@@ -287,6 +290,7 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
                 crate::kernel::Walk {
                     len: 0,
                     complete: false,
+                    pseudo: false,
                 }
             }
         };

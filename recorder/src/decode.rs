@@ -8,9 +8,10 @@ use std::path::{Component, Path, PathBuf};
 
 use hindsight_format::event::{Event, EventKind};
 use hindsight_recorder_common::{
-    F_AUX, F_EXEC_KNAME, F_FD_ARG, F_FILE, F_KADDR, F_KPATH_COMPLETE, F_KPATH_REREAD, F_KPATH_WALK,
-    F_KPATH2_WALK, F_UADDR, F_USER_PATH, F_USER_PATH2, KIND_EXEC, KIND_EXIT, KIND_FORK,
-    KIND_SYSCALL, OFF_AUX, OFF_KPATH, OFF_KPATH2, OFF_USER_PATH, OFF_USER_PATH2, WireHeader,
+    F_AUX, F_EXEC_KNAME, F_FD_ARG, F_FILE, F_KADDR, F_KPATH_COMPLETE, F_KPATH_PSEUDO,
+    F_KPATH_REREAD, F_KPATH_WALK, F_KPATH2_WALK, F_UADDR, F_USER_PATH, F_USER_PATH2, KIND_EXEC,
+    KIND_EXIT, KIND_FORK, KIND_SYSCALL, OFF_AUX, OFF_KPATH, OFF_KPATH2, OFF_USER_PATH,
+    OFF_USER_PATH2, WireHeader,
 };
 
 use crate::flags::{open_flags, syscall_args};
@@ -75,6 +76,60 @@ fn join_walk(b: &[u8]) -> String {
     s
 }
 
+/// The name of an object on an internal mount (memfd, pipe, socket, anon
+/// inode) from its dentry's own name, as `/proc/PID/fd` and Falco show it:
+/// `memfd:NAME`, `pipe:[INO]`, `socket:[INO]`, `anon_inode:[eventfd]`.
+fn pseudo_name(b: &[u8], i_mode: u32, ino: u64) -> String {
+    let name = cstr(b);
+    match i_mode & 0o170000 {
+        0o010000 => format!("pipe:[{ino}]"),
+        0o140000 => format!("socket:[{ino}]"),
+        _ if name.starts_with('[') => format!("anon_inode:{name}"),
+        _ if name.is_empty() => format!("anon_inode:[{ino}]"),
+        _ => name,
+    }
+}
+
+/// Whether `user` (absolute, lexically clean) goes through a magic link to
+/// an open descriptor (`/dev/fd/N`, `/proc/self/fd/N`, `/dev/stdin`...): the
+/// kernel's object is whatever that descriptor is, so no name can disagree.
+fn via_fd_link(user: &str) -> bool {
+    if matches!(user, "/dev/stdin" | "/dev/stdout" | "/dev/stderr") || user.starts_with("/dev/fd/")
+    {
+        return true;
+    }
+    let Some(rest) = user.strip_prefix("/proc/") else {
+        return false;
+    };
+    let mut parts = rest.split('/');
+    let mut who = parts.next();
+    if who == Some("thread-self") {
+        who = Some("self");
+    } else if parts.clone().next() == Some("task") {
+        parts.next();
+        parts.next();
+    }
+    let is_proc = who.is_some_and(|w| w == "self" || w.parse::<u32>().is_ok());
+    is_proc && parts.next() == Some("fd") && parts.next().is_some()
+}
+
+/// `user` with the magic links `/proc/self` and `/proc/thread-self` replaced
+/// by the process's own directory (the decoder must not resolve them: they
+/// would name the recorder).
+fn resolve_proc_self(user: &str, pid: i32, tid: i32) -> String {
+    if let Some(rest) = user.strip_prefix("/proc/self")
+        && (rest.is_empty() || rest.starts_with('/'))
+    {
+        return format!("/proc/{pid}{rest}");
+    }
+    if let Some(rest) = user.strip_prefix("/proc/thread-self")
+        && (rest.is_empty() || rest.starts_with('/'))
+    {
+        return format!("/proc/{pid}/task/{tid}{rest}");
+    }
+    user.to_string()
+}
+
 /// Makes `user` absolute against `base` and removes `.`, `..` and repeated
 /// slashes lexically (no symlinks followed).
 pub fn absolutize(user: &str, base: Option<&str>) -> String {
@@ -104,7 +159,7 @@ pub fn user_dev(kdev: u32) -> u64 {
 fn fd_type(i_mode: u32, path: Option<&str>, family: Option<u16>) -> &'static str {
     match i_mode & 0o170000 {
         0o100000 => {
-            if path.is_some_and(|p| p.starts_with("/memfd:")) {
+            if path.is_some_and(|p| p.starts_with("memfd:")) {
                 "memfd"
             } else {
                 "file"
@@ -242,8 +297,14 @@ impl Decoder {
             cgroup_id: Some(h.cgroup_id),
             ..Event::default()
         };
-        let kpath = (h.flags & F_KPATH_WALK != 0)
-            .then(|| join_walk(sect(OFF_KPATH, (h.kpath_len as usize).min(768))));
+        let kpath = (h.flags & F_KPATH_WALK != 0).then(|| {
+            let walk = sect(OFF_KPATH, (h.kpath_len as usize).min(768));
+            if h.flags & F_KPATH_PSEUDO != 0 {
+                pseudo_name(walk, h.i_mode, h.ino)
+            } else {
+                join_walk(walk)
+            }
+        });
         let kpath2 = (h.flags & F_KPATH2_WALK != 0)
             .then(|| join_walk(sect(OFF_KPATH2, (h.kpath2_len as usize).min(768))));
         let user_path = (h.flags & F_USER_PATH != 0).then(|| cstr(sect(OFF_USER_PATH, 256)));
@@ -372,8 +433,9 @@ impl Decoder {
                 }
                 .into(),
             );
-            if h.flags & F_KPATH_COMPLETE == 0 {
-                // Not reachable from the global root (pseudo file systems).
+            if h.flags & (F_KPATH_COMPLETE | F_KPATH_PSEUDO) == 0 {
+                // Not reachable from the global root, and not an object of
+                // an internal mount either (e.g. a walk cut short).
                 e.file_path = None;
             }
         }
@@ -412,10 +474,24 @@ impl Decoder {
                 e.file_path = Some(exit_val);
             }
         } else if is_open && h.flags & F_FILE != 0 {
-            e.toctou_mismatch = if h.flags & F_KPATH_COMPLETE == 0 {
+            // In a PID namespace, `/proc/self` names the namespace's pid.
+            let vpid = self.procs.get(&e.process_pid).and_then(|p| p.vpid);
+            let ns_abs = user_abs
+                .as_deref()
+                .zip(vpid.filter(|v| *v != e.process_pid))
+                .map(|(u, v)| resolve_proc_self(u, v, e.thread_id));
+            let user_abs = user_abs
+                .as_deref()
+                .map(|u| resolve_proc_self(u, e.process_pid, e.thread_id));
+            e.toctou_mismatch = if user_abs.as_deref().is_some_and(via_fd_link) {
+                // A symlink to an open descriptor, not a second name.
+                Some(false)
+            } else if h.flags & F_KPATH_COMPLETE == 0 {
                 None
             } else if user_err != 0 {
                 Some(true)
+            } else if ns_abs.is_some() && ns_abs == kpath {
+                Some(false)
             } else {
                 let nofollow = flags.is_some_and(|f| f & 0o400000 != 0);
                 let stable = h.flags & F_AUX != 0
@@ -569,6 +645,74 @@ mod tests {
         assert_eq!(absolutize("a/../b//c", Some("/tmp")), "/tmp/b/c");
         assert_eq!(absolutize("/x/./y", None), "/x/y");
         assert_eq!(absolutize("../../..", Some("/a")), "/");
+    }
+
+    #[test]
+    fn proc_self_resolves_to_the_process_not_the_decoder() {
+        assert_eq!(
+            resolve_proc_self("/proc/self/status", 42, 43),
+            "/proc/42/status"
+        );
+        assert_eq!(resolve_proc_self("/proc/self", 42, 43), "/proc/42");
+        assert_eq!(
+            resolve_proc_self("/proc/thread-self/comm", 42, 43),
+            "/proc/42/task/43/comm"
+        );
+        assert_eq!(
+            resolve_proc_self("/proc/selfish/x", 42, 43),
+            "/proc/selfish/x"
+        );
+        assert_eq!(resolve_proc_self("/etc/passwd", 42, 43), "/etc/passwd");
+        // The decoder's own /proc/self/status is another inode: had it been
+        // resolved in the decoder, this would be a mismatch.
+        let me = std::process::id() as i32;
+        let user = resolve_proc_self("/proc/self/status", me, me);
+        let m = std::fs::metadata(format!("/proc/{me}/status")).unwrap();
+        assert!(same_object(
+            &user,
+            &format!("/proc/{me}/status"),
+            m.ino(),
+            m.dev(),
+            false,
+            false
+        ));
+    }
+
+    #[test]
+    fn descriptor_links_are_not_second_names() {
+        for p in [
+            "/dev/fd/3",
+            "/dev/stdin",
+            "/proc/self/fd/7",
+            "/proc/thread-self/fd/7",
+            "/proc/42/fd/0",
+            "/proc/42/task/43/fd/1",
+        ] {
+            assert!(via_fd_link(p), "{p}");
+        }
+        for p in [
+            "/proc/self/status",
+            "/proc/42/fdinfo/1",
+            "/proc/self/fd",
+            "/dev/fdx/1",
+        ] {
+            assert!(!via_fd_link(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn pseudo_files_are_named_like_proc_fd() {
+        assert_eq!(
+            pseudo_name(b"memfd:hindsight-demo\0", 0o100777, 9),
+            "memfd:hindsight-demo"
+        );
+        assert_eq!(
+            pseudo_name(b"[eventfd]\0", 0o600, 9),
+            "anon_inode:[eventfd]"
+        );
+        assert_eq!(pseudo_name(b"\0", 0o010600, 9), "pipe:[9]");
+        assert_eq!(pseudo_name(b"TCP\0", 0o140777, 9), "socket:[9]");
+        assert_eq!(fd_type(0o100777, Some("memfd:x"), None), "memfd");
     }
 
     #[test]

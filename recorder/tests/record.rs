@@ -237,3 +237,73 @@ fn loss_rows_under_a_tiny_ring_buffer() {
         .count() as u64;
     assert!(opens + lost >= 300, "opens {opens} + lost {lost} < 300");
 }
+
+#[test]
+fn memfd_exec_is_named_memfd_and_proc_self_opens_are_no_mismatch() {
+    if !can_record("memfd_exec_is_named_memfd") {
+        return;
+    }
+    let script = r#"
+import os
+print(open("/proc/self/status").read()[:0], end="")
+print(open("/proc/thread-self/comm").read()[:0], end="")
+fd = os.memfd_create("hindsight-test", 0)
+with open("/bin/true", "rb") as f:
+    os.write(fd, f.read())
+print(open(f"/proc/self/fd/{fd}", "rb").read()[:0].decode(), end="")
+pid = os.fork()
+if pid == 0:
+    os.execv(f"/proc/self/fd/{fd}", ["kworker-test"])
+os.waitpid(pid, 0)
+"#;
+    let rec = record(&["/usr/bin/python3", "-c", script]);
+    let exec = rec
+        .kind(EventKind::ProcessExec)
+        .into_iter()
+        .find(|e| e.process_args.as_deref() == Some(&["kworker-test".to_string()][..]))
+        .unwrap_or_else(|| panic!("no memfd exec:\n{}", rec.dump()));
+    assert_eq!(
+        exec.process_executable.as_deref(),
+        Some("memfd:hindsight-test"),
+        "{}",
+        rec.dump()
+    );
+    assert!(
+        exec.file_path
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("memfd:")
+    );
+    assert_eq!(exec.toctou_mismatch, Some(false));
+    for user in ["/proc/self/status", "/proc/thread-self/comm"] {
+        let opens: Vec<_> = rec
+            .sys("openat")
+            .into_iter()
+            .filter(|e| e.file_path_user.as_deref() == Some(user))
+            .collect();
+        assert_eq!(opens.len(), 1, "{user}:\n{}", rec.dump());
+        assert_eq!(opens[0].toctou_mismatch, Some(false), "{user}");
+        assert!(
+            opens[0]
+                .file_path
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("/proc/"),
+            "{user}: {:?}",
+            opens[0].file_path
+        );
+    }
+    // Reopening the memfd through its descriptor link: the memfd, not flagged.
+    let reopen = rec
+        .sys("openat")
+        .into_iter()
+        .find(|e| {
+            e.file_path_user
+                .as_deref()
+                .is_some_and(|u| u.starts_with("/proc/self/fd/"))
+        })
+        .unwrap_or_else(|| panic!("no reopen:\n{}", rec.dump()));
+    assert_eq!(reopen.file_path.as_deref(), Some("memfd:hindsight-test"));
+    assert_eq!(reopen.fd_type.as_deref(), Some("memfd"));
+    assert_eq!(reopen.toctou_mismatch, Some(false));
+}
