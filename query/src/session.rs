@@ -193,6 +193,10 @@ fn listing_table(
     }
     let config = ListingTableConfig::new_with_multi_paths(urls)
         .with_listing_options(listing_options)
-        .with_schema(hindsight_format::events_schema());
+        // Without the format-version metadata: plans that combine scans
+        // (recursive CTEs, unions) compare schemas including metadata.
+        .with_schema(Arc::new(datafusion::arrow::datatypes::Schema::new(
+            hindsight_format::events_schema().fields().clone(),
+        )));
     Ok(Arc::new(ListingTable::try_new(config)?))
 }

@@ -1,6 +1,7 @@
--- A 5-minute window: what happened between 08:01 and 08:06 UTC, per minute and kind.
-SELECT date_trunc('minute', time) AS minute, event_kind, count(*) AS n
+-- A 5-minute window starting at 08:00:00.2 UTC: what happened, per kind.
+SELECT event_kind, count(*) AS n, min(time) AS first, max(time) AS last
 FROM events
-WHERE time >= TIMESTAMP '2026-11-20T08:01:00Z' AND time < TIMESTAMP '2026-11-20T08:06:00Z'
-GROUP BY minute, event_kind
-ORDER BY minute, event_kind;
+WHERE time >= TIMESTAMP '2026-11-20T08:00:00.2Z'
+  AND time < TIMESTAMP '2026-11-20T08:00:00.2Z' + INTERVAL '5 minutes'
+GROUP BY event_kind
+ORDER BY event_kind;

@@ -238,7 +238,7 @@ for name, sql in queries:
         rows = len(con.execute(sql).fetchall())
         times.append(time.perf_counter() - t)
     m = statistics.median_low(times)
-    print(f"duckdb      {name:<32} {m * 1e3:>9.1} ms", file=sys.stderr)
+    print(f"duckdb      {name:<32} {m * 1e3:>9.1f} ms", file=sys.stderr)
     out.append([m, rows])
 print(json.dumps(out))
 "#;
