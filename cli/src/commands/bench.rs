@@ -1,6 +1,7 @@
 //! `hindsight bench`: benchmarks, reported as ratios against peer tools.
 
 pub mod query;
+pub mod replay;
 
 use std::process::ExitCode;
 
@@ -17,11 +18,14 @@ pub struct Args {
 pub enum BenchCommand {
     /// Forensic SQL queries: DataFusion (hindsight query) against DuckDB on the same Parquet.
     Query(query::Args),
+    /// Rule replay: events per second through the state model and every rule (one core).
+    Replay(replay::Args),
 }
 
 /// Runs `hindsight bench`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         BenchCommand::Query(a) => query::run(a),
+        BenchCommand::Replay(a) => replay::run(a),
     }
 }
