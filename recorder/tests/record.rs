@@ -307,3 +307,25 @@ os.waitpid(pid, 0)
     assert_eq!(reopen.fd_type.as_deref(), Some("memfd"));
     assert_eq!(reopen.toctou_mismatch, Some(false));
 }
+
+#[test]
+fn open_through_a_symlink_removed_right_after_is_no_mismatch() {
+    if !can_record("open_through_a_symlink_removed_right_after") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("hostname-link");
+    let l = link.to_str().unwrap();
+    // The link is gone long before the recording ends: whether the decoder
+    // sees the row before or after the removal, the verdict is the same.
+    let script = format!("ln -s /etc/hostname {l} && cat {l} >/dev/null && rm -f {l}");
+    let rec = record(&["/bin/sh", "-c", &script]);
+    let opens: Vec<_> = rec
+        .sys("openat")
+        .into_iter()
+        .filter(|e| e.file_path_user.as_deref() == Some(l))
+        .collect();
+    assert_eq!(opens.len(), 1, "{}", rec.dump());
+    assert_eq!(opens[0].file_path.as_deref(), Some("/etc/hostname"));
+    assert_eq!(opens[0].toctou_mismatch, Some(false), "{}", rec.dump());
+}
