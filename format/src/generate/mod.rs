@@ -16,7 +16,7 @@
 
 mod tables;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use rand::{Rng, SeedableRng};
@@ -27,6 +27,66 @@ use crate::event::{Event, EventKind};
 use crate::manifest::{Clock, Hooks, Manifest, parse_rfc3339};
 use crate::writer::{RecordingWriter, WriterOptions};
 use tables::{CLIENTS, PEERS, PHANTOM_CONNECTS, PHANTOM_OPENS, Tool, tool};
+
+/// A process's open descriptors: the order they were opened in (closes pick
+/// among them at random) plus what is needed to find the lowest free number
+/// in O(log n), as the kernel hands out descriptors.
+#[derive(Debug, Clone)]
+struct FdTable {
+    order: Vec<i32>,
+    /// Numbers below `high` that are free again.
+    free: BTreeSet<i32>,
+    /// Every number from `high` up is free.
+    high: i32,
+}
+
+impl Default for FdTable {
+    fn default() -> Self {
+        FdTable {
+            order: Vec::new(),
+            free: BTreeSet::new(),
+            high: 3,
+        }
+    }
+}
+
+impl FdTable {
+    /// Takes the lowest free descriptor number (from 3) and returns it.
+    fn open_lowest(&mut self) -> i32 {
+        let fd = match self.free.pop_first() {
+            Some(fd) => fd,
+            None => {
+                self.high += 1;
+                self.high - 1
+            }
+        };
+        self.order.push(fd);
+        fd
+    }
+
+    /// Closes the `k`-th open descriptor (in `order`, swap-removed).
+    fn swap_remove(&mut self, k: usize) -> i32 {
+        let fd = self.order.swap_remove(k);
+        self.free.insert(fd);
+        fd
+    }
+
+    fn last(&self) -> Option<&i32> {
+        self.order.last()
+    }
+
+    fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    fn clear(&mut self) {
+        *self = FdTable::default();
+    }
+}
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -91,7 +151,7 @@ struct Proc {
     login_uid: Option<u32>,
     cgroup_id: u64,
     container_id: Option<String>,
-    fds: Vec<i32>,
+    fds: FdTable,
     startup: usize,
     remaining: u32,
     waiting_on: Option<i32>,
@@ -282,7 +342,7 @@ impl Generator {
             login_uid: login,
             cgroup_id: cgroup,
             container_id: container,
-            fds: Vec::new(),
+            fds: FdTable::default(),
             startup: 0,
             remaining: life,
             waiting_on: None,
@@ -633,10 +693,7 @@ impl Generator {
             return None;
         }
         let kernel_path = e.file_path.clone().unwrap_or_else(|| path.to_string());
-        let fd = (3..)
-            .find(|fd| !self.procs[i].fds.contains(fd))
-            .unwrap_or(3);
-        self.procs[i].fds.push(fd);
+        let fd = self.procs[i].fds.open_lowest();
         e.ret = Some(fd.into());
         e.fd = Some(fd);
         e.fd_type = Some(
@@ -700,10 +757,7 @@ impl Generator {
             })
             .unwrap_or(&PEERS[0]);
         let v6 = ip.contains(':');
-        let fd = (3..)
-            .find(|fd| !self.procs[i].fds.contains(fd))
-            .unwrap_or(3);
-        self.procs[i].fds.push(fd);
+        let fd = self.procs[i].fds.open_lowest();
         let mut e = self.base(i, EventKind::Syscall, Some("connect"));
         e.fd = Some(fd);
         e.fd_type = Some(if v6 { "ipv6" } else { "ipv4" }.into());
@@ -758,10 +812,7 @@ impl Generator {
             "redis-server" => 6379,
             _ => 22,
         };
-        let fd = (3..)
-            .find(|fd| !self.procs[i].fds.contains(fd))
-            .unwrap_or(3);
-        self.procs[i].fds.push(fd);
+        let fd = self.procs[i].fds.open_lowest();
         let client = CLIENTS[self.rng.random_range(0..CLIENTS.len())];
         let mut e = self.base(i, EventKind::Syscall, Some("accept4"));
         e.fd = Some(fd);
