@@ -27,9 +27,10 @@ if ! mdbook --version 2>/dev/null | grep -q 'v0\.5'; then
   cargo install mdbook --version '^0.5' --locked --no-default-features --features search
 fi
 
-# 4. Debian packages: bpftool (inspecting programs), strace/bpftrace/hyperfine (benchmarks).
+# 4. Debian packages: bpftool (inspecting programs), strace/bpftrace/hyperfine (benchmarks),
+#    gcc and curl (the Phantom-Attack reproducer and the scenarios).
 need_apt=()
-for pkg in bpftool bpftrace strace hyperfine; do
+for pkg in bpftool bpftrace strace hyperfine gcc curl; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -2,11 +2,11 @@
 
 pub mod bench;
 pub mod demo;
+pub mod diff;
 pub mod generate;
 pub mod info;
 pub mod query;
 pub mod record;
 pub mod recover;
-pub mod diff;
 pub mod replay;
 pub mod test;
