@@ -43,7 +43,11 @@ pub trait RuleLanguage: Sync {
 
 /// Every known language, in tie-break order.
 pub fn registry() -> Vec<&'static dyn RuleLanguage> {
-    vec![&crate::native::Native, &crate::falco::Falco, &crate::sigma::Sigma]
+    vec![
+        &crate::native::Native,
+        &crate::falco::Falco,
+        &crate::sigma::Sigma,
+    ]
 }
 
 /// The language named `name` (for `--lang` overrides and `# language:` headers).

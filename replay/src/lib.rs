@@ -12,19 +12,19 @@
 //! * [`native`]: Hindsight's own YAML + SQL-expression rules.
 
 pub mod diag;
+pub mod diff;
+pub mod engine;
 pub mod errno;
+pub mod eval;
 pub mod falco;
 pub mod field;
 pub mod ir;
 pub mod lang;
 pub mod native;
-pub mod sigma;
-pub mod verdict;
-pub mod engine;
-pub mod eval;
-pub mod state;
-pub mod value;
-pub mod diff;
 pub mod output;
 pub mod run;
+pub mod sigma;
+pub mod state;
 pub mod suite;
+pub mod value;
+pub mod verdict;
