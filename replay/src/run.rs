@@ -108,7 +108,7 @@ pub fn replay_one(
         })?;
         replay.push(&ev);
         n += 1;
-        if n % (1 << 20) == 0 {
+        if n.is_multiple_of(1 << 20) {
             progress(Progress {
                 recording: path,
                 events: n,

@@ -110,10 +110,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         && looks_like_sql(paths.last().expect("non-empty"))
     {
         sql_texts.push(paths.pop().expect("non-empty"));
-    } else if args.command.is_none() && args.file.is_empty() && paths.len() == 1 {
-        if looks_like_sql(&paths[0]) {
-            bail!("no PATH given: the only argument reads like SQL; put the recording before it");
-        }
+    } else if args.command.is_none()
+        && args.file.is_empty()
+        && paths.len() == 1
+        && looks_like_sql(&paths[0])
+    {
+        bail!("no PATH given: the only argument reads like SQL; put the recording before it");
     }
     for file in &args.file {
         sql_texts.push(
