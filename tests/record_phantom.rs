@@ -44,11 +44,22 @@ fn check_mode(bin: &Phantom, mode: Mode, count: u32) -> Option<Vec<String>> {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("rec");
     let log = tmp.path().join("truth.jsonl");
-    let opts = RunOptions {
+    // Our own work dir outlives the recording, so the symlink mode's link
+    // still resolves when the recorder decodes its rows; so must its target
+    // (phantom's default files are removed when it exits).
+    let mut opts = RunOptions {
         count: Some(count),
         log: Some(log.clone()),
+        workdir: Some(tmp.path().to_path_buf()),
         ..RunOptions::default()
     };
+    if mode == Mode::Symlink {
+        let (harmless, target) = (tmp.path().join("harmless"), tmp.path().join("target"));
+        std::fs::write(&harmless, "harmless\n").unwrap();
+        std::fs::write(&target, "target\n").unwrap();
+        opts.harmless = Some(harmless);
+        opts.target = Some(target);
+    }
     let status = Command::new(env!("CARGO_BIN_EXE_hindsight"))
         .args(["record", "-o"])
         .arg(&out)

@@ -209,16 +209,12 @@ fn ip_string(family: u16, a: &[u8; 16]) -> Option<String> {
 /// user path is resolved now (symlinks and `..` are not mismatches).
 ///
 /// When the user path no longer resolves (the object was removed before the
-/// decoder saw the row), `buffer_stable` decides: the buffer read again at
-/// syscall exit was unchanged, so the kernel copied the name that was read.
-fn same_object(
-    user_abs: &str,
-    kpath: &str,
-    ino: u64,
-    dev: u64,
-    nofollow: bool,
-    buffer_stable: bool,
-) -> bool {
+/// decoder saw the row), nothing can show that it named the kernel's object,
+/// so it is not the same: an unverifiable name is flagged rather than
+/// trusted. (A buffer read again at exit cannot decide this: a racing thread
+/// may flip it back between the kernel's copy and the re-read, which is
+/// exactly the Phantom Attack.)
+fn same_object(user_abs: &str, kpath: &str, ino: u64, dev: u64, nofollow: bool) -> bool {
     if user_abs == kpath {
         return true;
     }
@@ -229,7 +225,7 @@ fn same_object(
     };
     match meta {
         Ok(m) => m.ino() == ino && m.dev() == dev,
-        Err(_) => buffer_stable,
+        Err(_) => false,
     }
 }
 
@@ -494,15 +490,12 @@ impl Decoder {
                 Some(false)
             } else {
                 let nofollow = flags.is_some_and(|f| f & 0o400000 != 0);
-                let stable = h.flags & F_AUX != 0
-                    && user_path.as_deref() == Some(cstr(sect(rec, OFF_AUX, 256)).as_str());
                 Some(!same_object(
                     user_abs.as_deref().unwrap_or(""),
                     kpath.as_deref().unwrap_or(""),
                     h.ino,
                     user_dev(h.dev),
                     nofollow,
-                    stable,
                 ))
             };
         } else if matches!(name, "execve" | "execveat") && h.ret == 0 {
@@ -674,7 +667,6 @@ mod tests {
             m.ino(),
             m.dev(),
             false,
-            false
         ));
     }
 
