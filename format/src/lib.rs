@@ -13,6 +13,7 @@
 //! - synthesize: [`generate::generate_recording`]
 
 pub mod batch;
+pub mod errno;
 pub mod error;
 pub mod event;
 pub mod generate;

@@ -559,8 +559,7 @@ impl<'a> Lowerer<'a> {
                 }
             }
             Val::EvtRes => {
-                let errnos: Vec<Literal> = super::errno::ERRNOS
-                    .iter()
+                let errnos: Vec<Literal> = super::errno::all()
                     .filter(|(n, _)| folded(n))
                     .map(|(_, v)| Literal::Int(-v))
                     .collect();
