@@ -12,6 +12,6 @@ cargo fmt --all --check
 echo "== cargo clippy -D warnings" >&2
 cargo clippy --all-targets -- -D warnings
 echo "== cargo test" >&2
-cargo test --no-fail-fast 2>&1 | tee target/test-output.txt
+cargo test --no-fail-fast
 echo "== mdbook build" >&2
 mdbook build book
