@@ -136,6 +136,8 @@ pub enum ProcField {
     Args,
     /// Command name followed by the arguments (Falco's `proc.cmdline`).
     Cmdline,
+    /// argv joined with spaces, as the `process_command_line` column (Sigma's `CommandLine`).
+    CommandLine,
     /// Current working directory.
     Cwd,
     /// Controlling terminal device number (0: none).
@@ -176,6 +178,7 @@ impl ProcField {
         ProcField::Argv,
         ProcField::Args,
         ProcField::Cmdline,
+        ProcField::CommandLine,
         ProcField::Cwd,
         ProcField::Tty,
         ProcField::Sid,
@@ -202,6 +205,7 @@ impl ProcField {
             ProcField::Argv => "argv",
             ProcField::Args => "args",
             ProcField::Cmdline => "cmdline",
+            ProcField::CommandLine => "command_line",
             ProcField::Cwd => "cwd",
             ProcField::Tty => "tty",
             ProcField::Sid => "sid",
@@ -226,6 +230,7 @@ impl ProcField {
             | ProcField::Name
             | ProcField::Args
             | ProcField::Cmdline
+            | ProcField::CommandLine
             | ProcField::Cwd
             | ProcField::UserName
             | ProcField::LoginName
@@ -246,6 +251,7 @@ impl ProcField {
             ProcField::Argv => "argv as a list, argv[0] included",
             ProcField::Args => "arguments after argv[0], joined with spaces",
             ProcField::Cmdline => "command name and arguments, joined with spaces",
+            ProcField::CommandLine => "argv joined with spaces (as process_command_line)",
             ProcField::Cwd => "current working directory",
             ProcField::Tty => "controlling terminal device number, 0 when none",
             ProcField::Sid => "session id",
@@ -383,6 +389,9 @@ pub enum Field {
     Fd(FdField),
     /// One `name=value` entry of the `syscall_args` column (Falco's `evt.arg.NAME`).
     SyscallArg(Box<str>),
+    /// Element `N` of the event's `process_args` column (0 = argv\[0\]),
+    /// named `process_args[N]`; missing when argv is shorter.
+    ArgvAt(u16),
 }
 
 impl Field {
@@ -400,7 +409,7 @@ impl Field {
                 p.kind()
             }
             Field::Fd(f) => f.kind(),
-            Field::SyscallArg(_) => Kind::Str,
+            Field::SyscallArg(_) | Field::ArgvAt(_) => Kind::Str,
         }
     }
 
@@ -410,11 +419,17 @@ impl Field {
     }
 
     /// Parses a canonical name: a column name, `proc_X`, `parent_X`,
-    /// `ancestor_X` (all ancestors), `ancestor_X[N]`, `fd_X`, `arg_NAME`, and
-    /// the aliases `proc_ancestors` (= `ancestor_exe`), `fd_path`, `fd_type`.
+    /// `ancestor_X` (all ancestors), `ancestor_X[N]`, `fd_X`, `arg_NAME`,
+    /// `process_args[N]`, and the aliases `proc_ancestors` (= `ancestor_exe`), `fd_path`, `fd_type`.
     pub fn parse(name: &str) -> Option<Field> {
         if let Some(c) = Col::ALL.iter().find(|c| c.name() == name) {
             return Some(Field::Column(*c));
+        }
+        if let Some(idx) = name.strip_prefix("process_args[") {
+            let idx = idx.strip_suffix(']')?;
+            return (idx == "0" || !idx.starts_with('0'))
+                .then(|| idx.parse().ok().map(Field::ArgvAt))
+                .flatten();
         }
         if name == "proc_ancestors" {
             return Some(Field::Ancestors(ProcField::Exe));
@@ -482,6 +497,11 @@ impl Field {
             out.push((format!("fd_{}", f.suffix()), f.kind(), f.doc()));
         }
         out.push((
+            "process_args[N]".to_string(),
+            Kind::Str,
+            "element N of process_args (0 = argv[0]), null when argv is shorter",
+        ));
+        out.push((
             "arg_NAME".to_string(),
             Kind::Str,
             "the value of NAME in syscall_args",
@@ -506,6 +526,7 @@ impl Field {
         match self {
             Field::Column(c) => vec![*c],
             Field::SyscallArg(_) => vec![Col::SyscallArgs],
+            Field::ArgvAt(_) => vec![Col::ProcessArgs],
             Field::Fd(f) => match f {
                 FdField::Num => vec![Col::Fd],
                 FdField::Type => vec![Col::Fd, Col::FdType],
@@ -523,7 +544,10 @@ impl Field {
                     ProcField::Ppid => vec![Col::ProcessParentPid],
                     ProcField::Exe | ProcField::ExeFromMemfd => vec![Col::ProcessExecutable],
                     ProcField::Name => vec![Col::ProcessName],
-                    ProcField::Argv | ProcField::Args | ProcField::Cmdline => {
+                    ProcField::Argv
+                    | ProcField::Args
+                    | ProcField::Cmdline
+                    | ProcField::CommandLine => {
                         vec![Col::ProcessArgs]
                     }
                     ProcField::Cwd => vec![Col::ProcessCwd],
@@ -560,6 +584,7 @@ impl fmt::Display for Field {
             Field::Ancestors(p) => write!(f, "ancestor_{}", p.suffix()),
             Field::Fd(x) => write!(f, "fd_{}", x.suffix()),
             Field::SyscallArg(a) => write!(f, "arg_{a}"),
+            Field::ArgvAt(n) => write!(f, "process_args[{n}]"),
         }
     }
 }
@@ -588,6 +613,10 @@ mod tests {
             Some(Field::Ancestor(3, ProcField::Name))
         );
         assert_eq!(Field::parse("ancestor_name[0]"), None);
+        assert_eq!(Field::parse("process_args[2]"), Some(Field::ArgvAt(2)));
+        assert_eq!(Field::parse("process_args[0]"), Some(Field::ArgvAt(0)));
+        assert_eq!(Field::parse("process_args[01]"), None);
+        assert_eq!(Field::parse("process_args[x]"), None);
         assert_eq!(Field::parse("proc_exee"), None);
         assert_eq!(
             Field::parse("arg_flags"),

@@ -167,6 +167,10 @@ pub fn proc_field<'a>(f: ProcField, p: &'a Process, ctx: &Ctx<'a>) -> Value<'a> 
         ProcField::Argv => p.argv.as_deref().map_or(Value::Null, Value::List),
         ProcField::Args => a(&p.args),
         ProcField::Cmdline => a(&p.cmdline),
+        ProcField::CommandLine => p
+            .argv
+            .as_deref()
+            .map_or(Value::Null, |v| Value::Str(Cow::Owned(v.join(" ")))),
         ProcField::Cwd => a(&p.cwd),
         ProcField::Tty => i(p.tty),
         ProcField::Sid => i(p.sid),
@@ -273,6 +277,12 @@ pub fn single<'a>(field: &Field, ctx: &Ctx<'a>) -> Value<'a> {
             .as_deref()
             .and_then(|args| syscall_arg(args, name))
             .map_or(Value::Null, |v| Value::Str(Cow::Borrowed(v))),
+        Field::ArgvAt(n) => ctx
+            .ev
+            .process_args
+            .as_deref()
+            .and_then(|a| a.get(usize::from(*n)))
+            .map_or(Value::Null, |v| Value::Str(Cow::Borrowed(v.as_str()))),
     }
 }
 

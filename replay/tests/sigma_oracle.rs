@@ -4,8 +4,13 @@
 //!
 //! Events: for every applicable SigmaHQ Linux rule, events built from the
 //! rule's own values (so positives exist for nearly every rule), a
-//! case-swapped twin and a near miss (last character dropped); every rule is
-//! then evaluated against every event. Install the oracle with
+//! case-swapped twin, a near miss (last character dropped) and a shifted
+//! twin (auditd `aN` values one argv slot later), plus every event of the
+//! committed fixture recordings; every rule is then evaluated against every
+//! event, both by the reference evaluator and by the replay engine (Sigma
+//! compiled to the shared IR), and both must give pySigma's answer. State
+//! fields (`ParentImage`, `ParentCommandLine`) come from the replay engine's
+//! state model, for the export as for the evaluators. Install the oracle with
 //! `scripts/setup.sh` (`pip install pysigma pysigma-backend-sqlite`).
 
 mod sigma_corpus_files {
@@ -18,47 +23,15 @@ use std::path::Path;
 use std::process::Command;
 
 use hindsight_format::{Event, EventKind};
+use hindsight_replay::engine::{Engine, Options};
+use hindsight_replay::sigma::compile::to_ir;
 use hindsight_replay::sigma::detection::{FieldMatch, Matcher, Search};
-use hindsight_replay::sigma::eval::{self, State};
+use hindsight_replay::sigma::eval;
 use hindsight_replay::sigma::fields::{Source, View};
 use hindsight_replay::sigma::pattern::Piece;
 use hindsight_replay::sigma::{self, Applicability, Compiled};
-
-/// Parent image and command line, from earlier `process_exec` events.
-#[derive(Default)]
-struct MiniState {
-    procs: HashMap<i32, (Option<String>, Option<String>)>,
-    current_ppid: Option<i32>,
-}
-
-impl MiniState {
-    fn observe(&mut self, ev: &Event) {
-        self.current_ppid = ev.process_parent_pid;
-        if matches!(
-            ev.event_kind,
-            EventKind::ProcessExec | EventKind::ProcessSnapshot
-        ) {
-            self.procs.insert(
-                ev.process_pid,
-                (
-                    ev.process_executable.clone(),
-                    ev.process_command_line.clone(),
-                ),
-            );
-        }
-    }
-}
-
-impl State for MiniState {
-    fn get(&self, name: &str) -> Option<String> {
-        let p = self.procs.get(&self.current_ppid?)?;
-        match name {
-            "parent_exe" => p.0.clone(),
-            "parent_cmdline" => p.1.clone(),
-            _ => None,
-        }
-    }
-}
+use hindsight_replay::state::State;
+use hindsight_replay::value::Ctx;
 
 /// A concrete string a matcher accepts (best effort).
 fn sample(m: &Matcher) -> Option<String> {
@@ -79,7 +52,7 @@ fn sample(m: &Matcher) -> Option<String> {
     }
 }
 
-fn set_field(ev: &mut Event, parent: &mut Event, src: Source, value: &str) {
+fn set_field(ev: &mut Event, parent: &mut Event, src: Source, value: &str, shift: bool) {
     let int = || value.parse::<i64>().ok();
     match src {
         Source::Column(c) => match c {
@@ -104,8 +77,14 @@ fn set_field(ev: &mut Event, parent: &mut Event, src: Source, value: &str) {
             _ => {}
         },
         Source::State("parent_exe") => parent.process_executable = Some(value.into()),
-        Source::State("parent_cmdline") => parent.process_command_line = Some(value.into()),
+        Source::State("parent_command_line") => {
+            // The parent's argv, so that joined with spaces it gives `value`.
+            parent.process_args = Some(value.split(' ').map(String::from).collect());
+            parent.process_command_line = Some(value.into());
+        }
+        Source::State(other) => panic!("no way to set state field {other}"),
         Source::Arg(i) => {
+            let i = usize::from(i) + usize::from(shift);
             let args = ev.process_args.get_or_insert_with(Vec::new);
             while args.len() <= i {
                 args.push(String::new());
@@ -196,7 +175,7 @@ fn derived_events(rules: &[Compiled]) -> Vec<Event> {
                 selections(s, &mut sels);
             }
             for sel in sels {
-                for variant in 0..3 {
+                for variant in 0..4 {
                     pid += 2;
                     let mut parent = base_event(view, pid - 1);
                     parent.event_kind = EventKind::ProcessExec;
@@ -230,7 +209,7 @@ fn derived_events(rules: &[Compiled]) -> Vec<Event> {
                             }
                             _ => {}
                         }
-                        set_field(&mut ev, &mut parent, src, &v);
+                        set_field(&mut ev, &mut parent, src, &v, variant == 3);
                     }
                     events.push(parent);
                     events.push(ev);
@@ -244,6 +223,150 @@ fn derived_events(rules: &[Compiled]) -> Vec<Event> {
     events
 }
 
+/// Seqs of the fixture recordings start at `RECORDING_BASE * (i + 1)`; the
+/// state model starts afresh with each recording.
+const RECORDING_BASE: u64 = 1_000_000;
+
+/// Which rule matched which event, by the reference evaluator and by the
+/// replay engine, and the export of every event through every view.
+struct Evaluation {
+    reference: BTreeMap<String, BTreeSet<u64>>,
+    engine: BTreeMap<String, BTreeSet<u64>>,
+    records: String,
+}
+
+fn evaluate(compiled: &[Compiled], events: &[Event], names: &BTreeSet<String>) -> Evaluation {
+    let ir: Vec<_> = compiled.iter().map(to_ir).collect();
+    let engine = Engine::new(&ir).unwrap_or_else(|e| panic!("{e:?}"));
+    let mut out = Evaluation {
+        reference: BTreeMap::new(),
+        engine: BTreeMap::new(),
+        records: String::new(),
+    };
+    for group in events.chunk_by(|a, b| a.seq / RECORDING_BASE == b.seq / RECORDING_BASE) {
+        let mut state = State::new();
+        let mut replay = engine.replay("oracle", Options::default());
+        for ev in group {
+            state.before(ev);
+            let ctx = Ctx::new(ev, &state);
+            for view in sigma::fields::VIEWS {
+                if !eval::in_view(view, ev) {
+                    continue;
+                }
+                let mut fields = serde_json::Map::new();
+                for n in names {
+                    let v = eval::field_value(view, Some(n), ev, &ctx);
+                    fields.insert(n.clone(), to_json(v));
+                }
+                fields.insert(
+                    "_raw".into(),
+                    to_json(eval::field_value(view, None, ev, &ctx)),
+                );
+                let rec = serde_json::json!({"seq": ev.seq, "view": view.name, "fields": fields});
+                writeln!(out.records, "{rec}").unwrap();
+            }
+            for c in compiled {
+                if c.matches(ev, &ctx) {
+                    out.reference
+                        .entry(c.rule.id.clone())
+                        .or_default()
+                        .insert(ev.seq);
+                }
+            }
+            state.after(ev);
+            replay.push(ev);
+        }
+        for v in replay.finish().verdicts {
+            out.engine.entry(v.rule_id).or_default().insert(v.seq);
+        }
+    }
+    out
+}
+
+/// Sigma field names used by any rule: one column each in the export.
+fn field_names(compiled: &[Compiled]) -> BTreeSet<String> {
+    fn walk(s: &Search, out: &mut BTreeSet<String>) {
+        match s {
+            Search::AllOf(f) => out.extend(f.iter().filter_map(|m| m.field.clone())),
+            Search::AnyOf(a) => a.iter().for_each(|x| walk(x, out)),
+        }
+    }
+    let mut names = BTreeSet::new();
+    for c in compiled {
+        for (_, s) in &c.rule.searches {
+            walk(s, &mut names);
+        }
+    }
+    names
+}
+
+/// Every difference between two answers, described with the rule and event.
+fn differences(
+    compiled: &[Compiled],
+    events: &[Event],
+    (left_name, left): (&str, &BTreeMap<String, BTreeSet<u64>>),
+    (right_name, right): (&str, &BTreeMap<String, BTreeSet<u64>>),
+    only: Option<&BTreeSet<String>>,
+) -> Vec<String> {
+    let by_seq: HashMap<u64, &Event> = events.iter().map(|e| (e.seq, e)).collect();
+    let empty = BTreeSet::new();
+    let mut out = Vec::new();
+    for c in compiled {
+        let id = &c.rule.id;
+        if only.is_some_and(|o| !o.contains(id)) {
+            continue;
+        }
+        let l = left.get(id).unwrap_or(&empty);
+        let r = right.get(id).unwrap_or(&empty);
+        for seq in l.symmetric_difference(r) {
+            let ev = by_seq[seq];
+            out.push(format!(
+                "rule {id} ({}, {})\n  event seq {seq}: {:?} exe={:?} cmdline={:?} file={:?} target={:?} args={:?}\n  {left_name}: {}  {right_name}: {}",
+                c.rule.title,
+                c.rule.file,
+                ev.event_kind,
+                ev.process_executable,
+                ev.process_command_line,
+                ev.file_path,
+                ev.file_target_path,
+                ev.process_args,
+                l.contains(seq),
+                r.contains(seq)
+            ));
+        }
+    }
+    out
+}
+
+fn show(what: &str, d: &[String]) -> String {
+    format!(
+        "{} disagreements ({what}):\n{}",
+        d.len(),
+        d.iter().take(40).cloned().collect::<Vec<_>>().join("\n")
+    )
+}
+
+/// The corpus rules that apply to a syscall recording (applicable or
+/// cannot-fire), and the files they come from.
+fn corpus() -> (Vec<Compiled>, Vec<String>) {
+    let mut compiled = Vec::new();
+    let mut rule_files = Vec::new();
+    for f in sigma_corpus_files::linux_rule_files() {
+        let mut any = false;
+        for r in sigma::load_file(&f).unwrap() {
+            let c = Compiled::new(r);
+            if !matches!(c.applicability, Applicability::NotApplicable(_)) {
+                any = true;
+                compiled.push(c);
+            }
+        }
+        if any {
+            rule_files.push(f.display().to_string());
+        }
+    }
+    (compiled, rule_files)
+}
+
 #[test]
 fn hindsight_and_pysigma_agree() {
     let ok = Command::new("python3")
@@ -255,73 +378,17 @@ fn hindsight_and_pysigma_agree() {
         "the oracle needs pySigma: run scripts/setup.sh (pip install pysigma pysigma-backend-sqlite)"
     );
 
-    let files = sigma_corpus_files::linux_rule_files();
-    let mut compiled = Vec::new();
-    let mut rule_files = Vec::new();
-    for f in &files {
-        let rules = sigma::load_file(f).unwrap();
-        let mut any = false;
-        for r in rules {
-            let c = Compiled::new(r);
-            if !matches!(c.applicability, Applicability::NotApplicable(_)) {
-                any = true;
-                compiled.push(c);
-            }
-        }
-        if any {
-            rule_files.push(f.display().to_string());
-        }
-    }
+    let (compiled, rule_files) = corpus();
     let mut events = derived_events(&compiled);
     let fixture = fixture_events();
     let n_fixture = fixture.len();
     events.extend(fixture);
+    let names = field_names(&compiled);
+    let ev = evaluate(&compiled, &events, &names);
 
-    // Sigma field names used by any rule: one column each.
-    let mut names: BTreeSet<String> = BTreeSet::new();
-    for c in &compiled {
-        fn walk(s: &Search, out: &mut BTreeSet<String>) {
-            match s {
-                Search::AllOf(f) => out.extend(f.iter().filter_map(|m| m.field.clone())),
-                Search::AnyOf(a) => a.iter().for_each(|x| walk(x, out)),
-            }
-        }
-        for (_, s) in &c.rule.searches {
-            walk(s, &mut names);
-        }
-    }
-
-    // Export: one record per (event, view it belongs to).
-    let mut records = String::new();
-    let mut state = MiniState::default();
-    let mut ours: BTreeMap<String, BTreeSet<u64>> = BTreeMap::new();
-    for ev in &events {
-        state.observe(ev);
-        for view in sigma::fields::VIEWS {
-            if !eval::in_view(view, ev) {
-                continue;
-            }
-            let mut fields = serde_json::Map::new();
-            for n in &names {
-                let v = eval::field_value(view, Some(n), ev, &state);
-                fields.insert(n.clone(), to_json(v));
-            }
-            fields.insert(
-                "_raw".into(),
-                to_json(eval::field_value(view, None, ev, &state)),
-            );
-            let rec = serde_json::json!({"seq": ev.seq, "view": view.name, "fields": fields});
-            writeln!(records, "{rec}").unwrap();
-        }
-        for c in &compiled {
-            if c.matches(ev, &state) {
-                ours.entry(c.rule.id.clone()).or_default().insert(ev.seq);
-            }
-        }
-    }
     let dir = tempdir();
     std::fs::write(dir.join("rules.txt"), rule_files.join("\n")).unwrap();
-    std::fs::write(dir.join("records.jsonl"), &records).unwrap();
+    std::fs::write(dir.join("records.jsonl"), &ev.records).unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/sigma_oracle.py");
     let out = Command::new("python3")
         .arg(&script)
@@ -329,6 +396,7 @@ fn hindsight_and_pysigma_agree() {
         .arg(dir.join("records.jsonl"))
         .output()
         .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
     assert!(
         out.status.success(),
         "oracle failed: {}",
@@ -351,56 +419,53 @@ fn hindsight_and_pysigma_agree() {
             .map(|s| s.as_u64().unwrap());
         theirs.insert(id, seqs.collect());
     }
-    let by_seq: HashMap<u64, &Event> = events.iter().map(|e| (e.seq, e)).collect();
-    let mut disagreements = Vec::new();
-    let (mut compared, mut positives) = (0usize, 0usize);
-    for c in &compiled {
-        let id = &c.rule.id;
-        let Some(t) = theirs.get(id) else {
-            continue;
-        };
-        compared += 1;
-        let o = ours.get(id).cloned().unwrap_or_default();
-        positives += o.len();
-        for seq in o.symmetric_difference(t) {
-            let ev = by_seq[seq];
-            disagreements.push(format!(
-                "rule {id} ({}, {})\n  event seq {seq}: {:?} exe={:?} cmdline={:?} file={:?} target={:?} args={:?}\n  hindsight: {}  pysigma: {}",
-                c.rule.title,
-                c.rule.file,
-                ev.event_kind,
-                ev.process_executable,
-                ev.process_command_line,
-                ev.file_path,
-                ev.file_target_path,
-                ev.process_args,
-                o.contains(seq),
-                t.contains(seq)
-            ));
-        }
-    }
+    let converted: BTreeSet<String> = theirs.keys().cloned().collect();
+    let compared = compiled
+        .iter()
+        .filter(|c| converted.contains(&c.rule.id))
+        .count();
+    let positives: usize = ev
+        .reference
+        .iter()
+        .filter(|(id, _)| converted.contains(*id))
+        .map(|(_, s)| s.len())
+        .sum();
+    let reference = differences(
+        &compiled,
+        &events,
+        ("hindsight (reference evaluator)", &ev.reference),
+        ("pysigma", &theirs),
+        Some(&converted),
+    );
+    let engine = differences(
+        &compiled,
+        &events,
+        ("hindsight (replay engine)", &ev.engine),
+        ("pysigma", &theirs),
+        Some(&converted),
+    );
     eprintln!(
-        "oracle: {} rules x {} events ({} from the fixture recordings) compared ({} rules pySigma could not convert), {} matches, {} disagreements",
+        "oracle: {} rules x {} events ({} from the fixture recordings) compared ({} rules pySigma could not convert), {} matches, {} disagreements (reference evaluator), {} (replay engine)",
         compared,
         events.len(),
         n_fixture,
         oracle_errors.len(),
         positives,
-        disagreements.len()
+        reference.len(),
+        engine.len()
     );
     for e in &oracle_errors {
         eprintln!("  pySigma could not convert {e}");
     }
     assert!(
-        disagreements.is_empty(),
-        "{} disagreements:\n{}",
-        disagreements.len(),
-        disagreements
-            .iter()
-            .take(40)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
+        reference.is_empty(),
+        "{}",
+        show("reference evaluator vs pySigma", &reference)
+    );
+    assert!(
+        engine.is_empty(),
+        "{}",
+        show("replay engine vs pySigma", &engine)
     );
     assert!(compared > 150, "only {compared} rules compared");
     assert!(
@@ -411,7 +476,7 @@ fn hindsight_and_pysigma_agree() {
 
 /// The events of the committed fixture recordings (`synthetic-small` and the
 /// real scenario recordings under `fixtures/recordings/sigma`), numbered after
-/// the derived ones.
+/// the derived ones, [`RECORDING_BASE`] apart.
 fn fixture_events() -> Vec<Event> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/recordings");
     let mut dirs = vec![root.join("synthetic-small")];
@@ -430,7 +495,8 @@ fn fixture_events() -> Vec<Event> {
         let rec = hindsight_format::reader::Recording::open(dir).unwrap();
         for e in rec.events() {
             let mut e = e.unwrap();
-            e.seq += 1_000_000 * (i as u64 + 1);
+            assert!(e.seq < RECORDING_BASE, "{}: seq {}", dir.display(), e.seq);
+            e.seq += RECORDING_BASE * (i as u64 + 1);
             out.push(e);
         }
     }
@@ -451,88 +517,32 @@ fn tempdir() -> std::path::PathBuf {
     d
 }
 
-/// The shared engine (Sigma compiled to the IR, evaluated by
-/// `hindsight_replay::engine`) agrees with the reference evaluator, which the
-/// test above holds to pySigma. The documented approximations of the IR
-/// compile (auditd `aN` reads any argv element; `ParentCommandLine` reads
-/// `parent_cmdline`) are the only allowed differences.
+/// Without pySigma: the replay engine (Sigma compiled to the shared IR)
+/// gives exactly the reference evaluator's answer for every rule and every
+/// derived and fixture event (auditd `aN` is argv element N, in both).
 #[test]
 fn engine_agrees_with_the_reference_evaluator() {
-    use hindsight_replay::engine::{Engine, Options};
-    use hindsight_replay::sigma::compile::to_ir;
-
-    let mut compiled = Vec::new();
-    for f in sigma_corpus_files::linux_rule_files() {
-        for r in sigma::load_file(&f).unwrap() {
-            let c = Compiled::new(r);
-            if c.applicability == Applicability::Applicable {
-                compiled.push(c);
-            }
-        }
-    }
-    let events = derived_events(&compiled);
-    let ir: Vec<_> = compiled.iter().map(to_ir).collect();
-    let engine = Engine::new(&ir).unwrap_or_else(|e| panic!("{e:?}"));
-    let mut replay = engine.replay("derived", Options::default());
-    let mut state = MiniState::default();
-    let mut ours: BTreeSet<(String, u64)> = BTreeSet::new();
-    for ev in &events {
-        state.observe(ev);
-        for c in &compiled {
-            if c.matches(ev, &state) {
-                ours.insert((c.rule.id.clone(), ev.seq));
-            }
-        }
-        replay.push(ev);
-    }
-    let report = replay.finish();
-    let engine_hits: BTreeSet<(String, u64)> = report
-        .verdicts
-        .iter()
-        .map(|v| (v.rule_id.clone(), v.seq))
-        .collect();
-    let approximated = |id: &str| {
-        compiled.iter().any(|c| {
-            c.rule.id == id
-                && c.rule.searches.iter().any(|(_, s)| {
-                    let mut sels = Vec::new();
-                    selections(s, &mut sels);
-                    sels.iter().flatten().any(|f| {
-                        f.field.as_deref().is_some_and(|n| {
-                            n == "ParentCommandLine"
-                                || (n.starts_with('a') && n[1..].parse::<u32>().is_ok())
-                        })
-                    })
-                })
-        })
-    };
-    let mut bad = Vec::new();
-    let mut allowed = 0;
-    for (id, seq) in ours.symmetric_difference(&engine_hits) {
-        if approximated(id) {
-            allowed += 1;
-            continue;
-        }
-        bad.push(format!(
-            "rule {id} seq {seq}: reference {} engine {}",
-            ours.contains(&(id.clone(), *seq)),
-            engine_hits.contains(&(id.clone(), *seq))
-        ));
-    }
+    let (compiled, _) = corpus();
+    let mut events = derived_events(&compiled);
+    let n_derived = events.len();
+    events.extend(fixture_events());
+    let ev = evaluate(&compiled, &events, &BTreeSet::new());
+    let d = differences(
+        &compiled,
+        &events,
+        ("reference", &ev.reference),
+        ("engine", &ev.engine),
+        None,
+    );
+    let verdicts: usize = ev.engine.values().map(BTreeSet::len).sum();
     eprintln!(
-        "engine: {} rules, {} events, {} verdicts, {} reference matches, {} differences from documented approximations, {} other",
+        "engine: {} rules, {} events ({} derived), {} verdicts, {} disagreements",
         compiled.len(),
         events.len(),
-        engine_hits.len(),
-        ours.len(),
-        allowed,
-        bad.len()
+        n_derived,
+        verdicts,
+        d.len()
     );
-    assert!(
-        bad.is_empty(),
-        "{} disagreements:\n{}",
-        bad.len(),
-        bad.iter().take(40).cloned().collect::<Vec<_>>().join("\n")
-    );
-    assert!(engine_hits.len() > 150);
+    assert!(d.is_empty(), "{}", show("reference vs engine", &d));
+    assert!(verdicts > 150);
 }

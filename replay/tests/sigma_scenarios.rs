@@ -1,14 +1,26 @@
 //! The Sigma scenario scripts (`fixtures/scenarios/sigma/*.sh`) stay valid:
-//! each names a rule of the corpus that loads and can fire, and runs both
-//! phases successfully.
+//! each names a vendored rule (`rules/sigma/`) that loads and can fire, and
+//! runs both phases successfully.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use hindsight_replay::engine::{Engine, Options};
 use hindsight_replay::run::replay_paths;
 use hindsight_replay::sigma::compile::to_ir;
 use hindsight_replay::sigma::{self, Applicability, Compiled};
+
+/// The vendored rule a scenario script names in its header
+/// (`#   rules/sigma/linux/...yml`).
+fn rule_of(root: &Path, script: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(script).unwrap();
+    let rel = text
+        .lines()
+        .map(|l| l.trim_start_matches('#').trim())
+        .find(|l| l.starts_with("rules/sigma/"))
+        .unwrap_or_else(|| panic!("{}: no rules/sigma/ path in the header", script.display()));
+    root.join(rel)
+}
 
 #[test]
 fn scenarios_name_loadable_rules_and_run() {
@@ -22,12 +34,7 @@ fn scenarios_name_loadable_rules_and_run() {
     scripts.sort();
     assert!(scripts.len() >= 20, "only {} scenarios", scripts.len());
     for s in &scripts {
-        let text = std::fs::read_to_string(s).unwrap();
-        let rule_path = text
-            .lines()
-            .find_map(|l| l.trim_start_matches('#').trim().strip_prefix("../shared/"))
-            .unwrap_or_else(|| panic!("{}: no rule path in the header", s.display()));
-        let rules = sigma::load_file(&root.join("../shared").join(rule_path)).unwrap();
+        let rules = sigma::load_file(&rule_of(&root, s)).unwrap();
         let c = Compiled::new(rules.into_iter().next().unwrap());
         assert_eq!(
             c.applicability,
@@ -63,12 +70,7 @@ fn recorded_scenarios_fire_only_on_the_positive_phase() {
     let mut lines = Vec::new();
     for slug in &slugs {
         let script = root.join(format!("fixtures/scenarios/sigma/{slug}.sh"));
-        let text = std::fs::read_to_string(&script).unwrap();
-        let rule_path = text
-            .lines()
-            .find_map(|l| l.trim_start_matches('#').trim().strip_prefix("../shared/"))
-            .unwrap();
-        let rule = sigma::load_file(&root.join("../shared").join(rule_path))
+        let rule = sigma::load_file(&rule_of(&root, &script))
             .unwrap()
             .remove(0);
         let engine = Engine::new(&[to_ir(&Compiled::new(rule))]).unwrap();

@@ -8,7 +8,7 @@
 //! at compile time.
 
 use crate::diag::Diagnostic;
-use crate::field::{Col, Field, Kind, ProcField};
+use crate::field::{Col, Field, Kind};
 use crate::ir::{self, Expr, Literal, Op, Part, Priority, Rhs, Test};
 use crate::lang::{RuleLanguage, SourceFile};
 
@@ -125,12 +125,11 @@ fn col(name: &str) -> Field {
 fn source_field(src: Source) -> Option<Field> {
     match src {
         Source::Column(c) => Some(col(c)),
-        Source::State("parent_exe") => Some(Field::Parent(ProcField::Exe)),
-        Source::State("parent_cmdline") => Some(Field::Parent(ProcField::Cmdline)),
-        // The IR has no indexed argv field yet: `aN` reads any element of
-        // `process_args` (documented over-approximation).
-        Source::Arg(_) => Some(col("process_args")),
-        Source::State(_) | Source::Const(_) | Source::Missing => None,
+        Source::State(name) => {
+            Some(Field::parse(name).unwrap_or_else(|| panic!("views name unknown field {name}")))
+        }
+        Source::Arg(n) => Some(Field::ArgvAt(n)),
+        Source::Const(_) | Source::Missing => None,
     }
 }
 

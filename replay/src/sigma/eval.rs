@@ -37,8 +37,26 @@ impl Value<'_> {
 
 /// State fields the replay engine keeps (the parent's image and command line).
 pub trait State {
-    /// The value of state field `name` for the event's process.
+    /// The value of state field `name` (a canonical field name such as
+    /// `parent_exe`, see [`crate::field::Field::parse`]) for the event's process.
     fn get(&self, name: &str) -> Option<String>;
+}
+
+/// The replay engine's own state: a state field reads exactly what the
+/// engine's rules read ([`crate::value::single`]), so the reference evaluator
+/// and the engine see the same parent image and command line.
+impl State for crate::value::Ctx<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        let field = crate::field::Field::parse(name)?;
+        match crate::value::single(&field, self) {
+            crate::value::Value::Null => None,
+            v => {
+                let mut out = String::new();
+                v.render(&mut out);
+                Some(out)
+            }
+        }
+    }
 }
 
 /// No state: every state field is null.
@@ -152,7 +170,7 @@ pub fn source_value<'a>(src: Source, ev: &'a Event, state: &dyn State) -> Option
         Source::Arg(i) => ev
             .process_args
             .as_ref()
-            .and_then(|a| a.get(i))
+            .and_then(|a| a.get(usize::from(i)))
             .map(|s| Value::Str(Cow::Borrowed(s.as_str()))),
         Source::Const(k) => Some(Value::Str(Cow::Borrowed(k))),
         Source::Missing => None,

@@ -14,10 +14,11 @@ use super::rule::LogSource;
 pub enum Source {
     /// An event column (`format::schema::COLUMNS`).
     Column(&'static str),
-    /// A replay state field (`parent_exe`, `parent_cmdline`).
+    /// A replay state field, by its canonical name ([`crate::field::Field::parse`]:
+    /// `parent_exe`, `parent_command_line`).
     State(&'static str),
-    /// One element of `process_args`.
-    Arg(usize),
+    /// One element of `process_args` (`process_args[N]`).
+    Arg(u16),
     /// A value fixed by the view (`Initiated: 'true'` for `connect`).
     Const(&'static str),
     /// Nothing in a syscall recording holds this field.
@@ -72,7 +73,7 @@ impl View {
     pub fn source(&self, field: &str) -> Source {
         if self.args
             && let Some(n) = field.strip_prefix('a')
-            && let Ok(i) = n.parse::<usize>()
+            && let Ok(i) = n.parse::<u16>()
             && n == i.to_string()
         {
             return Source::Arg(i);
@@ -92,11 +93,21 @@ impl View {
 use Source::{Column as C, Const as K, Missing as M, State as S};
 
 const OPEN: &[&str] = &["open", "openat", "openat2"];
+/// Syscalls that give a file a new name (read through `file_target_path`).
+const NEW_NAME: &[&str] = &[
+    "rename",
+    "renameat",
+    "renameat2",
+    "link",
+    "linkat",
+    "symlink",
+    "symlinkat",
+];
 const PROCESS: &[(&str, Source)] = &[
     ("Image", C("process_executable")),
     ("CommandLine", C("process_command_line")),
     ("ParentImage", S("parent_exe")),
-    ("ParentCommandLine", S("parent_cmdline")),
+    ("ParentCommandLine", S("parent_command_line")),
     ("OriginalFileName", M),
     ("User", C("user_name")),
     ("CurrentDirectory", C("process_cwd")),
@@ -202,15 +213,7 @@ pub static VIEWS: &[View] = &[
         name: "file_event:rename",
         filter: Filter {
             kinds: &["syscall"],
-            syscalls: Some(&[
-                "rename",
-                "renameat",
-                "renameat2",
-                "link",
-                "linkat",
-                "symlink",
-                "symlinkat",
-            ]),
+            syscalls: Some(NEW_NAME),
             non_null: Some("file_target_path"),
             success: true,
             ..ANY
@@ -330,15 +333,7 @@ pub static VIEWS: &[View] = &[
         name: "auditd:PATH:target",
         filter: Filter {
             kinds: &["syscall"],
-            syscalls: Some(&[
-                "rename",
-                "renameat",
-                "renameat2",
-                "link",
-                "linkat",
-                "symlink",
-                "symlinkat",
-            ]),
+            syscalls: Some(NEW_NAME),
             non_null: Some("file_target_path"),
             ..ANY
         },
