@@ -64,6 +64,19 @@ pub const F_FD_ARG: u32 = 1 << 12;
 /// its dentry is a root of its own, and `kpath` holds just that dentry's
 /// name (e.g. `memfd:NAME`), not a path.
 pub const F_KPATH_PSEUDO: u32 = 1 << 13;
+/// The kernel's own copy of path 1 (its `struct filename`, seen when the
+/// syscall freed it to `names_cache`) was compared with `user_path`.
+pub const F_KNAME1: u32 = 1 << 14;
+/// That copy differed from `user_path` (or the user read failed).
+pub const F_KNAME1_DIFF: u32 = 1 << 15;
+/// The kernel's copy of path 2 was compared with `user_path2`.
+pub const F_KNAME2: u32 = 1 << 16;
+/// That copy differed from `user_path2`.
+pub const F_KNAME2_DIFF: u32 = 1 << 17;
+/// `kname` holds the kernel's copy of path 1 (sent when it differed).
+pub const F_KNAME1_BYTES: u32 = 1 << 18;
+/// `kname2` holds the kernel's copy of path 2 (sent when it differed).
+pub const F_KNAME2_BYTES: u32 = 1 << 19;
 
 /// Per-syscall capture spec ([`SyscallSpec::flags`]): record this syscall.
 pub const S_ENABLED: u8 = 1 << 0;
@@ -298,6 +311,10 @@ pub struct WireEvent {
     pub kpath2: [u8; KPATH_LEN],
     /// Exec: argv (NUL-separated); syscall: second path re-read at exit.
     pub aux: [u8; AUX_LEN],
+    /// The kernel's copy of path 1 (`F_KNAME1_BYTES`).
+    pub kname: [u8; USER_PATH_LEN],
+    /// The kernel's copy of path 2 (`F_KNAME2_BYTES`).
+    pub kname2: [u8; USER_PATH_LEN],
 }
 
 /// Offset of the `user_path` section.
@@ -310,6 +327,10 @@ pub const OFF_KPATH: usize = offset_of!(WireEvent, kpath);
 pub const OFF_KPATH2: usize = offset_of!(WireEvent, kpath2);
 /// Offset of the `aux` section.
 pub const OFF_AUX: usize = offset_of!(WireEvent, aux);
+/// Offset of the `kname` section.
+pub const OFF_KNAME: usize = offset_of!(WireEvent, kname);
+/// Offset of the `kname2` section.
+pub const OFF_KNAME2: usize = offset_of!(WireEvent, kname2);
 
 /// Per-thread state kept from syscall entry to exit (hash map value).
 #[repr(C)]
@@ -349,6 +370,42 @@ pub struct EntryState {
     pub user_path2: [u8; USER_PATH_LEN],
 }
 
+/// Load-time configuration of the optional hooks and kernel filters
+/// (`.rodata` global `EXT`), kept apart from [`Config`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExtConfig {
+    /// `filename.name` (u32::MAX: the kernel-name hook is off).
+    pub filename_name: u32,
+    /// `filename.uptr`.
+    pub filename_uptr: u32,
+    /// `filename.iname`.
+    pub filename_iname: u32,
+    /// `kmem_cache.name`.
+    pub kmem_cache_name: u32,
+    /// `dentry.d_inode`.
+    pub dentry_d_inode: u32,
+    /// Entries in the `IGNORE_DIRS` map (0: no `--ignore-prefix` in kernel).
+    pub ignore_dirs: u32,
+}
+
+/// `IGNORE_DIRS` key: a directory named by `--ignore-prefix`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct DirKey {
+    /// Inode number.
+    pub ino: u64,
+    /// Kernel `dev_t` of its super block.
+    pub dev: u32,
+    /// Padding.
+    pub _pad: u32,
+}
+
+/// `IGNORE_DIRS` value bit: objects strictly below the directory are ignored.
+pub const IGNORE_BELOW: u8 = 1 << 0;
+/// `IGNORE_DIRS` value bit: the directory itself is ignored too.
+pub const IGNORE_SELF: u8 = 1 << 1;
+
 /// Per-CPU loss counter (array value).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -365,9 +422,11 @@ const _: () = assert!(size_of::<SyscallSpec>() == 4);
 const _: () = assert!(size_of::<KernelOffsets>() == 46 * 4);
 const _: () = assert!(size_of::<Config>() == 24 + 46 * 4);
 const _: () = assert!(size_of::<WireHeader>() == 256);
-const _: () = assert!(size_of::<WireEvent>() == 256 + 2 * USER_PATH_LEN + 2 * KPATH_LEN + AUX_LEN);
+const _: () = assert!(size_of::<WireEvent>() == 256 + 4 * USER_PATH_LEN + 2 * KPATH_LEN + AUX_LEN);
 const _: () = assert!(size_of::<EntryState>() == 120 + 2 * USER_PATH_LEN);
 const _: () = assert!(size_of::<LossCounter>() == 24);
+const _: () = assert!(size_of::<ExtConfig>() == 24);
+const _: () = assert!(size_of::<DirKey>() == 16);
 const _: () = assert!((KPATH_OFF_MASK as usize) + (NAME_LEN as usize) <= KPATH_LEN);
 
 #[cfg(feature = "user")]
@@ -379,4 +438,6 @@ mod pod {
     unsafe impl aya::Pod for super::Config {}
     unsafe impl aya::Pod for super::WireHeader {}
     unsafe impl aya::Pod for super::LossCounter {}
+    unsafe impl aya::Pod for super::ExtConfig {}
+    unsafe impl aya::Pod for super::DirKey {}
 }

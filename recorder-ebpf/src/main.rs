@@ -6,7 +6,9 @@
 #![allow(unsafe_op_in_unsafe_fn)]
 
 mod connect;
+mod filter;
 mod kernel;
+mod names;
 mod process;
 mod syscalls;
 

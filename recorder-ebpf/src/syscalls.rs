@@ -4,10 +4,11 @@
 
 use aya_ebpf::{helpers::generated as h, macros::raw_tracepoint, programs::RawTracePointContext};
 use hindsight_recorder_common::{
-    EntryState, F_AUX, F_FD_ARG, F_FILE, F_KADDR, F_KPATH_COMPLETE, F_KPATH_PSEUDO, F_KPATH_REREAD,
-    F_KPATH_WALK, F_KPATH2_COMPLETE, F_KPATH2_WALK, F_UADDR, F_USER_PATH, F_USER_PATH2,
-    KIND_SYSCALL, MAX_SYSCALLS, OFF_AUX, OFF_KPATH, OFF_KPATH2, OFF_USER_PATH2, S_ARG_FD,
-    S_ENABLED, S_REREAD, S_RET_FD, S_SOCKADDR, SyscallSpec, USER_PATH_LEN, WireEvent,
+    EntryState, F_AUX, F_FD_ARG, F_FILE, F_KADDR, F_KNAME1, F_KNAME1_DIFF, F_KNAME2, F_KNAME2_DIFF,
+    F_KPATH_COMPLETE, F_KPATH_PSEUDO, F_KPATH_REREAD, F_KPATH_WALK, F_KPATH2_COMPLETE,
+    F_KPATH2_WALK, F_UADDR, F_USER_PATH, F_USER_PATH2, KIND_SYSCALL, MAX_SYSCALLS, OFF_AUX,
+    OFF_KPATH, OFF_KPATH2, OFF_USER_PATH2, S_ARG_FD, S_ENABLED, S_REREAD, S_RET_FD, S_SOCKADDR,
+    SyscallSpec, USER_PATH_LEN, WireEvent,
 };
 
 use crate::kernel::{
@@ -195,7 +196,15 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
     h.dev = 0;
     h.f_flags = 0;
     h.i_mode = 0;
-    let mut flags = st.flags & (F_USER_PATH | F_USER_PATH2 | F_UADDR | F_KADDR);
+    let mut flags = st.flags
+        & (F_USER_PATH
+            | F_USER_PATH2
+            | F_UADDR
+            | F_KADDR
+            | F_KNAME1
+            | F_KNAME1_DIFF
+            | F_KNAME2
+            | F_KNAME2_DIFF);
     let mut len = core::mem::size_of::<hindsight_recorder_common::WireHeader>();
     if flags & F_USER_PATH != 0 {
         unsafe {
@@ -227,16 +236,13 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
         -1
     };
     if fd >= 0 {
-        if spec.flags & S_RET_FD != 0 && spec.path1 != 0 {
-            // The path buffer as it is at exit: when the object named at
-            // entry is gone by decode time, an unchanged buffer is the
-            // evidence left that the kernel copied the same name.
-            if read_user_str(e.aux.as_mut_ptr(), arg(&st.args, spec.path1)) == 0 {
-                flags |= F_AUX;
-                len = core::mem::size_of::<WireEvent>();
-            }
-        }
         let file = fd_file(task, fd);
+        if crate::filter::ignored(file) {
+            // --ignore-prefix: the object is in an ignored directory.
+            crate::names::forget(tid, flags);
+            let _ = ENTRY.remove(&tid);
+            return 0;
+        }
         if file != 0 {
             let w = fill_file(ev, file, e.kpath.as_mut_ptr());
             let h = &mut e.header;
@@ -302,6 +308,12 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
         if len < OFF_AUX {
             len = OFF_AUX;
         }
+    }
+    // The kernel's own copies of the path arguments, where they differed.
+    let (kflags, klen) = crate::names::attach(tid, flags, e);
+    flags |= kflags;
+    if klen > len {
+        len = klen;
     }
     e.header.flags = flags;
     e.header.len = len as u32;

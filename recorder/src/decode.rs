@@ -8,10 +8,11 @@ use std::path::{Component, Path, PathBuf};
 
 use hindsight_format::event::{Event, EventKind};
 use hindsight_recorder_common::{
-    F_AUX, F_EXEC_KNAME, F_FD_ARG, F_FILE, F_KADDR, F_KPATH_COMPLETE, F_KPATH_PSEUDO,
-    F_KPATH_REREAD, F_KPATH_WALK, F_KPATH2_WALK, F_UADDR, F_USER_PATH, F_USER_PATH2, KIND_EXEC,
-    KIND_EXIT, KIND_FORK, KIND_SYSCALL, OFF_AUX, OFF_KPATH, OFF_KPATH2, OFF_USER_PATH,
-    OFF_USER_PATH2, WireHeader,
+    F_AUX, F_EXEC_KNAME, F_FD_ARG, F_FILE, F_KADDR, F_KNAME1, F_KNAME1_BYTES, F_KNAME1_DIFF,
+    F_KNAME2, F_KNAME2_BYTES, F_KNAME2_DIFF, F_KPATH_COMPLETE, F_KPATH_PSEUDO, F_KPATH_REREAD,
+    F_KPATH_WALK, F_KPATH2_WALK, F_UADDR, F_USER_PATH, F_USER_PATH2, KIND_EXEC, KIND_EXIT,
+    KIND_FORK, KIND_SYSCALL, OFF_AUX, OFF_KNAME, OFF_KNAME2, OFF_KPATH, OFF_KPATH2, OFF_USER_PATH,
+    OFF_USER_PATH2, S_REREAD, WireHeader,
 };
 
 use crate::flags::{open_flags, syscall_args};
@@ -201,6 +202,50 @@ fn ip_string(family: u16, a: &[u8; 16]) -> Option<String> {
         2 => Some(Ipv4Addr::new(a[0], a[1], a[2], a[3]).to_string()),
         10 => Some(Ipv6Addr::from(*a).to_string()),
         _ => None,
+    }
+}
+
+/// The kernel's own copy of one path argument (from `names_cache`), as far
+/// as the record tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct KName {
+    /// It differed from the user-memory copy (or that read failed).
+    differs: bool,
+    /// Its bytes: the user copy when equal, the sent section when not.
+    value: Option<String>,
+}
+
+impl KName {
+    fn of(
+        h: &WireHeader,
+        rec: &[u8],
+        bits: (u32, u32, u32),
+        off: usize,
+        user: &Option<String>,
+    ) -> Option<KName> {
+        let (seen, diff, bytes) = bits;
+        if h.flags & seen == 0 {
+            return None;
+        }
+        let differs = h.flags & diff != 0;
+        let value = if !differs {
+            user.clone()
+        } else if h.flags & bytes != 0 {
+            Some(cstr(sect(rec, off, 256)))
+        } else {
+            None
+        };
+        Some(KName { differs, value })
+    }
+}
+
+/// The kernel's name made absolute like a user path (relative names are
+/// relative to the walked dirfd/cwd when there is one, else kept as-is).
+fn kname_abs(k: &str, base: Option<&str>) -> String {
+    if k.starts_with('/') || base.is_some() {
+        absolutize(k, base)
+    } else {
+        k.to_string()
     }
 }
 
@@ -397,6 +442,22 @@ impl Decoder {
             e.file_target_path_user = Some(u.clone());
         }
         let is_open = matches!(name, "open" | "openat" | "openat2" | "creat");
+        let kname1 = KName::of(
+            h,
+            rec,
+            (F_KNAME1, F_KNAME1_DIFF, F_KNAME1_BYTES),
+            OFF_KNAME,
+            &user_path,
+        );
+        let kname2 = KName::of(
+            h,
+            rec,
+            (F_KNAME2, F_KNAME2_DIFF, F_KNAME2_BYTES),
+            OFF_KNAME2,
+            &user_path2,
+        );
+        let reread_call =
+            syscalls::number(name).is_some_and(|_| syscalls::spec_for(name).flags & S_REREAD != 0);
         // Flags and mode arguments.
         let (flags, mode) = match name {
             "open" => (Some(a[1]), Some(a[2])),
@@ -452,7 +513,46 @@ impl Decoder {
         {
             e.fd = Some(a[0] as i32);
         }
-        if h.flags & F_KPATH_REREAD != 0 {
+        if reread_call && (kname1.is_some() || kname2.is_some()) {
+            // No object remains (unlink, rename...): the kernel's own copies
+            // of the names are the authoritative values.
+            let mut mismatch = false;
+            match &kname1 {
+                Some(k) => {
+                    mismatch |= k.differs;
+                    e.file_path = k.value.as_deref().map(|v| {
+                        if name == "symlink" || name == "symlinkat" {
+                            // The target is stored verbatim; it is not resolved.
+                            v.to_string()
+                        } else {
+                            kname_abs(v, kpath2.as_deref())
+                        }
+                    });
+                }
+                None if h.flags & F_KPATH_REREAD != 0 => {
+                    // e.g. mount's source, which is not a `struct filename`.
+                    let exit_val = cstr(sect(rec, OFF_KPATH, 256));
+                    mismatch |= user_err != 0 || user_path.as_deref() != Some(exit_val.as_str());
+                    e.file_path = Some(exit_val);
+                }
+                None => {}
+            }
+            match &kname2 {
+                Some(k) => {
+                    mismatch |= k.differs;
+                    e.file_target_path =
+                        k.value.as_deref().map(|v| kname_abs(v, kpath2.as_deref()));
+                }
+                None if h.flags & F_AUX != 0 => {
+                    let exit2 = cstr(sect(rec, OFF_AUX, 256));
+                    mismatch |= h.user_err2 != 0 || user_path2.as_deref() != Some(exit2.as_str());
+                    e.file_target_path = Some(absolutize(&exit2, kpath2.as_deref()));
+                }
+                None => {}
+            }
+            e.kernel_source = Some("names_cache".into());
+            e.toctou_mismatch = Some(mismatch);
+        } else if h.flags & F_KPATH_REREAD != 0 {
             let exit_val = cstr(sect(rec, OFF_KPATH, 256));
             e.file_path = Some(absolutize(&exit_val, kpath2.as_deref()));
             e.kernel_source = Some("sys_exit_reread".into());
@@ -479,7 +579,11 @@ impl Decoder {
             let user_abs = user_abs
                 .as_deref()
                 .map(|u| resolve_proc_self(u, e.process_pid, e.thread_id));
-            e.toctou_mismatch = if user_abs.as_deref().is_some_and(via_fd_link) {
+            e.toctou_mismatch = if let Some(k) = &kname1 {
+                // The kernel's own copy of the name, compared in the kernel
+                // with the entry copy: no file-system state involved.
+                Some(k.differs)
+            } else if user_abs.as_deref().is_some_and(via_fd_link) {
                 // A symlink to an open descriptor, not a second name.
                 Some(false)
             } else if h.flags & F_KPATH_COMPLETE == 0 {
@@ -498,6 +602,11 @@ impl Decoder {
                     nofollow,
                 ))
             };
+        } else if is_open && let Some(k) = &kname1 {
+            // A failed open: no object, but the name the kernel tried.
+            e.file_path = k.value.as_deref().map(|v| kname_abs(v, kpath2.as_deref()));
+            e.kernel_source = Some("names_cache".into());
+            e.toctou_mismatch = Some(k.differs);
         } else if matches!(name, "execve" | "execveat") && h.ret == 0 {
             // The kernel's view came with the process_exec row just before.
             if let Some(info) = self.procs.get(&e.process_pid)

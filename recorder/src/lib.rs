@@ -9,6 +9,7 @@
 pub mod btf;
 pub mod decode;
 pub mod flags;
+pub mod hooks;
 pub mod offsets;
 pub mod procinfo;
 pub mod session;

@@ -13,11 +13,11 @@ use aya::programs::{CgroupAttachMode, CgroupSockAddr, RawTracePoint};
 use aya::{Ebpf, EbpfLoader};
 use hindsight_format::manifest::{Clock, Hooks, Manifest, UnavailableHook};
 use hindsight_format::{RecordingWriter, WriterOptions};
-use hindsight_recorder_common::{Config, LossCounter, SyscallSpec};
+use hindsight_recorder_common::{Config, ExtConfig, LossCounter, SyscallSpec};
 
 use crate::decode::{Decoder, HostInfo};
 use crate::spawn::{self, Held};
-use crate::{RecordError, btf::Btf, offsets, syscalls};
+use crate::{RecordError, btf::Btf, hooks, offsets, syscalls};
 
 /// The kernel programs, built by `build.rs`.
 static EBPF_OBJECT: &[u8] =
@@ -91,8 +91,10 @@ pub struct RecordSummary {
     pub lost: u64,
     /// Loss rows written.
     pub loss_rows: u64,
-    /// Rows dropped by `--ignore-prefix`.
+    /// Rows dropped by `--ignore-prefix` (in the kernel and in the decoder).
     pub ignored: u64,
+    /// Of these, syscalls the kernel did not submit.
+    pub ignored_kernel: u64,
     /// Records that could not be decoded.
     pub decode_errors: u64,
     /// Bytes received from the kernel.
@@ -192,11 +194,13 @@ struct Loaded {
 
 fn load(
     config: &Config,
+    ext: &ExtConfig,
     specs: &[(u32, SyscallSpec)],
     ring_bytes: u32,
 ) -> Result<Loaded, RecordError> {
     let ebpf = EbpfLoader::new()
         .override_global("CONFIG", config, true)
+        .override_global("EXT", ext, true)
         .map_max_entries("EVENTS", ring_bytes)
         .load(EBPF_OBJECT)
         .map_err(|e| RecordError::Load(format!("{e:#}")))?;
@@ -456,7 +460,10 @@ pub fn record(
         wakeup_bytes: (opts.ring_bytes / 8).max(4096),
         off,
     };
-    let mut loaded = load(&config, &specs, opts.ring_bytes)?;
+    let ignore_dirs = hooks::ignore_dirs(&opts.ignore_prefixes);
+    let ext = hooks::ext_config(&btf, ignore_dirs.len());
+    let mut loaded = load(&config, &ext, &specs, opts.ring_bytes)?;
+    hooks::fill_ignore_dirs(&mut loaded.ebpf, &ignore_dirs)?;
     // Hold the command before exec and put its pid in the filter first.
     let held: Option<Held> = match &opts.target {
         Target::Command(argv) => {
@@ -477,6 +484,7 @@ pub fn record(
         }
         return Err(e);
     }
+    hooks::attach_names(&mut loaded.ebpf, &ext, &mut loaded.hooks);
     // Host facts and the manifest.
     let host_name = read_trim("/proc/sys/kernel/hostname");
     let boot_id = read_trim("/proc/sys/kernel/random/boot_id");
@@ -614,6 +622,7 @@ pub fn record(
     std::thread::sleep(Duration::from_millis(50));
     reader_stop.store(true, Ordering::SeqCst);
     let _ = reader.join();
+    let ignored_kernel = hooks::ignored_in_kernel(&loaded.ebpf);
     drop(loaded.ebpf);
     let res = writer_thread.join().map_err(|_| {
         RecordError::Write(hindsight_format::FormatError::Invalid(
@@ -629,7 +638,8 @@ pub fn record(
         events: m.totals.events_recorded,
         lost: m.totals.lost(),
         loss_rows: m.totals.loss_rows,
-        ignored: res.ignored,
+        ignored: res.ignored + ignored_kernel,
+        ignored_kernel,
         decode_errors: res.decode_errors,
         wire_bytes: counters.wire_bytes.load(Ordering::Relaxed),
         disk_bytes: m.segment_bytes(),

@@ -1,0 +1,217 @@
+//! The kernel's own copy of path arguments, from a tracepoint.
+//!
+//! Every path syscall copies its path with `getname()` into a `struct
+//! filename` allocated from the `names_cache` slab, and frees it with
+//! `putname()` before returning. `kmem:kmem_cache_free` fires just before
+//! that free, while the name is still intact: the object's `uptr` says
+//! which user pointer (which argument) it was copied from, and `name` is
+//! the string the kernel really used. This runs before `sys_exit`, so the
+//! comparison with the entry copy is stored into the thread's entry state
+//! (`F_KNAME*`), and a differing name into `KNAMES` for `sys_exit` to send.
+
+use aya_ebpf::{
+    helpers::generated as h,
+    macros::{map, raw_tracepoint},
+    maps::{Array, LruHashMap, PerCpuArray},
+    programs::RawTracePointContext,
+};
+use hindsight_recorder_common::{
+    ExtConfig, F_KNAME1, F_KNAME1_BYTES, F_KNAME1_DIFF, F_KNAME2, F_KNAME2_BYTES, F_KNAME2_DIFF,
+    MAX_SYSCALLS, OFF_KNAME2, USER_PATH_LEN, WireEvent,
+};
+
+use crate::kernel::{ENTRY, SPECS, rd};
+
+/// Load-time configuration of the optional hooks (`EbpfLoader::set_global`).
+#[unsafe(no_mangle)]
+pub static EXT: ExtConfig = unsafe { core::mem::zeroed() };
+
+/// Reads one field of `EXT` without letting the compiler fold it.
+macro_rules! ext {
+    ($field:ident) => {
+        unsafe { core::ptr::read_volatile(core::ptr::addr_of!($crate::names::EXT.$field)) }
+    };
+}
+pub(crate) use ext;
+
+/// Address of the `names_cache` `struct kmem_cache`, learnt from its name.
+#[map]
+pub static NAMES_CACHE: Array<u64> = Array::with_max_entries(1, 0);
+
+/// Kernel copies that differed from the entry copy, per `tid | which << 32`.
+#[map]
+pub static KNAMES: LruHashMap<u64, [u8; USER_PATH_LEN]> = LruHashMap::with_max_entries(4096, 0);
+
+/// Scratch space for one kernel name.
+#[map]
+pub static NAME_SCRATCH: PerCpuArray<[u8; USER_PATH_LEN]> = PerCpuArray::with_max_entries(1, 0);
+
+/// Key of `KNAMES`.
+#[inline(always)]
+pub fn kname_key(tid: u32, which: u32) -> u64 {
+    tid as u64 | (which as u64) << 32
+}
+
+/// Whether `s` is the `names_cache` slab (learnt on first sight).
+#[inline(always)]
+fn is_names_cache(s: u64) -> bool {
+    let Some(known) = NAMES_CACHE.get_ptr_mut(0) else {
+        return false;
+    };
+    let k = unsafe { *known };
+    if k != 0 {
+        return k == s;
+    }
+    let name = rd::<u64>(s, ext!(kmem_cache_name));
+    let mut b = [0u8; 12];
+    let n = unsafe { h::bpf_probe_read_kernel_str(b.as_mut_ptr().cast(), 12, name as *const _) };
+    if n != 12 || b != *b"names_cache\0" {
+        return false;
+    }
+    unsafe { *known = s };
+    true
+}
+
+/// Whether the NUL-terminated strings `a` and `b` differ.
+#[inline(always)]
+fn differs(a: &[u8; USER_PATH_LEN], b: &[u8; USER_PATH_LEN]) -> bool {
+    let mut i = 0;
+    while i < USER_PATH_LEN {
+        let (x, y) = (a[i], b[i]);
+        if x != y {
+            return true;
+        }
+        if x == 0 {
+            return false;
+        }
+        i += 1;
+    }
+    false
+}
+
+#[inline(always)]
+fn arg(args: &[u64; 6], idx1: u8) -> u64 {
+    match idx1 {
+        1 => args[0],
+        2 => args[1],
+        3 => args[2],
+        4 => args[3],
+        5 => args[4],
+        6 => args[5],
+        _ => 0,
+    }
+}
+
+#[raw_tracepoint(tracepoint = "kmem_cache_free")]
+pub fn hs_names_free(ctx: RawTracePointContext) -> i32 {
+    let s: u64 = ctx.arg(2);
+    if !is_names_cache(s) {
+        return 0;
+    }
+    let tid = unsafe { h::bpf_get_current_pid_tgid() } as u32;
+    let Some(st) = ENTRY.get_ptr_mut(&tid) else {
+        return 0;
+    };
+    let st = unsafe { &mut *st };
+    if st.nr >= MAX_SYSCALLS {
+        return 0;
+    }
+    let Some(spec) = SPECS.get(st.nr) else {
+        return 0;
+    };
+    let obj: u64 = ctx.arg(1);
+    // A `struct filename` with its name inline (short names; a long name
+    // lives in its own names_cache object and is not compared).
+    let name = rd::<u64>(obj, ext!(filename_name));
+    if name != obj + ext!(filename_iname) as u64 {
+        return 0;
+    }
+    let uptr = rd::<u64>(obj, ext!(filename_uptr));
+    if uptr == 0 {
+        return 0;
+    }
+    let which = if spec.path1 != 0 && uptr == arg(&st.args, spec.path1) {
+        1
+    } else if spec.path2 != 0 && uptr == arg(&st.args, spec.path2) {
+        2
+    } else {
+        return 0;
+    };
+    let Some(buf) = NAME_SCRATCH.get_ptr_mut(0) else {
+        return 0;
+    };
+    let buf = unsafe { &mut *buf };
+    let n = unsafe {
+        h::bpf_probe_read_kernel_str(
+            buf.as_mut_ptr().cast(),
+            USER_PATH_LEN as u32,
+            name as *const _,
+        )
+    };
+    if n <= 0 || n as usize >= USER_PATH_LEN {
+        // Unreadable, or too long to compare in full: no verdict here.
+        return 0;
+    }
+    let (user, err, seen, diff) = if which == 1 {
+        (&st.user_path, st.user_err, F_KNAME1, F_KNAME1_DIFF)
+    } else {
+        (&st.user_path2, st.user_err2, F_KNAME2, F_KNAME2_DIFF)
+    };
+    let d = err != 0 || differs(buf, user);
+    st.flags |= seen;
+    if d {
+        st.flags |= diff;
+        let _ = KNAMES.insert(&kname_key(tid, which), &*buf, 0);
+    }
+    0
+}
+
+/// Drops the kernel names kept for `tid` (a row that is not sent).
+#[inline(always)]
+pub fn forget(tid: u32, flags: u32) {
+    if flags & F_KNAME1_DIFF != 0 {
+        let _ = KNAMES.remove(&kname_key(tid, 1));
+    }
+    if flags & F_KNAME2_DIFF != 0 {
+        let _ = KNAMES.remove(&kname_key(tid, 2));
+    }
+}
+
+/// Copies the differing kernel names of `tid` into `e`'s `kname` sections;
+/// returns the `F_KNAME*_BYTES` bits set and the record length they need.
+#[inline(always)]
+pub fn attach(tid: u32, flags: u32, e: &mut WireEvent) -> (u32, usize) {
+    let mut out = 0;
+    let mut len = 0;
+    if flags & F_KNAME1_DIFF != 0 {
+        let key = kname_key(tid, 1);
+        if let Some(k) = unsafe { KNAMES.get(&key) } {
+            unsafe {
+                h::bpf_probe_read_kernel(
+                    e.kname.as_mut_ptr().cast(),
+                    USER_PATH_LEN as u32,
+                    k.as_ptr().cast(),
+                );
+            }
+            out |= F_KNAME1_BYTES;
+            len = OFF_KNAME2;
+        }
+        let _ = KNAMES.remove(&key);
+    }
+    if flags & F_KNAME2_DIFF != 0 {
+        let key = kname_key(tid, 2);
+        if let Some(k) = unsafe { KNAMES.get(&key) } {
+            unsafe {
+                h::bpf_probe_read_kernel(
+                    e.kname2.as_mut_ptr().cast(),
+                    USER_PATH_LEN as u32,
+                    k.as_ptr().cast(),
+                );
+            }
+            out |= F_KNAME2_BYTES;
+            len = core::mem::size_of::<WireEvent>();
+        }
+        let _ = KNAMES.remove(&key);
+    }
+    (out, len)
+}

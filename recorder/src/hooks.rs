@@ -1,0 +1,132 @@
+//! Optional hooks and kernel-side filters: the kernel's copy of path names
+//! (`kmem_cache_free` of `names_cache`), `--ignore-prefix` directories, and
+//! the probe of trampoline programs (LSM, fentry) reported in the manifest.
+
+use std::os::unix::fs::MetadataExt;
+
+use aya::Ebpf;
+use aya::maps::{HashMap as BpfHashMap, MapData, PerCpuArray};
+use aya::programs::RawTracePoint;
+use hindsight_format::manifest::{Hooks, UnavailableHook};
+use hindsight_recorder_common::{DirKey, ExtConfig, IGNORE_BELOW, IGNORE_SELF};
+
+use crate::RecordError;
+use crate::btf::Btf;
+
+/// The `EXT` global: offsets for the kernel-name hook (`u32::MAX` when the
+/// kernel lacks a member, which turns the hook off) and the number of
+/// ignored directories.
+pub fn ext_config(btf: &Btf, ignore_dirs: usize) -> ExtConfig {
+    let opt = |s: &str, f: &str| btf.member_offset(s, f).unwrap_or(u32::MAX);
+    ExtConfig {
+        filename_name: opt("filename", "name"),
+        filename_uptr: opt("filename", "uptr"),
+        filename_iname: opt("filename", "iname"),
+        kmem_cache_name: opt("kmem_cache", "name"),
+        dentry_d_inode: opt("dentry", "d_inode"),
+        ignore_dirs: ignore_dirs as u32,
+    }
+}
+
+/// Whether the kernel-name hook can run with these offsets.
+pub fn names_hook_usable(ext: &ExtConfig) -> bool {
+    [
+        ext.filename_name,
+        ext.filename_uptr,
+        ext.filename_iname,
+        ext.kmem_cache_name,
+    ]
+    .iter()
+    .all(|&o| o != u32::MAX)
+}
+
+/// Linux's internal `dev_t` (`MAJOR << 20 | MINOR`) of a user-space `st_dev`.
+pub fn kernel_dev(st_dev: u64) -> u32 {
+    (libc::major(st_dev) << 20) | (libc::minor(st_dev) & 0xfffff)
+}
+
+/// The directories the kernel filters for `--ignore-prefix`: a prefix that
+/// ends with `/` ignores what lies below the directory; one that names a
+/// directory without the slash ignores the directory too. A prefix that is
+/// no directory (e.g. `/var/log/syslog.`) is left to the decoder's filter.
+pub fn ignore_dirs(prefixes: &[String]) -> Vec<(DirKey, u8, String)> {
+    let mut out: Vec<(DirKey, u8, String)> = Vec::new();
+    for p in prefixes {
+        let (dir, bits) = match p.strip_suffix('/') {
+            Some(d) => (if d.is_empty() { "/" } else { d }, IGNORE_BELOW),
+            None => (p.as_str(), IGNORE_BELOW | IGNORE_SELF),
+        };
+        let Ok(m) = std::fs::metadata(dir) else {
+            continue;
+        };
+        if !m.is_dir() {
+            continue;
+        }
+        let key = DirKey {
+            ino: m.ino(),
+            dev: kernel_dev(m.dev()),
+            _pad: 0,
+        };
+        if let Some(e) = out.iter_mut().find(|e| e.0 == key) {
+            e.1 |= bits;
+        } else {
+            out.push((key, bits, p.clone()));
+        }
+    }
+    out
+}
+
+/// Fills the `IGNORE_DIRS` map.
+pub fn fill_ignore_dirs(ebpf: &mut Ebpf, dirs: &[(DirKey, u8, String)]) -> Result<(), RecordError> {
+    if dirs.is_empty() {
+        return Ok(());
+    }
+    let mut map: BpfHashMap<&mut MapData, DirKey, u8> =
+        BpfHashMap::try_from(ebpf.map_mut("IGNORE_DIRS").expect("IGNORE_DIRS map"))
+            .map_err(|e| RecordError::Load(format!("IGNORE_DIRS: {e}")))?;
+    for (key, bits, prefix) in dirs {
+        map.insert(key, bits, 0)
+            .map_err(|e| RecordError::Load(format!("--ignore-prefix {prefix}: {e}")))?;
+    }
+    Ok(())
+}
+
+/// Syscalls the kernel did not submit because of `--ignore-prefix`.
+pub fn ignored_in_kernel(ebpf: &Ebpf) -> u64 {
+    let Some(map) = ebpf.map("IGNORED") else {
+        return 0;
+    };
+    let Ok(arr) = PerCpuArray::<&MapData, u64>::try_from(map) else {
+        return 0;
+    };
+    arr.get(&0, 0).map(|v| v.iter().sum()).unwrap_or(0)
+}
+
+/// Attaches the kernel-name hook; optional (the decoder falls back on the
+/// object's path and inode when a row carries no kernel copy of its name).
+pub fn attach_names(ebpf: &mut Ebpf, ext: &ExtConfig, hooks: &mut Hooks) {
+    let name = "raw_tracepoint/kmem_cache_free";
+    let res = (|| -> Result<(), String> {
+        if !names_hook_usable(ext) {
+            return Err("this kernel's BTF lacks struct filename or kmem_cache members".into());
+        }
+        let p: &mut RawTracePoint = ebpf
+            .program_mut("hs_names_free")
+            .ok_or("missing program")?
+            .try_into()
+            .map_err(|e| format!("{e}"))?;
+        p.load().map_err(|e| format!("{e:#}"))?;
+        p.attach("kmem_cache_free").map_err(|e| format!("{e:#}"))?;
+        Ok(())
+    })();
+    match res {
+        Ok(()) => hooks.active.push(name.into()),
+        Err(reason) => {
+            log::warn!("{name} unavailable: {reason}");
+            hooks.unavailable.push(UnavailableHook {
+                name: name.into(),
+                reason,
+            });
+        }
+    }
+}
