@@ -399,6 +399,7 @@ impl Decoder {
             self.procs.remove(&pid);
         }
         if !self.ignore_prefixes.is_empty()
+            && e.event_kind == EventKind::Syscall
             && let Some(p) = e.file_path.as_deref().or(e.file_path_user.as_deref())
             && self
                 .ignore_prefixes

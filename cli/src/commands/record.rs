@@ -47,7 +47,10 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub cgroup: Option<PathBuf>,
 
-    /// Drop rows whose path starts with this prefix (repeatable), e.g. `/proc/`.
+    /// Drop syscall rows whose path starts with this prefix (repeatable),
+    /// e.g. `/proc/`. When it names a directory, the kernel itself skips
+    /// calls on files below it (matched by inode, so symlinks and `..` cannot
+    /// evade it); other rows are filtered by the decoder. Process rows stay.
     #[arg(long = "ignore-prefix", value_name = "PREFIX")]
     pub ignore_prefix: Vec<String>,
 

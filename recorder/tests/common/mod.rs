@@ -43,14 +43,21 @@ pub fn read_events(dir: &Path) -> (Vec<Event>, Manifest) {
 
 /// Records `argv` with `syscalls` and a ring buffer of `ring_bytes`.
 pub fn record_with(argv: &[&str], syscalls: &str, ring_bytes: u32) -> Rec {
+    record_opts(argv, |opts| {
+        opts.syscalls = syscalls.to_string();
+        opts.ring_bytes = ring_bytes;
+    })
+}
+
+/// Records `argv` with options adjusted by `adjust`.
+pub fn record_opts(argv: &[&str], adjust: impl FnOnce(&mut RecordOptions)) -> Rec {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("rec");
     let mut opts = RecordOptions::new(
         out.clone(),
         Target::Command(argv.iter().map(|s| s.to_string()).collect()),
     );
-    opts.syscalls = syscalls.to_string();
-    opts.ring_bytes = ring_bytes;
+    adjust(&mut opts);
     static NEVER: AtomicBool = AtomicBool::new(false);
     let summary = hindsight_recorder::record(&opts, &NEVER, |_, _| {}).expect("record");
     let (events, manifest) = read_events(&out);
