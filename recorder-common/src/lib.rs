@@ -88,6 +88,12 @@ pub const S_ARG_FD: u8 = 1 << 2;
 pub const S_SOCKADDR: u8 = 1 << 3;
 /// Re-read the path arguments at exit (no kernel object to resolve).
 pub const S_REREAD: u8 = 1 << 4;
+/// Arg 4 is a destination `struct sockaddr *` (arg 5 its length), may be
+/// NULL (`sendto`).
+pub const S_SOCKADDR_ARG4: u8 = 1 << 5;
+/// Arg 1 is a `struct user_msghdr *` whose `msg_name` is the destination
+/// (`sendmsg`).
+pub const S_SOCKADDR_MSG: u8 = 1 << 6;
 
 /// How the kernel side captures one syscall number (array value).
 #[repr(C)]

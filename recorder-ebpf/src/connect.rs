@@ -1,6 +1,7 @@
-//! cgroup `connect4` / `connect6` on the cgroup v2 root: the kernel's own copy
-//! of the address a socket connects to (after `move_addr_to_kernel`), stored
-//! into the thread's entry state for `sys_exit` to merge.
+//! cgroup `connect4` / `connect6` and `sendmsg4` / `sendmsg6` on the cgroup v2
+//! root: the kernel's own copy of the address a socket connects or sends to
+//! (after `move_addr_to_kernel`), stored into the thread's entry state for
+//! `sys_exit` to merge.
 
 use aya_ebpf::{helpers::generated as h, macros::cgroup_sock_addr, programs::SockAddrContext};
 use hindsight_recorder_common::F_KADDR;
@@ -48,6 +49,20 @@ pub fn hs_connect4(ctx: SockAddrContext) -> i32 {
 
 #[cgroup_sock_addr(connect6)]
 pub fn hs_connect6(ctx: SockAddrContext) -> i32 {
+    store(&ctx, true);
+    1
+}
+
+/// `sendto`/`sendmsg` with a destination on an unconnected UDP (or raw)
+/// socket: the kernel's copy of that destination.
+#[cgroup_sock_addr(sendmsg4)]
+pub fn hs_sendmsg4(ctx: SockAddrContext) -> i32 {
+    store(&ctx, false);
+    1
+}
+
+#[cgroup_sock_addr(sendmsg6)]
+pub fn hs_sendmsg6(ctx: SockAddrContext) -> i32 {
     store(&ctx, true);
     1
 }

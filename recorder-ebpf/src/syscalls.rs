@@ -8,7 +8,7 @@ use hindsight_recorder_common::{
     F_KPATH_COMPLETE, F_KPATH_PSEUDO, F_KPATH_REREAD, F_KPATH_WALK, F_KPATH2_COMPLETE,
     F_KPATH2_WALK, F_UADDR, F_USER_PATH, F_USER_PATH2, KIND_SYSCALL, MAX_SYSCALLS, OFF_AUX,
     OFF_KPATH, OFF_KPATH2, OFF_USER_PATH2, S_ARG_FD, S_ENABLED, S_REREAD, S_RET_FD, S_SOCKADDR,
-    SyscallSpec, USER_PATH_LEN, WireEvent,
+    S_SOCKADDR_ARG4, S_SOCKADDR_MSG, SyscallSpec, USER_PATH_LEN, WireEvent,
 };
 
 use crate::kernel::{
@@ -100,18 +100,41 @@ pub fn hs_sys_enter(ctx: RawTracePointContext) -> i32 {
         st.flags |= F_USER_PATH2;
     }
     if spec.flags & S_SOCKADDR != 0 {
-        read_sockaddr(st);
+        let (ptr, len) = (st.args[1], st.args[2]);
+        read_sockaddr(st, ptr, len);
+    } else if spec.flags & S_SOCKADDR_ARG4 != 0 {
+        // sendto: NULL on a connected socket (no destination to record).
+        let (ptr, len) = (st.args[4], st.args[5]);
+        if ptr != 0 {
+            read_sockaddr(st, ptr, len);
+        }
+    } else if spec.flags & S_SOCKADDR_MSG != 0 {
+        read_msg_name(st);
     }
     let _ = ENTRY.insert(&tid, &*st, 0);
     0
 }
 
-/// Reads the `struct sockaddr *` in arg 1 (length in arg 2) at entry.
+/// sendmsg: reads `msg_name`/`msg_namelen` of the `struct user_msghdr *`
+/// in arg 1, then the destination they point at (none when NULL).
 #[inline(always)]
-fn read_sockaddr(st: &mut EntryState) {
-    let ptr = st.args[1];
+fn read_msg_name(st: &mut EntryState) {
+    let mut hdr = [0u64; 2];
+    let r = unsafe { h::bpf_probe_read_user(hdr.as_mut_ptr().cast(), 16, st.args[1] as *const _) };
+    if r < 0 {
+        st.flags |= F_UADDR;
+        st.uaddr_err = r as i32;
+        return;
+    }
+    if hdr[0] != 0 {
+        read_sockaddr(st, hdr[0], hdr[1] & 0xffff_ffff);
+    }
+}
+
+/// Reads the `struct sockaddr *` at `ptr` (length `len`) at entry.
+#[inline(always)]
+fn read_sockaddr(st: &mut EntryState, ptr: u64, len: u64) {
     let mut raw = [0u8; 28];
-    let len = st.args[2];
     if ptr == 0 {
         return;
     }

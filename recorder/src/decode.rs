@@ -649,11 +649,13 @@ impl Decoder {
             e.destination_port = Some(h.kaddr_port);
             e.network_transport = None;
             e.fd_type = Some(if h.kaddr_family == 10 { "ipv6" } else { "ipv4" }.into());
+            let sends = matches!(name, "sendto" | "sendmsg");
             e.kernel_source = Some(
-                if h.kaddr_family == 10 {
-                    "cgroup_connect6"
-                } else {
-                    "cgroup_connect4"
+                match (sends, h.kaddr_family == 10) {
+                    (false, false) => "cgroup_connect4",
+                    (false, true) => "cgroup_connect6",
+                    (true, false) => "cgroup_sendmsg4",
+                    (true, true) => "cgroup_sendmsg6",
                 }
                 .into(),
             );

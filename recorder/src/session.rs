@@ -245,6 +245,8 @@ fn attach(l: &mut Loaded) -> Result<(), RecordError> {
     for (prog, name) in [
         ("hs_connect4", "cgroup/connect4"),
         ("hs_connect6", "cgroup/connect6"),
+        ("hs_sendmsg4", "cgroup/sendmsg4"),
+        ("hs_sendmsg6", "cgroup/sendmsg6"),
     ] {
         let res = (|| -> Result<(), String> {
             let root = root.as_ref().ok_or("no cgroup2 mount in /proc/mounts")?;

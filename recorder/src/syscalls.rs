@@ -1,7 +1,8 @@
 //! Syscall names, numbers and how the kernel side captures each one.
 
 use hindsight_recorder_common::{
-    MAX_SYSCALLS, S_ARG_FD, S_ENABLED, S_REREAD, S_RET_FD, S_SOCKADDR, SyscallSpec,
+    MAX_SYSCALLS, S_ARG_FD, S_ENABLED, S_REREAD, S_RET_FD, S_SOCKADDR, S_SOCKADDR_ARG4,
+    S_SOCKADDR_MSG, SyscallSpec,
 };
 
 #[cfg(target_arch = "x86_64")]
@@ -148,6 +149,8 @@ pub fn spec_for(name: &str) -> SyscallSpec {
         "renameat" | "renameat2" | "linkat" => spec(S_REREAD, 2, 4, 1),
         "symlinkat" => spec(S_REREAD, 1, 3, 0),
         "connect" | "bind" => spec(S_SOCKADDR, 0, 0, 0),
+        "sendto" => spec(S_SOCKADDR_ARG4, 0, 0, 0),
+        "sendmsg" => spec(S_SOCKADDR_MSG, 0, 0, 0),
         "fchmod" | "fchown" | "ftruncate" | "fchdir" | "read" | "write" | "pread64"
         | "pwrite64" | "readv" | "writev" | "finit_module" | "dup" | "dup2" | "dup3" => {
             spec(S_ARG_FD, 0, 0, 0)

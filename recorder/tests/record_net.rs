@@ -1,0 +1,88 @@
+//! Live tests of socket destinations. Root only.
+
+mod common;
+
+use common::{can_record, record};
+
+/// A real UDP `sendto` and `sendmsg` to loopback ports (IPv4 and IPv6): the
+/// destination as user memory held it at entry, and the kernel's own copy
+/// from the cgroup `sendmsg4`/`sendmsg6` programs.
+#[test]
+fn udp_sendto_and_sendmsg_destinations() {
+    if !can_record("udp_sendto_and_sendmsg_destinations") {
+        return;
+    }
+    let rx4 = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let rx6 = std::net::UdpSocket::bind("[::1]:0").ok();
+    let p4 = rx4.local_addr().unwrap().port();
+    let p6 = rx6.as_ref().map(|s| s.local_addr().unwrap().port());
+    let v6 = match p6 {
+        Some(p) => format!(
+            "s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\n\
+             s6.sendto(b'six', ('::1', {p}))\n"
+        ),
+        None => String::new(),
+    };
+    let script = format!(
+        "import socket\n\
+         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n\
+         s.sendto(b'to', ('127.0.0.1', {p4}))\n\
+         s.sendmsg([b'msg'], [], 0, ('127.0.0.1', {p4}))\n\
+         {v6}"
+    );
+    let rec = record(&["/usr/bin/python3", "-c", &script]);
+    // The datagrams really went there.
+    let mut buf = [0u8; 16];
+    rx4.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+        .unwrap();
+    let n = rx4.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"to");
+    for (call, len) in [("sendto", 2), ("sendmsg", 3)] {
+        let rows: Vec<_> = rec
+            .sys(call)
+            .into_iter()
+            .filter(|e| e.destination_port == Some(p4))
+            .collect();
+        assert_eq!(
+            rows.len(),
+            1,
+            "{call}: {:?}\n{}",
+            rec.manifest.hooks,
+            rec.dump()
+        );
+        let e = rows[0];
+        assert_eq!(e.ret, Some(len), "{call}");
+        assert_eq!(e.destination_ip.as_deref(), Some("127.0.0.1"), "{call}");
+        assert_eq!(
+            e.destination_addr_user.as_deref(),
+            Some(format!("127.0.0.1:{p4}").as_str()),
+            "{call}"
+        );
+        assert_eq!(e.network_family.as_deref(), Some("AF_INET"));
+        assert_eq!(e.kernel_source.as_deref(), Some("cgroup_sendmsg4"));
+        assert_eq!(e.toctou_mismatch, Some(false), "{call}");
+        assert!(e.fd.is_some_and(|fd| fd >= 0));
+    }
+    if let Some(p6) = p6 {
+        let rows: Vec<_> = rec
+            .sys("sendto")
+            .into_iter()
+            .filter(|e| e.destination_port == Some(p6))
+            .collect();
+        assert_eq!(rows.len(), 1, "{}", rec.dump());
+        assert_eq!(rows[0].destination_ip.as_deref(), Some("::1"));
+        assert_eq!(
+            rows[0].destination_addr_user.as_deref(),
+            Some(format!("[::1]:{p6}").as_str())
+        );
+        assert_eq!(rows[0].kernel_source.as_deref(), Some("cgroup_sendmsg6"));
+        assert_eq!(rows[0].toctou_mismatch, Some(false));
+    }
+    for hook in ["cgroup/sendmsg4", "cgroup/sendmsg6"] {
+        assert!(
+            rec.manifest.hooks.active.iter().any(|h| h == hook),
+            "{hook}: {:?}",
+            rec.manifest.hooks
+        );
+    }
+}
