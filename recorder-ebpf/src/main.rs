@@ -9,6 +9,7 @@ mod connect;
 mod filter;
 mod kernel;
 mod names;
+mod probe;
 mod process;
 mod syscalls;
 

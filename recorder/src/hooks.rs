@@ -130,3 +130,94 @@ pub fn attach_names(ebpf: &mut Ebpf, ext: &ExtConfig, hooks: &mut Hooks) {
         }
     }
 }
+
+/// Outcome of loading one trampoline program at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    /// Hook name (`lsm/file_open`, `fentry/do_filp_open`).
+    pub hook: &'static str,
+    /// `None` when the kernel accepted the program, else why not.
+    pub refused: Option<String>,
+}
+
+/// Loads (never attaches) the do-nothing LSM and fentry programs to learn
+/// whether this kernel allows trampoline programs; unloads them again.
+pub fn probe_trampolines(ebpf: &mut Ebpf) -> Vec<Probe> {
+    use aya::programs::{FEntry, Lsm};
+    let btf = aya::Btf::from_sys_fs().map_err(|e| format!("BTF: {e}"));
+    let mut out = Vec::new();
+    let lsm = (|| -> Result<(), String> {
+        let btf = btf.as_ref().map_err(Clone::clone)?;
+        let p: &mut Lsm = ebpf
+            .program_mut("hs_probe_lsm")
+            .ok_or("missing program")?
+            .try_into()
+            .map_err(|e| format!("{e}"))?;
+        p.load("file_open", btf).map_err(|e| probe_error(&e))?;
+        let _ = p.unload();
+        Ok(())
+    })();
+    out.push(Probe {
+        hook: "lsm/file_open",
+        refused: lsm.err(),
+    });
+    let fentry = (|| -> Result<(), String> {
+        let btf = btf.as_ref().map_err(Clone::clone)?;
+        let p: &mut FEntry = ebpf
+            .program_mut("hs_probe_fentry")
+            .ok_or("missing program")?
+            .try_into()
+            .map_err(|e| format!("{e}"))?;
+        p.load("do_filp_open", btf).map_err(|e| probe_error(&e))?;
+        let _ = p.unload();
+        Ok(())
+    })();
+    out.push(Probe {
+        hook: "fentry/do_filp_open",
+        refused: fentry.err(),
+    });
+    out
+}
+
+/// The errno of a refused load, without aya's (empty) verifier dump.
+fn probe_error(e: &aya::programs::ProgramError) -> String {
+    use std::error::Error;
+    let mut cur: Option<&dyn Error> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return format!("the kernel refused it: {io}");
+        }
+        cur = err.source();
+    }
+    let s = e.to_string();
+    s.split(". Verifier output")
+        .next()
+        .unwrap_or(&s)
+        .to_string()
+}
+
+/// Records the probes in the manifest's hooks: refused ones as unavailable
+/// (with the kernel's answer and what is used instead); returns the
+/// `recorder_config.hook_probes` object (hook → `"loads"` or the reason).
+pub fn report_probes(probes: &[Probe], hooks: &mut Hooks) -> serde_json::Value {
+    let mut obj = serde_json::Map::new();
+    for p in probes {
+        let instead = match p.hook {
+            "lsm/file_open" => "the fd walk at sys_exit gives the opened file",
+            _ => "names_cache gives the kernel's copy of path names",
+        };
+        match &p.refused {
+            None => {
+                obj.insert(p.hook.into(), "loads (not needed by this version)".into());
+            }
+            Some(reason) => {
+                obj.insert(p.hook.into(), reason.clone().into());
+                hooks.unavailable.push(UnavailableHook {
+                    name: p.hook.into(),
+                    reason: format!("probed at start: {reason}; optional: {instead}"),
+                });
+            }
+        }
+    }
+    serde_json::Value::Object(obj)
+}

@@ -275,21 +275,6 @@ fn attach(l: &mut Loaded) -> Result<(), RecordError> {
             }
         }
     }
-    for (name, reason) in [
-        (
-            "lsm/file_open",
-            "not built: trampoline programs (LSM/fentry) are optional; the fd walk at sys_exit is used",
-        ),
-        (
-            "fentry/do_filp_open",
-            "not built: trampoline programs are optional; no kernel copy of failed open paths",
-        ),
-    ] {
-        l.hooks.unavailable.push(UnavailableHook {
-            name: name.into(),
-            reason: reason.into(),
-        });
-    }
     Ok(())
 }
 
@@ -487,6 +472,8 @@ pub fn record(
         return Err(e);
     }
     hooks::attach_names(&mut loaded.ebpf, &ext, &mut loaded.hooks);
+    let probes = hooks::probe_trampolines(&mut loaded.ebpf);
+    let hook_probes = hooks::report_probes(&probes, &mut loaded.hooks);
     // Host facts and the manifest.
     let host_name = read_trim("/proc/sys/kernel/hostname");
     let boot_id = read_trim("/proc/sys/kernel/random/boot_id");
@@ -526,6 +513,7 @@ pub fn record(
         opts.ignore_prefixes.clone().into(),
     );
     cfg.insert("ring_buffer_bytes".into(), opts.ring_bytes.into());
+    cfg.insert("hook_probes".into(), hook_probes);
     manifest.recorder_config = cfg;
     let writer = match RecordingWriter::create(&opts.out_dir, manifest, opts.writer.clone()) {
         Ok(w) => w,

@@ -71,3 +71,36 @@ fn ignore_prefix_drops_objects_in_the_directory_in_the_kernel() {
         rec.dump()
     );
 }
+
+/// LSM and fentry are probed at start and reported in the manifest; they
+/// are never required (this recording works either way).
+#[test]
+fn trampoline_hooks_are_probed_and_reported() {
+    if !can_record("trampoline_hooks_are_probed_and_reported") {
+        return;
+    }
+    let rec = record_opts(&["/bin/true"], |_| {});
+    let probes = rec.manifest.recorder_config["hook_probes"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no hook_probes: {:?}", rec.manifest.recorder_config))
+        .clone();
+    for hook in ["lsm/file_open", "fentry/do_filp_open"] {
+        let outcome = probes[hook].as_str().unwrap_or_else(|| panic!("{hook}"));
+        let unavailable = rec
+            .manifest
+            .hooks
+            .unavailable
+            .iter()
+            .find(|u| u.name == hook);
+        if outcome.starts_with("loads") {
+            assert!(unavailable.is_none(), "{hook}: {unavailable:?}");
+        } else {
+            let u = unavailable.unwrap_or_else(|| panic!("{hook} refused but not reported"));
+            assert!(u.reason.starts_with("probed at start: "), "{}", u.reason);
+            assert!(u.reason.contains(outcome), "{}", u.reason);
+        }
+        eprintln!("{hook}: {outcome}");
+    }
+    assert!(rec.manifest.complete);
+    assert_eq!(rec.summary.exit_code, Some(0));
+}
