@@ -57,6 +57,8 @@ pub enum Command {
     Diff(commands::diff::Args),
     /// Run a rule test suite (expected verdicts per case), for CI.
     Test(commands::test::Args),
+    /// Check Sigma rules: which run on syscall recordings and why not; the field mapping.
+    Sigma(commands::sigma::Args),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -83,6 +85,7 @@ pub fn main() -> ExitCode {
         Command::Replay(args) => commands::replay::run(args),
         Command::Diff(args) => commands::diff::run(args),
         Command::Test(args) => commands::test::run(args),
+        Command::Sigma(args) => commands::sigma::run(args),
     };
     match result {
         Ok(code) => code,

@@ -67,6 +67,19 @@ fn recorded_scenarios_fire_only_on_the_positive_phase() {
         .collect();
     slugs.sort();
     assert!(slugs.len() >= 20, "only {} recorded scenarios", slugs.len());
+    let mut scripts: Vec<String> = std::fs::read_dir(root.join("fixtures/scenarios/sigma"))
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".sh").map(str::to_owned)
+        })
+        .filter(|s| s != "record")
+        .collect();
+    scripts.sort();
+    assert_eq!(
+        slugs, scripts,
+        "every scenario script has a recording (fixtures/scenarios/sigma/record.sh)"
+    );
     let mut lines = Vec::new();
     for slug in &slugs {
         let script = root.join(format!("fixtures/scenarios/sigma/{slug}.sh"));

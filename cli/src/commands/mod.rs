@@ -9,4 +9,5 @@ pub mod query;
 pub mod record;
 pub mod recover;
 pub mod replay;
+pub mod sigma;
 pub mod test;

@@ -42,20 +42,7 @@ impl RuleLanguage for Sigma {
         for f in files {
             match super::load_str(&f.path, &f.text) {
                 Ok(loaded) => rules.extend(loaded.into_iter().map(|r| to_ir(&Compiled::new(r)))),
-                Err(e) => {
-                    let message = match &e.rule {
-                        Some(r) => format!("rule {r}: {}", e.message),
-                        None => e.message.clone(),
-                    };
-                    errors.push(Diagnostic::at(
-                        &f.path,
-                        &f.text,
-                        e.pos.line,
-                        e.pos.column,
-                        1,
-                        message,
-                    ));
-                }
+                Err(e) => errors.push(diagnostic(&e, &f.text)),
             }
         }
         if errors.is_empty() {
@@ -64,6 +51,16 @@ impl RuleLanguage for Sigma {
             Err(errors)
         }
     }
+}
+
+/// A load error as a [`Diagnostic`] pointing into `text` (the file's text):
+/// file, line, column, the rule's id when known, and what is wrong.
+pub fn diagnostic(e: &super::SigmaError, text: &str) -> Diagnostic {
+    let message = match &e.rule {
+        Some(r) => format!("rule {r}: {}", e.message),
+        None => e.message.clone(),
+    };
+    Diagnostic::at(&e.file, text, e.pos.line, e.pos.column, 1, message)
 }
 
 /// Sigma `level` → priority (the mapping documented in [`ir::Priority`]).

@@ -25,6 +25,20 @@ pub enum Source {
     Missing,
 }
 
+impl Source {
+    /// Where the value comes from, for people: a column name, `parent_exe`
+    /// (replay state), `process_args[N]`, a quoted constant, or `not recorded`.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Column(c) => (*c).to_owned(),
+            Source::State(s) => format!("{s} (replay state)"),
+            Source::Arg(n) => format!("process_args[{n}]"),
+            Source::Const(k) => format!("'{k}' (fixed)"),
+            Source::Missing => "not recorded".to_owned(),
+        }
+    }
+}
+
 /// What a row must look like to belong to a view.
 #[derive(Debug, Clone, Copy)]
 pub struct Filter {
@@ -42,6 +56,36 @@ pub struct Filter {
     pub in_progress_ok: bool,
     /// Allowed `network_family` values (`None`: any).
     pub families: Option<&'static [&'static str]>,
+}
+
+impl Filter {
+    /// The rows, for people: `process_exec rows`, `successful openat, … with O_CREAT`.
+    pub fn describe(&self) -> String {
+        let mut s = String::new();
+        if self.success {
+            s.push_str("successful ");
+        }
+        match self.syscalls {
+            Some(sc) => s.push_str(&sc.join(", ")),
+            None => {
+                s.push_str(&self.kinds.join(", "));
+                s.push_str(" rows");
+            }
+        }
+        if self.in_progress_ok {
+            s.push_str(" (or EINPROGRESS)");
+        }
+        if let Some(f) = self.families {
+            s.push_str(&format!(" on {}", f.join("/")));
+        }
+        if let Some(flag) = self.flag {
+            s.push_str(&format!(" with {flag}"));
+        }
+        if let Some(c) = self.non_null {
+            s.push_str(&format!(" with a {c}"));
+        }
+        s
+    }
 }
 
 const ANY: Filter = Filter {
@@ -87,6 +131,11 @@ impl View {
     /// Every field this view maps, in table order.
     pub fn fields(&self) -> &'static [(&'static str, Source)] {
         self.fields
+    }
+
+    /// Whether `a0`, `a1`, … read the elements of `process_args`.
+    pub fn reads_args(&self) -> bool {
+        self.args
     }
 }
 

@@ -72,6 +72,31 @@ impl std::fmt::Display for Applicability {
     }
 }
 
+/// For compiled rule sets: how many Sigma rules were loaded but do not run
+/// (not applicable to a syscall recording, or cannot fire), as one sentence
+/// for the user; `None` when every Sigma rule runs.
+pub fn inactive_summary(rules: &[crate::ir::Rule]) -> Option<String> {
+    let sigma: Vec<&crate::ir::Rule> = rules
+        .iter()
+        .filter(|r| r.origin.language == "sigma")
+        .collect();
+    let count = |prefix: &str| {
+        sigma
+            .iter()
+            .filter(|r| !r.enabled && r.description.starts_with(prefix))
+            .count()
+    };
+    let (na, cf) = (count("not applicable"), count("cannot fire"));
+    (na + cf > 0).then(|| {
+        format!(
+            "{} of {} Sigma rules do not run on syscall recordings ({na} not applicable, {cf} cannot fire); \
+             `hindsight sigma check RULES` says why",
+            na + cf,
+            sigma.len()
+        )
+    })
+}
+
 /// A rule prepared for a recording.
 #[derive(Debug, Clone)]
 pub struct Compiled {

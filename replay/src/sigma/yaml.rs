@@ -185,9 +185,26 @@ pub fn parse_documents(text: &str) -> Result<Vec<SNode>, (String, Pos)> {
             .unwrap_or_default();
         let msg = e.to_string();
         // serde-saphyr appends a snippet; the first line is the message.
-        let first = msg.lines().next().unwrap_or("invalid YAML").to_owned();
-        (first, pos)
+        let first = msg.lines().next().unwrap_or("invalid YAML");
+        (bare_message(first).to_owned(), pos)
     })
+}
+
+/// A parser message without its own `error: line N column M: ` prefix (the
+/// caller reports the position).
+fn bare_message(msg: &str) -> &str {
+    let msg = msg.strip_prefix("error: ").unwrap_or(msg);
+    let Some(rest) = msg.strip_prefix("line ") else {
+        return msg;
+    };
+    let number = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    match rest.split_once(" column ") {
+        Some((line, tail)) if number(line) => match tail.split_once(": ") {
+            Some((col, m)) if number(col) => m,
+            _ => msg,
+        },
+        _ => msg,
+    }
 }
 
 #[cfg(test)]
@@ -214,6 +231,15 @@ mod tests {
     fn reports_syntax_error_position() {
         let (msg, pos) = parse_documents("a: [1, 2\nb: 3\n").unwrap_err();
         assert!(!msg.is_empty());
+        assert!(
+            !msg.starts_with("error") && !msg.starts_with("line "),
+            "{msg}"
+        );
+        assert_eq!(
+            bare_message("error: line 7 column 12: illegal placement"),
+            "illegal placement"
+        );
+        assert_eq!(bare_message("line x column 1: m"), "line x column 1: m");
         assert!(pos.line >= 1, "{pos:?}");
     }
 }
