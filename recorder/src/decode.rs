@@ -300,6 +300,12 @@ impl Decoder {
         }
     }
 
+    /// Seeds the process table with a process seen before recording began
+    /// (the `process_snapshot` rows).
+    pub fn seed(&mut self, pid: i32, info: ProcInfo) {
+        self.procs.insert(pid, info);
+    }
+
     fn proc_info(&mut self, pid: i32) -> &mut ProcInfo {
         self.procs
             .entry(pid)

@@ -13,6 +13,7 @@ pub mod hooks;
 pub mod offsets;
 pub mod procinfo;
 pub mod session;
+pub mod snapshot;
 pub mod spawn;
 pub mod syscalls;
 

@@ -12,12 +12,12 @@ use aya::maps::{Array, HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf};
 use aya::programs::{CgroupAttachMode, CgroupSockAddr, RawTracePoint};
 use aya::{Ebpf, EbpfLoader};
 use hindsight_format::manifest::{Clock, Hooks, Manifest, UnavailableHook};
-use hindsight_format::{RecordingWriter, WriterOptions};
+use hindsight_format::{Event, RecordingWriter, WriterOptions};
 use hindsight_recorder_common::{Config, ExtConfig, LossCounter, SyscallSpec};
 
 use crate::decode::{Decoder, HostInfo};
 use crate::spawn::{self, Held};
-use crate::{RecordError, btf::Btf, hooks, offsets, syscalls};
+use crate::{RecordError, btf::Btf, hooks, offsets, snapshot, syscalls};
 
 /// The kernel programs, built by `build.rs`.
 static EBPF_OBJECT: &[u8] =
@@ -356,12 +356,18 @@ struct WriterResult {
 fn writer_loop(
     mut writer: RecordingWriter,
     mut decoder: Decoder,
+    initial: Vec<Event>,
     rx: mpsc::Receiver<Msg>,
     counters: Arc<Counters>,
 ) -> Result<WriterResult, RecordError> {
     let mut decode_errors = 0u64;
     let mut seq = 0u64;
     let mut events = Vec::with_capacity(8192);
+    for mut e in initial {
+        e.seq = seq;
+        seq += 1;
+        events.push(e);
+    }
     loop {
         let msg = rx.recv_timeout(Duration::from_millis(250));
         match msg {
@@ -465,6 +471,7 @@ pub fn record(
         }
         Target::Host => None,
     };
+    let snap_ns = hindsight_format::writer::now_ns();
     if let Err(e) = attach(&mut loaded) {
         if let Some(h) = held {
             spawn::kill(h.pid, libc::SIGKILL);
@@ -524,15 +531,39 @@ pub fn record(
             return Err(RecordError::Write(e));
         }
     };
-    let decoder = Decoder::new(
-        HostInfo {
-            host_name,
-            boot_id,
-            monotonic_to_wall_ns: mono_to_wall,
-            users: users.into_iter().collect::<HashMap<_, _>>(),
-        },
-        opts.ignore_prefixes.clone(),
-    );
+    let host = HostInfo {
+        host_name,
+        boot_id,
+        monotonic_to_wall_ns: mono_to_wall,
+        users: users.into_iter().collect::<HashMap<_, _>>(),
+    };
+    // Whole host: what was already running (after attach, so a process is
+    // either here or seen forking), stamped just before the attach.
+    let mut initial = Vec::new();
+    let mut seeds = Vec::new();
+    if matches!(opts.target, Target::Host) {
+        let root = cgroup2_root();
+        let within = opts.cgroup.as_ref().zip(root.as_ref()).map(|(c, r)| {
+            if c.is_absolute() && c.starts_with(r) {
+                c.clone()
+            } else {
+                r.join(c.strip_prefix("/").unwrap_or(c))
+            }
+        });
+        let me = std::process::id() as i32;
+        for (pid, facts, info, cgroup_id) in
+            snapshot::read_processes(me, root.as_deref(), within.as_deref())
+        {
+            initial.push(snapshot::snapshot_event(
+                &host, snap_ns, pid, &facts, &info, cgroup_id,
+            ));
+            seeds.push((pid, info));
+        }
+    }
+    let mut decoder = Decoder::new(host, opts.ignore_prefixes.clone());
+    for (pid, info) in seeds {
+        decoder.seed(pid, info);
+    }
     let ring = RingBuf::try_from(loaded.ebpf.take_map("EVENTS").expect("EVENTS map"))
         .map_err(|e| RecordError::Load(format!("EVENTS: {e}")))?;
     let loss: PerCpuArray<MapData, LossCounter> =
@@ -552,7 +583,7 @@ pub fn record(
         let counters = counters.clone();
         std::thread::Builder::new()
             .name("hs-write".into())
-            .spawn(move || writer_loop(writer, decoder, rx, counters))
+            .spawn(move || writer_loop(writer, decoder, initial, rx, counters))
             .expect("spawn writer")
     };
     let started = Instant::now();
