@@ -31,3 +31,6 @@ regen "fixtures/recordings/fleet/host=db-1/date=2026-11-20/rec" \
 # Real recordings of fixtures/scenarios/ made with the eBPF recorder (root only;
 # skipped with a note otherwise). See fixtures/recordings/intrusion/README.md.
 bash fixtures/scenarios/record.sh "$hindsight"
+# One recording per phase of each Falco rule scenario (root only; see
+# fixtures/scenarios/falco/README.md).
+bash fixtures/scenarios/falco/record.sh "$hindsight"

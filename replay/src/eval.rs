@@ -300,6 +300,7 @@ pub fn expr_kind(e: &Expr) -> Kind {
     for t in &e.transforms {
         k = match t {
             Transform::Len => Kind::Int,
+            Transform::CapNames => Kind::Str,
             _ => k,
         };
     }

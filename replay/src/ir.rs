@@ -51,6 +51,9 @@ pub enum Transform {
     Len,
     /// Base64-decode (standard alphabet, padding optional); missing when invalid.
     B64,
+    /// A capability bit mask as space-separated names (`CAP_CHOWN CAP_KILL`),
+    /// as Falco renders `thread.cap_*`; the value becomes a string.
+    CapNames,
 }
 
 impl Transform {
@@ -62,6 +65,7 @@ impl Transform {
             Transform::Basename => "basename",
             Transform::Len => "len",
             Transform::B64 => "b64",
+            Transform::CapNames => "cap_names",
         }
     }
 }

@@ -220,6 +220,36 @@ fn opens_file(s: &str) -> bool {
 }
 
 /// Whether `flags` (symbolic) include close-on-exec.
+/// The fd kind and transport of a `socket(domain, type, protocol)` call
+/// from its `syscall_args` (numbers, or names such as `AF_INET`).
+fn socket_kind(args: &str) -> (Option<&'static str>, Option<&'static str>) {
+    let num = |k: &str| {
+        syscall_arg(args, k).and_then(|v| {
+            v.strip_prefix("0x").map_or_else(
+                || v.parse::<i64>().ok(),
+                |h| i64::from_str_radix(h, 16).ok(),
+            )
+        })
+    };
+    let domain = syscall_arg(args, "domain").unwrap_or("");
+    let kind = match (num("domain"), domain) {
+        (Some(2), _) | (_, "AF_INET") => Some("ipv4"),
+        (Some(10), _) | (_, "AF_INET6") => Some("ipv6"),
+        (Some(1), _) | (_, "AF_UNIX") => Some("unix"),
+        (Some(16), _) | (_, "AF_NETLINK") => Some("netlink"),
+        _ => None,
+    };
+    let ip = matches!(kind, Some("ipv4" | "ipv6"));
+    // SOCK_STREAM 1, SOCK_DGRAM 2, SOCK_RAW 3 in the low bits of `type`.
+    let transport = match num("type").map(|t| t & 0xf) {
+        Some(1) if ip => Some("tcp"),
+        Some(2) if ip => Some("udp"),
+        Some(3) if ip => Some("raw"),
+        _ => None,
+    };
+    (kind, transport)
+}
+
 fn has_cloexec(flags: Option<&str>) -> bool {
     flags.is_some_and(|f| f.contains("O_CLOEXEC") || f.contains("FD_CLOEXEC"))
 }
@@ -487,6 +517,12 @@ impl State {
                 }
                 if ev.network_transport.is_some() {
                     f.transport = arc(&ev.network_transport);
+                }
+                if sc == "socket" {
+                    // `socket` rows carry only `domain=N type=N protocol=N`.
+                    let (kind, transport) = socket_kind(ev.syscall_args.as_deref().unwrap_or(""));
+                    f.kind = f.kind.take().or(kind.map(Arc::from));
+                    f.transport = f.transport.take().or(transport.map(Arc::from));
                 }
                 if ev.source_ip.is_some() {
                     f.sip = arc(&ev.source_ip);

@@ -311,6 +311,7 @@ pub fn transform<'a>(mut v: Value<'a>, ts: &[Transform]) -> Value<'a> {
                 Cow::Borrowed(b) => Cow::Borrowed(b.rsplit('/').next().unwrap_or(b)),
                 Cow::Owned(o) => Cow::Owned(o.rsplit('/').next().unwrap_or(&o).to_string()),
             }),
+            (Transform::CapNames, Value::Int(mask)) => Value::Str(Cow::Owned(cap_names(mask))),
             (Transform::B64, Value::Str(s)) => b64_decode(&s)
                 .and_then(|b| String::from_utf8(b).ok())
                 .map_or(Value::Null, |d| Value::Str(Cow::Owned(d))),
@@ -324,6 +325,63 @@ pub fn transform<'a>(mut v: Value<'a>, ts: &[Transform]) -> Value<'a> {
 /// Reads an expression as a single value (transformers applied).
 pub fn expr_single<'a>(e: &Expr, ctx: &Ctx<'a>) -> Value<'a> {
     transform(single(&e.field, ctx), &e.transforms)
+}
+
+/// Linux capability names by bit number (`include/uapi/linux/capability.h`).
+pub const CAPABILITIES: [&str; 41] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+];
+
+/// The names of the capabilities set in `mask`, space-separated, lowest bit
+/// first (Falco's rendering of `thread.cap_*`); unknown bits are skipped.
+pub fn cap_names(mask: i64) -> String {
+    CAPABILITIES
+        .iter()
+        .enumerate()
+        .filter(|(bit, _)| mask & (1 << bit) != 0)
+        .map(|(_, n)| *n)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Standard base64 (padding optional); `None` when invalid.

@@ -7,15 +7,25 @@ use std::path::PathBuf;
 use hindsight_replay::falco::{self, FalcoRuleSet};
 use hindsight_replay::lang::SourceFile;
 
-fn corpus_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/rules/falco")
+/// Where a corpus file lives: the stable file is the one Hindsight ships
+/// (`rules/falco/`), the incubating and sandbox files are a test corpus
+/// (`fixtures/rules/falco/`).
+fn rel_path(name: &str) -> String {
+    if name == "falco_rules.yaml" {
+        format!("rules/falco/{name}")
+    } else {
+        format!("fixtures/rules/falco/{name}")
+    }
 }
 
 fn file(name: &str) -> SourceFile {
-    let path = corpus_dir().join(name);
+    let rel = rel_path(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(&rel);
     SourceFile {
         text: std::fs::read_to_string(&path).expect("corpus file"),
-        path: format!("fixtures/rules/falco/{name}"),
+        path: rel,
     }
 }
 

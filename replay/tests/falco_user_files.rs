@@ -8,8 +8,7 @@ use hindsight_replay::falco::{self, FalcoRuleSet};
 use hindsight_replay::lang::SourceFile;
 
 fn stable() -> SourceFile {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/rules/falco/falco_rules.yaml");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../rules/falco/falco_rules.yaml");
     SourceFile {
         text: std::fs::read_to_string(path).expect("stable rules"),
         path: "falco_rules.yaml".into(),

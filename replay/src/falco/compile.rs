@@ -52,14 +52,25 @@ pub enum Val {
     EvtRes,
     /// `evt.num` (`seq` + 1).
     EvtNum,
-    /// `fd.typechar`.
-    Typechar,
     /// `fd.sockfamily`.
     SockFamily,
     /// `proc.cwd`: the IR value plus a trailing `/`.
     CwdSlash(ir::Expr),
     /// `evt.is_open_*`.
     OpenFlag(OpenFlag),
+    /// `evt.is_open_exec`: an open that creates a file with an execute bit.
+    OpenExec,
+    /// A numeric syscall argument Falco renders by name (`evt.arg.domain`
+    /// `AF_PACKET`, `evt.arg.request` `PTRACE_SEIZE`): the `syscall_args`
+    /// entry and the (name, value) table.
+    Enum(ir::Expr, &'static [(&'static str, i64)]),
+    /// `fd.type` (`typechar` false) or `fd.typechar` (true): the event's
+    /// `fd_type`, except that the recorder's `other` (a socket it could not
+    /// classify, e.g. the old fd of a `dup2`) yields to the fd table's kind.
+    FdType {
+        /// `fd.typechar` rather than `fd.type`.
+        typechar: bool,
+    },
     /// `fd.num`: the `fd` column, `-1` for failed calls.
     FdNum,
     /// Server or client side of a socket.
@@ -105,6 +116,113 @@ fn proc(p: ProcField) -> ir::Expr {
 }
 fn fd(f: FdField) -> ir::Expr {
     ir::Expr::field(Field::Fd(f))
+}
+fn caps(c: Col) -> ir::Expr {
+    ir::Expr {
+        field: Field::Column(c),
+        transforms: vec![Transform::CapNames],
+    }
+}
+
+/// Socket address families (`evt.arg.domain` of `socket`), as libs names them.
+pub const SOCKET_FAMILIES: &[(&str, i64)] = &[
+    ("AF_UNSPEC", 0),
+    ("AF_UNIX", 1),
+    ("AF_INET", 2),
+    ("AF_AX25", 3),
+    ("AF_IPX", 4),
+    ("AF_APPLETALK", 5),
+    ("AF_NETROM", 6),
+    ("AF_BRIDGE", 7),
+    ("AF_ATMPVC", 8),
+    ("AF_X25", 9),
+    ("AF_INET6", 10),
+    ("AF_ROSE", 11),
+    ("AF_DECnet", 12),
+    ("AF_NETBEUI", 13),
+    ("AF_SECURITY", 14),
+    ("AF_KEY", 15),
+    ("AF_NETLINK", 16),
+    ("AF_PACKET", 17),
+    ("AF_ASH", 18),
+    ("AF_ECONET", 19),
+    ("AF_ATMSVC", 20),
+    ("AF_RDS", 21),
+    ("AF_SNA", 22),
+    ("AF_IRDA", 23),
+    ("AF_PPPOX", 24),
+    ("AF_WANPIPE", 25),
+    ("AF_LLC", 26),
+    ("AF_IB", 27),
+    ("AF_MPLS", 28),
+    ("AF_CAN", 29),
+    ("AF_TIPC", 30),
+    ("AF_BLUETOOTH", 31),
+    ("AF_IUCV", 32),
+    ("AF_RXRPC", 33),
+    ("AF_ISDN", 34),
+    ("AF_PHONET", 35),
+    ("AF_IEEE802154", 36),
+    ("AF_CAIF", 37),
+    ("AF_ALG", 38),
+    ("AF_NFC", 39),
+    ("AF_VSOCK", 40),
+    ("AF_KCM", 41),
+    ("AF_QIPCRTR", 42),
+    ("AF_SMC", 43),
+    ("AF_XDP", 44),
+];
+
+/// `ptrace` requests (`evt.arg.request`), as libs names them.
+pub const PTRACE_REQUESTS: &[(&str, i64)] = &[
+    ("PTRACE_TRACEME", 0),
+    ("PTRACE_PEEKTEXT", 1),
+    ("PTRACE_PEEKDATA", 2),
+    ("PTRACE_PEEKUSR", 3),
+    ("PTRACE_POKETEXT", 4),
+    ("PTRACE_POKEDATA", 5),
+    ("PTRACE_POKEUSR", 6),
+    ("PTRACE_CONT", 7),
+    ("PTRACE_KILL", 8),
+    ("PTRACE_SINGLESTEP", 9),
+    ("PTRACE_GETREGS", 12),
+    ("PTRACE_SETREGS", 13),
+    ("PTRACE_GETFPREGS", 14),
+    ("PTRACE_SETFPREGS", 15),
+    ("PTRACE_ATTACH", 16),
+    ("PTRACE_DETACH", 17),
+    ("PTRACE_GETFPXREGS", 18),
+    ("PTRACE_SETFPXREGS", 19),
+    ("PTRACE_SET_SYSCALL", 23),
+    ("PTRACE_SYSCALL", 24),
+    ("PTRACE_GET_THREAD_AREA", 25),
+    ("PTRACE_SET_THREAD_AREA", 26),
+    ("PTRACE_ARCH_PRCTL", 30),
+    ("PTRACE_SYSEMU", 31),
+    ("PTRACE_SYSEMU_SINGLESTEP", 32),
+    ("PTRACE_SINGLEBLOCK", 33),
+    ("PTRACE_SETOPTIONS", 0x4200),
+    ("PTRACE_GETEVENTMSG", 0x4201),
+    ("PTRACE_GETSIGINFO", 0x4202),
+    ("PTRACE_SETSIGINFO", 0x4203),
+    ("PTRACE_GETREGSET", 0x4204),
+    ("PTRACE_SETREGSET", 0x4205),
+    ("PTRACE_SEIZE", 0x4206),
+    ("PTRACE_INTERRUPT", 0x4207),
+    ("PTRACE_LISTEN", 0x4208),
+    ("PTRACE_PEEKSIGINFO", 0x4209),
+    ("PTRACE_GETSIGMASK", 0x420a),
+    ("PTRACE_SETSIGMASK", 0x420b),
+    ("PTRACE_SECCOMP_GET_FILTER", 0x420c),
+    ("PTRACE_SECCOMP_GET_METADATA", 0x420d),
+    ("PTRACE_GET_SYSCALL_INFO", 0x420e),
+    ("PTRACE_GET_RSEQ_CONFIGURATION", 0x420f),
+];
+
+/// The spellings of an enum value the recorder may write: its name,
+/// decimal, and `0x` hex.
+fn enum_spellings(name: &str, v: i64) -> [String; 3] {
+    [name.to_string(), v.to_string(), format!("{v:#x}")]
 }
 
 /// Looks a Falco field up. `Err` carries "unknown field" text and a suggestion.
@@ -196,6 +314,14 @@ pub fn lookup(name: &str, arg: Option<&str>) -> Result<FalcoField, (String, Opti
                 ]),
                 "fd" => Val::Ir(col(Col::Fd)),
                 "res" => Val::Ir(col(Col::Ret)),
+                "domain" | "family" => Val::Enum(
+                    ir::Expr::field(Field::SyscallArg(a.into())),
+                    SOCKET_FAMILIES,
+                ),
+                "request" => Val::Enum(
+                    ir::Expr::field(Field::SyscallArg(a.into())),
+                    PTRACE_REQUESTS,
+                ),
                 n if n.chars().all(|c| c.is_ascii_digit()) => Val::Unavailable(
                     "numeric argument indexes (evt.arg[N]) are not recorded".into(),
                 ),
@@ -205,11 +331,12 @@ pub fn lookup(name: &str, arg: Option<&str>) -> Result<FalcoField, (String, Opti
         "evt.is_open_read" => Val::OpenFlag(OpenFlag::Read),
         "evt.is_open_write" => Val::OpenFlag(OpenFlag::Write),
         "evt.is_open_create" => Val::OpenFlag(OpenFlag::Create),
-        "evt.is_open_exec" => Val::Unavailable(
-            "evt.is_open_exec needs the mode's execute bits, which the IR cannot test yet".into(),
-        ),
+        "evt.is_open_exec" => Val::OpenExec,
         "proc.name" => Val::Ir(proc(ProcField::Name)),
-        "proc.exe" | "proc.exepath" => Val::Ir(proc(ProcField::Exe)),
+        // Falco: `proc.exe` is argv[0] as the process passed it, `proc.exepath`
+        // the executable's path.
+        "proc.exe" => Val::Ir(ir::Expr::field(Field::ArgvAt(0))),
+        "proc.exepath" => Val::Ir(proc(ProcField::Exe)),
         "proc.cmdline" => Val::Ir(proc(ProcField::Cmdline)),
         "proc.args" => Val::Ir(proc(ProcField::Args)),
         "proc.pid" => Val::Ir(proc(ProcField::Pid)),
@@ -229,10 +356,8 @@ pub fn lookup(name: &str, arg: Option<&str>) -> Result<FalcoField, (String, Opti
         "proc.aexe" | "proc.aexepath" => Val::Ir(ancestor(ProcField::Exe)),
         "proc.acmdline" => Val::Ir(ancestor(ProcField::Cmdline)),
         "thread.tid" => Val::Ir(col(Col::ThreadId)),
-        "thread.cap_effective" | "thread.cap_permitted" => Val::Unavailable(
-            "capability sets are recorded as bit masks, which the IR cannot test by name yet"
-                .into(),
-        ),
+        "thread.cap_effective" => Val::Ir(caps(Col::ProcessCapEffective)),
+        "thread.cap_permitted" => Val::Ir(caps(Col::ProcessCapPermitted)),
         "user.uid" => Val::Coalesce(vec![proc(ProcField::Euid), proc(ProcField::Uid)]),
         "user.name" => Val::Ir(proc(ProcField::UserName)),
         "user.loginuid" => Val::Default(proc(ProcField::LoginUid), "-1".into()),
@@ -255,8 +380,8 @@ pub fn lookup(name: &str, arg: Option<&str>) -> Result<FalcoField, (String, Opti
             },
             fd(FdField::Filename),
         ]),
-        "fd.type" => Val::Coalesce(vec![col(Col::FdType), fd(FdField::Type)]),
-        "fd.typechar" => Val::Typechar,
+        "fd.type" => Val::FdType { typechar: false },
+        "fd.typechar" => Val::FdType { typechar: true },
         "fd.sockfamily" => Val::SockFamily,
         "fd.l4proto" => Val::Coalesce(local(Col::NetworkTransport, FdField::Transport)),
         "fd.lip" | "fd.lnet" => Val::Coalesce(local(Col::SourceIp, FdField::SourceIp)),
@@ -422,7 +547,11 @@ impl<'a> Lowerer<'a> {
         match v {
             Val::Ir(e) | Val::CwdSlash(e) => ex(e),
             Val::Coalesce(v) => Cond::Or(v.iter().map(ex).collect()),
-            Val::Default(..) | Val::Const(_) | Val::OpenFlag(_) | Val::EvtNum => Cond::Const(true),
+            Val::Default(..) | Val::Const(_) | Val::OpenFlag(_) | Val::OpenExec | Val::EvtNum => {
+                Cond::Const(true)
+            }
+            Val::Enum(e, _) => ex(e),
+            Val::FdType { .. } => Cond::Or(vec![ex(&col(Col::FdType)), ex(&fd(FdField::Type))]),
             Val::HostOnly(e) => Cond::Not(Box::new(ex(e))),
             Val::EvtType { syscall_only } => {
                 if *syscall_only {
@@ -432,7 +561,6 @@ impl<'a> Lowerer<'a> {
                 }
             }
             Val::EvtRes => success_or_failure(),
-            Val::Typechar => Cond::Or(vec![ex(&col(Col::FdType)), ex(&fd(FdField::Type))]),
             Val::SockFamily => ex(&col(Col::NetworkFamily)),
             Val::FdNum => Cond::Or(vec![ex(&col(Col::Fd)), ret_test(Op::Lt, 0)]),
             Val::Role { local, remote, .. } => {
@@ -589,16 +717,87 @@ impl<'a> Lowerer<'a> {
                 };
                 ir_test(&col(Col::Seq), FType::Num, op, &r2)?
             }
-            Val::Typechar => {
-                let set: Vec<Literal> = TYPECHARS
+            Val::FdType { typechar } => {
+                let r2;
+                let (op2, r) = if *typechar {
+                    let set: Vec<String> = TYPECHARS
+                        .iter()
+                        .filter(|(_, c)| folded(c))
+                        .map(|(t, _)| (*t).to_string())
+                        .collect();
+                    r2 = RhsVals::List(set, Span::default());
+                    (CmpOp::In, &r2)
+                } else {
+                    (op, r)
+                };
+                let ts: &[Transformer] = if *typechar { &[] } else { ts };
+                let t = |e: &ir::Expr| ir_test(&with_ts(e, ts), FType::Str, op2, r);
+                let event = col(Col::FdType);
+                let weak = Cond::Or(vec![
+                    Cond::Not(Box::new(Cond::Exists(event.clone()))),
+                    Cond::test(
+                        Field::Column(Col::FdType),
+                        Op::Eq,
+                        Literal::Str("other".into()),
+                    ),
+                ]);
+                let table = fd(FdField::Type);
+                Cond::Or(vec![
+                    Cond::And(vec![Cond::Not(Box::new(weak.clone())), t(&event)?]),
+                    Cond::And(vec![weak.clone(), Cond::Exists(table.clone()), t(&table)?]),
+                    Cond::And(vec![
+                        weak,
+                        Cond::Not(Box::new(Cond::Exists(table))),
+                        t(&event)?,
+                    ]),
+                ])
+            }
+            Val::Enum(e, table) => {
+                let set: Vec<String> = table
                     .iter()
-                    .filter(|(_, c)| folded(c))
-                    .map(|(t, _)| Literal::Str((*t).to_string()))
+                    .filter(|(n, _)| folded(n))
+                    .flat_map(|(n, v)| enum_spellings(n, *v))
                     .collect();
-                let r2 = RhsVals::List(set.iter().map(lit_str).collect(), Span::default());
-                coalesce(&[col(Col::FdType), fd(FdField::Type)], |e| {
-                    ir_test(e, FType::Str, CmpOp::In, &r2)
-                })?
+                ir_test(
+                    e,
+                    FType::Str,
+                    CmpOp::In,
+                    &RhsVals::List(set, Span::default()),
+                )?
+            }
+            Val::OpenExec => {
+                let want = match r {
+                    RhsVals::One(s, _) => {
+                        parse_bool(s).ok_or_else(|| format!("'{s}' is not true or false"))?
+                    }
+                    RhsVals::List(l, _) => l.iter().any(|s| parse_bool(s) == Some(true)),
+                    RhsVals::Field(_) => {
+                        return Err("flags cannot be compared with val(...)".into());
+                    }
+                };
+                let want = if op == CmpOp::Ne { !want } else { want };
+                let flags = |s: &str| {
+                    Cond::test(
+                        Field::Column(Col::FileFlags),
+                        Op::Contains,
+                        Literal::Str(s.into()),
+                    )
+                };
+                // Every permission value (0..=0o7777) with an execute bit.
+                let exec_modes: Vec<Literal> = (0..0o10000_i64)
+                    .filter(|m| m & 0o111 != 0)
+                    .map(Literal::Int)
+                    .collect();
+                let c = Cond::And(vec![
+                    is_open(),
+                    Cond::Or(vec![flags("O_CREAT"), flags("O_TMPFILE")]),
+                    Cond::test(
+                        Field::Column(Col::FileMode),
+                        Op::In,
+                        Literal::List(exec_modes),
+                    ),
+                ]);
+                if want { c } else { Cond::Not(Box::new(c)) }
             }
             Val::SockFamily => {
                 let set: Vec<String> = [("AF_INET", "ip"), ("AF_INET6", "ip"), ("AF_UNIX", "unix")]
@@ -632,16 +831,7 @@ impl<'a> Lowerer<'a> {
                         Literal::Str(s.into()),
                     )
                 };
-                let is_open = Cond::test(
-                    Field::Column(Col::Syscall),
-                    Op::In,
-                    Literal::List(
-                        OPEN_SYSCALLS
-                            .iter()
-                            .map(|s| Literal::Str((*s).into()))
-                            .collect(),
-                    ),
-                );
+                let is_open = is_open();
                 let c = match flag {
                     OpenFlag::Read => Cond::And(vec![
                         is_open,
@@ -704,13 +894,6 @@ impl<'a> Lowerer<'a> {
     }
 }
 
-fn lit_str(l: &Literal) -> String {
-    match l {
-        Literal::Str(s) => s.clone(),
-        other => format!("{other:?}"),
-    }
-}
-
 fn with_ts(e: &ir::Expr, ts: &[Transformer]) -> ir::Expr {
     let mut e = e.clone();
     e.transforms.extend(ts.iter().map(|t| match t {
@@ -737,6 +920,20 @@ fn coalesce(
         missing.push(Cond::Not(Box::new(Cond::Exists(e.clone()))));
     }
     Ok(Cond::Or(alts))
+}
+
+/// The row is an open (`open`, `openat`, `openat2`, `open_by_handle_at`).
+fn is_open() -> Cond {
+    Cond::test(
+        Field::Column(Col::Syscall),
+        Op::In,
+        Literal::List(
+            OPEN_SYSCALLS
+                .iter()
+                .map(|s| Literal::Str((*s).into()))
+                .collect(),
+        ),
+    )
 }
 
 fn kind_is(kinds: &[&str]) -> Cond {
@@ -839,11 +1036,7 @@ fn check_op(ty: FType, op: CmpOp, r: &RhsVals) -> Result<(), String> {
 
 /// A test on one IR expression.
 fn ir_test(e: &ir::Expr, ty: FType, op: CmpOp, r: &RhsVals) -> Result<Cond, String> {
-    let kind = if e.transforms.contains(&Transform::Len) {
-        Kind::Int
-    } else {
-        e.field.kind()
-    };
+    let kind = crate::eval::expr_kind(e);
     let lit = |s: &str| -> Result<Literal, String> {
         Ok(match kind {
             Kind::Int => Literal::Int(

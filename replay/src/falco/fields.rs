@@ -117,7 +117,7 @@ pub const SUPPORTED: &[Supported] = &[
         "evt.arg",
         T::Str,
         A::Required,
-        "`evt.arg.NAME` / `evt.arg[NAME]`: path arguments (`name`, `path`, `pathname`, `filename`, `oldpath`) → `file_path` (the kernel's value); a symlink's `target` → its `syscall_args` entry, else `file_path`; `linkpath`/`newpath` → `file_target_path`; `flags` → `file_flags` (symbolic, so `contains O_TRUNC` works), `fd` → `fd`, `res` → `ret`; anything else → that entry of `syscall_args`. Numeric indexes `evt.arg[0]` are not supported",
+        "`evt.arg.NAME` / `evt.arg[NAME]`: path arguments (`name`, `path`, `pathname`, `filename`, `oldpath`) → `file_path` (the kernel's value); a symlink's `target` → its `syscall_args` entry, else `file_path`; `linkpath`/`newpath` → `file_target_path`; `flags` → `file_flags` (symbolic, so `contains O_TRUNC` works), `fd` → `fd`, `res` → `ret`; `domain`/`family` (socket families, `AF_PACKET`) and `request` (ptrace, `PTRACE_SEIZE`) → that `syscall_args` entry, read by name as libs renders it; anything else → that entry of `syscall_args`. Numeric indexes `evt.arg[0]` are not supported",
     ),
     s(
         "evt.is_open_read",
@@ -148,9 +148,14 @@ pub const SUPPORTED: &[Supported] = &[
         "proc.exe",
         T::Str,
         A::None,
-        "state `proc_exe` (Falco: argv[0]; see *Semantic choices*)",
+        "`process_args[0]`: argv[0] as the process passed it (Falco's semantics; see *Semantic choices*)",
     ),
-    s("proc.exepath", T::Str, A::None, "state `proc_exe`"),
+    s(
+        "proc.exepath",
+        T::Str,
+        A::None,
+        "state `proc_exe`: the executable's path (kernel view)",
+    ),
     s(
         "proc.cmdline",
         T::Str,
@@ -216,7 +221,7 @@ pub const SUPPORTED: &[Supported] = &[
         "thread.cap_effective",
         T::Str,
         A::None,
-        "`process_cap_effective`, as capability names (`contains CAP_SYS_ADMIN`)",
+        "`process_cap_effective` (bit mask) as space-separated capability names, as libs renders it (`contains CAP_SYS_ADMIN`)",
     ),
     s(
         "thread.cap_permitted",
@@ -280,7 +285,7 @@ pub const SUPPORTED: &[Supported] = &[
         "fd.type",
         T::Str,
         A::None,
-        "`fd_type` (else state `fd_kind`): `file`, `directory`, `ipv4`, `ipv6`, `unix`, `pipe`, `memfd`, …",
+        "`fd_type` (else state `fd_kind`; the recorder's `other` yields to the fd table's kind): `file`, `directory`, `ipv4`, `ipv6`, `unix`, `pipe`, `memfd`, …",
     ),
     s(
         "fd.typechar",

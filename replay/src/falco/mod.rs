@@ -134,10 +134,6 @@ pub fn with_reason(field: &str) -> String {
         fields::unavailable_reason(field)
     };
     match (field, reason) {
-        ("evt.is_open_exec", _) => format!("{field} (needs the mode's execute bits)"),
-        ("thread.cap_effective" | "thread.cap_permitted", _) => {
-            format!("{field} (capability names need an IR bit-mask test)")
-        }
         (_, Some(r)) => format!("{field} ({r})"),
         (_, None) => field.to_string(),
     }

@@ -82,9 +82,10 @@ fn representative(v: &Val) -> Option<ir::Expr> {
         Val::EvtType { .. } => c(Col::Syscall),
         Val::EvtRes => c(Col::Ret),
         Val::EvtNum => c(Col::Seq),
-        Val::Typechar => Some(ir::Expr::field(Field::Fd(FdField::Type))),
+        Val::FdType { .. } => Some(ir::Expr::field(Field::Fd(FdField::Type))),
+        Val::Enum(e, _) => Some(e.clone()),
         Val::SockFamily => c(Col::NetworkFamily),
-        Val::OpenFlag(_) => c(Col::FileFlags),
+        Val::OpenFlag(_) | Val::OpenExec => c(Col::FileFlags),
         Val::FdNum => c(Col::Fd),
         Val::Role { remote, .. } => representative(&Val::Coalesce(remote.clone())),
         Val::Either(a, _) => representative(a),
@@ -115,6 +116,12 @@ impl Lookup<'_> {
     fn get(&self, e: &ir::Expr) -> Option<Json> {
         let raw = match &e.field {
             Field::Column(c) => self.v.event.get(c.name()).cloned(),
+            Field::ArgvAt(n) => self
+                .v
+                .event
+                .get(Col::ProcessArgs.name())
+                .and_then(|a| a.get(usize::from(*n)))
+                .cloned(),
             f => {
                 let name = f.name();
                 self.v
@@ -125,6 +132,9 @@ impl Lookup<'_> {
             }
         }
         .filter(|v| !v.is_null())?;
+        if e.transforms.contains(&ir::Transform::CapNames) {
+            return Some(Json::String(crate::value::cap_names(raw.as_i64()?)));
+        }
         if e.transforms.contains(&ir::Transform::Basename) {
             let s = raw.as_str()?;
             return Some(Json::String(s.rsplit('/').next().unwrap_or("").to_string()));
@@ -142,6 +152,18 @@ impl Lookup<'_> {
 
     fn str_col(&self, c: Col) -> Option<String> {
         self.col(c).and_then(|v| v.as_str().map(str::to_string))
+    }
+}
+
+/// `fd.type`: the event's `fd_type`, unless it is the recorder's `other`
+/// and the fd table knows better.
+fn fd_type(l: &Lookup<'_>) -> Option<Json> {
+    let ev = l.col(Col::FdType);
+    let table = || l.get(&ir::Expr::field(Field::Fd(FdField::Type)));
+    match ev {
+        Some(t) if t.as_str() == Some("other") => table().or(Some(t)),
+        Some(t) => Some(t),
+        None => table(),
     }
 }
 
@@ -176,31 +198,41 @@ fn render(f: &FalcoField, l: &Lookup<'_>) -> Option<Json> {
             None => None,
         },
         Val::EvtNum => Some(Json::from(l.v.seq + 1)),
-        Val::Typechar => l
-            .first(&[
-                ir::Expr::field(Field::Column(Col::FdType)),
-                ir::Expr::field(Field::Fd(FdField::Type)),
-            ])
-            .and_then(|t| {
-                let t = t.as_str()?.to_string();
-                let c = match t.as_str() {
-                    "file" => "f",
-                    "directory" => "d",
-                    "ipv4" => "4",
-                    "ipv6" => "6",
-                    "unix" => "u",
-                    "pipe" => "p",
-                    "memfd" => "m",
-                    "event" => "e",
-                    "signalfd" => "s",
-                    "timerfd" => "t",
-                    "inotify" => "i",
-                    "bpf" => "b",
-                    "netlink" => "n",
-                    _ => "o",
-                };
-                Some(Json::String(c.into()))
-            }),
+        Val::FdType { typechar: false } => fd_type(l),
+        Val::Enum(e, table) => l.get(e).map(|raw| {
+            let s = raw.as_str().map_or_else(|| raw.to_string(), str::to_string);
+            let n = s
+                .strip_prefix("0x")
+                .map_or_else(|| s.parse().ok(), |h| i64::from_str_radix(h, 16).ok());
+            let name = n.and_then(|n| table.iter().find(|(_, v)| *v == n));
+            Json::String(name.map_or(s, |(name, _)| (*name).to_string()))
+        }),
+        Val::OpenExec => {
+            let flags = l.str_col(Col::FileFlags).unwrap_or_default();
+            let mode = l.col(Col::FileMode).and_then(|m| m.as_i64()).unwrap_or(0);
+            let b = (flags.contains("O_CREAT") || flags.contains("O_TMPFILE")) && mode & 0o111 != 0;
+            Some(Json::String(b.to_string()))
+        }
+        Val::FdType { typechar: true } => fd_type(l).and_then(|t| {
+            let t = t.as_str()?.to_string();
+            let c = match t.as_str() {
+                "file" => "f",
+                "directory" => "d",
+                "ipv4" => "4",
+                "ipv6" => "6",
+                "unix" => "u",
+                "pipe" => "p",
+                "memfd" => "m",
+                "event" => "e",
+                "signalfd" => "s",
+                "timerfd" => "t",
+                "inotify" => "i",
+                "bpf" => "b",
+                "netlink" => "n",
+                _ => "o",
+            };
+            Some(Json::String(c.into()))
+        }),
         Val::SockFamily => l
             .str_col(Col::NetworkFamily)
             .map(|f| Json::String(if f == "AF_UNIX" { "unix" } else { "ip" }.into())),

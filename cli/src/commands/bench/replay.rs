@@ -20,7 +20,7 @@ only the engine: state model + every rule on every event, one core.
 
 Examples:
   hindsight bench replay                                   # 10M events, default rules
-  hindsight bench replay --rules fixtures/rules/falco/falco_rules.yaml --events 20000000")]
+  hindsight bench replay --rules rules/falco/falco_rules.yaml --events 20000000")]
 pub struct Args {
     /// Events to replay.
     #[arg(long, default_value_t = 10_000_000, value_name = "N")]
