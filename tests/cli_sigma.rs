@@ -96,12 +96,14 @@ fn fields_prints_the_mapping_and_rejects_unknown_log_sources() {
         .filter(|l| !l.starts_with(' '))
         .filter_map(|l| l.split(": ").next())
         .collect();
-    assert_eq!(views.len(), 14, "{views:?}");
+    assert_eq!(views.len(), 16, "{views:?}");
     for v in [
         "process_creation",
         "file_event:rename",
         "network_connection:accept",
         "auditd:PATH:delete",
+        "file_delete",
+        "process_termination",
     ] {
         assert!(views.contains(&v), "{v} not in {views:?}");
     }

@@ -116,11 +116,12 @@ fn base_event(view: &View, pid: i32) -> Event {
         ret: Some(0),
         ..Event::default()
     };
-    ev.syscall = Some(match (kind, f.syscalls) {
-        (_, Some(s)) => s[0].into(),
-        (EventKind::ProcessExec, _) => "execve".into(),
-        _ => "openat".into(),
-    });
+    ev.syscall = match (kind, f.syscalls) {
+        (_, Some(s)) => Some(s[0].into()),
+        (EventKind::ProcessExec, _) => Some("execve".into()),
+        (EventKind::ProcessExit, _) => None,
+        _ => Some("openat".into()),
+    };
     if let Some(flag) = f.flag {
         ev.file_flags = Some(format!("O_WRONLY|{flag}"));
     }
@@ -346,12 +347,26 @@ fn show(what: &str, d: &[String]) -> String {
     )
 }
 
-/// The corpus rules that apply to a syscall recording (applicable or
-/// cannot-fire), and the files they come from.
+/// Hindsight's own test rules (`tests/sigma_rules/`) for the log sources
+/// the SigmaHQ Linux rules do not use (`file_delete`, `process_termination`).
+fn extra_rule_files() -> Vec<std::path::PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sigma_rules");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+}
+
+/// The corpus rules (and [`extra_rule_files`]) that apply to a syscall
+/// recording (applicable or cannot-fire), and the files they come from.
 fn corpus() -> (Vec<Compiled>, Vec<String>) {
     let mut compiled = Vec::new();
     let mut rule_files = Vec::new();
-    for f in sigma_corpus_files::linux_rule_files() {
+    let mut files = sigma_corpus_files::linux_rule_files();
+    files.extend(extra_rule_files());
+    for f in files {
         let mut any = false;
         for r in sigma::load_file(&f).unwrap() {
             let c = Compiled::new(r);

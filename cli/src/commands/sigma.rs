@@ -44,12 +44,13 @@ line and column are named).")]
     Check(CheckArgs),
     /// Print how Sigma fields map onto recording columns, per view.
     #[command(after_help = "\
-A rule's logsource selects views: process_creation, file_event (create,
-mknod, rename), network_connection (connect, accept) or auditd (EXECVE,
-SYSCALL, PATH...). Each view says which rows it reads and where each Sigma
-field comes from: a column of the events table, the replay state (the
-parent's image and command line), one argv element, or a fixed value.
-Fields a view does not list are not recorded: a test on them is false.")]
+A rule's logsource selects views: process_creation, process_termination,
+file_event (create, mknod, rename), file_delete, network_connection
+(connect, accept) or auditd (EXECVE, SYSCALL, PATH...). Each view says
+which rows it reads and where each Sigma field comes from: a column of the
+events table, the replay state (the parent's image and command line), one
+argv element, or a fixed value. Fields a view does not list are not
+recorded: a test on them is false.")]
     Fields(FieldsArgs),
 }
 
@@ -92,8 +93,9 @@ pub struct CheckArgs {
 /// Arguments of `hindsight sigma fields`.
 #[derive(Debug, clap::Args)]
 pub struct FieldsArgs {
-    /// Only the views of this log source (process_creation, file_event,
-    /// network_connection, auditd).
+    /// Only the views of this log source (process_creation,
+    /// process_termination, file_event, file_delete, network_connection,
+    /// auditd).
     #[arg(value_name = "LOGSOURCE")]
     pub logsource: Option<String>,
 }
@@ -224,9 +226,11 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn fields(args: FieldsArgs) -> anyhow::Result<ExitCode> {
-    const SOURCES: [&str; 4] = [
+    const SOURCES: [&str; 6] = [
         "process_creation",
+        "process_termination",
         "file_event",
+        "file_delete",
         "network_connection",
         "auditd",
     ];

@@ -133,7 +133,7 @@ fn source_field(src: Source) -> Option<Field> {
 fn output(r: &SigmaRule, view: Option<&View>) -> Vec<Part> {
     let mut parts = vec![Part::Text(format!("{} (", r.title))];
     let fields: &[(&str, &str)] = match view.map(|v| v.name) {
-        Some(n) if n.starts_with("file_event") || n.starts_with("auditd:PATH") => &[
+        Some(n) if n.starts_with("file_") || n.starts_with("auditd:PATH") => &[
             ("file", "file_path"),
             ("exe", "process_executable"),
             ("pid", "process_pid"),

@@ -176,6 +176,11 @@ const FILE_TARGET: &[(&str, Source)] = &[
     ("User", C("user_name")),
     ("ProcessId", C("process_pid")),
 ];
+const TERMINATION: &[(&str, Source)] = &[
+    ("Image", C("process_executable")),
+    ("User", C("user_name")),
+    ("ProcessId", C("process_pid")),
+];
 const CONNECT: &[(&str, Source)] = &[
     ("Image", C("process_executable")),
     ("User", C("user_name")),
@@ -269,6 +274,28 @@ pub static VIEWS: &[View] = &[
         },
         fields: FILE_TARGET,
         keywords: C("file_target_path"),
+        args: false,
+    },
+    View {
+        name: "file_delete",
+        filter: Filter {
+            kinds: &["syscall"],
+            syscalls: Some(&["unlink", "unlinkat"]),
+            success: true,
+            ..ANY
+        },
+        fields: FILE,
+        keywords: C("file_path"),
+        args: false,
+    },
+    View {
+        name: "process_termination",
+        filter: Filter {
+            kinds: &["process_exit"],
+            ..ANY
+        },
+        fields: TERMINATION,
+        keywords: C("process_executable"),
         args: false,
     },
     View {
@@ -403,7 +430,13 @@ pub fn not_applicable(ls: &LogSource) -> Option<String> {
         return Some(format!("product `{p}` is not Linux"));
     }
     match (ls.category.as_deref(), ls.service.as_deref()) {
-        (Some("process_creation" | "file_event" | "network_connection"), _) => None,
+        (
+            Some(
+                "process_creation" | "file_event" | "file_delete" | "network_connection"
+                | "process_termination",
+            ),
+            _,
+        ) => None,
         (None, Some("auditd")) => None,
         (Some(c), _) => Some(format!("category `{c}` has no equivalent in a syscall recording")),
         (None, Some(s)) => Some(format!(

@@ -25,6 +25,8 @@ from sigma.collection import SigmaCollection
 VIEW_PREFIX = {
     "process_creation": "process_creation",
     "file_event": "file_event:",
+    "file_delete": "file_delete",
+    "process_termination": "process_termination",
     "network_connection": "network_connection:",
     "auditd": "auditd:",
 }
