@@ -164,6 +164,10 @@ pub enum ProcField {
     DurationNs,
     /// Whether the executable is a memfd (`memfd:` path): fileless execution.
     ExeFromMemfd,
+    /// Executable path of the process that last created or opened for
+    /// writing the executable's file during the recording (null when none
+    /// did).
+    ExeWriter,
     /// Number of open descriptors in the state's fd table.
     FdCount,
 }
@@ -192,6 +196,7 @@ impl ProcField {
         ProcField::StartNs,
         ProcField::DurationNs,
         ProcField::ExeFromMemfd,
+        ProcField::ExeWriter,
         ProcField::FdCount,
     ];
 
@@ -219,6 +224,7 @@ impl ProcField {
             ProcField::StartNs => "start_ns",
             ProcField::DurationNs => "duration_ns",
             ProcField::ExeFromMemfd => "exe_from_memfd",
+            ProcField::ExeWriter => "exe_writer",
             ProcField::FdCount => "fd_count",
         }
     }
@@ -234,7 +240,8 @@ impl ProcField {
             | ProcField::Cwd
             | ProcField::UserName
             | ProcField::LoginName
-            | ProcField::Container => Kind::Str,
+            | ProcField::Container
+            | ProcField::ExeWriter => Kind::Str,
             ProcField::Argv => Kind::StrList,
             ProcField::ExeFromMemfd => Kind::Bool,
             _ => Kind::Int,
@@ -265,6 +272,9 @@ impl ProcField {
             ProcField::StartNs => "start time (fork, or first seen), ns since the epoch",
             ProcField::DurationNs => "ns since the process started",
             ProcField::ExeFromMemfd => "true when the executable is a memfd (fileless)",
+            ProcField::ExeWriter => {
+                "executable path of the process that last created or opened for writing the executable during the recording (a linker, for a program built while recording), null when none did"
+            }
             ProcField::FdCount => "number of open descriptors",
         }
     }
@@ -543,6 +553,7 @@ impl Field {
                     ProcField::Pid | ProcField::StartNs | ProcField::DurationNs => vec![],
                     ProcField::Ppid => vec![Col::ProcessParentPid],
                     ProcField::Exe | ProcField::ExeFromMemfd => vec![Col::ProcessExecutable],
+                    ProcField::ExeWriter => vec![Col::ProcessExecutable, Col::FileFlags],
                     ProcField::Name => vec![Col::ProcessName],
                     ProcField::Argv
                     | ProcField::Args

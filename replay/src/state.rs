@@ -120,6 +120,9 @@ pub struct Process {
     pub exited: bool,
     /// Open descriptors, by number.
     pub fds: BTreeMap<i32, FdInfo>,
+    /// Executable path of the process that last created or opened for
+    /// writing the current executable during the recording (set at exec).
+    pub exe_writer: Option<Arc<str>>,
 }
 
 fn arc(s: &Option<String>) -> Option<Arc<str>> {
@@ -209,7 +212,16 @@ pub struct State {
     procs: PidMap<Process>,
     /// Login uid → user name, learned from events whose `user_id` equals it.
     login_names: BTreeMap<u32, Arc<str>>,
+    /// Path → executable of the process that last created or opened it for
+    /// writing (`creat`, opens with `O_CREAT`, `O_TRUNC`, `O_WRONLY` or
+    /// `O_RDWR`), following renames; see
+    /// [`Process::exe_writer`]. Bounded by [`MAX_WRITTEN`].
+    written: HashMap<Arc<str>, Arc<str>>,
 }
+
+/// At most this many written paths are remembered; beyond it the table is
+/// cleared (deterministically), so memory stays bounded on long recordings.
+pub const MAX_WRITTEN: usize = 1 << 16;
 
 /// Syscalls that return a new descriptor in `ret` describing `file_path`.
 fn opens_file(s: &str) -> bool {
@@ -219,7 +231,6 @@ fn opens_file(s: &str) -> bool {
     )
 }
 
-/// Whether `flags` (symbolic) include close-on-exec.
 /// The fd kind and transport of a `socket(domain, type, protocol)` call
 /// from its `syscall_args` (numbers, or names such as `AF_INET`).
 fn socket_kind(args: &str) -> (Option<&'static str>, Option<&'static str>) {
@@ -250,6 +261,7 @@ fn socket_kind(args: &str) -> (Option<&'static str>, Option<&'static str>) {
     (kind, transport)
 }
 
+/// Whether `flags` (symbolic) include close-on-exec.
 fn has_cloexec(flags: Option<&str>) -> bool {
     flags.is_some_and(|f| f.contains("O_CLOEXEC") || f.contains("FD_CLOEXEC"))
 }
@@ -409,6 +421,46 @@ impl State {
         self.procs.insert(pid, child);
     }
 
+    /// Remembers who last created or opened a path for writing, and moves
+    /// that along renames.
+    fn track_written(&mut self, sc: &str, ev: &Event) {
+        let Some(path) = ev.file_path.as_deref() else {
+            return;
+        };
+        let creates = sc == "creat"
+            || (opens_file(sc)
+                && ev.file_flags.as_deref().is_some_and(|f| {
+                    ["O_CREAT", "O_TRUNC", "O_WRONLY", "O_RDWR"]
+                        .iter()
+                        .any(|w| f.contains(w))
+                }));
+        if creates {
+            let exe = ev
+                .process_executable
+                .as_deref()
+                .map(Arc::from)
+                .or_else(|| self.procs.get(&ev.process_pid).and_then(|p| p.exe.clone()));
+            let Some(exe) = exe else {
+                return;
+            };
+            if self.written.len() >= MAX_WRITTEN {
+                self.written.clear();
+            }
+            self.written.insert(Arc::from(path), exe);
+        } else if matches!(sc, "rename" | "renameat" | "renameat2")
+            && let Some(to) = ev.file_target_path.as_deref()
+        {
+            match self.written.remove(path) {
+                Some(w) => {
+                    self.written.insert(Arc::from(to), w);
+                }
+                None => {
+                    self.written.remove(to);
+                }
+            }
+        }
+    }
+
     fn exec(&mut self, ev: &Event) {
         if ev.ret.is_some_and(|r| r < 0) {
             return;
@@ -419,6 +471,7 @@ impl State {
         if let Some(exe) = ev.process_executable.as_deref().or(ev.file_path.as_deref()) {
             p.exe = Some(Arc::from(exe));
         }
+        p.exe_writer = p.exe.as_ref().and_then(|e| self.written.get(e).cloned());
         if let Some(name) = &ev.process_name {
             p.name = Some(Arc::from(name.as_str()));
         }
@@ -443,6 +496,7 @@ impl State {
         if !ok {
             return;
         }
+        self.track_written(sc, ev);
         let Some(p) = self.procs.get_mut(&ev.process_pid) else {
             return;
         };

@@ -186,6 +186,7 @@ pub fn proc_field<'a>(f: ProcField, p: &'a Process, ctx: &Ctx<'a>) -> Value<'a> 
         ProcField::Container => a(&p.container),
         ProcField::StartNs => Value::Int(p.start_ns),
         ProcField::DurationNs => Value::Int(ctx.ev.time_ns - p.start_ns),
+        ProcField::ExeWriter => a(&p.exe_writer),
         ProcField::ExeFromMemfd => Value::Bool(
             p.exe
                 .as_deref()
