@@ -1,6 +1,8 @@
 //! Shared maps, the load-time `CONFIG`, and helpers that read kernel memory
 //! at BTF-resolved offsets (`bpf_probe_read_kernel`, never baked-in layouts).
 
+use core::cmp::{max, min};
+
 use aya_ebpf::{
     helpers::generated as h,
     macros::map,
@@ -30,9 +32,14 @@ pub static SPECS: Array<SyscallSpec> = Array::with_max_entries(MAX_SYSCALLS, 0);
 #[map]
 pub static TRACKED: HashMap<u32, u8> = HashMap::with_max_entries(65536, 0);
 
-/// Syscall entry state per thread id.
+/// Syscall entry state per thread id: created at a thread's first recorded
+/// syscall, filled in place at every entry, marked [`IDLE`] at exit and
+/// deleted when the thread exits (no insert and delete per syscall).
 #[map]
 pub static ENTRY: HashMap<u32, EntryState> = HashMap::with_max_entries(16384, 0);
+
+/// [`EntryState::nr`] of a thread with no recorded syscall in flight.
+pub const IDLE: u32 = u32::MAX;
 
 /// Scratch space to build an `EntryState` (too big for the stack).
 #[map]
@@ -101,6 +108,28 @@ pub fn count_loss() {
     }
 }
 
+/// The calling thread's entry state, created on its first recorded syscall.
+/// `None` (counted as a loss) when `ENTRY` is full.
+#[inline(always)]
+pub fn entry_slot(tid: u32) -> Option<*mut EntryState> {
+    if let Some(p) = ENTRY.get_ptr_mut(&tid) {
+        return Some(p);
+    }
+    let init = ENTRY_SCRATCH.get_ptr_mut(0)?;
+    unsafe { (*init).nr = IDLE };
+    if ENTRY.insert(&tid, unsafe { &*init }, 0).is_err() {
+        count_loss();
+        return None;
+    }
+    ENTRY.get_ptr_mut(&tid)
+}
+
+/// Marks the thread's syscall finished (its entry state stays for the next).
+#[inline(always)]
+pub fn entry_done(st: *mut EntryState) {
+    unsafe { (*st).nr = IDLE };
+}
+
 /// Sends the first `len` bytes of `ev`, counting a loss when full.
 #[inline(always)]
 pub fn send(ev: *const WireEvent, len: usize) {
@@ -149,6 +178,43 @@ pub fn fill_task(ev: *mut WireEvent, task: u64) {
         h::bpf_get_current_comm(comm.as_mut_ptr().cast(), 16);
     }
     h.comm = comm;
+}
+
+/// The raw syscall arguments saved in `regs` (a `struct pt_regs *`): one
+/// read when they lie within 64 bytes of one another (x86_64, arm64), one
+/// read each otherwise.
+#[inline(always)]
+pub fn read_args(regs: u64) -> [u64; 6] {
+    let o = [
+        conf!(off.regs_arg[0]),
+        conf!(off.regs_arg[1]),
+        conf!(off.regs_arg[2]),
+        conf!(off.regs_arg[3]),
+        conf!(off.regs_arg[4]),
+        conf!(off.regs_arg[5]),
+    ];
+    let lo = min(min(min(o[0], o[1]), min(o[2], o[3])), min(o[4], o[5]));
+    let hi = max(max(max(o[0], o[1]), max(o[2], o[3])), max(o[4], o[5]));
+    let mut w = core::mem::MaybeUninit::<[u64; 8]>::uninit();
+    if hi + 8 - lo <= 64
+        && (o[0] | o[1] | o[2] | o[3] | o[4] | o[5] | lo) & 7 == 0
+        && unsafe {
+            h::bpf_probe_read_kernel(w.as_mut_ptr().cast(), 64, (regs + lo as u64) as *const _)
+        } == 0
+    {
+        // SAFETY: the read above filled all 64 bytes.
+        let w = unsafe { w.assume_init() };
+        let at = |off: u32| w[(((off - lo) >> 3) & 7) as usize];
+        return [at(o[0]), at(o[1]), at(o[2]), at(o[3]), at(o[4]), at(o[5])];
+    }
+    [
+        rd::<u64>(regs, o[0]),
+        rd::<u64>(regs, o[1]),
+        rd::<u64>(regs, o[2]),
+        rd::<u64>(regs, o[3]),
+        rd::<u64>(regs, o[4]),
+        rd::<u64>(regs, o[5]),
+    ]
 }
 
 /// The `struct file *` behind descriptor `fd` of `task` (0 if none).

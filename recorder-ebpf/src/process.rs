@@ -10,7 +10,7 @@ use hindsight_recorder_common::{
 };
 
 use crate::kernel::{
-    ENTRY, EVENT_SCRATCH, TRACKED, conf, current_task, fill_file, fill_task, now, rd, send,
+    ENTRY, EVENT_SCRATCH, IDLE, TRACKED, conf, current_task, fill_file, fill_task, now, rd, send,
     tracked, walk_path,
 };
 
@@ -114,7 +114,7 @@ pub fn hs_exec(ctx: RawTracePointContext) -> i32 {
     // What user memory held at execve entry.
     if let Some(st) = ENTRY.get_ptr(&old_pid) {
         let st = unsafe { &*st };
-        if st.flags & F_USER_PATH != 0 {
+        if st.nr != IDLE && st.flags & F_USER_PATH != 0 {
             unsafe {
                 h::bpf_probe_read_kernel(
                     e.user_path.as_mut_ptr().cast(),

@@ -12,8 +12,8 @@ use hindsight_recorder_common::{
 };
 
 use crate::kernel::{
-    ENTRY, ENTRY_SCRATCH, EVENT_SCRATCH, SPECS, conf, current_task, fd_file, fill_file, fill_task,
-    now, rd, send, tracked, walk_path,
+    ENTRY, EVENT_SCRATCH, IDLE, SPECS, conf, current_task, entry_done, entry_slot, fd_file,
+    fill_file, fill_task, now, rd, read_args, send, tracked, walk_path,
 };
 
 const AT_FDCWD: i64 = -100;
@@ -71,21 +71,14 @@ pub fn hs_sys_enter(ctx: RawTracePointContext) -> i32 {
     }
     let tid = pid_tgid as u32;
     let regs: u64 = ctx.arg(0);
-    let Some(st) = ENTRY_SCRATCH.get_ptr_mut(0) else {
+    let Some(st) = entry_slot(tid) else {
         return 0;
     };
     let st = unsafe { &mut *st };
     st.nr = nr as u32;
     st.flags = 0;
     st.ts = now();
-    st.args = [
-        rd::<u64>(regs, conf!(off.regs_arg[0])),
-        rd::<u64>(regs, conf!(off.regs_arg[1])),
-        rd::<u64>(regs, conf!(off.regs_arg[2])),
-        rd::<u64>(regs, conf!(off.regs_arg[3])),
-        rd::<u64>(regs, conf!(off.regs_arg[4])),
-        rd::<u64>(regs, conf!(off.regs_arg[5])),
-    ];
+    st.args = read_args(regs);
     st.user_err = 0;
     st.user_err2 = 0;
     st.uaddr_err = 0;
@@ -111,7 +104,6 @@ pub fn hs_sys_enter(ctx: RawTracePointContext) -> i32 {
     } else if spec.flags & S_SOCKADDR_MSG != 0 {
         read_msg_name(st);
     }
-    let _ = ENTRY.insert(&tid, &*st, 0);
     0
 }
 
@@ -183,13 +175,16 @@ fn read_sockaddr(st: &mut EntryState, ptr: u64, len: u64) {
 pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
     let pid_tgid = unsafe { h::bpf_get_current_pid_tgid() };
     let tid = pid_tgid as u32;
-    let Some(st) = ENTRY.get_ptr(&tid) else {
+    let Some(stp) = ENTRY.get_ptr_mut(&tid) else {
         return 0;
     };
-    let st = unsafe { &*st };
+    let st = unsafe { &*stp };
+    if st.nr == IDLE {
+        return 0;
+    }
     let ret: i64 = ctx.arg(1);
     let Some(ev) = EVENT_SCRATCH.get_ptr_mut(0) else {
-        let _ = ENTRY.remove(&tid);
+        entry_done(stp);
         return 0;
     };
     let task = current_task();
@@ -263,7 +258,7 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
         if crate::filter::ignored(file) {
             // --ignore-prefix: the object is in an ignored directory.
             crate::names::forget(tid, flags);
-            let _ = ENTRY.remove(&tid);
+            entry_done(stp);
             return 0;
         }
         if file != 0 {
@@ -340,7 +335,7 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
     }
     e.header.flags = flags;
     e.header.len = len as u32;
-    let _ = ENTRY.remove(&tid);
+    entry_done(stp);
     send(ev, len);
     0
 }

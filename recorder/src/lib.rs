@@ -11,6 +11,7 @@ pub mod decode;
 pub mod flags;
 pub mod hooks;
 pub mod offsets;
+pub mod pipeline;
 pub mod procinfo;
 pub mod session;
 pub mod snapshot;

@@ -17,7 +17,7 @@ use hindsight_recorder_common::{Config, ExtConfig, LossCounter, SyscallSpec};
 
 use crate::decode::{Decoder, HostInfo};
 use crate::spawn::{self, Held};
-use crate::{RecordError, btf::Btf, hooks, offsets, snapshot, syscalls};
+use crate::{RecordError, btf::Btf, hooks, offsets, pipeline, snapshot, syscalls};
 
 /// The kernel programs, built by `build.rs`.
 static EBPF_OBJECT: &[u8] =
@@ -281,14 +281,14 @@ fn attach(l: &mut Loaded) -> Result<(), RecordError> {
 fn reader_loop(
     mut ring: RingBuf<MapData>,
     loss: PerCpuArray<MapData, LossCounter>,
-    tx: mpsc::Sender<Msg>,
+    tx: mpsc::SyncSender<Msg>,
     stop: Arc<AtomicBool>,
     counters: Arc<Counters>,
 ) {
     let fd = ring.as_raw_fd();
     let mut seen_lost = 0u64;
     let mut last_loss_ns = 0u64;
-    let mut check_loss = |tx: &mpsc::Sender<Msg>| {
+    let mut check_loss = |tx: &mpsc::SyncSender<Msg>| {
         if let Ok(per_cpu) = loss.get(&0, 0) {
             let lost: u64 = per_cpu.iter().map(|c| c.lost).sum();
             if lost > seen_lost {
@@ -353,23 +353,27 @@ struct WriterResult {
     decode_errors: u64,
 }
 
+/// The decode thread: wire records to rows (sequence numbers, loss rows),
+/// batched into Arrow for the write thread ([`pipeline::WriteStage`]).
 fn writer_loop(
-    mut writer: RecordingWriter,
+    writer: RecordingWriter,
     mut decoder: Decoder,
     initial: Vec<Event>,
     rx: mpsc::Receiver<Msg>,
     counters: Arc<Counters>,
 ) -> Result<WriterResult, RecordError> {
+    let stage = pipeline::WriteStage::spawn(writer);
     let mut decode_errors = 0u64;
     let mut seq = 0u64;
-    let mut events = Vec::with_capacity(8192);
+    let mut pending = pipeline::Pending::default();
     for mut e in initial {
         e.seq = seq;
         seq += 1;
-        events.push(e);
+        pending.push(e);
     }
-    loop {
-        let msg = rx.recv_timeout(Duration::from_millis(250));
+    let mut writing = true;
+    while writing {
+        let msg = rx.recv_timeout(Duration::from_millis(50));
         match msg {
             Ok(Msg::Records(buf, lens)) => {
                 let mut off = 0usize;
@@ -380,7 +384,7 @@ fn writer_loop(
                         Ok(Some(mut e)) => {
                             e.seq = seq;
                             seq += 1;
-                            events.push(e);
+                            pending.push(e);
                         }
                         Ok(None) => {}
                         Err(err) => {
@@ -398,30 +402,35 @@ fn writer_loop(
                 let mut e = decoder.loss_event(lost, first_ns, last_ns);
                 e.seq = seq;
                 seq += 1;
-                events.push(e);
-                writer.add_lost("ringbuf_full", lost);
+                pending.push(e);
+                writing = stage.lost(lost);
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
-        if !events.is_empty() {
-            counters
-                .events
-                .fetch_add(events.len() as u64, Ordering::Relaxed);
-            writer
-                .append_owned(std::mem::take(&mut events))
-                .map_err(RecordError::Write)?;
-        } else {
-            writer.flush().map_err(RecordError::Write)?;
+        if writing && pending.due() {
+            writing = send(&stage, &mut pending, &counters);
         }
     }
+    if writing {
+        send(&stage, &mut pending, &counters);
+    }
     let ignored = decoder.ignored;
-    let manifest = writer.finish().map_err(RecordError::Write)?;
+    // After a write error this returns it (the writer thread stopped first).
+    let manifest = stage.finish().map_err(RecordError::Write)?;
     Ok(WriterResult {
         manifest,
         ignored,
         decode_errors,
     })
+}
+
+fn send(stage: &pipeline::WriteStage, pending: &mut pipeline::Pending, c: &Counters) -> bool {
+    c.events
+        .fetch_add(pending.events.len() as u64, Ordering::Relaxed);
+    let ok = stage.send(&pending.events);
+    pending.events.clear();
+    ok
 }
 
 /// Records until the command exits, `stop` is set, or the duration passes.
@@ -571,7 +580,9 @@ pub fn record(
             .map_err(|e| RecordError::Load(format!("LOSS: {e}")))?;
     let counters = Arc::new(Counters::default());
     let reader_stop = Arc::new(AtomicBool::new(false));
-    let (tx, rx) = mpsc::channel();
+    // Bounded: a decoder that falls behind makes the kernel count loss
+    // rather than the recorder's memory grow without limit.
+    let (tx, rx) = mpsc::sync_channel(64);
     let reader = {
         let (stop, counters) = (reader_stop.clone(), counters.clone());
         std::thread::Builder::new()
@@ -582,9 +593,9 @@ pub fn record(
     let writer_thread = {
         let counters = counters.clone();
         std::thread::Builder::new()
-            .name("hs-write".into())
+            .name("hs-decode".into())
             .spawn(move || writer_loop(writer, decoder, initial, rx, counters))
-            .expect("spawn writer")
+            .expect("spawn decoder")
     };
     let started = Instant::now();
     let mut exit_code = None;
