@@ -71,6 +71,9 @@ pub enum Val {
         /// `fd.typechar` rather than `fd.type`.
         typechar: bool,
     },
+    /// `fd.name`: the event's `file_path`, except that the recorder's
+    /// `socket:[INODE]` yields to the fd table's `ip:port->ip:port`.
+    FdName,
     /// `fd.num`: the `fd` column, `-1` for failed calls.
     FdNum,
     /// Server or client side of a socket.
@@ -366,7 +369,7 @@ pub fn lookup(name: &str, arg: Option<&str>) -> Result<FalcoField, (String, Opti
         "container.id" => Val::Default(proc(ProcField::Container), "host".into()),
         "container.name" => Val::HostOnly(proc(ProcField::Container)),
         "fd.num" => Val::FdNum,
-        "fd.name" => Val::Coalesce(vec![col(Col::FilePath), fd(FdField::Path)]),
+        "fd.name" => Val::FdName,
         "fd.nameraw" => Val::Coalesce(vec![
             col(Col::FilePathUser),
             col(Col::FilePath),
@@ -552,6 +555,7 @@ impl<'a> Lowerer<'a> {
             }
             Val::Enum(e, _) => ex(e),
             Val::FdType { .. } => Cond::Or(vec![ex(&col(Col::FdType)), ex(&fd(FdField::Type))]),
+            Val::FdName => Cond::Or(vec![ex(&col(Col::FilePath)), ex(&fd(FdField::Path))]),
             Val::HostOnly(e) => Cond::Not(Box::new(ex(e))),
             Val::EvtType { syscall_only } => {
                 if *syscall_only {
@@ -731,27 +735,17 @@ impl<'a> Lowerer<'a> {
                     (op, r)
                 };
                 let ts: &[Transformer] = if *typechar { &[] } else { ts };
-                let t = |e: &ir::Expr| ir_test(&with_ts(e, ts), FType::Str, op2, r);
-                let event = col(Col::FdType);
-                let weak = Cond::Or(vec![
-                    Cond::Not(Box::new(Cond::Exists(event.clone()))),
-                    Cond::test(
-                        Field::Column(Col::FdType),
-                        Op::Eq,
-                        Literal::Str("other".into()),
-                    ),
-                ]);
-                let table = fd(FdField::Type);
-                Cond::Or(vec![
-                    Cond::And(vec![Cond::Not(Box::new(weak.clone())), t(&event)?]),
-                    Cond::And(vec![weak.clone(), Cond::Exists(table.clone()), t(&table)?]),
-                    Cond::And(vec![
-                        weak,
-                        Cond::Not(Box::new(Cond::Exists(table))),
-                        t(&event)?,
-                    ]),
-                ])
+                weak_event_value(Col::FdType, Op::Eq, "other", FdField::Type, |e| {
+                    ir_test(&with_ts(e, ts), FType::Str, op2, r)
+                })?
             }
+            Val::FdName => weak_event_value(
+                Col::FilePath,
+                Op::StartsWith,
+                "socket:[",
+                FdField::Path,
+                |e| ir_test(&with_ts(e, ts), ty, op, r),
+            )?,
             Val::Enum(e, table) => {
                 let set: Vec<String> = table
                     .iter()
@@ -904,6 +898,34 @@ fn with_ts(e: &ir::Expr, ts: &[Transformer]) -> ir::Expr {
         Transformer::B64 => Transform::B64,
     }));
     e
+}
+
+/// The event's column `event`, unless it is missing or only a placeholder
+/// (`event OP placeholder`, e.g. the recorder's `other` fd type or
+/// `socket:[INODE]` name), in which case the fd table's `table` value when
+/// it has one: `T(event)` or `T(table)` accordingly.
+fn weak_event_value(
+    event: Col,
+    op: Op,
+    placeholder: &str,
+    table: FdField,
+    t: impl Fn(&ir::Expr) -> Result<Cond, String>,
+) -> Result<Cond, String> {
+    let ev = col(event);
+    let weak = Cond::Or(vec![
+        Cond::Not(Box::new(Cond::Exists(ev.clone()))),
+        Cond::test(Field::Column(event), op, Literal::Str(placeholder.into())),
+    ]);
+    let table = fd(table);
+    Ok(Cond::Or(vec![
+        Cond::And(vec![Cond::Not(Box::new(weak.clone())), t(&ev)?]),
+        Cond::And(vec![weak.clone(), Cond::Exists(table.clone()), t(&table)?]),
+        Cond::And(vec![
+            weak,
+            Cond::Not(Box::new(Cond::Exists(table))),
+            t(&ev)?,
+        ]),
+    ]))
 }
 
 /// `T(a) or (a missing and T(b)) or ...`.

@@ -266,7 +266,7 @@ pub const SUPPORTED: &[Supported] = &[
         "fd.name",
         T::Str,
         A::None,
-        "`file_path`, else the state's `fd_path` (`ip:port->ip:port` for sockets)",
+        "`file_path`, else the state's `fd_path` (`ip:port->ip:port` for sockets; also instead of the recorder's `socket:[INODE]`)",
     ),
     s(
         "fd.nameraw",

@@ -83,6 +83,7 @@ fn representative(v: &Val) -> Option<ir::Expr> {
         Val::EvtRes => c(Col::Ret),
         Val::EvtNum => c(Col::Seq),
         Val::FdType { .. } => Some(ir::Expr::field(Field::Fd(FdField::Type))),
+        Val::FdName => Some(ir::Expr::field(Field::Fd(FdField::Path))),
         Val::Enum(e, _) => Some(e.clone()),
         Val::SockFamily => c(Col::NetworkFamily),
         Val::OpenFlag(_) | Val::OpenExec => c(Col::FileFlags),
@@ -199,6 +200,17 @@ fn render(f: &FalcoField, l: &Lookup<'_>) -> Option<Json> {
         },
         Val::EvtNum => Some(Json::from(l.v.seq + 1)),
         Val::FdType { typechar: false } => fd_type(l),
+        Val::FdName => {
+            let ev = l.col(Col::FilePath);
+            let table = || l.get(&ir::Expr::field(Field::Fd(FdField::Path)));
+            match ev {
+                Some(p) if p.as_str().is_some_and(|s| s.starts_with("socket:[")) => {
+                    table().or(Some(p))
+                }
+                Some(p) => Some(p),
+                None => table(),
+            }
+        }
         Val::Enum(e, table) => l.get(e).map(|raw| {
             let s = raw.as_str().map_or_else(|| raw.to_string(), str::to_string);
             let n = s
