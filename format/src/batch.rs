@@ -120,6 +120,9 @@ pub fn events_to_batch(events: &[Event]) -> RecordBatch {
         opt_str!(ev, kernel_source),
         opt_str!(ev, syscall_args),
         opt_prim!(UInt64Array, ev, lost_events),
+        Arc::new(BooleanArray::from_iter(
+            ev.iter().map(|e| e.file_path_truncated),
+        )),
     ];
     RecordBatch::try_new(events_schema(), columns)
         .expect("events_to_batch builds the columns of COLUMNS in order")
@@ -234,6 +237,7 @@ pub struct EventColumns<'a> {
     pub file_path: Option<StrColumn<'a>>,
     pub file_path_user: Option<StrColumn<'a>>,
     pub file_path_user_err: Option<&'a Int32Array>,
+    pub file_path_truncated: Option<&'a BooleanArray>,
     pub file_inode: Option<&'a UInt64Array>,
     pub file_device: Option<&'a UInt64Array>,
     pub file_flags: Option<StrColumn<'a>>,
@@ -363,6 +367,7 @@ impl<'a> EventColumns<'a> {
             file_path: l.str("file_path")?,
             file_path_user: l.str("file_path_user")?,
             file_path_user_err: l.prim::<Int32Type>("file_path_user_err")?,
+            file_path_truncated: l.bool("file_path_truncated")?,
             file_inode: l.prim::<UInt64Type>("file_inode")?,
             file_device: l.prim::<UInt64Type>("file_device")?,
             file_flags: l.str("file_flags")?,
@@ -429,6 +434,9 @@ impl<'a> EventColumns<'a> {
             file_path: ostr(&self.file_path, i),
             file_path_user: ostr(&self.file_path_user, i),
             file_path_user_err: opt(self.file_path_user_err, i),
+            file_path_truncated: self
+                .file_path_truncated
+                .and_then(|a| a.is_valid(i).then(|| a.value(i))),
             file_inode: opt(self.file_inode, i),
             file_device: opt(self.file_device, i),
             file_flags: ostr(&self.file_flags, i),

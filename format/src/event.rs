@@ -95,6 +95,7 @@ pub struct Event {
     pub file_path: Option<String>,
     pub file_path_user: Option<String>,
     pub file_path_user_err: Option<i32>,
+    pub file_path_truncated: Option<bool>,
     pub file_inode: Option<u64>,
     pub file_device: Option<u64>,
     pub file_flags: Option<String>,

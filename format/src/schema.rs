@@ -9,7 +9,20 @@ use std::sync::{Arc, OnceLock};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 /// The version of the recording format this crate writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+///
+/// 1: the first. 2: `file_path_truncated` (files of version 1 read with it
+/// null). Columns are only ever appended: see [`added_in`].
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The format version that added column `name` (1 for the original ones).
+/// A file of an older version may lack these trailing columns; readers
+/// treat them as null.
+pub fn added_in(name: &str) -> u32 {
+    match name {
+        "file_path_truncated" => 2,
+        _ => 1,
+    }
+}
 
 /// The logical type of a column, mapped to one Arrow type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,6 +169,7 @@ pub const COLUMNS: &[Column] = &[
     col("kernel_source", T::Utf8Dict, true, "Hook that supplied the authoritative value (`sys_exit_fd`, `sched_process_exec`, `cgroup_connect4`, …)."),
     col("syscall_args", T::Utf8, true, "Other arguments, Falco style: `name=value name=value`."),
     col("lost_events", T::UInt64, true, "On `loss` rows: how many events were dropped in this window."),
+    col("file_path_truncated", T::Boolean, true, "True when a path of this row did not fit the recorder's buffer and is cut short: a user-memory path over 255 bytes, or a kernel path whose walk to the root did not fit (then `file_path` starts with `...`); null on rows without a path, and in files of format version 1."),
 ];
 
 /// The Arrow schema of the `events` table (cached; cheap to clone).

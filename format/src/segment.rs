@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use arrow::array::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::metadata::{KeyValue, SortingColumn};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
@@ -22,6 +22,10 @@ use crate::schema::{COLUMNS, ColumnType, FORMAT_VERSION, column_index, events_sc
 
 /// Columns that get a Parquet bloom filter (point lookups by id, path, address).
 pub const BLOOM_FILTER_COLUMNS: &[&str] = &["process_pid", "file_path", "destination_ip"];
+
+/// Monotonic integer columns written with `DELTA_BINARY_PACKED` (a few bits
+/// a row instead of 3 to 4 bytes with a dictionary).
+pub const DELTA_COLUMNS: &[&str] = &["time", "time_ns", "seq"];
 
 /// The Parquet writer properties of every segment: zstd, page statistics and
 /// page index, dictionary encoding for low-cardinality strings only, bloom
@@ -47,6 +51,14 @@ pub fn writer_properties(row_group_rows: usize, zstd_level: i32) -> Result<Write
         if matches!(c.ty, ColumnType::Utf8) {
             b = b.set_column_dictionary_enabled(ColumnPath::from(c.name), false);
         }
+    }
+    // Time and sequence columns grow steadily: delta encoding stores the small
+    // steps (a few bits a row) where a dictionary of distinct values cannot.
+    for name in DELTA_COLUMNS {
+        let path = ColumnPath::from(*name);
+        b = b
+            .set_column_dictionary_enabled(path.clone(), false)
+            .set_column_encoding(path, Encoding::DELTA_BINARY_PACKED);
     }
     // Size the filters for the distinct values of one row group, not the
     // library default (1M values, ~1 MiB per column and row group).
@@ -291,8 +303,11 @@ pub fn check_schema(path: &Path, schema: &arrow::datatypes::Schema) -> Result<()
         path: path.to_path_buf(),
         message,
     };
-    if let Some(v) = schema.metadata().get("hindsight.format_version")
-        && let Ok(v) = v.parse::<u32>()
+    let version = schema
+        .metadata()
+        .get("hindsight.format_version")
+        .and_then(|v| v.parse::<u32>().ok());
+    if let Some(v) = version
         && v > FORMAT_VERSION
     {
         return Err(FormatError::NewerFormat {
@@ -303,6 +318,14 @@ pub fn check_schema(path: &Path, schema: &arrow::datatypes::Schema) -> Result<()
     }
     for (i, w) in want.fields().iter().enumerate() {
         let Some(f) = schema.fields().get(i) else {
+            // An older file lacks the columns appended since its version.
+            if let Some(v) = version
+                && want.fields()[i..]
+                    .iter()
+                    .all(|w| w.is_nullable() && crate::schema::added_in(w.name()) > v)
+            {
+                break;
+            }
             return Err(mismatch(format!(
                 "missing column {} (and {} more)",
                 w.name(),

@@ -6,7 +6,8 @@ use std::path::Path;
 use hindsight_format::generate::{Generator, GeneratorConfig};
 use hindsight_format::reader::{OpenOptions, discover};
 use hindsight_format::{
-    Event, EventKind, FormatError, Manifest, Recording, RecordingWriter, WriterOptions, recover,
+    Event, EventKind, FORMAT_VERSION, FormatError, Manifest, Recording, RecordingWriter,
+    WriterOptions, recover,
 };
 
 fn events(n: u64, seed: u64) -> Vec<Event> {
@@ -246,13 +247,14 @@ fn missing_manifest_names_the_directory() {
 fn newer_format_version_is_refused() {
     let (_t, dir, _) = finished(9);
     let path = dir.join("manifest.json");
-    let text = fs::read_to_string(&path)
-        .unwrap()
-        .replace("\"format_version\": 1", "\"format_version\": 2");
+    let text = fs::read_to_string(&path).unwrap().replace(
+        &format!("\"format_version\": {FORMAT_VERSION}"),
+        &format!("\"format_version\": {}", FORMAT_VERSION + 1),
+    );
     fs::write(&path, text).unwrap();
     let err = Recording::open(&dir).unwrap_err();
     assert!(
-        matches!(err, FormatError::NewerFormat { found: 2, .. }),
+        matches!(err, FormatError::NewerFormat { found, .. } if found == FORMAT_VERSION + 1),
         "{err}"
     );
     assert!(

@@ -77,6 +77,10 @@ pub const F_KNAME2_DIFF: u32 = 1 << 17;
 pub const F_KNAME1_BYTES: u32 = 1 << 18;
 /// `kname2` holds the kernel's copy of path 2 (sent when it differed).
 pub const F_KNAME2_BYTES: u32 = 1 << 19;
+/// `user_path` is cut short: user memory held a longer path.
+pub const F_USER_TRUNC: u32 = 1 << 20;
+/// `user_path2` is cut short.
+pub const F_USER_TRUNC2: u32 = 1 << 21;
 
 /// Per-syscall capture spec ([`SyscallSpec::flags`]): record this syscall.
 pub const S_ENABLED: u8 = 1 << 0;

@@ -148,16 +148,20 @@ pub fn hs_names_free(ctx: RawTracePointContext) -> i32 {
             name as *const _,
         )
     };
-    if n <= 0 || n as usize >= USER_PATH_LEN {
-        // Unreadable, or too long to compare in full: no verdict here.
+    if n <= 0 {
         return 0;
     }
+    let long = n as usize >= USER_PATH_LEN;
     let (user, err, seen, diff) = if which == 1 {
         (&st.user_path, st.user_err, F_KNAME1, F_KNAME1_DIFF)
     } else {
         (&st.user_path2, st.user_err2, F_KNAME2, F_KNAME2_DIFF)
     };
     let d = err != 0 || differs(buf, user);
+    if long && !d {
+        // Same first 255 bytes of a longer name: no verdict from here.
+        return 0;
+    }
     st.flags |= seen;
     if d {
         st.flags |= diff;

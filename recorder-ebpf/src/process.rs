@@ -5,8 +5,8 @@
 use aya_ebpf::{helpers::generated as h, macros::raw_tracepoint, programs::RawTracePointContext};
 use hindsight_recorder_common::{
     AUX_LEN, F_AUX, F_EXEC_KNAME, F_FILE, F_KPATH_COMPLETE, F_KPATH_PSEUDO, F_KPATH_WALK,
-    F_KPATH2_COMPLETE, F_KPATH2_WALK, F_USER_PATH, KIND_EXEC, KIND_EXIT, KIND_FORK, USER_PATH_LEN,
-    WireEvent, WireHeader,
+    F_KPATH2_COMPLETE, F_KPATH2_WALK, F_USER_PATH, F_USER_TRUNC, KIND_EXEC, KIND_EXIT, KIND_FORK,
+    USER_PATH_LEN, WireEvent, WireHeader,
 };
 
 use crate::kernel::{
@@ -124,7 +124,7 @@ pub fn hs_exec(ctx: RawTracePointContext) -> i32 {
             }
             e.header.user_err = st.user_err;
             e.header.syscall_nr = st.nr;
-            flags |= F_USER_PATH;
+            flags |= F_USER_PATH | (st.flags & F_USER_TRUNC);
         }
     }
     // argv from the new image, before it runs an instruction.

@@ -6,9 +6,9 @@ use aya_ebpf::{helpers::generated as h, macros::raw_tracepoint, programs::RawTra
 use hindsight_recorder_common::{
     EntryState, F_AUX, F_FD_ARG, F_FILE, F_KADDR, F_KNAME1, F_KNAME1_DIFF, F_KNAME2, F_KNAME2_DIFF,
     F_KPATH_COMPLETE, F_KPATH_PSEUDO, F_KPATH_REREAD, F_KPATH_WALK, F_KPATH2_COMPLETE,
-    F_KPATH2_WALK, F_UADDR, F_USER_PATH, F_USER_PATH2, KIND_SYSCALL, MAX_SYSCALLS, OFF_AUX,
-    OFF_KPATH, OFF_KPATH2, OFF_USER_PATH2, S_ARG_FD, S_ENABLED, S_REREAD, S_RET_FD, S_SOCKADDR,
-    S_SOCKADDR_ARG4, S_SOCKADDR_MSG, SyscallSpec, USER_PATH_LEN, WireEvent,
+    F_KPATH2_WALK, F_UADDR, F_USER_PATH, F_USER_PATH2, F_USER_TRUNC, F_USER_TRUNC2, KIND_SYSCALL,
+    MAX_SYSCALLS, OFF_AUX, OFF_KPATH, OFF_KPATH2, OFF_USER_PATH2, S_ARG_FD, S_ENABLED, S_REREAD,
+    S_RET_FD, S_SOCKADDR, S_SOCKADDR_ARG4, S_SOCKADDR_MSG, SyscallSpec, USER_PATH_LEN, WireEvent,
 };
 
 use crate::kernel::{
@@ -61,6 +61,33 @@ fn read_user_str(dst: *mut u8, src: u64) -> i32 {
     }
 }
 
+/// Like [`read_user_str`], and also whether the string was cut short: it
+/// filled the buffer and user memory goes on past it.
+#[inline(always)]
+fn read_user_path(dst: *mut u8, src: u64) -> (i32, bool) {
+    if src == 0 {
+        return (-14, false);
+    }
+    let n =
+        unsafe { h::bpf_probe_read_user_str(dst.cast(), USER_PATH_LEN as u32, src as *const _) };
+    if n < 0 {
+        unsafe { *dst = 0 };
+        return (n as i32, false);
+    }
+    if (n as usize) < USER_PATH_LEN {
+        return (0, false);
+    }
+    let mut next = 0u8;
+    let r = unsafe {
+        h::bpf_probe_read_user(
+            (&mut next as *mut u8).cast(),
+            1,
+            (src + USER_PATH_LEN as u64 - 1) as *const _,
+        )
+    };
+    (0, r == 0 && next != 0)
+}
+
 #[raw_tracepoint(tracepoint = "sys_enter")]
 pub fn hs_sys_enter(ctx: RawTracePointContext) -> i32 {
     let nr: i64 = ctx.arg(1);
@@ -85,12 +112,20 @@ pub fn hs_sys_enter(ctx: RawTracePointContext) -> i32 {
     st.kaddr_family = 0;
     st.uaddr_family = 0;
     if spec.path1 != 0 {
-        st.user_err = read_user_str(st.user_path.as_mut_ptr(), arg(&st.args, spec.path1));
+        let (err, cut) = read_user_path(st.user_path.as_mut_ptr(), arg(&st.args, spec.path1));
+        st.user_err = err;
         st.flags |= F_USER_PATH;
+        if cut {
+            st.flags |= F_USER_TRUNC;
+        }
     }
     if spec.path2 != 0 {
-        st.user_err2 = read_user_str(st.user_path2.as_mut_ptr(), arg(&st.args, spec.path2));
+        let (err, cut) = read_user_path(st.user_path2.as_mut_ptr(), arg(&st.args, spec.path2));
+        st.user_err2 = err;
         st.flags |= F_USER_PATH2;
+        if cut {
+            st.flags |= F_USER_TRUNC2;
+        }
     }
     if spec.flags & S_SOCKADDR != 0 {
         let (ptr, len) = (st.args[1], st.args[2]);
@@ -222,7 +257,9 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
             | F_KNAME1
             | F_KNAME1_DIFF
             | F_KNAME2
-            | F_KNAME2_DIFF);
+            | F_KNAME2_DIFF
+            | F_USER_TRUNC
+            | F_USER_TRUNC2);
     let mut len = core::mem::size_of::<hindsight_recorder_common::WireHeader>();
     if flags & F_USER_PATH != 0 {
         unsafe {

@@ -10,9 +10,9 @@ use hindsight_format::event::{Event, EventKind};
 use hindsight_recorder_common::{
     F_AUX, F_EXEC_KNAME, F_FD_ARG, F_FILE, F_KADDR, F_KNAME1, F_KNAME1_BYTES, F_KNAME1_DIFF,
     F_KNAME2, F_KNAME2_BYTES, F_KNAME2_DIFF, F_KPATH_COMPLETE, F_KPATH_PSEUDO, F_KPATH_REREAD,
-    F_KPATH_WALK, F_KPATH2_WALK, F_UADDR, F_USER_PATH, F_USER_PATH2, KIND_EXEC, KIND_EXIT,
-    KIND_FORK, KIND_SYSCALL, OFF_AUX, OFF_KNAME, OFF_KNAME2, OFF_KPATH, OFF_KPATH2, OFF_USER_PATH,
-    OFF_USER_PATH2, S_REREAD, WireHeader,
+    F_KPATH_WALK, F_KPATH2_COMPLETE, F_KPATH2_WALK, F_UADDR, F_USER_PATH, F_USER_PATH2,
+    F_USER_TRUNC, F_USER_TRUNC2, KIND_EXEC, KIND_EXIT, KIND_FORK, KIND_SYSCALL, OFF_AUX, OFF_KNAME,
+    OFF_KNAME2, OFF_KPATH, OFF_KPATH2, OFF_USER_PATH, OFF_USER_PATH2, S_REREAD, WireHeader,
 };
 
 use crate::flags::{open_flags, syscall_args};
@@ -344,18 +344,38 @@ impl Decoder {
             cgroup_id: Some(h.cgroup_id),
             ..Event::default()
         };
+        // A walk that stopped short of the root with components in hand
+        // did not fit: keep what it has, marked with a leading `...`.
+        let kpath_cut = h.flags & F_KPATH_WALK != 0
+            && h.flags & (F_KPATH_COMPLETE | F_KPATH_PSEUDO) == 0
+            && h.kpath_len > 0;
+        let kpath2_cut =
+            h.flags & F_KPATH2_WALK != 0 && h.flags & F_KPATH2_COMPLETE == 0 && h.kpath2_len > 0;
         let kpath = (h.flags & F_KPATH_WALK != 0).then(|| {
             let walk = sect(OFF_KPATH, (h.kpath_len as usize).min(768));
             if h.flags & F_KPATH_PSEUDO != 0 {
                 pseudo_name(walk, h.i_mode, h.ino)
+            } else if kpath_cut {
+                format!("...{}", join_walk(walk))
             } else {
                 join_walk(walk)
             }
         });
-        let kpath2 = (h.flags & F_KPATH2_WALK != 0)
-            .then(|| join_walk(sect(OFF_KPATH2, (h.kpath2_len as usize).min(768))));
+        let kpath2 = (h.flags & F_KPATH2_WALK != 0).then(|| {
+            let walk = join_walk(sect(OFF_KPATH2, (h.kpath2_len as usize).min(768)));
+            if kpath2_cut {
+                format!("...{walk}")
+            } else {
+                walk
+            }
+        });
+        let user_cut = h.flags & (F_USER_TRUNC | F_USER_TRUNC2) != 0;
         let user_path = (h.flags & F_USER_PATH != 0).then(|| cstr(sect(OFF_USER_PATH, 256)));
         let user_path2 = (h.flags & F_USER_PATH2 != 0).then(|| cstr(sect(OFF_USER_PATH2, 256)));
+        let has_path = user_path.is_some() || user_path2.is_some() || kpath.is_some();
+        if has_path {
+            e.file_path_truncated = Some(user_cut || kpath_cut || kpath2_cut);
+        }
         match h.kind {
             KIND_SYSCALL => {
                 self.decode_syscall(&h, &mut e, rec, kpath, kpath2, user_path, user_path2)
@@ -497,9 +517,10 @@ impl Decoder {
                 }
                 .into(),
             );
-            if h.flags & (F_KPATH_COMPLETE | F_KPATH_PSEUDO) == 0 {
+            if h.flags & (F_KPATH_COMPLETE | F_KPATH_PSEUDO) == 0 && h.kpath_len == 0 {
                 // Not reachable from the global root, and not an object of
-                // an internal mount either (e.g. a walk cut short).
+                // an internal mount either. (A walk cut short keeps its
+                // `...` path, with `file_path_truncated`.)
                 e.file_path = None;
             }
         }
@@ -593,7 +614,8 @@ impl Decoder {
             } else if user_abs.as_deref().is_some_and(via_fd_link) {
                 // A symlink to an open descriptor, not a second name.
                 Some(false)
-            } else if h.flags & F_KPATH_COMPLETE == 0 {
+            } else if h.flags & F_KPATH_COMPLETE == 0 || h.flags & F_USER_TRUNC != 0 {
+                // No whole path on one side: no verdict by name.
                 None
             } else if user_err != 0 {
                 Some(true)

@@ -132,3 +132,72 @@ fn path_calls_use_the_kernel_copy_of_their_names() {
     assert_eq!(un[0].kernel_source.as_deref(), Some("names_cache"));
     assert_eq!(un[0].toctou_mismatch, Some(false));
 }
+
+/// Paths longer than the capture buffers are flagged `file_path_truncated`:
+/// a user-memory path over 255 bytes (no verdict by name then), and a
+/// kernel walk that does not fit (its `file_path` keeps the leaf side after
+/// a leading `...`).
+#[test]
+fn long_paths_are_flagged_truncated() {
+    if !can_record("long_paths_are_flagged_truncated") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut deep = dir.path().to_path_buf();
+    for c in ['a', 'b', 'c', 'd', 'e'] {
+        deep.push(c.to_string().repeat(200));
+    }
+    std::fs::create_dir_all(&deep).unwrap();
+    std::fs::write(deep.join("leaf.txt"), "x\n").unwrap();
+    let second = dir.path().join("a".repeat(200)).join("b".repeat(200));
+    let long_user = second.join("second.txt");
+    std::fs::write(&long_user, "y\n").unwrap();
+    let lu = long_user.to_str().unwrap();
+    assert!(lu.len() > 255);
+    let script = format!(
+        "cat {lu} >/dev/null && cd {} && cat leaf.txt >/dev/null",
+        deep.display()
+    );
+    let rec = record(&["/bin/sh", "-c", &script]);
+    // The user path: its first 255 bytes, flagged; the kernel path whole.
+    let o: Vec<_> = rec
+        .sys("openat")
+        .into_iter()
+        .filter(|e| e.file_path.as_deref() == Some(lu))
+        .collect();
+    assert_eq!(o.len(), 1, "{}", rec.dump());
+    assert_eq!(o[0].file_path_user.as_deref(), Some(&lu[..255]));
+    assert_eq!(o[0].file_path_truncated, Some(true));
+    assert_eq!(o[0].toctou_mismatch, None, "no whole user value to compare");
+    // The kernel walk of a 1000-byte directory chain: cut, leaf side kept.
+    let o: Vec<_> = rec
+        .sys("openat")
+        .into_iter()
+        .filter(|e| e.file_path_user.as_deref() == Some("leaf.txt"))
+        .collect();
+    assert_eq!(o.len(), 1, "{}", rec.dump());
+    let kp = o[0].file_path.as_deref().unwrap_or("");
+    assert!(kp.starts_with("..."), "{kp}");
+    assert!(
+        kp.ends_with(&format!("/{}/leaf.txt", "e".repeat(200))),
+        "{kp}"
+    );
+    assert_eq!(o[0].file_path_truncated, Some(true));
+    assert_eq!(
+        o[0].toctou_mismatch,
+        Some(false),
+        "the kernel copied `leaf.txt`"
+    );
+    let inode = {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(deep.join("leaf.txt")).unwrap().ino()
+    };
+    assert_eq!(o[0].file_inode, Some(inode));
+    // Ordinary rows say so too.
+    let short = rec
+        .kind(hindsight_format::EventKind::ProcessExec)
+        .into_iter()
+        .find(|e| e.process_name.as_deref() == Some("cat"))
+        .unwrap();
+    assert_eq!(short.file_path_truncated, Some(false));
+}
