@@ -115,6 +115,7 @@ columns! {
     KernelSource "kernel_source" Str;
     SyscallArgs "syscall_args" Str;
     LostEvents "lost_events" Int;
+    FilePathTruncated "file_path_truncated" Bool;
 }
 
 /// A fact about a process, kept by the state model. Used for the event's own
