@@ -189,6 +189,17 @@ fn missing_path_exits_2_naming_it() {
 }
 
 #[test]
+fn mistyped_sql_is_not_taken_for_a_path() {
+    let o = query(&["SELEC exe FROM processes"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("does not start like SQL") && stderr(&o).contains("-c"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn corrupt_segment_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let rec = dir.path().join("rec");

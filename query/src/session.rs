@@ -165,6 +165,25 @@ fn ensure_internal_schema(ctx: &SessionContext) {
     }
 }
 
+/// The schema `events` is scanned with: the format's explicit schema, its
+/// strings read as `Utf8View` (DataFusion's own choice for Parquet: strings
+/// decoded from dictionary pages point into the page instead of being copied,
+/// and comparisons see an inline prefix first), without the format-version
+/// metadata (plans that combine scans, such as recursive CTEs and unions,
+/// compare schemas including metadata).
+pub fn scan_schema() -> Arc<datafusion::arrow::datatypes::Schema> {
+    use datafusion::arrow::datatypes::{Field, Schema};
+    let fields: Vec<Field> = hindsight_format::events_schema()
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 => f.as_ref().clone().with_data_type(DataType::Utf8View),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
 /// One listing table over inputs that share partition keys.
 fn listing_table(
     ctx: &SessionContext,
@@ -193,10 +212,6 @@ fn listing_table(
     }
     let config = ListingTableConfig::new_with_multi_paths(urls)
         .with_listing_options(listing_options)
-        // Without the format-version metadata: plans that combine scans
-        // (recursive CTEs, unions) compare schemas including metadata.
-        .with_schema(Arc::new(datafusion::arrow::datatypes::Schema::new(
-            hindsight_format::events_schema().fields().clone(),
-        )));
+        .with_schema(scan_schema());
     Ok(Arc::new(ListingTable::try_new(config)?))
 }

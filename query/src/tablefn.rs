@@ -2,7 +2,7 @@
 //! `descendants(pid [, host_name])` and `ancestors(pid [, host_name])`.
 //!
 //! All three read `(host_name, boot_id, pid, parent_pid, exe)` from the
-//! `processes` view once per query and walk the parent links in memory, so a
+//! lifecycle rows of `events` once per query and walk the parent links in memory, so a
 //! tree costs one scan of the lifecycle rows however deep it is.
 
 use std::collections::HashMap;
@@ -120,30 +120,72 @@ impl TableProvider for TreeTable {
     }
 }
 
-/// Reads the parent links from the `processes` view.
+/// The lifecycle rows the tree reads: one row per fork, exec, exit and
+/// start-of-recording snapshot of a process (not of its threads), as in the
+/// `processes` view.
+const LIFECYCLE_SQL: &str = "SELECT host_name, boot_id, process_pid, process_parent_pid, \
+     process_executable, seq FROM events \
+     WHERE event_kind IN ('process_fork', 'process_exec', 'process_exit', 'process_snapshot') \
+     AND process_pid = thread_id";
+
+/// Reads the parent links: per (host, boot, pid) the last non-null parent
+/// and executable in `seq` order, exactly the `parent_pid` and `exe` of the
+/// `processes` view. Folded here in one pass over the lifecycle rows instead
+/// of through the view's ordered aggregates, which sort their input.
 async fn load_nodes(state: &SessionState) -> Result<Vec<Node>> {
+    use datafusion::arrow::array::UInt64Array;
+    use futures::StreamExt;
+
+    /// (seq of the value, value) of the last non-null parent and executable.
+    #[derive(Default)]
+    struct Last {
+        parent: Option<(u64, i32)>,
+        exe: Option<(u64, String)>,
+    }
     let ctx = SessionContext::new_with_state(state.clone());
-    let batches = ctx
-        .sql("SELECT host_name, boot_id, pid, parent_pid, exe FROM processes")
-        .await?
-        .collect()
-        .await?;
-    let mut nodes = Vec::new();
-    for b in batches {
+    let mut stream = ctx.sql(LIFECYCLE_SQL).await?.execute_stream().await?;
+    let mut hosts: Vec<(String, String)> = Vec::new();
+    let mut last: HashMap<(usize, i32), Last> = HashMap::new();
+    while let Some(b) = stream.next().await {
+        let b = b?;
         let s = |i: usize| -> Result<StringArray> { crate::udf::utf8_array(b.column(i)) };
         let (host, boot, exe) = (s(0)?, s(1)?, s(4)?);
         let pid = cast_i32(b.column(2))?;
         let parent = cast_i32(b.column(3))?;
+        let seq_cast = datafusion::arrow::compute::cast(b.column(5), &DataType::UInt64)?;
+        let seq = seq_cast
+            .as_any()
+            .downcast_ref::<UInt64Array>()
+            .expect("UInt64");
         for i in 0..b.num_rows() {
-            nodes.push(Node {
-                host: host.value(i).to_string(),
-                boot: boot.value(i).to_string(),
-                pid: pid.value(i),
-                parent: (!parent.is_null(i)).then(|| parent.value(i)),
-                exe: (!exe.is_null(i)).then(|| exe.value(i).to_string()),
-            });
+            let (h, bo) = (host.value(i), boot.value(i));
+            let hb = match hosts.iter().position(|(x, y)| x == h && y == bo) {
+                Some(k) => k,
+                None => {
+                    hosts.push((h.to_string(), bo.to_string()));
+                    hosts.len() - 1
+                }
+            };
+            let entry = last.entry((hb, pid.value(i))).or_default();
+            let q = seq.value(i);
+            if !parent.is_null(i) && entry.parent.is_none_or(|(at, _)| at < q) {
+                entry.parent = Some((q, parent.value(i)));
+            }
+            if !exe.is_null(i) && entry.exe.as_ref().is_none_or(|(at, _)| *at < q) {
+                entry.exe = Some((q, exe.value(i).to_string()));
+            }
         }
     }
+    let mut nodes: Vec<Node> = last
+        .into_iter()
+        .map(|((hb, pid), l)| Node {
+            host: hosts[hb].0.clone(),
+            boot: hosts[hb].1.clone(),
+            pid,
+            parent: l.parent.map(|(_, p)| p),
+            exe: l.exe.map(|(_, e)| e),
+        })
+        .collect();
     nodes.sort_by(|a, b| (&a.host, &a.boot, a.pid).cmp(&(&b.host, &b.boot, b.pid)));
     Ok(nodes)
 }

@@ -117,6 +117,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     {
         bail!("no PATH given: the only argument reads like SQL; put the recording before it");
     }
+    if sql_texts.is_empty()
+        && args.command.is_none()
+        && args.file.is_empty()
+        && let Some(last) = paths.last()
+        && last.contains(char::is_whitespace)
+        && !last.contains("://")
+        && !Path::new(last).exists()
+    {
+        bail!(
+            "{last}: no such file or directory, and it does not start like SQL \
+             (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN, VALUES, ...); pass SQL with -c \"...\""
+        );
+    }
     for file in &args.file {
         sql_texts.push(
             std::fs::read_to_string(file)
@@ -128,6 +141,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     if let Some(out) = &args.output {
         refuse_inside_recordings(out, &paths)?;
+    }
+    if args.format == OutputFormat::Parquet
+        && args.output.is_none()
+        && !sql_texts.is_empty()
+        && stdout_is_terminal()
+    {
+        bail!("--format parquet is binary: write it to a file with -o FILE.parquet or a pipe");
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -17,11 +17,17 @@ use hindsight_query::{SessionOptions, run_sql, session};
 Examples:
   hindsight bench query                         # 50M events (generated once into target/bench/)
   hindsight bench query --events 5000000 --rounds 5
-  hindsight bench query --dir /data/rec --no-duckdb
+  hindsight bench query --only 'process tree' --only shadow
+  hindsight bench query --dir /data/rec --no-duckdb --format json > figures.json
 
 Both engines read the same events/*.parquet with the same SQL text over the raw
-events table (no Hindsight views or functions, so DuckDB runs it unchanged).
-Ratio = DataFusion median / DuckDB median: below 1 DataFusion is faster.
+events table (no Hindsight views or functions, so DuckDB runs it unchanged),
+round by round in turn (DataFusion, DuckDB, DataFusion, ...) so both see the
+same page cache and background load. Progress goes to stderr, the table (or
+JSON) to stdout. Ratio = DataFusion median / DuckDB median: below 1 DataFusion
+is faster. Two extra rows time Hindsight's own form of the process-tree
+questions (DataFusion: descendants(); DuckDB: the recursive CTE); they are not
+in the summary. DuckDB runs through python3's duckdb package (scripts/setup.sh).
 Build with --release: debug builds measure the compiler, not the engine.")]
 pub struct Args {
     /// Events in the generated recording.
@@ -40,6 +46,23 @@ pub struct Args {
     /// Only time DataFusion.
     #[arg(long)]
     pub no_duckdb: bool,
+
+    /// Only run the queries whose name contains this text (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub only: Vec<String>,
+
+    /// Output: `table` (Markdown, as in the book) or `json` (one object).
+    #[arg(long, value_enum, default_value_t = BenchFormat::Table, value_name = "FORMAT")]
+    pub format: BenchFormat,
+}
+
+/// Output formats of `hindsight bench query`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchFormat {
+    /// A Markdown table with a summary line.
+    Table,
+    /// One JSON object: settings, one entry per query, the summary ratios.
+    Json,
 }
 
 /// Start of the generated recording (the generator's default): 08:00 UTC.
@@ -115,19 +138,66 @@ const QUERIES: &[(&str, &str)] = &[
     ),
 ];
 
-fn suite() -> Vec<(String, String)> {
+/// The same questions in Hindsight's own form: DataFusion runs this SQL
+/// (the `descendants()` table function: one scan of the lifecycle rows),
+/// DuckDB the recursive CTE of the same-named entry of [`QUERIES`]. Reported
+/// apart and left out of the summary ratios.
+const IDIOMATIC: &[(&str, &str)] = &[
+    (
+        "process tree of a pid",
+        "SELECT count(*) AS processes, max(depth) AS deepest FROM descendants(581)",
+    ),
+    (
+        "activity of a descendant tree",
+        "SELECT e.syscall, count(*) AS n FROM events e JOIN descendants(581) d \
+         ON e.process_pid = d.pid GROUP BY e.syscall ORDER BY n DESC",
+    ),
+];
+
+/// One timed question.
+#[derive(Debug, Clone)]
+struct Case {
+    name: String,
+    /// What DuckDB runs.
+    duckdb_sql: String,
+    /// What DataFusion runs (the same text except for [`IDIOMATIC`] cases).
+    datafusion_sql: String,
+}
+
+impl Case {
+    fn same_sql(&self) -> bool {
+        self.duckdb_sql == self.datafusion_sql
+    }
+}
+
+fn suite() -> Vec<Case> {
     let w0 = START_NS + 5 * 60 * 1_000_000_000 / 5; // one minute in
     let w1 = w0 + 5 * 60 * 1_000_000_000;
-    QUERIES
+    let fill = |q: &str| {
+        q.replace("{w0}", &w0.to_string())
+            .replace("{w1}", &w1.to_string())
+    };
+    let mut cases: Vec<Case> = QUERIES
         .iter()
-        .map(|(n, q)| {
-            (
-                n.to_string(),
-                q.replace("{w0}", &w0.to_string())
-                    .replace("{w1}", &w1.to_string()),
-            )
+        .map(|(n, q)| Case {
+            name: n.to_string(),
+            duckdb_sql: fill(q),
+            datafusion_sql: fill(q),
         })
-        .collect()
+        .collect();
+    for (name, df_sql) in IDIOMATIC {
+        let cte = QUERIES
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, q)| fill(q))
+            .expect("every idiomatic case has a same-SQL twin");
+        cases.push(Case {
+            name: format!("{name} [descendants()]"),
+            duckdb_sql: cte,
+            datafusion_sql: df_sql.to_string(),
+        });
+    }
+    cases
 }
 
 /// Runs `hindsight bench query`.
@@ -145,14 +215,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if cfg!(debug_assertions) {
         eprintln!("warning: a debug build; build with --release for meaningful figures");
     }
-    let queries = suite();
-    let df = time_datafusion(&dir, &queries, args.rounds)?;
-    let duck = if args.no_duckdb {
-        None
-    } else {
-        Some(time_duckdb(&dir, &queries, args.rounds)?)
-    };
-    print_table(&dir, &queries, &df, duck.as_deref(), args.rounds);
+    let all = suite();
+    let queries: Vec<Case> = all
+        .iter()
+        .filter(|c| args.only.is_empty() || args.only.iter().any(|o| c.name.contains(o)))
+        .cloned()
+        .collect();
+    if queries.is_empty() {
+        bail!(
+            "--only matches no query; the queries are: {}",
+            all.iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let (df, duck) = time_both(&dir, &queries, args.rounds, !args.no_duckdb)?;
+    let report = Report::new(&dir, &queries, &df, duck.as_deref(), args.rounds);
+    match args.format {
+        BenchFormat::Table => report.print_table(),
+        BenchFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -164,7 +247,12 @@ fn generate(dir: &Path, events: u64) -> anyhow::Result<()> {
     };
     let started = Instant::now();
     let mut last = Instant::now();
-    generate_recording(dir, &cfg, WriterOptions::default(), &mut |done| {
+    // A throw-away recording: no crash-safety spool (it would double the writes).
+    let options = WriterOptions {
+        spool: false,
+        ..WriterOptions::default()
+    };
+    generate_recording(dir, &cfg, options, &mut |done| {
         if last.elapsed().as_secs() >= 5 {
             eprintln!(
                 "  {done} / {events} events ({:.0}s)",
@@ -181,30 +269,48 @@ fn generate(dir: &Path, events: u64) -> anyhow::Result<()> {
 /// (median seconds, rows) per query.
 type Timings = Vec<(f64, usize)>;
 
+/// The median (mean of the middle two for an even count).
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
 }
 
-fn time_datafusion(
+/// Times every case, alternating the engines round by round (DataFusion,
+/// then DuckDB, then DataFusion again...) so that both see the same page
+/// cache and the same background load.
+fn time_both(
     dir: &Path,
-    queries: &[(String, String)],
+    queries: &[Case],
     rounds: usize,
-) -> anyhow::Result<Timings> {
+    with_duckdb: bool,
+) -> anyhow::Result<(Timings, Option<Timings>)> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let mut duck = if with_duckdb {
+        Some(DuckDb::start(dir)?)
+    } else {
+        None
+    };
     runtime.block_on(async {
         let path = dir.display().to_string();
         let ctx = session(&[path], SessionOptions::default()).await?;
-        let mut out = Vec::new();
-        for (name, sql) in queries {
-            let mut times = Vec::new();
-            let mut rows = 0;
+        let (mut df_out, mut duck_out) = (Vec::new(), Vec::new());
+        for (i, case) in queries.iter().enumerate() {
+            let (mut df_times, mut duck_times) = (Vec::new(), Vec::new());
+            let (mut df_rows, mut duck_rows) = (0, 0);
             for _ in 0..rounds {
                 let started = Instant::now();
                 let mut n = 0;
-                for df in run_sql(&ctx, sql).await? {
+                for df in run_sql(&ctx, &case.datafusion_sql)
+                    .await
+                    .with_context(|| format!("DataFusion: {}", case.name))?
+                {
                     n += df
                         .collect()
                         .await?
@@ -212,115 +318,259 @@ fn time_datafusion(
                         .map(|b| b.num_rows())
                         .sum::<usize>();
                 }
-                times.push(started.elapsed().as_secs_f64());
-                rows = n;
+                df_times.push(started.elapsed().as_secs_f64());
+                df_rows = n;
+                if let Some(d) = duck.as_mut() {
+                    let (t, rows) = d
+                        .run(&case.duckdb_sql)
+                        .with_context(|| format!("DuckDB: {}", case.name))?;
+                    duck_times.push(t);
+                    duck_rows = rows;
+                }
             }
-            eprintln!(
-                "datafusion  {name:<32} {:>9.1} ms",
-                median(times.clone()) * 1e3
+            let df_median = median(df_times);
+            let line = format!(
+                "[{}/{}] {:<46} DataFusion {:>9.1} ms",
+                i + 1,
+                queries.len(),
+                case.name,
+                df_median * 1e3
             );
-            out.push((median(times), rows));
+            df_out.push((df_median, df_rows));
+            if duck.is_some() {
+                let duck_median = median(duck_times);
+                eprintln!(
+                    "{line}  DuckDB {:>9.1} ms  ratio {:.2}",
+                    duck_median * 1e3,
+                    df_median / duck_median
+                );
+                duck_out.push((duck_median, duck_rows));
+            } else {
+                eprintln!("{line}");
+            }
         }
-        Ok(out)
+        if let Some(d) = duck {
+            d.finish()?;
+        }
+        Ok((df_out, with_duckdb.then_some(duck_out)))
     })
 }
 
+/// A python3 process that runs one query per stdin line (JSON string) and
+/// answers `[seconds, rows]` per stdout line.
 const DUCKDB_SCRIPT: &str = r#"
-import json, statistics, sys, time, duckdb
-d, rounds, queries = sys.argv[1], int(sys.argv[2]), json.loads(sys.stdin.read())
+import json, sys, time, duckdb
+# No progress bar: it would be printed into the answers on stdout.
 con = duckdb.connect()
-con.execute(f"CREATE VIEW events AS SELECT * FROM read_parquet('{d}/events/*.parquet')")
-out = []
-for name, sql in queries:
-    times, rows = [], 0
-    for _ in range(rounds):
-        t = time.perf_counter()
-        rows = len(con.execute(sql).fetchall())
-        times.append(time.perf_counter() - t)
-    m = statistics.median_low(times)
-    print(f"duckdb      {name:<32} {m * 1e3:>9.1f} ms", file=sys.stderr)
-    out.append([m, rows])
-print(json.dumps(out))
+con.execute("SET enable_progress_bar = false")
+try:
+    import pyarrow  # noqa: F401  (columnar results, as DataFusion collects them)
+    run = lambda sql: con.sql(sql).to_arrow_table().num_rows
+except ImportError:
+    run = lambda sql: len(con.execute(sql).fetchall())
+con.execute(f"CREATE VIEW events AS SELECT * FROM read_parquet('{sys.argv[1]}/events/*.parquet')")
+print(json.dumps(["ready", duckdb.__version__]), flush=True)
+for line in sys.stdin:
+    sql = json.loads(line)
+    t = time.perf_counter()
+    rows = run(sql)
+    print(json.dumps([time.perf_counter() - t, rows]), flush=True)
 "#;
 
-fn time_duckdb(dir: &Path, queries: &[(String, String)], rounds: usize) -> anyhow::Result<Timings> {
-    use std::io::Write;
-    let abs = std::fs::canonicalize(dir)?;
-    let mut child = Command::new("python3")
-        .args(["-c", DUCKDB_SCRIPT])
-        .arg(&abs)
-        .arg(rounds.to_string())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .context("cannot run python3 (DuckDB runs through python3 -m pip's duckdb)")?;
-    let list: Vec<[&str; 2]> = queries
-        .iter()
-        .map(|(n, q)| [n.as_str(), q.as_str()])
-        .collect();
-    child
-        .stdin
-        .take()
-        .expect("piped")
-        .write_all(serde_json::to_string(&list)?.as_bytes())?;
-    let out = child.wait_with_output()?;
-    if !out.status.success() {
-        bail!(
-            "the DuckDB run failed (is the python3 duckdb package installed? scripts/setup.sh installs it)"
-        );
-    }
-    let v: Vec<(f64, usize)> = serde_json::from_slice(&out.stdout).context("DuckDB output")?;
-    Ok(v)
+/// The DuckDB side of the benchmark (python3 with the `duckdb` package).
+struct DuckDb {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
 }
 
-fn print_table(
-    dir: &Path,
-    queries: &[(String, String)],
-    df: &Timings,
-    duck: Option<&[(f64, usize)]>,
+impl DuckDb {
+    fn start(dir: &Path) -> anyhow::Result<DuckDb> {
+        use std::io::BufRead;
+        let abs = std::fs::canonicalize(dir)?;
+        let mut child = Command::new("python3")
+            .args(["-c", DUCKDB_SCRIPT])
+            .arg(&abs)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .context("cannot run python3 (DuckDB runs through python3's duckdb package)")?;
+        let stdin = child.stdin.take().expect("piped");
+        let mut stdout = std::io::BufReader::new(child.stdout.take().expect("piped"));
+        let mut line = String::new();
+        stdout.read_line(&mut line)?;
+        let ready: Option<(String, String)> = serde_json::from_str(&line).ok();
+        match ready {
+            Some((_, version)) => eprintln!("DuckDB {version} (python3) on the same files"),
+            None => bail!(
+                "DuckDB did not start (is the python3 duckdb package installed? \
+                 scripts/setup.sh installs it)"
+            ),
+        }
+        Ok(DuckDb {
+            child,
+            stdin,
+            stdout,
+        })
+    }
+
+    /// Runs one query: (seconds, rows).
+    fn run(&mut self, sql: &str) -> anyhow::Result<(f64, usize)> {
+        use std::io::{BufRead, Write};
+        writeln!(self.stdin, "{}", serde_json::to_string(sql)?)?;
+        self.stdin.flush()?;
+        let mut line = String::new();
+        self.stdout.read_line(&mut line)?;
+        serde_json::from_str(&line).with_context(|| format!("the DuckDB process failed on: {sql}"))
+    }
+
+    fn finish(self) -> anyhow::Result<()> {
+        let DuckDb {
+            mut child, stdin, ..
+        } = self;
+        drop(stdin);
+        child.wait()?;
+        Ok(())
+    }
+}
+
+/// One query's result in the report.
+#[derive(Debug, serde::Serialize)]
+struct QueryReport {
+    name: String,
+    /// The SQL both engines ran, or DuckDB's when they differ.
+    sql: String,
+    /// DataFusion's SQL when it differs (the idiomatic cases).
+    datafusion_sql: Option<String>,
+    rows: usize,
+    datafusion_ms: f64,
+    duckdb_ms: Option<f64>,
+    duckdb_rows: Option<usize>,
+    /// DataFusion median / DuckDB median.
+    ratio: Option<f64>,
+}
+
+/// Everything `hindsight bench query` prints.
+#[derive(Debug, serde::Serialize)]
+struct Report {
+    events: u64,
+    dir: String,
     rounds: usize,
-) {
-    let events = hindsight_format::Manifest::read(dir)
-        .map(|m| m.rows())
-        .unwrap_or(0);
-    println!(
-        "{} events in {}, median of {rounds} rounds, {} threads",
-        events,
-        dir.display(),
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    );
-    println!();
-    println!("| Query | Rows | DataFusion (ms) | DuckDB (ms) | Ratio DF/DuckDB |");
-    println!("| --- | ---: | ---: | ---: | ---: |");
-    let mut ratios = Vec::new();
-    for (i, (name, _)) in queries.iter().enumerate() {
-        let (t, rows) = df[i];
-        match duck {
-            Some(d) => {
-                let (u, urows) = d[i];
-                let ratio = t / u;
-                ratios.push(ratio);
-                let mark = if rows == urows {
-                    ""
-                } else {
-                    " (row counts differ!)"
-                };
-                println!(
-                    "| {name} | {rows} | {:.1} | {:.1} | {ratio:.2}{mark} |",
-                    t * 1e3,
-                    u * 1e3
-                );
-            }
-            None => println!("| {name} | {rows} | {:.1} | - | - |", t * 1e3),
+    threads: usize,
+    release_build: bool,
+    queries: Vec<QueryReport>,
+    median_ratio: Option<f64>,
+    geometric_mean_ratio: Option<f64>,
+}
+
+impl Report {
+    fn new(
+        dir: &Path,
+        queries: &[Case],
+        df: &Timings,
+        duck: Option<&[(f64, usize)]>,
+        rounds: usize,
+    ) -> Report {
+        let events = hindsight_format::Manifest::read(dir)
+            .map(|m| m.rows())
+            .unwrap_or(0);
+        let mut out = Vec::new();
+        for (i, case) in queries.iter().enumerate() {
+            let (t, rows) = df[i];
+            let d = duck.map(|d| d[i]);
+            out.push(QueryReport {
+                name: case.name.clone(),
+                sql: case.duckdb_sql.clone(),
+                datafusion_sql: (!case.same_sql()).then(|| case.datafusion_sql.clone()),
+                rows,
+                datafusion_ms: t * 1e3,
+                duckdb_ms: d.map(|(u, _)| u * 1e3),
+                duckdb_rows: d.map(|(_, r)| r),
+                ratio: d.map(|(u, _)| t / u),
+            });
+        }
+        let ratios: Vec<f64> = out
+            .iter()
+            .filter(|q| q.datafusion_sql.is_none())
+            .filter_map(|q| q.ratio)
+            .collect();
+        let (median_ratio, geometric_mean_ratio) = if ratios.is_empty() {
+            (None, None)
+        } else {
+            let geo = (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp();
+            (Some(median(ratios)), Some(geo))
+        };
+        Report {
+            events,
+            dir: dir.display().to_string(),
+            rounds,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            release_build: !cfg!(debug_assertions),
+            queries: out,
+            median_ratio,
+            geometric_mean_ratio,
         }
     }
-    if !ratios.is_empty() {
-        let geo = (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp();
-        println!();
+
+    fn print_table(&self) {
         println!(
-            "median ratio {:.2}, geometric mean {:.2} (below 1: DataFusion faster)",
-            median(ratios.clone()),
-            geo
+            "{} events in {}, median of {} rounds, {} threads, {} build",
+            self.events,
+            self.dir,
+            self.rounds,
+            self.threads,
+            if self.release_build {
+                "release"
+            } else {
+                "debug"
+            }
         );
+        println!();
+        println!("| Query | Rows | DataFusion (ms) | DuckDB (ms) | Ratio DF/DuckDB |");
+        println!("| --- | ---: | ---: | ---: | ---: |");
+        for q in &self.queries {
+            if q.datafusion_sql.is_some() {
+                continue;
+            }
+            print_row(q);
+        }
+        if let (Some(m), Some(g)) = (self.median_ratio, self.geometric_mean_ratio) {
+            println!();
+            println!("median ratio {m:.2}, geometric mean {g:.2} (below 1: DataFusion faster)");
+        }
+        if self.queries.iter().any(|q| q.datafusion_sql.is_some()) {
+            println!();
+            println!(
+                "Hindsight's own form (DataFusion: descendants(); DuckDB: the recursive CTE above), \
+                 not in the summary:"
+            );
+            println!();
+            println!("| Query | Rows | DataFusion (ms) | DuckDB (ms) | Ratio DF/DuckDB |");
+            println!("| --- | ---: | ---: | ---: | ---: |");
+            for q in self.queries.iter().filter(|q| q.datafusion_sql.is_some()) {
+                print_row(q);
+            }
+        }
+    }
+}
+
+/// One Markdown table row.
+fn print_row(q: &QueryReport) {
+    match (q.duckdb_ms, q.ratio) {
+        (Some(u), Some(ratio)) => {
+            let mark = if q.duckdb_rows == Some(q.rows) {
+                ""
+            } else {
+                " (row counts differ!)"
+            };
+            println!(
+                "| {} | {} | {:.1} | {u:.1} | {ratio:.2}{mark} |",
+                q.name, q.rows, q.datafusion_ms
+            );
+        }
+        _ => println!(
+            "| {} | {} | {:.1} | - | - |",
+            q.name, q.rows, q.datafusion_ms
+        ),
     }
 }
