@@ -1,6 +1,7 @@
 //! `hindsight bench`: benchmarks, reported as ratios against peer tools.
 
 pub mod query;
+pub mod record;
 pub mod replay;
 
 use std::process::ExitCode;
@@ -20,6 +21,8 @@ pub enum BenchCommand {
     Query(query::Args),
     /// Rule replay: events per second through the state model and every rule (one core).
     Replay(replay::Args),
+    /// Recorder cost: added time per syscall against bpftrace and strace, bytes per event, sustained rate.
+    Record(record::Args),
 }
 
 /// Runs `hindsight bench`.
@@ -27,5 +30,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         BenchCommand::Query(a) => query::run(a),
         BenchCommand::Replay(a) => replay::run(a),
+        BenchCommand::Record(a) => record::run(a),
     }
 }
