@@ -339,26 +339,12 @@ impl Collected {
             .map(|v| v.as_scalar().ok_or("list items must be strings or numbers"))
             .collect::<Result<Vec<_>, _>>()?;
         let mode = override_mode(it, "items", &["items"])?;
-        match (
-            append || mode == Some(Mode::Append),
-            mode,
-            self.list_idx.get(name),
-        ) {
-            (true, _, Some(&i)) => self.lists[i].items.extend(items),
-            (false, Some(Mode::Replace), Some(&i)) => self.lists[i].items = items,
-            (true, _, None) | (false, Some(_), None) => {
-                return Err(format!("list '{name}' has not been defined"));
-            }
-            (false, _, _) => {
-                let def = ListDef {
-                    name: name.to_string(),
-                    items,
-                    pos,
-                };
-                insert(&mut self.lists, &mut self.list_idx, name, def);
-            }
-        }
-        Ok(())
+        let def = ListDef {
+            name: name.to_string(),
+            items,
+            pos,
+        };
+        merge(&mut self.lists, &mut self.list_idx, append, mode, def)
     }
 
     fn add_macro(
@@ -371,26 +357,12 @@ impl Collected {
         let cond = it.condition.as_ref().ok_or("macro has no `condition`")?;
         let cond = CondText::from_spanned(cond, pos.file);
         let mode = override_mode(it, "condition", &["condition"])?;
-        match (
-            append || mode == Some(Mode::Append),
-            mode,
-            self.macro_idx.get(name),
-        ) {
-            (true, _, Some(&i)) => self.macros[i].cond.append(&cond),
-            (false, Some(Mode::Replace), Some(&i)) => self.macros[i].cond = cond,
-            (true, _, None) | (false, Some(_), None) => {
-                return Err(format!("macro '{name}' has not been defined"));
-            }
-            (false, _, _) => {
-                let def = MacroDef {
-                    name: name.to_string(),
-                    cond,
-                    pos,
-                };
-                insert(&mut self.macros, &mut self.macro_idx, name, def);
-            }
-        }
-        Ok(())
+        let def = MacroDef {
+            name: name.to_string(),
+            cond,
+            pos,
+        };
+        merge(&mut self.macros, &mut self.macro_idx, append, mode, def)
     }
 
     fn add_rule(
@@ -571,6 +543,68 @@ fn override_mode(it: &RawItem, key: &str, allowed: &[&str]) -> Result<Option<Mod
         }
     }
     ov.get(key).map(|m| parse_mode(&m.value)).transpose()
+}
+
+/// A list or a macro: a named body that `append` / `override` extend or replace.
+trait Mergeable {
+    /// `list` or `macro`, for errors.
+    const KIND: &'static str;
+    /// The name.
+    fn name(&self) -> &str;
+    /// `append: true` or `override: append`: adds `other`'s body to this one.
+    fn extend(&mut self, other: Self);
+    /// `override: replace`: takes `other`'s body, keeping this definition site.
+    fn replace(&mut self, other: Self);
+}
+
+impl Mergeable for ListDef {
+    const KIND: &'static str = "list";
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn extend(&mut self, other: Self) {
+        self.items.extend(other.items);
+    }
+    fn replace(&mut self, other: Self) {
+        self.items = other.items;
+    }
+}
+
+impl Mergeable for MacroDef {
+    const KIND: &'static str = "macro";
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn extend(&mut self, other: Self) {
+        self.cond.append(&other.cond);
+    }
+    fn replace(&mut self, other: Self) {
+        self.cond = other.cond;
+    }
+}
+
+/// Adds `def` as Falco's loader does: appends to or replaces an earlier
+/// definition, or (plain redefinition) supersedes it in place.
+fn merge<T: Mergeable>(
+    defs: &mut Vec<T>,
+    idx: &mut BTreeMap<String, usize>,
+    append: bool,
+    mode: Option<Mode>,
+    def: T,
+) -> Result<(), String> {
+    let append = append || mode == Some(Mode::Append);
+    match (idx.get(def.name()).copied(), append, mode) {
+        (Some(i), true, _) => defs[i].extend(def),
+        (Some(i), false, Some(Mode::Replace)) => defs[i].replace(def),
+        (None, true, _) | (None, false, Some(_)) => {
+            return Err(format!("{} '{}' has not been defined", T::KIND, def.name()));
+        }
+        (_, false, _) => {
+            let name = def.name().to_string();
+            insert(defs, idx, &name, def);
+        }
+    }
+    Ok(())
 }
 
 fn insert<T>(v: &mut Vec<T>, idx: &mut BTreeMap<String, usize>, name: &str, def: T) {

@@ -49,6 +49,12 @@ const TRANSFORMERS: [&str; 8] = [
     "getopt(",
 ];
 
+/// The binary operators, loosest first: each level joins operands of the next.
+/// Builds the node of one binary level from its operands.
+type Join = fn(Vec<Expr>, Span) -> Expr;
+
+const BINARY_LEVELS: [(&str, Join); 2] = [("or", Expr::Or), ("and", Expr::And)];
+
 struct Parser<'a> {
     s: &'a [u8],
     text: &'a str,
@@ -242,47 +248,27 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_or(&mut self) -> Result<Expr, ParseError> {
-        self.enter()?;
-        self.blank();
-        let start = self.pos;
-        let mut children = vec![self.parse_and()?];
-        self.blank();
-        while self.lit("or") {
-            let child = if !self.blank() {
-                if self.lit("(") {
-                    self.parse_embedded_remainder()?
-                } else {
-                    return Err(self.err("expected blank or '(' after 'or'"));
-                }
-            } else {
-                self.parse_and()?
-            };
-            children.push(child);
-            self.blank();
-        }
-        self.depth -= 1;
-        Ok(if children.len() == 1 {
-            children.pop().expect("one child")
-        } else {
-            Expr::Or(children, self.span(start))
-        })
+        self.parse_binary(0)
     }
 
-    fn parse_and(&mut self) -> Result<Expr, ParseError> {
+    /// One binary level of [`BINARY_LEVELS`]: `next (kw next)*`, where a
+    /// keyword must be followed by a blank or by `(` (as libs requires).
+    fn parse_binary(&mut self, level: usize) -> Result<Expr, ParseError> {
+        let Some(&(kw, build)) = BINARY_LEVELS.get(level) else {
+            return self.parse_not();
+        };
         self.enter()?;
         self.blank();
         let start = self.pos;
-        let mut children = vec![self.parse_not()?];
+        let mut children = vec![self.parse_binary(level + 1)?];
         self.blank();
-        while self.lit("and") {
-            let child = if !self.blank() {
-                if self.lit("(") {
-                    self.parse_embedded_remainder()?
-                } else {
-                    return Err(self.err("expected blank or '(' after 'and'"));
-                }
+        while self.lit(kw) {
+            let child = if self.blank() {
+                self.parse_binary(level + 1)?
+            } else if self.lit("(") {
+                self.parse_embedded_remainder()?
             } else {
-                self.parse_not()?
+                return Err(self.err(format!("expected blank or '(' after '{kw}'")));
             };
             children.push(child);
             self.blank();
@@ -291,7 +277,7 @@ impl<'a> Parser<'a> {
         Ok(if children.len() == 1 {
             children.pop().expect("one child")
         } else {
-            Expr::And(children, self.span(start))
+            build(children, self.span(start))
         })
     }
 
