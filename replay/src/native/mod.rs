@@ -12,17 +12,31 @@
 //!   output: "%proc_exe (pid %proc_pid) read %file_path"
 //!   action: kill            # or kill_tree, or {deny: EACCES}
 //!   enabled: true
+//!
+//! - list: login_tools                 # a named list, for IN / INTERSECTS
+//!   items: [/usr/sbin/sshd, /usr/bin/login]
+//!
+//! - macro: opened                     # a named condition, used by its bare name
+//!   condition: syscall IN ('open', 'openat', 'openat2') AND ret >= 0
 //! ```
+//!
+//! Macros and lists are shared by every native file loaded together and may
+//! be defined in any order; a macro may use other macros and lists, a list
+//! may name other lists among its items. Cycles, duplicates, undefined names
+//! and errors inside a macro are reported at their spot.
 //!
 //! See [`sql`] for the condition grammar and [`crate::field::Field`] for the names.
 
 pub mod sql;
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use crate::diag::Diagnostic;
-use crate::ir::{Action, Origin, Priority, Rule};
+use crate::ir::{Action, Cond, Literal, Origin, Priority, Rule};
 use crate::lang::{RuleLanguage, SourceFile};
 
 /// The native rule language (`hindsight`).
@@ -39,14 +53,27 @@ impl RuleLanguage for Native {
     }
 
     fn compile(&self, files: &[SourceFile]) -> Result<Vec<Rule>, Vec<Diagnostic>> {
-        let mut rules = Vec::new();
+        let mut items = Vec::new();
         let mut errors = Vec::new();
-        for f in files {
-            match compile_file(f) {
-                Ok(mut r) => rules.append(&mut r),
+        for (i, f) in files.iter().enumerate() {
+            match read_items(f) {
+                Ok(v) => items.extend(v.into_iter().map(|it| (i, it))),
                 Err(mut e) => errors.append(&mut e),
             }
         }
+        let scope = Defs::collect(files, &items, &mut errors);
+        let mut rules = Vec::new();
+        for (i, it) in items {
+            if let Item::Rule(r) = it {
+                match compile_rule(&files[i], r, &scope) {
+                    Ok(r) => rules.push(r),
+                    Err(mut e) => errors.append(&mut e),
+                }
+            }
+        }
+        // Every macro is checked, used or not: nothing runs half-parsed.
+        scope.check_all();
+        errors.append(&mut scope.errors.borrow_mut());
         if errors.is_empty() {
             Ok(rules)
         } else {
@@ -56,28 +83,32 @@ impl RuleLanguage for Native {
 }
 
 /// A native file is a YAML sequence of mappings with `rule:` and `condition:`
-/// and, unlike Falco, `description:` (not `desc:`) and no `macro:`/`list:` items.
+/// and, unlike Falco, `description:` (not `desc:`). With `macro:`/`list:`
+/// items too it must have a rule with a `description:` (outscoring Falco's
+/// detection); a file of only macros and lists says `# language: hindsight`.
 fn detect(text: &str) -> u8 {
     let mut rule = false;
     let mut description = false;
+    let mut defs = false;
     for line in text.lines() {
         let t = line.trim_start().trim_start_matches("- ").trim_start();
         if t.starts_with("rule:") {
             rule = true;
         } else if t.starts_with("description:") {
             description = true;
+        } else if t.starts_with("macro:") || t.starts_with("list:") {
+            defs = true;
         } else if t.starts_with("desc:")
-            || t.starts_with("macro:")
-            || t.starts_with("list:")
             || t.starts_with("required_engine_version:")
             || t.starts_with("detection:")
         {
             return 0;
         }
     }
-    match (rule, description) {
-        (true, true) => 90,
-        (true, false) => 40,
+    match (rule, description, defs) {
+        (true, true, true) => 96,
+        (true, true, false) => 90,
+        (true, false, false) => 40,
         _ => 0,
     }
 }
@@ -89,27 +120,330 @@ enum RawAction {
     Deny { deny: String },
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum RawListItem {
+    Int(i64),
+    Bool(bool),
+    Str(String),
+}
+
+/// One item of a native file: a rule, a macro or a list.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawRule {
-    rule: Spanned<String>,
+struct RawItem {
+    #[serde(default)]
+    rule: Option<Spanned<String>>,
+    #[serde(default, rename = "macro")]
+    macro_: Option<Spanned<String>>,
+    #[serde(default)]
+    list: Option<Spanned<String>>,
+    #[serde(default)]
+    items: Option<Vec<RawListItem>>,
     #[serde(default)]
     description: String,
     #[serde(default)]
     priority: Option<Spanned<String>>,
     #[serde(default)]
-    tags: Vec<String>,
-    condition: Spanned<String>,
+    tags: Option<Vec<String>>,
+    #[serde(default)]
+    condition: Option<Spanned<String>>,
     #[serde(default)]
     output: Option<Spanned<String>>,
     #[serde(default)]
     action: Option<Spanned<RawAction>>,
-    #[serde(default = "yes")]
+    #[serde(default)]
+    enabled: Option<bool>,
+}
+
+/// A rule item, checked for its required keys.
+#[derive(Debug)]
+struct RawRule {
+    rule: Spanned<String>,
+    description: String,
+    priority: Option<Spanned<String>>,
+    tags: Vec<String>,
+    condition: Spanned<String>,
+    output: Option<Spanned<String>>,
+    action: Option<Spanned<RawAction>>,
     enabled: bool,
 }
 
-fn yes() -> bool {
-    true
+/// One checked item.
+#[derive(Debug)]
+enum Item {
+    Rule(Box<RawRule>),
+    Macro {
+        name: Spanned<String>,
+        condition: Spanned<String>,
+    },
+    List {
+        name: Spanned<String>,
+        items: Vec<RawListItem>,
+    },
+}
+
+fn at(f: &SourceFile, s: &Spanned<String>, msg: String) -> Diagnostic {
+    Diagnostic::at(
+        &f.path,
+        &f.text,
+        s.referenced.line() as u32,
+        s.referenced.column() as u32,
+        s.value.chars().count().max(1) as u32,
+        msg,
+    )
+}
+
+/// Sorts a raw item into a rule, a macro or a list, checking its keys.
+fn check_item(f: &SourceFile, r: RawItem) -> Result<Item, Diagnostic> {
+    let kinds = [("rule", &r.rule), ("macro", &r.macro_), ("list", &r.list)];
+    let mut named = kinds
+        .iter()
+        .filter_map(|(k, n)| n.as_ref().map(|n| (*k, n)));
+    let Some((kind, name)) = named.next() else {
+        let d = Diagnostic::file(&f.path, "an item without `rule:`, `macro:` or `list:`");
+        return Err(match &r.condition {
+            Some(c) => at(f, c, "this item has no `rule:`, `macro:` or `list:`".into()),
+            None => d,
+        }
+        .with_help("every item starts with `- rule: NAME`, `- macro: NAME` or `- list: NAME`"));
+    };
+    if let Some((other, _)) = named.next() {
+        return Err(at(
+            f,
+            name,
+            format!("an item is either a {kind} or a {other}, not both"),
+        ));
+    }
+    let not_allowed = |key: &str| {
+        at(
+            f,
+            name,
+            format!("`{key}` is not allowed in a {kind} (only in rules)"),
+        )
+    };
+    let missing = |key: &str| at(f, name, format!("{kind} `{}` has no `{key}`", name.value));
+    if kind != "rule" {
+        let keys = [
+            ("priority", r.priority.is_some()),
+            ("tags", r.tags.is_some()),
+            ("output", r.output.is_some()),
+            ("action", r.action.is_some()),
+            ("enabled", r.enabled.is_some()),
+        ];
+        if let Some((k, _)) = keys.iter().find(|(_, set)| *set) {
+            return Err(not_allowed(k));
+        }
+    }
+    match kind {
+        "list" => {
+            if r.condition.is_some() {
+                return Err(at(f, name, "a list has `items`, not a `condition`".into()));
+            }
+            Ok(Item::List {
+                name: name.clone(),
+                items: r.items.ok_or_else(|| missing("items"))?,
+            })
+        }
+        _ if r.items.is_some() => Err(at(
+            f,
+            name,
+            format!("`items` belongs to a list, not a {kind}"),
+        )),
+        "macro" => Ok(Item::Macro {
+            name: name.clone(),
+            condition: r.condition.ok_or_else(|| missing("condition"))?,
+        }),
+        _ => Ok(Item::Rule(Box::new(RawRule {
+            rule: name.clone(),
+            description: r.description,
+            priority: r.priority,
+            tags: r.tags.unwrap_or_default(),
+            condition: r.condition.ok_or_else(|| missing("condition"))?,
+            output: r.output,
+            action: r.action,
+            enabled: r.enabled.unwrap_or(true),
+        }))),
+    }
+}
+
+/// State of one macro during resolution.
+enum MacroState {
+    /// Not parsed yet: (file index, condition).
+    Raw(usize, Spanned<String>),
+    /// Being parsed (a use now is a cycle).
+    Busy,
+    /// Parsed; `None` when its condition has errors (already reported).
+    Done(Option<Cond>),
+}
+
+/// The macros and lists of every native file loaded together.
+struct Defs<'a> {
+    files: &'a [SourceFile],
+    lists: BTreeMap<String, Vec<Literal>>,
+    macros: RefCell<BTreeMap<String, MacroState>>,
+    /// Macros being resolved, outermost first (for cycle messages).
+    stack: RefCell<Vec<String>>,
+    errors: RefCell<Vec<Diagnostic>>,
+}
+
+impl<'a> Defs<'a> {
+    fn collect(
+        files: &'a [SourceFile],
+        items: &[(usize, Item)],
+        errors: &mut Vec<Diagnostic>,
+    ) -> Defs<'a> {
+        let mut raw_lists: BTreeMap<String, (usize, &Spanned<String>, &[RawListItem])> =
+            BTreeMap::new();
+        let mut macros = BTreeMap::new();
+        let mut seen: BTreeMap<(bool, String), (usize, u32)> = BTreeMap::new();
+        for (fi, it) in items {
+            let (is_list, name) = match it {
+                Item::List { name, .. } => (true, name),
+                Item::Macro { name, .. } => (false, name),
+                Item::Rule(_) => continue,
+            };
+            let f = &files[*fi];
+            let key = (is_list, name.value.clone());
+            let what = if is_list { "list" } else { "macro" };
+            if let Some((pf, pl)) = seen.get(&key) {
+                errors.push(at(
+                    f,
+                    name,
+                    format!(
+                        "{what} `{}` is already defined at {}:{pl}",
+                        name.value, files[*pf].path
+                    ),
+                ));
+                continue;
+            }
+            if !is_list && crate::field::Field::parse(&name.value).is_some() {
+                errors.push(at(
+                    f,
+                    name,
+                    format!("macro `{}` has the name of a field", name.value),
+                ));
+                continue;
+            }
+            seen.insert(key, (*fi, name.referenced.line() as u32));
+            match it {
+                Item::List { name, items } => {
+                    raw_lists.insert(name.value.clone(), (*fi, name, items));
+                }
+                Item::Macro { name, condition } => {
+                    macros.insert(name.value.clone(), MacroState::Raw(*fi, condition.clone()));
+                }
+                Item::Rule(_) => {}
+            }
+        }
+        let mut lists = BTreeMap::new();
+        for (name, (fi, span, _)) in &raw_lists {
+            let mut out = Vec::new();
+            let mut path = vec![name.as_str()];
+            if let Err(msg) = expand_list(name, &raw_lists, &mut path, &mut out) {
+                errors.push(at(&files[*fi], span, msg));
+            }
+            lists.insert(name.clone(), out);
+        }
+        Defs {
+            files,
+            lists,
+            macros: RefCell::new(macros),
+            stack: RefCell::new(Vec::new()),
+            errors: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Resolves every macro (reporting errors in unused ones too).
+    fn check_all(&self) {
+        let names: Vec<String> = self.macros.borrow().keys().cloned().collect();
+        for n in names {
+            let _ = sql::Scope::macro_cond(self, &n);
+        }
+    }
+}
+
+/// Splices nested lists (an item naming another list) into `out`.
+fn expand_list<'n>(
+    name: &'n str,
+    raw: &'n BTreeMap<String, (usize, &Spanned<String>, &[RawListItem])>,
+    path: &mut Vec<&'n str>,
+    out: &mut Vec<Literal>,
+) -> Result<(), String> {
+    for item in raw[name].2 {
+        match item {
+            RawListItem::Str(s) if raw.contains_key(s) => {
+                if path.contains(&s.as_str()) {
+                    path.push(s);
+                    return Err(format!("list cycle: {}", path.join(" → ")));
+                }
+                let (key, _) = raw.get_key_value(s).unwrap_or((s, &raw[name]));
+                path.push(key);
+                expand_list(key, raw, path, out)?;
+                path.pop();
+            }
+            RawListItem::Str(s) => out.push(Literal::Str(s.clone())),
+            RawListItem::Int(i) => out.push(Literal::Int(*i)),
+            RawListItem::Bool(b) => out.push(Literal::Bool(*b)),
+        }
+    }
+    Ok(())
+}
+
+impl sql::Scope for Defs<'_> {
+    fn list(&self, name: &str) -> Option<Vec<Literal>> {
+        self.lists.get(name).cloned()
+    }
+
+    fn macro_cond(&self, name: &str) -> Option<Result<Cond, String>> {
+        let state = std::mem::replace(self.macros.borrow_mut().get_mut(name)?, MacroState::Busy);
+        let (fi, cond) = match state {
+            MacroState::Done(c) => {
+                let r = c.clone().ok_or_else(|| {
+                    format!("macro `{name}` cannot be used: its condition has errors")
+                });
+                self.macros
+                    .borrow_mut()
+                    .insert(name.to_string(), MacroState::Done(c));
+                return Some(r);
+            }
+            MacroState::Busy => {
+                let mut chain = self.stack.borrow().clone();
+                let from = chain.iter().position(|n| n == name).unwrap_or(0);
+                chain.drain(..from);
+                chain.push(name.to_string());
+                return Some(Err(format!(
+                    "macro `{name}` uses itself: {}",
+                    chain.join(" → ")
+                )));
+            }
+            MacroState::Raw(fi, cond) => (fi, cond),
+        };
+        self.stack.borrow_mut().push(name.to_string());
+        let parsed = sql::parse_with(&cond.value, self);
+        self.stack.borrow_mut().pop();
+        let done = match parsed {
+            Ok(c) => Some(c),
+            Err(e) => {
+                let d = sql_diag(&self.files[fi], &cond, &e);
+                self.errors.borrow_mut().push(d);
+                None
+            }
+        };
+        let r = done
+            .clone()
+            .ok_or_else(|| format!("macro `{name}` cannot be used: its condition has errors"));
+        self.macros
+            .borrow_mut()
+            .insert(name.to_string(), MacroState::Done(done));
+        Some(r)
+    }
+
+    fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.lists.keys().cloned().collect();
+        v.extend(self.macros.borrow().keys().cloned());
+        v
+    }
 }
 
 /// Maps a byte offset of a scalar's value to (line, column) in the file.
@@ -192,10 +526,10 @@ fn sql_diag(f: &SourceFile, span: &Spanned<String>, e: &sql::SqlError) -> Diagno
     }
 }
 
-fn compile_file(f: &SourceFile) -> Result<Vec<Rule>, Vec<Diagnostic>> {
-    let raw: Vec<RawRule> = match serde_saphyr::from_str(&f.text) {
+fn read_items(f: &SourceFile) -> Result<Vec<Item>, Vec<Diagnostic>> {
+    let raw: Vec<RawItem> = match serde_saphyr::from_str(&f.text) {
         Ok(Some(r)) => r,
-        Ok(None) => Vec::<RawRule>::new(),
+        Ok(None) => Vec::<RawItem>::new(),
         Err(e) => {
             let (line, col) = e
                 .location()
@@ -217,8 +551,11 @@ fn compile_file(f: &SourceFile) -> Result<Vec<Rule>, Vec<Diagnostic>> {
                 1,
                 format!("invalid rule file: {msg}"),
             );
-            const KEYS: [&str; 8] = [
+            const KEYS: [&str; 11] = [
                 "rule",
+                "macro",
+                "list",
+                "items",
                 "description",
                 "priority",
                 "tags",
@@ -231,7 +568,7 @@ fn compile_file(f: &SourceFile) -> Result<Vec<Rule>, Vec<Diagnostic>> {
                 let name = msg.split('`').nth(1).unwrap_or("");
                 match crate::diag::suggest(name, KEYS) {
                     Some(s) => d.with_help(format!("did you mean `{s}`?")),
-                    None => d.with_help(format!("a rule has: {}", KEYS.join(", "))),
+                    None => d.with_help(format!("an item has: {}", KEYS.join(", "))),
                 }
             } else {
                 d
@@ -239,20 +576,30 @@ fn compile_file(f: &SourceFile) -> Result<Vec<Rule>, Vec<Diagnostic>> {
             return Err(vec![d]);
         }
     };
-    let mut rules = Vec::new();
+    let mut items = Vec::new();
     let mut errors = Vec::new();
     for r in raw {
-        let at = |s: &Spanned<String>, msg: String| {
-            Diagnostic::at(
-                &f.path,
-                &f.text,
-                s.referenced.line() as u32,
-                s.referenced.column() as u32,
-                s.value.chars().count().max(1) as u32,
-                msg,
-            )
-        };
-        let condition = match sql::parse(&r.condition.value) {
+        match check_item(f, r) {
+            Ok(it) => items.push(it),
+            Err(d) => errors.push(d),
+        }
+    }
+    if errors.is_empty() {
+        Ok(items)
+    } else {
+        Err(errors)
+    }
+}
+
+fn compile_rule(
+    f: &SourceFile,
+    r: Box<RawRule>,
+    scope: &Defs<'_>,
+) -> Result<Rule, Vec<Diagnostic>> {
+    let mut errors = Vec::new();
+    {
+        let at = |s: &Spanned<String>, msg: String| at(f, s, msg);
+        let condition = match sql::parse_with(&r.condition.value, scope) {
             Ok(c) => Some(c),
             Err(e) => {
                 errors.push(sql_diag(f, &r.condition, &e));
@@ -336,12 +683,12 @@ fn compile_file(f: &SourceFile) -> Result<Vec<Rule>, Vec<Diagnostic>> {
         let name = r.rule.value.trim().to_string();
         if name.is_empty() {
             errors.push(at(&r.rule, "a rule needs a name".into()));
-            continue;
+            return Err(errors);
         }
         if let (Some(condition), Some(output), Some(priority), Some(action)) =
             (condition, output, priority, action)
         {
-            rules.push(Rule {
+            return Ok(Rule {
                 id: name.clone(),
                 name,
                 description: r.description.trim().to_string(),
@@ -359,11 +706,7 @@ fn compile_file(f: &SourceFile) -> Result<Vec<Rule>, Vec<Diagnostic>> {
             });
         }
     }
-    if errors.is_empty() {
-        Ok(rules)
-    } else {
-        Err(errors)
-    }
+    Err(errors)
 }
 
 #[cfg(test)]

@@ -9,13 +9,16 @@
 //! predicate := '(' expr ')'
 //!            | operand [ cmp operand
 //!                      | [NOT] LIKE 'pat' | [NOT] ILIKE 'pat'
-//!                      | [NOT] IN '(' literal, ... ')'
+//!                      | [NOT] IN '(' item, ... ')' | [NOT] IN list
+//!                      | [NOT] INTERSECTS '(' item, ... ')' | [NOT] INTERSECTS list
 //!                      | [NOT] BETWEEN literal AND literal
 //!                      | [NOT] GLOB 'pat'
 //!                      | ~ 'regex' | ~* 'regex' | !~ 'regex' | !~* 'regex'
 //!                      | IS [NOT] NULL | IS [NOT] TRUE | IS [NOT] FALSE ]
 //!            | bool_function '(' operand ',' literal ')'
+//!            | macro
 //! operand   := field | function '(' operand ')' | literal
+//! item      := literal | list
 //! cmp       := = | == | != | <> | < | <= | > | >=
 //! ```
 //!
@@ -24,6 +27,10 @@
 //! Boolean functions: `starts_with`, `ends_with`, `contains`, `icontains`,
 //! `cidr_match` (IP in network(s)), `path_under` (path equals or lies under),
 //! `regexp_like` (search).
+//!
+//! Macros and lists ([`Scope`]): a bare name that is not a field is a macro
+//! (its condition, parenthesised); a bare name among the items of `IN`,
+//! `INTERSECTS` or a list argument is a list (its items spliced in).
 
 use crate::diag::suggest;
 use crate::eval::{Program, expr_kind};
@@ -41,6 +48,32 @@ pub struct SqlError {
     pub message: String,
     /// A hint.
     pub help: Option<String>,
+}
+
+/// Named macros and lists a condition may use.
+pub trait Scope {
+    /// The items of list `name` (nested lists already spliced in), if defined.
+    fn list(&self, name: &str) -> Option<Vec<Literal>>;
+    /// The condition of macro `name`: `None` when undefined, `Some(Err(why))`
+    /// when it is defined but unusable (a cycle, or errors in its condition).
+    fn macro_cond(&self, name: &str) -> Option<Result<Cond, String>>;
+    /// Every list and macro name, for suggestions.
+    fn names(&self) -> Vec<String>;
+}
+
+/// No macros, no lists.
+struct NoScope;
+
+impl Scope for NoScope {
+    fn list(&self, _: &str) -> Option<Vec<Literal>> {
+        None
+    }
+    fn macro_cond(&self, _: &str) -> Option<Result<Cond, String>> {
+        None
+    }
+    fn names(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -208,6 +241,7 @@ struct Parser<'a> {
     toks: Vec<Token>,
     pos: usize,
     src: &'a str,
+    scope: &'a dyn Scope,
 }
 
 #[derive(Debug, Clone)]
@@ -224,9 +258,22 @@ impl Operand {
     }
 }
 
-const KEYWORDS: [&str; 14] = [
-    "and", "or", "not", "like", "ilike", "in", "is", "null", "between", "true", "false", "glob",
-    "escape", "similar",
+const KEYWORDS: [&str; 15] = [
+    "and",
+    "or",
+    "not",
+    "like",
+    "ilike",
+    "in",
+    "is",
+    "null",
+    "between",
+    "true",
+    "false",
+    "glob",
+    "escape",
+    "similar",
+    "intersects",
 ];
 
 fn describe(t: &Tok) -> String {
@@ -362,6 +409,23 @@ impl<'a> Parser<'a> {
                 end,
             );
         }
+        if let Tok::Ident(name) = &self.peek().tok
+            && Field::parse(name).is_none()
+            && !KEYWORDS.contains(&name.to_ascii_lowercase().as_str())
+            && self
+                .toks
+                .get(self.pos + 1)
+                .is_none_or(|t| t.tok != Tok::Sym("("))
+            && let Some(m) = self.scope.macro_cond(name)
+        {
+            let t = self.next();
+            return m.map_err(|message| SqlError {
+                start: t.start,
+                end: t.end,
+                message,
+                help: None,
+            });
+        }
         let lhs = self.operand()?;
         let negated = self.eat_kw("not");
         let t = self.peek().clone();
@@ -413,23 +477,20 @@ impl<'a> Parser<'a> {
                     nocase: false,
                 })
             }
-            Tok::Ident(k) if k.eq_ignore_ascii_case("in") => {
+            Tok::Ident(k)
+                if k.eq_ignore_ascii_case("in") || k.eq_ignore_ascii_case("intersects") =>
+            {
+                let op = if k.eq_ignore_ascii_case("in") {
+                    Op::In
+                } else {
+                    Op::Intersects
+                };
                 self.next();
-                self.expect_sym("(")?;
-                let mut items = Vec::new();
-                if !self.eat_sym(")") {
-                    loop {
-                        items.push(self.literal()?);
-                        if self.eat_sym(")") {
-                            break;
-                        }
-                        self.expect_sym(",")?;
-                    }
-                }
+                let items = self.items()?;
                 let e = self.field_of(&lhs)?;
                 Cond::Test(Test {
                     lhs: e,
-                    op: Op::In,
+                    op,
                     rhs: Rhs::Lit(Literal::List(items)),
                     nocase: false,
                 })
@@ -482,7 +543,7 @@ impl<'a> Parser<'a> {
             }
             _ if negated => {
                 return Err(self.error_here(format!(
-                    "expected LIKE, ILIKE, IN, BETWEEN or GLOB after NOT, found {}",
+                    "expected LIKE, ILIKE, IN, INTERSECTS, BETWEEN or GLOB after NOT, found {}",
                     describe(&t.tok)
                 )));
             }
@@ -596,15 +657,73 @@ impl<'a> Parser<'a> {
     }
 
     fn literal_or_list(&mut self) -> Result<Literal, SqlError> {
-        if self.eat_sym("(") {
-            let mut items = vec![self.literal()?];
-            while self.eat_sym(",") {
-                items.push(self.literal()?);
-            }
-            self.expect_sym(")")?;
-            return Ok(Literal::List(items));
+        if self.peek().tok == Tok::Sym("(") || self.list_name().is_some() {
+            return Ok(Literal::List(self.items()?));
         }
         self.literal()
+    }
+
+    /// A list name here, if the next token is one (not `true`/`false`).
+    fn list_name(&self) -> Option<String> {
+        match &self.peek().tok {
+            Tok::Ident(k)
+                if !k.eq_ignore_ascii_case("true") && !k.eq_ignore_ascii_case("false") =>
+            {
+                Some(k.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// One item of a list: a literal, or a list's name (its items).
+    fn item(&mut self, out: &mut Vec<Literal>) -> Result<(), SqlError> {
+        let Some(name) = self.list_name() else {
+            out.push(self.literal()?);
+            return Ok(());
+        };
+        match self.scope.list(&name) {
+            Some(items) => {
+                self.next();
+                out.extend(items);
+                Ok(())
+            }
+            None => {
+                let mut e = self.error_here(format!("unknown list `{name}`"));
+                let names = self.scope.names();
+                e.help = Some(match suggest(&name, names.iter().map(String::as_str)) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => {
+                        "define it with `- list: NAME` and `items: [...]`, or quote a string".into()
+                    }
+                });
+                Err(e)
+            }
+        }
+    }
+
+    /// `'(' item, ... ')'` or a bare list name.
+    fn items(&mut self) -> Result<Vec<Literal>, SqlError> {
+        let mut items = Vec::new();
+        if !self.eat_sym("(") {
+            if self.list_name().is_none() {
+                return Err(self.error_here(format!(
+                    "expected `(` or a list name, found {}",
+                    describe(&self.peek().tok)
+                )));
+            }
+            self.item(&mut items)?;
+            return Ok(items);
+        }
+        if !self.eat_sym(")") {
+            loop {
+                self.item(&mut items)?;
+                if self.eat_sym(")") {
+                    break;
+                }
+                self.expect_sym(",")?;
+            }
+        }
+        Ok(items)
     }
 
     fn operand(&mut self) -> Result<Operand, SqlError> {
@@ -667,11 +786,18 @@ impl<'a> Parser<'a> {
                 match Field::parse(name) {
                     Some(f) => Ok(Operand::Field(Expr::field(f), t.start, t.end)),
                     None => {
-                        let names = Field::all_names();
+                        let defs = self.scope.names();
+                        let what = if defs.is_empty() {
+                            "field"
+                        } else {
+                            "field or macro"
+                        };
+                        let mut names = Field::all_names();
+                        names.extend(defs);
                         let mut e = SqlError {
                             start: t.start,
                             end: t.end,
-                            message: format!("unknown field `{name}`"),
+                            message: format!("unknown {what} `{name}`"),
                             help: None,
                         };
                         if let Some(s) = suggest(name, names.iter().map(String::as_str)) {
@@ -818,10 +944,20 @@ fn like(e: Expr, pat: &str, nocase: bool) -> Cond {
     })
 }
 
-/// Parses a whole condition.
+/// Parses a whole condition (no macros or lists).
 pub fn parse(src: &str) -> Result<Cond, SqlError> {
+    parse_with(src, &NoScope)
+}
+
+/// Parses a whole condition that may use the macros and lists of `scope`.
+pub fn parse_with(src: &str, scope: &dyn Scope) -> Result<Cond, SqlError> {
     let toks = lex(src)?;
-    let mut p = Parser { toks, pos: 0, src };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        src,
+        scope,
+    };
     if p.peek().tok == Tok::End {
         return Err(SqlError {
             start: 0,
