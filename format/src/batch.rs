@@ -324,11 +324,6 @@ fn opt<T: ArrowPrimitiveType>(a: Option<&PrimitiveArray<T>>, i: usize) -> Option
     a.and_then(|a| a.is_valid(i).then(|| a.value(i)))
 }
 
-#[inline]
-fn ostr(a: &Option<StrColumn<'_>>, i: usize) -> Option<String> {
-    a.as_ref().and_then(|a| a.get(i)).map(str::to_string)
-}
-
 impl<'a> EventColumns<'a> {
     /// Looks up and type-checks every column of `batch` once.
     pub fn new(batch: &'a RecordBatch) -> Result<Self> {
@@ -400,64 +395,118 @@ impl<'a> EventColumns<'a> {
 
     /// Row `i` as an owned [`Event`].
     pub fn event(&self, i: usize) -> Event {
-        Event {
-            time_ns: self.time_ns.value(i),
-            seq: self.seq.value(i),
-            host_name: self.host_name.get(i).unwrap_or_default().to_string(),
-            boot_id: self.boot_id.get(i).unwrap_or_default().to_string(),
-            event_kind: self.kind(i),
-            syscall: ostr(&self.syscall, i),
-            ret: opt(self.ret, i),
-            latency_ns: opt(self.latency_ns, i),
-            process_pid: self.process_pid.value(i),
-            thread_id: self.thread_id.value(i),
-            process_parent_pid: opt(self.process_parent_pid, i),
-            process_vpid: opt(self.process_vpid, i),
-            process_session_id: opt(self.process_session_id, i),
-            process_tty: opt(self.process_tty, i),
-            process_name: ostr(&self.process_name, i),
-            process_executable: ostr(&self.process_executable, i),
-            process_args: self.process_args.as_ref().and_then(|a| a.get(i)),
-            process_command_line: ostr(&self.process_command_line, i),
-            process_cwd: ostr(&self.process_cwd, i),
-            process_exit_code: opt(self.process_exit_code, i),
-            process_exit_signal: opt(self.process_exit_signal, i),
-            process_cap_effective: opt(self.process_cap_effective, i),
-            process_cap_permitted: opt(self.process_cap_permitted, i),
-            user_id: opt(self.user_id, i),
-            user_name: ostr(&self.user_name, i),
-            group_id: opt(self.group_id, i),
-            process_effective_user_id: opt(self.process_effective_user_id, i),
-            login_uid: opt(self.login_uid, i),
-            cgroup_id: opt(self.cgroup_id, i),
-            container_id: ostr(&self.container_id, i),
-            file_path: ostr(&self.file_path, i),
-            file_path_user: ostr(&self.file_path_user, i),
-            file_path_user_err: opt(self.file_path_user_err, i),
-            file_path_truncated: self
-                .file_path_truncated
-                .and_then(|a| a.is_valid(i).then(|| a.value(i))),
-            file_inode: opt(self.file_inode, i),
-            file_device: opt(self.file_device, i),
-            file_flags: ostr(&self.file_flags, i),
-            file_mode: opt(self.file_mode, i),
-            file_target_path: ostr(&self.file_target_path, i),
-            file_target_path_user: ostr(&self.file_target_path_user, i),
-            fd: opt(self.fd, i),
-            fd_type: ostr(&self.fd_type, i),
-            network_family: ostr(&self.network_family, i),
-            network_transport: ostr(&self.network_transport, i),
-            source_ip: ostr(&self.source_ip, i),
-            source_port: opt(self.source_port, i),
-            destination_ip: ostr(&self.destination_ip, i),
-            destination_port: opt(self.destination_port, i),
-            destination_addr_user: ostr(&self.destination_addr_user, i),
-            toctou_mismatch: self
-                .toctou_mismatch
-                .and_then(|a| a.is_valid(i).then(|| a.value(i))),
-            kernel_source: ostr(&self.kernel_source, i),
-            syscall_args: ostr(&self.syscall_args, i),
-            lost_events: opt(self.lost_events, i),
+        let mut ev = Event::default();
+        self.fill(i, &mut ev);
+        ev
+    }
+
+    /// Overwrites `ev` with row `i`, reusing its string buffers: a reader
+    /// that keeps one `Event` per slot allocates nothing once the buffers
+    /// have grown (replay decodes millions of rows per second this way).
+    pub fn fill(&self, i: usize, ev: &mut Event) {
+        ev.time_ns = self.time_ns.value(i);
+        ev.seq = self.seq.value(i);
+        set_str(&mut ev.host_name, self.host_name.get(i).unwrap_or_default());
+        set_str(&mut ev.boot_id, self.boot_id.get(i).unwrap_or_default());
+        ev.event_kind = self.kind(i);
+        set_ostr(&mut ev.syscall, &self.syscall, i);
+        ev.ret = opt(self.ret, i);
+        ev.latency_ns = opt(self.latency_ns, i);
+        ev.process_pid = self.process_pid.value(i);
+        ev.thread_id = self.thread_id.value(i);
+        ev.process_parent_pid = opt(self.process_parent_pid, i);
+        ev.process_vpid = opt(self.process_vpid, i);
+        ev.process_session_id = opt(self.process_session_id, i);
+        ev.process_tty = opt(self.process_tty, i);
+        set_ostr(&mut ev.process_name, &self.process_name, i);
+        set_ostr(&mut ev.process_executable, &self.process_executable, i);
+        set_list(&mut ev.process_args, self.process_args.as_ref(), i);
+        set_ostr(&mut ev.process_command_line, &self.process_command_line, i);
+        set_ostr(&mut ev.process_cwd, &self.process_cwd, i);
+        ev.process_exit_code = opt(self.process_exit_code, i);
+        ev.process_exit_signal = opt(self.process_exit_signal, i);
+        ev.process_cap_effective = opt(self.process_cap_effective, i);
+        ev.process_cap_permitted = opt(self.process_cap_permitted, i);
+        ev.user_id = opt(self.user_id, i);
+        set_ostr(&mut ev.user_name, &self.user_name, i);
+        ev.group_id = opt(self.group_id, i);
+        ev.process_effective_user_id = opt(self.process_effective_user_id, i);
+        ev.login_uid = opt(self.login_uid, i);
+        ev.cgroup_id = opt(self.cgroup_id, i);
+        set_ostr(&mut ev.container_id, &self.container_id, i);
+        set_ostr(&mut ev.file_path, &self.file_path, i);
+        set_ostr(&mut ev.file_path_user, &self.file_path_user, i);
+        ev.file_path_user_err = opt(self.file_path_user_err, i);
+        ev.file_path_truncated = self
+            .file_path_truncated
+            .and_then(|a| a.is_valid(i).then(|| a.value(i)));
+        ev.file_inode = opt(self.file_inode, i);
+        ev.file_device = opt(self.file_device, i);
+        set_ostr(&mut ev.file_flags, &self.file_flags, i);
+        ev.file_mode = opt(self.file_mode, i);
+        set_ostr(&mut ev.file_target_path, &self.file_target_path, i);
+        set_ostr(
+            &mut ev.file_target_path_user,
+            &self.file_target_path_user,
+            i,
+        );
+        ev.fd = opt(self.fd, i);
+        set_ostr(&mut ev.fd_type, &self.fd_type, i);
+        set_ostr(&mut ev.network_family, &self.network_family, i);
+        set_ostr(&mut ev.network_transport, &self.network_transport, i);
+        set_ostr(&mut ev.source_ip, &self.source_ip, i);
+        ev.source_port = opt(self.source_port, i);
+        set_ostr(&mut ev.destination_ip, &self.destination_ip, i);
+        ev.destination_port = opt(self.destination_port, i);
+        set_ostr(
+            &mut ev.destination_addr_user,
+            &self.destination_addr_user,
+            i,
+        );
+        ev.toctou_mismatch = self
+            .toctou_mismatch
+            .and_then(|a| a.is_valid(i).then(|| a.value(i)));
+        set_ostr(&mut ev.kernel_source, &self.kernel_source, i);
+        set_ostr(&mut ev.syscall_args, &self.syscall_args, i);
+        ev.lost_events = opt(self.lost_events, i);
+    }
+}
+
+#[inline]
+fn set_str(slot: &mut String, v: &str) {
+    slot.clear();
+    slot.push_str(v);
+}
+
+#[inline]
+fn set_ostr(slot: &mut Option<String>, col: &Option<StrColumn<'_>>, i: usize) {
+    match (col.as_ref().and_then(|c| c.get(i)), slot.as_mut()) {
+        (Some(v), Some(s)) => set_str(s, v),
+        (Some(v), None) => *slot = Some(v.to_string()),
+        (None, _) => *slot = None,
+    }
+}
+
+fn set_list(slot: &mut Option<Vec<String>>, col: Option<&ListColumn<'_>>, i: usize) {
+    let values = col.and_then(|c| match c {
+        ListColumn::List(a) => a.is_valid(i).then(|| a.value(i)),
+        ListColumn::Large(a) => a.is_valid(i).then(|| a.value(i)),
+    });
+    let Some(values) = values else {
+        *slot = None;
+        return;
+    };
+    let Ok(strs) = StrColumn::from_array("process_args.item", values.as_ref()) else {
+        *slot = None;
+        return;
+    };
+    let v = slot.get_or_insert_with(Vec::new);
+    v.truncate(values.len());
+    for j in 0..values.len() {
+        let x = strs.get(j).unwrap_or_default();
+        match v.get_mut(j) {
+            Some(s) => set_str(s, x),
+            None => v.push(x.to_string()),
         }
     }
 }

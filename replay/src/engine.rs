@@ -347,7 +347,7 @@ impl Replay<'_> {
                         fd
                     };
                     if let Some(p) = self.state.process_mut(pid) {
-                        p.fds.entry(target).or_default().denied_by = Some(ev.seq);
+                        p.fds.get_or_default(target).denied_by = Some(ev.seq);
                     }
                     format!("deny {sc} in {who} with {name}: fd {target} never exists")
                 } else {

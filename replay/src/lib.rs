@@ -17,6 +17,7 @@ pub mod engine;
 pub mod errno;
 pub mod eval;
 pub mod falco;
+pub mod fdtable;
 pub mod field;
 pub mod ir;
 pub mod lang;

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use hindsight_format::batch::EventColumns;
 use hindsight_format::reader::{Recording, discover};
 use hindsight_format::{Event, FormatError};
 
@@ -90,6 +91,12 @@ pub fn open(path: &Path) -> Result<Recording, RunError> {
 }
 
 /// Replays one recording.
+///
+/// A decode thread reads and decompresses the Parquet segments into Arrow
+/// batches (two batches ahead, bounded memory); this thread turns each row
+/// into one reused [`Event`] (no allocation once its buffers have grown) and
+/// runs the engine. With one core both share it; with more, decoding
+/// overlaps evaluation.
 pub fn replay_one(
     engine: &Engine,
     path: &Path,
@@ -100,22 +107,41 @@ pub fn replay_one(
     let total = rec.rows();
     let label = path.display().to_string();
     let mut replay = engine.replay(&label, options);
+    let read_err = |source| RunError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut n = 0u64;
-    for ev in rec.events() {
-        let ev = ev.map_err(|source| RunError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        replay.push(&ev);
-        n += 1;
-        if n.is_multiple_of(1 << 20) {
-            progress(Progress {
-                recording: path,
-                events: n,
-                total,
-            });
+    let mut ev = Event::default();
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(2);
+        let rec = &rec;
+        scope.spawn(move || {
+            for batch in rec.batches(None) {
+                let stop = batch.is_err();
+                if tx.send(batch).is_err() || stop {
+                    break;
+                }
+            }
+        });
+        for batch in rx {
+            let batch = batch.map_err(read_err)?;
+            let cols = EventColumns::new(&batch).map_err(read_err)?;
+            for i in 0..batch.num_rows() {
+                cols.fill(i, &mut ev);
+                replay.push(&ev);
+                n += 1;
+                if n.is_multiple_of(1 << 20) {
+                    progress(Progress {
+                        recording: path,
+                        events: n,
+                        total,
+                    });
+                }
+            }
         }
-    }
+        Ok(())
+    })?;
     Ok(replay.finish())
 }
 

@@ -30,6 +30,8 @@ use std::sync::Arc;
 
 use hindsight_format::{Event, EventKind};
 
+use crate::fdtable::FdTable;
+
 /// A small, fast, deterministic hasher for integer keys (pids).
 #[derive(Default, Clone, Copy)]
 pub struct PidHasher(u64);
@@ -118,8 +120,8 @@ pub struct Process {
     pub created_seq: u64,
     /// Exited (the entry is kept for ancestry).
     pub exited: bool,
-    /// Open descriptors, by number.
-    pub fds: BTreeMap<i32, FdInfo>,
+    /// Open descriptors, by number (shared with the parent until either changes).
+    pub fds: FdTable,
     /// Executable path of the process that last created or opened for
     /// writing the current executable during the recording (set at exec).
     pub exe_writer: Option<Arc<str>>,
@@ -483,7 +485,7 @@ impl State {
                 p.cmdline = arc(&ev.process_command_line);
             }
         }
-        p.fds.retain(|_, f| !f.cloexec);
+        p.fds.close_on_exec();
     }
 
     fn syscall_before(&mut self, ev: &Event) {
@@ -563,9 +565,9 @@ impl State {
                     p.fds.insert(fd, FdInfo::default());
                     p.fds.get_mut(&fd)
                 } else {
-                    Some(p.fds.entry(fd).or_default())
+                    Some(p.fds.get_or_default(fd))
                 };
-                let Some(f) = entry else { return };
+                let Some(mut f) = entry else { return };
                 if ev.fd_type.is_some() {
                     f.kind = kind();
                 }
@@ -593,13 +595,13 @@ impl State {
                             .as_deref()
                             .is_some_and(|a| a.contains("CLOEXEC"));
                 }
-                f.path = socket_name(f);
+                f.path = socket_name(&f);
             }
             "dup" | "dup2" | "dup3" | "fcntl" => {
                 let args = ev.syscall_args.as_deref().unwrap_or("");
                 let cmd = syscall_arg(args, "cmd").unwrap_or("");
                 if sc == "fcntl" && cmd == "F_SETFD" {
-                    if let Some(f) = ev.fd.and_then(|fd| p.fds.get_mut(&fd)) {
+                    if let Some(mut f) = ev.fd.and_then(|fd| p.fds.get_mut(&fd)) {
                         f.cloexec = args.contains("FD_CLOEXEC");
                     }
                     return;
