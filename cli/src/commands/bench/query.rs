@@ -525,14 +525,13 @@ impl Report {
                 "debug"
             }
         );
-        println!();
-        println!("| Query | Rows | DataFusion (ms) | DuckDB (ms) | Ratio DF/DuckDB |");
-        println!("| --- | ---: | ---: | ---: | ---: |");
-        for q in &self.queries {
-            if q.datafusion_sql.is_some() {
-                continue;
+        if self.queries.iter().any(|q| q.datafusion_sql.is_none()) {
+            println!();
+            println!("| Query | Rows | DataFusion (ms) | DuckDB (ms) | Ratio DF/DuckDB |");
+            println!("| --- | ---: | ---: | ---: | ---: |");
+            for q in self.queries.iter().filter(|q| q.datafusion_sql.is_none()) {
+                print_row(q);
             }
-            print_row(q);
         }
         if let (Some(m), Some(g)) = (self.median_ratio, self.geometric_mean_ratio) {
             println!();
