@@ -1,0 +1,222 @@
+//! Tracers of `hindsight bench record`: the untraced baseline, `hindsight
+//! record`, and the peers (bpftrace counting or printing, strace), each run
+//! around one timed workload.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{Context, bail};
+use hindsight_format::manifest::{MANIFEST_FILE, Manifest};
+use serde::Serialize;
+
+use super::workloads::{Bench, Workload, wl_name};
+
+/// The tracers compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tracer {
+    /// No tracer (the baseline).
+    None,
+    /// `hindsight record --syscalls SET -- ...` (this binary).
+    Hindsight,
+    /// bpftrace on raw_syscalls sys_enter/sys_exit, counting in the kernel.
+    BpftraceCount,
+    /// bpftrace on raw_syscalls sys_enter/sys_exit, one printed line per syscall.
+    BpftracePrint,
+    /// `strace -f -o FILE`.
+    Strace,
+}
+
+impl Tracer {
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Tracer::None => "none",
+            Tracer::Hindsight => "hindsight",
+            Tracer::BpftraceCount => "bpftrace-count",
+            Tracer::BpftracePrint => "bpftrace-print",
+            Tracer::Strace => "strace",
+        }
+    }
+}
+
+/// One traced run.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Sample {
+    pub(super) wall_ns: u64,
+    pub(super) syscalls: Option<u64>,
+    pub(super) events: Option<u64>,
+    pub(super) lost: Option<u64>,
+    pub(super) disk_bytes: Option<u64>,
+    pub(super) tracer_cpu_ns: Option<u64>,
+}
+
+/// Waits for `child` and returns its exit status and CPU time (user + system).
+pub(super) fn wait_rusage(child: &Child) -> anyhow::Result<(i32, u64)> {
+    let mut status = 0;
+    // SAFETY: zeroed rusage is a valid out-parameter.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child; pointers to locals.
+    let r = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut ru) };
+    if r < 0 {
+        bail!("wait4: {}", std::io::Error::last_os_error());
+    }
+    let ns = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1000;
+    Ok((status, ns(ru.ru_utime) + ns(ru.ru_stime)))
+}
+
+impl Bench {
+    pub(super) fn run(&self, w: Workload, t: Tracer, round: usize) -> anyhow::Result<Sample> {
+        let tag = format!("{}-{}-{round}", t.name(), wl_name(w));
+        let out = self.dir.join(format!("{tag}.time"));
+        let _ = std::fs::remove_file(&out);
+        let argv = self.timed_argv(w, &out);
+        let mut s = Sample::default();
+        match t {
+            Tracer::None => {
+                let st = Command::new(&argv[0]).args(&argv[1..]).status()?;
+                if !st.success() {
+                    bail!("{}: {st}", argv.join(" "));
+                }
+            }
+            Tracer::Hindsight => {
+                let rec = self.dir.join(format!("{tag}.rec"));
+                let _ = std::fs::remove_dir_all(&rec);
+                let log = self.dir.join(format!("{tag}.log"));
+                let child = Command::new(&self.hindsight)
+                    .arg("record")
+                    .arg("-o")
+                    .arg(&rec)
+                    .args([
+                        "--syscalls",
+                        self.syscalls.as_str(),
+                        "--ring-buffer",
+                        self.ring_buffer.as_str(),
+                    ])
+                    .arg("--")
+                    .args(&argv)
+                    .stdout(Stdio::null())
+                    .stderr(std::fs::File::create(&log)?)
+                    .spawn()?;
+                let (status, cpu) = wait_rusage(&child)?;
+                if status != 0 {
+                    bail!(
+                        "hindsight record failed (wait status {status}):\n{}",
+                        std::fs::read_to_string(&log).unwrap_or_default()
+                    );
+                }
+                let mpath = rec.join(MANIFEST_FILE);
+                let text = std::fs::read_to_string(&mpath)
+                    .with_context(|| format!("reading {}", mpath.display()))?;
+                let m = Manifest::from_json(&text, &mpath)?;
+                s.events = Some(m.totals.events_recorded);
+                s.lost = Some(m.totals.lost());
+                s.disk_bytes = Some(m.segment_bytes());
+                s.tracer_cpu_ns = Some(cpu);
+                let _ = std::fs::remove_dir_all(&rec);
+            }
+            Tracer::BpftraceCount | Tracer::BpftracePrint => {
+                let cg = self.cgroup.display().to_string();
+                let filter = format!("/cgroup == cgroupid(\"{cg}\")/");
+                let script = if t == Tracer::BpftraceCount {
+                    format!(
+                        "BEGIN {{ printf(\"ready\\n\"); }}\n\
+                         tracepoint:raw_syscalls:sys_enter {filter} {{ @enter = count(); }}\n\
+                         tracepoint:raw_syscalls:sys_exit {filter} {{ @exit = count(); }}"
+                    )
+                } else {
+                    format!(
+                        "BEGIN {{ printf(\"ready\\n\"); }}\n\
+                         tracepoint:raw_syscalls:sys_enter {filter} {{ @ts[tid] = nsecs; }}\n\
+                         tracepoint:raw_syscalls:sys_exit {filter} {{ \
+                         printf(\"%d %d %s %d %d %d\\n\", pid, tid, comm, args->id, args->ret, \
+                         nsecs - @ts[tid]); delete(@ts[tid]); }}"
+                    )
+                };
+                let printed = self.dir.join(format!("{tag}.out"));
+                let mut child = Command::new("bpftrace")
+                    .arg("-e")
+                    .arg(&script)
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .context("starting bpftrace")?;
+                let stdout = child.stdout.take().expect("piped");
+                // Readiness (BEGIN runs once every probe is attached), then
+                // the output goes to a file so bpftrace is never blocked by us.
+                let mut reader = BufReader::new(stdout);
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line)? == 0 {
+                        bail!("bpftrace exited before attaching its probes");
+                    }
+                    if line.trim() == "ready" {
+                        break;
+                    }
+                }
+                let copier = {
+                    let printed = printed.clone();
+                    std::thread::spawn(move || -> std::io::Result<String> {
+                        // Keep only the map lines and loss notes; print lines are discarded.
+                        let mut tail = String::new();
+                        let mut sink = std::io::BufWriter::new(std::fs::File::create(printed)?);
+                        let mut line = String::new();
+                        while reader.read_line(&mut line)? > 0 {
+                            if line.starts_with('@') || line.contains("Lost") {
+                                tail.push_str(&line);
+                            } else {
+                                std::io::Write::write_all(&mut sink, line.as_bytes())?;
+                            }
+                            line.clear();
+                        }
+                        Ok(tail)
+                    })
+                };
+                let st = Command::new(&argv[0]).args(&argv[1..]).status()?;
+                // SAFETY: signals our own child.
+                unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+                let (_, cpu) = wait_rusage(&child)?;
+                let tail = copier
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("bpftrace reader panicked"))??;
+                if !st.success() {
+                    bail!("{}: {st}", argv.join(" "));
+                }
+                s.tracer_cpu_ns = Some(cpu);
+                let mut lost = 0;
+                for l in tail.lines() {
+                    if let Some(n) = l.strip_prefix("@enter: ") {
+                        s.syscalls = n.trim().parse().ok();
+                    }
+                    if let Some(rest) = l.split("Lost ").nth(1) {
+                        lost += rest
+                            .split_whitespace()
+                            .next()
+                            .and_then(|n| n.parse::<u64>().ok())
+                            .unwrap_or(0);
+                    }
+                }
+                s.lost = Some(lost);
+                let _ = std::fs::remove_file(&printed);
+            }
+            Tracer::Strace => {
+                let printed = self.dir.join(format!("{tag}.strace"));
+                let child = Command::new("strace")
+                    .args(["-f", "-qq", "-o"])
+                    .arg(&printed)
+                    .args(&argv)
+                    .stdout(Stdio::null())
+                    .spawn()
+                    .context("starting strace")?;
+                let (status, cpu) = wait_rusage(&child)?;
+                if status != 0 {
+                    bail!("strace: wait status {status}");
+                }
+                s.tracer_cpu_ns = Some(cpu);
+                let _ = std::fs::remove_file(&printed);
+            }
+        }
+        s.wall_ns = Self::read_time(&out)?;
+        Ok(s)
+    }
+}

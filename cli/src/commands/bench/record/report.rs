@@ -1,0 +1,283 @@
+//! Results of `hindsight bench record`: medians, ratios against the peers,
+//! and the Markdown table and JSON output.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use anyhow::Context;
+use serde::Serialize;
+
+use super::peers::{Sample, Tracer};
+use super::workloads::{Bench, Workload, wl_name};
+
+/// Medians of one tracer on one workload.
+#[derive(Debug, Clone, Serialize)]
+pub(super) struct TracerResult {
+    tracer: Tracer,
+    wall_ms: f64,
+    added_ns_per_syscall: Option<f64>,
+    events: Option<u64>,
+    events_per_sec: Option<f64>,
+    lost: Option<u64>,
+    bytes_per_event: Option<f64>,
+    tracer_cpu_ns_per_event: Option<f64>,
+}
+
+/// One workload's results.
+#[derive(Debug, Clone, Serialize)]
+pub(super) struct WorkloadResult {
+    workload: Workload,
+    command: String,
+    syscalls: u64,
+    tracers: Vec<TracerResult>,
+    /// hindsight added time / bpftrace-count added time.
+    ratio_vs_bpftrace_count: Option<f64>,
+    /// bpftrace-print added time / hindsight added time.
+    bpftrace_print_over_hindsight: Option<f64>,
+    /// strace added time / hindsight added time.
+    strace_over_hindsight: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct Report {
+    pub(super) date_utc: String,
+    pub(super) kernel: String,
+    pub(super) cpus: usize,
+    pub(super) rounds: usize,
+    pub(super) iterations: u64,
+    pub(super) syscalls_set: String,
+    pub(super) notes: Vec<String>,
+    pub(super) workloads: Vec<WorkloadResult>,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct SustainedReport {
+    pub(super) date_utc: String,
+    pub(super) kernel: String,
+    pub(super) cpus: usize,
+    pub(super) target_rate: u64,
+    pub(super) threads: u32,
+    pub(super) duration_s: f64,
+    pub(super) generated_calls: u64,
+    pub(super) generated_per_sec: f64,
+    pub(super) events: u64,
+    pub(super) events_per_sec: f64,
+    pub(super) lost: u64,
+    pub(super) loss_rows: u64,
+    pub(super) bytes_per_event: f64,
+    pub(super) recorder_cpu_percent: f64,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn median_u64(v: impl Iterator<Item = Option<u64>>) -> Option<u64> {
+    let v: Vec<f64> = v.flatten().map(|x| x as f64).collect();
+    (!v.is_empty()).then(|| median(v).round() as u64)
+}
+
+pub(super) fn date_utc() -> String {
+    Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+pub(super) fn kernel() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+pub(super) fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+pub(super) fn summarize(
+    bench: &Bench,
+    w: Workload,
+    tracers: &[Tracer],
+    samples: &BTreeMap<Tracer, Vec<Sample>>,
+) -> anyhow::Result<WorkloadResult> {
+    let wall = |t: Tracer| -> Option<f64> {
+        samples
+            .get(&t)
+            .map(|v| median(v.iter().map(|s| s.wall_ns as f64).collect()))
+    };
+    let base = wall(Tracer::None).unwrap_or(f64::NAN);
+    let syscalls = samples
+        .get(&Tracer::BpftraceCount)
+        .and_then(|v| median_u64(v.iter().map(|s| s.syscalls)))
+        .or_else(|| {
+            samples
+                .get(&Tracer::Hindsight)
+                .and_then(|v| median_u64(v.iter().map(|s| s.events)))
+        })
+        .context("no syscall count: run with bpftrace-count or hindsight among --tracers")?;
+    let mut out = Vec::new();
+    for &t in tracers {
+        let Some(v) = samples.get(&t) else { continue };
+        let wall_ns = wall(t).unwrap_or(f64::NAN);
+        let events = median_u64(v.iter().map(|s| s.events));
+        let disk = median_u64(v.iter().map(|s| s.disk_bytes));
+        let cpu = median_u64(v.iter().map(|s| s.tracer_cpu_ns));
+        let lost = v.iter().filter_map(|s| s.lost).max();
+        let per_event_base = events.unwrap_or(syscalls).max(1) as f64;
+        out.push(TracerResult {
+            tracer: t,
+            wall_ms: wall_ns / 1e6,
+            added_ns_per_syscall: (t != Tracer::None)
+                .then(|| (wall_ns - base) / syscalls.max(1) as f64),
+            events,
+            events_per_sec: events.map(|e| e as f64 / (wall_ns / 1e9)),
+            lost,
+            bytes_per_event: disk.zip(events).map(|(d, e)| d as f64 / e.max(1) as f64),
+            tracer_cpu_ns_per_event: (t != Tracer::None)
+                .then_some(cpu)
+                .flatten()
+                .map(|c| c as f64 / per_event_base),
+        });
+    }
+    let added = |t: Tracer| {
+        out.iter()
+            .find(|r| r.tracer == t)
+            .and_then(|r| r.added_ns_per_syscall)
+    };
+    let hs = added(Tracer::Hindsight);
+    let ratio = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a / b);
+    Ok(WorkloadResult {
+        workload: w,
+        command: bench
+            .workload_argv(w)
+            .join(" ")
+            .replace(&bench.helper.display().to_string(), "hs-bench"),
+        syscalls,
+        ratio_vs_bpftrace_count: ratio(hs, added(Tracer::BpftraceCount)),
+        bpftrace_print_over_hindsight: ratio(added(Tracer::BpftracePrint), hs),
+        strace_over_hindsight: ratio(added(Tracer::Strace), hs),
+        tracers: out,
+    })
+}
+
+fn fmt_opt(v: Option<f64>, prec: usize) -> String {
+    match v {
+        Some(x) if x.is_finite() => format!("{x:.prec$}"),
+        _ => "-".into(),
+    }
+}
+
+pub(super) fn print_table(r: &Report) {
+    println!(
+        "hindsight bench record: {}, Linux {}, {} CPUs, {} rounds (medians), --syscalls {}, {} loop iterations",
+        r.date_utc, r.kernel, r.cpus, r.rounds, r.syscalls_set, r.iterations
+    );
+    println!();
+    println!("Added wall time per syscall (ns), medians:");
+    println!();
+    println!(
+        "| workload | syscalls | baseline ms | hindsight | bpftrace-count | bpftrace-print | strace | hindsight ÷ bpftrace-count | bpftrace-print ÷ hindsight | strace ÷ hindsight |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for w in &r.workloads {
+        let get = |t: Tracer| w.tracers.iter().find(|x| x.tracer == t);
+        let added = |t: Tracer| fmt_opt(get(t).and_then(|x| x.added_ns_per_syscall), 0);
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            wl_name(w.workload),
+            w.syscalls,
+            fmt_opt(get(Tracer::None).map(|x| x.wall_ms), 1),
+            added(Tracer::Hindsight),
+            added(Tracer::BpftraceCount),
+            added(Tracer::BpftracePrint),
+            added(Tracer::Strace),
+            fmt_opt(w.ratio_vs_bpftrace_count, 2),
+            fmt_opt(w.bpftrace_print_over_hindsight, 1),
+            fmt_opt(w.strace_over_hindsight, 1),
+        );
+    }
+    println!();
+    println!("Hindsight's recording:");
+    println!();
+    println!(
+        "| workload | events | events/s | lost | bytes/event on disk | recorder CPU ns/event |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    for w in &r.workloads {
+        if let Some(h) = w.tracers.iter().find(|x| x.tracer == Tracer::Hindsight) {
+            println!(
+                "| {} | {} | {} | {} | {} | {} |",
+                wl_name(w.workload),
+                h.events.map_or("-".into(), |e| e.to_string()),
+                fmt_opt(h.events_per_sec, 0),
+                h.lost.map_or("-".into(), |e| e.to_string()),
+                fmt_opt(h.bytes_per_event, 2),
+                fmt_opt(h.tracer_cpu_ns_per_event, 0),
+            );
+        }
+    }
+    let print_lost: Vec<String> = r
+        .workloads
+        .iter()
+        .filter_map(|w| {
+            let x = w
+                .tracers
+                .iter()
+                .find(|x| x.tracer == Tracer::BpftracePrint)?;
+            Some(format!("{} {}", wl_name(w.workload), x.lost?))
+        })
+        .collect();
+    if !print_lost.is_empty() {
+        println!();
+        println!(
+            "bpftrace-print lost events (max over rounds): {}",
+            print_lost.join(", ")
+        );
+    }
+    println!();
+    println!("Workloads:");
+    for w in &r.workloads {
+        println!("  {}: {}", wl_name(w.workload), w.command);
+    }
+    for n in &r.notes {
+        println!("note: {n}");
+    }
+}
+
+/// Prints the `--sustained` result as a Markdown table.
+pub(super) fn print_sustained_table(r: &SustainedReport) {
+    println!(
+        "hindsight bench record --sustained: {}, Linux {}, {} CPUs",
+        r.date_utc, r.kernel, r.cpus
+    );
+    println!();
+    println!(
+        "| target calls/s | threads | seconds | generated calls/s | events/s recorded | lost | loss rows | bytes/event | recorder CPU |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| {} | {} | {:.0} | {:.0} | {:.0} | {} | {} | {:.2} | {:.0} % |",
+        if r.target_rate == 0 {
+            "max".to_string()
+        } else {
+            r.target_rate.to_string()
+        },
+        r.threads,
+        r.duration_s,
+        r.generated_per_sec,
+        r.events_per_sec,
+        r.lost,
+        r.loss_rows,
+        r.bytes_per_event,
+        r.recorder_cpu_percent
+    );
+}
