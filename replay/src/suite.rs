@@ -111,6 +111,21 @@ pub struct SuiteResult {
     pub never_fired: Vec<Uncovered>,
     /// Rules that cannot fire on the cases' recordings: they need columns those lack.
     pub cannot_fire: Vec<Uncovered>,
+    /// Rules that were loaded but are not evaluated: `enabled: false`, or
+    /// Sigma rules that do not apply to syscall recordings. They are never
+    /// tested, so coverage names them.
+    pub disabled: Vec<Disabled>,
+}
+
+/// A loaded rule that no case can test, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disabled {
+    /// The rule id.
+    pub rule_id: String,
+    /// Where it is defined.
+    pub origin: String,
+    /// Why it does not run (e.g. `disabled`, `not applicable: ...`).
+    pub reason: String,
 }
 
 impl SuiteResult {
@@ -199,6 +214,7 @@ fn missing_columns(r: &Rule, present: &BTreeSet<Col>) -> Vec<String> {
 pub fn run_suite(dir: &Path, update: bool) -> Result<SuiteResult, SuiteError> {
     let mut result = SuiteResult::default();
     let mut all_rules: BTreeMap<String, Rule> = BTreeMap::new();
+    let mut disabled: BTreeMap<String, Rule> = BTreeMap::new();
     let mut fired: BTreeSet<String> = BTreeSet::new();
     let mut possible: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut presence: BTreeMap<PathBuf, BTreeSet<Col>> = BTreeMap::new();
@@ -265,6 +281,9 @@ pub fn run_suite(dir: &Path, update: bool) -> Result<SuiteResult, SuiteError> {
                 }
                 case_present.extend(presence[&path].iter().copied());
             }
+        }
+        for r in set.rules.iter().filter(|r| !r.enabled) {
+            disabled.entry(r.id.clone()).or_insert_with(|| r.clone());
         }
         for r in set.rules.iter().filter(|r| r.enabled) {
             all_rules.entry(r.id.clone()).or_insert_with(|| r.clone());
@@ -360,6 +379,23 @@ pub fn run_suite(dir: &Path, update: bool) -> Result<SuiteResult, SuiteError> {
             });
         }
     }
+    for (id, rule) in &disabled {
+        if all_rules.contains_key(id) {
+            continue;
+        }
+        let sigma_reason = rule.origin.language == "sigma"
+            && (rule.description.starts_with("not applicable")
+                || rule.description.starts_with("cannot fire"));
+        result.disabled.push(Disabled {
+            rule_id: id.clone(),
+            origin: format!("{}:{}", rule.origin.file, rule.origin.line),
+            reason: if sigma_reason {
+                rule.description.clone()
+            } else {
+                "disabled".to_string()
+            },
+        });
+    }
     Ok(result)
 }
 
@@ -397,7 +433,7 @@ pub fn render_text(r: &SuiteResult) -> String {
         }
     }
     out.push_str("coverage:\n");
-    if r.never_fired.is_empty() && r.cannot_fire.is_empty() {
+    if r.never_fired.is_empty() && r.cannot_fire.is_empty() && r.disabled.is_empty() {
         out.push_str("  every rule fired at least once\n");
     }
     for u in &r.never_fired {
@@ -409,6 +445,12 @@ pub fn render_text(r: &SuiteResult) -> String {
             u.rule_id,
             u.origin,
             u.missing_columns.join(", ")
+        ));
+    }
+    for d in &r.disabled {
+        out.push_str(&format!(
+            "  not run: {} ({}): {}\n",
+            d.rule_id, d.origin, d.reason
         ));
     }
     let failed = r.cases.iter().filter(|c| !c.passed()).count();
