@@ -34,3 +34,7 @@ bash fixtures/scenarios/record.sh "$hindsight"
 # One recording per phase of each Falco rule scenario (root only; see
 # fixtures/scenarios/falco/README.md).
 bash fixtures/scenarios/falco/record.sh "$hindsight"
+# One recording per phase of each Sigma rule scenario (root only; see
+# fixtures/scenarios/sigma/README.md). Refresh the expected verdicts after:
+# hindsight test fixtures/scenarios/sigma --update
+bash fixtures/scenarios/sigma/record.sh "$hindsight"
