@@ -4,28 +4,35 @@
 //! tens of thousands of descriptors and forks thousands of children would
 //! make that copy the whole cost of a replay, so the table is a persistent
 //! (structurally shared) map: a copy shares every node with the original and
-//! a change copies only the path to the changed entry. The close-on-exec
-//! descriptors are tracked in a second shared set, so an exec closes them
-//! without scanning the table.
+//! a change copies only the path to the changed entry.
+//!
+//! The close-on-exec descriptors live in a map of their own, so an exec
+//! closes all of them by dropping that map: O(1) however many a child
+//! inherited (removing them one by one from a shared map copied a path per
+//! descriptor and was the largest cost of replaying fork+exec-heavy load).
 
-use imbl::{OrdMap, OrdSet};
+use imbl::OrdMap;
 
 use crate::state::FdInfo;
 
 /// Open descriptors by number, in number order.
 #[derive(Clone, Default)]
 pub struct FdTable {
-    map: OrdMap<i32, FdInfo>,
-    /// A superset of the close-on-exec descriptors (an fd whose flag was
-    /// cleared may linger until the next exec).
-    cloexec: OrdSet<i32>,
+    /// Descriptors without close-on-exec (as last filed).
+    keep: OrdMap<i32, FdInfo>,
+    /// Descriptors with close-on-exec (as last filed).
+    cloexec: OrdMap<i32, FdInfo>,
+    /// Descriptors whose flag changed through an [`FdMut`] since they were
+    /// filed; moved to the right map by the next change to the table.
+    misfiled: Vec<i32>,
 }
 
-/// A descriptor being changed; keeps the close-on-exec set up to date when dropped.
+/// A descriptor being changed; notes a close-on-exec change when dropped.
 pub struct FdMut<'a> {
     fd: i32,
+    was_cloexec: bool,
     info: &'a mut FdInfo,
-    cloexec_set: &'a mut OrdSet<i32>,
+    misfiled: &'a mut Vec<i32>,
 }
 
 impl std::ops::Deref for FdMut<'_> {
@@ -43,100 +50,123 @@ impl std::ops::DerefMut for FdMut<'_> {
 
 impl Drop for FdMut<'_> {
     fn drop(&mut self) {
-        if self.info.cloexec {
-            self.cloexec_set.insert(self.fd);
+        if self.info.cloexec != self.was_cloexec {
+            self.misfiled.push(self.fd);
         }
     }
 }
 
 impl FdTable {
+    /// Moves descriptors whose flag changed to the map that matches it.
+    fn refile(&mut self) {
+        for fd in std::mem::take(&mut self.misfiled) {
+            if let Some(info) = self.keep.get(&fd).filter(|f| f.cloexec) {
+                let info = info.clone();
+                self.keep.remove(&fd);
+                self.cloexec.insert(fd, info);
+            } else if let Some(info) = self.cloexec.get(&fd).filter(|f| !f.cloexec) {
+                let info = info.clone();
+                self.cloexec.remove(&fd);
+                self.keep.insert(fd, info);
+            }
+        }
+    }
+
     /// The descriptor `fd`, if open.
     pub fn get(&self, fd: &i32) -> Option<&FdInfo> {
-        self.map.get(fd)
+        self.keep.get(fd).or_else(|| self.cloexec.get(fd))
     }
 
     /// The descriptor `fd` for changing, if open.
     pub fn get_mut(&mut self, fd: &i32) -> Option<FdMut<'_>> {
-        let info = self.map.get_mut(fd)?;
+        self.refile();
+        let (info, was_cloexec) = if self.keep.contains_key(fd) {
+            (self.keep.get_mut(fd)?, false)
+        } else {
+            (self.cloexec.get_mut(fd)?, true)
+        };
         Some(FdMut {
             fd: *fd,
+            was_cloexec,
             info,
-            cloexec_set: &mut self.cloexec,
+            misfiled: &mut self.misfiled,
         })
     }
 
     /// The descriptor `fd` for changing, opened with default info if it was not.
     pub fn get_or_default(&mut self, fd: i32) -> FdMut<'_> {
-        if !self.map.contains_key(&fd) {
-            self.map.insert(fd, FdInfo::default());
+        if !self.contains_key(&fd) {
+            self.keep.insert(fd, FdInfo::default());
         }
-        let info = self.map.get_mut(&fd).expect("just inserted");
-        FdMut {
-            fd,
-            info,
-            cloexec_set: &mut self.cloexec,
-        }
+        self.get_mut(&fd).expect("just inserted")
     }
 
     /// Opens (or replaces) `fd`; returns what it replaced.
     pub fn insert(&mut self, fd: i32, info: FdInfo) -> Option<FdInfo> {
+        let old = self.remove(&fd);
         if info.cloexec {
-            self.cloexec.insert(fd);
+            self.cloexec.insert(fd, info);
+        } else {
+            self.keep.insert(fd, info);
         }
-        self.map.insert(fd, info)
+        old
     }
 
     /// Closes `fd`; returns what it was.
     pub fn remove(&mut self, fd: &i32) -> Option<FdInfo> {
-        self.cloexec.remove(fd);
-        self.map.remove(fd)
+        self.refile();
+        self.keep.remove(fd).or_else(|| self.cloexec.remove(fd))
     }
 
     /// Whether `fd` is open.
     pub fn contains_key(&self, fd: &i32) -> bool {
-        self.map.contains_key(fd)
+        self.keep.contains_key(fd) || self.cloexec.contains_key(fd)
     }
 
     /// Closes everything (exit).
     pub fn clear(&mut self) {
-        self.map.clear();
+        self.keep.clear();
         self.cloexec.clear();
+        self.misfiled.clear();
     }
 
     /// Closes the close-on-exec descriptors (exec).
     pub fn close_on_exec(&mut self) {
-        for fd in std::mem::take(&mut self.cloexec) {
-            if self.map.get(&fd).is_some_and(|f| f.cloexec) {
-                self.map.remove(&fd);
-            }
-        }
+        self.refile();
+        self.cloexec = OrdMap::new();
     }
 
     /// Number of open descriptors.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.keep.len() + self.cloexec.len()
     }
 
     /// Whether none is open.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.keep.is_empty() && self.cloexec.is_empty()
     }
 
     /// Every open descriptor, in number order.
     pub fn iter(&self) -> impl Iterator<Item = (&i32, &FdInfo)> {
-        self.map.iter()
+        let mut a = self.keep.iter().peekable();
+        let mut b = self.cloexec.iter().peekable();
+        std::iter::from_fn(move || match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) if y.0 < x.0 => b.next(),
+            (Some(_), _) => a.next(),
+            (None, _) => b.next(),
+        })
     }
 }
 
 impl PartialEq for FdTable {
     fn eq(&self, other: &FdTable) -> bool {
-        self.map == other.map
+        self.len() == other.len() && self.iter().eq(other.iter())
     }
 }
 
 impl std::fmt::Debug for FdTable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_map().entries(self.map.iter()).finish()
+        f.debug_map().entries(self.iter()).finish()
     }
 }
 
@@ -172,5 +202,27 @@ mod tests {
         t.close_on_exec();
         let open: Vec<i32> = t.iter().map(|(fd, _)| *fd).collect();
         assert_eq!(open, vec![0, 3]);
+    }
+
+    #[test]
+    fn flag_changes_are_refiled_and_order_kept() {
+        let mut t = FdTable::default();
+        t.insert(5, info(true));
+        t.insert(1, info(false));
+        t.insert(3, info(true));
+        t.get_mut(&1).expect("open").cloexec = true;
+        t.get_mut(&5).expect("open").cloexec = false;
+        let c = t.clone();
+        let order: Vec<i32> = t.iter().map(|(fd, _)| *fd).collect();
+        assert_eq!(order, vec![1, 3, 5]);
+        t.insert(3, info(false));
+        t.close_on_exec();
+        let open: Vec<i32> = t.iter().map(|(fd, _)| *fd).collect();
+        assert_eq!(open, vec![3, 5]);
+        assert_eq!(c.len(), 3);
+        let mut c = c;
+        c.close_on_exec();
+        let open: Vec<i32> = c.iter().map(|(fd, _)| *fd).collect();
+        assert_eq!(open, vec![5]);
     }
 }
