@@ -13,7 +13,7 @@ use std::hash::BuildHasherDefault;
 
 use hindsight_format::{Event, EventKind};
 
-use crate::eval::{CompileError, Program, syscall_filter};
+use crate::eval::{CompileError, Program, assume_syscall, syscall_filter};
 use crate::field::{Col, Field};
 use crate::ir::{Action, Part, Rule};
 use crate::state::{PidHasher, State};
@@ -68,13 +68,20 @@ impl Engine {
         let mut compiled = Vec::new();
         let mut filters = Vec::new();
         for r in rules.iter().filter(|r| r.enabled) {
-            let program = Program::compile(&r.condition).map_err(|error| RuleError {
+            let filter = syscall_filter(&r.condition);
+            // Only events whose syscall is in `filter` reach this rule (see
+            // `candidates`), so its own syscall tests need not run again.
+            let condition = match &filter {
+                Some(known) => assume_syscall(&r.condition, known),
+                None => r.condition.clone(),
+            };
+            let program = Program::compile(&condition).map_err(|error| RuleError {
                 rule: r.id.clone(),
                 file: r.origin.file.clone(),
                 line: r.origin.line,
                 error,
             })?;
-            filters.push(syscall_filter(&r.condition));
+            filters.push(filter);
             compiled.push(Compiled {
                 fields: r.fields(),
                 rule: r.clone(),

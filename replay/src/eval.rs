@@ -669,6 +669,41 @@ pub fn syscall_filter(c: &Cond) -> Option<BTreeSet<String>> {
     }
 }
 
+/// `c` for events whose syscall is known to be in `known` (as the engine's
+/// per-syscall index guarantees): the plain syscall tests every name in
+/// `known` passes become `true` and drop out of conjunctions, so they are
+/// not evaluated again on every event.
+pub fn assume_syscall(c: &Cond, known: &BTreeSet<String>) -> Cond {
+    match c {
+        Cond::Test(t)
+            if t.lhs.field == Field::Column(Col::Syscall)
+                && t.lhs.transforms.is_empty()
+                && !t.nocase =>
+        {
+            let names = match (&t.op, &t.rhs) {
+                (Op::Eq, Rhs::Lit(l)) => lit_str(l).map(|s| BTreeSet::from([s])),
+                (Op::In, Rhs::Lit(l)) => lit_list(l).into_iter().map(lit_str).collect(),
+                _ => None,
+            };
+            match names {
+                Some(n) if !known.is_empty() && !known.contains("") && known.is_subset(&n) => {
+                    Cond::Const(true)
+                }
+                _ => c.clone(),
+            }
+        }
+        Cond::And(v) => Cond::And(
+            v.iter()
+                .map(|c| assume_syscall(c, known))
+                .filter(|c| !matches!(c, Cond::Const(true)))
+                .collect(),
+        ),
+        Cond::Or(v) => Cond::Or(v.iter().map(|c| assume_syscall(c, known)).collect()),
+        Cond::Not(n) => Cond::Not(Box::new(assume_syscall(n, known))),
+        _ => c.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -723,6 +758,38 @@ mod tests {
         assert_eq!(
             syscall_filter(&Cond::Or(vec![sc("a"), Cond::Const(true)])),
             None
+        );
+    }
+
+    #[test]
+    fn assumed_syscall_tests_drop_out() {
+        use crate::field::Field;
+        let sc = |s: &str| Cond::test(Field::Column(Col::Syscall), Op::Eq, Literal::Str(s.into()));
+        let pid = Cond::test(Field::Column(Col::ProcessPid), Op::Eq, Literal::Int(1));
+        let c = Cond::And(vec![
+            Cond::Or(vec![sc("open"), sc("openat")]),
+            sc("openat"),
+            Cond::Not(Box::new(sc("x"))),
+            pid.clone(),
+        ]);
+        let known = BTreeSet::from(["openat".to_string()]);
+        // `open` alone does not cover what is known, `openat` does; `x` stays.
+        assert_eq!(
+            format!("{:?}", assume_syscall(&c, &known)),
+            format!(
+                "{:?}",
+                Cond::And(vec![
+                    Cond::Or(vec![sc("open"), Cond::Const(true)]),
+                    Cond::Not(Box::new(sc("x"))),
+                    pid,
+                ])
+            )
+        );
+        // Two names known: a test naming only one of them stays.
+        let both = BTreeSet::from(["open".to_string(), "openat".to_string()]);
+        assert_eq!(
+            format!("{:?}", assume_syscall(&sc("openat"), &both)),
+            format!("{:?}", sc("openat"))
         );
     }
 }
