@@ -249,10 +249,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 
     demo.section("The Phantom Attack: what user memory said vs what the kernel opened");
+    println!(
+        "\nRows where user memory could not be read at entry (-14: the page was not faulted in yet,\n\
+         so a monitor reading it saw nothing) against rows where it named something else (0):"
+    );
     demo.must(&[
         "query",
         &recording,
-        "SELECT pid, exe, syscall, user_value, kernel_value, kernel_source FROM toctou ORDER BY seq",
+        "SELECT user_read_err, count(*) AS rows FROM toctou GROUP BY user_read_err ORDER BY user_read_err",
+    ])?;
+    println!("\nThe rows where user memory was readable and still not what the kernel used:");
+    demo.must(&[
+        "query",
+        &recording,
+        "SELECT pid, exe, syscall, user_value, kernel_value, kernel_source FROM toctou \
+         WHERE user_read_err = 0 ORDER BY seq",
     ])?;
 
     demo.section("Rules that fired (Hindsight rules + Falco's stable rules)");
