@@ -8,19 +8,19 @@ mod report;
 mod workloads;
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use hindsight_format::manifest::{MANIFEST_FILE, Manifest};
 
 use crate::commands::record::parse_duration;
 
 pub use peers::Tracer;
 pub use workloads::Workload;
 
-use peers::{Sample, wait_rusage};
+use peers::{Sample, record_with_hindsight};
 use report::{
     Report, SustainedReport, cpus, date_utc, kernel, print_sustained_table, print_table, summarize,
 };
@@ -200,7 +200,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 fn sustained(bench: &Bench, args: &Args) -> anyhow::Result<ExitCode> {
     let count = bench.dir.join("sustained.count");
     let rec = bench.dir.join("sustained.rec");
-    let _ = std::fs::remove_dir_all(&rec);
     let log = bench.dir.join("sustained.log");
     eprintln!(
         "bench record: sustained getppid at {} calls/s from {} thread(s) for {:?} under hindsight record --syscalls all",
@@ -212,41 +211,27 @@ fn sustained(bench: &Bench, args: &Args) -> anyhow::Result<ExitCode> {
         args.threads,
         args.duration
     );
-    let child = Command::new(&bench.hindsight)
-        .arg("record")
-        .arg("-o")
-        .arg(&rec)
-        .args([
-            "--syscalls",
-            "all",
-            "--ring-buffer",
-            bench.ring_buffer.as_str(),
-        ])
-        .arg("--")
-        .arg(&bench.helper)
-        .arg("rate")
-        .arg(args.rate.to_string())
-        .arg(args.duration.as_secs_f64().to_string())
-        .arg(args.threads.to_string())
-        .arg(&count)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log)?)
-        .spawn()?;
-    let (status, cpu) = wait_rusage(&child)?;
-    if status != 0 {
-        bail!(
-            "hindsight record failed (wait status {status}):\n{}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
-    }
+    let generator: Vec<OsString> = vec![
+        bench.helper.clone().into(),
+        "rate".into(),
+        args.rate.to_string().into(),
+        args.duration.as_secs_f64().to_string().into(),
+        args.threads.to_string().into(),
+        count.clone().into(),
+    ];
+    let (m, cpu) = record_with_hindsight(
+        &bench.hindsight,
+        &rec,
+        "all",
+        &bench.ring_buffer,
+        &generator,
+        &log,
+    )?;
     let calls: u64 = std::fs::read_to_string(&count)
         .context("the generator left no count")?
         .trim()
         .parse()
         .context("generator count")?;
-    let mpath = rec.join(MANIFEST_FILE);
-    let m = Manifest::from_json(&std::fs::read_to_string(&mpath)?, &mpath)?;
-    let _ = std::fs::remove_dir_all(&rec);
     let secs = args.duration.as_secs_f64();
     let events = m.totals.events_recorded;
     let r = SustainedReport {

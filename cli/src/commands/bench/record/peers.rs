@@ -2,7 +2,9 @@
 //! record`, and the peers (bpftrace counting or printing, strace), each run
 //! around one timed workload.
 
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context, bail};
@@ -51,6 +53,44 @@ pub(super) struct Sample {
 }
 
 /// Waits for `child` and returns its exit status and CPU time (user + system).
+/// Runs `hindsight record -o REC --syscalls SET --ring-buffer SIZE -- ARGV...`
+/// with its stderr in `log`, then reads the recording's manifest and deletes
+/// the recording. Returns the manifest and the recorder's CPU time (ns);
+/// a failed recorder is an error quoting its log.
+pub(super) fn record_with_hindsight(
+    hindsight: &Path,
+    rec: &Path,
+    syscalls: &str,
+    ring_buffer: &str,
+    argv: &[OsString],
+    log: &Path,
+) -> anyhow::Result<(Manifest, u64)> {
+    let _ = std::fs::remove_dir_all(rec);
+    let child = Command::new(hindsight)
+        .arg("record")
+        .arg("-o")
+        .arg(rec)
+        .args(["--syscalls", syscalls, "--ring-buffer", ring_buffer])
+        .arg("--")
+        .args(argv)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log)?)
+        .spawn()?;
+    let (status, cpu) = wait_rusage(&child)?;
+    if status != 0 {
+        bail!(
+            "hindsight record failed (wait status {status}):\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+    }
+    let mpath = rec.join(MANIFEST_FILE);
+    let text =
+        std::fs::read_to_string(&mpath).with_context(|| format!("reading {}", mpath.display()))?;
+    let m = Manifest::from_json(&text, &mpath)?;
+    let _ = std::fs::remove_dir_all(rec);
+    Ok((m, cpu))
+}
+
 pub(super) fn wait_rusage(child: &Child) -> anyhow::Result<(i32, u64)> {
     let mut status = 0;
     // SAFETY: zeroed rusage is a valid out-parameter.
@@ -80,39 +120,20 @@ impl Bench {
             }
             Tracer::Hindsight => {
                 let rec = self.dir.join(format!("{tag}.rec"));
-                let _ = std::fs::remove_dir_all(&rec);
                 let log = self.dir.join(format!("{tag}.log"));
-                let child = Command::new(&self.hindsight)
-                    .arg("record")
-                    .arg("-o")
-                    .arg(&rec)
-                    .args([
-                        "--syscalls",
-                        self.syscalls.as_str(),
-                        "--ring-buffer",
-                        self.ring_buffer.as_str(),
-                    ])
-                    .arg("--")
-                    .args(&argv)
-                    .stdout(Stdio::null())
-                    .stderr(std::fs::File::create(&log)?)
-                    .spawn()?;
-                let (status, cpu) = wait_rusage(&child)?;
-                if status != 0 {
-                    bail!(
-                        "hindsight record failed (wait status {status}):\n{}",
-                        std::fs::read_to_string(&log).unwrap_or_default()
-                    );
-                }
-                let mpath = rec.join(MANIFEST_FILE);
-                let text = std::fs::read_to_string(&mpath)
-                    .with_context(|| format!("reading {}", mpath.display()))?;
-                let m = Manifest::from_json(&text, &mpath)?;
+                let argv: Vec<OsString> = argv.iter().map(OsString::from).collect();
+                let (m, cpu) = record_with_hindsight(
+                    &self.hindsight,
+                    &rec,
+                    &self.syscalls,
+                    &self.ring_buffer,
+                    &argv,
+                    &log,
+                )?;
                 s.events = Some(m.totals.events_recorded);
                 s.lost = Some(m.totals.lost());
                 s.disk_bytes = Some(m.segment_bytes());
                 s.tracer_cpu_ns = Some(cpu);
-                let _ = std::fs::remove_dir_all(&rec);
             }
             Tracer::BpftraceCount | Tracer::BpftracePrint => {
                 let cg = self.cgroup.display().to_string();
