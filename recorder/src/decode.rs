@@ -598,38 +598,41 @@ impl Decoder {
                 e.file_path = Some(exit_val);
             }
         } else if is_open && h.flags & F_FILE != 0 {
-            // In a PID namespace, `/proc/self` names the namespace's pid.
-            let vpid = self.procs.get(&e.process_pid).and_then(|p| p.vpid);
-            let ns_abs = user_abs
-                .as_deref()
-                .zip(vpid.filter(|v| *v != e.process_pid))
-                .map(|(u, v)| resolve_proc_self(u, v, e.thread_id));
-            let user_abs = user_abs
-                .as_deref()
-                .map(|u| resolve_proc_self(u, e.process_pid, e.thread_id));
             e.toctou_mismatch = if let Some(k) = &kname1 {
                 // The kernel's own copy of the name, compared in the kernel
                 // with the entry copy: no file-system state involved.
                 Some(k.differs)
-            } else if user_abs.as_deref().is_some_and(via_fd_link) {
-                // A symlink to an open descriptor, not a second name.
-                Some(false)
-            } else if h.flags & F_KPATH_COMPLETE == 0 || h.flags & F_USER_TRUNC != 0 {
-                // No whole path on one side: no verdict by name.
-                None
-            } else if user_err != 0 {
-                Some(true)
-            } else if ns_abs.is_some() && ns_abs == kpath {
-                Some(false)
             } else {
-                let nofollow = flags.is_some_and(|f| f & 0o400000 != 0);
-                Some(!same_object(
-                    user_abs.as_deref().unwrap_or(""),
-                    kpath.as_deref().unwrap_or(""),
-                    h.ino,
-                    user_dev(h.dev),
-                    nofollow,
-                ))
+                // Without the kernel's copy, judge by name and identity.
+                // In a PID namespace, `/proc/self` names the namespace's pid.
+                let vpid = self.procs.get(&e.process_pid).and_then(|p| p.vpid);
+                let ns_abs = user_abs
+                    .as_deref()
+                    .zip(vpid.filter(|v| *v != e.process_pid))
+                    .map(|(u, v)| resolve_proc_self(u, v, e.thread_id));
+                let user_abs = user_abs
+                    .as_deref()
+                    .map(|u| resolve_proc_self(u, e.process_pid, e.thread_id));
+                if user_abs.as_deref().is_some_and(via_fd_link) {
+                    // A symlink to an open descriptor, not a second name.
+                    Some(false)
+                } else if h.flags & F_KPATH_COMPLETE == 0 || h.flags & F_USER_TRUNC != 0 {
+                    // No whole path on one side: no verdict by name.
+                    None
+                } else if user_err != 0 {
+                    Some(true)
+                } else if ns_abs.is_some() && ns_abs == kpath {
+                    Some(false)
+                } else {
+                    let nofollow = flags.is_some_and(|f| f & 0o400000 != 0);
+                    Some(!same_object(
+                        user_abs.as_deref().unwrap_or(""),
+                        kpath.as_deref().unwrap_or(""),
+                        h.ino,
+                        user_dev(h.dev),
+                        nofollow,
+                    ))
+                }
             };
         } else if is_open && let Some(k) = &kname1 {
             // A failed open: no object, but the name the kernel tried.
