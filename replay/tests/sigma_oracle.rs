@@ -401,7 +401,8 @@ fn hindsight_and_pysigma_agree() {
     let names = field_names(&compiled);
     let ev = evaluate(&compiled, &events, &names);
 
-    let dir = tempdir();
+    let scratch = tempdir();
+    let dir = scratch.path();
     std::fs::write(dir.join("rules.txt"), rule_files.join("\n")).unwrap();
     std::fs::write(dir.join("records.jsonl"), &ev.records).unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/sigma_oracle.py");
@@ -411,7 +412,7 @@ fn hindsight_and_pysigma_agree() {
         .arg(dir.join("records.jsonl"))
         .output()
         .unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(scratch);
     assert!(
         out.status.success(),
         "oracle failed: {}",
@@ -526,10 +527,12 @@ fn to_json(v: Option<eval::Value<'_>>) -> serde_json::Value {
     }
 }
 
-fn tempdir() -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("hindsight-sigma-oracle-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A scratch directory removed when dropped, also when an assertion fails.
+fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("hindsight-sigma-oracle-")
+        .tempdir()
+        .unwrap()
 }
 
 /// Without pySigma: the replay engine (Sigma compiled to the shared IR)
