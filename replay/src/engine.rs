@@ -13,7 +13,7 @@ use std::hash::BuildHasherDefault;
 
 use hindsight_format::{Event, EventKind};
 
-use crate::eval::{CompileError, Program, assume_syscall, syscall_filter};
+use crate::eval::{CompileError, Known, Program, syscall_filter};
 use crate::field::{Col, Field};
 use crate::ir::{Action, Part, Rule};
 use crate::state::{PidHasher, State};
@@ -47,68 +47,124 @@ pub struct Options {
 
 struct Compiled {
     rule: Rule,
-    program: Program,
     fields: Vec<Field>,
 }
 
 type StrMap<V> = HashMap<Box<str>, V, BuildHasherDefault<PidHasher>>;
 
+/// A rule to try and the program to try it with.
+#[derive(Clone, Copy)]
+struct Candidate {
+    rule: u32,
+    program: u32,
+}
+
+/// Candidates per event kind (indexed by [`kind_index`]), in rule order.
+type ByKind = [Box<[Candidate]>; EventKind::ALL.len()];
+
+fn kind_index(k: EventKind) -> usize {
+    match k {
+        EventKind::Syscall => 0,
+        EventKind::ProcessFork => 1,
+        EventKind::ProcessExec => 2,
+        EventKind::ProcessExit => 3,
+        EventKind::ProcessSnapshot => 4,
+        EventKind::Loss => 5,
+    }
+}
+
 /// Compiled rules, ready to replay any number of recordings.
+///
+/// Every rule is compiled once, then specialised per event kind and, for
+/// rules that only match some syscalls, per syscall: the tests on
+/// `event_kind` and `syscall` are decided at load time, and a rule that
+/// cannot match an (event kind, syscall) pair is not tried on it at all.
 pub struct Engine {
     rules: Vec<Compiled>,
-    /// Rules to try per syscall name (`""`: events without one).
-    by_syscall: StrMap<Box<[u32]>>,
-    /// Rules to try for a syscall no rule names.
-    unfiltered: Box<[u32]>,
+    programs: Vec<Program>,
+    /// Rules that only match some syscalls, per syscall name (`""`: events
+    /// without one), specialised for it.
+    by_syscall: StrMap<ByKind>,
+    /// Rules that may match any syscall, for events with a syscall.
+    unfiltered: ByKind,
+    /// The same, specialised for events without a syscall.
+    unfiltered_no_syscall: ByKind,
+}
+
+/// Specialises `generic` for each event kind; keeps the candidates that can match.
+fn by_kind(
+    programs: &mut Vec<Program>,
+    rules: impl Iterator<Item = (u32, u32)> + Clone,
+    syscall: Option<Option<&str>>,
+) -> ByKind {
+    EventKind::ALL.map(|kind| {
+        let known = Known { kind, syscall };
+        rules
+            .clone()
+            .filter_map(|(rule, generic)| {
+                let p = programs[generic as usize].specialize(&known);
+                if p.is_never() {
+                    return None;
+                }
+                programs.push(p);
+                Some(Candidate {
+                    rule,
+                    program: programs.len() as u32 - 1,
+                })
+            })
+            .collect()
+    })
 }
 
 impl Engine {
     /// Compiles the enabled rules (in order).
     pub fn new(rules: &[Rule]) -> Result<Engine, RuleError> {
         let mut compiled = Vec::new();
+        let mut programs = Vec::new();
         let mut filters = Vec::new();
         for r in rules.iter().filter(|r| r.enabled) {
-            let filter = syscall_filter(&r.condition);
-            // Only events whose syscall is in `filter` reach this rule (see
-            // `candidates`), so its own syscall tests need not run again.
-            let condition = match &filter {
-                Some(known) => assume_syscall(&r.condition, known),
-                None => r.condition.clone(),
-            };
-            let program = Program::compile(&condition).map_err(|error| RuleError {
+            let program = Program::compile(&r.condition).map_err(|error| RuleError {
                 rule: r.id.clone(),
                 file: r.origin.file.clone(),
                 line: r.origin.line,
                 error,
             })?;
-            filters.push(filter);
+            filters.push(syscall_filter(&r.condition));
+            programs.push(program);
             compiled.push(Compiled {
                 fields: r.fields(),
                 rule: r.clone(),
-                program,
             });
         }
+        // Generic programs are 0..n, rule i's at index i.
+        let n = compiled.len() as u32;
         let mut names: Vec<&String> = filters.iter().flatten().flatten().collect();
         names.sort();
         names.dedup();
-        let unfiltered: Box<[u32]> = (0..compiled.len() as u32)
+        let unfiltered_rules = (0..n)
             .filter(|&i| filters[i as usize].is_none())
-            .collect();
+            .map(|i| (i, i));
+        let unfiltered = by_kind(&mut programs, unfiltered_rules.clone(), None);
+        let unfiltered_no_syscall = by_kind(&mut programs, unfiltered_rules, Some(None));
         let mut by_syscall = StrMap::default();
         for name in names {
-            let list: Box<[u32]> = (0..compiled.len() as u32)
+            let rules = (0..n)
                 .filter(|&i| {
                     filters[i as usize]
                         .as_ref()
-                        .is_none_or(|s| s.contains(name))
+                        .is_some_and(|s| s.contains(name))
                 })
-                .collect();
-            by_syscall.insert(name.as_str().into(), list);
+                .map(|i| (i, i));
+            // `""` also stands for events without a syscall: leave it unknown.
+            let known = (!name.is_empty()).then_some(Some(name.as_str()));
+            by_syscall.insert(name.as_str().into(), by_kind(&mut programs, rules, known));
         }
         Ok(Engine {
             rules: compiled,
+            programs,
             by_syscall,
             unfiltered,
+            unfiltered_no_syscall,
         })
     }
 
@@ -136,9 +192,21 @@ impl Engine {
         }
     }
 
-    fn candidates(&self, ev: &Event) -> &[u32] {
-        let key = ev.syscall.as_deref().unwrap_or("");
-        self.by_syscall.get(key).map_or(&self.unfiltered, |v| v)
+    /// The rules to try on `ev`: those naming its syscall, and those that
+    /// name none (two lists, each in rule order).
+    fn candidates(&self, ev: &Event) -> (&[Candidate], &[Candidate]) {
+        let kind = kind_index(ev.event_kind);
+        let key = ev.syscall.as_deref();
+        let named = self
+            .by_syscall
+            .get(key.unwrap_or(""))
+            .map_or(&[][..], |l| &l[kind][..]);
+        let any = if key.is_some() {
+            &self.unfiltered[kind]
+        } else {
+            &self.unfiltered_no_syscall[kind]
+        };
+        (named, any)
     }
 }
 
@@ -195,11 +263,15 @@ impl Replay<'_> {
         self.fired.clear();
         {
             let ctx = Ctx::new(ev, &self.state);
-            for &i in self.engine.candidates(ev) {
-                let c = &self.engine.rules[i as usize];
-                if c.program.eval(&ctx) {
-                    self.fired.push(i);
+            let (named, any) = self.engine.candidates(ev);
+            for c in named.iter().chain(any) {
+                if self.engine.programs[c.program as usize].eval(&ctx) {
+                    self.fired.push(c.rule);
                 }
+            }
+            if !named.is_empty() && !any.is_empty() {
+                // Verdicts come out in rule order.
+                self.fired.sort_unstable();
             }
             for &i in &self.fired {
                 let c = &self.engine.rules[i as usize];
@@ -328,9 +400,9 @@ impl Replay<'_> {
                     || matches!(sc, "execve" | "execveat") && ev.ret.is_some_and(|r| r >= 0)
                 {
                     if let Some(old) = saved
-                        && let Some(p) = self.state.process_mut(pid)
+                        && self.state.process(pid).is_some()
                     {
-                        *p = old;
+                        self.state.restore(old);
                     }
                     self.dead
                         .insert(pid, (ev.seq, format!("exec denied at seq {}", ev.seq)));

@@ -11,9 +11,11 @@ use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
-use crate::field::{Col, Field, Kind};
+use hindsight_format::EventKind;
+
+use crate::field::{Col, Field, Kind, ProcField};
 use crate::ir::{Cond, Expr, Literal, Op, Rhs, Test, Transform};
-use crate::value::{Ctx, Value, any_value, expr_single, transform};
+use crate::value::{Ctx, Value, any_value, column, expr_single, proc_field, transform};
 
 /// A condition that cannot be compiled (type mismatch, bad regex, bad CIDR…).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -138,7 +140,7 @@ impl Matcher {
             Value::Null | Value::List(_) => return false,
             Value::Int(i) => match self {
                 Matcher::IntCmp(op, lit) => return ord_holds(*op, i.cmp(lit)),
-                Matcher::InInt(set) => return set.contains(i),
+                Matcher::InInt(set) => return in_ints(set, *i),
                 _ => {
                     owned = i.to_string();
                     &owned
@@ -161,7 +163,7 @@ impl Matcher {
                 .trim()
                 .parse::<i64>()
                 .is_ok_and(|i| ord_holds(*op, i.cmp(lit))),
-            Matcher::InInt(set) => s.trim().parse::<i64>().is_ok_and(|i| set.contains(&i)),
+            Matcher::InInt(set) => s.trim().parse::<i64>().is_ok_and(|i| in_ints(set, i)),
             Matcher::BoolEq(lit, ne) => (s == if *lit { "true" } else { "false" }) != *ne,
             Matcher::Contains(n, nc) => {
                 if *nc {
@@ -199,6 +201,15 @@ impl Matcher {
                 .parse::<IpAddr>()
                 .is_ok_and(|ip| nets.iter().any(|(n, len)| in_net(ip, *n, *len))),
         }
+    }
+}
+
+/// Membership in a sorted, deduplicated list.
+fn in_ints(set: &[i64], i: i64) -> bool {
+    if set.len() <= 8 {
+        set.contains(&i)
+    } else {
+        set.binary_search(&i).is_ok()
     }
 }
 
@@ -451,6 +462,8 @@ fn compile_test(t: &Test) -> Result<Node, CompileError> {
                         }
                     }
                 }
+                v.sort_unstable();
+                v.dedup();
                 Matcher::InInt(v)
             } else {
                 let v: Option<Vec<Box<str>>> = items
@@ -495,45 +508,168 @@ fn compile_test(t: &Test) -> Result<Node, CompileError> {
 fn compile_node(c: &Cond) -> Result<Node, CompileError> {
     Ok(match c {
         Cond::Const(b) => Node::Const(*b),
-        Cond::And(v) => {
-            let nodes: Vec<Node> = v.iter().map(compile_node).collect::<Result<_, _>>()?;
-            if nodes.iter().any(|n| matches!(n, Node::Const(false))) {
-                Node::Const(false)
-            } else {
-                let nodes: Vec<Node> = nodes
-                    .into_iter()
-                    .filter(|n| !matches!(n, Node::Const(true)))
-                    .collect();
-                match nodes.len() {
-                    0 => Node::Const(true),
-                    1 => nodes.into_iter().next().unwrap_or(Node::Const(true)),
-                    _ => Node::And(nodes.into()),
-                }
-            }
-        }
-        Cond::Or(v) => {
-            let nodes: Vec<Node> = v.iter().map(compile_node).collect::<Result<_, _>>()?;
-            if nodes.iter().any(|n| matches!(n, Node::Const(true))) {
-                Node::Const(true)
-            } else {
-                let nodes: Vec<Node> = nodes
-                    .into_iter()
-                    .filter(|n| !matches!(n, Node::Const(false)))
-                    .collect();
-                match nodes.len() {
-                    0 => Node::Const(false),
-                    1 => nodes.into_iter().next().unwrap_or(Node::Const(false)),
-                    _ => Node::Or(nodes.into()),
-                }
-            }
-        }
-        Cond::Not(c) => match compile_node(c)? {
-            Node::Const(b) => Node::Const(!b),
-            n => Node::Not(Box::new(n)),
-        },
+        Cond::And(v) => and(v.iter().map(compile_node).collect::<Result<_, _>>()?),
+        Cond::Or(v) => or(v.iter().map(compile_node).collect::<Result<_, _>>()?),
+        Cond::Not(c) => not(compile_node(c)?),
         Cond::Exists(e) => Node::Exists(e.clone()),
         Cond::Test(t) => compile_test(t)?,
     })
+}
+
+/// A conjunction, folded: constants drop out or decide it, nested
+/// conjunctions are flattened, and the cheapest tests run first (evaluation
+/// is pure, so the order changes the cost, never the result).
+fn and(nodes: Vec<Node>) -> Node {
+    let mut out = Vec::with_capacity(nodes.len());
+    for n in nodes {
+        match n {
+            Node::Const(false) => return Node::Const(false),
+            Node::Const(true) => {}
+            Node::And(inner) => out.extend(inner.into_vec()),
+            n => out.push(n),
+        }
+    }
+    match out.len() {
+        0 => Node::Const(true),
+        1 => out.pop().unwrap_or(Node::Const(true)),
+        _ => {
+            out.sort_by_cached_key(cost);
+            Node::And(out.into())
+        }
+    }
+}
+
+/// A disjunction, folded like [`and`].
+fn or(nodes: Vec<Node>) -> Node {
+    let mut out = Vec::with_capacity(nodes.len());
+    for n in nodes {
+        match n {
+            Node::Const(true) => return Node::Const(true),
+            Node::Const(false) => {}
+            Node::Or(inner) => out.extend(inner.into_vec()),
+            n => out.push(n),
+        }
+    }
+    match out.len() {
+        0 => Node::Const(false),
+        1 => out.pop().unwrap_or(Node::Const(false)),
+        _ => {
+            out.sort_by_cached_key(cost);
+            Node::Or(out.into())
+        }
+    }
+}
+
+fn not(n: Node) -> Node {
+    match n {
+        Node::Const(b) => Node::Const(!b),
+        Node::Not(inner) => *inner,
+        n => Node::Not(Box::new(n)),
+    }
+}
+
+/// A rough cost of reading a field (arbitrary units, ~ nanoseconds).
+fn field_cost(f: &Field) -> u32 {
+    use crate::field::FdField;
+    let proc = |p: &ProcField| match p {
+        ProcField::CommandLine => 30,
+        ProcField::LoginName | ProcField::ExeFromMemfd => 4,
+        _ => 2,
+    };
+    match f {
+        Field::Column(c) if *c == Col::ProcessArgs => 8,
+        Field::Column(_) => 1,
+        Field::Proc(p) => proc(p),
+        Field::Parent(p) => 8 + proc(p),
+        Field::Ancestor(n, p) => 8 * u32::from(*n) + proc(p),
+        Field::Ancestors(p) => 60 + 8 * proc(p),
+        Field::Fd(FdField::Num) => 1,
+        Field::Fd(_) => 12,
+        Field::SyscallArg(_) => 12,
+        Field::ArgvAt(_) => 2,
+    }
+}
+
+fn expr_cost(e: &Expr) -> u32 {
+    let t: u32 = e
+        .transforms
+        .iter()
+        .map(|t| match t {
+            Transform::B64 | Transform::CapNames => 30,
+            _ => 3,
+        })
+        .sum();
+    field_cost(&e.field) + t
+}
+
+fn matcher_cost(m: &Matcher) -> u32 {
+    match m {
+        Matcher::StrCmp(..) | Matcher::IntCmp(..) | Matcher::BoolEq(..) | Matcher::InInt(_) => 1,
+        Matcher::StartsWith(..) | Matcher::EndsWith(..) | Matcher::BStartsWith(_) => 1,
+        Matcher::Contains(..) | Matcher::BContains(_) => 4,
+        Matcher::InStr(set, _) => 2 + (set.0.len() as u32).checked_ilog2().unwrap_or(0),
+        Matcher::PMatch(list, _) => 1 + list.len() as u32,
+        Matcher::Cidr(nets) => 10 + nets.len() as u32,
+        Matcher::Regex(_) => 25,
+    }
+}
+
+/// An estimate of what evaluating `n` costs at most, to order conjunctions
+/// and disjunctions cheapest first.
+fn cost(n: &Node) -> u32 {
+    match n {
+        Node::Const(_) => 0,
+        Node::And(v) | Node::Or(v) => v.iter().map(cost).fold(0, u32::saturating_add),
+        Node::Not(n) => cost(n),
+        Node::Exists(e) => expr_cost(e),
+        Node::Test(e, m) => expr_cost(e) + matcher_cost(m),
+        Node::FieldCmp(l, _, r, _) => expr_cost(l) + expr_cost(r) + 2,
+    }
+}
+
+/// What is known of every event a specialised program will see.
+#[derive(Debug, Clone, Copy)]
+pub struct Known<'a> {
+    /// The event kind.
+    pub kind: EventKind,
+    /// The syscall column: `Some(value)` when known (`Some(None)`: null),
+    /// `None` when any.
+    pub syscall: Option<Option<&'a str>>,
+}
+
+impl Known<'_> {
+    /// The value of `field` on every such event, when known.
+    fn value(&self, field: &Field) -> Option<Value<'static>> {
+        match field {
+            Field::Column(Col::EventKind) => Some(Value::Str(Cow::Borrowed(self.kind.as_str()))),
+            Field::Column(Col::Syscall) => self
+                .syscall
+                .map(|s| s.map_or(Value::Null, |s| Value::Str(Cow::Owned(s.to_string())))),
+            _ => None,
+        }
+    }
+}
+
+/// `n` with every test on a known field decided, then folded again.
+fn specialize(n: &Node, k: &Known<'_>) -> Node {
+    match n {
+        Node::Const(b) => Node::Const(*b),
+        Node::And(v) => and(v.iter().map(|n| specialize(n, k)).collect()),
+        Node::Or(v) => or(v.iter().map(|n| specialize(n, k)).collect()),
+        Node::Not(n) => not(specialize(n, k)),
+        // Exactly as `eval_node` does, on the one value every event has.
+        Node::Exists(e) => match k.value(&e.field) {
+            Some(Value::Null) => Node::Const(false),
+            Some(v) => Node::Const(!transform(v, &e.transforms).is_null()),
+            None => n.clone(),
+        },
+        Node::Test(e, m) => match k.value(&e.field) {
+            Some(Value::Null) => Node::Const(false),
+            Some(v) => Node::Const(m.matches(&transform(v, &e.transforms))),
+            None => n.clone(),
+        },
+        Node::FieldCmp(..) => n.clone(),
+    }
 }
 
 fn eval_node(n: &Node, ctx: &Ctx<'_>) -> bool {
@@ -547,7 +683,15 @@ fn eval_node(n: &Node, ctx: &Ctx<'_>) -> bool {
         }),
         Node::Test(e, m) => {
             if e.transforms.is_empty() {
-                any_value(&e.field, ctx, &mut |v| m.matches(&v))
+                // Single-valued event and process fields: read and test
+                // directly (a missing value fails every matcher).
+                match &e.field {
+                    Field::Column(c) if *c != Col::ProcessArgs => m.matches(&column(*c, ctx.ev)),
+                    Field::Proc(pf) if *pf != ProcField::Argv => ctx
+                        .proc
+                        .is_some_and(|p| m.matches(&proc_field(*pf, p, ctx))),
+                    _ => any_value(&e.field, ctx, &mut |v| m.matches(&v)),
+                }
             } else {
                 any_value(&e.field, ctx, &mut |v| {
                     m.matches(&transform(v, &e.transforms))
@@ -628,6 +772,16 @@ impl Program {
     pub fn is_never(&self) -> bool {
         matches!(self.root, Node::Const(false))
     }
+
+    /// The program for events of which `known` holds: tests on the known
+    /// fields (`event_kind`, `syscall`) are decided once here instead of on
+    /// every event, and what they decide folds away. The result agrees with
+    /// `self` on every such event.
+    pub fn specialize(&self, known: &Known<'_>) -> Program {
+        Program {
+            root: specialize(&self.root, known),
+        }
+    }
 }
 
 /// The syscalls a condition can possibly match (`None`: any). Derived from
@@ -666,41 +820,6 @@ pub fn syscall_filter(c: &Cond) -> Option<BTreeSet<String>> {
             Some(acc)
         }
         _ => None,
-    }
-}
-
-/// `c` for events whose syscall is known to be in `known` (as the engine's
-/// per-syscall index guarantees): the plain syscall tests every name in
-/// `known` passes become `true` and drop out of conjunctions, so they are
-/// not evaluated again on every event.
-pub fn assume_syscall(c: &Cond, known: &BTreeSet<String>) -> Cond {
-    match c {
-        Cond::Test(t)
-            if t.lhs.field == Field::Column(Col::Syscall)
-                && t.lhs.transforms.is_empty()
-                && !t.nocase =>
-        {
-            let names = match (&t.op, &t.rhs) {
-                (Op::Eq, Rhs::Lit(l)) => lit_str(l).map(|s| BTreeSet::from([s])),
-                (Op::In, Rhs::Lit(l)) => lit_list(l).into_iter().map(lit_str).collect(),
-                _ => None,
-            };
-            match names {
-                Some(n) if !known.is_empty() && !known.contains("") && known.is_subset(&n) => {
-                    Cond::Const(true)
-                }
-                _ => c.clone(),
-            }
-        }
-        Cond::And(v) => Cond::And(
-            v.iter()
-                .map(|c| assume_syscall(c, known))
-                .filter(|c| !matches!(c, Cond::Const(true)))
-                .collect(),
-        ),
-        Cond::Or(v) => Cond::Or(v.iter().map(|c| assume_syscall(c, known)).collect()),
-        Cond::Not(n) => Cond::Not(Box::new(assume_syscall(n, known))),
-        _ => c.clone(),
     }
 }
 
@@ -762,34 +881,105 @@ mod tests {
     }
 
     #[test]
-    fn assumed_syscall_tests_drop_out() {
-        use crate::field::Field;
+    fn specialised_programs_decide_kind_and_syscall_tests() {
         let sc = |s: &str| Cond::test(Field::Column(Col::Syscall), Op::Eq, Literal::Str(s.into()));
+        let kind = |k: &str| {
+            Cond::test(
+                Field::Column(Col::EventKind),
+                Op::Eq,
+                Literal::Str(k.into()),
+            )
+        };
         let pid = Cond::test(Field::Column(Col::ProcessPid), Op::Eq, Literal::Int(1));
         let c = Cond::And(vec![
             Cond::Or(vec![sc("open"), sc("openat")]),
-            sc("openat"),
-            Cond::Not(Box::new(sc("x"))),
+            Cond::Not(Box::new(kind("loss"))),
             pid.clone(),
         ]);
-        let known = BTreeSet::from(["openat".to_string()]);
-        // `open` alone does not cover what is known, `openat` does; `x` stays.
+        let p = Program::compile(&c).unwrap();
+        let at = |kind, syscall| {
+            p.specialize(&Known {
+                kind,
+                syscall: Some(syscall),
+            })
+        };
+        let only_pid = format!("{:?}", Program::compile(&pid).unwrap());
         assert_eq!(
-            format!("{:?}", assume_syscall(&c, &known)),
-            format!(
-                "{:?}",
-                Cond::And(vec![
-                    Cond::Or(vec![sc("open"), Cond::Const(true)]),
-                    Cond::Not(Box::new(sc("x"))),
-                    pid,
-                ])
-            )
+            format!("{:?}", at(EventKind::Syscall, Some("openat"))),
+            only_pid
         );
-        // Two names known: a test naming only one of them stays.
-        let both = BTreeSet::from(["open".to_string(), "openat".to_string()]);
-        assert_eq!(
-            format!("{:?}", assume_syscall(&sc("openat"), &both)),
-            format!("{:?}", sc("openat"))
+        assert!(at(EventKind::Syscall, Some("close")).is_never());
+        assert!(at(EventKind::Loss, Some("open")).is_never());
+        assert!(at(EventKind::Syscall, None).is_never());
+        // Unknown syscall: only the kind test goes.
+        let any = p.specialize(&Known {
+            kind: EventKind::ProcessExec,
+            syscall: None,
+        });
+        assert!(!format!("{any:?}").contains("EventKind"));
+        assert!(format!("{any:?}").contains("Syscall"));
+        // Exists on a known null column, and transformers on a known value.
+        let exists = Program::compile(&Cond::Exists(Field::Column(Col::Syscall).into())).unwrap();
+        let known = |syscall| Known {
+            kind: EventKind::Syscall,
+            syscall: Some(syscall),
+        };
+        assert!(exists.specialize(&known(None)).is_never());
+        assert!(matches!(
+            exists.specialize(&known(Some("x"))).root,
+            Node::Const(true)
+        ));
+        let len = Cond::Test(Test {
+            lhs: Expr {
+                field: Field::Column(Col::Syscall),
+                transforms: vec![Transform::Len],
+            },
+            op: Op::Eq,
+            rhs: Rhs::Lit(Literal::Int(6)),
+            nocase: false,
+        });
+        let len = Program::compile(&len).unwrap();
+        assert!(matches!(
+            len.specialize(&known(Some("openat"))).root,
+            Node::Const(true)
+        ));
+        assert!(len.specialize(&known(Some("open"))).is_never());
+    }
+
+    #[test]
+    fn conjunctions_run_cheap_tests_first_and_big_int_lists_search() {
+        let path = Cond::test(
+            Field::Column(Col::FilePath),
+            Op::Glob,
+            Literal::Str("/etc/*".into()),
         );
+        let anc = Cond::test(
+            Field::Ancestors(crate::field::ProcField::Name),
+            Op::Eq,
+            Literal::Str("sshd".into()),
+        );
+        let pid = Cond::test(Field::Column(Col::ProcessPid), Op::Eq, Literal::Int(1));
+        let p = Program::compile(&Cond::And(vec![
+            anc.clone(),
+            Cond::And(vec![path.clone(), pid.clone()]),
+        ]))
+        .unwrap();
+        let Node::And(v) = &p.root else {
+            panic!("{p:?}")
+        };
+        let order: Vec<String> = v.iter().map(|n| format!("{n:?}")).collect();
+        assert_eq!(order.len(), 3);
+        assert!(order[0].contains("ProcessPid"), "{order:?}");
+        assert!(order[1].contains("FilePath"), "{order:?}");
+        assert!(order[2].contains("Ancestors"), "{order:?}");
+        let list = Literal::List((0..100).rev().map(|i| Literal::Int(-i)).collect());
+        let ret = Program::compile(&Cond::test(Field::Column(Col::Ret), Op::In, list)).unwrap();
+        let Node::Test(_, m) = &ret.root else {
+            panic!("{ret:?}")
+        };
+        assert!(m.matches(&Value::Int(-57)));
+        assert!(m.matches(&Value::Int(0)));
+        assert!(!m.matches(&Value::Int(1)));
+        assert!(!m.matches(&Value::Int(-100)));
     }
 }

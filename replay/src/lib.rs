@@ -19,6 +19,7 @@ pub mod eval;
 pub mod falco;
 pub mod fdtable;
 pub mod field;
+pub mod intern;
 pub mod ir;
 pub mod lang;
 pub mod native;

@@ -23,14 +23,21 @@
 //! [`State::before`] applies what must be visible when rules look at the
 //! event (new process, new image, new fd); [`State::after`] applies what
 //! ends with it (close, exit).
+//!
+//! Memory stays bounded on long recordings: an exited process that no known
+//! process names as its parent is kept for the next [`MAX_EXITED`] such
+//! exits (a child whose fork row was lost may still name it), then forgotten.
+//! Exited processes with known descendants are kept as long as those are, so
+//! the ancestry of every known process resolves as before.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use hindsight_format::{Event, EventKind};
 
 use crate::fdtable::FdTable;
+use crate::intern::Interner;
 
 /// A small, fast, deterministic hasher for integer keys (pids).
 #[derive(Default, Clone, Copy)]
@@ -209,9 +216,18 @@ impl Process {
 }
 
 /// The whole state at one moment of a replay.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct State {
     procs: PidMap<Process>,
+    /// pid → number of entries of `procs` whose `ppid` is that pid.
+    children: PidMap<u32>,
+    /// Exited processes that no entry names as parent, oldest first, with
+    /// the `created_seq` of the entry (a reused pid is another entry).
+    childless_exited: VecDeque<(i32, u64)>,
+    /// How many of those are kept ([`MAX_EXITED`] unless set otherwise).
+    max_exited: usize,
+    /// Shared copies of fd kinds and open flags.
+    strings: Interner,
     /// Login uid → user name, learned from events whose `user_id` equals it.
     login_names: BTreeMap<u32, Arc<str>>,
     /// Path → executable of the process that last created or opened it for
@@ -219,6 +235,16 @@ pub struct State {
     /// `O_RDWR`), following renames; see
     /// [`Process::exe_writer`]. Bounded by [`MAX_WRITTEN`].
     written: HashMap<Arc<str>, Arc<str>>,
+}
+
+/// Exited processes without known children are forgotten after this many
+/// more of them (see the module documentation).
+pub const MAX_EXITED: usize = 1 << 14;
+
+impl Default for State {
+    fn default() -> State {
+        State::with_max_exited(MAX_EXITED)
+    }
 }
 
 /// At most this many written paths are remembered; beyond it the table is
@@ -280,6 +306,87 @@ impl State {
     /// An empty state.
     pub fn new() -> State {
         State::default()
+    }
+
+    /// An empty state that keeps `max` exited processes without known
+    /// children (instead of [`MAX_EXITED`]).
+    pub fn with_max_exited(max: usize) -> State {
+        State {
+            procs: PidMap::default(),
+            children: PidMap::default(),
+            childless_exited: VecDeque::new(),
+            max_exited: max,
+            strings: Interner::default(),
+            login_names: BTreeMap::new(),
+            written: HashMap::new(),
+        }
+    }
+
+    /// Counts `pid` as a child of `ppid`.
+    fn link(&mut self, pid: i32, ppid: Option<i32>) {
+        if let Some(pp) = ppid.filter(|&pp| pp != pid) {
+            *self.children.entry(pp).or_default() += 1;
+        }
+    }
+
+    /// No longer counts `pid` as a child of `ppid`; a parent that exited
+    /// and has no children left becomes forgettable.
+    fn unlink(&mut self, pid: i32, ppid: Option<i32>) {
+        let Some(pp) = ppid.filter(|&pp| pp != pid) else {
+            return;
+        };
+        let Some(n) = self.children.get_mut(&pp) else {
+            return;
+        };
+        *n -= 1;
+        if *n == 0 {
+            self.children.remove(&pp);
+            if let Some(parent) = self.procs.get(&pp)
+                && parent.exited
+            {
+                self.childless_exited.push_back((pp, parent.created_seq));
+            }
+        }
+    }
+
+    /// Files `p` under its pid, replacing (and unlinking) what was there.
+    fn put(&mut self, p: Process) {
+        self.link(p.pid, p.ppid);
+        if let Some(old) = self.procs.insert(p.pid, p) {
+            self.unlink(old.pid, old.ppid);
+        }
+    }
+
+    /// Marks `pid` exited (its descriptors closed); forgets the oldest
+    /// childless exited processes beyond the bound.
+    fn exited(&mut self, pid: i32) {
+        let Some(p) = self.procs.get_mut(&pid) else {
+            return;
+        };
+        p.exited = true;
+        p.fds.clear();
+        if !self.children.contains_key(&pid) {
+            let seq = p.created_seq;
+            self.childless_exited.push_back((pid, seq));
+        }
+        while self.childless_exited.len() > self.max_exited {
+            let Some((pid, seq)) = self.childless_exited.pop_front() else {
+                break;
+            };
+            // Still the same entry, still exited, still without children?
+            if self.procs.get(&pid).is_some_and(|p| {
+                p.exited && p.created_seq == seq && !self.children.contains_key(&pid)
+            }) && let Some(old) = self.procs.remove(&pid)
+            {
+                self.unlink(old.pid, old.ppid);
+            }
+        }
+    }
+
+    /// Replaces the entry of `p.pid` (the enforcement simulation's denied
+    /// exec puts the old image back).
+    pub fn restore(&mut self, p: Process) {
+        self.put(p);
     }
 
     /// The process `pid`, if known.
@@ -355,10 +462,16 @@ impl State {
             self.fork(ev);
         } else {
             match self.procs.get_mut(&pid) {
-                Some(p) if !p.exited => p.update_from(ev),
+                Some(p) if !p.exited => {
+                    let old = p.ppid;
+                    p.update_from(ev);
+                    if p.ppid != old {
+                        self.reparented(pid, old);
+                    }
+                }
                 _ => {
                     // First seen, or a pid reused after an exit we saw without its fork.
-                    self.procs.insert(pid, Process::from_event(ev));
+                    self.put(Process::from_event(ev));
                 }
             }
         }
@@ -378,12 +491,7 @@ impl State {
     /// Applies what ends with `ev`: a closed descriptor, an exited process.
     pub fn after(&mut self, ev: &Event) {
         match ev.event_kind {
-            EventKind::ProcessExit => {
-                if let Some(p) = self.procs.get_mut(&ev.process_pid) {
-                    p.exited = true;
-                    p.fds.clear();
-                }
-            }
+            EventKind::ProcessExit => self.exited(ev.process_pid),
             EventKind::Syscall => {
                 if ev.syscall.as_deref() == Some("close")
                     && ev.ret.is_none_or(|r| r >= 0)
@@ -403,7 +511,11 @@ impl State {
             && !p.exited
         {
             // A new thread of a known process: same image, same fd table.
+            let old = p.ppid;
             p.update_from(ev);
+            if p.ppid != old {
+                self.reparented(pid, old);
+            }
             return;
         }
         let mut child = match ev.process_parent_pid.and_then(|pp| self.procs.get(&pp)) {
@@ -420,7 +532,14 @@ impl State {
         child.start_ns = ev.time_ns;
         child.created_seq = ev.seq;
         child.update_from(ev);
-        self.procs.insert(pid, child);
+        self.put(child);
+    }
+
+    /// Moves `pid`'s child count from its old parent to its new one.
+    fn reparented(&mut self, pid: i32, old: Option<i32>) {
+        let now = self.procs.get(&pid).and_then(|p| p.ppid);
+        self.link(pid, now);
+        self.unlink(pid, old);
     }
 
     /// Remembers who last created or opened a path for writing, and moves
@@ -437,11 +556,12 @@ impl State {
                         .any(|w| f.contains(w))
                 }));
         if creates {
-            let exe = ev
-                .process_executable
-                .as_deref()
-                .map(Arc::from)
-                .or_else(|| self.procs.get(&ev.process_pid).and_then(|p| p.exe.clone()));
+            // The process's own copy when it is the same (it is refreshed from the event).
+            let own = self.procs.get(&ev.process_pid).and_then(|p| p.exe.clone());
+            let exe = match ev.process_executable.as_deref() {
+                Some(e) if own.as_deref() != Some(e) => Some(Arc::from(e)),
+                _ => own,
+            };
             let Some(exe) = exe else {
                 return;
             };
@@ -499,6 +619,7 @@ impl State {
             return;
         }
         self.track_written(sc, ev);
+        let strings = &mut self.strings;
         let Some(p) = self.procs.get_mut(&ev.process_pid) else {
             return;
         };
@@ -511,8 +632,8 @@ impl State {
                     fd,
                     FdInfo {
                         path: arc(&ev.file_path),
-                        kind: kind().or_else(|| Some(Arc::from("file"))),
-                        flags: flags.map(Arc::from),
+                        kind: Some(strings.get(ev.fd_type.as_deref().unwrap_or("file"))),
+                        flags: flags.map(|f| strings.get(f)),
                         cloexec: has_cloexec(flags),
                         ..FdInfo::default()
                     },

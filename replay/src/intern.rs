@@ -1,0 +1,71 @@
+//! [`Interner`]: one shared copy of strings that repeat on many events (fd
+//! kinds, open flags), so the state model does not allocate one per event.
+
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+/// A fast, deterministic hasher for short strings (8 bytes per step).
+#[derive(Default, Clone, Copy)]
+pub struct StrHasher(u64);
+
+impl Hasher for StrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes(c.try_into().unwrap_or_default());
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+        for b in chunks.remainder() {
+            self.0 =
+                (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+}
+
+/// Strings handed out as shared [`Arc<str>`]s; at most [`Interner::MAX`]
+/// are kept (then it starts over, deterministically), so memory stays
+/// bounded whatever the input.
+#[derive(Debug, Clone, Default)]
+pub struct Interner {
+    set: HashSet<Arc<str>, BuildHasherDefault<StrHasher>>,
+}
+
+impl Interner {
+    /// Most strings kept.
+    pub const MAX: usize = 4096;
+
+    /// The shared copy of `s`.
+    pub fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(a) = self.set.get(s) {
+            return a.clone();
+        }
+        if self.set.len() >= Self::MAX {
+            self.set.clear();
+        }
+        let a: Arc<str> = Arc::from(s);
+        self.set.insert(a.clone());
+        a
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_and_stays_bounded() {
+        let mut i = Interner::default();
+        let a = i.get("O_RDONLY|O_CLOEXEC");
+        let b = i.get("O_RDONLY|O_CLOEXEC");
+        assert!(Arc::ptr_eq(&a, &b));
+        for n in 0..Interner::MAX + 10 {
+            assert_eq!(&*i.get(&n.to_string()), n.to_string());
+        }
+        assert!(i.set.len() <= Interner::MAX);
+        assert_eq!(&*i.get("O_RDONLY|O_CLOEXEC"), "O_RDONLY|O_CLOEXEC");
+    }
+}
