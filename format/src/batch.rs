@@ -2,130 +2,30 @@
 //! `events` schema, and [`EventColumns`]: typed, zero-copy access to a batch's
 //! columns for code that wants speed rather than `Event` values.
 //!
-//! Both directions work column by column (one pass per column, no per-row
-//! schema lookups).
-
-use std::sync::Arc;
+//! Rows become a batch through [`EventBatchBuilder`] (one pass over the
+//! rows); a batch becomes rows column by column (no per-row schema lookups).
 
 use arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, GenericListArray, Int32Array, Int64Array,
-    LargeStringArray, ListBuilder, PrimitiveArray, RecordBatch, StringArray, StringBuilder,
-    StringViewArray, TimestampMicrosecondArray, UInt16Array, UInt32Array, UInt64Array,
+    LargeStringArray, PrimitiveArray, RecordBatch, StringArray, StringViewArray, UInt16Array,
+    UInt32Array, UInt64Array,
 };
 use arrow::datatypes::{
     ArrowPrimitiveType, DataType, Int32Type, Int64Type, UInt16Type, UInt32Type, UInt64Type,
 };
 
+use crate::builder::EventBatchBuilder;
 use crate::error::{FormatError, Result};
 use crate::event::{Event, EventKind};
-use crate::schema::events_schema;
-
-macro_rules! opt_prim {
-    ($arr:ty, $events:expr, $field:ident) => {
-        Arc::new(<$arr>::from_iter($events.iter().map(|e| e.$field))) as ArrayRef
-    };
-}
-macro_rules! req_prim {
-    ($arr:ty, $events:expr, $field:ident) => {
-        Arc::new(<$arr>::from_iter_values($events.iter().map(|e| e.$field))) as ArrayRef
-    };
-}
-macro_rules! opt_str {
-    ($events:expr, $field:ident) => {
-        Arc::new(StringArray::from_iter(
-            $events.iter().map(|e| e.$field.as_deref()),
-        )) as ArrayRef
-    };
-}
 
 /// Builds one [`RecordBatch`] of the `events` schema from `events`, in the
 /// given order.
 pub fn events_to_batch(events: &[Event]) -> RecordBatch {
-    let ev = events;
-    let time =
-        TimestampMicrosecondArray::from_iter_values(ev.iter().map(|e| e.time_ns.div_euclid(1000)))
-            .with_timezone("UTC");
-    let mut args = ListBuilder::with_capacity(StringBuilder::new(), ev.len());
-    for e in ev {
-        match &e.process_args {
-            Some(a) => {
-                for s in a {
-                    args.values().append_value(s);
-                }
-                args.append(true);
-            }
-            None => args.append(false),
-        }
+    let mut b = EventBatchBuilder::with_capacity(events.len());
+    for e in events {
+        b.push(e);
     }
-    // The order below is the order of `COLUMNS`; `try_new` checks it.
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(time),
-        req_prim!(Int64Array, ev, time_ns),
-        req_prim!(UInt64Array, ev, seq),
-        Arc::new(StringArray::from_iter_values(
-            ev.iter().map(|e| e.host_name.as_str()),
-        )),
-        Arc::new(StringArray::from_iter_values(
-            ev.iter().map(|e| e.boot_id.as_str()),
-        )),
-        Arc::new(StringArray::from_iter_values(
-            ev.iter().map(|e| e.event_kind.as_str()),
-        )),
-        opt_str!(ev, syscall),
-        opt_prim!(Int64Array, ev, ret),
-        opt_prim!(Int64Array, ev, latency_ns),
-        req_prim!(Int32Array, ev, process_pid),
-        req_prim!(Int32Array, ev, thread_id),
-        opt_prim!(Int32Array, ev, process_parent_pid),
-        opt_prim!(Int32Array, ev, process_vpid),
-        opt_prim!(Int32Array, ev, process_session_id),
-        opt_prim!(UInt32Array, ev, process_tty),
-        opt_str!(ev, process_name),
-        opt_str!(ev, process_executable),
-        Arc::new(args.finish()),
-        opt_str!(ev, process_command_line),
-        opt_str!(ev, process_cwd),
-        opt_prim!(Int32Array, ev, process_exit_code),
-        opt_prim!(Int32Array, ev, process_exit_signal),
-        opt_prim!(UInt64Array, ev, process_cap_effective),
-        opt_prim!(UInt64Array, ev, process_cap_permitted),
-        opt_prim!(UInt32Array, ev, user_id),
-        opt_str!(ev, user_name),
-        opt_prim!(UInt32Array, ev, group_id),
-        opt_prim!(UInt32Array, ev, process_effective_user_id),
-        opt_prim!(UInt32Array, ev, login_uid),
-        opt_prim!(UInt64Array, ev, cgroup_id),
-        opt_str!(ev, container_id),
-        opt_str!(ev, file_path),
-        opt_str!(ev, file_path_user),
-        opt_prim!(Int32Array, ev, file_path_user_err),
-        opt_prim!(UInt64Array, ev, file_inode),
-        opt_prim!(UInt64Array, ev, file_device),
-        opt_str!(ev, file_flags),
-        opt_prim!(UInt32Array, ev, file_mode),
-        opt_str!(ev, file_target_path),
-        opt_str!(ev, file_target_path_user),
-        opt_prim!(Int32Array, ev, fd),
-        opt_str!(ev, fd_type),
-        opt_str!(ev, network_family),
-        opt_str!(ev, network_transport),
-        opt_str!(ev, source_ip),
-        opt_prim!(UInt16Array, ev, source_port),
-        opt_str!(ev, destination_ip),
-        opt_prim!(UInt16Array, ev, destination_port),
-        opt_str!(ev, destination_addr_user),
-        Arc::new(BooleanArray::from_iter(
-            ev.iter().map(|e| e.toctou_mismatch),
-        )),
-        opt_str!(ev, kernel_source),
-        opt_str!(ev, syscall_args),
-        opt_prim!(UInt64Array, ev, lost_events),
-        Arc::new(BooleanArray::from_iter(
-            ev.iter().map(|e| e.file_path_truncated),
-        )),
-    ];
-    RecordBatch::try_new(events_schema(), columns)
-        .expect("events_to_batch builds the columns of COLUMNS in order")
+    b.finish()
 }
 
 /// Converts a batch of the `events` schema back into [`Event`]s.
@@ -535,6 +435,7 @@ pub fn time_ns_column(batch: &RecordBatch) -> Result<&Int64Array> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schema::events_schema;
 
     fn sample() -> Vec<Event> {
         vec![

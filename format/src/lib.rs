@@ -13,6 +13,7 @@
 //! - synthesize: [`generate::generate_recording`]
 
 pub mod batch;
+pub mod builder;
 pub mod errno;
 pub mod error;
 pub mod event;
@@ -27,6 +28,7 @@ pub mod summary;
 pub mod writer;
 
 pub use batch::{EventColumns, batch_to_events, events_to_batch};
+pub use builder::{EventBatchBuilder, SharedValues};
 pub use error::{FormatError, Result};
 pub use event::{Event, EventKind};
 pub use manifest::{Manifest, SegmentInfo};

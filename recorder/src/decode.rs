@@ -7,6 +7,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
 use hindsight_format::event::{Event, EventKind};
+use hindsight_format::{EventBatchBuilder, SharedValues};
 use hindsight_recorder_common::{
     F_AUX, F_EXEC_KNAME, F_FD_ARG, F_FILE, F_KADDR, F_KNAME1, F_KNAME1_BYTES, F_KNAME1_DIFF,
     F_KNAME2, F_KNAME2_BYTES, F_KNAME2_DIFF, F_KPATH_COMPLETE, F_KPATH_PSEUDO, F_KPATH_REREAD,
@@ -56,6 +57,18 @@ pub struct Decoder {
     ignore_prefixes: Vec<String>,
     /// Rows dropped by `--ignore-prefix`.
     pub ignored: u64,
+    /// Scratch for the `process_name` of the row being pushed.
+    name_buf: String,
+    /// Scratch for the `process_command_line` of the row being pushed.
+    cmdline_buf: String,
+}
+
+/// A decoded row before the values it shares with other rows (host, syscall
+/// name, process context) are attached.
+struct Decoded {
+    event: Event,
+    syscall: Option<&'static str>,
+    comm: [u8; 16],
 }
 
 fn cstr(b: &[u8]) -> String {
@@ -282,6 +295,8 @@ impl Decoder {
             procs: HashMap::new(),
             ignore_prefixes,
             ignored: 0,
+            name_buf: String::new(),
+            cmdline_buf: String::new(),
         }
     }
 
@@ -314,6 +329,88 @@ impl Decoder {
 
     /// Decodes one record; `None` for rows dropped by `--ignore-prefix`.
     pub fn decode(&mut self, rec: &[u8]) -> Result<Option<Event>, DecodeError> {
+        let Some(d) = self.decode_row(rec)? else {
+            return Ok(None);
+        };
+        let mut e = d.event.clone();
+        self.shared(&d).fill(&mut e);
+        self.forget_exited(&e);
+        Ok(Some(e))
+    }
+
+    /// Decodes one record straight into `out` as row `seq`, lending the
+    /// host and process context from the decoder's tables instead of
+    /// copying them into an [`Event`] (the recorder's hot path); false for
+    /// rows dropped by `--ignore-prefix`.
+    pub fn decode_into(
+        &mut self,
+        rec: &[u8],
+        seq: u64,
+        out: &mut EventBatchBuilder,
+    ) -> Result<bool, DecodeError> {
+        let Some(mut d) = self.decode_row(rec)? else {
+            return Ok(false);
+        };
+        d.event.seq = seq;
+        out.push_with(&d.event, &self.shared(&d));
+        self.forget_exited(&d.event);
+        Ok(true)
+    }
+
+    /// The values of `d` that come from the decoder's tables (see
+    /// [`SharedValues`]); fills the scratch buffers they borrow.
+    fn shared<'a>(&'a mut self, d: &'a Decoded) -> SharedValues<'a> {
+        let e = &d.event;
+        let end = d.comm.iter().position(|&c| c == 0).unwrap_or(d.comm.len());
+        self.name_buf.clear();
+        self.name_buf
+            .push_str(&String::from_utf8_lossy(&d.comm[..end]));
+        let info = self.procs.get(&e.process_pid);
+        let args = e
+            .process_args
+            .as_deref()
+            .or_else(|| info.and_then(|i| i.args.as_deref()));
+        self.cmdline_buf.clear();
+        if let Some(a) = args {
+            for (i, arg) in a.iter().enumerate() {
+                if i > 0 {
+                    self.cmdline_buf.push(' ');
+                }
+                self.cmdline_buf.push_str(arg);
+            }
+        }
+        SharedValues {
+            host_name: &self.host.host_name,
+            boot_id: &self.host.boot_id,
+            syscall: d.syscall,
+            process_name: Some(&self.name_buf),
+            process_executable: e
+                .process_executable
+                .as_deref()
+                .or_else(|| info.and_then(|i| i.exe.as_deref())),
+            process_args: args,
+            process_command_line: args.map(|_| self.cmdline_buf.as_str()),
+            process_cwd: e
+                .process_cwd
+                .as_deref()
+                .or_else(|| info.and_then(|i| i.cwd.as_deref())),
+            user_name: e
+                .user_id
+                .and_then(|u| self.host.users.get(&u))
+                .map(String::as_str),
+            container_id: info.and_then(|i| i.container_id.as_deref()),
+        }
+    }
+
+    /// Drops the process table entry of a process that exited.
+    fn forget_exited(&mut self, e: &Event) {
+        if e.event_kind == EventKind::ProcessExit {
+            self.procs.remove(&e.process_pid);
+        }
+    }
+
+    /// Decodes everything but the shared values.
+    fn decode_row(&mut self, rec: &[u8]) -> Result<Option<Decoded>, DecodeError> {
         let hlen = size_of::<WireHeader>();
         if rec.len() < hlen {
             return Err(DecodeError::Short {
@@ -328,16 +425,12 @@ impl Decoder {
         };
         let mut e = Event {
             time_ns: h.ts_enter as i64 + self.host.monotonic_to_wall_ns,
-            host_name: self.host.host_name.clone(),
-            boot_id: self.host.boot_id.clone(),
             process_pid: h.tgid as i32,
             thread_id: h.tid as i32,
             process_parent_pid: Some(h.ppid as i32),
-            process_name: Some(cstr(&h.comm)),
             process_cap_effective: Some(h.cap_eff),
             process_cap_permitted: Some(h.cap_perm),
             user_id: Some(h.uid),
-            user_name: self.host.users.get(&h.uid).cloned(),
             group_id: Some(h.gid),
             process_effective_user_id: Some(h.euid),
             login_uid: (h.loginuid != u32::MAX).then_some(h.loginuid),
@@ -376,10 +469,25 @@ impl Decoder {
         if has_path {
             e.file_path_truncated = Some(user_cut || kpath_cut || kpath2_cut);
         }
-        match h.kind {
-            KIND_SYSCALL => {
-                self.decode_syscall(&h, &mut e, rec, kpath, kpath2, user_path, user_path2)
+        let syscall = match h.kind {
+            KIND_SYSCALL => syscalls::name(h.syscall_nr).or(Some("unknown")),
+            KIND_EXEC if h.syscall_nr != u32::MAX => {
+                syscalls::name(h.syscall_nr).or(Some("execve"))
             }
+            KIND_EXEC => Some("execve"),
+            _ => None,
+        };
+        match h.kind {
+            KIND_SYSCALL => self.decode_syscall(
+                &h,
+                &mut e,
+                rec,
+                syscall.unwrap_or("unknown"),
+                kpath,
+                kpath2,
+                user_path,
+                user_path2,
+            ),
             KIND_EXEC => self.decode_exec(&h, &mut e, rec, kpath, kpath2, user_path),
             KIND_FORK => {
                 e.event_kind = EventKind::ProcessFork;
@@ -407,23 +515,9 @@ impl Decoder {
         }
         let pid = e.process_pid;
         let info = self.proc_info(pid);
-        if e.process_executable.is_none() {
-            e.process_executable = info.exe.clone();
-        }
-        if e.process_args.is_none() {
-            e.process_args = info.args.clone();
-        }
-        if e.process_cwd.is_none() {
-            e.process_cwd = info.cwd.clone();
-        }
-        e.container_id = info.container_id.clone();
         e.process_session_id = info.session_id;
         e.process_tty = info.tty;
         e.process_vpid = info.vpid.or(Some(pid));
-        e.process_command_line = e.process_args.as_ref().map(|a| a.join(" "));
-        if h.kind == KIND_EXIT {
-            self.procs.remove(&pid);
-        }
         if !self.ignore_prefixes.is_empty()
             && e.event_kind == EventKind::Syscall
             && let Some(p) = e.file_path.as_deref().or(e.file_path_user.as_deref())
@@ -435,7 +529,11 @@ impl Decoder {
             self.ignored += 1;
             return Ok(None);
         }
-        Ok(Some(e))
+        Ok(Some(Decoded {
+            event: e,
+            syscall,
+            comm: h.comm,
+        }))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -444,14 +542,13 @@ impl Decoder {
         h: &WireHeader,
         e: &mut Event,
         rec: &[u8],
+        name: &'static str,
         kpath: Option<String>,
         kpath2: Option<String>,
         user_path: Option<String>,
         user_path2: Option<String>,
     ) {
-        let name = syscalls::name(h.syscall_nr).unwrap_or("unknown");
         e.event_kind = EventKind::Syscall;
-        e.syscall = Some(name.to_string());
         e.ret = Some(h.ret);
         e.latency_ns = Some(h.ts_exit.saturating_sub(h.ts_enter) as i64);
         let a = h.args;
@@ -483,8 +580,8 @@ impl Decoder {
             OFF_KNAME2,
             &user_path2,
         );
-        let reread_call =
-            syscalls::number(name).is_some_and(|_| syscalls::spec_for(name).flags & S_REREAD != 0);
+        let reread_call = syscalls::name(h.syscall_nr).is_some()
+            && syscalls::spec_for(name).flags & S_REREAD != 0;
         // Flags and mode arguments.
         let (flags, mode) = match name {
             "open" => (Some(a[1]), Some(a[2])),
@@ -711,14 +808,6 @@ impl Decoder {
         user_path: Option<String>,
     ) {
         e.event_kind = EventKind::ProcessExec;
-        e.syscall = Some(
-            if h.syscall_nr != u32::MAX {
-                syscalls::name(h.syscall_nr).unwrap_or("execve")
-            } else {
-                "execve"
-            }
-            .to_string(),
-        );
         e.file_path = kpath.clone();
         e.process_executable = kpath.clone();
         e.file_inode = Some(h.ino);
@@ -769,6 +858,79 @@ fn sect(rec: &[u8], off: usize, len: usize) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hindsight_recorder_common::WireEvent;
+
+    fn record(kind: u32, nr: u32, flags: u32, sections: &[(usize, &[u8])]) -> Vec<u8> {
+        // SAFETY: WireHeader is plain old data; all zeroes is a valid value.
+        let mut h: WireHeader = unsafe { std::mem::zeroed() };
+        h.kind = kind;
+        h.flags = flags;
+        h.syscall_nr = nr;
+        h.ts_enter = 1000;
+        h.ts_exit = 1700;
+        h.tgid = std::process::id();
+        h.tid = h.tgid;
+        h.ppid = 1;
+        h.child_tgid = h.tgid;
+        h.comm[..4].copy_from_slice(b"test");
+        h.loginuid = u32::MAX;
+        let len = sections
+            .iter()
+            .map(|(o, b)| o + b.len())
+            .max()
+            .unwrap_or(0)
+            .max(size_of::<WireHeader>())
+            .min(size_of::<WireEvent>());
+        h.kpath_len = sections
+            .iter()
+            .find(|(o, _)| *o == OFF_KPATH)
+            .map_or(0, |(_, b)| b.len() as u32);
+        let mut rec = vec![0u8; len];
+        h.len = len as u32;
+        // SAFETY: `rec` holds at least a WireHeader's bytes.
+        unsafe { std::ptr::write_unaligned(rec.as_mut_ptr().cast(), h) };
+        for (off, b) in sections {
+            rec[*off..off + b.len()].copy_from_slice(b);
+        }
+        rec
+    }
+
+    #[test]
+    fn decode_into_pushes_the_rows_decode_returns() {
+        let recs = [
+            record(KIND_SYSCALL, 110, 0, &[]),
+            record(
+                KIND_SYSCALL,
+                257,
+                F_USER_PATH | F_KPATH_WALK | F_KPATH_COMPLETE | F_FILE,
+                &[(OFF_USER_PATH, b"/etc/hostname\0"), (OFF_KPATH, b"hostname\0etc\0")],
+            ),
+            record(KIND_FORK, u32::MAX, 0, &[]),
+            record(KIND_EXIT, u32::MAX, 0, &[]),
+            record(KIND_SYSCALL, 110, 0, &[]),
+        ];
+        let host = HostInfo {
+            host_name: "h".into(),
+            boot_id: "b".into(),
+            monotonic_to_wall_ns: 0,
+            users: [(0, "root".to_string())].into_iter().collect(),
+        };
+        let mut slow = Decoder::new(host.clone(), Vec::new());
+        let mut fast = Decoder::new(host, Vec::new());
+        let mut events = Vec::new();
+        let mut rows = EventBatchBuilder::with_capacity(recs.len());
+        for (seq, r) in recs.iter().enumerate() {
+            let mut e = slow.decode(r).unwrap().unwrap();
+            e.seq = seq as u64;
+            events.push(e);
+            assert!(fast.decode_into(r, seq as u64, &mut rows).unwrap());
+        }
+        assert_eq!(events[1].file_path.as_deref(), Some("/etc/hostname"));
+        assert_eq!(events[0].syscall.as_deref(), Some("getppid"));
+        assert_eq!(events[0].process_name.as_deref(), Some("test"));
+        assert!(events[0].process_command_line.is_some());
+        assert_eq!(rows.finish(), hindsight_format::events_to_batch(&events));
+    }
 
     #[test]
     fn walk_components_join_leaf_first() {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatch;
 use hindsight_format::manifest::Manifest;
-use hindsight_format::{Event, FormatError, RecordingWriter, events_to_batch};
+use hindsight_format::{Event, EventBatchBuilder, FormatError, RecordingWriter};
 
 /// Rows per Arrow batch handed to the writer.
 pub const BATCH_ROWS: usize = 8192;
@@ -53,13 +53,14 @@ impl WriteStage {
         WriteStage { tx, thread }
     }
 
-    /// Encodes `events` as one Arrow batch (on the caller's thread) and
-    /// queues it; false when the writer has stopped (see [`Self::finish`]).
-    pub fn send(&self, events: &[Event]) -> bool {
-        if events.is_empty() {
+    /// Queues the rows of `pending` as one Arrow batch (built on the
+    /// caller's thread); false when the writer has stopped (see
+    /// [`Self::finish`]).
+    pub fn send(&self, pending: &mut Pending) -> bool {
+        if pending.is_empty() {
             return true;
         }
-        self.tx.send(Msg::Batch(events_to_batch(events))).is_ok()
+        self.tx.send(Msg::Batch(pending.rows.finish())).is_ok()
     }
 
     /// Counts `n` events the kernel dropped.
@@ -76,17 +77,17 @@ impl WriteStage {
     }
 }
 
-/// Rows waiting to become a batch.
+/// Rows waiting to become a batch, already in Arrow builders: each decoded
+/// [`Event`] is pushed (and dropped) while it is still in cache.
 pub struct Pending {
-    /// The rows.
-    pub events: Vec<Event>,
+    rows: EventBatchBuilder,
     since: Instant,
 }
 
 impl Default for Pending {
     fn default() -> Self {
         Pending {
-            events: Vec::with_capacity(BATCH_ROWS),
+            rows: EventBatchBuilder::with_capacity(BATCH_ROWS),
             since: Instant::now(),
         }
     }
@@ -94,16 +95,35 @@ impl Default for Pending {
 
 impl Pending {
     /// Adds a row.
-    pub fn push(&mut self, e: Event) {
-        if self.events.is_empty() {
+    pub fn push(&mut self, e: &Event) {
+        if self.rows.is_empty() {
             self.since = Instant::now();
         }
-        self.events.push(e);
+        self.rows.push(e);
+    }
+
+    /// The builder to push the next row into (see
+    /// [`crate::decode::Decoder::decode_into`]).
+    pub fn rows(&mut self) -> &mut EventBatchBuilder {
+        if self.rows.is_empty() {
+            self.since = Instant::now();
+        }
+        &mut self.rows
+    }
+
+    /// Rows waiting.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether no row is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
     }
 
     /// Whether the rows should be sent now.
     pub fn due(&self) -> bool {
-        self.events.len() >= BATCH_ROWS
-            || (!self.events.is_empty() && self.since.elapsed() >= BATCH_AGE)
+        self.rows.len() >= BATCH_ROWS
+            || (!self.rows.is_empty() && self.since.elapsed() >= BATCH_AGE)
     }
 }

@@ -369,7 +369,7 @@ fn writer_loop(
     for mut e in initial {
         e.seq = seq;
         seq += 1;
-        pending.push(e);
+        pending.push(&e);
     }
     let mut writing = true;
     while writing {
@@ -380,13 +380,9 @@ fn writer_loop(
                 for len in lens {
                     let rec = &buf[off..off + len as usize];
                     off += len as usize;
-                    match decoder.decode(rec) {
-                        Ok(Some(mut e)) => {
-                            e.seq = seq;
-                            seq += 1;
-                            pending.push(e);
-                        }
-                        Ok(None) => {}
+                    match decoder.decode_into(rec, seq, pending.rows()) {
+                        Ok(true) => seq += 1,
+                        Ok(false) => {}
                         Err(err) => {
                             decode_errors += 1;
                             log::debug!("{err}");
@@ -402,7 +398,7 @@ fn writer_loop(
                 let mut e = decoder.loss_event(lost, first_ns, last_ns);
                 e.seq = seq;
                 seq += 1;
-                pending.push(e);
+                pending.push(&e);
                 writing = stage.lost(lost);
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -426,11 +422,8 @@ fn writer_loop(
 }
 
 fn send(stage: &pipeline::WriteStage, pending: &mut pipeline::Pending, c: &Counters) -> bool {
-    c.events
-        .fetch_add(pending.events.len() as u64, Ordering::Relaxed);
-    let ok = stage.send(&pending.events);
-    pending.events.clear();
-    ok
+    c.events.fetch_add(pending.len() as u64, Ordering::Relaxed);
+    stage.send(pending)
 }
 
 /// Records until the command exits, `stop` is set, or the duration passes.

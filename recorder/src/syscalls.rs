@@ -118,10 +118,16 @@ pub fn number(name: &str) -> Option<u32> {
 
 /// Name of syscall `nr` on this architecture.
 pub fn name(nr: u32) -> Option<&'static str> {
-    table::SYSCALLS
-        .iter()
-        .find(|&&(_, n)| n == nr)
-        .map(|&(name, _)| name)
+    static BY_NUMBER: std::sync::OnceLock<Vec<Option<&'static str>>> = std::sync::OnceLock::new();
+    let by_number = BY_NUMBER.get_or_init(|| {
+        let max = table::SYSCALLS.iter().map(|&(_, n)| n).max().unwrap_or(0);
+        let mut v = vec![None; max as usize + 1];
+        for &(name, n) in table::SYSCALLS {
+            v[n as usize].get_or_insert(name);
+        }
+        v
+    });
+    by_number.get(nr as usize).copied().flatten()
 }
 
 const fn spec(flags: u8, path1: u8, path2: u8, dirfd: u8) -> SyscallSpec {
