@@ -13,7 +13,9 @@
 //! Recordings are only ever read: every object store is wrapped in
 //! [`readonly::ReadOnlyStore`] and [`run_sql`] rejects statements that write.
 
+pub mod distinct;
 mod error;
+pub mod like;
 pub mod output;
 pub mod readonly;
 mod session;

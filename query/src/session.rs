@@ -9,9 +9,13 @@ use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
 use datafusion::execution::context::SessionContext;
+use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::optimizer::{Optimizer, OptimizerRule};
 use datafusion::prelude::SessionConfig;
 
 use crate::QueryError;
+use crate::distinct::CountBesideDistinct;
+use crate::like::LikePrefilter;
 use crate::source::{self, Input, SEGMENT_GLOB};
 
 /// How [`session`] builds its context.
@@ -78,7 +82,13 @@ pub async fn session(
         }
         inputs.push(input);
     }
-    let ctx = SessionContext::new_with_config(session_config(&options));
+    let ctx = SessionContext::new_with_state(
+        SessionStateBuilder::new()
+            .with_config(session_config(&options))
+            .with_default_features()
+            .with_optimizer_rules(optimizer_rules())
+            .build(),
+    );
     for input in &inputs {
         ctx.register_object_store(&input.store_url, Arc::clone(&input.store));
     }
@@ -87,6 +97,19 @@ pub async fn session(
     crate::views::register(&ctx).await?;
     crate::tablefn::register(&ctx).await?;
     Ok(ctx)
+}
+
+/// DataFusion's optimizer rules plus Hindsight's: [`CountBesideDistinct`]
+/// right before the rule it prepares for, [`LikePrefilter`] at the end.
+pub fn optimizer_rules() -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
+    let mut rules = Optimizer::new().rules;
+    let at = rules
+        .iter()
+        .position(|r| r.name() == crate::distinct::BEFORE_RULE)
+        .unwrap_or(0);
+    rules.insert(at, Arc::new(CountBesideDistinct));
+    rules.push(Arc::new(LikePrefilter));
+    rules
 }
 
 /// Registers `events`: one listing table when every input has the same

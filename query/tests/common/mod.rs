@@ -1,6 +1,9 @@
 //! The committed fixture recordings (`fixtures/recordings/`, made by
 //! `scripts/regen-fixtures.sh`; see its README).
 
+// Each test binary uses only some of these.
+#![allow(dead_code)]
+
 use std::path::PathBuf;
 
 fn fixtures() -> PathBuf {
