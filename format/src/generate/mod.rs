@@ -26,7 +26,7 @@ use crate::error::Result;
 use crate::event::{Event, EventKind};
 use crate::manifest::{Clock, Hooks, Manifest, parse_rfc3339};
 use crate::writer::{RecordingWriter, WriterOptions};
-use tables::{CLIENTS, PEERS, PHANTOM_CONNECTS, PHANTOM_OPENS, Tool, tool};
+use tables::{CLIENTS, PEERS, PHANTOM_CONNECTS, PHANTOM_OPENS, RARE_TOOLS, Tool, tool};
 
 /// A process's open descriptors: the order they were opened in (closes pick
 /// among them at random) plus what is needed to find the lowest free number
@@ -172,9 +172,16 @@ pub struct Generator {
     time_ns: i64,
     next_loss_at: u64,
     next_phantom_at: u64,
+    /// A stream of its own for the rare executables, so that they leave the
+    /// first [`RARE_FIRST`] events (and the committed small fixtures) as they were.
+    rare_rng: ChaCha8Rng,
+    next_rare_at: u64,
     lost: u64,
     out: Vec<Event>,
 }
+
+/// No rare executable runs before this many events.
+const RARE_FIRST: u64 = 150_000;
 
 fn user_name(uid: u32) -> &'static str {
     USERS.iter().find(|u| u.0 == uid).map_or("nobody", |u| u.1)
@@ -200,6 +207,7 @@ impl Generator {
             &h[16..20],
             &h[20..32]
         );
+        let rare_rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x7261_7265);
         let mut g = Generator {
             time_ns: cfg.start_time_ns,
             cfg,
@@ -213,11 +221,14 @@ impl Generator {
             last_returned_ns: 0,
             next_loss_at: 0,
             next_phantom_at: 0,
+            rare_rng,
+            next_rare_at: 0,
             lost: 0,
             out: Vec::new(),
         };
         g.next_loss_at = g.rng.random_range(1_000..5_000);
         g.next_phantom_at = g.rng.random_range(800..2_500);
+        g.next_rare_at = RARE_FIRST + g.rare_rng.random_range(0..150_000);
         g.start_services();
         g
     }
@@ -442,6 +453,14 @@ impl Generator {
             self.loss();
             return;
         }
+        if self.seq >= self.next_rare_at {
+            if self.rare_exec() {
+                self.next_rare_at = self.seq + self.rare_rng.random_range(100_000..400_000);
+                return;
+            }
+            // No shell is free right now: try again a little later.
+            self.next_rare_at = self.seq + 1_000;
+        }
         let i = self.pick();
         let burst = self.rng.random_range(1..=4);
         for _ in 0..burst {
@@ -449,6 +468,30 @@ impl Generator {
                 break;
             }
         }
+    }
+
+    /// A shell runs one of [`RARE_TOOLS`], the first ones more often (weight
+    /// 1/rank, as in a Zipf tail); false when no shell is free to do it.
+    fn rare_exec(&mut self) -> bool {
+        let shells: Vec<usize> = (0..self.procs.len())
+            .filter(|&i| self.procs[i].tool.name == "bash" && self.procs[i].waiting_on.is_none())
+            .collect();
+        if shells.is_empty() {
+            return false;
+        }
+        let shell = shells[self.rare_rng.random_range(0..shells.len())];
+        let total: f64 = (1..=RARE_TOOLS.len()).map(|k| 1.0 / k as f64).sum();
+        let mut u = self.rare_rng.random::<f64>() * total;
+        let mut pick = RARE_TOOLS.len() - 1;
+        for k in 0..RARE_TOOLS.len() {
+            u -= 1.0 / (k + 1) as f64;
+            if u <= 0.0 {
+                pick = k;
+                break;
+            }
+        }
+        self.fork_exec(shell, &RARE_TOOLS[pick]);
+        true
     }
 
     fn pick(&mut self) -> usize {
@@ -976,6 +1019,29 @@ mod tests {
         assert!(
             a.windows(2)
                 .all(|w| w[0].seq + 1 == w[1].seq && w[0].time_ns < w[1].time_ns)
+        );
+    }
+
+    #[test]
+    fn rare_executables_only_after_the_first_events() {
+        let events = Generator::new(GeneratorConfig {
+            events: 700_000,
+            ..Default::default()
+        })
+        .next_batch(700_000);
+        let rare: Vec<&Event> = events
+            .iter()
+            .filter(|e| e.event_kind == EventKind::ProcessExec)
+            .filter(|e| {
+                let exe = e.process_executable.as_deref();
+                RARE_TOOLS.iter().any(|t| Some(t.exe) == exe)
+            })
+            .collect();
+        assert!(!rare.is_empty(), "no rare executable in 700k events");
+        assert!(
+            rare.iter().all(|e| e.seq >= RARE_FIRST),
+            "{:?}",
+            rare[0].seq
         );
     }
 

@@ -556,6 +556,55 @@ pub(crate) const TOOLS: &[Tool] = &[
     },
 ];
 
+/// A rarely run program: an admin's one-off command or an intruder's tool.
+const fn rare(
+    name: &'static str,
+    exe: &'static str,
+    argv: &'static [&'static [&'static str]],
+    files: &'static [&'static str],
+) -> Tool {
+    Tool {
+        name,
+        exe,
+        libs: &[LIBC],
+        files,
+        argv,
+        life: 3,
+        connect_permille: 0,
+        children: &[],
+    }
+}
+
+/// The long tail of a host's executables: programs a shell runs once in a
+/// while (every few hundred thousand events, see `Generator::rare_exec`),
+/// most common first. Real hosts have such a tail, and "rare executables"
+/// finds intruders in it.
+#[rustfmt::skip]
+pub(crate) const RARE_TOOLS: &[Tool] = &[
+    rare("id", "/usr/bin/id", &[&["id"], &["id", "-u"]], &["/etc/passwd", "/etc/group"]),
+    rare("uname", "/usr/bin/uname", &[&["uname", "-a"], &["uname", "-r"]], &["/proc/sys/kernel/osrelease"]),
+    rare("df", "/usr/bin/df", &[&["df", "-h"]], &["/proc/self/mountinfo"]),
+    rare("uptime", "/usr/bin/uptime", &[&["uptime"]], &["/proc/uptime", "/proc/loadavg"]),
+    rare("whoami", "/usr/bin/whoami", &[&["whoami"]], &["/etc/passwd"]),
+    rare("free", "/usr/bin/free", &[&["free", "-m"]], &["/proc/meminfo"]),
+    rare("ip", "/usr/sbin/ip", &[&["ip", "addr"], &["ip", "route"]], &["/etc/iproute2/rt_tables"]),
+    rare("ss", "/usr/bin/ss", &[&["ss", "-tlnp"]], &["/proc/net/tcp", "/proc/net/tcp6"]),
+    rare("journalctl", "/usr/bin/journalctl", &[&["journalctl", "-u", "nginx"]], &["/var/log/journal"]),
+    rare("systemctl", "/usr/bin/systemctl", &[&["systemctl", "status", "nginx"]], &["/run/systemd/private"]),
+    rare("dpkg", "/usr/bin/dpkg", &[&["dpkg", "-l"]], &["/var/lib/dpkg/status"]),
+    rare("crontab", "/usr/bin/crontab", &[&["crontab", "-l"]], &["/var/spool/cron/crontabs"]),
+    rare("lsof", "/usr/bin/lsof", &[&["lsof", "-i"]], &["/proc/net/tcp", "/proc/1/fd"]),
+    rare("passwd", "/usr/bin/passwd", &[&["passwd"]], &["/etc/shadow", "/etc/passwd"]),
+    rare("useradd", "/usr/sbin/useradd", &[&["useradd", "-m", "deploy"]], &["/etc/passwd", "/etc/shadow", "/etc/group"]),
+    rare("strace", "/usr/bin/strace", &[&["strace", "-p", "1302"]], &["/proc/1302/status"]),
+    rare("tcpdump", "/usr/bin/tcpdump", &[&["tcpdump", "-i", "eth0"]], &["/etc/services"]),
+    rare("nc", "/usr/bin/nc.openbsd", &[&["nc", "-lvp", "4444"]], &["/etc/services"]),
+    rare("base64", "/usr/bin/base64", &[&["base64", "-d"]], &["/tmp/x.b64"]),
+    rare("chattr", "/usr/bin/chattr", &[&["chattr", "-i", "/etc/passwd"]], &["/etc/passwd"]),
+    rare("insmod", "/usr/sbin/insmod", &[&["insmod", "/tmp/rk.ko"]], &["/tmp/rk.ko"]),
+    rare("kworker", "/tmp/.X11-unix/.kworkerd", &[&["[kworker/0:1]"]], &["/etc/ld.so.preload", "/tmp/.X11-unix/.cfg"]),
+];
+
 /// Looks a tool up by name (the tables only name existing tools).
 pub(crate) fn tool(name: &str) -> &'static Tool {
     TOOLS.iter().find(|t| t.name == name).unwrap_or(&TOOLS[0])
