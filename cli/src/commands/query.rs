@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 use futures::StreamExt;
 use hindsight_query::datafusion::dataframe::DataFrame;
 use hindsight_query::datafusion::execution::context::SessionContext;
+use hindsight_query::datafusion::logical_expr::LogicalPlan;
 use hindsight_query::output::{OutputFormat, ResultWriter, check_time_zone, to_zone};
 use hindsight_query::{SessionOptions, run_sql};
 
@@ -208,6 +209,13 @@ pub(crate) async fn write_frame<W: Write + Send>(
     limit: Option<usize>,
     out: W,
 ) -> anyhow::Result<usize> {
+    // EXPLAIN [ANALYZE] must stay the root of its plan (a limit on top would
+    // make DataFusion refuse it), and its answer is short anyway.
+    let explain = matches!(
+        df.logical_plan(),
+        LogicalPlan::Explain(_) | LogicalPlan::Analyze(_)
+    );
+    let limit = limit.filter(|_| !explain);
     let df = match limit {
         Some(n) => df.limit(0, Some(n + 1))?,
         None => df,
