@@ -8,12 +8,14 @@
 //! change a string).
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
+use std::hash::BuildHasherDefault;
 use std::net::IpAddr;
 
 use hindsight_format::EventKind;
 
 use crate::field::{Col, Field, Kind, ProcField};
+use crate::intern::StrHasher;
 use crate::ir::{Cond, Expr, Literal, Op, Rhs, Test, Transform};
 use crate::value::{Ctx, Value, any_value, column, expr_single, proc_field, transform};
 
@@ -31,21 +33,27 @@ fn err<T>(message: impl Into<String>) -> Result<T, CompileError> {
     })
 }
 
-/// A set of strings: linear for a few, binary search for many.
+/// A set of strings: linear for a few, hashed for many.
 #[derive(Debug, Clone)]
-struct StrSet(Vec<Box<str>>);
+struct StrSet {
+    items: Vec<Box<str>>,
+    hashed: Option<HashSet<Box<str>, BuildHasherDefault<StrHasher>>>,
+}
 
 impl StrSet {
     fn new(mut v: Vec<Box<str>>) -> StrSet {
         v.sort();
         v.dedup();
-        StrSet(v)
+        let hashed = (v.len() > 8).then(|| v.iter().cloned().collect());
+        StrSet { items: v, hashed }
+    }
+    fn len(&self) -> usize {
+        self.items.len()
     }
     fn contains(&self, s: &str) -> bool {
-        if self.0.len() <= 8 {
-            self.0.iter().any(|x| &**x == s)
-        } else {
-            self.0.binary_search_by(|x| (**x).cmp(s)).is_ok()
+        match &self.hashed {
+            Some(h) => h.contains(s),
+            None => self.items.iter().any(|x| &**x == s),
         }
     }
 }
@@ -517,8 +525,9 @@ fn compile_node(c: &Cond) -> Result<Node, CompileError> {
 }
 
 /// A conjunction, folded: constants drop out or decide it, nested
-/// conjunctions are flattened, and the cheapest tests run first (evaluation
-/// is pure, so the order changes the cost, never the result).
+/// conjunctions are flattened, and cheap tests likely to decide it run
+/// first (evaluation is pure, so the order changes the cost, never the
+/// result).
 fn and(nodes: Vec<Node>) -> Node {
     let mut out = Vec::with_capacity(nodes.len());
     for n in nodes {
@@ -533,7 +542,8 @@ fn and(nodes: Vec<Node>) -> Node {
         0 => Node::Const(true),
         1 => out.pop().unwrap_or(Node::Const(true)),
         _ => {
-            out.sort_by_cached_key(cost);
+            // Cheap tests that are likely false first: cost / P(false).
+            out.sort_by_cached_key(|n| rank(cost(n), 1.0 - chance(n)));
             Node::And(out.into())
         }
     }
@@ -554,7 +564,8 @@ fn or(nodes: Vec<Node>) -> Node {
         0 => Node::Const(false),
         1 => out.pop().unwrap_or(Node::Const(false)),
         _ => {
-            out.sort_by_cached_key(cost);
+            // Cheap tests that are likely true first: cost / P(true).
+            out.sort_by_cached_key(|n| rank(cost(n), chance(n)));
             Node::Or(out.into())
         }
     }
@@ -565,6 +576,32 @@ fn not(n: Node) -> Node {
         Node::Const(b) => Node::Const(!b),
         Node::Not(inner) => *inner,
         n => Node::Not(Box::new(n)),
+    }
+}
+
+/// The order key of a child that costs `cost` and ends the evaluation of
+/// its conjunction or disjunction with probability `decides`.
+fn rank(cost: u32, decides: f64) -> u64 {
+    (f64::from(cost) / decides.max(0.01) * 1000.0) as u64
+}
+
+/// A rough prior probability that `n` holds: tests of a value against
+/// literals usually do not (rules look for the unusual), `!=` and presence
+/// usually do, exceptions (`not …`) usually do.
+fn chance(n: &Node) -> f64 {
+    match n {
+        Node::Const(b) => f64::from(u8::from(*b)),
+        Node::And(v) => v.iter().map(chance).product(),
+        Node::Or(v) => 1.0 - v.iter().map(|n| 1.0 - chance(n)).product::<f64>(),
+        Node::Not(n) => 1.0 - chance(n),
+        Node::Exists(_) => 0.9,
+        Node::FieldCmp(..) => 0.5,
+        Node::Test(_, m) => match m {
+            Matcher::StrCmp(Op::Ne, ..) | Matcher::IntCmp(Op::Ne, _) => 0.9,
+            Matcher::StrCmp(Op::Eq, ..) | Matcher::IntCmp(Op::Eq, _) => 0.1,
+            Matcher::StrCmp(..) | Matcher::IntCmp(..) | Matcher::BoolEq(..) => 0.5,
+            _ => 0.1,
+        },
     }
 }
 
@@ -607,7 +644,7 @@ fn matcher_cost(m: &Matcher) -> u32 {
         Matcher::StrCmp(..) | Matcher::IntCmp(..) | Matcher::BoolEq(..) | Matcher::InInt(_) => 1,
         Matcher::StartsWith(..) | Matcher::EndsWith(..) | Matcher::BStartsWith(_) => 1,
         Matcher::Contains(..) | Matcher::BContains(_) => 4,
-        Matcher::InStr(set, _) => 2 + (set.0.len() as u32).checked_ilog2().unwrap_or(0),
+        Matcher::InStr(set, _) => 2 + u32::from(set.len() > 8) * 4,
         Matcher::PMatch(list, _) => 1 + list.len() as u32,
         Matcher::Cidr(nets) => 10 + nets.len() as u32,
         Matcher::Regex(_) => 25,

@@ -115,7 +115,16 @@ impl FdTable {
     /// Closes `fd`; returns what it was.
     pub fn remove(&mut self, fd: &i32) -> Option<FdInfo> {
         self.refile();
-        self.keep.remove(fd).or_else(|| self.cloexec.remove(fd))
+        // Look before removing: a map's `remove` makes its path to the key
+        // unique (copying nodes shared with a forked copy) even when the key
+        // is not there.
+        if self.keep.contains_key(fd) {
+            self.keep.remove(fd)
+        } else if self.cloexec.contains_key(fd) {
+            self.cloexec.remove(fd)
+        } else {
+            None
+        }
     }
 
     /// Whether `fd` is open.

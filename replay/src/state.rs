@@ -822,3 +822,56 @@ fn socket_name(f: &FdInfo) -> Option<Arc<str>> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(seq: u64, kind: EventKind, pid: i32, ppid: i32) -> Event {
+        Event {
+            seq,
+            time_ns: seq as i64,
+            event_kind: kind,
+            process_pid: pid,
+            thread_id: pid,
+            process_parent_pid: Some(ppid),
+            ..Event::default()
+        }
+    }
+
+    #[test]
+    fn exited_processes_are_forgotten_beyond_the_bound_unless_they_have_children() {
+        let mut s = State::with_max_exited(10);
+        let mut seq = 0;
+        let push = |s: &mut State, e: Event| {
+            s.before(&e);
+            s.after(&e);
+        };
+        push(&mut s, ev(0, EventKind::ProcessSnapshot, 100, 1));
+        // 101 forks 102 and exits; 102 lives on: 101 stays for its ancestry.
+        push(&mut s, ev(1, EventKind::ProcessFork, 101, 100));
+        push(&mut s, ev(2, EventKind::ProcessFork, 102, 101));
+        push(&mut s, ev(3, EventKind::ProcessExit, 101, 100));
+        seq += 4;
+        for pid in 1000..2000 {
+            push(&mut s, ev(seq, EventKind::ProcessFork, pid, 100));
+            push(&mut s, ev(seq + 1, EventKind::ProcessExit, pid, 100));
+            seq += 2;
+        }
+        assert!(s.len() <= 10 + 4, "{} processes kept", s.len());
+        let child = s.process(102).expect("live child kept");
+        let names: Vec<i32> = s.ancestors(child).map(|p| p.pid).collect();
+        assert_eq!(names, vec![101, 100]);
+        assert!(s.process(101).expect("exited parent kept").exited);
+        // Once 102 exits too, both go after enough other exits.
+        push(&mut s, ev(seq, EventKind::ProcessExit, 102, 101));
+        seq += 1;
+        for pid in 3000..3020 {
+            push(&mut s, ev(seq, EventKind::ProcessFork, pid, 100));
+            push(&mut s, ev(seq + 1, EventKind::ProcessExit, pid, 100));
+            seq += 2;
+        }
+        assert!(s.process(102).is_none() && s.process(101).is_none());
+        assert!(s.process(100).is_some_and(|p| !p.exited));
+    }
+}
