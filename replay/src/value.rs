@@ -1,12 +1,13 @@
 //! Reading a [`Field`] from an event and the state: [`Ctx`] and [`Value`].
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 
 use hindsight_format::Event;
 
 use crate::field::{Col, FdField, Field, ProcField};
 use crate::ir::{Expr, Transform};
-use crate::state::{Process, State, syscall_arg};
+use crate::state::{FdInfo, Process, State, syscall_arg};
 
 /// One value read from a field. Multi-valued fields are visited element by element.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,7 +62,8 @@ impl Value<'_> {
 }
 
 /// What a condition sees: the event, the state after [`State::before`], and
-/// the event's process (looked up once).
+/// the event's process (looked up once; its parent and the descriptor the
+/// event used are looked up on first use, once per event).
 pub struct Ctx<'a> {
     /// The event.
     pub ev: &'a Event,
@@ -69,6 +71,8 @@ pub struct Ctx<'a> {
     pub state: &'a State,
     /// The event's process.
     pub proc: Option<&'a Process>,
+    parent: OnceCell<Option<&'a Process>>,
+    fd: OnceCell<Option<&'a FdInfo>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -78,7 +82,23 @@ impl<'a> Ctx<'a> {
             ev,
             state,
             proc: state.process(ev.process_pid),
+            parent: OnceCell::new(),
+            fd: OnceCell::new(),
         }
+    }
+
+    /// The parent of the event's process, if known.
+    pub fn parent(&self) -> Option<&'a Process> {
+        *self
+            .parent
+            .get_or_init(|| self.proc.and_then(|p| self.state.parent(p)))
+    }
+
+    /// The open descriptor the event used (its `fd` column), if known.
+    pub fn fd_info(&self) -> Option<&'a FdInfo> {
+        *self
+            .fd
+            .get_or_init(|| self.proc.zip(self.ev.fd).and_then(|(p, fd)| p.fd(fd)))
     }
 }
 
@@ -204,7 +224,7 @@ fn fd_field<'a>(f: FdField, ctx: &Ctx<'a>) -> Value<'a> {
     if f == FdField::Num {
         return Value::Int(fd.into());
     }
-    let Some(info) = ctx.proc.and_then(|p| p.fd(fd)) else {
+    let Some(info) = ctx.fd_info() else {
         return Value::Null;
     };
     match f {
@@ -261,16 +281,18 @@ pub fn single<'a>(field: &Field, ctx: &Ctx<'a>) -> Value<'a> {
         Field::Column(c) => column(*c, ctx.ev),
         Field::Proc(pf) => ctx.proc.map_or(Value::Null, |p| proc_field(*pf, p, ctx)),
         Field::Parent(pf) => ctx
-            .proc
-            .and_then(|p| ctx.state.parent(p))
+            .parent()
             .map_or(Value::Null, |p| proc_field(*pf, p, ctx)),
+        // From the (cached) parent: level n is the parent's ancestor n - 1.
         Field::Ancestor(n, pf) => ctx
-            .proc
-            .and_then(|p| ctx.state.ancestors(p).nth(usize::from(*n) - 1))
+            .parent()
+            .and_then(|parent| match n {
+                0 | 1 => Some(parent),
+                _ => ctx.state.ancestors(parent).nth(usize::from(*n) - 2),
+            })
             .map_or(Value::Null, |p| proc_field(*pf, p, ctx)),
         Field::Ancestors(pf) => ctx
-            .proc
-            .and_then(|p| ctx.state.parent(p))
+            .parent()
             .map_or(Value::Null, |p| proc_field(*pf, p, ctx)),
         Field::Fd(f) => fd_field(*f, ctx),
         Field::SyscallArg(name) => ctx
