@@ -15,8 +15,9 @@ use hindsight_format::{Event, EventKind};
 
 use crate::eval::{CompileError, Known, Program, syscall_filter};
 use crate::field::{Col, Field};
+use crate::intern::StrHasher;
 use crate::ir::{Action, Part, Rule};
-use crate::state::{PidHasher, State};
+use crate::state::State;
 use crate::value::{Ctx, Value, any_value, column, expr_single};
 use crate::verdict::{Enforcement, Report, Suppressed, Verdict};
 
@@ -50,7 +51,7 @@ struct Compiled {
     fields: Vec<Field>,
 }
 
-type StrMap<V> = HashMap<Box<str>, V, BuildHasherDefault<PidHasher>>;
+type StrMap<V> = HashMap<Box<str>, V, BuildHasherDefault<StrHasher>>;
 
 /// A rule to try and the program to try it with.
 #[derive(Clone, Copy)]
