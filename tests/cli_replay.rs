@@ -153,3 +153,29 @@ fn diff_and_test_exit_codes() {
         Some(0)
     );
 }
+
+/// The text output and Falco's JSON read a Falco field from the same place:
+/// `evt.arg.target` of a symlink is its target, `evt.arg.linkpath` the link.
+#[test]
+fn falco_text_output_reads_fields_like_falco_json() {
+    let rec = "fixtures/recordings/falco/create-symlink-over-sensitive-files/positive";
+    let falco = "rules/falco/falco_rules.yaml";
+    let text = hindsight(&["replay", rec, "--rules", falco]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    let json = hindsight(&["replay", rec, "--rules", falco, "--format", "falco-json"]);
+    let json: serde_json::Value = serde_json::from_str(
+        String::from_utf8_lossy(&json.stdout)
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    let fields = &json["output_fields"];
+    let target = fields["evt.arg.target"].as_str().unwrap();
+    let link = fields["evt.arg.linkpath"].as_str().unwrap();
+    assert_eq!(target, "/etc/shadow");
+    assert!(
+        text.contains(&format!("target={target} linkpath={link} ")),
+        "{text}"
+    );
+}

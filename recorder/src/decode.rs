@@ -903,7 +903,10 @@ mod tests {
                 KIND_SYSCALL,
                 257,
                 F_USER_PATH | F_KPATH_WALK | F_KPATH_COMPLETE | F_FILE,
-                &[(OFF_USER_PATH, b"/etc/hostname\0"), (OFF_KPATH, b"hostname\0etc\0")],
+                &[
+                    (OFF_USER_PATH, b"/etc/hostname\0"),
+                    (OFF_KPATH, b"hostname\0etc\0"),
+                ],
             ),
             record(KIND_FORK, u32::MAX, 0, &[]),
             record(KIND_EXIT, u32::MAX, 0, &[]),

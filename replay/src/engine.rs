@@ -506,6 +506,12 @@ pub fn render(parts: &[Part], ctx: &Ctx<'_>) -> String {
         match p {
             Part::Text(t) => out.push_str(t),
             Part::Field(e) => expr_single(e, ctx).render(&mut out),
+            Part::First(list) => list
+                .iter()
+                .map(|e| expr_single(e, ctx))
+                .find(|v| !matches!(v, Value::Null))
+                .unwrap_or(Value::Null)
+                .render(&mut out),
         }
     }
     out

@@ -345,6 +345,10 @@ pub enum Part {
     Text(String),
     /// A field value, rendered as text (`<NA>` when missing, lists as `[a, b]`).
     Field(Expr),
+    /// The first of these field values that is present (a Falco field read
+    /// from one of several places, e.g. `evt.arg.target`: the syscall's
+    /// argument, else the path column); `<NA>` when none is.
+    First(Vec<Expr>),
 }
 
 /// A rule's source location and language.
@@ -389,8 +393,10 @@ impl Rule {
     pub fn fields(&self) -> Vec<Field> {
         let mut f = self.condition.fields();
         for p in &self.output {
-            if let Part::Field(e) = p {
-                f.push(e.field.clone());
+            match p {
+                Part::Field(e) => f.push(e.field.clone()),
+                Part::First(list) => f.extend(list.iter().map(|e| e.field.clone())),
+                Part::Text(_) => {}
             }
         }
         f.sort();

@@ -101,6 +101,8 @@ pub fn ir_parts(t: &[TPart]) -> Vec<Part> {
             TPart::Text(s) => Part::Text(s.clone()),
             TPart::Field(_, f) => match (&f.val, representative(&f.val)) {
                 (Val::Const(c), _) => Part::Text(c.clone()),
+                // In the order `render` (falco-json) reads them.
+                (Val::Coalesce(list), _) if list.len() > 1 => Part::First(list.clone()),
                 (_, Some(e)) => Part::Field(e),
                 (_, None) => Part::Text("<NA>".into()),
             },
