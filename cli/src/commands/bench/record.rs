@@ -227,11 +227,12 @@ fn sustained(bench: &Bench, args: &Args) -> anyhow::Result<ExitCode> {
         &generator,
         &log,
     )?;
-    let calls: u64 = std::fs::read_to_string(&count)
-        .context("the generator left no count")?
-        .trim()
-        .parse()
-        .context("generator count")?;
+    let text = std::fs::read_to_string(&count).context("the generator left no count")?;
+    let mut it = text.split_whitespace();
+    let calls: u64 = it.next().unwrap_or("").parse().context("generator count")?;
+    let generator_cpu: u64 = it.next().unwrap_or("").parse().context("generator count")?;
+    // `hindsight record` reaped the generator: its CPU time is not the recorder's.
+    let cpu = cpu.saturating_sub(generator_cpu);
     let secs = args.duration.as_secs_f64();
     let events = m.totals.events_recorded;
     let r = SustainedReport {

@@ -237,7 +237,13 @@ impl Bench {
                 let _ = std::fs::remove_file(&printed);
             }
         }
-        s.wall_ns = Self::read_time(&out)?;
+        let (wall, workload_cpu) = Self::read_time(&out)?;
+        s.wall_ns = wall;
+        if matches!(t, Tracer::Hindsight | Tracer::Strace) {
+            // The tracer is the workload's ancestor, so the CPU time it
+            // reaped includes the workload's: keep the tracer's own.
+            s.tracer_cpu_ns = s.tracer_cpu_ns.map(|c| c.saturating_sub(workload_cpu));
+        }
         Ok(s)
     }
 }

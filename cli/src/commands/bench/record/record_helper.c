@@ -2,13 +2,15 @@
  * gcc. Modes:
  *   time OUT PROCS CMD ARGS...  move into the cgroup whose cgroup.procs is
  *                               PROCS (if not empty), run CMD, write
- *                               "<wall ns> <wait status>" to OUT
+ *                               "<wall ns> <wait status> <CPU ns>" to OUT
+ *                               (CPU: user + system time of CMD and its
+ *                               descendants, and of this helper)
  *   getppid N                   N getppid() system calls
  *   openclose N PATH            N open(PATH, O_RDONLY) + close()
  *   rate RATE SECONDS THREADS OUT
  *                               getppid() from THREADS threads for SECONDS at
  *                               RATE calls/s in total (0: as fast as
- *                               possible); writes the calls made to OUT
+ *                               possible); writes "<calls> <CPU ns>" to OUT
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -25,6 +28,14 @@ static long long now_ns(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/* User + system time of `who` (RUSAGE_SELF or RUSAGE_CHILDREN), in ns. */
+static long long cpu_ns(int who) {
+    struct rusage ru;
+    if (getrusage(who, &ru)) return 0;
+    return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000LL +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000LL;
 }
 
 static int do_time(int argc, char **argv) {
@@ -49,7 +60,7 @@ static int do_time(int argc, char **argv) {
     long long t1 = now_ns();
     FILE *f = fopen(out, "w");
     if (!f) { perror(out); return 125; }
-    fprintf(f, "%lld %d\n", t1 - t0, st);
+    fprintf(f, "%lld %d %lld\n", t1 - t0, st, cpu_ns(RUSAGE_CHILDREN) + cpu_ns(RUSAGE_SELF));
     fclose(f);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
@@ -103,7 +114,7 @@ static int do_rate(int argc, char **argv) {
     }
     FILE *f = fopen(argv[5], "w");
     if (!f) { perror(argv[5]); return 125; }
-    fprintf(f, "%lld\n", total);
+    fprintf(f, "%lld %lld\n", total, cpu_ns(RUSAGE_SELF));
     fclose(f);
     return 0;
 }

@@ -141,16 +141,19 @@ impl Bench {
         v
     }
 
-    pub(super) fn read_time(out: &Path) -> anyhow::Result<u64> {
+    /// The workload's wall time and CPU time (its own and its
+    /// descendants'), in ns, from the helper's timing file.
+    pub(super) fn read_time(out: &Path) -> anyhow::Result<(u64, u64)> {
         let text = std::fs::read_to_string(out)
             .with_context(|| format!("the workload left no timing in {}", out.display()))?;
         let mut it = text.split_whitespace();
         let ns: u64 = it.next().unwrap_or("").parse().context("timing file")?;
         let status: i32 = it.next().unwrap_or("").parse().context("timing file")?;
+        let cpu: u64 = it.next().unwrap_or("").parse().context("timing file")?;
         if status != 0 {
             bail!("the workload failed (wait status {status})");
         }
-        Ok(ns)
+        Ok((ns, cpu))
     }
 }
 
