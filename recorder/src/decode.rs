@@ -861,6 +861,16 @@ mod tests {
     use hindsight_recorder_common::WireEvent;
 
     fn record(kind: u32, nr: u32, flags: u32, sections: &[(usize, &[u8])]) -> Vec<u8> {
+        record_with(kind, nr, flags, sections, |_| {})
+    }
+
+    fn record_with(
+        kind: u32,
+        nr: u32,
+        flags: u32,
+        sections: &[(usize, &[u8])],
+        tweak: impl Fn(&mut WireHeader),
+    ) -> Vec<u8> {
         // SAFETY: WireHeader is plain old data; all zeroes is a valid value.
         let mut h: WireHeader = unsafe { std::mem::zeroed() };
         h.kind = kind;
@@ -881,10 +891,16 @@ mod tests {
             .unwrap_or(0)
             .max(size_of::<WireHeader>())
             .min(size_of::<WireEvent>());
-        h.kpath_len = sections
-            .iter()
-            .find(|(o, _)| *o == OFF_KPATH)
-            .map_or(0, |(_, b)| b.len() as u32);
+        let used = |off: usize| {
+            sections
+                .iter()
+                .find(|(o, _)| *o == off)
+                .map_or(0, |(_, b)| b.len() as u32)
+        };
+        h.kpath_len = used(OFF_KPATH);
+        h.kpath2_len = used(OFF_KPATH2);
+        h.aux_len = used(OFF_AUX);
+        tweak(&mut h);
         let mut rec = vec![0u8; len];
         h.len = len as u32;
         // SAFETY: `rec` holds at least a WireHeader's bytes.
@@ -911,6 +927,22 @@ mod tests {
             record(KIND_FORK, u32::MAX, 0, &[]),
             record(KIND_EXIT, u32::MAX, 0, &[]),
             record(KIND_SYSCALL, 110, 0, &[]),
+            // An exec with argv and cwd, then a fork into a process the
+            // table does not know (it inherits the parent's context), a
+            // syscall and the exit of that child.
+            record(
+                KIND_EXEC,
+                59,
+                F_KPATH_WALK | F_KPATH_COMPLETE | F_KPATH2_WALK | F_KPATH2_COMPLETE | F_AUX,
+                &[
+                    (OFF_KPATH, b"true\0bin\0usr\0"),
+                    (OFF_KPATH2, b"tmp\0"),
+                    (OFF_AUX, b"true\0--version\0"),
+                ],
+            ),
+            record_with(KIND_FORK, u32::MAX, 0, &[], |h| h.child_tgid = 999_999_999),
+            record_with(KIND_SYSCALL, 110, 0, &[], |h| h.tgid = 999_999_999),
+            record_with(KIND_EXIT, u32::MAX, 0, &[], |h| h.tgid = 999_999_999),
         ];
         let host = HostInfo {
             host_name: "h".into(),
@@ -932,7 +964,39 @@ mod tests {
         assert_eq!(events[0].syscall.as_deref(), Some("getppid"));
         assert_eq!(events[0].process_name.as_deref(), Some("test"));
         assert!(events[0].process_command_line.is_some());
+        assert_eq!(
+            events[5].process_command_line.as_deref(),
+            Some("true --version")
+        );
+        assert_eq!(events[6].process_pid, 999_999_999);
+        assert_eq!(
+            events[6].process_executable.as_deref(),
+            Some("/usr/bin/true")
+        );
+        assert_eq!(events[7].process_cwd.as_deref(), Some("/tmp"));
+        assert_eq!(events[8].process_args, events[5].process_args);
         assert_eq!(rows.finish(), hindsight_format::events_to_batch(&events));
+    }
+
+    #[test]
+    fn decode_into_drops_ignored_rows_like_decode() {
+        let open = record(
+            KIND_SYSCALL,
+            257,
+            F_USER_PATH | F_KPATH_WALK | F_KPATH_COMPLETE | F_FILE,
+            &[
+                (OFF_USER_PATH, b"/etc/hostname\0"),
+                (OFF_KPATH, b"hostname\0etc\0"),
+            ],
+        );
+        let ignore = vec!["/etc/".to_string()];
+        let mut slow = Decoder::new(HostInfo::default(), ignore.clone());
+        let mut fast = Decoder::new(HostInfo::default(), ignore);
+        let mut rows = EventBatchBuilder::with_capacity(1);
+        assert!(slow.decode(&open).unwrap().is_none());
+        assert!(!fast.decode_into(&open, 0, &mut rows).unwrap());
+        assert!(rows.is_empty());
+        assert_eq!((slow.ignored, fast.ignored), (1, 1));
     }
 
     #[test]
