@@ -71,9 +71,14 @@ struct Decoded {
     comm: [u8; 16],
 }
 
-fn cstr(b: &[u8]) -> String {
+/// The text before the first NUL of `b` (all of it without one).
+fn cstr_lossy(b: &[u8]) -> std::borrow::Cow<'_, str> {
     let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-    String::from_utf8_lossy(&b[..end]).into_owned()
+    String::from_utf8_lossy(&b[..end])
+}
+
+fn cstr(b: &[u8]) -> String {
+    cstr_lossy(b).into_owned()
 }
 
 /// Joins leaf-first NUL-separated components into an absolute path.
@@ -361,10 +366,8 @@ impl Decoder {
     /// [`SharedValues`]); fills the scratch buffers they borrow.
     fn shared<'a>(&'a mut self, d: &'a Decoded) -> SharedValues<'a> {
         let e = &d.event;
-        let end = d.comm.iter().position(|&c| c == 0).unwrap_or(d.comm.len());
         self.name_buf.clear();
-        self.name_buf
-            .push_str(&String::from_utf8_lossy(&d.comm[..end]));
+        self.name_buf.push_str(&cstr_lossy(&d.comm));
         let info = self.procs.get(&e.process_pid);
         let args = e
             .process_args

@@ -96,10 +96,7 @@ impl Default for Pending {
 impl Pending {
     /// Adds a row.
     pub fn push(&mut self, e: &Event) {
-        if self.rows.is_empty() {
-            self.since = Instant::now();
-        }
-        self.rows.push(e);
+        self.rows().push(e);
     }
 
     /// The builder to push the next row into (see
