@@ -81,6 +81,15 @@ pub const F_KNAME2_BYTES: u32 = 1 << 19;
 pub const F_USER_TRUNC: u32 = 1 << 20;
 /// `user_path2` is cut short.
 pub const F_USER_TRUNC2: u32 = 1 << 21;
+/// Exec: the executable is on overlayfs (see [`F_EXE_UPPER`]).
+pub const F_EXE_OVERLAY: u32 = 1 << 23;
+/// Exec: the overlayfs executable is in the upper (writable) layer: it was
+/// written or copied up after the mount, not part of a lower (image) layer.
+pub const F_EXE_UPPER: u32 = 1 << 24;
+/// `sock_*`, `lport` and `laddr` describe the socket behind the fd, read
+/// from the kernel's `struct sock` at exit; on `accept`/`accept4` the
+/// `kaddr_*` fields hold its peer (also from `struct sock`).
+pub const F_SOCK: u32 = 1 << 22;
 
 /// Per-syscall capture spec ([`SyscallSpec::flags`]): record this syscall.
 pub const S_ENABLED: u8 = 1 << 0;
@@ -98,6 +107,10 @@ pub const S_SOCKADDR_ARG4: u8 = 1 << 5;
 /// Arg 1 is a `struct user_msghdr *` whose `msg_name` is the destination
 /// (`sendmsg`).
 pub const S_SOCKADDR_MSG: u8 = 1 << 6;
+/// Read the socket behind the fd at exit (family, type, protocol, local
+/// address; the peer too for a returned fd): the returned fd when
+/// [`S_RET_FD`] is also set, else the fd in arg 0. No path walk then.
+pub const S_SOCK: u8 = 1 << 7;
 
 /// How the kernel side captures one syscall number (array value).
 #[repr(C)]
@@ -198,6 +211,35 @@ pub struct KernelOffsets {
     pub bprm_file: u32,
     /// `linux_binprm.filename`.
     pub bprm_filename: u32,
+    /// `file.private_data` (a socket file's `struct socket *`).
+    pub file_private_data: u32,
+    /// `socket.sk`.
+    pub socket_sk: u32,
+    /// `sock_common.skc_family` (as a member of `struct sock`).
+    pub sk_family: u32,
+    /// `sock_common.skc_num`: local port, host order.
+    pub sk_num: u32,
+    /// `sock_common.skc_dport`: remote port, network order.
+    pub sk_dport: u32,
+    /// `sock_common.skc_rcv_saddr`: local IPv4 address.
+    pub sk_rcv_saddr: u32,
+    /// `sock_common.skc_daddr`: remote IPv4 address.
+    pub sk_daddr: u32,
+    /// `sock_common.skc_v6_rcv_saddr` (u32::MAX without IPv6).
+    pub sk_v6_rcv_saddr: u32,
+    /// `sock_common.skc_v6_daddr` (u32::MAX without IPv6).
+    pub sk_v6_daddr: u32,
+    /// `sock.sk_type`.
+    pub sk_type: u32,
+    /// `sock.sk_protocol`.
+    pub sk_protocol: u32,
+    /// `super_block.s_magic`.
+    pub sb_s_magic: u32,
+    /// Distance from an overlayfs inode's embedded `vfs_inode` to its
+    /// `__upperdentry` (`struct ovl_inode`; u32::MAX without overlayfs).
+    pub ovl_upperdentry: u32,
+    /// `dentry.d_inode`.
+    pub dentry_d_inode: u32,
     /// `pt_regs` offsets of syscall arguments 0..6.
     pub regs_arg: [u32; 6],
 }
@@ -301,8 +343,18 @@ pub struct WireHeader {
     pub uaddr: [u8; 16],
     /// Error of the user sockaddr read.
     pub uaddr_err: i32,
+    /// Socket (`F_SOCK`): `sock_common.skc_family`.
+    pub sock_family: u16,
+    /// Socket: `sock.sk_type` (`SOCK_STREAM` 1, `SOCK_DGRAM` 2, `SOCK_RAW` 3, ...).
+    pub sock_type: u16,
+    /// Socket: `sock.sk_protocol` (`IPPROTO_TCP` 6, `IPPROTO_UDP` 17, ...).
+    pub sock_proto: u16,
+    /// Socket: local port (host order, `skc_num`).
+    pub lport: u16,
     /// Padding.
     pub _pad: u32,
+    /// Socket: local address bytes (4 or 16 used).
+    pub laddr: [u8; 16],
 }
 
 /// A whole ring-buffer record; only `header.len` bytes of it are sent.
@@ -429,10 +481,10 @@ pub struct LossCounter {
 }
 
 const _: () = assert!(size_of::<SyscallSpec>() == 4);
-const _: () = assert!(size_of::<KernelOffsets>() == 46 * 4);
-const _: () = assert!(size_of::<Config>() == 24 + 46 * 4);
-const _: () = assert!(size_of::<WireHeader>() == 256);
-const _: () = assert!(size_of::<WireEvent>() == 256 + 4 * USER_PATH_LEN + 2 * KPATH_LEN + AUX_LEN);
+const _: () = assert!(size_of::<KernelOffsets>() == 60 * 4);
+const _: () = assert!(size_of::<Config>() == 24 + 60 * 4);
+const _: () = assert!(size_of::<WireHeader>() == 280);
+const _: () = assert!(size_of::<WireEvent>() == 280 + 4 * USER_PATH_LEN + 2 * KPATH_LEN + AUX_LEN);
 const _: () = assert!(size_of::<EntryState>() == 120 + 2 * USER_PATH_LEN);
 const _: () = assert!(size_of::<LossCounter>() == 24);
 const _: () = assert!(size_of::<ExtConfig>() == 24);

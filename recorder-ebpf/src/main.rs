@@ -11,6 +11,7 @@ mod kernel;
 mod names;
 mod probe;
 mod process;
+mod socket;
 mod syscalls;
 
 #[cfg(not(test))]

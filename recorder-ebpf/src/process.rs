@@ -4,9 +4,9 @@
 
 use aya_ebpf::{helpers::generated as h, macros::raw_tracepoint, programs::RawTracePointContext};
 use hindsight_recorder_common::{
-    AUX_LEN, F_AUX, F_EXEC_KNAME, F_FILE, F_KPATH_COMPLETE, F_KPATH_PSEUDO, F_KPATH_WALK,
-    F_KPATH2_COMPLETE, F_KPATH2_WALK, F_USER_PATH, F_USER_TRUNC, KIND_EXEC, KIND_EXIT, KIND_FORK,
-    USER_PATH_LEN, WireEvent, WireHeader,
+    AUX_LEN, F_AUX, F_EXE_OVERLAY, F_EXE_UPPER, F_EXEC_KNAME, F_FILE, F_KPATH_COMPLETE,
+    F_KPATH_PSEUDO, F_KPATH_WALK, F_KPATH2_COMPLETE, F_KPATH2_WALK, F_USER_PATH, F_USER_TRUNC,
+    KIND_EXEC, KIND_EXIT, KIND_FORK, USER_PATH_LEN, WireEvent, WireHeader,
 };
 
 use crate::kernel::{
@@ -67,6 +67,39 @@ pub fn hs_fork(ctx: RawTracePointContext) -> i32 {
     0
 }
 
+/// `OVERLAYFS_SUPER_MAGIC`.
+const OVERLAYFS_MAGIC: u64 = 0x794c_7630;
+
+/// Whether the executed `file` is on overlayfs and, if so, in its upper
+/// layer: the overlay inode has an upper dentry whose inode number is the
+/// overlay inode's own, i.e. the file was created in the upper layer after
+/// the mount. A file copied up from a lower layer (chmod, write) keeps its
+/// lower inode number and counts as lower, as in Falco's
+/// `proc.is_exe_upper_layer`.
+#[inline(always)]
+fn overlay_layer(file: u64) -> u32 {
+    let up = conf!(off.ovl_upperdentry);
+    if up == u32::MAX {
+        return 0;
+    }
+    let inode = rd::<u64>(file, conf!(off.file_f_inode));
+    let sb = rd::<u64>(inode, conf!(off.inode_i_sb));
+    if rd::<u64>(sb, conf!(off.sb_s_magic)) & 0xffff_ffff != OVERLAYFS_MAGIC {
+        return 0;
+    }
+    let upper = rd::<u64>(inode, up);
+    if upper == 0 {
+        return F_EXE_OVERLAY;
+    }
+    let upper_inode = rd::<u64>(upper, conf!(off.dentry_d_inode));
+    let ino = conf!(off.inode_i_ino);
+    if upper_inode != 0 && rd::<u64>(upper_inode, ino) == rd::<u64>(inode, ino) {
+        F_EXE_OVERLAY | F_EXE_UPPER
+    } else {
+        F_EXE_OVERLAY
+    }
+}
+
 #[raw_tracepoint(tracepoint = "sched_process_exec")]
 pub fn hs_exec(ctx: RawTracePointContext) -> i32 {
     let pid_tgid = unsafe { h::bpf_get_current_pid_tgid() };
@@ -96,6 +129,7 @@ pub fn hs_exec(ctx: RawTracePointContext) -> i32 {
         if w.pseudo {
             flags |= F_KPATH_PSEUDO;
         }
+        flags |= overlay_layer(file);
     }
     // The kernel's own copy of the file name.
     let kname = rd::<u64>(bprm, conf!(off.bprm_filename));

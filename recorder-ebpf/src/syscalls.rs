@@ -8,7 +8,8 @@ use hindsight_recorder_common::{
     F_KPATH_COMPLETE, F_KPATH_PSEUDO, F_KPATH_REREAD, F_KPATH_WALK, F_KPATH2_COMPLETE,
     F_KPATH2_WALK, F_UADDR, F_USER_PATH, F_USER_PATH2, F_USER_TRUNC, F_USER_TRUNC2, KIND_SYSCALL,
     MAX_SYSCALLS, OFF_AUX, OFF_KPATH, OFF_KPATH2, OFF_USER_PATH2, S_ARG_FD, S_ENABLED, S_REREAD,
-    S_RET_FD, S_SOCKADDR, S_SOCKADDR_ARG4, S_SOCKADDR_MSG, SyscallSpec, USER_PATH_LEN, WireEvent,
+    S_RET_FD, S_SOCK, S_SOCKADDR, S_SOCKADDR_ARG4, S_SOCKADDR_MSG, SyscallSpec, USER_PATH_LEN,
+    WireEvent,
 };
 
 use crate::kernel::{
@@ -280,6 +281,26 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
             );
         }
         len = OFF_KPATH;
+    }
+    // A socket call: the socket behind the fd, and nothing else to resolve
+    // (no dentry walk). Done here and returning, so that the verifier does
+    // not explore the walks below once more for it.
+    if spec.flags & S_SOCK != 0 {
+        let returned = spec.flags & S_RET_FD != 0;
+        let sfd = if returned {
+            ret
+        } else {
+            st.args[0] as i32 as i64
+        };
+        if sfd >= 0 {
+            flags |= crate::socket::read_sock(&mut e.header, task, sfd, returned);
+        }
+        crate::names::forget(tid, flags);
+        e.header.flags = flags;
+        e.header.len = len as u32;
+        entry_done(stp);
+        send(ev, len);
+        return 0;
     }
     // The kernel's object: the fd the call returned, or the fd it used.
     let fd = if spec.flags & S_RET_FD != 0 && ret >= 0 {

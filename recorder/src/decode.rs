@@ -11,7 +11,7 @@ use hindsight_format::{EventBatchBuilder, SharedValues};
 use hindsight_recorder_common::{
     F_AUX, F_EXEC_KNAME, F_FD_ARG, F_FILE, F_KADDR, F_KNAME1, F_KNAME1_BYTES, F_KNAME1_DIFF,
     F_KNAME2, F_KNAME2_BYTES, F_KNAME2_DIFF, F_KPATH_COMPLETE, F_KPATH_PSEUDO, F_KPATH_REREAD,
-    F_KPATH_WALK, F_KPATH2_COMPLETE, F_KPATH2_WALK, F_UADDR, F_USER_PATH, F_USER_PATH2,
+    F_KPATH_WALK, F_KPATH2_COMPLETE, F_KPATH2_WALK, F_SOCK, F_UADDR, F_USER_PATH, F_USER_PATH2,
     F_USER_TRUNC, F_USER_TRUNC2, KIND_EXEC, KIND_EXIT, KIND_FORK, KIND_SYSCALL, OFF_AUX, OFF_KNAME,
     OFF_KNAME2, OFF_KPATH, OFF_KPATH2, OFF_USER_PATH, OFF_USER_PATH2, S_REREAD, WireHeader,
 };
@@ -213,6 +213,18 @@ fn family_name(f: u16) -> String {
         17 => "AF_PACKET".into(),
         other => format!("AF_{other}"),
     }
+}
+
+/// `network_transport` of a socket: family, `sk_type` and `sk_protocol`.
+fn transport(family: u16, ty: u16, proto: u16) -> Option<String> {
+    let t = match (family, ty, proto) {
+        (1, _, _) => "unix",
+        (_, 3, _) => "raw",
+        (_, _, 6) => "tcp",
+        (_, _, 17) => "udp",
+        _ => return None,
+    };
+    Some(t.into())
 }
 
 fn ip_string(family: u16, a: &[u8; 16]) -> Option<String> {
@@ -781,22 +793,51 @@ impl Decoder {
             e.network_transport = None;
             e.fd_type = Some(if h.kaddr_family == 10 { "ipv6" } else { "ipv4" }.into());
             let sends = matches!(name, "sendto" | "sendmsg");
-            e.kernel_source = Some(
-                match (sends, h.kaddr_family == 10) {
-                    (false, false) => "cgroup_connect4",
-                    (false, true) => "cgroup_connect6",
-                    (true, false) => "cgroup_sendmsg4",
-                    (true, true) => "cgroup_sendmsg6",
+            if matches!(name, "accept" | "accept4") {
+                // The peer, from the accepted socket: no user value to compare.
+                e.kernel_source = Some("sys_exit_sock".into());
+            } else {
+                e.kernel_source = Some(
+                    match (sends, h.kaddr_family == 10) {
+                        (false, false) => "cgroup_connect4",
+                        (false, true) => "cgroup_connect6",
+                        (true, false) => "cgroup_sendmsg4",
+                        (true, true) => "cgroup_sendmsg6",
+                    }
+                    .into(),
+                );
+                e.toctou_mismatch = Some(
+                    h.uaddr_err != 0
+                        || h.flags & F_UADDR == 0
+                        || h.uaddr_family != h.kaddr_family
+                        || h.uaddr_port != h.kaddr_port
+                        || h.uaddr != h.kaddr,
+                );
+            }
+        }
+        if h.flags & F_SOCK != 0 {
+            // The socket itself, read from `struct sock` at exit.
+            e.network_family = Some(family_name(h.sock_family));
+            e.network_transport = transport(h.sock_family, h.sock_type, h.sock_proto);
+            e.fd_type = Some(
+                match h.sock_family {
+                    1 => "unix",
+                    2 => "ipv4",
+                    10 => "ipv6",
+                    _ => "other",
                 }
                 .into(),
             );
-            e.toctou_mismatch = Some(
-                h.uaddr_err != 0
-                    || h.flags & F_UADDR == 0
-                    || h.uaddr_family != h.kaddr_family
-                    || h.uaddr_port != h.kaddr_port
-                    || h.uaddr != h.kaddr,
-            );
+            e.file_inode = Some(h.ino);
+            if (h.lport != 0 || h.laddr != [0; 16])
+                && let Some(ip) = ip_string(h.sock_family, &h.laddr)
+            {
+                e.source_ip = Some(ip);
+                e.source_port = Some(h.lport);
+            }
+            if e.kernel_source.is_none() {
+                e.kernel_source = Some("sys_exit_sock".into());
+            }
         }
         e.syscall_args = syscall_args(name, &a);
     }

@@ -51,8 +51,36 @@ pub fn resolve(btf: &Btf) -> Result<KernelOffsets, BtfError> {
         signal_live: m("signal_struct", "live")?,
         bprm_file: m("linux_binprm", "file")?,
         bprm_filename: m("linux_binprm", "filename")?,
+        file_private_data: m("file", "private_data")?,
+        socket_sk: m("socket", "sk")?,
+        sk_family: m("sock", "__sk_common.skc_family")?,
+        sk_num: m("sock", "__sk_common.skc_num")?,
+        sk_dport: m("sock", "__sk_common.skc_dport")?,
+        sk_rcv_saddr: m("sock", "__sk_common.skc_rcv_saddr")?,
+        sk_daddr: m("sock", "__sk_common.skc_daddr")?,
+        sk_v6_rcv_saddr: opt("sock", "__sk_common.skc_v6_rcv_saddr"),
+        sk_v6_daddr: opt("sock", "__sk_common.skc_v6_daddr"),
+        sk_type: m("sock", "sk_type")?,
+        sk_protocol: m("sock", "sk_protocol")?,
+        sb_s_magic: m("super_block", "s_magic")?,
+        ovl_upperdentry: ovl_upperdentry(btf),
+        dentry_d_inode: m("dentry", "d_inode")?,
         regs_arg,
     })
+}
+
+/// `offsetof(ovl_inode, __upperdentry) - offsetof(ovl_inode, vfs_inode)`:
+/// where, from the `struct inode` the VFS hands out, an overlayfs inode keeps
+/// its upper-layer dentry. u32::MAX when the kernel's BTF has no `ovl_inode`
+/// (overlayfs built as a module without BTF in vmlinux, or not built).
+fn ovl_upperdentry(btf: &Btf) -> u32 {
+    match (
+        btf.member_offset("ovl_inode", "vfs_inode"),
+        btf.member_offset("ovl_inode", "__upperdentry"),
+    ) {
+        (Ok(v), Ok(u)) if u > v => u - v,
+        _ => u32::MAX,
+    }
 }
 
 /// Offsets in `struct pt_regs` of syscall arguments 0..6 for this build's
@@ -89,6 +117,11 @@ mod tests {
         assert_eq!(off.regs_arg, [112, 104, 96, 56, 72, 64]);
         assert_eq!(off.path_dentry, 8);
         assert!(off.task_tgid > off.task_pid - 1);
+        // struct sock starts with its sock_common: daddr, rcv_saddr, hash,
+        // then the port pair (dport, num), then family.
+        assert_eq!((off.sk_daddr, off.sk_rcv_saddr), (0, 4));
+        assert_eq!((off.sk_dport, off.sk_num, off.sk_family), (12, 14, 16));
+        assert!(off.sk_type > off.sk_family && off.sk_protocol > off.sk_family);
     }
 }
 

@@ -1,7 +1,7 @@
 //! Syscall names, numbers and how the kernel side captures each one.
 
 use hindsight_recorder_common::{
-    MAX_SYSCALLS, S_ARG_FD, S_ENABLED, S_REREAD, S_RET_FD, S_SOCKADDR, S_SOCKADDR_ARG4,
+    MAX_SYSCALLS, S_ARG_FD, S_ENABLED, S_REREAD, S_RET_FD, S_SOCK, S_SOCKADDR, S_SOCKADDR_ARG4,
     S_SOCKADDR_MSG, SyscallSpec,
 };
 
@@ -154,9 +154,13 @@ pub fn spec_for(name: &str) -> SyscallSpec {
         "rename" | "link" | "symlink" | "mount" => spec(S_REREAD, 1, 2, 0),
         "renameat" | "renameat2" | "linkat" => spec(S_REREAD, 2, 4, 1),
         "symlinkat" => spec(S_REREAD, 1, 3, 0),
-        "connect" | "bind" => spec(S_SOCKADDR, 0, 0, 0),
-        "sendto" => spec(S_SOCKADDR_ARG4, 0, 0, 0),
-        "sendmsg" => spec(S_SOCKADDR_MSG, 0, 0, 0),
+        "connect" | "bind" => spec(S_SOCKADDR | S_SOCK, 0, 0, 0),
+        "sendto" => spec(S_SOCKADDR_ARG4 | S_SOCK, 0, 0, 0),
+        "sendmsg" => spec(S_SOCKADDR_MSG | S_SOCK, 0, 0, 0),
+        "socket" | "accept" | "accept4" => spec(S_RET_FD | S_SOCK, 0, 0, 0),
+        "listen" | "recvfrom" | "recvmsg" | "getsockname" | "getpeername" | "shutdown" => {
+            spec(S_SOCK, 0, 0, 0)
+        }
         "fchmod" | "fchown" | "ftruncate" | "fchdir" | "read" | "write" | "pread64"
         | "pwrite64" | "readv" | "writev" | "finit_module" | "dup" | "dup2" | "dup3" => {
             spec(S_ARG_FD, 0, 0, 0)

@@ -86,3 +86,81 @@ fn udp_sendto_and_sendmsg_destinations() {
         );
     }
 }
+
+/// A TCP connection over loopback: `socket`, `bind`, `listen`, `connect`
+/// and `accept` rows carry the socket as the kernel holds it at exit — its
+/// transport, the local address (the client's ephemeral port is assigned by
+/// then) and, on `accept`, the peer. The ground truth is what the program
+/// itself saw (`getsockname`/`accept`'s address), written to a file.
+#[test]
+fn tcp_connect_and_accept_local_and_peer_addresses() {
+    if !can_record("tcp_connect_and_accept_local_and_peer_addresses") {
+        return;
+    }
+    let truth = tempfile::NamedTempFile::new().unwrap();
+    let script = "import socket, sys\n\
+         srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(1)\n\
+         cli = socket.socket(); cli.connect(srv.getsockname())\n\
+         conn, peer = srv.accept()\n\
+         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n\
+         open(sys.argv[1], 'w').write('%d %d %d' % (srv.getsockname()[1], cli.getsockname()[1], peer[1]))\n";
+    let path = truth.path().to_str().unwrap();
+    let rec = record(&["/usr/bin/python3", "-c", script, path]);
+    let text = std::fs::read_to_string(truth.path()).unwrap();
+    let ports: Vec<u16> = text.split(' ').map(|p| p.parse().unwrap()).collect();
+    let (server, client, peer) = (ports[0], ports[1], ports[2]);
+    assert_eq!(client, peer);
+    let one = |call: &str| {
+        let rows: Vec<_> = rec
+            .sys(call)
+            .into_iter()
+            .filter(|e| e.network_family.as_deref() == Some("AF_INET"))
+            .collect();
+        assert_eq!(rows.len(), 1, "{call}\n{}", rec.dump());
+        rows[0].clone()
+    };
+    let c = one("connect");
+    assert_eq!(c.source_ip.as_deref(), Some("127.0.0.1"));
+    assert_eq!(c.source_port, Some(client), "the kernel's ephemeral port");
+    assert_eq!(c.destination_port, Some(server));
+    assert_eq!(c.network_transport.as_deref(), Some("tcp"));
+    assert_eq!(c.fd_type.as_deref(), Some("ipv4"));
+    assert_eq!(c.kernel_source.as_deref(), Some("cgroup_connect4"));
+    let a = rec
+        .sys("accept4")
+        .into_iter()
+        .chain(rec.sys("accept"))
+        .find(|e| e.ret.is_some_and(|r| r >= 0))
+        .unwrap_or_else(|| panic!("no accept\n{}", rec.dump()))
+        .clone();
+    assert_eq!(a.source_ip.as_deref(), Some("127.0.0.1"));
+    assert_eq!(a.source_port, Some(server));
+    assert_eq!(a.destination_ip.as_deref(), Some("127.0.0.1"));
+    assert_eq!(
+        a.destination_port,
+        Some(client),
+        "the peer, from struct sock"
+    );
+    assert_eq!(a.kernel_source.as_deref(), Some("sys_exit_sock"));
+    assert_eq!(a.network_transport.as_deref(), Some("tcp"));
+    for call in ["bind", "listen"] {
+        let e = one(call);
+        assert_eq!(e.source_port, Some(server), "{call}");
+        assert_eq!(e.kernel_source.as_deref(), Some("sys_exit_sock"), "{call}");
+    }
+    let transports: Vec<_> = rec
+        .sys("socket")
+        .into_iter()
+        .filter(|e| e.network_family.as_deref() == Some("AF_INET"))
+        .map(|e| e.network_transport.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(transports, ["tcp", "tcp", "udp"], "{}", rec.dump());
+    // A new socket has neither a local nor a peer address yet.
+    assert!(
+        rec.sys("socket")
+            .iter()
+            .all(|e| e.source_port.is_none() && e.destination_ip.is_none()),
+        "{}",
+        rec.dump()
+    );
+}

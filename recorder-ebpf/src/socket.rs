@@ -1,0 +1,67 @@
+//! The socket behind a descriptor, read at `sys_exit` from the kernel's own
+//! `struct sock`: family, type, protocol, the local address the kernel bound
+//! (an ephemeral port is assigned by then) and, for a returned descriptor
+//! (`accept`), the peer.
+
+use hindsight_recorder_common::{F_KADDR, F_SOCK, WireHeader};
+
+use crate::kernel::{conf, fd_file, rd};
+
+/// `S_IFMT` / `S_IFSOCK` of `inode.i_mode`.
+const S_IFMT: u16 = 0o170000;
+const S_IFSOCK: u16 = 0o140000;
+
+/// Reads the socket behind `fd` of `task` into `h`; `peer` also stores the
+/// remote end, when there is one, as the kernel's address (`kaddr_*`).
+/// Returns the `F_*` bits set (0 when `fd` is not a socket).
+///
+/// Not inlined: as a BPF subprogram it costs the verifier far less than
+/// inlined into `sys_exit`'s many paths (over its 1M-instruction budget).
+#[inline(never)]
+pub fn read_sock(h: &mut WireHeader, task: u64, fd: i64, peer: bool) -> u32 {
+    let file = fd_file(task, fd);
+    if file == 0 {
+        return 0;
+    }
+    let inode = rd::<u64>(file, conf!(off.file_f_inode));
+    if rd::<u16>(inode, conf!(off.inode_i_mode)) & S_IFMT != S_IFSOCK {
+        return 0;
+    }
+    let sock = rd::<u64>(file, conf!(off.file_private_data));
+    let sk = rd::<u64>(sock, conf!(off.socket_sk));
+    if sk == 0 {
+        return 0;
+    }
+    let family = rd::<u16>(sk, conf!(off.sk_family));
+    h.ino = rd::<u64>(inode, conf!(off.inode_i_ino));
+    h.sock_family = family;
+    h.sock_type = rd::<u16>(sk, conf!(off.sk_type));
+    h.sock_proto = rd::<u16>(sk, conf!(off.sk_protocol));
+    h.lport = rd::<u16>(sk, conf!(off.sk_num));
+    let rport = u16::from_be(rd::<u16>(sk, conf!(off.sk_dport)));
+    let mut flags = F_SOCK;
+    // A new socket (`socket`) has no peer yet.
+    let peer = peer && rport != 0;
+    if family == 2 {
+        let l = rd::<[u8; 4]>(sk, conf!(off.sk_rcv_saddr));
+        h.laddr = [l[0], l[1], l[2], l[3], 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        if peer {
+            let r = rd::<[u8; 4]>(sk, conf!(off.sk_daddr));
+            h.kaddr = [r[0], r[1], r[2], r[3], 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+            h.kaddr_family = 2;
+            h.kaddr_port = rport;
+            flags |= F_KADDR;
+        }
+    } else if family == 10 && conf!(off.sk_v6_rcv_saddr) != u32::MAX {
+        h.laddr = rd::<[u8; 16]>(sk, conf!(off.sk_v6_rcv_saddr));
+        if peer {
+            h.kaddr = rd::<[u8; 16]>(sk, conf!(off.sk_v6_daddr));
+            h.kaddr_family = 10;
+            h.kaddr_port = rport;
+            flags |= F_KADDR;
+        }
+    } else {
+        h.laddr = [0; 16];
+    }
+    flags
+}
