@@ -135,8 +135,14 @@ pub fn entry_done(st: *mut EntryState) {
 pub fn send(ev: *const WireEvent, len: usize) {
     let bytes = unsafe { core::slice::from_raw_parts(ev.cast::<u8>(), len) };
     // Batch wake-ups: the reader polls on a short timer and is only woken
-    // early when enough data waits (BPF_RB_AVAIL_DATA = 0).
-    let flags = if EVENTS.query(0) >= conf!(wakeup_bytes) as u64 {
+    // early by the record that makes the waiting data cross `wakeup_bytes`
+    // (BPF_RB_AVAIL_DATA = 0). Not by every record above it: a wake-up is
+    // an irq_work self-IPI, which costs microseconds in a VM, and a reader
+    // that is behind does not sleep (its poll returns at once while data
+    // waits), so further wake-ups would only burn the traced program's time.
+    let wake = conf!(wakeup_bytes) as u64;
+    let waiting = EVENTS.query(0);
+    let flags = if waiting < wake && waiting + len as u64 >= wake {
         2 // BPF_RB_FORCE_WAKEUP
     } else {
         1 // BPF_RB_NO_WAKEUP
@@ -146,38 +152,97 @@ pub fn send(ev: *const WireEvent, len: usize) {
     }
 }
 
-/// Fills the task-describing header fields from `task`.
+/// Scratch for one block read of `struct cred` (see [`fill_task`]).
+#[map]
+pub static CRED_SCRATCH: PerCpuArray<[u64; 8]> = PerCpuArray::with_max_entries(1, 0);
+
+/// Fills the task-describing header fields from `task`, which must be the
+/// current task (every caller runs in its context: syscall exit, fork in
+/// the parent, exec, exit).
+///
+/// Kept to few kernel reads: tgid and tid come from
+/// `bpf_get_current_pid_tgid`; the ids and capabilities of `struct cred`
+/// (which keeps them within 64 bytes of one another) are one read into a
+/// per-CPU scratch when the offsets allow it; `loginuid` and `sessionid`
+/// are one read when adjacent. Every value is read afresh for every record:
+/// nothing is cached across records, so no record can carry stale context.
 #[inline(always)]
 pub fn fill_task(ev: *mut WireEvent, task: u64) {
     let h = unsafe { &mut (*ev).header };
-    h.tgid = rd::<u32>(task, conf!(off.task_tgid));
-    h.tid = rd::<u32>(task, conf!(off.task_pid));
+    let pid_tgid = unsafe { h::bpf_get_current_pid_tgid() };
+    h.tgid = (pid_tgid >> 32) as u32;
+    h.tid = pid_tgid as u32;
     let parent = rd::<u64>(task, conf!(off.task_real_parent));
     h.ppid = rd::<u32>(parent, conf!(off.task_tgid));
     let cred = rd::<u64>(task, conf!(off.task_cred));
-    h.uid = rd::<u32>(cred, conf!(off.cred_uid));
-    h.gid = rd::<u32>(cred, conf!(off.cred_gid));
-    h.euid = rd::<u32>(cred, conf!(off.cred_euid));
-    h.cap_eff = rd::<u64>(cred, conf!(off.cred_cap_effective));
-    h.cap_perm = rd::<u64>(cred, conf!(off.cred_cap_permitted));
+    fill_cred(h, cred);
     let lo = conf!(off.task_loginuid);
-    h.loginuid = if lo == u32::MAX {
-        u32::MAX
-    } else {
-        rd::<u32>(task, lo)
-    };
     let so = conf!(off.task_sessionid);
-    h.sessionid = if so == u32::MAX {
-        u32::MAX
+    if lo != u32::MAX && so == lo + 4 {
+        let both = rd::<u64>(task, lo);
+        h.loginuid = both as u32;
+        h.sessionid = (both >> 32) as u32;
     } else {
-        rd::<u32>(task, so)
-    };
-    h.cgroup_id = unsafe { h::bpf_get_current_cgroup_id() };
-    let mut comm = [0u8; 16];
-    unsafe {
-        h::bpf_get_current_comm(comm.as_mut_ptr().cast(), 16);
+        h.loginuid = if lo == u32::MAX {
+            u32::MAX
+        } else {
+            rd::<u32>(task, lo)
+        };
+        h.sessionid = if so == u32::MAX {
+            u32::MAX
+        } else {
+            rd::<u32>(task, so)
+        };
     }
-    h.comm = comm;
+    h.cgroup_id = unsafe { h::bpf_get_current_cgroup_id() };
+    // Straight into the record (a stack copy would go through memmove).
+    unsafe {
+        h::bpf_get_current_comm(h.comm.as_mut_ptr().cast(), 16);
+    }
+}
+
+/// Fills uid, gid, euid and the capabilities from `cred`: one 64-byte read
+/// when the five members lie in one 8-aligned 64-byte window (they do in
+/// every kernel since `struct cred` gained them), else one read each.
+#[inline(always)]
+fn fill_cred(h: &mut hindsight_recorder_common::WireHeader, cred: u64) {
+    let (u, g, e) = (
+        conf!(off.cred_uid),
+        conf!(off.cred_gid),
+        conf!(off.cred_euid),
+    );
+    let (ce, cp) = (conf!(off.cred_cap_effective), conf!(off.cred_cap_permitted));
+    let lo = u & !7;
+    let fits = u >= lo
+        && g >= lo
+        && e >= lo
+        && ce >= lo
+        && cp >= lo
+        && g + 4 <= lo + 64
+        && e + 4 <= lo + 64
+        && ce + 8 <= lo + 64
+        && cp + 8 <= lo + 64
+        && (u | g | e) & 3 == 0
+        && (ce | cp) & 7 == 0;
+    if fits
+        && let Some(w) = CRED_SCRATCH.get_ptr_mut(0)
+        && unsafe { h::bpf_probe_read_kernel(w.cast(), 64, (cred + lo as u64) as *const _) } == 0
+    {
+        let w = unsafe { &*w };
+        // A u32 at byte `o` of the window: word `o / 8`, half `o % 8 / 4`.
+        let word32 = |o: u32| (w[((o >> 3) & 7) as usize] >> ((o & 4) * 8)) as u32;
+        h.uid = word32(u - lo);
+        h.gid = word32(g - lo);
+        h.euid = word32(e - lo);
+        h.cap_eff = w[(((ce - lo) >> 3) & 7) as usize];
+        h.cap_perm = w[(((cp - lo) >> 3) & 7) as usize];
+        return;
+    }
+    h.uid = rd::<u32>(cred, u);
+    h.gid = rd::<u32>(cred, g);
+    h.euid = rd::<u32>(cred, e);
+    h.cap_eff = rd::<u64>(cred, ce);
+    h.cap_perm = rd::<u64>(cred, cp);
 }
 
 /// The raw syscall arguments saved in `regs` (a `struct pt_regs *`): one
@@ -345,6 +410,42 @@ pub fn fill_file(ev: *mut WireEvent, file: u64, buf: *mut u8) -> Walk {
     h.f_flags = rd::<u32>(file, conf!(off.file_f_flags));
     walk_path(file + conf!(off.file_f_path) as u64, buf)
 }
+
+/// Copies `src` to `dst` one u64 at a time. The accesses are volatile so
+/// that LLVM cannot merge them back into a `memcpy`/`memmove` call: in BPF
+/// those are compiler_builtins' byte-at-a-time loops (hundreds of
+/// instructions for a 48-byte copy). `T` must be a whole number of u64s and
+/// 8-aligned where it lives (asserted for the fields it is used on).
+#[inline(always)]
+pub fn copy_words<T: Copy>(dst: &mut T, src: &T) {
+    const { assert!(core::mem::size_of::<T>() % 8 == 0) };
+    let d = (dst as *mut T).cast::<u64>();
+    let s = (src as *const T).cast::<u64>();
+    let mut i = 0;
+    while i < core::mem::size_of::<T>() / 8 {
+        unsafe { core::ptr::write_volatile(d.add(i), core::ptr::read_volatile(s.add(i))) };
+        i += 1;
+    }
+}
+
+/// Stores `v` with a volatile store: neighbouring zero stores are not
+/// merged into a (byte-at-a-time) `memset` call.
+#[inline(always)]
+pub fn set<T: Copy>(dst: &mut T, v: T) {
+    unsafe { core::ptr::write_volatile(dst, v) };
+}
+
+// `copy_words` is used on these byte arrays: they must be 8-aligned.
+const _: () = {
+    use core::mem::offset_of;
+    use hindsight_recorder_common::WireHeader;
+    assert!(offset_of!(WireHeader, uaddr) % 8 == 0);
+    assert!(offset_of!(WireHeader, kaddr) % 8 == 0);
+    assert!(offset_of!(WireHeader, args) % 8 == 0);
+    assert!(offset_of!(EntryState, uaddr) % 8 == 0);
+    assert!(offset_of!(EntryState, kaddr) % 8 == 0);
+    assert!(offset_of!(EntryState, args) % 8 == 0);
+};
 
 /// Address of the current task.
 #[inline(always)]

@@ -13,8 +13,8 @@ use hindsight_recorder_common::{
 };
 
 use crate::kernel::{
-    ENTRY, EVENT_SCRATCH, IDLE, SPECS, conf, current_task, entry_done, entry_slot, fd_file,
-    fill_file, fill_task, now, rd, read_args, send, tracked, walk_path,
+    ENTRY, EVENT_SCRATCH, IDLE, SPECS, conf, copy_words, current_task, entry_done, entry_slot,
+    fd_file, fill_file, fill_task, now, rd, read_args, send, set, tracked, walk_path,
 };
 
 const AT_FDCWD: i64 = -100;
@@ -107,11 +107,11 @@ pub fn hs_sys_enter(ctx: RawTracePointContext) -> i32 {
     st.flags = 0;
     st.ts = now();
     st.args = read_args(regs);
-    st.user_err = 0;
-    st.user_err2 = 0;
-    st.uaddr_err = 0;
-    st.kaddr_family = 0;
-    st.uaddr_family = 0;
+    set(&mut st.user_err, 0);
+    set(&mut st.user_err2, 0);
+    set(&mut st.uaddr_err, 0);
+    set(&mut st.kaddr_family, 0);
+    set(&mut st.uaddr_family, 0);
     if spec.path1 != 0 {
         let (err, cut) = read_user_path(st.user_path.as_mut_ptr(), arg(&st.args, spec.path1));
         st.user_err = err;
@@ -233,23 +233,23 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
     h.ts_enter = st.ts;
     h.ts_exit = now();
     h.ret = ret;
-    h.args = st.args;
+    copy_words(&mut h.args, &st.args);
     h.user_err = st.user_err;
     h.user_err2 = st.user_err2;
     h.uaddr_err = st.uaddr_err;
     h.uaddr_family = st.uaddr_family;
     h.uaddr_port = st.uaddr_port;
-    h.uaddr = st.uaddr;
+    copy_words(&mut h.uaddr, &st.uaddr);
     h.kaddr_family = st.kaddr_family;
     h.kaddr_port = st.kaddr_port;
-    h.kaddr = st.kaddr;
-    h.kpath_len = 0;
-    h.kpath2_len = 0;
-    h.aux_len = 0;
-    h.ino = 0;
-    h.dev = 0;
-    h.f_flags = 0;
-    h.i_mode = 0;
+    copy_words(&mut h.kaddr, &st.kaddr);
+    set(&mut h.kpath_len, 0);
+    set(&mut h.kpath2_len, 0);
+    set(&mut h.aux_len, 0);
+    set(&mut h.ino, 0);
+    set(&mut h.dev, 0);
+    set(&mut h.f_flags, 0);
+    set(&mut h.i_mode, 0);
     let mut flags = st.flags
         & (F_USER_PATH
             | F_USER_PATH2
