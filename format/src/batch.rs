@@ -138,6 +138,7 @@ pub struct EventColumns<'a> {
     pub file_path_user: Option<StrColumn<'a>>,
     pub file_path_user_err: Option<&'a Int32Array>,
     pub file_path_truncated: Option<&'a BooleanArray>,
+    pub process_exe_upper_layer: Option<&'a BooleanArray>,
     pub file_inode: Option<&'a UInt64Array>,
     pub file_device: Option<&'a UInt64Array>,
     pub file_flags: Option<StrColumn<'a>>,
@@ -263,6 +264,7 @@ impl<'a> EventColumns<'a> {
             file_path_user: l.str("file_path_user")?,
             file_path_user_err: l.prim::<Int32Type>("file_path_user_err")?,
             file_path_truncated: l.bool("file_path_truncated")?,
+            process_exe_upper_layer: l.bool("process_exe_upper_layer")?,
             file_inode: l.prim::<UInt64Type>("file_inode")?,
             file_device: l.prim::<UInt64Type>("file_device")?,
             file_flags: l.str("file_flags")?,
@@ -339,6 +341,9 @@ impl<'a> EventColumns<'a> {
         ev.file_path_user_err = opt(self.file_path_user_err, i);
         ev.file_path_truncated = self
             .file_path_truncated
+            .and_then(|a| a.is_valid(i).then(|| a.value(i)));
+        ev.process_exe_upper_layer = self
+            .process_exe_upper_layer
             .and_then(|a| a.is_valid(i).then(|| a.value(i)));
         ev.file_inode = opt(self.file_inode, i);
         ev.file_device = opt(self.file_device, i);

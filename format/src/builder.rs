@@ -133,6 +133,7 @@ pub struct EventBatchBuilder {
     syscall_args: StringBuilder,
     lost_events: PrimitiveBuilder<UInt64Type>,
     file_path_truncated: BooleanBuilder,
+    process_exe_upper_layer: BooleanBuilder,
 }
 
 impl EventBatchBuilder {
@@ -194,6 +195,7 @@ impl EventBatchBuilder {
             syscall_args: StringBuilder::with_capacity(rows, rows * 8),
             lost_events: PrimitiveBuilder::with_capacity(rows),
             file_path_truncated: BooleanBuilder::with_capacity(rows),
+            process_exe_upper_layer: BooleanBuilder::with_capacity(rows),
         }
     }
 
@@ -291,6 +293,8 @@ impl EventBatchBuilder {
         self.lost_events.append_option(e.lost_events);
         self.file_path_truncated
             .append_option(e.file_path_truncated);
+        self.process_exe_upper_layer
+            .append_option(e.process_exe_upper_layer);
     }
 
     /// The rows pushed so far as one batch; the builder is empty afterwards.
@@ -352,6 +356,7 @@ impl EventBatchBuilder {
             Arc::new(self.syscall_args.finish()),
             Arc::new(self.lost_events.finish()),
             Arc::new(self.file_path_truncated.finish()),
+            Arc::new(self.process_exe_upper_layer.finish()),
         ];
         RecordBatch::try_new(events_schema(), columns)
             .expect("EventBatchBuilder builds the columns of COLUMNS in order")

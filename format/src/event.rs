@@ -96,6 +96,8 @@ pub struct Event {
     pub file_path_user: Option<String>,
     pub file_path_user_err: Option<i32>,
     pub file_path_truncated: Option<bool>,
+    /// The executable is in overlayfs' upper layer (see the schema).
+    pub process_exe_upper_layer: Option<bool>,
     pub file_inode: Option<u64>,
     pub file_device: Option<u64>,
     pub file_flags: Option<String>,

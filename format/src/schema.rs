@@ -11,8 +11,9 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 /// The version of the recording format this crate writes and reads.
 ///
 /// 1: the first. 2: `file_path_truncated` (files of version 1 read with it
-/// null). Columns are only ever appended: see [`added_in`].
-pub const FORMAT_VERSION: u32 = 2;
+/// null). 3: `process_exe_upper_layer`. Columns are only ever appended: see
+/// [`added_in`].
+pub const FORMAT_VERSION: u32 = 3;
 
 /// The format version that added column `name` (1 for the original ones).
 /// A file of an older version may lack these trailing columns; readers
@@ -20,6 +21,7 @@ pub const FORMAT_VERSION: u32 = 2;
 pub fn added_in(name: &str) -> u32 {
     match name {
         "file_path_truncated" => 2,
+        "process_exe_upper_layer" => 3,
         _ => 1,
     }
 }
@@ -170,6 +172,7 @@ pub const COLUMNS: &[Column] = &[
     col("syscall_args", T::Utf8, true, "Other arguments, Falco style: `name=value name=value`."),
     col("lost_events", T::UInt64, true, "On `loss` rows: how many events were dropped in this window."),
     col("file_path_truncated", T::Boolean, true, "True when a path of this row did not fit the recorder's buffer and is cut short: a user-memory path over 255 bytes, or a kernel path whose walk to the root did not fit (then `file_path` starts with `...`); null on rows without a path, and in files of format version 1."),
+    col("process_exe_upper_layer", T::Boolean, true, "On `process_exec` and successful `execve`/`execveat` rows: true when the executable is on overlayfs and was created in its upper (writable) layer — a binary dropped into a container after it started, not part of its image; false when it is on overlayfs but from a lower layer (copied-up files included); null when it is not on overlayfs, and in files of format version 1 or 2."),
 ];
 
 /// The Arrow schema of the `events` table (cached; cheap to clone).

@@ -9,7 +9,7 @@ use std::path::{Component, Path, PathBuf};
 use hindsight_format::event::{Event, EventKind};
 use hindsight_format::{EventBatchBuilder, SharedValues};
 use hindsight_recorder_common::{
-    F_AUX, F_EXEC_KNAME, F_FD_ARG, F_FILE, F_KADDR, F_KNAME1, F_KNAME1_BYTES, F_KNAME1_DIFF,
+    F_AUX, F_EXE_OVERLAY, F_EXE_UPPER, F_EXEC_KNAME, F_FD_ARG, F_FILE, F_KADDR, F_KNAME1, F_KNAME1_BYTES, F_KNAME1_DIFF,
     F_KNAME2, F_KNAME2_BYTES, F_KNAME2_DIFF, F_KPATH_COMPLETE, F_KPATH_PSEUDO, F_KPATH_REREAD,
     F_KPATH_WALK, F_KPATH2_COMPLETE, F_KPATH2_WALK, F_SOCK, F_UADDR, F_USER_PATH, F_USER_PATH2,
     F_USER_TRUNC, F_USER_TRUNC2, KIND_EXEC, KIND_EXIT, KIND_FORK, KIND_SYSCALL, OFF_AUX, OFF_KNAME,
@@ -760,6 +760,7 @@ impl Decoder {
                 e.file_inode = Some(x.ino);
                 e.file_device = Some(x.dev);
                 e.toctou_mismatch = x.mismatch;
+                e.process_exe_upper_layer = x.upper_layer;
                 e.kernel_source = Some("sched_process_exec".into());
             }
         }
@@ -869,6 +870,9 @@ impl Decoder {
             e.process_args = Some(args);
         }
         e.process_cwd = kpath2.clone();
+        if h.flags & F_EXE_OVERLAY != 0 {
+            e.process_exe_upper_layer = Some(h.flags & F_EXE_UPPER != 0);
+        }
         let kname = (h.flags & F_EXEC_KNAME != 0).then(|| cstr(sect(rec, OFF_USER_PATH2, 256)));
         if let Some(u) = &user_path {
             e.file_path_user = (h.user_err == 0).then(|| u.clone());
@@ -888,6 +892,7 @@ impl Decoder {
                 ino: h.ino,
                 dev: user_dev(h.dev),
                 mismatch: e.toctou_mismatch,
+                upper_layer: e.process_exe_upper_layer,
             }),
             ..self.proc_info(e.process_pid).clone()
         };

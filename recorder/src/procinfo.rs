@@ -13,6 +13,8 @@ pub struct LastExec {
     pub dev: u64,
     /// TOCTOU verdict of that exec.
     pub mismatch: Option<bool>,
+    /// On overlayfs: created in the upper layer (`process_exe_upper_layer`).
+    pub upper_layer: Option<bool>,
 }
 
 /// What the decoder knows about one process.

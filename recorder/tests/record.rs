@@ -331,3 +331,48 @@ fn open_through_a_symlink_is_no_mismatch() {
     assert_eq!(opens[0].file_path.as_deref(), Some("/etc/hostname"));
     assert_eq!(opens[0].toctou_mismatch, Some(false), "{}", rec.dump());
 }
+
+/// Executables on overlayfs (the union mount container runtimes use): a
+/// binary written into the mounted overlay after the mount lives in the
+/// upper layer (`process_exe_upper_layer` true), one from the lower layer is
+/// false — also after a `chmod` copied it up, as in Falco's
+/// `proc.is_exe_upper_layer` — and one outside overlayfs is null.
+#[test]
+fn exec_on_overlayfs_upper_and_lower_layers() {
+    if !can_record("exec_on_overlayfs_upper_and_lower_layers") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let script = format!(
+        "set -e; cd {d}; mkdir lower upper work merged\n\
+         cp /bin/true lower/from-lower; cp /bin/true lower/copied-up\n\
+         mount -t overlay overlay -o lowerdir=lower,upperdir=upper,workdir=work merged\n\
+         cp /bin/true merged/dropped; chmod 700 merged/copied-up\n\
+         merged/from-lower; merged/dropped; merged/copied-up; /bin/true\n\
+         umount merged"
+    );
+    let rec = record(&["/bin/sh", "-c", &script]);
+    let layer = |name: &str| {
+        let rows: Vec<_> = rec
+            .kind(EventKind::ProcessExec)
+            .into_iter()
+            .filter(|e| {
+                e.process_executable
+                    .as_deref()
+                    .is_some_and(|p| p.ends_with(name))
+            })
+            .collect();
+        assert_eq!(rows.len(), 1, "{name}\n{}", rec.dump());
+        rows[0].process_exe_upper_layer
+    };
+    assert_eq!(layer("/merged/dropped"), Some(true));
+    assert_eq!(layer("/merged/from-lower"), Some(false));
+    assert_eq!(layer("/merged/copied-up"), Some(false));
+    assert_eq!(layer("/usr/bin/true"), None);
+    // The execve row of the dropped binary carries it too.
+    assert!(rec.sys("execve").iter().any(|e| {
+        e.file_path.as_deref().is_some_and(|p| p.ends_with("/merged/dropped"))
+            && e.process_exe_upper_layer == Some(true)
+    }));
+}
