@@ -372,7 +372,9 @@ fn exec_on_overlayfs_upper_and_lower_layers() {
     assert_eq!(layer("/usr/bin/true"), None);
     // The execve row of the dropped binary carries it too.
     assert!(rec.sys("execve").iter().any(|e| {
-        e.file_path.as_deref().is_some_and(|p| p.ends_with("/merged/dropped"))
+        e.file_path
+            .as_deref()
+            .is_some_and(|p| p.ends_with("/merged/dropped"))
             && e.process_exe_upper_layer == Some(true)
     }));
 }
