@@ -266,9 +266,14 @@ pub fn open_segment(
         Some(names) => {
             let mut idx = Vec::with_capacity(names.len());
             for n in names {
-                idx.push(column_index(n).ok_or_else(|| {
+                column_index(n).ok_or_else(|| {
                     FormatError::Invalid(format!("no column named {n} in the events table"))
-                })?);
+                })?;
+                // The position in this file: a file of an older format
+                // version lacks the newer columns (they read as null).
+                if let Ok(i) = builder.schema().index_of(n) {
+                    idx.push(i);
+                }
             }
             let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), idx);
             builder.with_projection(mask)

@@ -116,6 +116,7 @@ columns! {
     SyscallArgs "syscall_args" Str;
     LostEvents "lost_events" Int;
     FilePathTruncated "file_path_truncated" Bool;
+    ProcessExeUpperLayer "process_exe_upper_layer" Bool;
 }
 
 /// A fact about a process, kept by the state model. Used for the event's own

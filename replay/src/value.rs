@@ -156,6 +156,7 @@ pub fn column<'a>(c: Col, ev: &'a Event) -> Value<'a> {
         Col::FilePathUser => s(&ev.file_path_user),
         Col::FilePathUserErr => i(ev.file_path_user_err),
         Col::FilePathTruncated => ev.file_path_truncated.map_or(Value::Null, Value::Bool),
+        Col::ProcessExeUpperLayer => ev.process_exe_upper_layer.map_or(Value::Null, Value::Bool),
         Col::FileInode => ev.file_inode.map_or(Value::Null, |x| Value::Int(x as i64)),
         Col::FileDevice => ev.file_device.map_or(Value::Null, |x| Value::Int(x as i64)),
         Col::FileFlags => s(&ev.file_flags),

@@ -350,6 +350,8 @@ pub fn lookup(name: &str, arg: Option<&str>) -> Result<FalcoField, (String, Opti
         "proc.cwd" => Val::CwdSlash(proc(ProcField::Cwd)),
         "proc.duration" => Val::Ir(proc(ProcField::DurationNs)),
         "proc.is_exe_from_memfd" => Val::Ir(proc(ProcField::ExeFromMemfd)),
+        // Set on exec rows, where Falco's rules test it (`spawned_process`).
+        "proc.is_exe_upper_layer" => Val::Ir(col(Col::ProcessExeUpperLayer)),
         "proc.pname" => Val::Ir(ir::Expr::field(Field::Parent(ProcField::Name))),
         "proc.pexe" | "proc.pexepath" => Val::Ir(ir::Expr::field(Field::Parent(ProcField::Exe))),
         "proc.pcmdline" => Val::Ir(ir::Expr::field(Field::Parent(ProcField::Cmdline))),

@@ -186,6 +186,12 @@ pub const SUPPORTED: &[Supported] = &[
         A::None,
         "state `proc_exe_from_memfd` (executable path is `memfd:…`)",
     ),
+    s(
+        "proc.is_exe_upper_layer",
+        T::Bool,
+        A::None,
+        "`process_exe_upper_layer` (exec rows: the executable was created in overlayfs' upper layer)",
+    ),
     s("proc.pname", T::Str, A::None, "state `parent_name`"),
     s("proc.pexe", T::Str, A::None, "state `parent_exe`"),
     s("proc.pexepath", T::Str, A::None, "state `parent_exe`"),
@@ -410,11 +416,11 @@ pub fn unavailable_reason(name: &str) -> Option<&'static str> {
             "group.name" | "user.homedir" | "user.shell" => {
                 "only user names are captured from the recorded host"
             }
-            n if n.starts_with("proc.exe_ino")
-                || n.contains("layer")
-                || n == "proc.is_exe_writable" =>
-            {
-                "executable inode times and overlayfs layers are not recorded"
+            n if n.starts_with("proc.exe_ino") || n == "proc.is_exe_writable" => {
+                "executable inode times and modes are not recorded"
+            }
+            n if n.contains("layer") => {
+                "only the executable's upper layer is recorded (`proc.is_exe_upper_layer`)"
             }
             _ => "this field is not recorded",
         });
