@@ -17,6 +17,7 @@ use hindsight_recorder_common::{
     OFF_USER_PATH2, S_REREAD, WireHeader,
 };
 
+use crate::cgroups::CgroupContainers;
 use crate::flags::{open_flags, syscall_args};
 use crate::procinfo::ProcInfo;
 use crate::syscalls;
@@ -62,6 +63,8 @@ pub struct Decoder {
     name_buf: String,
     /// Scratch for the `process_command_line` of the row being pushed.
     cmdline_buf: String,
+    /// Container ids by cgroup id.
+    cgroups: CgroupContainers,
 }
 
 /// A decoded row before the values it shares with other rows (host, syscall
@@ -315,6 +318,7 @@ impl Decoder {
             ignored: 0,
             name_buf: String::new(),
             cmdline_buf: String::new(),
+            cgroups: CgroupContainers::open(),
         }
     }
 
@@ -381,6 +385,9 @@ impl Decoder {
         let e = &d.event;
         self.name_buf.clear();
         self.name_buf.push_str(&cstr_lossy(&d.comm));
+        if let Some(cg) = e.cgroup_id {
+            self.cgroups.resolve(cg);
+        }
         let info = self.procs.get(&e.process_pid);
         let args = e
             .process_args
@@ -414,7 +421,12 @@ impl Decoder {
                 .user_id
                 .and_then(|u| self.host.users.get(&u))
                 .map(String::as_str),
-            container_id: info.and_then(|i| i.container_id.as_deref()),
+            // The cgroup the task is in at this record, when it can be
+            // named; else what /proc said when the process was first seen.
+            container_id: match e.cgroup_id.and_then(|cg| self.cgroups.get(cg)) {
+                Some(by_cgroup) => by_cgroup,
+                None => info.and_then(|i| i.container_id.as_deref()),
+            },
         }
     }
 

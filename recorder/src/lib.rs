@@ -7,6 +7,7 @@
 //! (load, attach, reader thread, decode + write thread) is [`session::record`].
 
 pub mod btf;
+pub mod cgroups;
 pub mod decode;
 pub mod flags;
 pub mod hooks;

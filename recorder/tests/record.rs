@@ -378,3 +378,48 @@ fn exec_on_overlayfs_upper_and_lower_layers() {
             && e.process_exe_upper_layer == Some(true)
     }));
 }
+
+/// A process that joins a container's cgroup after the recorder first saw it
+/// (as `docker exec` does: runc starts on the host, then joins the
+/// container) is attributed to that container from then on: the container id
+/// comes from the cgroup id each record carries, not only from `/proc` at
+/// first sight.
+#[test]
+fn container_id_follows_the_cgroup_a_process_joins() {
+    if !can_record("container_id_follows_the_cgroup_a_process_joins") {
+        return;
+    }
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
+    let Some(root) = mounts.lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.get(2) == Some(&"cgroup2")).then(|| f[1].to_string())
+    }) else {
+        eprintln!("skipped: no cgroup2 mount");
+        return;
+    };
+    let id = format!(
+        "{:064x}",
+        std::process::id() as u128 * 0x9e37_79b9_7f4a_7c15
+    );
+    let id = &id[id.len() - 64..];
+    let cg = format!("{root}/system.slice/docker-{id}.scope");
+    std::fs::create_dir_all(&cg).unwrap();
+    // The shell is seen on the host first (its execve), then joins the
+    // group and runs `true` there.
+    let script = format!("echo $$ > {cg}/cgroup.procs && exec /bin/true");
+    let rec = record(&["/bin/sh", "-c", &script]);
+    std::fs::remove_dir(&cg).unwrap();
+    let exec_of = |exe: &str| {
+        rec.kind(EventKind::ProcessExec)
+            .into_iter()
+            .find(|e| e.process_executable.as_deref() == Some(exe))
+            .unwrap_or_else(|| panic!("no exec of {exe}\n{}", rec.dump()))
+            .clone()
+    };
+    let real = |p: &str| std::fs::canonicalize(p).unwrap().display().to_string();
+    assert_eq!(exec_of(&real("/bin/sh")).container_id, None, "on the host");
+    assert_eq!(
+        exec_of(&real("/bin/true")).container_id.as_deref(),
+        Some(id)
+    );
+}
