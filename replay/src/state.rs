@@ -716,7 +716,19 @@ impl State {
                             .as_deref()
                             .is_some_and(|a| a.contains("CLOEXEC"));
                 }
-                f.path = socket_name(&f);
+                f.path = if matches!(sc, "accept" | "accept4") {
+                    // Falco names a connection client first: peer -> local.
+                    socket_name(&FdInfo {
+                        sip: f.dip.clone(),
+                        sport: f.dport,
+                        dip: f.sip.clone(),
+                        dport: f.sport,
+                        kind: f.kind.clone(),
+                        ..FdInfo::default()
+                    })
+                } else {
+                    socket_name(&f)
+                };
             }
             "dup" | "dup2" | "dup3" | "fcntl" => {
                 let args = ev.syscall_args.as_deref().unwrap_or("");

@@ -94,11 +94,22 @@ impl<'a> Ctx<'a> {
             .get_or_init(|| self.proc.and_then(|p| self.state.parent(p)))
     }
 
-    /// The open descriptor the event used (its `fd` column), if known.
+    /// The open descriptor the event used (see [`event_fd`]), if known.
     pub fn fd_info(&self) -> Option<&'a FdInfo> {
         *self
             .fd
-            .get_or_init(|| self.proc.zip(self.ev.fd).and_then(|(p, fd)| p.fd(fd)))
+            .get_or_init(|| self.proc.zip(event_fd(self.ev)).and_then(|(p, fd)| p.fd(fd)))
+    }
+}
+
+/// The descriptor an event is about: the one it returned for `socket`,
+/// `accept` and `accept4` (whose `fd` column is the listening socket, or
+/// none), else its `fd` column — as Falco's `fd.*` fields on those calls'
+/// exit events describe the new connection.
+pub fn event_fd(ev: &Event) -> Option<i32> {
+    match (ev.syscall.as_deref(), ev.ret) {
+        (Some("socket" | "accept" | "accept4"), Some(r)) if r >= 0 => i32::try_from(r).ok(),
+        _ => ev.fd,
     }
 }
 
@@ -219,7 +230,7 @@ pub fn proc_field<'a>(f: ProcField, p: &'a Process, ctx: &Ctx<'a>) -> Value<'a> 
 }
 
 fn fd_field<'a>(f: FdField, ctx: &Ctx<'a>) -> Value<'a> {
-    let Some(fd) = ctx.ev.fd else {
+    let Some(fd) = event_fd(ctx.ev) else {
         return Value::Null;
     };
     if f == FdField::Num {
