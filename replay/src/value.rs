@@ -96,9 +96,11 @@ impl<'a> Ctx<'a> {
 
     /// The open descriptor the event used (see [`event_fd`]), if known.
     pub fn fd_info(&self) -> Option<&'a FdInfo> {
-        *self
-            .fd
-            .get_or_init(|| self.proc.zip(event_fd(self.ev)).and_then(|(p, fd)| p.fd(fd)))
+        *self.fd.get_or_init(|| {
+            self.proc
+                .zip(event_fd(self.ev))
+                .and_then(|(p, fd)| p.fd(fd))
+        })
     }
 }
 
