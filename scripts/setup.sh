@@ -60,4 +60,12 @@ if [ "$(id -u)" = 0 ]; then
   [ -d /sys/kernel/tracing/events ] || mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null || true
   [ -e /sys/kernel/security/lsm ] || mount -t securityfs securityfs /sys/kernel/security 2>/dev/null || true
 fi
+# 7. A second kernel's BTF (Debian 12's 6.1 cloud kernel, about 27 MB) for the test that
+#    resolves the recorder's struct offsets on a kernel other than the running one.
+root=$(cd "$(dirname "$0")/.." && pwd)
+if [ ! -s "$root/target/second-kernel/vmlinux" ] && command -v apt-get >/dev/null; then
+  say "fetching a second kernel's BTF (scripts/fetch-second-btf.sh)"
+  bash "$root/scripts/fetch-second-btf.sh" >/dev/null ||
+    say "could not fetch it: the second-kernel offset test will be skipped"
+fi
 say "ready"
