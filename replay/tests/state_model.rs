@@ -436,3 +436,51 @@ fn output_is_deterministic() {
     let b = serde_json::to_string(&replay(&e, &tree(), true)).unwrap();
     assert_eq!(a, b);
 }
+
+/// A server accepts a connection: the new descriptor (the call's result,
+/// not the listening socket in the `fd` column) gets the connection, named
+/// client first as Falco names it, and the `fd_*` fields of the `accept4`
+/// event describe that new descriptor.
+#[test]
+fn accept_adds_the_connection_named_client_first() {
+    let mut st = Stream::new();
+    st.exec(1, 700, "/usr/sbin/httpd", &["httpd"])
+        .push(2, 700, EventKind::Syscall, Some("socket"), |e| {
+            e.ret = Some(3);
+            e.network_transport = Some("tcp".into());
+            e.fd_type = Some("ipv4".into());
+        })
+        .push(3, 700, EventKind::Syscall, Some("listen"), |e| {
+            e.fd = Some(3);
+            e.ret = Some(0);
+            e.source_ip = Some("127.0.0.1".into());
+            e.source_port = Some(8080);
+        })
+        .push(4, 700, EventKind::Syscall, Some("accept4"), |e| {
+            e.fd = Some(3);
+            e.ret = Some(5);
+            e.fd_type = Some("ipv4".into());
+            e.network_transport = Some("tcp".into());
+            e.source_ip = Some("127.0.0.1".into());
+            e.source_port = Some(8080);
+            e.destination_ip = Some("10.0.0.5".into());
+            e.destination_port = Some(40000);
+        });
+    let s = st.state();
+    assert_eq!(
+        fd_path(&s, 700, 5).as_deref(),
+        Some("10.0.0.5:40000->127.0.0.1:8080")
+    );
+    assert_eq!(fd_path(&s, 700, 3).as_deref(), Some("127.0.0.1:8080->"));
+    let e = rules(
+        "
+- rule: Accepted
+  description: d
+  condition: syscall = 'accept4' AND fd_path = '10.0.0.5:40000->127.0.0.1:8080'
+  output: 'fd %fd_num %fd_path %fd_dport'
+",
+    );
+    let r = replay(&e, &st, false);
+    let got: Vec<&str> = r.verdicts.iter().map(|v| v.output.as_str()).collect();
+    assert_eq!(got, ["fd 5 10.0.0.5:40000->127.0.0.1:8080 40000"]);
+}
