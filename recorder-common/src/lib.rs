@@ -2,9 +2,11 @@
 //! the user-space recorder: `#[repr(C)]`, explicit padding, no `bool` or
 //! `usize`, with their sizes asserted at compile time.
 //!
-//! One ring-buffer record is a [`WireEvent`] truncated after its last used
-//! section: the [`WireHeader`] is always present, the byte sections follow in
-//! a fixed order and [`WireHeader::len`] says how many bytes were sent.
+//! One ring-buffer record is a [`WireEvent`] packed: the [`WireHeader`],
+//! then each section the record uses, in the fixed order of [`WireEvent`],
+//! with only its used bytes ([`section_lens`] says which and how many);
+//! [`WireHeader::len`] is the total sent. User space lays the sections back
+//! at their fixed offsets (`OFF_*`) before decoding.
 #![no_std]
 
 use core::mem::{offset_of, size_of};
@@ -351,8 +353,10 @@ pub struct WireHeader {
     pub sock_proto: u16,
     /// Socket: local port (host order, `skc_num`).
     pub lport: u16,
-    /// Padding.
-    pub _pad: u32,
+    /// Bytes of `user_path` used (incl. its NUL).
+    pub user_len: u16,
+    /// Bytes of `user_path2` used (incl. its NUL).
+    pub user_len2: u16,
     /// Socket: local address bytes (4 or 16 used).
     pub laddr: [u8; 16],
 }
@@ -394,6 +398,41 @@ pub const OFF_KNAME: usize = offset_of!(WireEvent, kname);
 /// Offset of the `kname2` section.
 pub const OFF_KNAME2: usize = offset_of!(WireEvent, kname2);
 
+/// The sections a record with this header sends, in wire order, as
+/// (fixed offset in [`WireEvent`], bytes sent): `user_path` and `user_path2`
+/// by their flags and `user_len*`, `kpath`, `kpath2` and `aux` by their
+/// `*_len`, `kname` and `kname2` whole by their `F_KNAME*_BYTES` flags.
+/// Absent sections have 0 bytes. Lengths are clamped to the section sizes.
+pub fn section_lens(h: &WireHeader) -> [(usize, usize); 7] {
+    let f = h.flags;
+    let clamp = |present: bool, n: usize, max: usize| if present { n.min(max) } else { 0 };
+    [
+        (
+            OFF_USER_PATH,
+            clamp(f & F_USER_PATH != 0, h.user_len as usize, USER_PATH_LEN),
+        ),
+        (
+            OFF_USER_PATH2,
+            clamp(
+                f & (F_USER_PATH2 | F_EXEC_KNAME) != 0,
+                h.user_len2 as usize,
+                USER_PATH_LEN,
+            ),
+        ),
+        (OFF_KPATH, clamp(true, h.kpath_len as usize, KPATH_LEN)),
+        (OFF_KPATH2, clamp(true, h.kpath2_len as usize, KPATH_LEN)),
+        (OFF_AUX, clamp(true, h.aux_len as usize, AUX_LEN)),
+        (
+            OFF_KNAME,
+            clamp(f & F_KNAME1_BYTES != 0, USER_PATH_LEN, USER_PATH_LEN),
+        ),
+        (
+            OFF_KNAME2,
+            clamp(f & F_KNAME2_BYTES != 0, USER_PATH_LEN, USER_PATH_LEN),
+        ),
+    ]
+}
+
 /// Per-thread state kept from syscall entry to exit (hash map value).
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -422,8 +461,10 @@ pub struct EntryState {
     pub kaddr_family: u16,
     /// Kernel sockaddr port (host order).
     pub kaddr_port: u16,
-    /// Padding.
-    pub _pad: u32,
+    /// Bytes of `user_path` used (incl. its NUL).
+    pub user_len: u16,
+    /// Bytes of `user_path2` used (incl. its NUL).
+    pub user_len2: u16,
     /// Kernel sockaddr address bytes.
     pub kaddr: [u8; 16],
     /// Path 1 at entry.

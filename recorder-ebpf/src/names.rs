@@ -17,7 +17,7 @@ use aya_ebpf::{
 };
 use hindsight_recorder_common::{
     ExtConfig, F_KNAME1, F_KNAME1_BYTES, F_KNAME1_DIFF, F_KNAME2, F_KNAME2_BYTES, F_KNAME2_DIFF,
-    MAX_SYSCALLS, OFF_KNAME2, USER_PATH_LEN, WireEvent,
+    MAX_SYSCALLS, USER_PATH_LEN, WireEvent,
 };
 
 use crate::kernel::{ENTRY, SPECS, rd};
@@ -182,11 +182,10 @@ pub fn forget(tid: u32, flags: u32) {
 }
 
 /// Copies the differing kernel names of `tid` into `e`'s `kname` sections;
-/// returns the `F_KNAME*_BYTES` bits set and the record length they need.
+/// returns the `F_KNAME*_BYTES` bits set.
 #[inline(always)]
-pub fn attach(tid: u32, flags: u32, e: &mut WireEvent) -> (u32, usize) {
+pub fn attach(tid: u32, flags: u32, e: &mut WireEvent) -> u32 {
     let mut out = 0;
-    let mut len = 0;
     if flags & F_KNAME1_DIFF != 0 {
         let key = kname_key(tid, 1);
         if let Some(k) = unsafe { KNAMES.get(&key) } {
@@ -198,7 +197,6 @@ pub fn attach(tid: u32, flags: u32, e: &mut WireEvent) -> (u32, usize) {
                 );
             }
             out |= F_KNAME1_BYTES;
-            len = OFF_KNAME2;
         }
         let _ = KNAMES.remove(&key);
     }
@@ -213,9 +211,8 @@ pub fn attach(tid: u32, flags: u32, e: &mut WireEvent) -> (u32, usize) {
                 );
             }
             out |= F_KNAME2_BYTES;
-            len = core::mem::size_of::<WireEvent>();
         }
         let _ = KNAMES.remove(&key);
     }
-    (out, len)
+    out
 }

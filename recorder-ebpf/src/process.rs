@@ -6,7 +6,7 @@ use aya_ebpf::{helpers::generated as h, macros::raw_tracepoint, programs::RawTra
 use hindsight_recorder_common::{
     AUX_LEN, F_AUX, F_EXE_OVERLAY, F_EXE_UPPER, F_EXEC_KNAME, F_FILE, F_KPATH_COMPLETE,
     F_KPATH_PSEUDO, F_KPATH_WALK, F_KPATH2_COMPLETE, F_KPATH2_WALK, F_USER_PATH, F_USER_TRUNC,
-    KIND_EXEC, KIND_EXIT, KIND_FORK, USER_PATH_LEN, WireEvent, WireHeader,
+    KIND_EXEC, KIND_EXIT, KIND_FORK, USER_PATH_LEN, WireHeader,
 };
 
 use crate::kernel::{
@@ -30,6 +30,8 @@ fn reset(h: &mut WireHeader, kind: u32) {
     h.i_mode = 0;
     h.user_err = 0;
     h.user_err2 = 0;
+    h.user_len = 0;
+    h.user_len2 = 0;
     h.aux_int = 0;
     h.child_tgid = 0;
     h.kpath_len = 0;
@@ -61,9 +63,7 @@ pub fn hs_fork(ctx: RawTracePointContext) -> i32 {
     reset(h, KIND_FORK);
     h.child_tgid = ctgid;
     h.aux_int = ctid as i32;
-    let len = core::mem::size_of::<WireHeader>();
-    h.len = len as u32;
-    send(ev, len);
+    send(ev);
     0
 }
 
@@ -143,6 +143,7 @@ pub fn hs_exec(ctx: RawTracePointContext) -> i32 {
         };
         if n > 0 {
             flags |= F_EXEC_KNAME;
+            e.header.user_len2 = n as u16;
         }
     }
     // What user memory held at execve entry.
@@ -157,8 +158,15 @@ pub fn hs_exec(ctx: RawTracePointContext) -> i32 {
                 );
             }
             e.header.user_err = st.user_err;
+            e.header.user_len = st.user_len;
             e.header.syscall_nr = st.nr;
             flags |= F_USER_PATH | (st.flags & F_USER_TRUNC);
+        }
+        // A thread other than the leader called exec and now runs under
+        // the leader's id: its old id's entry state would outlive it (and
+        // make a later thread that reuses the id look tracked).
+        if old_pid != pid_tgid as u32 {
+            let _ = ENTRY.remove(&old_pid);
         }
     }
     // argv from the new image, before it runs an instruction.
@@ -189,9 +197,7 @@ pub fn hs_exec(ctx: RawTracePointContext) -> i32 {
         }
     }
     e.header.flags = flags;
-    let len = core::mem::size_of::<WireEvent>();
-    e.header.len = len as u32;
-    send(ev, len);
+    send(ev);
     0
 }
 
@@ -217,9 +223,7 @@ pub fn hs_exit(_ctx: RawTracePointContext) -> i32 {
     let h = unsafe { &mut (*ev).header };
     reset(h, KIND_EXIT);
     h.aux_int = rd::<i32>(task, conf!(off.task_exit_code));
-    let len = core::mem::size_of::<WireHeader>();
-    h.len = len as u32;
-    send(ev, len);
+    send(ev);
     if conf!(filter_tracked) != 0 {
         let _ = TRACKED.remove(&tgid);
     }

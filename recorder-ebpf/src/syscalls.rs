@@ -7,9 +7,8 @@ use hindsight_recorder_common::{
     EntryState, F_AUX, F_FD_ARG, F_FILE, F_KADDR, F_KNAME1, F_KNAME1_DIFF, F_KNAME2, F_KNAME2_DIFF,
     F_KPATH_COMPLETE, F_KPATH_PSEUDO, F_KPATH_REREAD, F_KPATH_WALK, F_KPATH2_COMPLETE,
     F_KPATH2_WALK, F_UADDR, F_USER_PATH, F_USER_PATH2, F_USER_TRUNC, F_USER_TRUNC2, KIND_SYSCALL,
-    MAX_SYSCALLS, OFF_AUX, OFF_KPATH, OFF_KPATH2, OFF_USER_PATH2, S_ARG_FD, S_ENABLED, S_REREAD,
-    S_RET_FD, S_SOCK, S_SOCKADDR, S_SOCKADDR_ARG4, S_SOCKADDR_MSG, SyscallSpec, USER_PATH_LEN,
-    WireEvent,
+    MAX_SYSCALLS, S_ARG_FD, S_ENABLED, S_REREAD, S_RET_FD, S_SOCK, S_SOCKADDR, S_SOCKADDR_ARG4,
+    S_SOCKADDR_MSG, SyscallSpec, USER_PATH_LEN,
 };
 
 use crate::kernel::{
@@ -46,37 +45,41 @@ fn arg(args: &[u64; 6], idx1: u8) -> u64 {
     }
 }
 
-/// Reads a NUL-terminated user string into `dst`; 0 or a negative errno.
+/// Reads a NUL-terminated user string into `dst`: 0 or a negative errno,
+/// and the bytes written (incl. the NUL; 1 after an error, which leaves an
+/// empty string).
 #[inline(always)]
-fn read_user_str(dst: *mut u8, src: u64) -> i32 {
+fn read_user_str(dst: *mut u8, src: u64) -> (i32, u16) {
     if src == 0 {
-        return -14;
+        unsafe { *dst = 0 };
+        return (-14, 1);
     }
     let n =
         unsafe { h::bpf_probe_read_user_str(dst.cast(), USER_PATH_LEN as u32, src as *const _) };
-    if n < 0 {
+    if n <= 0 {
         unsafe { *dst = 0 };
-        n as i32
+        (n as i32, 1)
     } else {
-        0
+        (0, n as u16)
     }
 }
 
 /// Like [`read_user_str`], and also whether the string was cut short: it
 /// filled the buffer and user memory goes on past it.
 #[inline(always)]
-fn read_user_path(dst: *mut u8, src: u64) -> (i32, bool) {
+fn read_user_path(dst: *mut u8, src: u64) -> (i32, u16, bool) {
     if src == 0 {
-        return (-14, false);
+        unsafe { *dst = 0 };
+        return (-14, 1, false);
     }
     let n =
         unsafe { h::bpf_probe_read_user_str(dst.cast(), USER_PATH_LEN as u32, src as *const _) };
-    if n < 0 {
+    if n <= 0 {
         unsafe { *dst = 0 };
-        return (n as i32, false);
+        return (n as i32, 1, false);
     }
     if (n as usize) < USER_PATH_LEN {
-        return (0, false);
+        return (0, n as u16, false);
     }
     let mut next = 0u8;
     let r = unsafe {
@@ -86,7 +89,7 @@ fn read_user_path(dst: *mut u8, src: u64) -> (i32, bool) {
             (src + USER_PATH_LEN as u64 - 1) as *const _,
         )
     };
-    (0, r == 0 && next != 0)
+    (0, n as u16, r == 0 && next != 0)
 }
 
 #[raw_tracepoint(tracepoint = "sys_enter")]
@@ -113,16 +116,18 @@ pub fn hs_sys_enter(ctx: RawTracePointContext) -> i32 {
     set(&mut st.kaddr_family, 0);
     set(&mut st.uaddr_family, 0);
     if spec.path1 != 0 {
-        let (err, cut) = read_user_path(st.user_path.as_mut_ptr(), arg(&st.args, spec.path1));
+        let (err, n, cut) = read_user_path(st.user_path.as_mut_ptr(), arg(&st.args, spec.path1));
         st.user_err = err;
+        st.user_len = n;
         st.flags |= F_USER_PATH;
         if cut {
             st.flags |= F_USER_TRUNC;
         }
     }
     if spec.path2 != 0 {
-        let (err, cut) = read_user_path(st.user_path2.as_mut_ptr(), arg(&st.args, spec.path2));
+        let (err, n, cut) = read_user_path(st.user_path2.as_mut_ptr(), arg(&st.args, spec.path2));
         st.user_err2 = err;
+        st.user_len2 = n;
         st.flags |= F_USER_PATH2;
         if cut {
             st.flags |= F_USER_TRUNC2;
@@ -200,7 +205,9 @@ fn read_sockaddr(st: &mut EntryState, ptr: u64, len: u64) {
         }
         1 => {
             // AF_UNIX: the socket path goes where a file path would.
-            st.user_err = read_user_str(st.user_path.as_mut_ptr(), ptr + 2);
+            let (err, n) = read_user_str(st.user_path.as_mut_ptr(), ptr + 2);
+            st.user_err = err;
+            st.user_len = n;
             st.flags |= F_USER_PATH;
         }
         _ => {}
@@ -236,6 +243,8 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
     copy_words(&mut h.args, &st.args);
     h.user_err = st.user_err;
     h.user_err2 = st.user_err2;
+    h.user_len = st.user_len;
+    h.user_len2 = st.user_len2;
     h.uaddr_err = st.uaddr_err;
     h.uaddr_family = st.uaddr_family;
     h.uaddr_port = st.uaddr_port;
@@ -261,7 +270,6 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
             | F_KNAME2_DIFF
             | F_USER_TRUNC
             | F_USER_TRUNC2);
-    let mut len = core::mem::size_of::<hindsight_recorder_common::WireHeader>();
     if flags & F_USER_PATH != 0 {
         unsafe {
             h::bpf_probe_read_kernel(
@@ -270,7 +278,6 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
                 st.user_path.as_ptr().cast(),
             );
         }
-        len = OFF_USER_PATH2;
     }
     if flags & F_USER_PATH2 != 0 {
         unsafe {
@@ -280,7 +287,6 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
                 st.user_path2.as_ptr().cast(),
             );
         }
-        len = OFF_KPATH;
     }
     // A socket call: the socket behind the fd, and nothing else to resolve
     // (no dentry walk). Done here and returning, so that the verifier does
@@ -297,9 +303,8 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
         }
         crate::names::forget(tid, flags);
         e.header.flags = flags;
-        e.header.len = len as u32;
         entry_done(stp);
-        send(ev, len);
+        send(ev);
         return 0;
     }
     // The kernel's object: the fd the call returned, or the fd it used.
@@ -330,23 +335,20 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
             if w.pseudo {
                 flags |= F_KPATH_PSEUDO;
             }
-            if len < OFF_KPATH2 {
-                len = OFF_KPATH2;
-            }
         }
     } else if spec.flags & S_REREAD != 0 && spec.path1 != 0 {
         // No kernel object remains (unlink, rename...): keep the buffer as it
         // was at exit next to the one at entry.
-        let err = read_user_str(e.kpath.as_mut_ptr(), arg(&st.args, spec.path1));
+        let (err, n) = read_user_str(e.kpath.as_mut_ptr(), arg(&st.args, spec.path1));
         if err == 0 {
             flags |= F_KPATH_REREAD;
-            len = OFF_KPATH2;
+            e.header.kpath_len = n as u32;
         }
         if spec.path2 != 0 {
-            let err = read_user_str(e.aux.as_mut_ptr(), arg(&st.args, spec.path2));
+            let (err, n) = read_user_str(e.aux.as_mut_ptr(), arg(&st.args, spec.path2));
             if err == 0 {
                 flags |= F_AUX;
-                len = core::mem::size_of::<WireEvent>();
+                e.header.aux_len = n as u32;
             }
         }
     }
@@ -381,19 +383,11 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
         if w.complete {
             flags |= F_KPATH2_COMPLETE;
         }
-        if len < OFF_AUX {
-            len = OFF_AUX;
-        }
     }
     // The kernel's own copies of the path arguments, where they differed.
-    let (kflags, klen) = crate::names::attach(tid, flags, e);
-    flags |= kflags;
-    if klen > len {
-        len = klen;
-    }
+    flags |= crate::names::attach(tid, flags, e);
     e.header.flags = flags;
-    e.header.len = len as u32;
     entry_done(stp);
-    send(ev, len);
+    send(ev);
     0
 }

@@ -18,6 +18,7 @@ pub mod session;
 pub mod snapshot;
 pub mod spawn;
 pub mod syscalls;
+pub mod wire;
 
 pub use session::{Counters, RecordOptions, RecordSummary, Target, record};
 

@@ -324,9 +324,11 @@ fn reader_loop(
         }
         let mut buf = Vec::with_capacity(64 * 1024);
         let mut lens = Vec::new();
+        let mut wire = 0;
         while let Some(item) = ring.next() {
-            buf.extend_from_slice(&item);
-            lens.push(item.len() as u32);
+            // Packed by the kernel; the decoder reads the fixed layout.
+            lens.push(crate::wire::unpack_into(&item, &mut buf) as u32);
+            wire += item.len();
             if lens.len() >= 4096 {
                 break;
             }
@@ -336,7 +338,7 @@ fn reader_loop(
         if n > 0 {
             counters
                 .wire_bytes
-                .fetch_add(buf.len() as u64, Ordering::Relaxed);
+                .fetch_add(wire as u64, Ordering::Relaxed);
             if tx.send(Msg::Records(buf, lens)).is_err() {
                 return;
             }
