@@ -24,6 +24,9 @@ pub const NAME_LEN: u32 = 256;
 pub const AUX_LEN: usize = 768;
 /// Largest syscall number the filter table covers (exclusive).
 pub const MAX_SYSCALLS: u32 = 1024;
+/// Words of the `TRACKED` bitmap: one bit per thread-group id up to the
+/// kernel's `PID_MAX_LIMIT` (4194304), bit `tgid % 64` of word `tgid / 64`.
+pub const TRACKED_WORDS: u32 = 4_194_304 / 64;
 
 /// [`WireHeader::kind`]: a syscall, entry and exit merged.
 pub const KIND_SYSCALL: u32 = 1;

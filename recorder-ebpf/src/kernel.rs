@@ -12,7 +12,7 @@ use aya_ebpf::{
 use hindsight_recorder_common::{
     AUX_LEN, Config, EntryState, F_EXEC_KNAME, F_KNAME1_BYTES, F_KNAME2_BYTES, F_USER_PATH,
     F_USER_PATH2, KPATH_LEN, KPATH_OFF_MASK, LossCounter, MAX_SYSCALLS, NAME_LEN, SyscallSpec,
-    USER_PATH_LEN, WireEvent, WireHeader,
+    TRACKED_WORDS, USER_PATH_LEN, WireEvent, WireHeader,
 };
 
 /// Load-time configuration; user space fills it with `EbpfLoader::set_global`.
@@ -31,9 +31,13 @@ pub static LOSS: PerCpuArray<LossCounter> = PerCpuArray::with_max_entries(1, 0);
 #[map]
 pub static SPECS: Array<SyscallSpec> = Array::with_max_entries(MAX_SYSCALLS, 0);
 
-/// Tracked thread-group ids (when `CONFIG.filter_tracked` is set).
+/// Tracked thread-group ids (when `CONFIG.filter_tracked` is set): one bit
+/// per id up to the kernel's `PID_MAX_LIMIT`, bit `tgid % 64` of word
+/// `tgid / 64` ([`track`]). Every syscall of every process asks it; the
+/// verifier inlines an array lookup into an address computation, where a
+/// hash lookup cost ~35 ns (and a full hash map left new children out).
 #[map]
-pub static TRACKED: HashMap<u32, u8> = HashMap::with_max_entries(65536, 0);
+pub static TRACKED: Array<u64> = Array::with_max_entries(TRACKED_WORDS, 0);
 
 /// Syscall entry state per thread id: created at a thread's first recorded
 /// syscall, filled in place at every entry, marked [`IDLE`] at exit and
@@ -83,8 +87,11 @@ pub fn tracked(tgid: u32) -> bool {
     if tgid == conf!(self_tgid) {
         return false;
     }
-    if conf!(filter_tracked) != 0 && unsafe { TRACKED.get(&tgid) }.is_none() {
-        return false;
+    if conf!(filter_tracked) != 0 {
+        let word = TRACKED.get(tgid >> 6).copied().unwrap_or(0);
+        if (word >> (tgid & 63)) & 1 == 0 {
+            return false;
+        }
     }
     let cg = conf!(cgroup_id);
     if cg != 0 {
@@ -94,6 +101,30 @@ pub fn tracked(tgid: u32) -> bool {
         }
     }
     true
+}
+
+/// Adds `tgid` to (`on`) or removes it from the tracked set.
+///
+/// Other CPUs may flip other bits of the same word at the same time, so the
+/// change is one atomic add (BPF has atomic add in every version; core's
+/// atomics offer no read-modify-write on this target). Adding is only right
+/// when the bit is not already as wanted, which is checked first: a bit is
+/// set once, when its process is forked (or started by the recorder), and
+/// cleared once, when that process's last thread exits, so no two CPUs
+/// change the same bit at once.
+#[inline(always)]
+pub fn track(tgid: u32, on: bool) {
+    let Some(w) = TRACKED.get_ptr_mut(tgid >> 6) else {
+        return;
+    };
+    let bit = 1u64 << (tgid & 63);
+    let set = unsafe { core::ptr::read_volatile(w) } & bit != 0;
+    if set == on {
+        return;
+    }
+    let delta = if on { bit } else { bit.wrapping_neg() };
+    // SAFETY: `w` is an 8-aligned u64 in the array's memory.
+    unsafe { core::arch::asm!("lock *(u64 *)({0} + 0) += {1}", in(reg) w, in(reg) delta) };
 }
 
 /// Counts one record that did not fit into the ring buffer.

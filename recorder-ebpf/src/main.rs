@@ -3,6 +3,8 @@
 //! (the `CONFIG` global), never from bindings compiled in.
 #![no_std]
 #![no_main]
+// `asm!` for the one atomic add BPF has in every version (see `track`).
+#![feature(asm_experimental_arch)]
 #![allow(unsafe_op_in_unsafe_fn)]
 
 mod connect;

@@ -10,7 +10,7 @@ use hindsight_recorder_common::{
 };
 
 use crate::kernel::{
-    ENTRY, EVENT_SCRATCH, IDLE, TRACKED, conf, current_task, fill_file, fill_task, now, rd, send,
+    ENTRY, EVENT_SCRATCH, IDLE, conf, current_task, fill_file, fill_task, now, rd, send, track,
     tracked, walk_path,
 };
 
@@ -53,7 +53,7 @@ pub fn hs_fork(ctx: RawTracePointContext) -> i32 {
     let ctgid = rd::<u32>(child, conf!(off.task_tgid));
     let ctid = rd::<u32>(child, conf!(off.task_pid));
     if conf!(filter_tracked) != 0 && ctgid != ptgid {
-        let _ = TRACKED.insert(&ctgid, &1, 0);
+        track(ctgid, true);
     }
     let Some(ev) = EVENT_SCRATCH.get_ptr_mut(0) else {
         return 0;
@@ -225,7 +225,7 @@ pub fn hs_exit(_ctx: RawTracePointContext) -> i32 {
     h.aux_int = rd::<i32>(task, conf!(off.task_exit_code));
     send(ev);
     if conf!(filter_tracked) != 0 {
-        let _ = TRACKED.remove(&tgid);
+        track(tgid, false);
     }
     0
 }

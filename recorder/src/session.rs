@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use aya::maps::{Array, HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf};
+use aya::maps::{Array, MapData, PerCpuArray, RingBuf};
 use aya::programs::{CgroupAttachMode, CgroupSockAddr, RawTracePoint};
 use aya::{Ebpf, EbpfLoader};
 use hindsight_format::manifest::{Clock, Hooks, Manifest, UnavailableHook};
@@ -465,11 +465,13 @@ pub fn record(
     let held: Option<Held> = match &opts.target {
         Target::Command(argv) => {
             let h = spawn::spawn_held(argv)?;
-            let mut tracked: BpfHashMap<&mut MapData, u32, u8> =
-                BpfHashMap::try_from(loaded.ebpf.map_mut("TRACKED").expect("TRACKED map"))
+            // The tracked set is a bitmap: bit `tgid % 64` of word `tgid / 64`.
+            let mut tracked: Array<&mut MapData, u64> =
+                Array::try_from(loaded.ebpf.map_mut("TRACKED").expect("TRACKED map"))
                     .map_err(|e| RecordError::Load(format!("TRACKED: {e}")))?;
+            let pid = h.pid as u32;
             tracked
-                .insert(h.pid as u32, 1, 0)
+                .set(pid / 64, 1u64 << (pid % 64), 0)
                 .map_err(|e| RecordError::Load(format!("TRACKED: {e}")))?;
             Some(h)
         }
