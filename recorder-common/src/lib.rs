@@ -245,6 +245,10 @@ pub struct KernelOffsets {
     pub ovl_upperdentry: u32,
     /// `dentry.d_inode`.
     pub dentry_d_inode: u32,
+    /// `task_struct.comm`.
+    pub task_comm: u32,
+    /// Padding.
+    pub _pad: u32,
     /// `pt_regs` offsets of syscall arguments 0..6.
     pub regs_arg: [u32; 6],
 }
@@ -525,8 +529,8 @@ pub struct LossCounter {
 }
 
 const _: () = assert!(size_of::<SyscallSpec>() == 4);
-const _: () = assert!(size_of::<KernelOffsets>() == 60 * 4);
-const _: () = assert!(size_of::<Config>() == 24 + 60 * 4);
+const _: () = assert!(size_of::<KernelOffsets>() == 62 * 4);
+const _: () = assert!(size_of::<Config>() == 24 + 62 * 4);
 const _: () = assert!(size_of::<WireHeader>() == 280);
 const _: () = assert!(size_of::<WireEvent>() == 280 + 4 * USER_PATH_LEN + 2 * KPATH_LEN + AUX_LEN);
 const _: () = assert!(size_of::<EntryState>() == 120 + 2 * USER_PATH_LEN);

@@ -313,9 +313,16 @@ pub fn fill_task(ev: *mut WireEvent, task: u64) {
         };
     }
     h.cgroup_id = unsafe { h::bpf_get_current_cgroup_id() };
-    // Straight into the record (a stack copy would go through memmove).
+    // Straight into the record (a stack copy would go through memmove),
+    // as one plain read: `bpf_get_current_comm` copies and pads it with
+    // strscpy_pad, about twice the cost. The kernel keeps `comm`
+    // NUL-terminated within its 16 bytes.
     unsafe {
-        h::bpf_get_current_comm(h.comm.as_mut_ptr().cast(), 16);
+        h::bpf_probe_read_kernel(
+            h.comm.as_mut_ptr().cast(),
+            16,
+            (task + conf!(off.task_comm) as u64) as *const _,
+        );
     }
 }
 

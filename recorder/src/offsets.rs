@@ -65,6 +65,8 @@ pub fn resolve(btf: &Btf) -> Result<KernelOffsets, BtfError> {
         sb_s_magic: m("super_block", "s_magic")?,
         ovl_upperdentry: ovl_upperdentry(btf),
         dentry_d_inode: m("dentry", "d_inode")?,
+        task_comm: m("task_struct", "comm")?,
+        _pad: 0,
         regs_arg,
     })
 }
