@@ -298,20 +298,21 @@ impl<'a> EventColumns<'a> {
     /// Row `i` as an owned [`Event`].
     pub fn event(&self, i: usize) -> Event {
         let mut ev = Event::default();
-        self.fill(i, &mut ev);
+        self.fill(i, &mut ev, &mut Spare::default());
         ev
     }
 
     /// Overwrites `ev` with row `i`, reusing its string buffers: a reader
-    /// that keeps one `Event` per slot allocates nothing once the buffers
-    /// have grown (replay decodes millions of rows per second this way).
-    pub fn fill(&self, i: usize, ev: &mut Event) {
+    /// that keeps one `Event` (and one [`Spare`]) allocates nothing once the
+    /// buffers have grown, even as columns turn null and back from row to
+    /// row (replay decodes millions of rows per second this way).
+    pub fn fill(&self, i: usize, ev: &mut Event, spare: &mut Spare) {
         ev.time_ns = self.time_ns.value(i);
         ev.seq = self.seq.value(i);
         set_str(&mut ev.host_name, self.host_name.get(i).unwrap_or_default());
         set_str(&mut ev.boot_id, self.boot_id.get(i).unwrap_or_default());
         ev.event_kind = self.kind(i);
-        set_ostr(&mut ev.syscall, &self.syscall, i);
+        set_ostr(&mut ev.syscall, &self.syscall, i, spare);
         ev.ret = opt(self.ret, i);
         ev.latency_ns = opt(self.latency_ns, i);
         ev.process_pid = self.process_pid.value(i);
@@ -320,24 +321,34 @@ impl<'a> EventColumns<'a> {
         ev.process_vpid = opt(self.process_vpid, i);
         ev.process_session_id = opt(self.process_session_id, i);
         ev.process_tty = opt(self.process_tty, i);
-        set_ostr(&mut ev.process_name, &self.process_name, i);
-        set_ostr(&mut ev.process_executable, &self.process_executable, i);
-        set_list(&mut ev.process_args, self.process_args.as_ref(), i);
-        set_ostr(&mut ev.process_command_line, &self.process_command_line, i);
-        set_ostr(&mut ev.process_cwd, &self.process_cwd, i);
+        set_ostr(&mut ev.process_name, &self.process_name, i, spare);
+        set_ostr(
+            &mut ev.process_executable,
+            &self.process_executable,
+            i,
+            spare,
+        );
+        set_list(&mut ev.process_args, self.process_args.as_ref(), i, spare);
+        set_ostr(
+            &mut ev.process_command_line,
+            &self.process_command_line,
+            i,
+            spare,
+        );
+        set_ostr(&mut ev.process_cwd, &self.process_cwd, i, spare);
         ev.process_exit_code = opt(self.process_exit_code, i);
         ev.process_exit_signal = opt(self.process_exit_signal, i);
         ev.process_cap_effective = opt(self.process_cap_effective, i);
         ev.process_cap_permitted = opt(self.process_cap_permitted, i);
         ev.user_id = opt(self.user_id, i);
-        set_ostr(&mut ev.user_name, &self.user_name, i);
+        set_ostr(&mut ev.user_name, &self.user_name, i, spare);
         ev.group_id = opt(self.group_id, i);
         ev.process_effective_user_id = opt(self.process_effective_user_id, i);
         ev.login_uid = opt(self.login_uid, i);
         ev.cgroup_id = opt(self.cgroup_id, i);
-        set_ostr(&mut ev.container_id, &self.container_id, i);
-        set_ostr(&mut ev.file_path, &self.file_path, i);
-        set_ostr(&mut ev.file_path_user, &self.file_path_user, i);
+        set_ostr(&mut ev.container_id, &self.container_id, i, spare);
+        set_ostr(&mut ev.file_path, &self.file_path, i, spare);
+        set_ostr(&mut ev.file_path_user, &self.file_path_user, i, spare);
         ev.file_path_user_err = opt(self.file_path_user_err, i);
         ev.file_path_truncated = self
             .file_path_truncated
@@ -347,32 +358,34 @@ impl<'a> EventColumns<'a> {
             .and_then(|a| a.is_valid(i).then(|| a.value(i)));
         ev.file_inode = opt(self.file_inode, i);
         ev.file_device = opt(self.file_device, i);
-        set_ostr(&mut ev.file_flags, &self.file_flags, i);
+        set_ostr(&mut ev.file_flags, &self.file_flags, i, spare);
         ev.file_mode = opt(self.file_mode, i);
-        set_ostr(&mut ev.file_target_path, &self.file_target_path, i);
+        set_ostr(&mut ev.file_target_path, &self.file_target_path, i, spare);
         set_ostr(
             &mut ev.file_target_path_user,
             &self.file_target_path_user,
             i,
+            spare,
         );
         ev.fd = opt(self.fd, i);
-        set_ostr(&mut ev.fd_type, &self.fd_type, i);
-        set_ostr(&mut ev.network_family, &self.network_family, i);
-        set_ostr(&mut ev.network_transport, &self.network_transport, i);
-        set_ostr(&mut ev.source_ip, &self.source_ip, i);
+        set_ostr(&mut ev.fd_type, &self.fd_type, i, spare);
+        set_ostr(&mut ev.network_family, &self.network_family, i, spare);
+        set_ostr(&mut ev.network_transport, &self.network_transport, i, spare);
+        set_ostr(&mut ev.source_ip, &self.source_ip, i, spare);
         ev.source_port = opt(self.source_port, i);
-        set_ostr(&mut ev.destination_ip, &self.destination_ip, i);
+        set_ostr(&mut ev.destination_ip, &self.destination_ip, i, spare);
         ev.destination_port = opt(self.destination_port, i);
         set_ostr(
             &mut ev.destination_addr_user,
             &self.destination_addr_user,
             i,
+            spare,
         );
         ev.toctou_mismatch = self
             .toctou_mismatch
             .and_then(|a| a.is_valid(i).then(|| a.value(i)));
-        set_ostr(&mut ev.kernel_source, &self.kernel_source, i);
-        set_ostr(&mut ev.syscall_args, &self.syscall_args, i);
+        set_ostr(&mut ev.kernel_source, &self.kernel_source, i, spare);
+        set_ostr(&mut ev.syscall_args, &self.syscall_args, i, spare);
         ev.lost_events = opt(self.lost_events, i);
     }
 }
@@ -383,29 +396,56 @@ fn set_str(slot: &mut String, v: &str) {
     slot.push_str(v);
 }
 
+/// Spare buffers for [`EventColumns::fill`]: a string (or argv list) that
+/// turns null leaves its buffer here and the next value to appear takes it
+/// back, instead of freeing and allocating one per row.
+#[derive(Debug, Default)]
+pub struct Spare {
+    strings: Vec<String>,
+    list: Option<Vec<String>>,
+}
+
 #[inline]
-fn set_ostr(slot: &mut Option<String>, col: &Option<StrColumn<'_>>, i: usize) {
+fn set_ostr(slot: &mut Option<String>, col: &Option<StrColumn<'_>>, i: usize, spare: &mut Spare) {
     match (col.as_ref().and_then(|c| c.get(i)), slot.as_mut()) {
         (Some(v), Some(s)) => set_str(s, v),
-        (Some(v), None) => *slot = Some(v.to_string()),
-        (None, _) => *slot = None,
+        (Some(v), None) => {
+            *slot = Some(match spare.strings.pop() {
+                Some(mut s) => {
+                    set_str(&mut s, v);
+                    s
+                }
+                None => v.to_string(),
+            })
+        }
+        (None, Some(_)) => spare.strings.extend(slot.take()),
+        (None, None) => {}
     }
 }
 
-fn set_list(slot: &mut Option<Vec<String>>, col: Option<&ListColumn<'_>>, i: usize) {
+fn set_list(
+    slot: &mut Option<Vec<String>>,
+    col: Option<&ListColumn<'_>>,
+    i: usize,
+    spare: &mut Spare,
+) {
     let values = col.and_then(|c| match c {
         ListColumn::List(a) => a.is_valid(i).then(|| a.value(i)),
         ListColumn::Large(a) => a.is_valid(i).then(|| a.value(i)),
     });
-    let Some(values) = values else {
-        *slot = None;
+    let strs = values
+        .as_ref()
+        .and_then(|v| StrColumn::from_array("process_args.item", v.as_ref()).ok());
+    let (Some(values), Some(strs)) = (values.as_ref(), strs) else {
+        if let Some(old) = slot.take() {
+            spare.list = Some(old);
+        }
         return;
     };
-    let Ok(strs) = StrColumn::from_array("process_args.item", values.as_ref()) else {
-        *slot = None;
-        return;
+    let v = match slot {
+        Some(v) => v,
+        None => slot.insert(spare.list.take().unwrap_or_default()),
     };
-    let v = slot.get_or_insert_with(Vec::new);
     v.truncate(values.len());
     for j in 0..values.len() {
         let x = strs.get(j).unwrap_or_default();

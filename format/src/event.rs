@@ -47,7 +47,15 @@ impl EventKind {
 
     /// Parses the `event_kind` column's value.
     pub fn parse(s: &str) -> Option<EventKind> {
-        EventKind::ALL.into_iter().find(|k| k.as_str() == s)
+        match s {
+            "syscall" => Some(EventKind::Syscall),
+            "process_fork" => Some(EventKind::ProcessFork),
+            "process_exec" => Some(EventKind::ProcessExec),
+            "process_exit" => Some(EventKind::ProcessExit),
+            "process_snapshot" => Some(EventKind::ProcessSnapshot),
+            "loss" => Some(EventKind::Loss),
+            _ => None,
+        }
     }
 }
 

@@ -180,7 +180,21 @@ impl Recording {
     /// salvaged spool rows. `columns` projects to the named columns (in
     /// schema order); `None` reads all.
     pub fn batches(&self, columns: Option<&[&str]>) -> Batches<'_> {
+        self.batches_as(columns, false)
+    }
+
+    /// Like [`Recording::batches`], but the segments' string columns come
+    /// as `Utf8View` arrays, which point into the decompressed pages instead
+    /// of copying every value into a new buffer: cheaper to decode for a
+    /// reader that looks at each value once (replay). Rows from a salvaged
+    /// spool stay `Utf8`.
+    pub fn view_batches(&self, columns: Option<&[&str]>) -> Batches<'_> {
+        self.batches_as(columns, true)
+    }
+
+    fn batches_as(&self, columns: Option<&[&str]>, views: bool) -> Batches<'_> {
         Batches {
+            views,
             rec: self,
             columns: columns.map(|c| c.iter().map(|s| s.to_string()).collect()),
             paths: self.segment_paths(),
@@ -200,6 +214,55 @@ impl Recording {
             };
             v
         })
+    }
+
+    /// The rows at `ordinals`: positions in the order [`Recording::batches`]
+    /// yields rows, counting from 0, strictly increasing. Returns them in
+    /// that order. `columns` projects as in [`Recording::batches`] (the
+    /// columns every event has are always read); `None` reads all.
+    ///
+    /// This is late materialisation for readers that project: replay reads
+    /// only the columns its rules and state model need, then fetches the
+    /// whole row of the few events that produced a verdict. Only the row
+    /// groups holding a wanted row are read, and within them the page index
+    /// skips pages without one.
+    pub fn rows_at(&self, ordinals: &[u64], columns: Option<&[&str]>) -> Result<Vec<Event>> {
+        if ordinals.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(FormatError::Invalid(
+                "row positions must be strictly increasing".into(),
+            ));
+        }
+        let mut out = Vec::with_capacity(ordinals.len());
+        let mut wanted = ordinals;
+        let mut base = 0u64;
+        for path in self.segment_paths() {
+            if wanted.is_empty() {
+                return Ok(out);
+            }
+            let rows = read_rows_of_segment(&path, base, columns, &mut wanted, &mut out)?;
+            base += rows;
+        }
+        for b in &self.salvaged {
+            let n = b.num_rows() as u64;
+            let here = wanted.partition_point(|&o| o < base + n);
+            if here > 0 {
+                let cols = crate::batch::EventColumns::new(b)?;
+                out.extend(
+                    wanted[..here]
+                        .iter()
+                        .map(|&o| cols.event((o - base) as usize)),
+                );
+                wanted = &wanted[here..];
+            }
+            base += n;
+        }
+        match wanted.first() {
+            None => Ok(out),
+            Some(o) => Err(FormatError::Invalid(format!(
+                "{}: no row at position {o} (the recording has {base} rows)",
+                self.dir.display()
+            ))),
+        }
     }
 
     /// Reads every segment and checks its sha256 against the manifest.
@@ -243,8 +306,188 @@ pub fn check_segment(dir: &Path, seg: &SegmentInfo, hash: bool) -> Result<()> {
     Ok(())
 }
 
+/// The columns every row has (`NOT NULL`): [`crate::EventColumns`] needs them.
+pub const REQUIRED_COLUMNS: &[&str] = &[
+    "time_ns",
+    "seq",
+    "host_name",
+    "boot_id",
+    "event_kind",
+    "process_pid",
+    "thread_id",
+];
+
+/// [`open_segment`] with the string columns read as `Utf8View`.
+fn open_segment_views(
+    path: &Path,
+    columns: Option<&[&str]>,
+    batch_size: usize,
+) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReader> {
+    use arrow::datatypes::{DataType, Field, Schema};
+    use parquet::arrow::arrow_reader::{
+        ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+    };
+    let corrupt = |e: &dyn std::fmt::Display| FormatError::Corrupt {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let file = fs::File::open(path).map_err(|e| FormatError::io(path, e))?;
+    let meta =
+        ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| corrupt(&e))?;
+    crate::segment::check_schema(path, meta.schema())?;
+    let fields: Vec<Field> = meta
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 => f.as_ref().clone().with_data_type(DataType::Utf8View),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    let hint = std::sync::Arc::new(Schema::new_with_metadata(
+        fields,
+        meta.schema().metadata().clone(),
+    ));
+    let meta = ArrowReaderMetadata::try_new(
+        meta.metadata().clone(),
+        ArrowReaderOptions::new().with_schema(hint),
+    )
+    .map_err(|e| corrupt(&e))?;
+    let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta);
+    let builder = match columns {
+        None => builder,
+        Some(names) => {
+            let idx = names
+                .iter()
+                .map(|n| {
+                    crate::schema::column_index(n).ok_or_else(|| {
+                        FormatError::Invalid(format!("no column named {n} in the events table"))
+                    })
+                })
+                .collect::<Result<Vec<usize>>>()?;
+            // A file of an older format version lacks the newer (trailing)
+            // columns: they read as null.
+            let have = builder.schema().fields().len();
+            let idx: Vec<usize> = idx.into_iter().filter(|&i| i < have).collect();
+            let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), idx);
+            builder.with_projection(mask)
+        }
+    };
+    builder
+        .with_batch_size(batch_size)
+        .build()
+        .map_err(|e| corrupt(&e))
+}
+
+/// Reads the rows of one segment (whose first row has position `base`)
+/// that `wanted` names, all columns, appending them to `out` and dropping
+/// them from `wanted`. Returns the segment's row count.
+fn read_rows_of_segment(
+    path: &Path,
+    base: u64,
+    columns: Option<&[&str]>,
+    wanted: &mut &[u64],
+    out: &mut Vec<Event>,
+) -> Result<u64> {
+    use parquet::arrow::arrow_reader::{
+        ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
+    };
+    use parquet::file::metadata::PageIndexPolicy;
+    let corrupt = |e: &dyn std::fmt::Display| FormatError::Corrupt {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let file = fs::File::open(path).map_err(|e| FormatError::io(path, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(
+        file,
+        ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional),
+    )
+    .map_err(|e| corrupt(&e))?;
+    crate::segment::check_schema(path, builder.schema())?;
+    let meta = builder.metadata().clone();
+    let rows = meta.file_metadata().num_rows() as u64;
+    let here = wanted.partition_point(|&o| o < base + rows);
+    let (mine, rest) = wanted.split_at(here);
+    *wanted = rest;
+    if mine.is_empty() {
+        return Ok(rows);
+    }
+    // Row groups holding a wanted row, and the selection within them.
+    let mut groups = Vec::new();
+    let mut selectors = Vec::new();
+    let mut start = base;
+    let mut i = 0;
+    for (g, rg) in meta.row_groups().iter().enumerate() {
+        let n = rg.num_rows() as u64;
+        let end = start + n;
+        let first = i;
+        while i < mine.len() && mine[i] < end {
+            i += 1;
+        }
+        if i > first {
+            groups.push(g);
+            let mut at = start;
+            for &o in &mine[first..i] {
+                if o > at {
+                    selectors.push(RowSelector::skip((o - at) as usize));
+                }
+                selectors.push(RowSelector::select(1));
+                at = o + 1;
+            }
+            if end > at {
+                selectors.push(RowSelector::skip((end - at) as usize));
+            }
+        }
+        start = end;
+    }
+    let builder = match columns {
+        None => builder,
+        Some(names) => {
+            let mut idx: Vec<usize> = REQUIRED_COLUMNS
+                .iter()
+                .chain(names)
+                .map(|n| {
+                    crate::schema::column_index(n).ok_or_else(|| {
+                        FormatError::Invalid(format!("no column named {n} in the events table"))
+                    })
+                })
+                .collect::<Result<_>>()?;
+            idx.sort_unstable();
+            idx.dedup();
+            // A file of an older format version lacks the newer (trailing)
+            // columns: they read as null.
+            let have = builder.schema().fields().len();
+            let idx: Vec<usize> = idx.into_iter().filter(|&i| i < have).collect();
+            let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), idx);
+            builder.with_projection(mask)
+        }
+    };
+    let reader = builder
+        .with_row_groups(groups)
+        .with_row_selection(RowSelection::from(selectors))
+        .with_batch_size(mine.len().clamp(1, 8192))
+        .build()
+        .map_err(|e| corrupt(&e))?;
+    let before = out.len();
+    for b in reader {
+        out.extend(batch_to_events(&b.map_err(|e| corrupt(&e))?)?);
+    }
+    if out.len() - before != mine.len() {
+        return Err(FormatError::Corrupt {
+            path: path.to_path_buf(),
+            message: format!(
+                "read {} of the {} rows asked for",
+                out.len() - before,
+                mine.len()
+            ),
+        });
+    }
+    Ok(rows)
+}
+
 /// Iterator over a recording's batches; see [`Recording::batches`].
 pub struct Batches<'a> {
+    views: bool,
     rec: &'a Recording,
     columns: Option<Vec<String>>,
     paths: Vec<PathBuf>,
@@ -278,7 +521,12 @@ impl Iterator for Batches<'_> {
                     .columns
                     .as_ref()
                     .map(|c| c.iter().map(String::as_str).collect());
-                match open_segment(path, cols.as_deref(), READ_BATCH_ROWS) {
+                let opened = if self.views {
+                    open_segment_views(path, cols.as_deref(), READ_BATCH_ROWS)
+                } else {
+                    open_segment(path, cols.as_deref(), READ_BATCH_ROWS)
+                };
+                match opened {
                     Ok(r) => {
                         self.current = Some(r);
                         self.current_path = path.clone();

@@ -8,7 +8,7 @@
 //! Everything is deterministic: rules run in rule-set order, verdicts come
 //! out in event order, nothing depends on the clock or on hash order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::BuildHasherDefault;
 
 use hindsight_format::{Event, EventKind};
@@ -169,6 +169,35 @@ impl Engine {
         })
     }
 
+    /// Every event column a replay with these rules reads: the state
+    /// model's ([`crate::state::COLUMNS`]), the engine's own (loss rows,
+    /// enforcement) and those the rules' conditions and outputs read, in
+    /// schema order. A reader may leave the others out, except that a
+    /// verdict's [`Verdict::event`] shows the whole row: a projected replay
+    /// fills that in afterwards ([`crate::run::replay_one`] does).
+    pub fn columns(&self) -> BTreeSet<Col> {
+        let mut cols: BTreeSet<Col> = crate::state::COLUMNS.iter().copied().collect();
+        cols.extend([
+            Col::TimeNs,
+            Col::Seq,
+            Col::EventKind,
+            Col::ProcessPid,
+            Col::ThreadId,
+            Col::Syscall,
+            Col::Ret,
+            Col::Fd,
+            Col::FilePath,
+            Col::ProcessParentPid,
+            Col::LostEvents,
+        ]);
+        for c in &self.rules {
+            cols.extend(c.fields.iter().flat_map(Field::source_columns));
+        }
+        // `time` is computed from `time_ns`.
+        cols.remove(&Col::Time);
+        cols
+    }
+
     /// Number of rules that will be evaluated.
     pub fn len(&self) -> usize {
         self.rules.len()
@@ -244,6 +273,11 @@ impl Replay<'_> {
     /// The state as it is now.
     pub fn state(&self) -> &State {
         &self.state
+    }
+
+    /// Verdicts so far (they are numbered in order from 0).
+    pub fn verdict_count(&self) -> usize {
+        self.report.verdicts.len()
     }
 
     /// Replays one event.
@@ -468,12 +502,20 @@ impl Replay<'_> {
 
 /// Every non-null column of `ev` as JSON (`time` as RFC 3339).
 pub fn event_json(ev: &Event) -> serde_json::Map<String, serde_json::Value> {
+    event_json_from(&|_| ev)
+}
+
+/// [`event_json`] of a row whose columns are spread over several partial
+/// [`Event`]s: column `c` is read from `from(c)` (`time` from `time_ns`'s).
+pub fn event_json_from<'a>(
+    from: &dyn Fn(Col) -> &'a Event,
+) -> serde_json::Map<String, serde_json::Value> {
     let mut m = serde_json::Map::new();
     for &c in Col::ALL {
         let v = if c == Col::Time {
-            Value::Str(hindsight_format::manifest::rfc3339(ev.time_ns).into())
+            Value::Str(hindsight_format::manifest::rfc3339(from(Col::TimeNs).time_ns).into())
         } else {
-            column(c, ev)
+            column(c, from(c))
         };
         if !v.is_null() {
             m.insert(c.name().to_string(), v.to_json());

@@ -5,11 +5,11 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use hindsight_format::batch::EventColumns;
+use hindsight_format::batch::{EventColumns, Spare};
 use hindsight_format::reader::{Recording, discover};
 use hindsight_format::{Event, FormatError};
 
-use crate::engine::{Engine, Options};
+use crate::engine::{Engine, Options, event_json_from};
 use crate::field::Col;
 use crate::value::column;
 use crate::verdict::Report;
@@ -92,17 +92,45 @@ pub fn open(path: &Path) -> Result<Recording, RunError> {
 
 /// Replays one recording.
 ///
-/// A decode thread reads and decompresses the Parquet segments into Arrow
+/// Only the columns the engine reads ([`Engine::columns`]) are decoded. A
+/// decode thread reads and decompresses the Parquet segments into Arrow
 /// batches (two batches ahead, bounded memory); this thread turns each row
 /// into one reused [`Event`] (no allocation once its buffers have grown) and
 /// runs the engine. With one core both share it; with more, decoding
-/// overlaps evaluation.
+/// overlaps evaluation. Verdicts are rare: the whole row of each event that
+/// produced one is read back afterwards for [`crate::verdict::Verdict::event`],
+/// so the report is the one a replay of every column gives.
 pub fn replay_one(
     engine: &Engine,
     path: &Path,
     options: Options,
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<Report, RunError> {
+    let mut columns = engine.columns();
+    // Not read by the engine, but every row of a batch must have them.
+    columns.extend([Col::HostName, Col::BootId]);
+    replay_columns(engine, path, options, Some(&columns), progress)
+}
+
+/// Replays one recording reading every column (the reference that
+/// [`replay_one`]'s projection must equal; for tests and measurements).
+pub fn replay_one_unprojected(
+    engine: &Engine,
+    path: &Path,
+    options: Options,
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<Report, RunError> {
+    replay_columns(engine, path, options, None, progress)
+}
+
+fn replay_columns(
+    engine: &Engine,
+    path: &Path,
+    options: Options,
+    columns: Option<&BTreeSet<Col>>,
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<Report, RunError> {
+    let names: Option<Vec<&str>> = columns.map(|c| c.iter().map(|c| c.name()).collect());
     let rec = open(path)?;
     let total = rec.rows();
     let label = path.display().to_string();
@@ -113,11 +141,14 @@ pub fn replay_one(
     };
     let mut n = 0u64;
     let mut ev = Event::default();
+    let mut spare = Spare::default();
+    // Row position of every verdict's event and the event as read, in verdict order.
+    let mut verdict_rows: Vec<(u64, Event)> = Vec::new();
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel(2);
         let rec = &rec;
         scope.spawn(move || {
-            for batch in rec.batches(None) {
+            for batch in rec.view_batches(names.as_deref()) {
                 let stop = batch.is_err();
                 if tx.send(batch).is_err() || stop {
                     break;
@@ -128,8 +159,11 @@ pub fn replay_one(
             let batch = batch.map_err(read_err)?;
             let cols = EventColumns::new(&batch).map_err(read_err)?;
             for i in 0..batch.num_rows() {
-                cols.fill(i, &mut ev);
+                cols.fill(i, &mut ev, &mut spare);
                 replay.push(&ev);
+                if replay.verdict_count() > verdict_rows.len() {
+                    verdict_rows.resize(replay.verdict_count(), (n, ev.clone()));
+                }
                 n += 1;
                 if n.is_multiple_of(1 << 20) {
                     progress(Progress {
@@ -142,7 +176,25 @@ pub fn replay_one(
         }
         Ok(())
     })?;
-    Ok(replay.finish())
+    let mut report = replay.finish();
+    if let Some(read) = columns
+        && !report.verdicts.is_empty()
+    {
+        // The rest of each verdict's row, from the columns left out.
+        let rest: Vec<&str> = Col::ALL
+            .iter()
+            .filter(|c| !read.contains(c) && **c != Col::Time)
+            .map(|c| c.name())
+            .collect();
+        let mut rows: Vec<u64> = verdict_rows.iter().map(|(r, _)| *r).collect();
+        rows.dedup();
+        let others = rec.rows_at(&rows, Some(&rest)).map_err(read_err)?;
+        for (v, (row, seen)) in report.verdicts.iter_mut().zip(&verdict_rows) {
+            let other = &others[rows.partition_point(|r| r < row)];
+            v.event = event_json_from(&|c| if read.contains(&c) { seen } else { other });
+        }
+    }
+    Ok(report)
 }
 
 /// The columns that hold a value in at least one row of the recording.

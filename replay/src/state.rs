@@ -37,6 +37,7 @@ use std::sync::Arc;
 use hindsight_format::{Event, EventKind};
 
 use crate::fdtable::FdTable;
+use crate::field::Col;
 use crate::intern::Interner;
 
 /// A small, fast, deterministic hasher for integer keys (pids).
@@ -236,6 +237,43 @@ pub struct State {
     /// [`Process::exe_writer`]. Bounded by [`MAX_WRITTEN`].
     written: HashMap<Arc<str>, Arc<str>>,
 }
+
+/// Every event column the state model reads ([`State::before`] and
+/// [`State::after`]); a reader may leave the others out.
+pub const COLUMNS: &[Col] = &[
+    Col::TimeNs,
+    Col::Seq,
+    Col::EventKind,
+    Col::Syscall,
+    Col::Ret,
+    Col::ProcessPid,
+    Col::ThreadId,
+    Col::ProcessParentPid,
+    Col::ProcessSessionId,
+    Col::ProcessTty,
+    Col::ProcessName,
+    Col::ProcessExecutable,
+    Col::ProcessArgs,
+    Col::ProcessCommandLine,
+    Col::ProcessCwd,
+    Col::UserId,
+    Col::UserName,
+    Col::GroupId,
+    Col::ProcessEffectiveUserId,
+    Col::LoginUid,
+    Col::ContainerId,
+    Col::FilePath,
+    Col::FileFlags,
+    Col::FileTargetPath,
+    Col::Fd,
+    Col::FdType,
+    Col::NetworkTransport,
+    Col::SourceIp,
+    Col::SourcePort,
+    Col::DestinationIp,
+    Col::DestinationPort,
+    Col::SyscallArgs,
+];
 
 /// Exited processes without known children are forgotten after this many
 /// more of them (see the module documentation).
