@@ -317,12 +317,9 @@ pub fn fill_task(ev: *mut WireEvent, task: u64) {
     // as one plain read: `bpf_get_current_comm` copies and pads it with
     // strscpy_pad, about twice the cost. The kernel keeps `comm`
     // NUL-terminated within its 16 bytes.
+    let comm = task + conf!(off.task_comm) as u64;
     unsafe {
-        h::bpf_probe_read_kernel(
-            h.comm.as_mut_ptr().cast(),
-            16,
-            (task + conf!(off.task_comm) as u64) as *const _,
-        );
+        h::bpf_probe_read_kernel(h.comm.as_mut_ptr().cast(), 16, comm as *const _);
     }
 }
 
