@@ -11,9 +11,12 @@ use datafusion::datasource::listing::{
 use datafusion::execution::context::SessionContext;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::optimizer::{Optimizer, OptimizerRule};
+use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
 use datafusion::prelude::SessionConfig;
 
 use crate::QueryError;
+use crate::cache::CacheRecursiveInvariants;
 use crate::distinct::CountBesideDistinct;
 use crate::like::LikePrefilter;
 use crate::source::{self, Input, SEGMENT_GLOB};
@@ -87,6 +90,7 @@ pub async fn session(
             .with_config(session_config(&options))
             .with_default_features()
             .with_optimizer_rules(optimizer_rules())
+            .with_physical_optimizer_rules(physical_optimizer_rules())
             .build(),
     );
     for input in &inputs {
@@ -109,6 +113,19 @@ pub fn optimizer_rules() -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
         .unwrap_or(0);
     rules.insert(at, Arc::new(CountBesideDistinct));
     rules.push(Arc::new(LikePrefilter));
+    rules
+}
+
+/// DataFusion's physical optimizer rules plus [`CacheRecursiveInvariants`],
+/// right before the post-optimization filter pushdown (so no dynamic filter
+/// reaches a cached subtree).
+pub fn physical_optimizer_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
+    let mut rules = PhysicalOptimizer::new().rules;
+    let at = rules
+        .iter()
+        .position(|r| r.name() == crate::cache::BEFORE_RULE)
+        .unwrap_or(rules.len());
+    rules.insert(at, Arc::new(CacheRecursiveInvariants));
     rules
 }
 

@@ -1,4 +1,5 @@
-//! Hindsight's optimizer rules (`LIKE` prefilter, `count` beside `DISTINCT`)
+//! Hindsight's optimizer rules (`LIKE` prefilter, `count` beside `DISTINCT`,
+//! cached invariants of recursive terms)
 //! fire where they should and change no result: every query here runs in a
 //! Hindsight session and in a plain DataFusion context over the same
 //! segments, and both answers must be equal.
@@ -123,4 +124,39 @@ async fn count_beside_distinct_keeps_every_answer() {
         !explained.contains("count(DISTINCT"),
         "distinct values per group remain: {explained}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_recursive_invariants_keep_every_answer() {
+    // The root: the process with the most forked children.
+    let procs = "procs AS (SELECT DISTINCT process_pid AS pid, process_parent_pid AS ppid \
+         FROM events WHERE event_kind = 'process_fork')";
+    let root = "SELECT * FROM (SELECT process_parent_pid, 0 FROM events \
+         WHERE event_kind = 'process_fork' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1)";
+    let tree = format!(
+        "WITH RECURSIVE {procs}, tree(pid, depth) AS ({root} UNION ALL \
+         SELECT p.pid, t.depth + 1 FROM procs p JOIN tree t ON p.ppid = t.pid WHERE t.depth < 20)"
+    );
+    let count = format!("{tree} SELECT count(*) AS processes, max(depth) AS deepest FROM tree");
+    for sql in [
+        count.clone(),
+        format!("{tree} SELECT pid, depth FROM tree"),
+        // The tree joined with the events again (activity of the tree).
+        format!(
+            "{tree} SELECT e.syscall, count(*) AS n FROM events e JOIN (SELECT DISTINCT pid FROM tree) t \
+             ON e.process_pid = t.pid GROUP BY e.syscall"
+        ),
+        // The events themselves in the recursive term (no CTE), walking up.
+        "WITH RECURSIVE up(pid, depth) AS (SELECT max(process_pid), 0 FROM events UNION ALL \
+         SELECT e.process_parent_pid, u.depth + 1 FROM events e JOIN up u ON e.process_pid = u.pid \
+         WHERE e.event_kind = 'process_fork' AND u.depth < 10) SELECT DISTINCT pid, depth FROM up"
+            .to_string(),
+    ] {
+        same_answer(&sql).await;
+    }
+    let explained = plan(&hindsight().await, &count).await;
+    assert!(explained.contains("CachedExec"), "{explained}");
+    // Plain DataFusion rescans at every level; the fork rows are kept here.
+    let plain_plan = plan(&plain().await, &count).await;
+    assert!(!plain_plan.contains("CachedExec"), "{plain_plan}");
 }
