@@ -217,6 +217,11 @@ fn read_sockaddr(st: &mut EntryState, ptr: u64, len: u64) {
 #[raw_tracepoint(tracepoint = "sys_exit")]
 pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
     let pid_tgid = unsafe { h::bpf_get_current_pid_tgid() };
+    // The rest of the host (`record -- CMD`) and the recorder itself stop
+    // here, on the bitmap, before the hash lookup.
+    if !tracked((pid_tgid >> 32) as u32) {
+        return 0;
+    }
     let tid = pid_tgid as u32;
     let Some(stp) = ENTRY.get_ptr_mut(&tid) else {
         return 0;
