@@ -62,6 +62,21 @@ impl<'a> StrColumn<'a> {
         }
     }
 
+    /// Whether row `i` (> 0) certainly holds the same value (or null) as row
+    /// `i - 1`: both are `Utf8View` views with the same bytes — the same
+    /// short string inline, or the same place in the same buffer. `false`
+    /// means "maybe not".
+    #[inline]
+    pub fn same_as_previous(&self, i: usize) -> bool {
+        match self {
+            StrColumn::View(a) => {
+                let v = a.views();
+                v[i] == v[i - 1] && a.is_valid(i) == a.is_valid(i - 1)
+            }
+            _ => false,
+        }
+    }
+
     /// The value at row `i`, `None` when null.
     #[inline]
     pub fn get(&self, i: usize) -> Option<&'a str> {
@@ -307,12 +322,37 @@ impl<'a> EventColumns<'a> {
     /// buffers have grown, even as columns turn null and back from row to
     /// row (replay decodes millions of rows per second this way).
     pub fn fill(&self, i: usize, ev: &mut Event, spare: &mut Spare) {
+        self.fill_as::<false>(i, ev, spare);
+    }
+
+    /// [`EventColumns::fill`] for a reader going through the batch in
+    /// order: `ev` must hold row `i - 1` of this batch (filled by `fill` or
+    /// `fill_next`, untouched since). A string that is the same as in the
+    /// row before — the same `Utf8View` view: the same inline bytes, or the
+    /// same place in the same buffer, as every repeat of a dictionary-encoded
+    /// value is — is not copied again.
+    pub fn fill_next(&self, i: usize, ev: &mut Event, spare: &mut Spare) {
+        if i == 0 {
+            self.fill_as::<false>(i, ev, spare);
+        } else {
+            self.fill_as::<true>(i, ev, spare);
+        }
+    }
+
+    #[inline(always)]
+    fn fill_as<const NEXT: bool>(&self, i: usize, ev: &mut Event, spare: &mut Spare) {
         ev.time_ns = self.time_ns.value(i);
         ev.seq = self.seq.value(i);
-        set_str(&mut ev.host_name, self.host_name.get(i).unwrap_or_default());
-        set_str(&mut ev.boot_id, self.boot_id.get(i).unwrap_or_default());
-        ev.event_kind = self.kind(i);
-        set_ostr(&mut ev.syscall, &self.syscall, i, spare);
+        if !(NEXT && self.host_name.same_as_previous(i)) {
+            set_str(&mut ev.host_name, self.host_name.get(i).unwrap_or_default());
+        }
+        if !(NEXT && self.boot_id.same_as_previous(i)) {
+            set_str(&mut ev.boot_id, self.boot_id.get(i).unwrap_or_default());
+        }
+        if !(NEXT && self.event_kind.same_as_previous(i)) {
+            ev.event_kind = self.kind(i);
+        }
+        set_ostr::<NEXT>(&mut ev.syscall, &self.syscall, i, spare);
         ev.ret = opt(self.ret, i);
         ev.latency_ns = opt(self.latency_ns, i);
         ev.process_pid = self.process_pid.value(i);
@@ -321,34 +361,34 @@ impl<'a> EventColumns<'a> {
         ev.process_vpid = opt(self.process_vpid, i);
         ev.process_session_id = opt(self.process_session_id, i);
         ev.process_tty = opt(self.process_tty, i);
-        set_ostr(&mut ev.process_name, &self.process_name, i, spare);
-        set_ostr(
+        set_ostr::<NEXT>(&mut ev.process_name, &self.process_name, i, spare);
+        set_ostr::<NEXT>(
             &mut ev.process_executable,
             &self.process_executable,
             i,
             spare,
         );
         set_list(&mut ev.process_args, self.process_args.as_ref(), i, spare);
-        set_ostr(
+        set_ostr::<NEXT>(
             &mut ev.process_command_line,
             &self.process_command_line,
             i,
             spare,
         );
-        set_ostr(&mut ev.process_cwd, &self.process_cwd, i, spare);
+        set_ostr::<NEXT>(&mut ev.process_cwd, &self.process_cwd, i, spare);
         ev.process_exit_code = opt(self.process_exit_code, i);
         ev.process_exit_signal = opt(self.process_exit_signal, i);
         ev.process_cap_effective = opt(self.process_cap_effective, i);
         ev.process_cap_permitted = opt(self.process_cap_permitted, i);
         ev.user_id = opt(self.user_id, i);
-        set_ostr(&mut ev.user_name, &self.user_name, i, spare);
+        set_ostr::<NEXT>(&mut ev.user_name, &self.user_name, i, spare);
         ev.group_id = opt(self.group_id, i);
         ev.process_effective_user_id = opt(self.process_effective_user_id, i);
         ev.login_uid = opt(self.login_uid, i);
         ev.cgroup_id = opt(self.cgroup_id, i);
-        set_ostr(&mut ev.container_id, &self.container_id, i, spare);
-        set_ostr(&mut ev.file_path, &self.file_path, i, spare);
-        set_ostr(&mut ev.file_path_user, &self.file_path_user, i, spare);
+        set_ostr::<NEXT>(&mut ev.container_id, &self.container_id, i, spare);
+        set_ostr::<NEXT>(&mut ev.file_path, &self.file_path, i, spare);
+        set_ostr::<NEXT>(&mut ev.file_path_user, &self.file_path_user, i, spare);
         ev.file_path_user_err = opt(self.file_path_user_err, i);
         ev.file_path_truncated = self
             .file_path_truncated
@@ -358,24 +398,24 @@ impl<'a> EventColumns<'a> {
             .and_then(|a| a.is_valid(i).then(|| a.value(i)));
         ev.file_inode = opt(self.file_inode, i);
         ev.file_device = opt(self.file_device, i);
-        set_ostr(&mut ev.file_flags, &self.file_flags, i, spare);
+        set_ostr::<NEXT>(&mut ev.file_flags, &self.file_flags, i, spare);
         ev.file_mode = opt(self.file_mode, i);
-        set_ostr(&mut ev.file_target_path, &self.file_target_path, i, spare);
-        set_ostr(
+        set_ostr::<NEXT>(&mut ev.file_target_path, &self.file_target_path, i, spare);
+        set_ostr::<NEXT>(
             &mut ev.file_target_path_user,
             &self.file_target_path_user,
             i,
             spare,
         );
         ev.fd = opt(self.fd, i);
-        set_ostr(&mut ev.fd_type, &self.fd_type, i, spare);
-        set_ostr(&mut ev.network_family, &self.network_family, i, spare);
-        set_ostr(&mut ev.network_transport, &self.network_transport, i, spare);
-        set_ostr(&mut ev.source_ip, &self.source_ip, i, spare);
+        set_ostr::<NEXT>(&mut ev.fd_type, &self.fd_type, i, spare);
+        set_ostr::<NEXT>(&mut ev.network_family, &self.network_family, i, spare);
+        set_ostr::<NEXT>(&mut ev.network_transport, &self.network_transport, i, spare);
+        set_ostr::<NEXT>(&mut ev.source_ip, &self.source_ip, i, spare);
         ev.source_port = opt(self.source_port, i);
-        set_ostr(&mut ev.destination_ip, &self.destination_ip, i, spare);
+        set_ostr::<NEXT>(&mut ev.destination_ip, &self.destination_ip, i, spare);
         ev.destination_port = opt(self.destination_port, i);
-        set_ostr(
+        set_ostr::<NEXT>(
             &mut ev.destination_addr_user,
             &self.destination_addr_user,
             i,
@@ -384,8 +424,8 @@ impl<'a> EventColumns<'a> {
         ev.toctou_mismatch = self
             .toctou_mismatch
             .and_then(|a| a.is_valid(i).then(|| a.value(i)));
-        set_ostr(&mut ev.kernel_source, &self.kernel_source, i, spare);
-        set_ostr(&mut ev.syscall_args, &self.syscall_args, i, spare);
+        set_ostr::<NEXT>(&mut ev.kernel_source, &self.kernel_source, i, spare);
+        set_ostr::<NEXT>(&mut ev.syscall_args, &self.syscall_args, i, spare);
         ev.lost_events = opt(self.lost_events, i);
     }
 }
@@ -405,9 +445,29 @@ pub struct Spare {
     list: Option<Vec<String>>,
 }
 
-#[inline]
-fn set_ostr(slot: &mut Option<String>, col: &Option<StrColumn<'_>>, i: usize, spare: &mut Spare) {
-    match (col.as_ref().and_then(|c| c.get(i)), slot.as_mut()) {
+#[inline(always)]
+fn set_ostr<const NEXT: bool>(
+    slot: &mut Option<String>,
+    col: &Option<StrColumn<'_>>,
+    i: usize,
+    spare: &mut Spare,
+) {
+    let value = match col {
+        // Views (what replay reads): validity and view looked up once.
+        Some(StrColumn::View(a)) => {
+            let views = a.views();
+            let nulls = a.nulls();
+            let valid = nulls.is_none_or(|n| n.is_valid(i));
+            if NEXT && views[i] == views[i - 1] && valid == nulls.is_none_or(|n| n.is_valid(i - 1))
+            {
+                return;
+            }
+            valid.then(|| a.value(i))
+        }
+        Some(c) => c.get(i),
+        None => None,
+    };
+    match (value, slot.as_mut()) {
         (Some(v), Some(s)) => set_str(s, v),
         (Some(v), None) => {
             *slot = Some(match spare.strings.pop() {

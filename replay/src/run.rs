@@ -159,7 +159,7 @@ fn replay_columns(
             let batch = batch.map_err(read_err)?;
             let cols = EventColumns::new(&batch).map_err(read_err)?;
             for i in 0..batch.num_rows() {
-                cols.fill(i, &mut ev, &mut spare);
+                cols.fill_next(i, &mut ev, &mut spare);
                 replay.push(&ev);
                 if replay.verdict_count() > verdict_rows.len() {
                     verdict_rows.resize(replay.verdict_count(), (n, ev.clone()));
