@@ -10,7 +10,9 @@
 //! picks the candidate rows, and the regex runs on those only. The result is
 //! the same for every row, NULLs included. A literal prefix (`'/etc/%.conf'`)
 //! also stays as `x LIKE '/etc/%'` in front, so row groups and pages are
-//! still pruned on it.
+//! still pruned on it. On a low-cardinality column (dictionary-encoded in
+//! the segments, so its rows share a few string views per batch) the
+//! pattern is matched once per distinct view, not once per row.
 
 use std::sync::Arc;
 
@@ -18,6 +20,7 @@ use datafusion::arrow::array::{
     Array, ArrayRef, BooleanArray, BooleanBufferBuilder, LargeStringArray, StringArray,
     StringViewArray,
 };
+use datafusion::arrow::buffer::BooleanBuffer;
 use datafusion::arrow::compute::kernels::comparison::like;
 use datafusion::arrow::compute::{cast, filter};
 use datafusion::arrow::datatypes::DataType;
@@ -209,13 +212,96 @@ impl ScalarUDFImpl for LikePrefiltered {
     }
 }
 
-/// `input LIKE pattern`, the regex run only where `input LIKE candidates`.
+/// `input LIKE pattern`, the regex run only where `input LIKE candidates`;
+/// on string views that repeat (read from a dictionary-encoded column), once
+/// per distinct view.
 fn evaluate(input: &ArrayRef, pattern: &str, candidates: &str) -> Result<BooleanArray> {
     let input = match input.data_type() {
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Arc::clone(input),
         _ => cast(input, &DataType::Utf8View)?,
     };
-    let pre = like_scalar(&input, candidates)?;
+    if let Some(views) = input.as_any().downcast_ref::<StringViewArray>()
+        && let Some(distinct) = distinct_views(views)
+    {
+        let matched = evaluate_rows(
+            &(Arc::new(distinct.values) as ArrayRef),
+            pattern,
+            candidates,
+        )?;
+        let matched: Vec<bool> = matched.values().iter().collect();
+        let rows = &distinct.row_value;
+        let bits = BooleanBuffer::collect_bool(rows.len(), |i| {
+            // Null rows point at 0, which an all-null batch does not have.
+            matched.get(rows[i] as usize).copied().unwrap_or(false)
+        });
+        return Ok(BooleanArray::new(bits, views.nulls().cloned()));
+    }
+    evaluate_rows(&input, pattern, candidates)
+}
+
+/// The distinct values of a string view array and each row's index among
+/// them (0 for null rows, whose result is masked by the input's nulls).
+struct DistinctViews {
+    values: StringViewArray,
+    row_value: Vec<u32>,
+}
+
+/// Largest share of distinct views (1 in N rows) for which matching once
+/// per distinct view pays off.
+const DISTINCT_SHARE: usize = 8;
+
+/// Slots of the open-addressing table of [`distinct_views`] (a power of
+/// two); at most half are used.
+const SLOTS: usize = 256;
+
+/// Groups the rows of `views` by their 16-byte view: equal views hold equal
+/// strings (the same inline bytes, or the same bytes of the same buffer).
+/// Rows decoded from a Parquet dictionary page share their value's view, so
+/// a low-cardinality column has a handful per batch. `None` when there are
+/// more than `SLOTS / 2` distinct views or more than one row in
+/// [`DISTINCT_SHARE`] has a view of its own (matching every row is then as
+/// cheap).
+fn distinct_views(views: &StringViewArray) -> Option<DistinctViews> {
+    const EMPTY: u32 = u32::MAX;
+    let limit = (views.len() / DISTINCT_SHARE).clamp(16, SLOTS / 2);
+    let mut keys = [0u128; SLOTS];
+    let mut slots = [EMPTY; SLOTS];
+    let mut first_rows: Vec<usize> = Vec::new();
+    let mut row_value = Vec::with_capacity(views.len());
+    let nulls = views.nulls();
+    for (row, &view) in views.views().iter().enumerate() {
+        if nulls.is_some_and(|n| n.is_null(row)) {
+            row_value.push(0);
+            continue;
+        }
+        let mixed = ((view as u64) ^ ((view >> 64) as u64).rotate_left(29))
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut slot = (mixed >> 56) as usize & (SLOTS - 1);
+        let index = loop {
+            if slots[slot] == EMPTY {
+                if first_rows.len() >= limit {
+                    return None;
+                }
+                let index = first_rows.len() as u32;
+                first_rows.push(row);
+                keys[slot] = view;
+                slots[slot] = index;
+                break index;
+            }
+            if keys[slot] == view {
+                break slots[slot];
+            }
+            slot = (slot + 1) & (SLOTS - 1);
+        };
+        row_value.push(index);
+    }
+    let values = StringViewArray::from_iter_values(first_rows.iter().map(|&r| views.value(r)));
+    Some(DistinctViews { values, row_value })
+}
+
+/// [`evaluate`] row by row.
+fn evaluate_rows(input: &ArrayRef, pattern: &str, candidates: &str) -> Result<BooleanArray> {
+    let pre = like_scalar(input, candidates)?;
     // The candidate rows: true and not null.
     let selected = match pre.nulls() {
         Some(nulls) => pre.values() & nulls.inner(),
@@ -226,7 +312,7 @@ fn evaluate(input: &ArrayRef, pattern: &str, candidates: &str) -> Result<Boolean
         return Ok(pre);
     }
     let full = like_scalar(
-        &filter(&input, &BooleanArray::new(selected.clone(), None))?,
+        &filter(input, &BooleanArray::new(selected.clone(), None))?,
         pattern,
     )?;
     // Candidates keep their full match (the input there is not null, so
@@ -285,5 +371,46 @@ mod tests {
             let want = like_scalar(&values, pattern).unwrap();
             assert_eq!(got, want, "{pattern}");
         }
+    }
+
+    /// Repeated values (as read from a dictionary page) take the
+    /// once-per-distinct-view path; the answer is Arrow's `LIKE`.
+    #[test]
+    fn repeated_views_same_result_as_like() {
+        let distinct = [
+            Some("O_WRONLY|O_CREAT|O_TRUNC"),
+            None,
+            Some("O_RDONLY"),
+            Some("O_RDWR|O_CLOEXEC"),
+            Some("O_WRONLY"),
+            Some("a much longer flags string with O_RDWR inside"),
+            Some(""),
+        ];
+        let rows: Vec<Option<&str>> = (0..1000).map(|i| distinct[(i * 7 + i / 3) % 7]).collect();
+        // A dictionary cast to views: each row's view points at its
+        // dictionary value's bytes, as the Parquet reader decodes them.
+        let dict: datafusion::arrow::array::DictionaryArray<
+            datafusion::arrow::datatypes::Int32Type,
+        > = rows.into_iter().collect();
+        let values = cast(&dict, &DataType::Utf8View).unwrap();
+        let views = values.as_any().downcast_ref::<StringViewArray>().unwrap();
+        assert!(distinct_views(views).is_some(), "few distinct views");
+        for (pattern, candidates) in [("%O_WRONLY%", "%WRONLY%"), ("%O_RDWR%", "%RDWR%")] {
+            let got = evaluate(&values, pattern, candidates).unwrap();
+            let want = like_scalar(&values, pattern).unwrap();
+            assert_eq!(got, want, "{pattern}");
+            assert!(got.true_count() > 0 && got.null_count() > 0, "{pattern}");
+        }
+        // All null: no distinct value at all.
+        let nothing: ArrayRef = Arc::new(StringViewArray::from(vec![None::<&str>; 100]));
+        let got = evaluate(&nothing, "%O_WRONLY%", "%WRONLY%").unwrap();
+        assert_eq!(got, like_scalar(&nothing, "%O_WRONLY%").unwrap());
+        // All distinct: matched row by row, same answer.
+        let unique: Vec<String> = (0..1000).map(|i| format!("/tmp/O_WRONLY/{i}")).collect();
+        let unique: ArrayRef = Arc::new(StringViewArray::from_iter_values(unique));
+        let views = unique.as_any().downcast_ref::<StringViewArray>().unwrap();
+        assert!(distinct_views(views).is_none(), "every view distinct");
+        let got = evaluate(&unique, "%O_WRONLY%", "%WRONLY%").unwrap();
+        assert_eq!(got, like_scalar(&unique, "%O_WRONLY%").unwrap());
     }
 }
