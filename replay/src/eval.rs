@@ -137,8 +137,27 @@ fn pmatch(v: &str, prefix: &str, nocase: bool) -> bool {
     starts && (v.len() == p.len() || v.as_bytes()[p.len()] == b'/' || p.is_empty())
 }
 
+/// Whether `n` occurs in `h`: scans for the needle's first byte and compares
+/// the rest there. For the short values and needles rules test (paths,
+/// command lines), this beats `str::contains`, which sets up a two-way
+/// searcher on every call.
 fn bytes_contains(h: &[u8], n: &[u8]) -> bool {
-    n.is_empty() || (h.len() >= n.len() && h.windows(n.len()).any(|w| w == n))
+    let Some((&first, rest)) = n.split_first() else {
+        return true;
+    };
+    if h.len() < n.len() {
+        return false;
+    }
+    let starts = &h[..=h.len() - n.len()];
+    let mut from = 0;
+    while let Some(p) = starts[from..].iter().position(|&b| b == first) {
+        let at = from + p;
+        if &h[at + 1..at + n.len()] == rest {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
 }
 
 impl Matcher {
@@ -177,7 +196,7 @@ impl Matcher {
                 if *nc {
                     contains_nocase(s, n)
                 } else {
-                    s.contains(&**n)
+                    bytes_contains(s.as_bytes(), n.as_bytes())
                 }
             }
             Matcher::StartsWith(n, nc) => {
@@ -863,6 +882,49 @@ pub fn syscall_filter(c: &Cond) -> Option<BTreeSet<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_contains_agrees_with_str_contains() {
+        let hays = [
+            "",
+            "a",
+            "aa",
+            "ab",
+            "/etc/shadow",
+            "/usr/bin/python3 -c import pty",
+            "aaab",
+            "abababc",
+            "xyz/etc/etc/x",
+            "/proc/self/exe",
+        ];
+        let needles = [
+            "",
+            "a",
+            "b",
+            "aa",
+            "ab",
+            "abc",
+            "/etc",
+            "etc/x",
+            "shadow",
+            "pty",
+            "-c ",
+            "ababc",
+            "/proc/self/exe",
+            "/proc/self/exe/",
+            "x",
+            "zz",
+        ];
+        for h in hays {
+            for n in needles {
+                assert_eq!(
+                    bytes_contains(h.as_bytes(), n.as_bytes()),
+                    h.contains(n),
+                    "{h:?} contains {n:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn globs() {
