@@ -16,6 +16,7 @@ use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
 use datafusion::prelude::SessionConfig;
 
 use crate::QueryError;
+use crate::build_side::BuildOnRecursiveResult;
 use crate::cache::CacheRecursiveInvariants;
 use crate::distinct::CountBesideDistinct;
 use crate::like::LikePrefilter;
@@ -116,8 +117,9 @@ pub fn optimizer_rules() -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
     rules
 }
 
-/// DataFusion's physical optimizer rules plus [`CacheRecursiveInvariants`],
-/// right before the post-optimization filter pushdown (so no dynamic filter
+/// DataFusion's physical optimizer rules plus [`BuildOnRecursiveResult`]
+/// right after its join selection and [`CacheRecursiveInvariants`] right
+/// before the post-optimization filter pushdown (so no dynamic filter
 /// reaches a cached subtree).
 pub fn physical_optimizer_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
     let mut rules = PhysicalOptimizer::new().rules;
@@ -126,6 +128,11 @@ pub fn physical_optimizer_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + 
         .position(|r| r.name() == crate::cache::BEFORE_RULE)
         .unwrap_or(rules.len());
     rules.insert(at, Arc::new(CacheRecursiveInvariants));
+    let after = rules
+        .iter()
+        .position(|r| r.name() == crate::build_side::AFTER_RULE)
+        .map_or(0, |i| i + 1);
+    rules.insert(after, Arc::new(BuildOnRecursiveResult));
     rules
 }
 

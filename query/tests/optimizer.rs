@@ -160,3 +160,33 @@ async fn cached_recursive_invariants_keep_every_answer() {
     let plain_plan = plan(&plain().await, &count).await;
     assert!(!plain_plan.contains("CachedExec"), "{plain_plan}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn build_on_recursive_result_keeps_every_answer() {
+    // The fixture is small: lower DataFusion's one-partition threshold so
+    // that `events` counts as a large build side.
+    let ctx = hindsight().await;
+    run_sql(
+        &ctx,
+        "SET datafusion.optimizer.hash_join_single_partition_threshold_rows = 100",
+    )
+    .await
+    .expect("set");
+    let activity = "WITH RECURSIVE procs AS (SELECT DISTINCT process_pid AS pid, \
+         process_parent_pid AS ppid FROM events WHERE event_kind = 'process_fork'), \
+         tree(pid, depth) AS (SELECT * FROM (SELECT process_parent_pid, 0 FROM events \
+         WHERE event_kind = 'process_fork' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1) \
+         UNION ALL SELECT p.pid, t.depth + 1 FROM procs p JOIN tree t ON p.ppid = t.pid \
+         WHERE t.depth < 20) \
+         SELECT e.syscall, count(*) AS n FROM events e JOIN (SELECT DISTINCT pid FROM tree) t \
+         ON e.process_pid = t.pid GROUP BY e.syscall";
+    let explained = plan(&ctx, activity).await;
+    // Built on the tree (right), probed with the events.
+    assert!(explained.contains("join_type=RightSemi"), "{explained}");
+    let (ours, theirs) = (
+        rows(&ctx, activity).await,
+        rows(&plain().await, activity).await,
+    );
+    assert!(!ours.is_empty());
+    assert_eq!(ours, theirs);
+}
