@@ -9,8 +9,9 @@ use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
 
 use arrow::array::RecordBatch;
+use arrow::ipc::CompressionType;
 use arrow::ipc::reader::StreamReader;
-use arrow::ipc::writer::StreamWriter;
+use arrow::ipc::writer::{IpcWriteOptions, StreamWriter};
 
 use crate::error::{FormatError, Result};
 use crate::manifest::{create_private, parse_index};
@@ -35,9 +36,18 @@ impl SpoolWriter {
     pub fn create(dir: &Path, index: u64) -> Result<Self> {
         let path = dir.join(spool_file_name(index));
         let file = create_private(&path)?;
-        let writer =
-            StreamWriter::try_new(BufWriter::with_capacity(1 << 20, file), &events_schema())
-                .map_err(|e| FormatError::arrow_write(&path, e))?;
+        // LZ4-compressed buffers: the spool is written for every row, and
+        // compressing costs the recorder less CPU than copying the raw Arrow
+        // buffers into the page cache (readers decompress transparently).
+        let options = IpcWriteOptions::default()
+            .try_with_compression(Some(CompressionType::LZ4_FRAME))
+            .map_err(|e| FormatError::arrow_write(&path, e))?;
+        let writer = StreamWriter::try_new_with_options(
+            BufWriter::with_capacity(1 << 20, file),
+            &events_schema(),
+            options,
+        )
+        .map_err(|e| FormatError::arrow_write(&path, e))?;
         Ok(SpoolWriter { path, writer })
     }
 
