@@ -196,7 +196,28 @@ impl Bench {
                 let st = Command::new(&argv[0]).args(&argv[1..]).status()?;
                 // SAFETY: signals our own child.
                 unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-                let (_, cpu) = wait_rusage(&child)?;
+                // bpftrace has been seen not to exit after SIGINT (printing
+                // under load): kill it after a grace period, so the bench
+                // does not hang.
+                let reaped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let watchdog = {
+                    let (reaped, pid) = (reaped.clone(), child.id() as i32);
+                    std::thread::spawn(move || {
+                        for _ in 0..600 {
+                            std::thread::sleep(std::time::Duration::from_millis(100));
+                            if reaped.load(std::sync::atomic::Ordering::SeqCst) {
+                                return;
+                            }
+                        }
+                        eprintln!("bench: bpftrace did not exit 60 s after SIGINT; killing it");
+                        // SAFETY: our child, not reaped yet (`reaped` is set right after).
+                        unsafe { libc::kill(pid, libc::SIGKILL) };
+                    })
+                };
+                let waited = wait_rusage(&child);
+                reaped.store(true, std::sync::atomic::Ordering::SeqCst);
+                let _ = watchdog.join();
+                let (_, cpu) = waited?;
                 let tail = copier
                     .join()
                     .map_err(|_| anyhow::anyhow!("bpftrace reader panicked"))??;
