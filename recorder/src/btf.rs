@@ -241,6 +241,18 @@ impl Btf {
         self.structs.contains_key(name)
     }
 
+    /// Size in bytes of `struct name`.
+    pub fn struct_size(&self, name: &str) -> Result<u32, BtfError> {
+        let id = *self
+            .structs
+            .get(name)
+            .ok_or_else(|| BtfError::NoStruct(name.to_string()))?;
+        self.types
+            .get(id as usize)
+            .map(|t| t.type_ref)
+            .ok_or_else(|| BtfError::NoStruct(name.to_string()))
+    }
+
     /// Bit offset of member `name` in composite type `id`, searching
     /// anonymous members; returns the member's type too.
     fn find_member(&self, id: u32, name: &str) -> Option<(u32, u32)> {

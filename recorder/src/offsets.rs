@@ -73,15 +73,19 @@ pub fn resolve(btf: &Btf) -> Result<KernelOffsets, BtfError> {
 
 /// `offsetof(ovl_inode, __upperdentry) - offsetof(ovl_inode, vfs_inode)`:
 /// where, from the `struct inode` the VFS hands out, an overlayfs inode keeps
-/// its upper-layer dentry. u32::MAX when the kernel's BTF has no `ovl_inode`
-/// (overlayfs built as a module without BTF in vmlinux, or not built).
+/// its upper-layer dentry. From `ovl_inode` when vmlinux's BTF has it
+/// (overlayfs built in); else — overlayfs as a module, as on most
+/// distributions — the pointer right after the embedded `struct inode`, which
+/// is where `ovl_inode` has always kept it (Falco reads it the same way).
 fn ovl_upperdentry(btf: &Btf) -> u32 {
     match (
         btf.member_offset("ovl_inode", "vfs_inode"),
         btf.member_offset("ovl_inode", "__upperdentry"),
     ) {
         (Ok(v), Ok(u)) if u > v => u - v,
-        _ => u32::MAX,
+        _ => btf
+            .struct_size("inode")
+            .map_or(u32::MAX, |s| s.next_multiple_of(8)),
     }
 }
 
@@ -124,6 +128,14 @@ mod tests {
         assert_eq!((off.sk_daddr, off.sk_rcv_saddr), (0, 4));
         assert_eq!((off.sk_dport, off.sk_num, off.sk_family), (12, 14, 16));
         assert!(off.sk_type > off.sk_family && off.sk_protocol > off.sk_family);
+        // Here overlayfs is built in: ovl_inode's own layout agrees with the
+        // fallback (the pointer right after the embedded inode).
+        if btf.has_struct("ovl_inode") {
+            assert_eq!(
+                off.ovl_upperdentry,
+                btf.struct_size("inode").unwrap().next_multiple_of(8)
+            );
+        }
     }
 }
 
@@ -154,6 +166,12 @@ mod second_kernel {
         let other = Btf::from_file(path).expect("second kernel's BTF parses");
         let off = resolve(&other).expect("every member present on the second kernel");
         assert_eq!(off.path_dentry, 8);
+        // Debian builds overlayfs as a module (no ovl_inode in vmlinux): the
+        // upper dentry is found after the embedded struct inode.
+        assert_eq!(
+            off.ovl_upperdentry,
+            other.struct_size("inode").unwrap().next_multiple_of(8)
+        );
         #[cfg(target_arch = "x86_64")]
         assert_eq!(off.regs_arg, [112, 104, 96, 56, 72, 64]);
         assert!(off.task_tgid > 0 && off.task_files > off.task_tgid);
