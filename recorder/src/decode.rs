@@ -75,6 +75,16 @@ struct Decoded {
     comm: [u8; 16],
 }
 
+/// Appends `args` joined with spaces to `out`.
+fn join_args(out: &mut String, args: &[String]) {
+    for (i, arg) in args.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(arg);
+    }
+}
+
 /// The text before the first NUL of `b` (all of it without one).
 fn cstr_lossy(b: &[u8]) -> std::borrow::Cow<'_, str> {
     let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
@@ -223,9 +233,9 @@ fn family_name(f: u16) -> String {
 fn transport(family: u16, ty: u16, proto: u16) -> Option<String> {
     let t = match (family, ty, proto) {
         (1, _, _) => "unix",
-        (_, 3, _) => "raw",
-        (_, _, 6) => "tcp",
-        (_, _, 17) => "udp",
+        (2 | 10, 3, _) => "raw",
+        (2 | 10, _, 6) => "tcp",
+        (2 | 10, _, 17) => "udp",
         _ => return None,
     };
     Some(t.into())
@@ -388,20 +398,28 @@ impl Decoder {
         if let Some(cg) = e.cgroup_id {
             self.cgroups.resolve(cg);
         }
+        // The command line: joined once per process (and exec), not per row.
+        self.cmdline_buf.clear();
+        if let Some(a) = &e.process_args {
+            join_args(&mut self.cmdline_buf, a);
+        } else if let Some(i) = self.procs.get_mut(&e.process_pid)
+            && i.cmdline.is_none()
+            && let Some(a) = &i.args
+        {
+            let mut joined = String::new();
+            join_args(&mut joined, a);
+            i.cmdline = Some(joined);
+        }
         let info = self.procs.get(&e.process_pid);
         let args = e
             .process_args
             .as_deref()
             .or_else(|| info.and_then(|i| i.args.as_deref()));
-        self.cmdline_buf.clear();
-        if let Some(a) = args {
-            for (i, arg) in a.iter().enumerate() {
-                if i > 0 {
-                    self.cmdline_buf.push(' ');
-                }
-                self.cmdline_buf.push_str(arg);
-            }
-        }
+        let cmdline = if e.process_args.is_some() {
+            Some(self.cmdline_buf.as_str())
+        } else {
+            info.and_then(|i| i.cmdline.as_deref())
+        };
         SharedValues {
             host_name: &self.host.host_name,
             boot_id: &self.host.boot_id,
@@ -412,7 +430,7 @@ impl Decoder {
                 .as_deref()
                 .or_else(|| info.and_then(|i| i.exe.as_deref())),
             process_args: args,
-            process_command_line: args.map(|_| self.cmdline_buf.as_str()),
+            process_command_line: cmdline,
             process_cwd: e
                 .process_cwd
                 .as_deref()
@@ -421,12 +439,14 @@ impl Decoder {
                 .user_id
                 .and_then(|u| self.host.users.get(&u))
                 .map(String::as_str),
-            // The cgroup the task is in at this record, when it can be
-            // named; else what /proc said when the process was first seen.
-            container_id: match e.cgroup_id.and_then(|cg| self.cgroups.get(cg)) {
-                Some(by_cgroup) => by_cgroup,
-                None => info.and_then(|i| i.container_id.as_deref()),
-            },
+            // The container of the cgroup the task is in at this record;
+            // else what /proc said when the process was first seen (on a
+            // hybrid cgroup v1/v2 host only a v1 line may name it).
+            container_id: e
+                .cgroup_id
+                .and_then(|cg| self.cgroups.get(cg))
+                .flatten()
+                .or_else(|| info.and_then(|i| i.container_id.as_deref())),
         }
     }
 
@@ -661,6 +681,11 @@ impl Decoder {
                     | "accept4"
                     | "sendto"
                     | "sendmsg"
+                    | "recvfrom"
+                    | "recvmsg"
+                    | "getsockname"
+                    | "getpeername"
+                    | "shutdown"
                     | "close"
             )
         {
@@ -833,17 +858,19 @@ impl Decoder {
             // The socket itself, read from `struct sock` at exit.
             e.network_family = Some(family_name(h.sock_family));
             e.network_transport = transport(h.sock_family, h.sock_type, h.sock_proto);
-            e.fd_type = Some(
-                match h.sock_family {
-                    1 => "unix",
-                    2 => "ipv4",
-                    10 => "ipv6",
-                    _ => "other",
-                }
-                .into(),
-            );
+            // Other families (netlink, packet...) keep the type the `socket`
+            // call's arguments give (replay's state model reads them).
+            e.fd_type = match h.sock_family {
+                1 => Some("unix".into()),
+                2 => Some("ipv4".into()),
+                10 => Some("ipv6".into()),
+                _ => None,
+            };
             e.file_inode = Some(h.ino);
-            if (h.lport != 0 || h.laddr != [0; 16])
+            // A raw socket's `skc_num` is its protocol, not a port; port 0
+            // means no local port (yet, or any more: a refused connect).
+            if h.sock_type != 3
+                && h.lport != 0
                 && let Some(ip) = ip_string(h.sock_family, &h.laddr)
             {
                 e.source_ip = Some(ip);
@@ -899,6 +926,7 @@ impl Decoder {
         let info = ProcInfo {
             exe: kpath.clone(),
             args: e.process_args.clone(),
+            cmdline: None,
             cwd: kpath2,
             last_exec: kpath.map(|path| crate::procinfo::LastExec {
                 path,

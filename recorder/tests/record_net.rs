@@ -103,6 +103,8 @@ fn tcp_connect_and_accept_local_and_peer_addresses() {
          cli = socket.socket(); cli.connect(srv.getsockname())\n\
          conn, peer = srv.accept()\n\
          u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n\
+         r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)\n\
+         n = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)\n\
          open(sys.argv[1], 'w').write('%d %d %d' % (srv.getsockname()[1], cli.getsockname()[1], peer[1]))\n";
     let path = truth.path().to_str().unwrap();
     let rec = record(&["/usr/bin/python3", "-c", script, path]);
@@ -154,7 +156,25 @@ fn tcp_connect_and_accept_local_and_peer_addresses() {
         .filter(|e| e.network_family.as_deref() == Some("AF_INET"))
         .map(|e| e.network_transport.clone().unwrap_or_default())
         .collect();
-    assert_eq!(transports, ["tcp", "tcp", "udp"], "{}", rec.dump());
+    assert_eq!(transports, ["tcp", "tcp", "udp", "raw"], "{}", rec.dump());
+    // A raw socket's kernel "port" is its protocol: no source port.
+    let raw = rec
+        .sys("socket")
+        .into_iter()
+        .find(|e| e.network_transport.as_deref() == Some("raw"))
+        .unwrap();
+    assert_eq!((raw.source_ip.as_deref(), raw.source_port), (None, None));
+    // Netlink: no inet type or transport from the socket read (the state
+    // model takes them from the call's arguments).
+    let nl = rec
+        .sys("socket")
+        .into_iter()
+        .find(|e| e.network_family.as_deref() == Some("AF_NETLINK"))
+        .unwrap_or_else(|| panic!("no netlink socket\n{}", rec.dump()));
+    assert_eq!(
+        (nl.fd_type.as_deref(), nl.network_transport.as_deref()),
+        (None, None)
+    );
     // A new socket has neither a local nor a peer address yet.
     assert!(
         rec.sys("socket")
