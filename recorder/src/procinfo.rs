@@ -24,6 +24,9 @@ pub struct ProcInfo {
     pub exe: Option<String>,
     /// argv.
     pub args: Option<Vec<String>>,
+    /// `args` joined with spaces (`process_command_line`), made by the
+    /// decoder the first time a row needs it; `None` whenever `args` is set.
+    pub cmdline: Option<String>,
     /// Working directory at exec (or at first sight).
     pub cwd: Option<String>,
     /// Container id from the cgroup path.
@@ -78,6 +81,7 @@ impl ProcInfo {
         ProcInfo {
             exe,
             args: args.filter(|a| !a.is_empty()),
+            cmdline: None,
             cwd,
             container_id,
             session_id,
