@@ -452,7 +452,7 @@ impl Replay<'_> {
                     self.dead
                         .insert(child, (ev.seq, format!("fork denied at seq {}", ev.seq)));
                     format!("deny {sc} in {who} with {name}: child {child} never exists")
-                } else if let Some(fd) = ev.fd.filter(|_| {
+                } else if let Some(fd) = crate::value::event_fd(ev).filter(|_| {
                     creates_fd(sc) || matches!(sc, "connect" | "dup" | "dup2" | "dup3" | "fcntl")
                 }) {
                     let target = if matches!(sc, "dup" | "dup2" | "dup3" | "fcntl") {

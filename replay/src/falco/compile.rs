@@ -114,6 +114,11 @@ pub struct FalcoField {
 fn col(c: Col) -> ir::Expr {
     ir::Expr::field(Field::Column(c))
 }
+/// The descriptor an event is about (the returned one for `socket` and
+/// `accept*`, see [`crate::value::event_fd`]), as Falco's `fd.num`.
+pub(crate) fn fd_num() -> ir::Expr {
+    ir::Expr::field(Field::Fd(FdField::Num))
+}
 fn proc(p: ProcField) -> ir::Expr {
     ir::Expr::field(Field::Proc(p))
 }
@@ -568,7 +573,7 @@ impl<'a> Lowerer<'a> {
             }
             Val::EvtRes => success_or_failure(),
             Val::SockFamily => ex(&col(Col::NetworkFamily)),
-            Val::FdNum => Cond::Or(vec![ex(&col(Col::Fd)), ret_test(Op::Lt, 0)]),
+            Val::FdNum => Cond::Or(vec![ex(&fd_num()), ret_test(Op::Lt, 0)]),
             Val::Role { local, remote, .. } => {
                 Cond::Or(local.iter().chain(remote).map(ex).collect())
             }
@@ -843,9 +848,9 @@ impl<'a> Lowerer<'a> {
                 if want { c } else { Cond::Not(Box::new(c)) }
             }
             Val::FdNum => Cond::Or(vec![
-                ir_test(&with_ts(&col(Col::Fd), ts), ty, op, r)?,
+                ir_test(&with_ts(&fd_num(), ts), ty, op, r)?,
                 Cond::And(vec![
-                    Cond::Not(Box::new(Cond::Exists(col(Col::Fd)))),
+                    Cond::Not(Box::new(Cond::Exists(fd_num()))),
                     ret_test(Op::Lt, 0),
                     Cond::Const(folded("-1")),
                 ]),

@@ -87,7 +87,7 @@ fn representative(v: &Val) -> Option<ir::Expr> {
         Val::Enum(e, _) => Some(e.clone()),
         Val::SockFamily => c(Col::NetworkFamily),
         Val::OpenFlag(_) | Val::OpenExec => c(Col::FileFlags),
-        Val::FdNum => c(Col::Fd),
+        Val::FdNum => Some(super::compile::fd_num()),
         Val::Role { remote, .. } => representative(&Val::Coalesce(remote.clone())),
         Val::Either(a, _) => representative(a),
         Val::Const(_) | Val::Unavailable(_) => None,
@@ -267,7 +267,7 @@ fn render(f: &FalcoField, l: &Lookup<'_>) -> Option<Json> {
             };
             Some(Json::String(b.to_string()))
         }
-        Val::FdNum => l.col(Col::Fd).or_else(|| {
+        Val::FdNum => l.first(&[super::compile::fd_num()]).or_else(|| {
             let r = l.col(Col::Ret)?.as_i64()?;
             (r < 0).then(|| Json::from(-1))
         }),
