@@ -599,18 +599,10 @@ mod tests {
     #[test]
     fn projection_keeps_nullable_columns_optional() {
         let batch = events_to_batch(&sample());
-        let keep: Vec<usize> = [
-            "time_ns",
-            "seq",
-            "host_name",
-            "boot_id",
-            "event_kind",
-            "process_pid",
-            "thread_id",
-        ]
-        .iter()
-        .map(|n| batch.schema().index_of(n).unwrap())
-        .collect();
+        let keep: Vec<usize> = crate::reader::REQUIRED_COLUMNS
+            .iter()
+            .map(|n| batch.schema().index_of(n).unwrap())
+            .collect();
         let projected = batch.project(&keep).unwrap();
         let ev = batch_to_events(&projected).unwrap();
         assert_eq!(ev[1].lost_events, None);

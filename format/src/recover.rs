@@ -19,7 +19,7 @@ use crate::event::EventKind;
 use crate::manifest::{
     MANIFEST_FILE, Manifest, SegmentInfo, parse_index, segment_file_name, sync_dir,
 };
-use crate::reader::check_segment;
+use crate::reader::{REQUIRED_COLUMNS, check_segment};
 use crate::schema::events_schema;
 use crate::segment::{SegmentWriter, read_segment, sha256_file, writer_properties};
 use crate::spool::{list_spool, read_spool};
@@ -198,18 +198,7 @@ pub fn recover(dir: &Path) -> Result<RecoveryReport> {
     }
     if manifest.host_name.is_empty()
         && let Some(seg) = manifest.segments.first()
-        && let Ok(b) = read_segment(
-            &dir.join(&seg.file),
-            Some(&[
-                "time_ns",
-                "seq",
-                "host_name",
-                "boot_id",
-                "event_kind",
-                "process_pid",
-                "thread_id",
-            ]),
-        )
+        && let Ok(b) = read_segment(&dir.join(&seg.file), Some(REQUIRED_COLUMNS))
         && let Some(b) = b.first()
         && let Ok(cols) = EventColumns::new(b)
         && b.num_rows() > 0

@@ -158,7 +158,7 @@ pub const COLUMNS: &[Column] = &[
     col("file_mode", T::UInt32, true, "Mode argument (open/creat/mkdir/chmod/mknod), numeric."),
     col("file_target_path", T::Utf8, true, "Second path of rename/link/symlink (the new name), kernel view."),
     col("file_target_path_user", T::Utf8, true, "Second path as user memory held it at syscall entry."),
-    col("fd", T::Int32, true, "File descriptor the syscall used or returned."),
+    col("fd", T::Int32, true, "File descriptor the syscall used or returned (on `accept`/`accept4` the listening socket, `ret` being the new one; null on `socket`, see `ret`)."),
     col("fd_type", T::Utf8Dict, true, "What `fd` refers to: `file`, `directory`, `ipv4`, `ipv6`, `unix`, `pipe`, `memfd`, `event`, `signalfd`, `timerfd`, `inotify`, `bpf`, `userfaultfd`, `other`."),
     col("network_family", T::Utf8Dict, true, "`AF_INET`, `AF_INET6`, `AF_UNIX`, …"),
     col("network_transport", T::Utf8Dict, true, "`tcp`, `udp`, `raw` or `unix`."),
