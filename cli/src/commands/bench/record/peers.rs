@@ -206,18 +206,23 @@ impl Bench {
                         for _ in 0..600 {
                             std::thread::sleep(std::time::Duration::from_millis(100));
                             if reaped.load(std::sync::atomic::Ordering::SeqCst) {
-                                return;
+                                return false;
                             }
                         }
-                        eprintln!("bench: bpftrace did not exit 60 s after SIGINT; killing it");
-                        // SAFETY: our child, not reaped yet (`reaped` is set right after).
+                        // SAFETY: our child; `reaped` is set as soon as wait4
+                        // returns, so at worst a 100 ms window remains.
                         unsafe { libc::kill(pid, libc::SIGKILL) };
+                        true
                     })
                 };
                 let waited = wait_rusage(&child);
                 reaped.store(true, std::sync::atomic::Ordering::SeqCst);
-                let _ = watchdog.join();
+                let killed = watchdog.join().unwrap_or(false);
                 let (_, cpu) = waited?;
+                if killed {
+                    // Its counts and CPU time are not a measurement.
+                    bail!("bpftrace did not exit 60 s after SIGINT and was killed");
+                }
                 let tail = copier
                     .join()
                     .map_err(|_| anyhow::anyhow!("bpftrace reader panicked"))??;
