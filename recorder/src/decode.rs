@@ -439,14 +439,14 @@ impl Decoder {
                 .user_id
                 .and_then(|u| self.host.users.get(&u))
                 .map(String::as_str),
-            // The container of the cgroup the task is in at this record;
-            // else what /proc said when the process was first seen (on a
-            // hybrid cgroup v1/v2 host only a v1 line may name it).
-            container_id: e
-                .cgroup_id
-                .and_then(|cg| self.cgroups.get(cg))
-                .flatten()
-                .or_else(|| info.and_then(|i| i.container_id.as_deref())),
+            // The cgroup the task is in at this record, when it can be
+            // named (also when it names no container: /proc, read when the
+            // decoder first sees the process, may already show a later
+            // cgroup); else what /proc said.
+            container_id: match e.cgroup_id.and_then(|cg| self.cgroups.get(cg)) {
+                Some(by_cgroup) => by_cgroup,
+                None => info.and_then(|i| i.container_id.as_deref()),
+            },
         }
     }
 
