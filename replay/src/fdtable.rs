@@ -2,26 +2,157 @@
 //!
 //! A fork copies the parent's table, as the kernel does. A daemon that holds
 //! tens of thousands of descriptors and forks thousands of children would
-//! make that copy the whole cost of a replay, so the table is a persistent
-//! (structurally shared) map: a copy shares every node with the original and
-//! a change copies only the path to the changed entry.
+//! make that copy the whole cost of a replay, so the table is persistent
+//! (structurally shared): a copy shares everything with the original and a
+//! change copies only what leads to the changed entry. Descriptor numbers
+//! below 65536 index a two-level array (a shared table of shared 64-slot
+//! leaves, each entry a shared [`FdInfo`]), so a lookup is a few loads
+//! rather than a search; other numbers go to an ordered persistent map.
 //!
 //! The close-on-exec descriptors live in a map of their own, so an exec
 //! closes all of them by dropping that map: O(1) however many a child
 //! inherited (removing them one by one from a shared map copied a path per
 //! descriptor and was the largest cost of replaying fork+exec-heavy load).
 
+use std::sync::Arc;
+
 use imbl::OrdMap;
 
 use crate::state::FdInfo;
+
+/// Descriptors below this number live in the two-level array of a
+/// [`FdMap`]; others (negative, or huge) in its ordered map.
+const DIRECT: i32 = 1 << 16;
+const LEAF_BITS: u32 = 6;
+const LEAF: usize = 1 << LEAF_BITS;
+
+/// 64 consecutive descriptor slots.
+#[derive(Clone)]
+struct Leaf {
+    slots: [Option<Arc<FdInfo>>; LEAF],
+    used: u32,
+}
+
+/// A persistent map from descriptor number to [`FdInfo`]: small numbers
+/// index a two-level array (a shared table of shared 64-slot leaves) in
+/// O(1), the rest go to an ordered persistent map. A copy is O(1) and
+/// shares everything; a change copies the table of leaf pointers once,
+/// then only the leaf and entry it touches.
+#[derive(Clone, Default)]
+struct FdMap {
+    leaves: Arc<Vec<Option<Arc<Leaf>>>>,
+    other: OrdMap<i32, Arc<FdInfo>>,
+    len: usize,
+}
+
+impl Default for Leaf {
+    fn default() -> Leaf {
+        Leaf {
+            slots: std::array::from_fn(|_| None),
+            used: 0,
+        }
+    }
+}
+
+#[inline]
+fn direct(fd: i32) -> Option<(usize, usize)> {
+    (0..DIRECT)
+        .contains(&fd)
+        .then_some(((fd as usize) >> LEAF_BITS, (fd as usize) & (LEAF - 1)))
+}
+
+impl FdMap {
+    #[inline]
+    fn get(&self, fd: i32) -> Option<&Arc<FdInfo>> {
+        match direct(fd) {
+            Some((l, s)) => self.leaves.get(l)?.as_ref()?.slots[s].as_ref(),
+            None => self.other.get(&fd),
+        }
+    }
+
+    #[inline]
+    fn contains(&self, fd: i32) -> bool {
+        self.get(fd).is_some()
+    }
+
+    fn get_mut(&mut self, fd: i32) -> Option<&mut FdInfo> {
+        match direct(fd) {
+            Some((l, s)) => {
+                self.leaves.get(l)?.as_ref()?.slots[s].as_ref()?;
+                let leaf = Arc::make_mut(Arc::make_mut(&mut self.leaves)[l].as_mut()?);
+                leaf.slots[s].as_mut().map(Arc::make_mut)
+            }
+            None => self.other.get_mut(&fd).map(Arc::make_mut),
+        }
+    }
+
+    fn insert(&mut self, fd: i32, info: Arc<FdInfo>) -> Option<Arc<FdInfo>> {
+        let old = match direct(fd) {
+            Some((l, s)) => {
+                let leaves = Arc::make_mut(&mut self.leaves);
+                if leaves.len() <= l {
+                    leaves.resize(l + 1, None);
+                }
+                let leaf = Arc::make_mut(leaves[l].get_or_insert_with(Default::default));
+                let old = leaf.slots[s].replace(info);
+                leaf.used += u32::from(old.is_none());
+                old
+            }
+            None => self.other.insert(fd, info),
+        };
+        self.len += usize::from(old.is_none());
+        old
+    }
+
+    fn remove(&mut self, fd: i32) -> Option<Arc<FdInfo>> {
+        // Look before changing anything: a change copies what is shared.
+        if !self.contains(fd) {
+            return None;
+        }
+        let old = match direct(fd) {
+            Some((l, s)) => {
+                let leaves = Arc::make_mut(&mut self.leaves);
+                let slot = leaves[l].as_mut()?;
+                let leaf = Arc::make_mut(slot);
+                let old = leaf.slots[s].take();
+                leaf.used -= 1;
+                if leaf.used == 0 {
+                    leaves[l] = None;
+                    while leaves.last().is_some_and(Option::is_none) {
+                        leaves.pop();
+                    }
+                }
+                old
+            }
+            None => self.other.remove(&fd),
+        };
+        self.len -= 1;
+        old
+    }
+
+    /// Every entry, in number order.
+    fn iter(&self) -> impl Iterator<Item = (i32, &Arc<FdInfo>)> {
+        let below = self.other.range(..0).map(|(k, v)| (*k, v));
+        let above = self.other.range(DIRECT..).map(|(k, v)| (*k, v));
+        let direct = self.leaves.iter().enumerate().flat_map(|(l, leaf)| {
+            leaf.iter().flat_map(move |leaf| {
+                leaf.slots
+                    .iter()
+                    .enumerate()
+                    .filter_map(move |(s, v)| Some(((l * LEAF + s) as i32, v.as_ref()?)))
+            })
+        });
+        below.chain(direct).chain(above)
+    }
+}
 
 /// Open descriptors by number, in number order.
 #[derive(Clone, Default)]
 pub struct FdTable {
     /// Descriptors without close-on-exec (as last filed).
-    keep: OrdMap<i32, FdInfo>,
+    keep: FdMap,
     /// Descriptors with close-on-exec (as last filed).
-    cloexec: OrdMap<i32, FdInfo>,
+    cloexec: FdMap,
     /// Descriptors whose flag changed through an [`FdMut`] since they were
     /// filed; moved to the right map by the next change to the table.
     misfiled: Vec<i32>,
@@ -60,30 +191,34 @@ impl FdTable {
     /// Moves descriptors whose flag changed to the map that matches it.
     fn refile(&mut self) {
         for fd in std::mem::take(&mut self.misfiled) {
-            if let Some(info) = self.keep.get(&fd).filter(|f| f.cloexec) {
-                let info = info.clone();
-                self.keep.remove(&fd);
+            if let Some(info) = self.keep.get(fd).filter(|f| f.cloexec) {
+                let info = Arc::clone(info);
+                self.keep.remove(fd);
                 self.cloexec.insert(fd, info);
-            } else if let Some(info) = self.cloexec.get(&fd).filter(|f| !f.cloexec) {
-                let info = info.clone();
-                self.cloexec.remove(&fd);
+            } else if let Some(info) = self.cloexec.get(fd).filter(|f| !f.cloexec) {
+                let info = Arc::clone(info);
+                self.cloexec.remove(fd);
                 self.keep.insert(fd, info);
             }
         }
     }
 
     /// The descriptor `fd`, if open.
+    #[inline]
     pub fn get(&self, fd: &i32) -> Option<&FdInfo> {
-        self.keep.get(fd).or_else(|| self.cloexec.get(fd))
+        self.keep
+            .get(*fd)
+            .or_else(|| self.cloexec.get(*fd))
+            .map(|f| &**f)
     }
 
     /// The descriptor `fd` for changing, if open.
     pub fn get_mut(&mut self, fd: &i32) -> Option<FdMut<'_>> {
         self.refile();
-        let (info, was_cloexec) = if self.keep.contains_key(fd) {
-            (self.keep.get_mut(fd)?, false)
+        let (info, was_cloexec) = if self.keep.contains(*fd) {
+            (self.keep.get_mut(*fd)?, false)
         } else {
-            (self.cloexec.get_mut(fd)?, true)
+            (self.cloexec.get_mut(*fd)?, true)
         };
         Some(FdMut {
             fd: *fd,
@@ -96,67 +231,58 @@ impl FdTable {
     /// The descriptor `fd` for changing, opened with default info if it was not.
     pub fn get_or_default(&mut self, fd: i32) -> FdMut<'_> {
         if !self.contains_key(&fd) {
-            self.keep.insert(fd, FdInfo::default());
+            self.keep.insert(fd, Arc::default());
         }
         self.get_mut(&fd).expect("just inserted")
     }
 
     /// Opens (or replaces) `fd`; returns what it replaced.
-    pub fn insert(&mut self, fd: i32, info: FdInfo) -> Option<FdInfo> {
+    pub fn insert(&mut self, fd: i32, info: FdInfo) -> Option<Arc<FdInfo>> {
         let old = self.remove(&fd);
         if info.cloexec {
-            self.cloexec.insert(fd, info);
+            self.cloexec.insert(fd, Arc::new(info));
         } else {
-            self.keep.insert(fd, info);
+            self.keep.insert(fd, Arc::new(info));
         }
         old
     }
 
     /// Closes `fd`; returns what it was.
-    pub fn remove(&mut self, fd: &i32) -> Option<FdInfo> {
+    pub fn remove(&mut self, fd: &i32) -> Option<Arc<FdInfo>> {
         self.refile();
-        // Look before removing: a map's `remove` makes its path to the key
-        // unique (copying nodes shared with a forked copy) even when the key
-        // is not there.
-        if self.keep.contains_key(fd) {
-            self.keep.remove(fd)
-        } else if self.cloexec.contains_key(fd) {
-            self.cloexec.remove(fd)
-        } else {
-            None
-        }
+        self.keep.remove(*fd).or_else(|| self.cloexec.remove(*fd))
     }
 
     /// Whether `fd` is open.
     pub fn contains_key(&self, fd: &i32) -> bool {
-        self.keep.contains_key(fd) || self.cloexec.contains_key(fd)
+        self.keep.contains(*fd) || self.cloexec.contains(*fd)
     }
 
     /// Closes everything (exit).
     pub fn clear(&mut self) {
-        self.keep.clear();
-        self.cloexec.clear();
+        self.keep = FdMap::default();
+        self.cloexec = FdMap::default();
         self.misfiled.clear();
     }
 
     /// Closes the close-on-exec descriptors (exec).
     pub fn close_on_exec(&mut self) {
         self.refile();
-        self.cloexec = OrdMap::new();
+        self.cloexec = FdMap::default();
     }
 
     /// Number of open descriptors.
     pub fn len(&self) -> usize {
-        self.keep.len() + self.cloexec.len()
+        self.keep.len + self.cloexec.len
     }
 
     /// Whether none is open.
     pub fn is_empty(&self) -> bool {
-        self.keep.is_empty() && self.cloexec.is_empty()
+        self.len() == 0
     }
 
     /// Every open descriptor, in number order.
-    pub fn iter(&self) -> impl Iterator<Item = (&i32, &FdInfo)> {
+    pub fn iter(&self) -> impl Iterator<Item = (i32, &FdInfo)> {
         let mut a = self.keep.iter().peekable();
         let mut b = self.cloexec.iter().peekable();
         std::iter::from_fn(move || match (a.peek(), b.peek()) {
@@ -164,6 +290,7 @@ impl FdTable {
             (Some(_), _) => a.next(),
             (None, _) => b.next(),
         })
+        .map(|(fd, f)| (fd, &**f))
     }
 }
 
@@ -209,7 +336,7 @@ mod tests {
         t.get_or_default(4).cloexec = true;
         t.get_mut(&3).expect("open").cloexec = false;
         t.close_on_exec();
-        let open: Vec<i32> = t.iter().map(|(fd, _)| *fd).collect();
+        let open: Vec<i32> = t.iter().map(|(fd, _)| fd).collect();
         assert_eq!(open, vec![0, 3]);
     }
 
@@ -222,16 +349,83 @@ mod tests {
         t.get_mut(&1).expect("open").cloexec = true;
         t.get_mut(&5).expect("open").cloexec = false;
         let c = t.clone();
-        let order: Vec<i32> = t.iter().map(|(fd, _)| *fd).collect();
+        let order: Vec<i32> = t.iter().map(|(fd, _)| fd).collect();
         assert_eq!(order, vec![1, 3, 5]);
         t.insert(3, info(false));
         t.close_on_exec();
-        let open: Vec<i32> = t.iter().map(|(fd, _)| *fd).collect();
+        let open: Vec<i32> = t.iter().map(|(fd, _)| fd).collect();
         assert_eq!(open, vec![3, 5]);
         assert_eq!(c.len(), 3);
         let mut c = c;
         c.close_on_exec();
-        let open: Vec<i32> = c.iter().map(|(fd, _)| *fd).collect();
+        let open: Vec<i32> = c.iter().map(|(fd, _)| fd).collect();
         assert_eq!(open, vec![5]);
+    }
+
+    #[test]
+    fn agrees_with_an_ordered_map_across_number_ranges_and_copies() {
+        use std::collections::BTreeMap;
+        // Negative, small, leaf-boundary and beyond-the-array numbers.
+        let fds = [
+            -100,
+            -1,
+            0,
+            1,
+            63,
+            64,
+            65,
+            127,
+            4095,
+            18599,
+            65535,
+            65536,
+            1 << 20,
+        ];
+        let mut t = FdTable::default();
+        let mut model: BTreeMap<i32, bool> = BTreeMap::new();
+        let mut copies: Vec<(FdTable, BTreeMap<i32, bool>)> = Vec::new();
+        let mut x: u64 = 7;
+        for step in 0..4000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let fd = fds[(x >> 33) as usize % fds.len()];
+            let cloexec = (x >> 20) & 1 == 1;
+            match (x >> 40) % 5 {
+                0 | 1 => {
+                    t.insert(fd, info(cloexec));
+                    model.insert(fd, cloexec);
+                }
+                2 => {
+                    assert_eq!(t.remove(&fd).is_some(), model.remove(&fd).is_some());
+                }
+                3 => {
+                    if let Some(mut f) = t.get_mut(&fd) {
+                        f.cloexec = cloexec;
+                        model.insert(fd, cloexec);
+                    }
+                }
+                _ => {
+                    if step % 7 == 0 {
+                        t.close_on_exec();
+                        model.retain(|_, c| !*c);
+                    }
+                    copies.push((t.clone(), model.clone()));
+                }
+            }
+            let got: Vec<(i32, bool)> = t.iter().map(|(fd, f)| (fd, f.cloexec)).collect();
+            let want: Vec<(i32, bool)> = model.iter().map(|(k, v)| (*k, *v)).collect();
+            assert_eq!(got, want, "step {step}");
+            assert_eq!(t.len(), model.len());
+            for fd in fds {
+                assert_eq!(t.contains_key(&fd), model.contains_key(&fd));
+            }
+        }
+        // Every copy still holds what it held when taken.
+        for (c, m) in copies {
+            let got: Vec<(i32, bool)> = c.iter().map(|(fd, f)| (fd, f.cloexec)).collect();
+            let want: Vec<(i32, bool)> = m.iter().map(|(k, v)| (*k, *v)).collect();
+            assert_eq!(got, want);
+        }
     }
 }
