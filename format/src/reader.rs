@@ -17,7 +17,7 @@ use crate::batch::{batch_to_events, seq_column, sort_by_seq};
 use crate::error::{FormatError, Result};
 use crate::event::Event;
 use crate::manifest::{MANIFEST_FILE, Manifest, SegmentInfo};
-use crate::segment::{open_segment, read_segment, sha256_file};
+use crate::segment::{open_segment, projection_mask, read_segment, sha256_file};
 use crate::spool::{list_spool, read_spool};
 
 /// How to open a recording.
@@ -323,7 +323,6 @@ fn open_segment_views(
     columns: Option<&[&str]>,
     batch_size: usize,
 ) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReader> {
-    use arrow::datatypes::{DataType, Field, Schema};
     use parquet::arrow::arrow_reader::{
         ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
     };
@@ -335,19 +334,7 @@ fn open_segment_views(
     let meta =
         ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| corrupt(&e))?;
     crate::segment::check_schema(path, meta.schema())?;
-    let fields: Vec<Field> = meta
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| match f.data_type() {
-            DataType::Utf8 => f.as_ref().clone().with_data_type(DataType::Utf8View),
-            _ => f.as_ref().clone(),
-        })
-        .collect();
-    let hint = std::sync::Arc::new(Schema::new_with_metadata(
-        fields,
-        meta.schema().metadata().clone(),
-    ));
+    let hint = std::sync::Arc::new(crate::schema::with_string_views(meta.schema()));
     let meta = ArrowReaderMetadata::try_new(
         meta.metadata().clone(),
         ArrowReaderOptions::new().with_schema(hint),
@@ -357,19 +344,7 @@ fn open_segment_views(
     let builder = match columns {
         None => builder,
         Some(names) => {
-            let idx = names
-                .iter()
-                .map(|n| {
-                    crate::schema::column_index(n).ok_or_else(|| {
-                        FormatError::Invalid(format!("no column named {n} in the events table"))
-                    })
-                })
-                .collect::<Result<Vec<usize>>>()?;
-            // A file of an older format version lacks the newer (trailing)
-            // columns: they read as null.
-            let have = builder.schema().fields().len();
-            let idx: Vec<usize> = idx.into_iter().filter(|&i| i < have).collect();
-            let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), idx);
+            let mask = projection_mask(builder.schema(), builder.parquet_schema(), names)?;
             builder.with_projection(mask)
         }
     };
@@ -443,22 +418,11 @@ fn read_rows_of_segment(
     let builder = match columns {
         None => builder,
         Some(names) => {
-            let mut idx: Vec<usize> = REQUIRED_COLUMNS
-                .iter()
-                .chain(names)
-                .map(|n| {
-                    crate::schema::column_index(n).ok_or_else(|| {
-                        FormatError::Invalid(format!("no column named {n} in the events table"))
-                    })
-                })
-                .collect::<Result<_>>()?;
-            idx.sort_unstable();
-            idx.dedup();
-            // A file of an older format version lacks the newer (trailing)
-            // columns: they read as null.
-            let have = builder.schema().fields().len();
-            let idx: Vec<usize> = idx.into_iter().filter(|&i| i < have).collect();
-            let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), idx);
+            let mask = projection_mask(
+                builder.schema(),
+                builder.parquet_schema(),
+                REQUIRED_COLUMNS.iter().chain(names),
+            )?;
             builder.with_projection(mask)
         }
     };

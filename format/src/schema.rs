@@ -194,6 +194,23 @@ pub fn events_schema() -> SchemaRef {
         .clone()
 }
 
+/// `schema` with every `Utf8` field read as `Utf8View` (metadata kept).
+///
+/// Readers that scan many rows use views: strings decoded from dictionary
+/// pages point into the decompressed page instead of being copied, and
+/// comparisons see an inline prefix first.
+pub fn with_string_views(schema: &Schema) -> Schema {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 => f.as_ref().clone().with_data_type(DataType::Utf8View),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Schema::new_with_metadata(fields, schema.metadata().clone())
+}
+
 /// Index of a column by name.
 pub fn column_index(name: &str) -> Option<usize> {
     COLUMNS.iter().position(|c| c.name == name)

@@ -247,6 +247,28 @@ pub fn sha256_file(path: &Path) -> Result<String> {
     Ok(hex(&h.finalize()))
 }
 
+/// The projection of a segment file to the named columns.
+///
+/// `file_schema` is the file's Arrow schema. Every name must be a column of
+/// the events table; a column newer than the file's format version (files of
+/// older versions lack the trailing columns) is left out, and reads as null.
+pub(crate) fn projection_mask<'a>(
+    file_schema: &arrow::datatypes::Schema,
+    parquet_schema: &parquet::schema::types::SchemaDescriptor,
+    names: impl IntoIterator<Item = &'a &'a str>,
+) -> Result<parquet::arrow::ProjectionMask> {
+    let mut idx = Vec::new();
+    for n in names {
+        column_index(n).ok_or_else(|| {
+            FormatError::Invalid(format!("no column named {n} in the events table"))
+        })?;
+        if let Ok(i) = file_schema.index_of(n) {
+            idx.push(i);
+        }
+    }
+    Ok(parquet::arrow::ProjectionMask::roots(parquet_schema, idx))
+}
+
 /// Opens a segment for reading, checking that it is a Parquet file with the
 /// events schema. `columns` projects to the named columns.
 pub fn open_segment(
@@ -264,18 +286,7 @@ pub fn open_segment(
     let builder = match columns {
         None => builder,
         Some(names) => {
-            let mut idx = Vec::with_capacity(names.len());
-            for n in names {
-                column_index(n).ok_or_else(|| {
-                    FormatError::Invalid(format!("no column named {n} in the events table"))
-                })?;
-                // The position in this file: a file of an older format
-                // version lacks the newer columns (they read as null).
-                if let Ok(i) = builder.schema().index_of(n) {
-                    idx.push(i);
-                }
-            }
-            let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), idx);
+            let mask = projection_mask(builder.schema(), builder.parquet_schema(), names)?;
             builder.with_projection(mask)
         }
     };

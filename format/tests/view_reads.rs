@@ -57,18 +57,11 @@ fn fill_next_over_views_gives_every_row_as_events_does() {
 fn projected_view_reads_keep_the_columns_asked_for() {
     let dir = tempfile::tempdir().expect("tempdir");
     let rec = recording(dir.path());
-    let cols = [
-        "time_ns",
-        "seq",
-        "host_name",
-        "boot_id",
-        "event_kind",
-        "process_pid",
-        "thread_id",
-        "syscall",
-        "file_path",
-        "process_executable",
-    ];
+    let cols: Vec<&str> = hindsight_format::reader::REQUIRED_COLUMNS
+        .iter()
+        .copied()
+        .chain(["syscall", "file_path", "process_executable"])
+        .collect();
     let got = read_with_fill_next(&rec, Some(&cols));
     let want: Vec<Event> = rec
         .events()

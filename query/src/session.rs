@@ -219,16 +219,10 @@ fn ensure_internal_schema(ctx: &SessionContext) {
 /// metadata (plans that combine scans, such as recursive CTEs and unions,
 /// compare schemas including metadata).
 pub fn scan_schema() -> Arc<datafusion::arrow::datatypes::Schema> {
-    use datafusion::arrow::datatypes::{Field, Schema};
-    let fields: Vec<Field> = hindsight_format::events_schema()
-        .fields()
-        .iter()
-        .map(|f| match f.data_type() {
-            DataType::Utf8 => f.as_ref().clone().with_data_type(DataType::Utf8View),
-            _ => f.as_ref().clone(),
-        })
-        .collect();
-    Arc::new(Schema::new(fields))
+    let views = hindsight_format::schema::with_string_views(&hindsight_format::events_schema());
+    Arc::new(datafusion::arrow::datatypes::Schema::new(
+        views.fields().clone(),
+    ))
 }
 
 /// One listing table over inputs that share partition keys.
