@@ -184,3 +184,138 @@ fn tcp_connect_and_accept_local_and_peer_addresses() {
         rec.dump()
     );
 }
+
+/// The socket read at exit on IPv6 and AF_UNIX sockets, and on a refused
+/// connect: an IPv6 loopback connection carries both ends as the program
+/// saw them; a Unix-domain connection is typed `unix` (no IP, no port) and
+/// its `connect` keeps the socket path read from user memory; a `connect`
+/// to a closed port fails with `ECONNREFUSED` and still names where it was
+/// going, from the kernel's copy.
+#[test]
+fn ipv6_unix_and_refused_connections() {
+    if !can_record("ipv6_unix_and_refused_connections") {
+        return;
+    }
+    // A port that nobody listens on: bound, then closed.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let sock_path = dir.path().join("hs.sock");
+    let truth = dir.path().join("truth");
+    let script = format!(
+        "import socket, sys\n\
+         out = []\n\
+         try:\n\
+         \x20   s6 = socket.socket(socket.AF_INET6); s6.bind(('::1', 0)); s6.listen(1)\n\
+         \x20   c6 = socket.socket(socket.AF_INET6); c6.connect(s6.getsockname())\n\
+         \x20   a6, p6 = s6.accept()\n\
+         \x20   out += [s6.getsockname()[1], c6.getsockname()[1]]\n\
+         except OSError:\n\
+         \x20   out += [0, 0]\n\
+         su = socket.socket(socket.AF_UNIX); su.bind(sys.argv[1]); su.listen(1)\n\
+         cu = socket.socket(socket.AF_UNIX); cu.connect(sys.argv[1])\n\
+         au, _ = su.accept()\n\
+         r = socket.socket()\n\
+         try:\n\
+         \x20   r.connect(('127.0.0.1', {closed}))\n\
+         except ConnectionRefusedError:\n\
+         \x20   out.append(111)\n\
+         open(sys.argv[2], 'w').write(' '.join(map(str, out)))\n"
+    );
+    let rec = record(&[
+        "/usr/bin/python3",
+        "-c",
+        &script,
+        sock_path.to_str().unwrap(),
+        truth.to_str().unwrap(),
+    ]);
+    let text = std::fs::read_to_string(&truth).unwrap();
+    let seen: Vec<u16> = text.split(' ').map(|p| p.parse().unwrap()).collect();
+    assert_eq!(seen.len(), 3, "{text}");
+    assert_eq!(seen[2], 111, "the connect was refused");
+    let (server6, client6) = (seen[0], seen[1]);
+
+    // IPv6 (skipped where the host has no ::1).
+    if server6 != 0 {
+        let six = |call: &str| {
+            rec.sys(call)
+                .into_iter()
+                .find(|e| {
+                    e.network_family.as_deref() == Some("AF_INET6") && e.ret.is_some_and(|r| r >= 0)
+                })
+                .unwrap_or_else(|| panic!("no IPv6 {call}\n{}", rec.dump()))
+                .clone()
+        };
+        let c = six("connect");
+        assert_eq!(c.source_ip.as_deref(), Some("::1"));
+        assert_eq!(c.source_port, Some(client6), "the kernel's ephemeral port");
+        assert_eq!(c.destination_ip.as_deref(), Some("::1"));
+        assert_eq!(c.destination_port, Some(server6));
+        assert_eq!(
+            c.destination_addr_user.as_deref(),
+            Some(format!("[::1]:{server6}").as_str())
+        );
+        assert_eq!(c.kernel_source.as_deref(), Some("cgroup_connect6"));
+        assert_eq!(c.toctou_mismatch, Some(false));
+        assert_eq!(
+            (c.fd_type.as_deref(), c.network_transport.as_deref()),
+            (Some("ipv6"), Some("tcp"))
+        );
+        let a = rec
+            .sys("accept4")
+            .into_iter()
+            .chain(rec.sys("accept"))
+            .find(|e| e.network_family.as_deref() == Some("AF_INET6"))
+            .unwrap_or_else(|| panic!("no IPv6 accept\n{}", rec.dump()))
+            .clone();
+        assert_eq!(a.source_port, Some(server6));
+        assert_eq!(a.destination_ip.as_deref(), Some("::1"));
+        assert_eq!(a.destination_port, Some(client6), "the peer");
+        assert_eq!(a.fd_type.as_deref(), Some("ipv6"));
+    }
+
+    // AF_UNIX: typed, no addresses, the path as user memory held it.
+    let unix: Vec<_> = rec
+        .sys("connect")
+        .into_iter()
+        .filter(|e| e.network_family.as_deref() == Some("AF_UNIX"))
+        .collect();
+    let path = sock_path.to_str().unwrap();
+    let c = unix
+        .iter()
+        .find(|e| e.destination_addr_user.as_deref() == Some(path))
+        .unwrap_or_else(|| panic!("no AF_UNIX connect to {path}\n{}", rec.dump()));
+    assert_eq!(c.ret, Some(0));
+    assert_eq!(
+        (c.fd_type.as_deref(), c.network_transport.as_deref()),
+        (Some("unix"), Some("unix"))
+    );
+    assert_eq!((c.source_ip.as_deref(), c.source_port), (None, None));
+    assert_eq!(c.destination_ip, None);
+    let a = rec
+        .sys("accept4")
+        .into_iter()
+        .chain(rec.sys("accept"))
+        .find(|e| e.network_family.as_deref() == Some("AF_UNIX"))
+        .unwrap_or_else(|| panic!("no AF_UNIX accept\n{}", rec.dump()))
+        .clone();
+    assert!(a.ret.is_some_and(|r| r >= 0));
+    assert_eq!(a.fd_type.as_deref(), Some("unix"));
+    assert_eq!((a.destination_ip, a.destination_port), (None, None));
+
+    // Refused: the call failed, and the row still says where it went.
+    let r = rec
+        .sys("connect")
+        .into_iter()
+        .find(|e| e.destination_port == Some(closed))
+        .unwrap_or_else(|| panic!("no connect to port {closed}\n{}", rec.dump()))
+        .clone();
+    assert_eq!(r.ret, Some(-111), "ECONNREFUSED");
+    assert_eq!(r.destination_ip.as_deref(), Some("127.0.0.1"));
+    assert_eq!(r.kernel_source.as_deref(), Some("cgroup_connect4"));
+    assert_eq!(r.toctou_mismatch, Some(false));
+    assert_eq!(r.network_transport.as_deref(), Some("tcp"));
+}
