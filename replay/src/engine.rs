@@ -17,8 +17,9 @@ use crate::eval::{CompileError, Known, Program, syscall_filter};
 use crate::field::{Col, Field};
 use crate::intern::StrHasher;
 use crate::ir::{Action, Part, Rule};
+use crate::row::Row;
 use crate::state::State;
-use crate::value::{Ctx, Value, any_value, column, expr_single};
+use crate::value::{Ctx, Value, any_value, column, expr_single, row_column};
 use crate::verdict::{Enforcement, Report, Suppressed, Verdict};
 
 /// Verdicts within this distance (ns) of a `loss` row are flagged
@@ -224,9 +225,9 @@ impl Engine {
 
     /// The rules to try on `ev`: those naming its syscall, and those that
     /// name none (two lists, each in rule order).
-    fn candidates(&self, ev: &Event) -> (&[Candidate], &[Candidate]) {
+    fn candidates(&self, ev: &Row<'_>) -> (&[Candidate], &[Candidate]) {
         let kind = kind_index(ev.event_kind);
-        let key = ev.syscall.as_deref();
+        let key = ev.syscall;
         let named = self
             .by_syscall
             .get(key.unwrap_or(""))
@@ -282,10 +283,15 @@ impl Replay<'_> {
 
     /// Replays one event.
     pub fn push(&mut self, ev: &Event) {
+        self.push_row(&Row::event(ev));
+    }
+
+    /// Replays one event read in place ([`Replay::push`] of a [`Row`]).
+    pub fn push_row(&mut self, ev: &Row<'_>) {
         self.report.events += 1;
         if ev.event_kind == EventKind::Loss {
             self.loss_times.push(ev.time_ns);
-            self.report.lost_events += ev.lost_events.unwrap_or(0);
+            self.report.lost_events += ev.lost_events().unwrap_or(0);
             return;
         }
         if self.options.simulate_enforcement && self.suppress(ev) {
@@ -294,10 +300,10 @@ impl Replay<'_> {
         let saved = (self.options.simulate_enforcement && ev.event_kind == EventKind::ProcessExec)
             .then(|| self.state.process(ev.process_pid).cloned())
             .flatten();
-        self.state.before(ev);
+        self.state.before_row(ev);
         self.fired.clear();
         {
-            let ctx = Ctx::new(ev, &self.state);
+            let ctx = Ctx::row(*ev, &self.state);
             let (named, any) = self.engine.candidates(ev);
             for c in named.iter().chain(any) {
                 if self.engine.programs[c.program as usize].eval(&ctx) {
@@ -323,16 +329,16 @@ impl Replay<'_> {
                 self.enforce(ev, i, action, saved.clone());
             }
         }
-        self.state.after(ev);
+        self.state.after_row(ev);
     }
 
     /// Under enforcement: whether `ev` would not have happened; records it if so.
-    fn suppress(&mut self, ev: &Event) -> bool {
+    fn suppress(&mut self, ev: &Row<'_>) -> bool {
         let pid = ev.process_pid;
         let mut because: Option<(u64, String)> = None;
         if ev.event_kind == EventKind::ProcessFork {
             let parent_dead = ev
-                .process_parent_pid
+                .process_parent_pid()
                 .and_then(|pp| self.dead.get(&pp))
                 .cloned();
             match parent_dead {
@@ -353,7 +359,7 @@ impl Replay<'_> {
             }
         } else if let Some(d) = self.dead.get(&pid) {
             because = Some(d.clone());
-        } else if let (Some(fd), Some(sc)) = (ev.fd, ev.syscall.as_deref())
+        } else if let (Some(fd), Some(sc)) = (ev.fd, ev.syscall)
             && !creates_fd(sc)
             && let Some(p) = self.state.process_mut(pid)
             && let Some(info) = p.fds.get(&fd)
@@ -386,9 +392,9 @@ impl Replay<'_> {
             pid,
             what: ev
                 .syscall
-                .clone()
                 .filter(|_| ev.event_kind == EventKind::Syscall)
-                .unwrap_or_else(|| ev.event_kind.as_str().to_string()),
+                .unwrap_or(ev.event_kind.as_str())
+                .to_string(),
             because_of: seq,
             reason,
         });
@@ -397,7 +403,7 @@ impl Replay<'_> {
 
     fn enforce(
         &mut self,
-        ev: &Event,
+        ev: &Row<'_>,
         rule: u32,
         action: Action,
         saved: Option<crate::state::Process>,
@@ -429,7 +435,7 @@ impl Replay<'_> {
                 format!("kill {who} and {} descendant(s)", victims.len() - 1)
             }
             Action::Deny(errno) => {
-                let sc = ev.syscall.as_deref().unwrap_or("");
+                let sc = ev.syscall.unwrap_or("");
                 let name = crate::errno::name(errno);
                 if ev.event_kind == EventKind::ProcessExec
                     || matches!(sc, "execve" | "execveat") && ev.ret.is_some_and(|r| r >= 0)
@@ -443,7 +449,7 @@ impl Replay<'_> {
                         .insert(pid, (ev.seq, format!("exec denied at seq {}", ev.seq)));
                     format!(
                         "deny exec of {} in pid {pid} with {name}; the old image keeps running",
-                        ev.file_path.as_deref().or(exe.as_deref()).unwrap_or("?")
+                        ev.file_path().or(exe.as_deref()).unwrap_or("?")
                     )
                 } else if matches!(sc, "clone" | "clone3" | "fork" | "vfork")
                     && ev.ret.is_some_and(|r| r > 0)
@@ -452,7 +458,7 @@ impl Replay<'_> {
                     self.dead
                         .insert(child, (ev.seq, format!("fork denied at seq {}", ev.seq)));
                     format!("deny {sc} in {who} with {name}: child {child} never exists")
-                } else if let Some(fd) = crate::value::event_fd(ev).filter(|_| {
+                } else if let Some(fd) = crate::value::row_fd(ev).filter(|_| {
                     creates_fd(sc) || matches!(sc, "connect" | "dup" | "dup2" | "dup3" | "fcntl")
                 }) {
                     let target = if matches!(sc, "dup" | "dup2" | "dup3" | "fcntl") {
@@ -503,6 +509,22 @@ impl Replay<'_> {
 /// Every non-null column of `ev` as JSON (`time` as RFC 3339).
 pub fn event_json(ev: &Event) -> serde_json::Map<String, serde_json::Value> {
     event_json_from(&|_| ev)
+}
+
+/// [`event_json`] of a [`Row`].
+pub fn event_json_row(ev: Row<'_>) -> serde_json::Map<String, serde_json::Value> {
+    let mut m = serde_json::Map::new();
+    for &c in Col::ALL {
+        let v = if c == Col::Time {
+            Value::Str(hindsight_format::manifest::rfc3339(ev.time_ns).into())
+        } else {
+            row_column(c, ev)
+        };
+        if !v.is_null() {
+            m.insert(c.name().to_string(), v.to_json());
+        }
+    }
+    m
 }
 
 /// [`event_json`] of a row whose columns are spread over several partial
@@ -574,14 +596,14 @@ fn verdict(label: &str, c: &Compiled, ctx: &Ctx<'_>) -> Verdict {
         pid: ev.process_pid,
         tid: ev.thread_id,
         event_kind: ev.event_kind.as_str(),
-        syscall: ev.syscall.clone(),
+        syscall: ev.syscall.map(str::to_string),
         output: render(&r.output, ctx),
         fields: c
             .fields
             .iter()
             .map(|f| (f.name(), field_json(f, ctx)))
             .collect(),
-        event: event_json(ev),
+        event: event_json_row(ev),
         possibly_incomplete: false,
         action: r.action.map(Action::describe),
     }

@@ -17,7 +17,7 @@ use hindsight_format::EventKind;
 use crate::field::{Col, Field, Kind, ProcField};
 use crate::intern::StrHasher;
 use crate::ir::{Cond, Expr, Literal, Op, Rhs, Test, Transform};
-use crate::value::{Ctx, Value, any_value, column, expr_single, proc_field, transform};
+use crate::value::{Ctx, Value, any_value, expr_single, proc_field, row_column, transform};
 
 /// A condition that cannot be compiled (type mismatch, bad regex, bad CIDR…).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -742,7 +742,9 @@ fn eval_node(n: &Node, ctx: &Ctx<'_>) -> bool {
                 // Single-valued event and process fields: read and test
                 // directly (a missing value fails every matcher).
                 match &e.field {
-                    Field::Column(c) if *c != Col::ProcessArgs => m.matches(&column(*c, ctx.ev)),
+                    Field::Column(c) if *c != Col::ProcessArgs => {
+                        m.matches(&row_column(*c, ctx.ev))
+                    }
                     Field::Proc(pf) if *pf != ProcField::Argv => ctx
                         .proc
                         .is_some_and(|p| m.matches(&proc_field(*pf, p, ctx))),

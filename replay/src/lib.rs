@@ -24,6 +24,7 @@ pub mod ir;
 pub mod lang;
 pub mod native;
 pub mod output;
+pub mod row;
 pub mod run;
 pub mod sigma;
 pub mod state;

@@ -5,12 +5,14 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use hindsight_format::batch::{EventColumns, Spare};
+use hindsight_format::EventKind;
+use hindsight_format::batch::EventColumns;
 use hindsight_format::reader::{Recording, discover};
 use hindsight_format::{Event, FormatError};
 
 use crate::engine::{Engine, Options, event_json_from};
 use crate::field::Col;
+use crate::row::Row;
 use crate::value::column;
 use crate::verdict::Report;
 
@@ -94,9 +96,9 @@ pub fn open(path: &Path) -> Result<Recording, RunError> {
 ///
 /// Only the columns the engine reads ([`Engine::columns`]) are decoded. A
 /// decode thread reads and decompresses the Parquet segments into Arrow
-/// batches (two batches ahead, bounded memory); this thread turns each row
-/// into one reused [`Event`] (no allocation once its buffers have grown) and
-/// runs the engine. With one core both share it; with more, decoding
+/// batches (two batches ahead, bounded memory); this thread runs the engine
+/// on each row in place ([`Row`]): a column is read from the Arrow arrays
+/// only when the state model or a rule asks for it, nothing is copied. With one core both share it; with more, decoding
 /// overlaps evaluation. Verdicts are rare: the whole row of each event that
 /// produced one is read back afterwards for [`crate::verdict::Verdict::event`],
 /// so the report is the one a replay of every column gives.
@@ -140,8 +142,6 @@ fn replay_columns(
         source,
     };
     let mut n = 0u64;
-    let mut ev = Event::default();
-    let mut spare = Spare::default();
     // Row position of every verdict's event and the event as read, in verdict order.
     let mut verdict_rows: Vec<(u64, Event)> = Vec::new();
     std::thread::scope(|scope| {
@@ -158,11 +158,15 @@ fn replay_columns(
         for batch in rx {
             let batch = batch.map_err(read_err)?;
             let cols = EventColumns::new(&batch).map_err(read_err)?;
+            let mut kind = EventKind::default();
             for i in 0..batch.num_rows() {
-                cols.fill_next(i, &mut ev, &mut spare);
-                replay.push(&ev);
+                if i == 0 || !cols.event_kind.same_as_previous(i) {
+                    kind = cols.kind(i);
+                }
+                let row = Row::at(&cols, i, kind);
+                replay.push_row(&row);
                 if replay.verdict_count() > verdict_rows.len() {
-                    verdict_rows.resize(replay.verdict_count(), (n, ev.clone()));
+                    verdict_rows.resize(replay.verdict_count(), (n, row.to_event()));
                 }
                 n += 1;
                 if n.is_multiple_of(1 << 20) {

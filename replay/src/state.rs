@@ -36,6 +36,8 @@ use std::sync::Arc;
 
 use hindsight_format::{Event, EventKind};
 
+use crate::row::{List, Row};
+
 use crate::fdtable::FdTable;
 use crate::field::Col;
 use crate::intern::Interner;
@@ -135,13 +137,13 @@ pub struct Process {
     pub exe_writer: Option<Arc<str>>,
 }
 
-fn arc(s: &Option<String>) -> Option<Arc<str>> {
-    s.as_deref().map(Arc::from)
+fn arc(s: Option<&str>) -> Option<Arc<str>> {
+    s.map(Arc::from)
 }
 
 /// Replaces `slot` with `new` when `new` is set and differs (no allocation when equal).
-fn refresh(slot: &mut Option<Arc<str>>, new: &Option<String>) {
-    if let Some(n) = new.as_deref()
+fn refresh(slot: &mut Option<Arc<str>>, new: Option<&str>) {
+    if let Some(n) = new
         && slot.as_deref() != Some(n)
     {
         *slot = Some(Arc::from(n));
@@ -149,7 +151,7 @@ fn refresh(slot: &mut Option<Arc<str>>, new: &Option<String>) {
 }
 
 impl Process {
-    fn from_event(ev: &Event) -> Process {
+    fn from_event(ev: &Row<'_>) -> Process {
         let mut p = Process {
             pid: ev.process_pid,
             start_ns: ev.time_ns,
@@ -157,31 +159,31 @@ impl Process {
             ..Process::default()
         };
         p.update_from(ev);
-        if let Some(argv) = &ev.process_args {
+        if let Some(argv) = ev.process_args() {
             p.set_argv(argv);
-        } else if let Some(cl) = &ev.process_command_line {
-            p.cmdline = Some(Arc::from(cl.as_str()));
+        } else if let Some(cl) = ev.process_command_line() {
+            p.cmdline = Some(Arc::from(cl));
         }
         p
     }
 
     /// Takes the ids and names the event carries; fills in the image when it changed.
-    fn update_from(&mut self, ev: &Event) {
-        if ev.process_parent_pid.is_some() {
-            self.ppid = ev.process_parent_pid;
+    fn update_from(&mut self, ev: &Row<'_>) {
+        if let Some(pp) = ev.process_parent_pid() {
+            self.ppid = Some(pp);
         }
-        refresh(&mut self.exe, &ev.process_executable);
-        refresh(&mut self.name, &ev.process_name);
-        refresh(&mut self.cwd, &ev.process_cwd);
-        refresh(&mut self.user_name, &ev.user_name);
-        if ev.container_id.is_some() {
-            refresh(&mut self.container, &ev.container_id);
+        refresh(&mut self.exe, ev.process_executable());
+        refresh(&mut self.name, ev.process_name());
+        refresh(&mut self.cwd, ev.process_cwd());
+        refresh(&mut self.user_name, ev.user_name());
+        if ev.container_id().is_some() {
+            refresh(&mut self.container, ev.container_id());
         }
         if self.cmdline.is_none() {
-            self.cmdline = arc(&ev.process_command_line);
+            self.cmdline = arc(ev.process_command_line());
         }
         macro_rules! take {
-            ($($slot:ident = $src:ident),*) => { $( if ev.$src.is_some() { self.$slot = ev.$src; } )* };
+            ($($slot:ident = $src:ident),*) => { $( if let Some(v) = ev.$src() { self.$slot = Some(v); } )* };
         }
         take!(
             tty = process_tty,
@@ -190,24 +192,24 @@ impl Process {
             euid = process_effective_user_id,
             gid = group_id
         );
-        if ev.login_uid.is_some() {
-            self.loginuid = ev.login_uid;
+        if let Some(l) = ev.login_uid() {
+            self.loginuid = Some(l);
         }
     }
 
-    fn set_argv(&mut self, argv: &[String]) {
-        let args = argv.get(1..).unwrap_or(&[]).join(" ");
+    fn set_argv(&mut self, argv: List<'_>) {
+        let args = argv.iter().skip(1).collect::<Vec<_>>().join(" ");
         let name = self
             .name
             .as_deref()
-            .unwrap_or_else(|| argv.first().map_or("", String::as_str));
+            .unwrap_or_else(|| argv.get(0).unwrap_or(""));
         self.cmdline = Some(Arc::from(if args.is_empty() {
             name.to_string()
         } else {
             format!("{name} {args}")
         }));
         self.args = Some(Arc::from(args));
-        self.argv = Some(Arc::from(argv.to_vec()));
+        self.argv = Some(argv.iter().map(str::to_string).collect());
     }
 
     /// The fd info for `fd`, if open (and not denied by enforcement simulation).
@@ -325,6 +327,25 @@ fn socket_kind(args: &str) -> (Option<&'static str>, Option<&'static str>) {
         _ => None,
     };
     (kind, transport)
+}
+
+/// Whether symbolic open flags contain `O_CREAT`, `O_TRUNC`, `O_WRONLY` or
+/// `O_RDWR` (as substrings): one pass over the `O_`s instead of four searches.
+fn opens_for_writing(flags: &str) -> bool {
+    let b = flags.as_bytes();
+    let mut at = 0;
+    while let Some(p) = b[at..].iter().position(|&c| c == b'O') {
+        let rest = &b[at + p + 1..];
+        if let Some(name) = rest.strip_prefix(b"_")
+            && [&b"CREAT"[..], b"TRUNC", b"WRONLY", b"RDWR"]
+                .iter()
+                .any(|w| name.starts_with(w))
+        {
+            return true;
+        }
+        at += p + 1;
+    }
+    false
 }
 
 /// Whether `flags` (symbolic) include close-on-exec.
@@ -492,6 +513,11 @@ impl State {
     /// Applies what rules must already see at `ev`: the process exists (with
     /// a new image at exec), and a descriptor the syscall creates is open.
     pub fn before(&mut self, ev: &Event) {
+        self.before_row(&Row::event(ev));
+    }
+
+    /// [`State::before`] of a [`Row`].
+    pub fn before_row(&mut self, ev: &Row<'_>) {
         if ev.event_kind == EventKind::Loss {
             return;
         }
@@ -513,11 +539,11 @@ impl State {
                 }
             }
         }
-        if let (Some(l), Some(u), Some(name)) = (ev.login_uid, ev.user_id, &ev.user_name)
+        if let (Some(l), Some(u), Some(name)) = (ev.login_uid(), ev.user_id(), ev.user_name())
             && l == u
             && !self.login_names.contains_key(&l)
         {
-            self.login_names.insert(l, Arc::from(name.as_str()));
+            self.login_names.insert(l, Arc::from(name));
         }
         match ev.event_kind {
             EventKind::ProcessExec => self.exec(ev),
@@ -528,10 +554,15 @@ impl State {
 
     /// Applies what ends with `ev`: a closed descriptor, an exited process.
     pub fn after(&mut self, ev: &Event) {
+        self.after_row(&Row::event(ev));
+    }
+
+    /// [`State::after`] of a [`Row`].
+    pub fn after_row(&mut self, ev: &Row<'_>) {
         match ev.event_kind {
             EventKind::ProcessExit => self.exited(ev.process_pid),
             EventKind::Syscall => {
-                if ev.syscall.as_deref() == Some("close")
+                if ev.syscall == Some("close")
                     && ev.ret.is_none_or(|r| r >= 0)
                     && let (Some(fd), Some(p)) = (ev.fd, self.procs.get_mut(&ev.process_pid))
                 {
@@ -542,7 +573,7 @@ impl State {
         }
     }
 
-    fn fork(&mut self, ev: &Event) {
+    fn fork(&mut self, ev: &Row<'_>) {
         let pid = ev.process_pid;
         if ev.thread_id != pid
             && let Some(p) = self.procs.get_mut(&pid)
@@ -556,7 +587,7 @@ impl State {
             }
             return;
         }
-        let mut child = match ev.process_parent_pid.and_then(|pp| self.procs.get(&pp)) {
+        let mut child = match ev.process_parent_pid().and_then(|pp| self.procs.get(&pp)) {
             Some(parent) if parent.pid != pid => Process {
                 pid,
                 ppid: Some(parent.pid),
@@ -582,21 +613,16 @@ impl State {
 
     /// Remembers who last created or opened a path for writing, and moves
     /// that along renames.
-    fn track_written(&mut self, sc: &str, ev: &Event) {
-        let Some(path) = ev.file_path.as_deref() else {
+    fn track_written(&mut self, sc: &str, ev: &Row<'_>) {
+        let Some(path) = ev.file_path() else {
             return;
         };
-        let creates = sc == "creat"
-            || (opens_file(sc)
-                && ev.file_flags.as_deref().is_some_and(|f| {
-                    ["O_CREAT", "O_TRUNC", "O_WRONLY", "O_RDWR"]
-                        .iter()
-                        .any(|w| f.contains(w))
-                }));
+        let creates =
+            sc == "creat" || (opens_file(sc) && ev.file_flags().is_some_and(opens_for_writing));
         if creates {
             // The process's own copy when it is the same (it is refreshed from the event).
             let own = self.procs.get(&ev.process_pid).and_then(|p| p.exe.clone());
-            let exe = match ev.process_executable.as_deref() {
+            let exe = match ev.process_executable() {
                 Some(e) if own.as_deref() != Some(e) => Some(Arc::from(e)),
                 _ => own,
             };
@@ -608,7 +634,7 @@ impl State {
             }
             self.written.insert(Arc::from(path), exe);
         } else if matches!(sc, "rename" | "renameat" | "renameat2")
-            && let Some(to) = ev.file_target_path.as_deref()
+            && let Some(to) = ev.file_target_path()
         {
             match self.written.remove(path) {
                 Some(w) => {
@@ -621,33 +647,33 @@ impl State {
         }
     }
 
-    fn exec(&mut self, ev: &Event) {
+    fn exec(&mut self, ev: &Row<'_>) {
         if ev.ret.is_some_and(|r| r < 0) {
             return;
         }
         let Some(p) = self.procs.get_mut(&ev.process_pid) else {
             return;
         };
-        if let Some(exe) = ev.process_executable.as_deref().or(ev.file_path.as_deref()) {
+        if let Some(exe) = ev.process_executable().or(ev.file_path()) {
             p.exe = Some(Arc::from(exe));
         }
         p.exe_writer = p.exe.as_ref().and_then(|e| self.written.get(e).cloned());
-        if let Some(name) = &ev.process_name {
-            p.name = Some(Arc::from(name.as_str()));
+        if let Some(name) = ev.process_name() {
+            p.name = Some(Arc::from(name));
         }
-        match &ev.process_args {
+        match ev.process_args() {
             Some(argv) => p.set_argv(argv),
             None => {
                 p.argv = None;
                 p.args = None;
-                p.cmdline = arc(&ev.process_command_line);
+                p.cmdline = arc(ev.process_command_line());
             }
         }
         p.fds.close_on_exec();
     }
 
-    fn syscall_before(&mut self, ev: &Event) {
-        let Some(sc) = ev.syscall.as_deref() else {
+    fn syscall_before(&mut self, ev: &Row<'_>) {
+        let Some(sc) = ev.syscall else {
             return;
         };
         let ret = ev.ret;
@@ -662,15 +688,15 @@ impl State {
             return;
         };
         let new_fd = ret.and_then(|r| i32::try_from(r).ok()).or(ev.fd);
-        let kind = || arc(&ev.fd_type);
+        let kind = || arc(ev.fd_type());
         if opens_file(sc) {
             if let Some(fd) = new_fd {
-                let flags = ev.file_flags.as_deref();
+                let flags = ev.file_flags();
                 p.fds.insert(
                     fd,
                     FdInfo {
-                        path: arc(&ev.file_path),
-                        kind: Some(strings.get(ev.fd_type.as_deref().unwrap_or("file"))),
+                        path: arc(ev.file_path()),
+                        kind: Some(strings.get(ev.fd_type().unwrap_or("file"))),
                         flags: flags.map(|f| strings.get(f)),
                         cloexec: has_cloexec(flags),
                         ..FdInfo::default()
@@ -683,25 +709,17 @@ impl State {
             "memfd_create" => {
                 if let Some(fd) = new_fd {
                     let name = ev
-                        .file_path
-                        .clone()
-                        .or_else(|| {
-                            ev.syscall_args
-                                .as_deref()
-                                .and_then(|a| syscall_arg(a, "name"))
-                                .map(str::to_string)
-                        })
-                        .unwrap_or_default();
+                        .file_path()
+                        .or_else(|| ev.syscall_args().and_then(|a| syscall_arg(a, "name")))
+                        .unwrap_or_default()
+                        .to_string();
                     let path = if name.starts_with("memfd:") {
                         name
                     } else {
                         format!("memfd:{name}")
                     };
-                    let cloexec = has_cloexec(ev.file_flags.as_deref())
-                        || ev
-                            .syscall_args
-                            .as_deref()
-                            .is_some_and(|a| a.contains("MFD_CLOEXEC"));
+                    let cloexec = has_cloexec(ev.file_flags())
+                        || ev.syscall_args().is_some_and(|a| a.contains("MFD_CLOEXEC"));
                     p.fds.insert(
                         fd,
                         FdInfo {
@@ -727,32 +745,29 @@ impl State {
                     Some(p.fds.get_or_default(fd))
                 };
                 let Some(mut f) = entry else { return };
-                if ev.fd_type.is_some() {
+                if ev.fd_type().is_some() {
                     f.kind = kind();
                 }
-                if ev.network_transport.is_some() {
-                    f.transport = arc(&ev.network_transport);
+                if ev.network_transport().is_some() {
+                    f.transport = arc(ev.network_transport());
                 }
                 if sc == "socket" {
                     // `socket` rows carry only `domain=N type=N protocol=N`.
-                    let (kind, transport) = socket_kind(ev.syscall_args.as_deref().unwrap_or(""));
+                    let (kind, transport) = socket_kind(ev.syscall_args().unwrap_or(""));
                     f.kind = f.kind.take().or(kind.map(Arc::from));
                     f.transport = f.transport.take().or(transport.map(Arc::from));
                 }
-                if ev.source_ip.is_some() {
-                    f.sip = arc(&ev.source_ip);
-                    f.sport = ev.source_port;
+                if ev.source_ip().is_some() {
+                    f.sip = arc(ev.source_ip());
+                    f.sport = ev.source_port();
                 }
-                if ev.destination_ip.is_some() {
-                    f.dip = arc(&ev.destination_ip);
-                    f.dport = ev.destination_port;
+                if ev.destination_ip().is_some() {
+                    f.dip = arc(ev.destination_ip());
+                    f.dport = ev.destination_port();
                 }
                 if sc == "accept4" || sc == "socket" {
-                    f.cloexec = has_cloexec(ev.file_flags.as_deref())
-                        || ev
-                            .syscall_args
-                            .as_deref()
-                            .is_some_and(|a| a.contains("CLOEXEC"));
+                    f.cloexec = has_cloexec(ev.file_flags())
+                        || ev.syscall_args().is_some_and(|a| a.contains("CLOEXEC"));
                 }
                 f.path = if matches!(sc, "accept" | "accept4") {
                     // Falco names a connection client first: peer -> local.
@@ -769,7 +784,7 @@ impl State {
                 };
             }
             "dup" | "dup2" | "dup3" | "fcntl" => {
-                let args = ev.syscall_args.as_deref().unwrap_or("");
+                let args = ev.syscall_args().unwrap_or("");
                 let cmd = syscall_arg(args, "cmd").unwrap_or("");
                 if sc == "fcntl" && cmd == "F_SETFD" {
                     if let Some(mut f) = ev.fd.and_then(|fd| p.fds.get_mut(&fd)) {
@@ -790,11 +805,11 @@ impl State {
                 let mut info = p.fds.get(&old).cloned().unwrap_or_default();
                 info.cloexec = cmd == "F_DUPFD_CLOEXEC"
                     || (sc == "dup3"
-                        && (args.contains("O_CLOEXEC") || has_cloexec(ev.file_flags.as_deref())));
+                        && (args.contains("O_CLOEXEC") || has_cloexec(ev.file_flags())));
                 p.fds.insert(new, info);
             }
             "pipe" | "pipe2" | "socketpair" => {
-                let args = ev.syscall_args.as_deref().unwrap_or("");
+                let args = ev.syscall_args().unwrap_or("");
                 for key in ["fd0", "fd1"] {
                     if let Some(fd) = syscall_arg(args, key).and_then(|v| v.parse().ok()) {
                         p.fds.insert(
@@ -814,8 +829,8 @@ impl State {
                 }
             }
             "chdir" => {
-                if let Some(path) = &ev.file_path {
-                    p.cwd = Some(Arc::from(path.as_str()));
+                if let Some(path) = ev.file_path() {
+                    p.cwd = Some(Arc::from(path));
                 }
             }
             "fchdir" => {
@@ -830,7 +845,7 @@ impl State {
             _ => {
                 // Other fd-returning syscalls (eventfd, signalfd, timerfd, inotify, bpf, …)
                 // say what they made in `fd_type`.
-                if let (Some(fd), Some(_)) = (ret.and_then(|r| i32::try_from(r).ok()), &ev.fd_type)
+                if let (Some(fd), Some(_)) = (ret.and_then(|r| i32::try_from(r).ok()), ev.fd_type())
                     && ev.fd == Some(fd)
                     && !p.fds.contains_key(&fd)
                 {
@@ -838,7 +853,7 @@ impl State {
                         fd,
                         FdInfo {
                             kind: kind(),
-                            path: arc(&ev.file_path),
+                            path: arc(ev.file_path()),
                             ..FdInfo::default()
                         },
                     );
@@ -886,6 +901,32 @@ mod tests {
             thread_id: pid,
             process_parent_pid: Some(ppid),
             ..Event::default()
+        }
+    }
+
+    #[test]
+    fn opens_for_writing_agrees_with_substring_search() {
+        let old = |f: &str| {
+            ["O_CREAT", "O_TRUNC", "O_WRONLY", "O_RDWR"]
+                .iter()
+                .any(|w| f.contains(w))
+        };
+        for f in [
+            "",
+            "O",
+            "O_",
+            "O_RDONLY",
+            "O_RDONLY|O_CLOEXEC",
+            "O_WRONLY|O_CREAT|O_TRUNC",
+            "O_RDWR",
+            "OO_RDWR",
+            "O_RDONLY|O_NOFOLLOW|O_TRUNC",
+            "XO_CREATX",
+            "O_CREA",
+            "O_O_WRONLY",
+            "0x8000",
+        ] {
+            assert_eq!(opens_for_writing(f), old(f), "{f:?}");
         }
     }
 

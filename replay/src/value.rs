@@ -5,6 +5,8 @@ use std::cell::OnceCell;
 
 use hindsight_format::Event;
 
+use crate::row::{List, Row};
+
 use crate::field::{Col, FdField, Field, ProcField};
 use crate::ir::{Expr, Transform};
 use crate::state::{FdInfo, Process, State, syscall_arg};
@@ -21,7 +23,7 @@ pub enum Value<'a> {
     /// A string (borrowed from the event or the state when possible).
     Str(Cow<'a, str>),
     /// A list of strings.
-    List(&'a [String]),
+    List(List<'a>),
 }
 
 impl Value<'_> {
@@ -37,10 +39,7 @@ impl Value<'_> {
             Value::Bool(b) => (*b).into(),
             Value::Int(i) => (*i).into(),
             Value::Str(s) => s.as_ref().into(),
-            Value::List(l) => l
-                .iter()
-                .map(|s| serde_json::Value::from(s.as_str()))
-                .collect(),
+            Value::List(l) => l.iter().map(serde_json::Value::from).collect(),
         }
     }
 
@@ -66,7 +65,7 @@ impl Value<'_> {
 /// event used are looked up on first use, once per event).
 pub struct Ctx<'a> {
     /// The event.
-    pub ev: &'a Event,
+    pub ev: Row<'a>,
     /// The state.
     pub state: &'a State,
     /// The event's process.
@@ -78,6 +77,11 @@ pub struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     /// A context for `ev` in `state`.
     pub fn new(ev: &'a Event, state: &'a State) -> Ctx<'a> {
+        Ctx::row(Row::event(ev), state)
+    }
+
+    /// A context for a row in `state`.
+    pub fn row(ev: Row<'a>, state: &'a State) -> Ctx<'a> {
         Ctx {
             ev,
             state,
@@ -96,11 +100,9 @@ impl<'a> Ctx<'a> {
 
     /// The open descriptor the event used (see [`event_fd`]), if known.
     pub fn fd_info(&self) -> Option<&'a FdInfo> {
-        *self.fd.get_or_init(|| {
-            self.proc
-                .zip(event_fd(self.ev))
-                .and_then(|(p, fd)| p.fd(fd))
-        })
+        *self
+            .fd
+            .get_or_init(|| self.proc.zip(row_fd(&self.ev)).and_then(|(p, fd)| p.fd(fd)))
     }
 }
 
@@ -109,15 +111,20 @@ impl<'a> Ctx<'a> {
 /// none), else its `fd` column — as Falco's `fd.*` fields on those calls'
 /// exit events describe the new connection.
 pub fn event_fd(ev: &Event) -> Option<i32> {
-    match (ev.syscall.as_deref(), ev.ret) {
+    row_fd(&Row::event(ev))
+}
+
+/// [`event_fd`] of a [`Row`].
+#[inline]
+pub fn row_fd(ev: &Row<'_>) -> Option<i32> {
+    match (ev.syscall, ev.ret) {
         (Some("socket" | "accept" | "accept4"), Some(r)) if r >= 0 => i32::try_from(r).ok(),
         _ => ev.fd,
     }
 }
 
-fn s<'a>(v: &'a Option<String>) -> Value<'a> {
-    v.as_deref()
-        .map_or(Value::Null, |x| Value::Str(Cow::Borrowed(x)))
+fn s(v: Option<&str>) -> Value<'_> {
+    v.map_or(Value::Null, |x| Value::Str(Cow::Borrowed(x)))
 }
 fn i<T: Into<i64> + Copy>(v: Option<T>) -> Value<'static> {
     v.map_or(Value::Null, |x| Value::Int(x.into()))
@@ -129,66 +136,79 @@ fn a<'a>(v: &'a Option<std::sync::Arc<str>>) -> Value<'a> {
 
 /// Reads a column of the event.
 pub fn column<'a>(c: Col, ev: &'a Event) -> Value<'a> {
+    row_column(c, Row::event(ev))
+}
+
+/// Reads a column of a [`Row`].
+pub fn row_column<'a>(c: Col, ev: Row<'a>) -> Value<'a> {
     match c {
         Col::Time => Value::Int(ev.time_ns / 1000),
         Col::TimeNs => Value::Int(ev.time_ns),
         Col::Seq => Value::Int(ev.seq as i64),
-        Col::HostName => Value::Str(Cow::Borrowed(&ev.host_name)),
-        Col::BootId => Value::Str(Cow::Borrowed(&ev.boot_id)),
+        Col::HostName => Value::Str(Cow::Borrowed(ev.host_name())),
+        Col::BootId => Value::Str(Cow::Borrowed(ev.boot_id())),
         Col::EventKind => Value::Str(Cow::Borrowed(ev.event_kind.as_str())),
-        Col::Syscall => s(&ev.syscall),
+        Col::Syscall => s(ev.syscall),
         Col::Ret => i(ev.ret),
-        Col::LatencyNs => i(ev.latency_ns),
+        Col::LatencyNs => i(ev.latency_ns()),
         Col::ProcessPid => Value::Int(ev.process_pid.into()),
         Col::ThreadId => Value::Int(ev.thread_id.into()),
-        Col::ProcessParentPid => i(ev.process_parent_pid),
-        Col::ProcessVpid => i(ev.process_vpid),
-        Col::ProcessSessionId => i(ev.process_session_id),
-        Col::ProcessTty => i(ev.process_tty),
-        Col::ProcessName => s(&ev.process_name),
-        Col::ProcessExecutable => s(&ev.process_executable),
-        Col::ProcessArgs => ev.process_args.as_deref().map_or(Value::Null, Value::List),
-        Col::ProcessCommandLine => s(&ev.process_command_line),
-        Col::ProcessCwd => s(&ev.process_cwd),
-        Col::ProcessExitCode => i(ev.process_exit_code),
-        Col::ProcessExitSignal => i(ev.process_exit_signal),
+        Col::ProcessParentPid => i(ev.process_parent_pid()),
+        Col::ProcessVpid => i(ev.process_vpid()),
+        Col::ProcessSessionId => i(ev.process_session_id()),
+        Col::ProcessTty => i(ev.process_tty()),
+        Col::ProcessName => s(ev.process_name()),
+        Col::ProcessExecutable => s(ev.process_executable()),
+        Col::ProcessArgs => ev.process_args().map_or(Value::Null, Value::List),
+        Col::ProcessCommandLine => s(ev.process_command_line()),
+        Col::ProcessCwd => s(ev.process_cwd()),
+        Col::ProcessExitCode => i(ev.process_exit_code()),
+        Col::ProcessExitSignal => i(ev.process_exit_signal()),
         Col::ProcessCapEffective => ev
-            .process_cap_effective
+            .process_cap_effective()
             .map_or(Value::Null, |x| Value::Int(x as i64)),
         Col::ProcessCapPermitted => ev
-            .process_cap_permitted
+            .process_cap_permitted()
             .map_or(Value::Null, |x| Value::Int(x as i64)),
-        Col::UserId => i(ev.user_id),
-        Col::UserName => s(&ev.user_name),
-        Col::GroupId => i(ev.group_id),
-        Col::ProcessEffectiveUserId => i(ev.process_effective_user_id),
-        Col::LoginUid => i(ev.login_uid),
-        Col::CgroupId => ev.cgroup_id.map_or(Value::Null, |x| Value::Int(x as i64)),
-        Col::ContainerId => s(&ev.container_id),
-        Col::FilePath => s(&ev.file_path),
-        Col::FilePathUser => s(&ev.file_path_user),
-        Col::FilePathUserErr => i(ev.file_path_user_err),
-        Col::FilePathTruncated => ev.file_path_truncated.map_or(Value::Null, Value::Bool),
-        Col::ProcessExeUpperLayer => ev.process_exe_upper_layer.map_or(Value::Null, Value::Bool),
-        Col::FileInode => ev.file_inode.map_or(Value::Null, |x| Value::Int(x as i64)),
-        Col::FileDevice => ev.file_device.map_or(Value::Null, |x| Value::Int(x as i64)),
-        Col::FileFlags => s(&ev.file_flags),
-        Col::FileMode => i(ev.file_mode),
-        Col::FileTargetPath => s(&ev.file_target_path),
-        Col::FileTargetPathUser => s(&ev.file_target_path_user),
+        Col::UserId => i(ev.user_id()),
+        Col::UserName => s(ev.user_name()),
+        Col::GroupId => i(ev.group_id()),
+        Col::ProcessEffectiveUserId => i(ev.process_effective_user_id()),
+        Col::LoginUid => i(ev.login_uid()),
+        Col::CgroupId => ev.cgroup_id().map_or(Value::Null, |x| Value::Int(x as i64)),
+        Col::ContainerId => s(ev.container_id()),
+        Col::FilePath => s(ev.file_path()),
+        Col::FilePathUser => s(ev.file_path_user()),
+        Col::FilePathUserErr => i(ev.file_path_user_err()),
+        Col::FilePathTruncated => ev.file_path_truncated().map_or(Value::Null, Value::Bool),
+        Col::ProcessExeUpperLayer => ev
+            .process_exe_upper_layer()
+            .map_or(Value::Null, Value::Bool),
+        Col::FileInode => ev
+            .file_inode()
+            .map_or(Value::Null, |x| Value::Int(x as i64)),
+        Col::FileDevice => ev
+            .file_device()
+            .map_or(Value::Null, |x| Value::Int(x as i64)),
+        Col::FileFlags => s(ev.file_flags()),
+        Col::FileMode => i(ev.file_mode()),
+        Col::FileTargetPath => s(ev.file_target_path()),
+        Col::FileTargetPathUser => s(ev.file_target_path_user()),
         Col::Fd => i(ev.fd),
-        Col::FdType => s(&ev.fd_type),
-        Col::NetworkFamily => s(&ev.network_family),
-        Col::NetworkTransport => s(&ev.network_transport),
-        Col::SourceIp => s(&ev.source_ip),
-        Col::SourcePort => i(ev.source_port),
-        Col::DestinationIp => s(&ev.destination_ip),
-        Col::DestinationPort => i(ev.destination_port),
-        Col::DestinationAddrUser => s(&ev.destination_addr_user),
-        Col::ToctouMismatch => ev.toctou_mismatch.map_or(Value::Null, Value::Bool),
-        Col::KernelSource => s(&ev.kernel_source),
-        Col::SyscallArgs => s(&ev.syscall_args),
-        Col::LostEvents => ev.lost_events.map_or(Value::Null, |x| Value::Int(x as i64)),
+        Col::FdType => s(ev.fd_type()),
+        Col::NetworkFamily => s(ev.network_family()),
+        Col::NetworkTransport => s(ev.network_transport()),
+        Col::SourceIp => s(ev.source_ip()),
+        Col::SourcePort => i(ev.source_port()),
+        Col::DestinationIp => s(ev.destination_ip()),
+        Col::DestinationPort => i(ev.destination_port()),
+        Col::DestinationAddrUser => s(ev.destination_addr_user()),
+        Col::ToctouMismatch => ev.toctou_mismatch().map_or(Value::Null, Value::Bool),
+        Col::KernelSource => s(ev.kernel_source()),
+        Col::SyscallArgs => s(ev.syscall_args()),
+        Col::LostEvents => ev
+            .lost_events()
+            .map_or(Value::Null, |x| Value::Int(x as i64)),
     }
 }
 
@@ -199,7 +219,10 @@ pub fn proc_field<'a>(f: ProcField, p: &'a Process, ctx: &Ctx<'a>) -> Value<'a> 
         ProcField::Ppid => i(p.ppid),
         ProcField::Exe => a(&p.exe),
         ProcField::Name => a(&p.name),
-        ProcField::Argv => p.argv.as_deref().map_or(Value::Null, Value::List),
+        ProcField::Argv => p
+            .argv
+            .as_deref()
+            .map_or(Value::Null, |a| Value::List(List::Strings(a))),
         ProcField::Args => a(&p.args),
         ProcField::Cmdline => a(&p.cmdline),
         ProcField::CommandLine => p
@@ -232,7 +255,7 @@ pub fn proc_field<'a>(f: ProcField, p: &'a Process, ctx: &Ctx<'a>) -> Value<'a> 
 }
 
 fn fd_field<'a>(f: FdField, ctx: &Ctx<'a>) -> Value<'a> {
-    let Some(fd) = event_fd(ctx.ev) else {
+    let Some(fd) = row_fd(&ctx.ev) else {
         return Value::Null;
     };
     if f == FdField::Num {
@@ -275,7 +298,7 @@ fn fd_field<'a>(f: FdField, ctx: &Ctx<'a>) -> Value<'a> {
 pub fn any_value<'a>(field: &Field, ctx: &Ctx<'a>, f: &mut dyn FnMut(Value<'a>) -> bool) -> bool {
     let visit = |v: Value<'a>, f: &mut dyn FnMut(Value<'a>) -> bool| match v {
         Value::Null => false,
-        Value::List(l) => l.iter().any(|x| f(Value::Str(Cow::Borrowed(x.as_str())))),
+        Value::List(l) => l.iter().any(|x| f(Value::Str(Cow::Borrowed(x)))),
         v => f(v),
     };
     match field {
@@ -292,7 +315,7 @@ pub fn any_value<'a>(field: &Field, ctx: &Ctx<'a>, f: &mut dyn FnMut(Value<'a>) 
 /// Reads `field` as one value (lists as [`Value::List`]; `ancestor_*` as the parent's value).
 pub fn single<'a>(field: &Field, ctx: &Ctx<'a>) -> Value<'a> {
     match field {
-        Field::Column(c) => column(*c, ctx.ev),
+        Field::Column(c) => row_column(*c, ctx.ev),
         Field::Proc(pf) => ctx.proc.map_or(Value::Null, |p| proc_field(*pf, p, ctx)),
         Field::Parent(pf) => ctx
             .parent()
@@ -311,16 +334,14 @@ pub fn single<'a>(field: &Field, ctx: &Ctx<'a>) -> Value<'a> {
         Field::Fd(f) => fd_field(*f, ctx),
         Field::SyscallArg(name) => ctx
             .ev
-            .syscall_args
-            .as_deref()
+            .syscall_args()
             .and_then(|args| syscall_arg(args, name))
             .map_or(Value::Null, |v| Value::Str(Cow::Borrowed(v))),
         Field::ArgvAt(n) => ctx
             .ev
-            .process_args
-            .as_deref()
+            .process_args()
             .and_then(|a| a.get(usize::from(*n)))
-            .map_or(Value::Null, |v| Value::Str(Cow::Borrowed(v.as_str()))),
+            .map_or(Value::Null, |v| Value::Str(Cow::Borrowed(v))),
     }
 }
 

@@ -1,0 +1,286 @@
+//! [`Row`]: one event as the engine reads it, either an [`Event`] or a row
+//! of an Arrow batch read in place.
+//!
+//! Replaying from disk used to copy every decoded row into an [`Event`]
+//! first (a dozen strings per row); a [`Row`] over [`EventColumns`] reads a
+//! column only when the state model or a rule asks for it, straight from the
+//! Arrow arrays, so the columns a row's syscall does not need are never
+//! touched. The columns every consumer reads on every row (time, seq, kind,
+//! syscall, pid, tid, ret, fd) are decoded once when the row is made.
+
+use arrow::array::{Array, ArrowPrimitiveType, AsArray, PrimitiveArray};
+use arrow::datatypes::DataType;
+use hindsight_format::batch::{ListColumn, StrColumn};
+use hindsight_format::{Event, EventColumns, EventKind};
+
+/// Where a [`Row`]'s values come from.
+#[derive(Clone, Copy)]
+enum Src<'a> {
+    Event(&'a Event),
+    Cols(&'a EventColumns<'a>, usize),
+}
+
+/// One event, read in place (see the module documentation).
+#[derive(Clone, Copy)]
+pub struct Row<'a> {
+    src: Src<'a>,
+    /// `time_ns`.
+    pub time_ns: i64,
+    /// `seq`.
+    pub seq: u64,
+    /// `event_kind`.
+    pub event_kind: EventKind,
+    /// `syscall`.
+    pub syscall: Option<&'a str>,
+    /// `process_pid`.
+    pub process_pid: i32,
+    /// `thread_id`.
+    pub thread_id: i32,
+    /// `ret`.
+    pub ret: Option<i64>,
+    /// `fd`.
+    pub fd: Option<i32>,
+}
+
+/// A list of strings: an [`Event`]'s `Vec`, or a slice of an Arrow list's values.
+#[derive(Debug, Clone, Copy)]
+pub enum List<'a> {
+    /// Owned strings.
+    Strings(&'a [String]),
+    /// Values `start..end` of a string column.
+    Arrow(StrColumn<'a>, usize, usize),
+}
+
+impl<'a> List<'a> {
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        match self {
+            List::Strings(s) => s.len(),
+            List::Arrow(_, start, end) => end - start,
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Element `j` (a null element reads as empty).
+    pub fn get(&self, j: usize) -> Option<&'a str> {
+        match *self {
+            List::Strings(s) => s.get(j).map(String::as_str),
+            List::Arrow(c, start, end) => {
+                (j < end - start).then(|| c.get(start + j).unwrap_or_default())
+            }
+        }
+    }
+
+    /// The elements in order.
+    pub fn iter(&self) -> impl Iterator<Item = &'a str> + 'a {
+        let l = *self;
+        (0..l.len()).map(move |j| l.get(j).unwrap_or_default())
+    }
+
+    /// The elements joined with `sep`.
+    pub fn join(&self, sep: &str) -> String {
+        let mut out = String::new();
+        for (j, s) in self.iter().enumerate() {
+            if j > 0 {
+                out.push_str(sep);
+            }
+            out.push_str(s);
+        }
+        out
+    }
+}
+
+impl PartialEq for List<'_> {
+    fn eq(&self, other: &List<'_>) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+#[inline]
+fn prim<T: ArrowPrimitiveType>(a: Option<&PrimitiveArray<T>>, i: usize) -> Option<T::Native> {
+    a.and_then(|a| a.is_valid(i).then(|| a.value(i)))
+}
+
+macro_rules! strs {
+    ($($name:ident),* $(,)?) => {$(
+        #[doc = concat!("`", stringify!($name), "`.")]
+        #[inline]
+        pub fn $name(&self) -> Option<&'a str> {
+            match self.src {
+                Src::Event(e) => e.$name.as_deref(),
+                Src::Cols(c, i) => c.$name.as_ref().and_then(|s| s.get(i)),
+            }
+        }
+    )*};
+}
+
+macro_rules! prims {
+    ($($name:ident: $t:ty),* $(,)?) => {$(
+        #[doc = concat!("`", stringify!($name), "`.")]
+        #[inline]
+        pub fn $name(&self) -> Option<$t> {
+            match self.src {
+                Src::Event(e) => e.$name,
+                Src::Cols(c, i) => prim(c.$name, i),
+            }
+        }
+    )*};
+}
+
+macro_rules! bools {
+    ($($name:ident),* $(,)?) => {$(
+        #[doc = concat!("`", stringify!($name), "`.")]
+        #[inline]
+        pub fn $name(&self) -> Option<bool> {
+            match self.src {
+                Src::Event(e) => e.$name,
+                Src::Cols(c, i) => c.$name.and_then(|a| a.is_valid(i).then(|| a.value(i))),
+            }
+        }
+    )*};
+}
+
+impl<'a> Row<'a> {
+    /// A row over an [`Event`].
+    pub fn event(ev: &'a Event) -> Row<'a> {
+        Row {
+            src: Src::Event(ev),
+            time_ns: ev.time_ns,
+            seq: ev.seq,
+            event_kind: ev.event_kind,
+            syscall: ev.syscall.as_deref(),
+            process_pid: ev.process_pid,
+            thread_id: ev.thread_id,
+            ret: ev.ret,
+            fd: ev.fd,
+        }
+    }
+
+    /// Row `i` of a batch, read in place; `kind` is its `event_kind`.
+    #[inline]
+    pub fn at(cols: &'a EventColumns<'a>, i: usize, kind: EventKind) -> Row<'a> {
+        Row {
+            src: Src::Cols(cols, i),
+            time_ns: cols.time_ns.value(i),
+            seq: cols.seq.value(i),
+            event_kind: kind,
+            syscall: cols.syscall.as_ref().and_then(|s| s.get(i)),
+            process_pid: cols.process_pid.value(i),
+            thread_id: cols.thread_id.value(i),
+            ret: prim(cols.ret, i),
+            fd: prim(cols.fd, i),
+        }
+    }
+
+    /// The row as an owned [`Event`] (the columns its batch holds).
+    pub fn to_event(&self) -> Event {
+        match self.src {
+            Src::Event(e) => e.clone(),
+            Src::Cols(c, i) => c.event(i),
+        }
+    }
+
+    /// `host_name`.
+    pub fn host_name(&self) -> &'a str {
+        match self.src {
+            Src::Event(e) => &e.host_name,
+            Src::Cols(c, i) => c.host_name.get(i).unwrap_or_default(),
+        }
+    }
+
+    /// `boot_id`.
+    pub fn boot_id(&self) -> &'a str {
+        match self.src {
+            Src::Event(e) => &e.boot_id,
+            Src::Cols(c, i) => c.boot_id.get(i).unwrap_or_default(),
+        }
+    }
+
+    /// `process_args`.
+    pub fn process_args(&self) -> Option<List<'a>> {
+        match self.src {
+            Src::Event(e) => e.process_args.as_deref().map(List::Strings),
+            Src::Cols(c, i) => {
+                let (values, start, end) = match c.process_args.as_ref()? {
+                    ListColumn::List(a) => {
+                        if !a.is_valid(i) {
+                            return None;
+                        }
+                        let o = a.value_offsets();
+                        (a.values(), o[i] as usize, o[i + 1] as usize)
+                    }
+                    ListColumn::Large(a) => {
+                        if !a.is_valid(i) {
+                            return None;
+                        }
+                        let o = a.value_offsets();
+                        (a.values(), o[i] as usize, o[i + 1] as usize)
+                    }
+                };
+                let strs = match values.data_type() {
+                    DataType::Utf8View => StrColumn::View(values.as_string_view()),
+                    DataType::Utf8 => StrColumn::Utf8(values.as_string::<i32>()),
+                    DataType::LargeUtf8 => StrColumn::Large(values.as_string::<i64>()),
+                    _ => return None,
+                };
+                Some(List::Arrow(strs, start, end))
+            }
+        }
+    }
+
+    strs!(
+        process_name,
+        process_executable,
+        process_command_line,
+        process_cwd,
+        user_name,
+        container_id,
+        file_path,
+        file_path_user,
+        file_flags,
+        file_target_path,
+        file_target_path_user,
+        fd_type,
+        network_family,
+        network_transport,
+        source_ip,
+        destination_ip,
+        destination_addr_user,
+        kernel_source,
+        syscall_args,
+    );
+
+    prims!(
+        latency_ns: i64,
+        process_parent_pid: i32,
+        process_vpid: i32,
+        process_session_id: i32,
+        process_tty: u32,
+        process_exit_code: i32,
+        process_exit_signal: i32,
+        process_cap_effective: u64,
+        process_cap_permitted: u64,
+        user_id: u32,
+        group_id: u32,
+        process_effective_user_id: u32,
+        login_uid: u32,
+        cgroup_id: u64,
+        file_path_user_err: i32,
+        file_inode: u64,
+        file_device: u64,
+        file_mode: u32,
+        source_port: u16,
+        destination_port: u16,
+        lost_events: u64,
+    );
+
+    bools!(
+        file_path_truncated,
+        process_exe_upper_layer,
+        toctou_mismatch
+    );
+}
