@@ -4,13 +4,13 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanBuilder, ListBuilder, PrimitiveBuilder, RecordBatch, StringBuilder,
+    ArrayRef, AsArray, BooleanBuilder, ListBuilder, PrimitiveBuilder, RecordBatch, StringBuilder,
     TimestampMicrosecondBuilder,
 };
 use arrow::datatypes::{Int32Type, Int64Type, UInt16Type, UInt32Type, UInt64Type};
 
 use crate::event::Event;
-use crate::schema::events_schema;
+use crate::schema::{column_index, events_schema};
 
 /// The string values of a row that are the same on many rows (the host, the
 /// syscall, the process context). The recorder lends them to
@@ -297,8 +297,109 @@ impl EventBatchBuilder {
             .append_option(e.process_exe_upper_layer);
     }
 
-    /// The rows pushed so far as one batch; the builder is empty afterwards.
+    /// The rows pushed so far as one batch; the builder is empty afterwards,
+    /// with room for as many rows and string bytes as this batch had (Arrow's
+    /// builders hand their buffers to the arrays and start again from none,
+    /// so the next batch would otherwise regrow every buffer by doubling,
+    /// copying it each time).
     pub fn finish(&mut self) -> RecordBatch {
+        let rows = self.rows;
+        let batch = self.finish_columns();
+        self.reserve_like(rows, &batch);
+        batch
+    }
+
+    /// Makes room for `rows` rows and, in every string column, for the
+    /// string bytes of the same column of `batch`.
+    fn reserve_like(&mut self, rows: usize, batch: &RecordBatch) {
+        let bytes = |i: usize| {
+            batch
+                .column(i)
+                .as_string_opt::<i32>()
+                .map_or(0, |a| a.values().len())
+        };
+        macro_rules! prim {
+            ($($f:ident),*) => { $( self.$f = PrimitiveBuilder::with_capacity(rows); )* };
+        }
+        macro_rules! strs {
+            ($($f:ident),*) => { $(
+                let i = column_index(stringify!($f)).expect("a column of COLUMNS");
+                self.$f = StringBuilder::with_capacity(rows, bytes(i));
+            )* };
+        }
+        self.time = TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC");
+        prim!(
+            time_ns,
+            seq,
+            ret,
+            latency_ns,
+            process_pid,
+            thread_id,
+            process_parent_pid,
+            process_vpid,
+            process_session_id,
+            process_tty,
+            process_exit_code,
+            process_exit_signal,
+            process_cap_effective,
+            process_cap_permitted,
+            user_id,
+            group_id,
+            process_effective_user_id,
+            login_uid,
+            cgroup_id,
+            file_path_user_err,
+            file_inode,
+            file_device,
+            file_mode,
+            fd,
+            source_port,
+            destination_port,
+            lost_events
+        );
+        strs!(
+            host_name,
+            boot_id,
+            event_kind,
+            syscall,
+            process_name,
+            process_executable,
+            process_command_line,
+            process_cwd,
+            user_name,
+            container_id,
+            file_path,
+            file_path_user,
+            file_flags,
+            file_target_path,
+            file_target_path_user,
+            fd_type,
+            network_family,
+            network_transport,
+            source_ip,
+            destination_ip,
+            destination_addr_user,
+            kernel_source,
+            syscall_args
+        );
+        let args = batch
+            .column(column_index("process_args").expect("a column of COLUMNS"))
+            .as_list_opt::<i32>()
+            .map_or((0, 0), |l| {
+                let v = l.values();
+                (
+                    v.len(),
+                    v.as_string_opt::<i32>().map_or(0, |s| s.values().len()),
+                )
+            });
+        self.process_args =
+            ListBuilder::with_capacity(StringBuilder::with_capacity(args.0, args.1), rows);
+        self.toctou_mismatch = BooleanBuilder::with_capacity(rows);
+        self.file_path_truncated = BooleanBuilder::with_capacity(rows);
+        self.process_exe_upper_layer = BooleanBuilder::with_capacity(rows);
+    }
+
+    fn finish_columns(&mut self) -> RecordBatch {
         self.rows = 0;
         // The order below is the order of `COLUMNS`; `try_new` checks it.
         let columns: Vec<ArrayRef> = vec![

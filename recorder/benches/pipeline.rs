@@ -4,7 +4,13 @@
 //! recording writer (Parquet segments + spool), each stage timed in CPU time
 //! on one thread.
 //!
-//! `cargo bench -p hindsight-recorder --bench pipeline [-- ROWS [BATCH_ROWS]]`
+//! `cargo bench -p hindsight-recorder --bench pipeline [-- ROWS [BATCH_ROWS] [argv]]`
+//!
+//! With `argv`, the rows belong to a process whose exec carried a long
+//! argv (700 bytes, as `xargs stat` gets in `find-stat`), so every row also
+//! carries a long `process_args` and `process_command_line`. With
+//! `HS_NO_SPOOL=1` in the environment the writer leaves the spool out (to
+//! tell its share of the write stage).
 //!
 //! The live recorder runs these stages on two threads beside the workload;
 //! their sum is the CPU the recorder takes per event (`hindsight bench
@@ -16,8 +22,9 @@ use hindsight_format::manifest::Manifest;
 use hindsight_format::{EventBatchBuilder, RecordingWriter, WriterOptions};
 use hindsight_recorder::decode::{Decoder, HostInfo};
 use hindsight_recorder_common::{
-    F_FILE, F_KNAME1, F_KPATH_COMPLETE, F_KPATH_WALK, F_KPATH2_COMPLETE, F_KPATH2_WALK,
-    F_USER_PATH, KIND_SYSCALL, OFF_KPATH, OFF_KPATH2, OFF_USER_PATH, WireEvent, WireHeader,
+    F_AUX, F_FILE, F_KNAME1, F_KPATH_COMPLETE, F_KPATH_WALK, F_KPATH2_COMPLETE, F_KPATH2_WALK,
+    F_USER_PATH, KIND_EXEC, KIND_SYSCALL, OFF_AUX, OFF_KPATH, OFF_KPATH2, OFF_USER_PATH, WireEvent,
+    WireHeader,
 };
 
 fn cpu_now() -> Duration {
@@ -64,12 +71,38 @@ fn record(h: WireHeader, sections: &[(usize, &[u8])]) -> Vec<u8> {
     rec
 }
 
-/// A mix of records: 3 getppid, then openat of a file, then close.
-fn records(n: usize) -> Vec<Vec<u8>> {
+/// An exec of `stat` with ~700 bytes of argv (what `xargs stat` runs).
+fn exec_long_argv(ts: u64, pid: u32) -> Vec<u8> {
+    let mut h = header(59, ts, pid);
+    h.kind = KIND_EXEC;
+    h.flags = F_KPATH_WALK | F_KPATH_COMPLETE | F_KPATH2_WALK | F_KPATH2_COMPLETE | F_AUX;
+    let mut argv = b"stat\0".to_vec();
+    let mut k = 0;
+    while argv.len() < 700 {
+        argv.extend_from_slice(format!("/usr/share/doc/package-{k}/changelog.gz\0").as_bytes());
+        k += 1;
+    }
+    let kpath = b"stat\0bin\0usr\0";
+    let cwd = b"tmp\0";
+    h.kpath_len = kpath.len() as u32;
+    h.kpath2_len = cwd.len() as u32;
+    h.aux_len = argv.len() as u32;
+    record(
+        h,
+        &[(OFF_KPATH, kpath), (OFF_KPATH2, cwd), (OFF_AUX, &argv)],
+    )
+}
+
+/// A mix of records: 3 getppid, then openat of a file, then close (after
+/// an exec with a long argv when `long_argv`).
+fn records(n: usize, long_argv: bool) -> Vec<Vec<u8>> {
     let pid = std::process::id();
     (0..n)
         .map(|i| {
             let ts = 1_000_000 + i as u64 * 1000;
+            if i == 0 && long_argv {
+                return exec_long_argv(ts, pid);
+            }
             match i % 5 {
                 3 => {
                     let mut h = header(257, ts, pid);
@@ -129,12 +162,16 @@ fn main() {
         .get(1)
         .copied()
         .unwrap_or(hindsight_recorder::pipeline::BATCH_ROWS);
-    let recs = records(rows);
+    let long_argv = std::env::args().any(|a| a == "argv");
+    let recs = records(rows, long_argv);
     let mut decoder = decoder_for_bench();
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("rec");
-    let mut writer = RecordingWriter::create(&out, Manifest::default(), WriterOptions::default())
-        .expect("writer");
+    let mut opts = WriterOptions::default();
+    if std::env::var_os("HS_NO_SPOOL").is_some() {
+        opts.spool = false;
+    }
+    let mut writer = RecordingWriter::create(&out, Manifest::default(), opts).expect("writer");
 
     // As the decode thread does: decode a row, push it into the Arrow
     // builders, drop it. Decoding and pushing interleave, so they are timed

@@ -35,7 +35,7 @@ pub struct CgroupContainers {
     mount_point: String,
     /// cgroup id → `Some(container id or None for the host)` once resolved,
     /// `None` when the cgroup could not be opened.
-    cache: HashMap<u64, Option<Option<String>>>,
+    cache: HashMap<u64, Option<Option<String>>, crate::IdHash>,
 }
 
 impl CgroupContainers {
@@ -57,17 +57,18 @@ impl CgroupContainers {
         CgroupContainers {
             mount,
             mount_point,
-            cache: HashMap::new(),
+            cache: HashMap::default(),
         }
     }
 
-    /// Resolves `id` once; later calls are a map lookup.
-    pub fn resolve(&mut self, id: u64) {
-        if self.cache.contains_key(&id) {
-            return;
+    /// Resolves `id` once (later calls are one map lookup) and answers as
+    /// [`get`](Self::get) does.
+    pub fn resolve(&mut self, id: u64) -> Option<Option<&str>> {
+        if !self.cache.contains_key(&id) {
+            let answer = self.path(id).map(|p| container_id_of(&format!("0::{p}")));
+            self.cache.insert(id, answer);
         }
-        let answer = self.path(id).map(|p| container_id_of(&format!("0::{p}")));
-        self.cache.insert(id, answer);
+        self.get(id)
     }
 
     /// The container id of cgroup `id` after [`resolve`](Self::resolve):

@@ -48,14 +48,14 @@ pub struct HostInfo {
     /// Add to `bpf_ktime_get_ns` to get ns since the epoch.
     pub monotonic_to_wall_ns: i64,
     /// uid → name.
-    pub users: HashMap<u32, String>,
+    pub users: HashMap<u32, String, crate::IdHash>,
 }
 
 /// Decodes ring-buffer records, keeping a process table for context.
 #[derive(Debug, Default)]
 pub struct Decoder {
     host: HostInfo,
-    procs: HashMap<i32, ProcInfo>,
+    procs: HashMap<i32, ProcInfo, crate::IdHash>,
     ignore_prefixes: Vec<String>,
     /// Rows dropped by `--ignore-prefix`.
     pub ignored: u64,
@@ -97,14 +97,13 @@ fn cstr(b: &[u8]) -> String {
 
 /// Joins leaf-first NUL-separated components into an absolute path.
 fn join_walk(b: &[u8]) -> String {
-    let parts: Vec<&[u8]> = b.split(|&c| c == 0).filter(|p| !p.is_empty()).collect();
-    if parts.is_empty() {
-        return "/".to_string();
-    }
-    let mut s = String::new();
-    for p in parts.iter().rev() {
+    let mut s = String::with_capacity(b.len() + 1);
+    for p in b.split(|&c| c == 0).rev().filter(|p| !p.is_empty()) {
         s.push('/');
         s.push_str(&String::from_utf8_lossy(p));
+    }
+    if s.is_empty() {
+        s.push('/');
     }
     s
 }
@@ -166,6 +165,30 @@ fn resolve_proc_self(user: &str, pid: i32, tid: i32) -> String {
 /// Makes `user` absolute against `base` and removes `.`, `..` and repeated
 /// slashes lexically (no symlinks followed).
 pub fn absolutize(user: &str, base: Option<&str>) -> String {
+    // Most names are already clean: no `.`, `..` or empty components.
+    let clean = |p: &str| p.split('/').all(|c| !c.is_empty() && c != "." && c != "..");
+    if let Some(rest) = user.strip_prefix('/') {
+        if rest.is_empty() || clean(rest) {
+            return user.to_string();
+        }
+    } else {
+        let base = base.unwrap_or("/");
+        if !user.is_empty() && clean(user) {
+            if base == "/" {
+                return format!("/{user}");
+            }
+            if let Some(b) = base.strip_prefix('/')
+                && clean(b)
+            {
+                return format!("{base}/{user}");
+            }
+        }
+    }
+    lexical_absolute(user, base)
+}
+
+/// [`absolutize`] by components, for any name.
+fn lexical_absolute(user: &str, base: Option<&str>) -> String {
     let joined = if user.starts_with('/') {
         PathBuf::from(user)
     } else {
@@ -323,7 +346,7 @@ impl Decoder {
     pub fn new(host: HostInfo, ignore_prefixes: Vec<String>) -> Decoder {
         Decoder {
             host,
-            procs: HashMap::new(),
+            procs: HashMap::default(),
             ignore_prefixes,
             ignored: 0,
             name_buf: String::new(),
@@ -395,22 +418,23 @@ impl Decoder {
         let e = &d.event;
         self.name_buf.clear();
         self.name_buf.push_str(&cstr_lossy(&d.comm));
-        if let Some(cg) = e.cgroup_id {
-            self.cgroups.resolve(cg);
-        }
+        let by_cgroup = e.cgroup_id.and_then(|cg| self.cgroups.resolve(cg));
         // The command line: joined once per process (and exec), not per row.
         self.cmdline_buf.clear();
         if let Some(a) = &e.process_args {
             join_args(&mut self.cmdline_buf, a);
-        } else if let Some(i) = self.procs.get_mut(&e.process_pid)
-            && i.cmdline.is_none()
-            && let Some(a) = &i.args
-        {
-            let mut joined = String::new();
-            join_args(&mut joined, a);
-            i.cmdline = Some(joined);
         }
-        let info = self.procs.get(&e.process_pid);
+        let info: Option<&ProcInfo> = self.procs.get_mut(&e.process_pid).map(|i| {
+            if e.process_args.is_none()
+                && i.cmdline.is_none()
+                && let Some(a) = &i.args
+            {
+                let mut joined = String::new();
+                join_args(&mut joined, a);
+                i.cmdline = Some(joined);
+            }
+            &*i
+        });
         let args = e
             .process_args
             .as_deref()
@@ -443,7 +467,7 @@ impl Decoder {
             // named (also when it names no container: /proc, read when the
             // decoder first sees the process, may already show a later
             // cgroup); else what /proc said.
-            container_id: match e.cgroup_id.and_then(|cg| self.cgroups.get(cg)) {
+            container_id: match by_cgroup {
                 Some(by_cgroup) => by_cgroup,
                 None => info.and_then(|i| i.container_id.as_deref()),
             },
@@ -1093,6 +1117,54 @@ mod tests {
     fn walk_components_join_leaf_first() {
         assert_eq!(join_walk(b"file\0tmp\0"), "/tmp/file");
         assert_eq!(join_walk(b""), "/");
+    }
+
+    #[test]
+    fn absolutize_fast_path_agrees_with_components() {
+        let names = [
+            "",
+            "/",
+            "//",
+            "a",
+            "a/",
+            "a//b",
+            "./a",
+            "a/.",
+            "a/./b",
+            "../a",
+            "a/..",
+            "a/../b",
+            "/a",
+            "/a/",
+            "/a//b",
+            "/a/./b",
+            "/a/../b",
+            "/a/.",
+            "/a/..",
+            "/.a/..b/...",
+            ".",
+            "..",
+            "/.",
+            "/..",
+            "a b/c",
+            "/tmp/x.py",
+            "é/ü",
+        ];
+        let bases = [
+            None,
+            Some("/"),
+            Some("/tmp"),
+            Some("/tmp/"),
+            Some("/a/../b"),
+            Some("rel"),
+            Some("/a//b"),
+            Some("..."),
+        ];
+        for u in names {
+            for b in bases {
+                assert_eq!(absolutize(u, b), lexical_absolute(u, b), "{u:?} {b:?}");
+            }
+        }
     }
 
     #[test]

@@ -79,24 +79,26 @@ fn arg_names(name: &str) -> &'static [&'static str] {
 
 /// `name=value ...` for the arguments that have no column of their own.
 pub fn syscall_args(name: &str, a: &[u64; 6]) -> Option<String> {
-    let names = arg_names(name);
-    let parts: Vec<String> = names
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| !n.ends_with("_ptr") && !n.contains("path"))
-        .filter(|(_, n)| **n != "addr" && **n != "addrlen")
-        .map(|(i, n)| {
-            let v = a[i];
-            match *n {
-                "flags" | "nstype" | "request" | "cmd" | "option" => format!("{n}={v:#x}"),
-                "uid" | "gid" | "ruid" | "euid" | "suid" | "rgid" | "egid" | "sgid" => {
-                    format!("{n}={}", v as u32 as i32)
-                }
-                _ => format!("{n}={}", v as i64 as i32),
+    use std::fmt::Write;
+    let mut out = String::new();
+    for (i, n) in arg_names(name).iter().enumerate() {
+        if n.ends_with("_ptr") || n.contains("path") || *n == "addr" || *n == "addrlen" {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        let v = a[i];
+        // Writing to a String cannot fail.
+        let _ = match *n {
+            "flags" | "nstype" | "request" | "cmd" | "option" => write!(out, "{n}={v:#x}"),
+            "uid" | "gid" | "ruid" | "euid" | "suid" | "rgid" | "egid" | "sgid" => {
+                write!(out, "{n}={}", v as u32 as i32)
             }
-        })
-        .collect();
-    (!parts.is_empty()).then(|| parts.join(" "))
+            _ => write!(out, "{n}={}", v as i64 as i32),
+        };
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 #[cfg(test)]

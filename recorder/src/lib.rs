@@ -57,3 +57,35 @@ pub enum RecordError {
     #[error("writing the recording failed: {0}")]
     Write(#[source] hindsight_format::FormatError),
 }
+
+/// Hashes the integer keys of the decoder's tables (pids, cgroup ids) with
+/// one multiplication instead of SipHash: the keys come from the kernel,
+/// not from an attacker choosing collisions, and a row looks them up on
+/// every event.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_i32(&mut self, n: i32) {
+        self.write_u64(n as u32 as u64);
+    }
+    fn write_u64(&mut self, n: u64) {
+        // Fibonacci hashing: the high bits, which hashbrown uses for its
+        // control bytes, mix every bit of the key.
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+/// [`std::hash::BuildHasher`] of [`IdHasher`].
+pub type IdHash = std::hash::BuildHasherDefault<IdHasher>;

@@ -1,7 +1,7 @@
 //! One recording session: load and attach the kernel programs, run the
 //! ring-buffer reader thread and the decode + write thread, stop cleanly.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -541,7 +541,7 @@ pub fn record(
         host_name,
         boot_id,
         monotonic_to_wall_ns: mono_to_wall,
-        users: users.into_iter().collect::<HashMap<_, _>>(),
+        users: users.into_iter().collect(),
     };
     // Whole host: what was already running (after attach, so a process is
     // either here or seen forking), stamped just before the attach.
