@@ -5,9 +5,9 @@
 //! make that copy the whole cost of a replay, so the table is persistent
 //! (structurally shared): a copy shares everything with the original and a
 //! change copies only what leads to the changed entry. Descriptor numbers
-//! below 65536 index a two-level array (a shared table of shared 64-slot
-//! leaves, each entry a shared [`FdInfo`]), so a lookup is a few loads
-//! rather than a search; other numbers go to an ordered persistent map.
+//! below 2^18 index a three-level radix tree of shared 64-slot nodes (each
+//! entry a shared [`FdInfo`]), so a lookup is three loads rather than a
+//! search; other numbers go to an ordered persistent map.
 //!
 //! The close-on-exec descriptors live in a map of their own, so an exec
 //! closes all of them by dropping that map: O(1) however many a child
@@ -20,52 +20,76 @@ use imbl::OrdMap;
 
 use crate::state::FdInfo;
 
-/// Descriptors below this number live in the two-level array of a
-/// [`FdMap`]; others (negative, or huge) in its ordered map.
-const DIRECT: i32 = 1 << 16;
-const LEAF_BITS: u32 = 6;
-const LEAF: usize = 1 << LEAF_BITS;
+/// Bits of a descriptor number each level of a [`FdMap`]'s radix tree takes.
+const BITS: u32 = 6;
+const FANOUT: usize = 1 << BITS;
+/// Descriptors below this number live in the radix tree of a [`FdMap`];
+/// others (negative, or huge) in its ordered map.
+const DIRECT: i32 = 1 << (3 * BITS);
 
-/// 64 consecutive descriptor slots.
+/// One level of the radix tree: 64 shared slots and how many are used.
 #[derive(Clone)]
-struct Leaf {
-    slots: [Option<Arc<FdInfo>>; LEAF],
+struct Node<T> {
+    slots: [Option<Arc<T>>; FANOUT],
     used: u32,
 }
 
-/// A persistent map from descriptor number to [`FdInfo`]: small numbers
-/// index a two-level array (a shared table of shared 64-slot leaves) in
-/// O(1), the rest go to an ordered persistent map. A copy is O(1) and
-/// shares everything; a change copies the table of leaf pointers once,
-/// then only the leaf and entry it touches.
-#[derive(Clone, Default)]
-struct FdMap {
-    leaves: Arc<Vec<Option<Arc<Leaf>>>>,
-    other: OrdMap<i32, Arc<FdInfo>>,
-    len: usize,
-}
-
-impl Default for Leaf {
-    fn default() -> Leaf {
-        Leaf {
+impl<T> Default for Node<T> {
+    fn default() -> Node<T> {
+        Node {
             slots: std::array::from_fn(|_| None),
             used: 0,
         }
     }
 }
 
+impl<T> Node<T> {
+    /// The node below slot `i`, made unique for changing (created if missing).
+    fn child_mut(&mut self, i: usize) -> &mut T
+    where
+        T: Clone + Default,
+    {
+        let slot = &mut self.slots[i];
+        if slot.is_none() {
+            self.used += 1;
+        }
+        Arc::make_mut(slot.get_or_insert_with(Default::default))
+    }
+}
+
+type Leaf = Node<FdInfo>;
+type Mid = Node<Leaf>;
+type Top = Node<Mid>;
+
+/// A persistent map from descriptor number to [`FdInfo`]: numbers below
+/// 2^18 index a three-level radix tree of shared 64-slot nodes (a lookup is
+/// three loads, never a search), the rest go to an ordered persistent map.
+/// A copy is O(1) and shares everything; a change copies only the nodes on
+/// the path to the entry it touches (at most three of 64 slots each).
+#[derive(Clone, Default)]
+struct FdMap {
+    root: Option<Arc<Top>>,
+    other: OrdMap<i32, Arc<FdInfo>>,
+    len: usize,
+}
+
 #[inline]
-fn direct(fd: i32) -> Option<(usize, usize)> {
-    (0..DIRECT)
-        .contains(&fd)
-        .then_some(((fd as usize) >> LEAF_BITS, (fd as usize) & (LEAF - 1)))
+fn direct(fd: i32) -> Option<[usize; 3]> {
+    let m = FANOUT - 1;
+    (0..DIRECT).contains(&fd).then_some({
+        let fd = fd as usize;
+        [fd >> (2 * BITS), (fd >> BITS) & m, fd & m]
+    })
 }
 
 impl FdMap {
     #[inline]
     fn get(&self, fd: i32) -> Option<&Arc<FdInfo>> {
         match direct(fd) {
-            Some((l, s)) => self.leaves.get(l)?.as_ref()?.slots[s].as_ref(),
+            Some([a, b, c]) => self.root.as_ref()?.slots[a].as_ref()?.slots[b]
+                .as_ref()?
+                .slots[c]
+                .as_ref(),
             None => self.other.get(&fd),
         }
     }
@@ -76,11 +100,13 @@ impl FdMap {
     }
 
     fn get_mut(&mut self, fd: i32) -> Option<&mut FdInfo> {
+        // Look before changing anything: a change copies what is shared.
+        self.get(fd)?;
         match direct(fd) {
-            Some((l, s)) => {
-                self.leaves.get(l)?.as_ref()?.slots[s].as_ref()?;
-                let leaf = Arc::make_mut(Arc::make_mut(&mut self.leaves)[l].as_mut()?);
-                leaf.slots[s].as_mut().map(Arc::make_mut)
+            Some([a, b, c]) => {
+                let top = Arc::make_mut(self.root.as_mut()?);
+                let leaf = top.child_mut(a).child_mut(b);
+                leaf.slots[c].as_mut().map(Arc::make_mut)
             }
             None => self.other.get_mut(&fd).map(Arc::make_mut),
         }
@@ -88,13 +114,10 @@ impl FdMap {
 
     fn insert(&mut self, fd: i32, info: Arc<FdInfo>) -> Option<Arc<FdInfo>> {
         let old = match direct(fd) {
-            Some((l, s)) => {
-                let leaves = Arc::make_mut(&mut self.leaves);
-                if leaves.len() <= l {
-                    leaves.resize(l + 1, None);
-                }
-                let leaf = Arc::make_mut(leaves[l].get_or_insert_with(Default::default));
-                let old = leaf.slots[s].replace(info);
+            Some([a, b, c]) => {
+                let top = Arc::make_mut(self.root.get_or_insert_with(Default::default));
+                let leaf = top.child_mut(a).child_mut(b);
+                let old = leaf.slots[c].replace(info);
                 leaf.used += u32::from(old.is_none());
                 old
             }
@@ -105,21 +128,26 @@ impl FdMap {
     }
 
     fn remove(&mut self, fd: i32) -> Option<Arc<FdInfo>> {
-        // Look before changing anything: a change copies what is shared.
         if !self.contains(fd) {
             return None;
         }
         let old = match direct(fd) {
-            Some((l, s)) => {
-                let leaves = Arc::make_mut(&mut self.leaves);
-                let slot = leaves[l].as_mut()?;
-                let leaf = Arc::make_mut(slot);
-                let old = leaf.slots[s].take();
+            Some([a, b, c]) => {
+                let top = Arc::make_mut(self.root.as_mut()?);
+                let mid = top.child_mut(a);
+                let leaf = mid.child_mut(b);
+                let old = leaf.slots[c].take();
                 leaf.used -= 1;
+                // Empty nodes go, so an emptied table holds nothing.
                 if leaf.used == 0 {
-                    leaves[l] = None;
-                    while leaves.last().is_some_and(Option::is_none) {
-                        leaves.pop();
+                    mid.slots[b] = None;
+                    mid.used -= 1;
+                    if mid.used == 0 {
+                        top.slots[a] = None;
+                        top.used -= 1;
+                        if top.used == 0 {
+                            self.root = None;
+                        }
                     }
                 }
                 old
@@ -132,14 +160,20 @@ impl FdMap {
 
     /// Every entry, in number order.
     fn iter(&self) -> impl Iterator<Item = (i32, &Arc<FdInfo>)> {
+        fn used<T>(n: &Node<T>) -> impl Iterator<Item = (usize, &Arc<T>)> {
+            n.slots
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| Some((i, s.as_ref()?)))
+        }
         let below = self.other.range(..0).map(|(k, v)| (*k, v));
         let above = self.other.range(DIRECT..).map(|(k, v)| (*k, v));
-        let direct = self.leaves.iter().enumerate().flat_map(|(l, leaf)| {
-            leaf.iter().flat_map(move |leaf| {
-                leaf.slots
-                    .iter()
-                    .enumerate()
-                    .filter_map(move |(s, v)| Some(((l * LEAF + s) as i32, v.as_ref()?)))
+        let direct = self.root.iter().flat_map(|top| {
+            used(top).flat_map(|(a, mid)| {
+                used(mid).flat_map(move |(b, leaf)| {
+                    used(leaf)
+                        .map(move |(c, info)| (((a << (2 * BITS)) | (b << BITS) | c) as i32, info))
+                })
             })
         });
         below.chain(direct).chain(above)
