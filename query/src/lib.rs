@@ -22,6 +22,7 @@ pub mod like;
 pub mod output;
 pub mod readonly;
 mod session;
+pub mod share_work;
 pub mod source;
 pub mod sql;
 pub mod store;

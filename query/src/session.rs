@@ -20,6 +20,7 @@ use crate::build_side::BuildOnRecursiveResult;
 use crate::cache::CacheRecursiveInvariants;
 use crate::distinct::CountBesideDistinct;
 use crate::like::LikePrefilter;
+use crate::share_work::ShareScanWork;
 use crate::source::{self, Input, SEGMENT_GLOB};
 
 /// How [`session`] builds its context.
@@ -122,7 +123,7 @@ pub fn optimizer_rules() -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
 /// DataFusion's physical optimizer rules plus [`BuildOnRecursiveResult`]
 /// right after its join selection and [`CacheRecursiveInvariants`] right
 /// before the post-optimization filter pushdown (so no dynamic filter
-/// reaches a cached subtree).
+/// reaches a cached subtree), and [`ShareScanWork`] last.
 pub fn physical_optimizer_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
     let mut rules = PhysicalOptimizer::new().rules;
     let at = rules
@@ -135,6 +136,7 @@ pub fn physical_optimizer_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + 
         .position(|r| r.name() == crate::build_side::AFTER_RULE)
         .map_or(0, |i| i + 1);
     rules.insert(after, Arc::new(BuildOnRecursiveResult));
+    rules.push(Arc::new(ShareScanWork));
     rules
 }
 
