@@ -22,7 +22,7 @@ Two measurements:
                     not timed) and times only the engine: state model + every
                     rule on every event, on the calling thread.
   --recording DIR   replays a recording from disk end to end: Parquet decode
-                    (a reader thread) + rows into events + engine.
+                    (a reader thread) + the engine reading each row in place.
 
 Both report wall time and CPU time (the engine thread's own CPU time, or for
 --recording the whole process's user+system time). Pin to one core with
