@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod alloc;
 pub mod commands;
 mod reference;
 
@@ -74,6 +75,9 @@ pub fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level))
         .format_timestamp(None)
         .init();
+    if !matches!(cli.command, Command::Record(_)) {
+        alloc::tune_allocator();
+    }
     let result = match cli.command {
         Command::Record(args) => commands::record::run(args),
         Command::Info(args) => commands::info::run(args),

@@ -13,7 +13,6 @@
 //! Recordings are only ever read: every object store is wrapped in
 //! [`readonly::ReadOnlyStore`] and [`run_sql`] rejects statements that write.
 
-pub mod alloc;
 pub mod build_side;
 pub mod cache;
 pub mod distinct;

@@ -74,13 +74,11 @@ pub fn session_config(options: &SessionOptions) -> SessionConfig {
 /// context has the `events` table (the format's explicit schema plus partition
 /// columns), the forensic views ([`crate::views`]), the scalar functions
 /// ([`crate::udf`]) and the table functions `descendants(pid)` and
-/// `ancestors(pid)`. Every store is opened read-only. The first call also
-/// tunes glibc's `malloc` for scans ([`crate::alloc::tune_allocator`]).
+/// `ancestors(pid)`. Every store is opened read-only.
 pub async fn session(
     paths: &[impl AsRef<str>],
     options: SessionOptions,
 ) -> Result<SessionContext, QueryError> {
-    crate::alloc::tune_allocator();
     let mut inputs = Vec::new();
     for path in paths {
         let input = source::resolve(path.as_ref()).await?;

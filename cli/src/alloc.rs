@@ -31,9 +31,10 @@ pub const TRIM_THRESHOLD: i32 = 1 << 30;
 
 /// Sets [`MMAP_THRESHOLD`] and [`TRIM_THRESHOLD`] for this process, once.
 ///
-/// Called by [`crate::session`]: these are process-wide settings, suited to a
-/// process that runs queries (`hindsight query`, `hindsight bench query`),
-/// not to the recorder. Does nothing where the C library is not glibc.
+/// Called by [`crate::main`] before every command but `record`: these are
+/// process-wide settings, suited to a process that scans recordings
+/// (`query`, `replay`, `diff`, `test`, the `bench` suites), not to the
+/// long-running recorder. Does nothing where the C library is not glibc.
 pub fn tune_allocator() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
