@@ -508,23 +508,12 @@ impl Replay<'_> {
 
 /// Every non-null column of `ev` as JSON (`time` as RFC 3339).
 pub fn event_json(ev: &Event) -> serde_json::Map<String, serde_json::Value> {
-    event_json_from(&|_| ev)
+    event_json_row(Row::event(ev))
 }
 
 /// [`event_json`] of a [`Row`].
 pub fn event_json_row(ev: Row<'_>) -> serde_json::Map<String, serde_json::Value> {
-    let mut m = serde_json::Map::new();
-    for &c in Col::ALL {
-        let v = if c == Col::Time {
-            Value::Str(hindsight_format::manifest::rfc3339(ev.time_ns).into())
-        } else {
-            row_column(c, ev)
-        };
-        if !v.is_null() {
-            m.insert(c.name().to_string(), v.to_json());
-        }
-    }
-    m
+    columns_json(ev.time_ns, |c| row_column(c, ev))
 }
 
 /// [`event_json`] of a row whose columns are spread over several partial
@@ -532,12 +521,20 @@ pub fn event_json_row(ev: Row<'_>) -> serde_json::Map<String, serde_json::Value>
 pub fn event_json_from<'a>(
     from: &dyn Fn(Col) -> &'a Event,
 ) -> serde_json::Map<String, serde_json::Value> {
+    columns_json(from(Col::TimeNs).time_ns, |c| column(c, from(c)))
+}
+
+/// The non-null columns `value(c)` as JSON, `time` from `time_ns`.
+fn columns_json<'a>(
+    time_ns: i64,
+    value: impl Fn(Col) -> Value<'a>,
+) -> serde_json::Map<String, serde_json::Value> {
     let mut m = serde_json::Map::new();
     for &c in Col::ALL {
         let v = if c == Col::Time {
-            Value::Str(hindsight_format::manifest::rfc3339(from(Col::TimeNs).time_ns).into())
+            Value::Str(hindsight_format::manifest::rfc3339(time_ns).into())
         } else {
-            column(c, from(c))
+            value(c)
         };
         if !v.is_null() {
             m.insert(c.name().to_string(), v.to_json());
