@@ -440,7 +440,9 @@ pub fn section_lens(h: &WireHeader) -> [(usize, usize); 7] {
     ]
 }
 
-/// Per-thread state kept from syscall entry to exit (hash map value).
+/// Per-thread state kept from syscall entry to exit: in the CPU's slot
+/// while the thread runs, in the per-thread hash map once the thread was
+/// switched out during the call.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct EntryState {
@@ -474,6 +476,10 @@ pub struct EntryState {
     pub user_len2: u16,
     /// Kernel sockaddr address bytes.
     pub kaddr: [u8; 16],
+    /// Thread id the state belongs to (validates a CPU slot).
+    pub tid: u32,
+    /// Padding.
+    pub _pad: u32,
     /// Path 1 at entry.
     pub user_path: [u8; USER_PATH_LEN],
     /// Path 2 at entry.
@@ -497,6 +503,10 @@ pub struct ExtConfig {
     pub dentry_d_inode: u32,
     /// Entries in the `IGNORE_DIRS` map (0: no `--ignore-prefix` in kernel).
     pub ignore_dirs: u32,
+    /// 1: the current task's fields are read with plain loads through
+    /// `bpf_get_current_task_btf` (Linux >= 5.11; the verifier checks each
+    /// load against the kernel's BTF); 0: with `bpf_probe_read_kernel`.
+    pub task_btf: u32,
 }
 
 /// `IGNORE_DIRS` key: a directory named by `--ignore-prefix`.
@@ -533,9 +543,9 @@ const _: () = assert!(size_of::<KernelOffsets>() == 62 * 4);
 const _: () = assert!(size_of::<Config>() == 24 + 62 * 4);
 const _: () = assert!(size_of::<WireHeader>() == 280);
 const _: () = assert!(size_of::<WireEvent>() == 280 + 4 * USER_PATH_LEN + 2 * KPATH_LEN + AUX_LEN);
-const _: () = assert!(size_of::<EntryState>() == 120 + 2 * USER_PATH_LEN);
+const _: () = assert!(size_of::<EntryState>() == 128 + 2 * USER_PATH_LEN);
 const _: () = assert!(size_of::<LossCounter>() == 24);
-const _: () = assert!(size_of::<ExtConfig>() == 24);
+const _: () = assert!(size_of::<ExtConfig>() == 28);
 const _: () = assert!(size_of::<DirKey>() == 16);
 const _: () = assert!((KPATH_OFF_MASK as usize) + (NAME_LEN as usize) <= KPATH_LEN);
 

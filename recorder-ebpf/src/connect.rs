@@ -6,15 +6,18 @@
 use aya_ebpf::{helpers::generated as h, macros::cgroup_sock_addr, programs::SockAddrContext};
 use hindsight_recorder_common::F_KADDR;
 
-use crate::kernel::ENTRY;
+use crate::kernel::{IDLE, cur_entry};
 
 #[inline(always)]
 fn store(ctx: &SockAddrContext, v6: bool) {
     let tid = unsafe { h::bpf_get_current_pid_tgid() } as u32;
-    let Some(st) = ENTRY.get_ptr_mut(&tid) else {
+    let Some(st) = cur_entry(tid) else {
         return;
     };
     let st = unsafe { &mut *st };
+    if st.nr == IDLE {
+        return;
+    }
     let sa = unsafe { &*ctx.sock_addr };
     st.kaddr_port = u16::from_be(sa.user_port as u16);
     if v6 {

@@ -39,18 +39,24 @@ pub static SPECS: Array<SyscallSpec> = Array::with_max_entries(MAX_SYSCALLS, 0);
 #[map]
 pub static TRACKED: Array<u64> = Array::with_max_entries(TRACKED_WORDS, 0);
 
-/// Syscall entry state per thread id: created at a thread's first recorded
-/// syscall, filled in place at every entry, marked [`IDLE`] at exit and
-/// deleted when the thread exits (no insert and delete per syscall).
+/// Syscall entry state of threads that were switched out during a recorded
+/// syscall, per thread id ([`hs_switch`] moves it here from the CPU's
+/// [`CPU_ENTRY`] slot); marked [`IDLE`] when consumed and deleted when the
+/// thread exits.
 #[map]
 pub static ENTRY: HashMap<u32, EntryState> = HashMap::with_max_entries(16384, 0);
 
 /// [`EntryState::nr`] of a thread with no recorded syscall in flight.
 pub const IDLE: u32 = u32::MAX;
 
-/// Scratch space to build an `EntryState` (too big for the stack).
+/// The entry state of the recorded syscall in flight on this CPU, tagged
+/// with its thread id. A thread cannot leave its CPU during a syscall
+/// without `sched_switch`, which moves a state still in flight to
+/// [`ENTRY`]; so at exit the slot is this thread's when its tid matches,
+/// and otherwise the state is in [`ENTRY`]. Two hash lookups per syscall
+/// (entry and exit) become two array lookups, which the verifier inlines.
 #[map]
-pub static ENTRY_SCRATCH: PerCpuArray<EntryState> = PerCpuArray::with_max_entries(1, 0);
+pub static CPU_ENTRY: PerCpuArray<EntryState> = PerCpuArray::with_max_entries(1, 0);
 
 /// Scratch space to build a `WireEvent`.
 #[map]
@@ -142,20 +148,63 @@ pub fn count_loss() {
     }
 }
 
-/// The calling thread's entry state, created on its first recorded syscall.
-/// `None` (counted as a loss) when `ENTRY` is full.
+/// The slot for the calling thread's new syscall: this CPU's [`CPU_ENTRY`],
+/// now tagged with `tid` (a state still in flight there is this thread's
+/// own from a syscall whose exit was not seen; any other thread's was moved
+/// out when it was switched out).
 #[inline(always)]
 pub fn entry_slot(tid: u32) -> Option<*mut EntryState> {
-    if let Some(p) = ENTRY.get_ptr_mut(&tid) {
-        return Some(p);
-    }
-    let init = ENTRY_SCRATCH.get_ptr_mut(0)?;
-    unsafe { (*init).nr = IDLE };
-    if ENTRY.insert(&tid, unsafe { &*init }, 0).is_err() {
-        count_loss();
-        return None;
+    let s = CPU_ENTRY.get_ptr_mut(0)?;
+    unsafe { (*s).tid = tid };
+    Some(s)
+}
+
+/// The calling thread's entry state of the syscall in flight, if any: the
+/// CPU's slot when it is tagged with `tid`, else the state moved to
+/// [`ENTRY`] when the thread was switched out (which may be [`IDLE`]).
+#[inline(always)]
+pub fn cur_entry(tid: u32) -> Option<*mut EntryState> {
+    if let Some(s) = CPU_ENTRY.get_ptr_mut(0)
+        && unsafe { (*s).tid } == tid
+        && unsafe { (*s).nr } != IDLE
+    {
+        return Some(s);
     }
     ENTRY.get_ptr_mut(&tid)
+}
+
+/// Forgets the CPU slot's state when it belongs to `tid` (a thread that
+/// exits, or the old id of a thread that exec'd).
+#[inline(always)]
+pub fn drop_slot(tid: u32) {
+    if let Some(s) = CPU_ENTRY.get_ptr_mut(0)
+        && unsafe { (*s).tid } == tid
+    {
+        unsafe { (*s).nr = IDLE };
+    }
+}
+
+/// `sched_switch`, in the context of the task being switched out: its
+/// syscall state still in this CPU's slot moves to [`ENTRY`], so that the
+/// exit finds it on whichever CPU the thread resumes, and no other thread's
+/// syscall overwrites it here. Attached before `sys_enter`.
+#[aya_ebpf::macros::raw_tracepoint(tracepoint = "sched_switch")]
+pub fn hs_switch(_ctx: aya_ebpf::programs::RawTracePointContext) -> i32 {
+    let tid = unsafe { h::bpf_get_current_pid_tgid() } as u32;
+    if tid == 0 {
+        return 0;
+    }
+    let Some(s) = CPU_ENTRY.get_ptr_mut(0) else {
+        return 0;
+    };
+    if unsafe { (*s).tid } != tid || unsafe { (*s).nr } == IDLE {
+        return 0;
+    }
+    if ENTRY.insert(&tid, unsafe { &*s }, 0).is_err() {
+        count_loss();
+    }
+    unsafe { (*s).nr = IDLE };
+    0
 }
 
 /// Marks the thread's syscall finished (its entry state stays for the next).
@@ -290,6 +339,11 @@ pub fn fill_task(ev: *mut WireEvent, task: u64) {
     let pid_tgid = unsafe { h::bpf_get_current_pid_tgid() };
     h.tgid = (pid_tgid >> 32) as u32;
     h.tid = pid_tgid as u32;
+    h.cgroup_id = unsafe { h::bpf_get_current_cgroup_id() };
+    if crate::names::ext!(task_btf) != 0 {
+        fill_task_btf(h);
+        return;
+    }
     let parent = rd::<u64>(task, conf!(off.task_real_parent));
     h.ppid = rd::<u32>(parent, conf!(off.task_tgid));
     let cred = rd::<u64>(task, conf!(off.task_cred));
@@ -312,7 +366,6 @@ pub fn fill_task(ev: *mut WireEvent, task: u64) {
             rd::<u32>(task, so)
         };
     }
-    h.cgroup_id = unsafe { h::bpf_get_current_cgroup_id() };
     // Straight into the record (a stack copy would go through memmove),
     // as one plain read: `bpf_get_current_comm` copies and pads it with
     // strscpy_pad, about twice the cost. The kernel keeps `comm`
@@ -320,6 +373,51 @@ pub fn fill_task(ev: *mut WireEvent, task: u64) {
     let comm = task + conf!(off.task_comm) as u64;
     unsafe {
         h::bpf_probe_read_kernel(h.comm.as_mut_ptr().cast(), 16, comm as *const _);
+    }
+}
+
+/// A plain load of a `T` at `base + off`, where `base` is a BTF-typed
+/// kernel pointer (`bpf_get_current_task_btf` or a pointer loaded through
+/// one) and `off` a load-time constant from `CONFIG`: the verifier checks
+/// the access against the running kernel's BTF and turns it into a
+/// fault-safe load, without a helper call.
+#[inline(always)]
+fn ld<T: Copy>(base: u64, off: u32) -> T {
+    unsafe { core::ptr::read_volatile((base + off as u64) as *const T) }
+}
+
+/// [`fill_task`] with plain loads through `bpf_get_current_task_btf`
+/// (`EXT.task_btf`): the same fields, no `bpf_probe_read_kernel` calls.
+#[inline(always)]
+fn fill_task_btf(h: &mut WireHeader) {
+    let task = unsafe { h::bpf_get_current_task_btf() } as u64;
+    let parent = ld::<u64>(task, conf!(off.task_real_parent));
+    h.ppid = ld::<u32>(parent, conf!(off.task_tgid));
+    let cred = ld::<u64>(task, conf!(off.task_cred));
+    h.uid = ld::<u32>(cred, conf!(off.cred_uid));
+    h.gid = ld::<u32>(cred, conf!(off.cred_gid));
+    h.euid = ld::<u32>(cred, conf!(off.cred_euid));
+    h.cap_eff = ld::<u64>(cred, conf!(off.cred_cap_effective));
+    h.cap_perm = ld::<u64>(cred, conf!(off.cred_cap_permitted));
+    let lo = conf!(off.task_loginuid);
+    let so = conf!(off.task_sessionid);
+    h.loginuid = if lo == u32::MAX {
+        u32::MAX
+    } else {
+        ld::<u32>(task, lo)
+    };
+    h.sessionid = if so == u32::MAX {
+        u32::MAX
+    } else {
+        ld::<u32>(task, so)
+    };
+    let co = conf!(off.task_comm);
+    let c0 = ld::<u64>(task, co);
+    let c1 = ld::<u64>(task, co + 8);
+    let comm = h.comm.as_mut_ptr().cast::<u64>();
+    unsafe {
+        core::ptr::write_volatile(comm, c0);
+        core::ptr::write_volatile(comm.add(1), c1);
     }
 }
 
@@ -644,6 +742,7 @@ const _: () = {
     assert!(offset_of!(WireHeader, uaddr) % 8 == 0);
     assert!(offset_of!(WireHeader, kaddr) % 8 == 0);
     assert!(offset_of!(WireHeader, args) % 8 == 0);
+    assert!(offset_of!(WireHeader, comm) % 8 == 0);
     assert!(offset_of!(EntryState, uaddr) % 8 == 0);
     assert!(offset_of!(EntryState, kaddr) % 8 == 0);
     assert!(offset_of!(EntryState, args) % 8 == 0);

@@ -20,7 +20,7 @@ use hindsight_recorder_common::{
     MAX_SYSCALLS, USER_PATH_LEN, WireEvent,
 };
 
-use crate::kernel::{ENTRY, SPECS, rd};
+use crate::kernel::{SPECS, cur_entry, rd};
 
 /// Load-time configuration of the optional hooks (`EbpfLoader::set_global`).
 #[unsafe(no_mangle)]
@@ -109,7 +109,7 @@ pub fn hs_names_free(ctx: RawTracePointContext) -> i32 {
         return 0;
     }
     let tid = unsafe { h::bpf_get_current_pid_tgid() } as u32;
-    let Some(st) = ENTRY.get_ptr_mut(&tid) else {
+    let Some(st) = cur_entry(tid) else {
         return 0;
     };
     let st = unsafe { &mut *st };

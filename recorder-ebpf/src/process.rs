@@ -10,8 +10,8 @@ use hindsight_recorder_common::{
 };
 
 use crate::kernel::{
-    ENTRY, EVENT_SCRATCH, IDLE, conf, current_task, fill_file, fill_task, now, rd, send, track,
-    tracked, walk_path,
+    ENTRY, EVENT_SCRATCH, IDLE, conf, cur_entry, current_task, drop_slot, fill_file, fill_task,
+    now, rd, send, track, tracked, walk_path,
 };
 
 /// Resets the header fields a lifecycle event does not set.
@@ -147,7 +147,7 @@ pub fn hs_exec(ctx: RawTracePointContext) -> i32 {
         }
     }
     // What user memory held at execve entry.
-    if let Some(st) = ENTRY.get_ptr(&old_pid) {
+    if let Some(st) = cur_entry(old_pid) {
         let st = unsafe { &*st };
         if st.nr != IDLE && st.flags & F_USER_PATH != 0 {
             unsafe {
@@ -167,6 +167,7 @@ pub fn hs_exec(ctx: RawTracePointContext) -> i32 {
         // make a later thread that reuses the id look tracked).
         if old_pid != pid_tgid as u32 {
             let _ = ENTRY.remove(&old_pid);
+            drop_slot(old_pid);
         }
     }
     // argv from the new image, before it runs an instruction.
@@ -207,6 +208,7 @@ pub fn hs_exit(_ctx: RawTracePointContext) -> i32 {
     let tgid = (pid_tgid >> 32) as u32;
     let tid = pid_tgid as u32;
     let _ = ENTRY.remove(&tid);
+    drop_slot(tid);
     if !tracked(tgid) {
         return 0;
     }

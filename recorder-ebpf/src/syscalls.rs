@@ -12,7 +12,7 @@ use hindsight_recorder_common::{
 };
 
 use crate::kernel::{
-    ENTRY, EVENT_SCRATCH, IDLE, SPECS, conf, copy_words, current_task, entry_done, entry_slot,
+    EVENT_SCRATCH, IDLE, SPECS, conf, copy_words, cur_entry, current_task, entry_done, entry_slot,
     fd_file, fill_file, fill_task, now, rd, read_args, send, set, tracked, walk_path,
 };
 
@@ -218,12 +218,12 @@ fn read_sockaddr(st: &mut EntryState, ptr: u64, len: u64) {
 pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
     let pid_tgid = unsafe { h::bpf_get_current_pid_tgid() };
     // The rest of the host (`record -- CMD`) and the recorder itself stop
-    // here, on the bitmap, before the hash lookup.
+    // here, on the bitmap, before the entry state lookup.
     if !tracked((pid_tgid >> 32) as u32) {
         return 0;
     }
     let tid = pid_tgid as u32;
-    let Some(stp) = ENTRY.get_ptr_mut(&tid) else {
+    let Some(stp) = cur_entry(tid) else {
         return 0;
     };
     let st = unsafe { &*stp };

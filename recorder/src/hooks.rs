@@ -15,7 +15,7 @@ use crate::btf::Btf;
 
 /// The `EXT` global: offsets for the kernel-name hook (`u32::MAX` when the
 /// kernel lacks a member, which turns the hook off) and the number of
-/// ignored directories.
+/// ignored directories; `task_btf` is left off for the caller to set.
 pub fn ext_config(btf: &Btf, ignore_dirs: usize) -> ExtConfig {
     let opt = |s: &str, f: &str| btf.member_offset(s, f).unwrap_or(u32::MAX);
     ExtConfig {
@@ -25,6 +25,7 @@ pub fn ext_config(btf: &Btf, ignore_dirs: usize) -> ExtConfig {
         kmem_cache_name: opt("kmem_cache", "name"),
         dentry_d_inode: opt("dentry", "d_inode"),
         ignore_dirs: ignore_dirs as u32,
+        task_btf: 0,
     }
 }
 

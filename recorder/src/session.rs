@@ -51,6 +51,11 @@ pub struct RecordOptions {
     pub ring_bytes: u32,
     /// Segment/rotation options of the writer.
     pub writer: WriterOptions,
+    /// Read the recorded task's fields (ids, capabilities, name, parent)
+    /// with BTF-checked plain loads where the kernel allows it (the
+    /// default), else, or when false, with `bpf_probe_read_kernel`. The
+    /// values are the same either way.
+    pub task_btf: bool,
 }
 
 impl RecordOptions {
@@ -65,6 +70,7 @@ impl RecordOptions {
             ignore_prefixes: Vec::new(),
             ring_bytes: 16 << 20,
             writer: WriterOptions::default(),
+            task_btf: true,
         }
     }
 }
@@ -111,6 +117,9 @@ pub struct RecordSummary {
     pub hooks_active: Vec<String>,
     /// Hooks not available, with reasons.
     pub hooks_unavailable: Vec<(String, String)>,
+    /// The task's fields were read with BTF-checked plain loads (see
+    /// [`RecordOptions::task_btf`]), not `bpf_probe_read_kernel`.
+    pub task_btf: bool,
 }
 
 enum Msg {
@@ -220,14 +229,21 @@ fn load(
     })
 }
 
-fn attach(l: &mut Loaded) -> Result<(), RecordError> {
-    for (prog, tp) in [
-        ("hs_sys_enter", "sys_enter"),
-        ("hs_sys_exit", "sys_exit"),
-        ("hs_fork", "sched_process_fork"),
-        ("hs_exec", "sched_process_exec"),
-        ("hs_exit", "sched_process_exit"),
-    ] {
+/// The core tracepoint programs, in attach order: `sched_switch` first, as it
+/// moves a switched-out thread's syscall state out of the CPU's slot, which
+/// `sys_enter` fills from its first call.
+const CORE_PROGRAMS: [(&str, &str); 6] = [
+    ("hs_switch", "sched_switch"),
+    ("hs_sys_enter", "sys_enter"),
+    ("hs_sys_exit", "sys_exit"),
+    ("hs_fork", "sched_process_fork"),
+    ("hs_exec", "sched_process_exec"),
+    ("hs_exit", "sched_process_exit"),
+];
+
+/// Loads (verifies) the core programs without attaching them.
+fn load_core(l: &mut Loaded) -> Result<(), RecordError> {
+    for (prog, _) in CORE_PROGRAMS {
         let p: &mut RawTracePoint = l
             .ebpf
             .program_mut(prog)
@@ -236,6 +252,43 @@ fn attach(l: &mut Loaded) -> Result<(), RecordError> {
             .map_err(|e| RecordError::Load(format!("{prog}: {e}")))?;
         p.load()
             .map_err(|e| RecordError::Load(format!("{prog}: {e:#}")))?;
+    }
+    Ok(())
+}
+
+/// Loads the object and its core programs. With `ext.task_btf` set, a
+/// kernel whose verifier refuses the BTF-typed loads of the task's fields
+/// (older than 5.11, or a different layout of a field read) gets the object
+/// again with `bpf_probe_read_kernel` reads instead.
+fn load_verified(
+    config: &Config,
+    ext: &mut ExtConfig,
+    specs: &[(u32, SyscallSpec)],
+    ring_bytes: u32,
+) -> Result<Loaded, RecordError> {
+    let mut loaded = load(config, ext, specs, ring_bytes)?;
+    match load_core(&mut loaded) {
+        Ok(()) => Ok(loaded),
+        Err(e) if ext.task_btf != 0 => {
+            log::info!("task fields read with bpf_probe_read_kernel: {e}");
+            drop(loaded);
+            ext.task_btf = 0;
+            let mut loaded = load(config, ext, specs, ring_bytes)?;
+            load_core(&mut loaded)?;
+            Ok(loaded)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn attach(l: &mut Loaded) -> Result<(), RecordError> {
+    for (prog, tp) in CORE_PROGRAMS {
+        let p: &mut RawTracePoint = l
+            .ebpf
+            .program_mut(prog)
+            .expect("program in object")
+            .try_into()
+            .map_err(|e| RecordError::Load(format!("{prog}: {e}")))?;
         p.attach(tp)
             .map_err(|e| RecordError::Load(format!("attach {prog} to {tp}: {e:#}")))?;
         l.hooks.active.push(format!("raw_tracepoint/{tp}"));
@@ -458,8 +511,9 @@ pub fn record(
         off,
     };
     let ignore_dirs = hooks::ignore_dirs(&opts.ignore_prefixes);
-    let ext = hooks::ext_config(&btf, ignore_dirs.len());
-    let mut loaded = load(&config, &ext, &specs, opts.ring_bytes)?;
+    let mut ext = hooks::ext_config(&btf, ignore_dirs.len());
+    ext.task_btf = opts.task_btf as u32;
+    let mut loaded = load_verified(&config, &mut ext, &specs, opts.ring_bytes)?;
     hooks::fill_ignore_dirs(&mut loaded.ebpf, &ignore_dirs)?;
     // Hold the command before exec and put its pid in the filter first.
     let held: Option<Held> = match &opts.target {
@@ -682,5 +736,6 @@ pub fn record(
             .iter()
             .map(|u| (u.name.clone(), u.reason.clone()))
             .collect(),
+        task_btf: ext.task_btf != 0,
     })
 }

@@ -423,3 +423,119 @@ fn container_id_follows_the_cgroup_a_process_joins() {
         Some(id)
     );
 }
+
+/// The task's context on every row (ids, capabilities, name, parent) is the
+/// same whether the kernel programs read it with BTF-checked plain loads
+/// (the default where the kernel allows them) or with
+/// `bpf_probe_read_kernel`, and it is the context the process really had.
+#[test]
+fn task_context_is_the_same_with_btf_loads_and_probe_reads() {
+    if !can_record("task_context_is_the_same_with_btf_loads_and_probe_reads") {
+        return;
+    }
+    let argv = [
+        "/usr/bin/setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--",
+        "/usr/bin/stat",
+        "/etc/hostname",
+    ];
+    if !std::path::Path::new(argv[0]).exists() {
+        eprintln!("skipped: no {}", argv[0]);
+        return;
+    }
+    let me = std::process::id() as i32;
+    let context = |task_btf: bool| {
+        let rec = common::record_opts(&argv, |o| {
+            o.syscalls = "all".into();
+            o.task_btf = task_btf;
+        });
+        let rows: Vec<_> = rec
+            .events
+            .iter()
+            .filter(|e| {
+                e.event_kind == EventKind::Syscall && e.process_name.as_deref() == Some("stat")
+            })
+            .map(|e| {
+                (
+                    e.user_id,
+                    e.group_id,
+                    e.process_effective_user_id,
+                    e.login_uid,
+                    e.process_session_id,
+                    e.process_cap_effective,
+                    e.process_cap_permitted,
+                    e.process_parent_pid,
+                )
+            })
+            .collect();
+        assert!(rows.len() > 10, "{}", rec.dump());
+        // This kernel (>= 5.11) takes the BTF loads; the option turns them off.
+        assert_eq!(rec.summary.task_btf, task_btf);
+        let first = rows[0];
+        assert!(rows.iter().all(|r| *r == first), "{}", rec.dump());
+        first
+    };
+    let btf = context(true);
+    let probe = context(false);
+    assert_eq!(btf, probe);
+    let (uid, gid, euid, _, _, cap_eff, cap_perm, ppid) = btf;
+    assert_eq!((uid, gid, euid), (Some(65534), Some(65534), Some(65534)));
+    assert_eq!((cap_eff, cap_perm), (Some(0), Some(0)));
+    assert_eq!(ppid, Some(me));
+}
+
+/// A syscall that sleeps is switched out between entry and exit: its entry
+/// state leaves the CPU's slot for the per-thread map on `sched_switch`,
+/// and the exit (on whichever CPU) and the kernel-name hook find it there.
+/// An `open` of a FIFO blocks until a writer comes; its row must still carry
+/// the user path at entry, the kernel's object, the comparison and the wait.
+#[test]
+fn blocking_syscalls_keep_their_entry_state_across_a_switch() {
+    if !can_record("blocking_syscalls_keep_their_entry_state_across_a_switch") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let script = format!(
+        "cd {d} && mkfifo fifo && (sleep 0.3; echo x > fifo) & sleep 0.1; cd {d} && cat fifo; wait"
+    );
+    let rec = common::record_with(&["/bin/sh", "-c", &script], "all", 16 << 20);
+    let opens: Vec<_> = rec
+        .sys("openat")
+        .into_iter()
+        .filter(|e| e.process_name.as_deref() == Some("cat"))
+        .filter(|e| e.file_path_user.as_deref() == Some("fifo"))
+        .collect();
+    assert_eq!(opens.len(), 1, "{}", rec.dump());
+    let o = opens[0];
+    assert_eq!(o.file_path.as_deref(), Some(format!("{d}/fifo").as_str()));
+    assert_eq!(o.file_path_user_err, Some(0));
+    assert_eq!(o.toctou_mismatch, Some(false));
+    assert!(o.ret.is_some_and(|r| r >= 0), "{}", rec.dump());
+    assert!(
+        o.latency_ns.is_some_and(|l| l >= 100_000_000),
+        "{:?}",
+        o.latency_ns
+    );
+    let sleeps: Vec<_> = rec
+        .events
+        .iter()
+        .filter(|e| e.process_name.as_deref() == Some("sleep"))
+        .filter(|e| {
+            e.syscall
+                .as_deref()
+                .is_some_and(|s| s.contains("nanosleep"))
+        })
+        .collect();
+    assert_eq!(sleeps.len(), 2, "{}", rec.dump());
+    assert!(
+        sleeps
+            .iter()
+            .all(|e| e.ret == Some(0) && e.latency_ns.is_some_and(|l| l >= 90_000_000)),
+        "{}",
+        rec.dump()
+    );
+}

@@ -159,6 +159,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             max_size: args.max_size,
             ..WriterOptions::default()
         },
+        task_btf: true,
     };
     let stop = spawn::stop_flag();
     let tty = std::io::stderr().is_terminal();
