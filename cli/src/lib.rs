@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 pub mod alloc;
 pub mod commands;
+pub mod pipe;
 mod reference;
 
 pub use reference::{command, reference_markdown};
@@ -78,6 +79,12 @@ pub fn main() -> ExitCode {
     if !matches!(cli.command, Command::Record(_)) {
         alloc::tune_allocator();
     }
+    if !matches!(
+        cli.command,
+        Command::Record(_) | Command::Demo(_) | Command::Bench(_)
+    ) {
+        pipe::die_on_closed_pipe();
+    }
     let result = match cli.command {
         Command::Record(args) => commands::record::run(args),
         Command::Info(args) => commands::info::run(args),
@@ -93,9 +100,11 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader of our output went away (`| head`): not an error.
+        Err(err) if pipe::is_closed_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             // Rule diagnostics render themselves rustc-style, starting with `error:`.
-            let message = format!("{err:#}");
+            let message = error_message(&err);
             if message.starts_with("error: ") {
                 eprintln!("{message}");
             } else {
@@ -104,4 +113,19 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes, joined with `: `, leaving out a cause whose text
+/// an outer message already includes (many library errors print their
+/// source in their own message, and would otherwise be shown twice).
+pub fn error_message(err: &anyhow::Error) -> String {
+    let mut message = err.to_string();
+    for cause in err.chain().skip(1) {
+        let cause = cause.to_string();
+        if !message.contains(&cause) {
+            message.push_str(": ");
+            message.push_str(&cause);
+        }
+    }
+    message
 }
