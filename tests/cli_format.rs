@@ -62,10 +62,21 @@ fn info_text_and_json_agree_with_the_manifest() {
 
 #[test]
 fn info_on_a_tree_prints_one_json_line_per_recording() {
+    let o = run(&["info", "--format", "json", "fixtures/recordings/fleet"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let array: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let hosts: Vec<&str> = array
+        .as_array()
+        .expect("a tree gives a JSON array")
+        .iter()
+        .map(|v| v["host_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(hosts, ["db-1", "web-1"]);
+
     let o = run(&[
         "info",
         "--format",
-        "json",
+        "jsonl",
         "--verify",
         "fixtures/recordings/fleet",
     ]);

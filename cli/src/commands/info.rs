@@ -11,8 +11,11 @@ use hindsight_format::summary::Summary;
 pub enum Format {
     /// A readable, aligned report.
     Text,
-    /// One JSON object per recording, one per line (JSON lines).
+    /// One JSON document: an object for a recording, an array of objects
+    /// (one per recording, in path order) for a tree of recordings.
     Json,
+    /// One JSON object per recording, one per line (JSON lines).
+    Jsonl,
 }
 
 /// Arguments of `hindsight info`.
@@ -20,7 +23,8 @@ pub enum Format {
 #[command(after_help = "\
 Examples:
   hindsight info fixtures/recordings/synthetic-small
-  hindsight info --format json fixtures/recordings/fleet      # one JSON line per recording
+  hindsight info --format json fixtures/recordings/synthetic-small   # one JSON object
+  hindsight info --format jsonl fixtures/recordings/fleet     # one JSON line per recording
   hindsight info --verify /var/lib/hindsight/rec-2026-11-20   # also check every sha256
 
 PATH may be a recording (a directory holding manifest.json) or any directory
@@ -60,7 +64,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         verify: args.verify,
         ..Default::default()
     };
+    // A tree gives an array, a recording (PATH holds manifest.json) an object.
+    let tree = !args.path.join("manifest.json").is_file();
     let mut out = String::new();
+    let mut docs = Vec::new();
     for (i, rec) in found.iter().enumerate() {
         let summary = Summary::compute(&Recording::open_with(&rec.path, opts)?)?;
         match args.format {
@@ -70,11 +77,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 }
                 out.push_str(&summary.to_text());
             }
-            Format::Json => {
+            Format::Json => docs.push(serde_json::to_value(&summary)?),
+            Format::Jsonl => {
                 out.push_str(&serde_json::to_string(&summary)?);
                 out.push('\n');
             }
         }
+    }
+    if args.format == Format::Json {
+        let doc = match docs.pop() {
+            Some(one) if !tree && docs.is_empty() => one,
+            last => {
+                docs.extend(last);
+                serde_json::Value::Array(docs)
+            }
+        };
+        out = serde_json::to_string_pretty(&doc)? + "\n";
     }
     print!("{out}");
     Ok(ExitCode::SUCCESS)
