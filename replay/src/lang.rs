@@ -39,6 +39,12 @@ pub trait RuleLanguage: Sync {
 
     /// Compiles every file of this language (in order) into rules.
     fn compile(&self, files: &[SourceFile]) -> Result<Vec<Rule>, Vec<Diagnostic>>;
+
+    /// Things worth telling the user that do not stop loading, such as a
+    /// key the language ignores (`path:line:col: message`). None by default.
+    fn warnings(&self, _files: &[SourceFile]) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Every known language, in tie-break order.
@@ -105,6 +111,8 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
     /// Each file read and the language it was compiled as.
     pub files: Vec<(String, &'static str)>,
+    /// Warnings of the languages (see [`RuleLanguage::warnings`]), in file order.
+    pub warnings: Vec<String>,
 }
 
 /// Expands directories (recursively, sorted, `*.yaml`/`*.yml` only) and keeps files as given.
@@ -179,6 +187,7 @@ pub fn load_sources(
         if group.is_empty() {
             continue;
         }
+        set.warnings.extend(lang.warnings(&group));
         match lang.compile(&group) {
             Ok(rules) => set.rules.extend(rules),
             Err(mut d) => errors.append(&mut d),

@@ -126,3 +126,39 @@ fn not_falco_yaml_says_so() {
     assert_eq!(falco::detect("- rule: x\n  desc: y\n"), 90);
     assert_eq!(falco::detect("title: x\ndetection:\n"), 0);
 }
+
+/// A tuning file (only `enabled: false`, or an `override`) loaded after the
+/// corpus is read as Falco, not as a Hindsight rules file missing its
+/// condition; keys Falco ignores are reported with a suggestion.
+#[test]
+fn tuning_files_are_falco_and_unknown_keys_warn() {
+    use hindsight_replay::lang;
+    let off = user("- rule: Read sensitive file untrusted\n  enabled: false\n");
+    let over = user(
+        "- rule: Read sensitive file untrusted\n  condition: and proc.name != cat\n  override:\n    condition: append\n",
+    );
+    let typo = user(
+        "- rule: My rule\n  desc: d\n  condition: evt.type = open\n  output: o\n  priority: WARNING\n  enabeld: false\n",
+    );
+    for f in [&off, &over, &typo] {
+        assert_eq!(lang::detect(f).unwrap().name(), "falco", "{}", f.text);
+    }
+    let set = lang::load_sources(vec![stable(), off], Vec::new()).unwrap();
+    let rule = set
+        .rules
+        .iter()
+        .find(|r| r.id == "Read sensitive file untrusted")
+        .unwrap();
+    assert!(!rule.enabled);
+    let set = lang::load_sources(vec![stable(), over], Vec::new()).unwrap();
+    assert!(set.warnings.is_empty(), "{:?}", set.warnings);
+    let set = lang::load_sources(vec![stable(), typo], Vec::new()).unwrap();
+    assert_eq!(
+        set.warnings,
+        [
+            "my_rules.yaml:6:3: unknown key `enabeld` in a Falco rules file, ignored as Falco ignores it; did you mean `enabled`?"
+        ]
+    );
+    // The stable file itself uses no unknown key.
+    assert!(falco::yaml::unknown_keys(&stable().text).is_empty());
+}

@@ -69,6 +69,9 @@ pub struct Args {
 /// Loads rules and compiles them, with readable errors.
 pub fn load_engine(rules: &[PathBuf]) -> anyhow::Result<Engine> {
     let set = hindsight_replay::lang::load(rules).map_err(|d| anyhow::anyhow!("{d}"))?;
+    for w in &set.warnings {
+        eprintln!("warning: {w}");
+    }
     if let Some(note) = hindsight_replay::sigma::inactive_summary(&set.rules) {
         eprintln!("note: {note}");
     }

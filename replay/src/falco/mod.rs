@@ -53,15 +53,44 @@ impl RuleLanguage for Falco {
     fn compile(&self, files: &[SourceFile]) -> Result<Vec<ir::Rule>, Vec<diag::Diagnostic>> {
         compile_files(files).map(|set| set.rules.into_iter().map(|r| r.rule).collect())
     }
+
+    /// Keys Falco does not know (Falco ignores them: a typo such as
+    /// `enabeld: false` would silently change nothing).
+    fn warnings(&self, files: &[SourceFile]) -> Vec<String> {
+        let mut out = Vec::new();
+        for f in files {
+            for (line, col, key) in yaml::unknown_keys(&f.text) {
+                let hint = diag::suggest(&key, yaml::ITEM_KEYS.iter().copied())
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                out.push(format!(
+                    "{}:{line}:{col}: unknown key `{key}` in a Falco rules file, ignored as Falco ignores it{hint}",
+                    f.path
+                ));
+            }
+        }
+        out
+    }
 }
 
 /// How sure we are that `text` is a Falco rules file (0–100).
 pub fn detect(text: &str) -> u8 {
     let mut rule = false;
     let mut desc = false;
+    let mut condition = false;
     for line in text.lines() {
         let t = line.trim_start();
         let item = t.strip_prefix("- ").map(str::trim_start);
+        let key = item.unwrap_or(t);
+        // Keys only Falco has: a tuning file (`override`, `append`,
+        // `exceptions`) is Falco even without `desc`.
+        if key.starts_with("override:")
+            || key.starts_with("append:")
+            || key.starts_with("exceptions:")
+        {
+            return 95;
+        }
+        condition |= key.starts_with("condition:");
         match item {
             Some(i)
                 if i.starts_with("macro:")
@@ -84,9 +113,12 @@ pub fn detect(text: &str) -> u8 {
             return 0;
         }
     }
-    match (rule, desc) {
-        (true, true) => 90,
-        (true, false) => 30,
+    match (rule, desc, condition) {
+        (true, true, _) => 90,
+        // `- rule: X` / `enabled: false` only: Falco's way to turn a rule
+        // off (a Hindsight rule always has a condition).
+        (true, false, false) => 45,
+        (true, false, true) => 30,
         _ => 0,
     }
 }
