@@ -151,3 +151,25 @@ fn compiles_through_the_registry() {
     let d = &bad.0[0];
     assert_eq!((d.file.as_str(), d.line, d.column), ("bad.yml", 13, 15));
 }
+
+#[test]
+fn unknown_level_and_misspelled_fields_name_the_close_match() {
+    let e = err(&RULE.replace("level: high", "level: hihg"));
+    assert_eq!(
+        e,
+        "rules/bad.yml:4:8: rule 5f0e1a3c-0000-4000-8000-000000000001: unknown level `hihg` \
+         (did you mean `high`?); Sigma levels are informational, low, medium, high, critical"
+    );
+    let rules = sigma::load_str(
+        "rules/typo.yml",
+        &RULE
+            .replace("Image|endswith", "Imagee|endswith")
+            .replace("CommandLine|contains", "CommandLIne|contains"),
+    )
+    .unwrap();
+    let c = sigma::Compiled::new(rules[0].clone());
+    assert_eq!(
+        c.applicability.to_string(),
+        "cannot fire: needs CommandLIne (did you mean CommandLine?), Imagee (did you mean Image?)"
+    );
+}

@@ -139,7 +139,24 @@ impl Compiled {
                 eval::missing_fields(&rule, v, &mut missing);
             }
         }
-        let missing: Vec<String> = missing.into_iter().collect();
+        // A misspelled field (`CommandLIne`) names its close match.
+        let known: BTreeSet<&str> = fields::views_for(&rule.logsource)
+            .iter()
+            .flat_map(|v| v.fields().iter().map(|(f, _)| *f))
+            .collect();
+        let missing: Vec<String> = missing
+            .into_iter()
+            .map(|f| {
+                // A known field the recording cannot fill is named as is.
+                let close = (!known.contains(f.as_str()))
+                    .then(|| crate::diag::suggest(&f, known.iter().copied()))
+                    .flatten();
+                match close {
+                    Some(s) => format!("{f} (did you mean {s}?)"),
+                    None => f,
+                }
+            })
+            .collect();
         if views.is_empty() {
             let needs = if missing.is_empty() {
                 vec!["fields this log source does not have".to_owned()]

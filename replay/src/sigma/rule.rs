@@ -57,6 +57,9 @@ impl fmt::Display for LogSource {
     }
 }
 
+/// The levels of the Sigma specification, lowest first.
+pub const LEVELS: &[&str] = &["informational", "low", "medium", "high", "critical"];
+
 /// One loaded Sigma rule.
 #[derive(Debug, Clone)]
 pub struct SigmaRule {
@@ -70,7 +73,7 @@ pub struct SigmaRule {
     pub title: String,
     /// `status` (`stable`, `test`, `experimental`, …).
     pub status: Option<String>,
-    /// `level` (`informational`, `low`, `medium`, `high`, `critical`).
+    /// `level`, one of [`LEVELS`].
     pub level: Option<String>,
     /// `description`.
     pub description: Option<String>,
@@ -234,6 +237,21 @@ fn parse_rule(file: &str, doc: &SNode) -> Result<SigmaRule, SigmaError> {
         message,
     };
     let title = title.ok_or_else(|| fail(doc.pos, "the rule has no `title`".into()))?;
+    if let Some(node) = doc.get("level")
+        && let Some(level) = node.as_scalar()
+        && !LEVELS.contains(&level.as_str())
+    {
+        let hint = crate::diag::suggest(&level, LEVELS.iter().copied())
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        return Err(fail(
+            node.pos,
+            format!(
+                "unknown level `{level}`{hint}; Sigma levels are {}",
+                LEVELS.join(", ")
+            ),
+        ));
+    }
     let logsource_node = doc
         .get("logsource")
         .ok_or_else(|| fail(doc.pos, "the rule has no `logsource`".into()))?;
