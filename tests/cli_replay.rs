@@ -115,6 +115,24 @@ fn diff_and_test_exit_codes() {
         "{out}"
     );
 
+    // A change of priority alone is shown, not only counted.
+    let prio = dir.path().join("prio.yaml");
+    std::fs::write(
+        &prio,
+        text.replace(
+            "priority: critical\n  tags: [T1562, defense_evasion, phantom_attack]",
+            "priority: notice\n  tags: [T1562, defense_evasion, phantom_attack]",
+        ),
+    )
+    .unwrap();
+    let changed = hindsight(&["diff", REC, "--old", RULES, "--new", prio.to_str().unwrap()]);
+    assert_eq!(changed.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&changed.stdout);
+    assert!(
+        out.contains("changed: priority: Critical -> Notice"),
+        "{out}"
+    );
+
     let junit = dir.path().join("junit.xml");
     let ok = hindsight(&["test", "rules/tests", "--junit", junit.to_str().unwrap()]);
     assert_eq!(
@@ -152,6 +170,17 @@ fn diff_and_test_exit_codes() {
         hindsight(&["test", suite.to_str().unwrap()]).status.code(),
         Some(0)
     );
+    // A directory without cases is an error, not a green CI job.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let none = hindsight(&["test", empty.to_str().unwrap()]);
+    assert_eq!(none.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&none.stderr);
+    assert!(err.contains("no test cases here"), "{err}");
+    // Each message once, though the error carries its cause.
+    let missing = hindsight(&["test", "no/such/dir"]);
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
 }
 
 /// The text output and Falco's JSON read a Falco field from the same place:

@@ -30,6 +30,10 @@ pub struct Example {
     pub old: Option<String>,
     /// The new output (None when it disappeared).
     pub new: Option<String>,
+    /// For a changed verdict, what differs: `priority: Warning -> Error`,
+    /// `action: none -> kill`, `rule name: A -> B`, `output` (empty when it
+    /// appeared or disappeared).
+    pub changes: Vec<String>,
 }
 
 /// The changes of one rule.
@@ -74,7 +78,30 @@ fn key(v: &Verdict) -> Key {
 }
 
 fn differs(a: &Verdict, b: &Verdict) -> bool {
-    a.priority != b.priority || a.output != b.output || a.action != b.action || a.rule != b.rule
+    !changes(a, b).is_empty()
+}
+
+/// What differs between two verdicts of the same rule on the same event.
+fn changes(a: &Verdict, b: &Verdict) -> Vec<String> {
+    let mut out = Vec::new();
+    if a.priority != b.priority {
+        out.push(format!("priority: {} -> {}", a.priority, b.priority));
+    }
+    if a.action != b.action {
+        let show = |x: &Option<String>| x.clone().unwrap_or_else(|| "none".into());
+        out.push(format!(
+            "action: {} -> {}",
+            show(&a.action),
+            show(&b.action)
+        ));
+    }
+    if a.rule != b.rule {
+        out.push(format!("rule name: {} -> {}", a.rule, b.rule));
+    }
+    if a.output != b.output {
+        out.push("output".into());
+    }
+    out
 }
 
 /// Compares two reports.
@@ -106,6 +133,10 @@ pub fn diff(old: &Report, new: &Report) -> Diff {
         pid: v.pid,
         old: old.map(|o| o.output.clone()),
         new: new.map(|n| n.output.clone()),
+        changes: match (old, new) {
+            (Some(o), Some(n)) => changes(o, n),
+            _ => Vec::new(),
+        },
     };
     let mut unchanged: BTreeMap<String, usize> = BTreeMap::new();
     // Walk both in key order so examples come out in event order.
@@ -166,6 +197,16 @@ pub fn write_text(out: &mut dyn Write, d: &Diff) -> io::Result<()> {
                 && sign != '-'
             {
                 writeln!(out, "      new: {n}")?;
+            }
+            // The output lines show an output change; say what else changed.
+            let other: Vec<&str> = e
+                .changes
+                .iter()
+                .map(String::as_str)
+                .filter(|c| *c != "output")
+                .collect();
+            if !other.is_empty() {
+                writeln!(out, "      changed: {}", other.join(", "))?;
             }
         }
     }

@@ -52,6 +52,16 @@ pub enum SuiteError {
     /// A recording cannot be read.
     #[error(transparent)]
     Run(#[from] RunError),
+    /// The directory holds no test case: a CI job pointed at the wrong path
+    /// must not pass.
+    #[error(
+        "{}: no test cases here (no *.test.yaml file in it or below it)",
+        dir.display()
+    )]
+    NoCases {
+        /// The directory searched.
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Deserialize)]
@@ -155,6 +165,11 @@ pub fn find_cases(dir: &Path) -> Result<Vec<PathBuf>, SuiteError> {
     }
     let mut out = Vec::new();
     walk(dir, &mut out)?;
+    if out.is_empty() {
+        return Err(SuiteError::NoCases {
+            dir: dir.to_path_buf(),
+        });
+    }
     Ok(out)
 }
 
