@@ -13,9 +13,9 @@ use anyhow::{Context, bail};
 /// Arguments of `hindsight demo`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
-    sudo hindsight demo                     record the intrusion scenario, query it, replay rules\n  \
-    hindsight demo --no-record              use the committed recording instead (no root needed)\n  \
-    hindsight demo -o /tmp/my-demo          leave the recording in /tmp/my-demo")]
+    sudo hindsight demo                     # record the intrusion scenario, query it, replay rules\n  \
+    hindsight demo --no-record              # use the committed recording instead (no root needed)\n  \
+    hindsight demo -o /tmp/my-demo          # leave the recording in /tmp/my-demo")]
 pub struct Args {
     /// Where to leave the new recording (replaced if it is an earlier demo recording).
     #[arg(short, long, default_value = "demo-recording")]

@@ -24,7 +24,8 @@ pub enum DiffFormat {
 #[command(after_help = "\
 Examples:
   hindsight diff rec/ --old rules-v1.yaml --new rules-v2.yaml
-  git show main:rules/my.yaml > /tmp/old.yaml && hindsight diff fleet/ --old /tmp/old.yaml --new rules/my.yaml
+  git show main:rules/my.yaml > /tmp/old.yaml
+  hindsight diff fleet/ --old /tmp/old.yaml --new rules/my.yaml
 
 Verdicts are matched on (recording, seq, rule id). Exit status: 0 no change,
 1 verdicts appeared, disappeared or changed, 2 error.")]

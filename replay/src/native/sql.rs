@@ -804,7 +804,7 @@ impl<'a> Parser<'a> {
                             e.help = Some(format!("did you mean `{s}`?"));
                         } else {
                             e.help = Some(
-                                "see `hindsight replay --help` or the book's field list".into(),
+                                "every field is listed in the book: Replaying rules, Fields".into(),
                             );
                         }
                         Err(e)
