@@ -221,6 +221,110 @@ fn corrupt_segment_is_named() {
 }
 
 #[test]
+fn csv_writes_list_columns_as_text_and_no_partial_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("execs.csv");
+    let o = query(&[
+        "SELECT pid, argv FROM execs ORDER BY pid LIMIT 2",
+        "--format",
+        "csv",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let second = text.lines().nth(1).unwrap();
+    assert!(second.contains(",[") || second.contains(",\"["), "{text}");
+    // A failing query leaves no file (and no temporary one) behind.
+    let bad = dir.path().join("bad.csv");
+    let o = query(&[
+        "SELECT CAST('x' AS INT) FROM events",
+        "--format",
+        "csv",
+        "-o",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+}
+
+/// A copy of the 3-segment fixture, manifest included.
+fn copy_synthetic_small(to: &Path) {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/recordings/synthetic-small");
+    std::fs::create_dir_all(to.join("events")).unwrap();
+    std::fs::copy(from.join("manifest.json"), to.join("manifest.json")).unwrap();
+    for entry in std::fs::read_dir(from.join("events")).unwrap() {
+        let p = entry.unwrap().path();
+        std::fs::copy(&p, to.join("events").join(p.file_name().unwrap())).unwrap();
+    }
+}
+
+#[test]
+fn segments_follow_the_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("rec");
+    copy_synthetic_small(&rec);
+    let count = |rec: &Path| {
+        bin()
+            .arg("query")
+            .arg(rec)
+            .args(["SELECT count(*) AS n FROM events", "--format", "csv"])
+            .output()
+            .unwrap()
+    };
+    let o = count(&rec);
+    assert_eq!(stdout(&o), "n\n20000\n", "{}", stderr(&o));
+    // A stray copy in events/ would count its rows twice: an error naming it.
+    let stray = rec.join("events/part-000009.parquet");
+    std::fs::copy(rec.join("events/part-000000.parquet"), &stray).unwrap();
+    let o = count(&rec);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("part-000009.parquet: not listed in"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::remove_file(&stray).unwrap();
+    // A listed segment that is gone is an error naming it, not a smaller answer.
+    std::fs::remove_file(rec.join("events/part-000000.parquet")).unwrap();
+    let o = count(&rec);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("part-000000.parquet: segment listed in"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn damaged_page_names_its_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("rec");
+    copy_synthetic_small(&rec);
+    // Footer intact, pages in the middle overwritten.
+    let seg = rec.join("events/part-000001.parquet");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let at = bytes.len() / 3;
+    for (i, b) in bytes[at..at + 3000].iter_mut().enumerate() {
+        *b = (i * 7 + 13) as u8;
+    }
+    std::fs::write(&seg, bytes).unwrap();
+    let o = bin()
+        .arg("query")
+        .arg(&rec)
+        .args(["SELECT * FROM events", "--format", "jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("part-000001.parquet: corrupt segment"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn never_writes_into_a_recording() {
     let before: Vec<_> = std::fs::read_dir(recording().join("events"))
         .unwrap()

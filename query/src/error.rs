@@ -36,6 +36,38 @@ pub enum QueryError {
         /// Its partition keys.
         other_keys: Vec<String>,
     },
+    /// A segment that a recording's manifest lists is not there: the
+    /// recording is incomplete, and an answer over it would be wrong.
+    #[error(
+        "{file}: segment listed in {manifest} is missing (a query over the rest would \
+         silently miss its rows)"
+    )]
+    MissingSegment {
+        /// The missing segment's location (path or URL).
+        file: String,
+        /// The manifest that lists it.
+        manifest: String,
+    },
+    /// A complete recording's `events/` holds a segment its manifest does
+    /// not list (a stray copy): its rows would be counted in every answer.
+    #[error(
+        "{file}: not listed in {manifest}; this segment does not belong to the recording \
+         (move it away, or query it on its own by naming the file)"
+    )]
+    UnlistedSegment {
+        /// The segment's location (path or URL).
+        file: String,
+        /// The manifest of its recording.
+        manifest: String,
+    },
+    /// A recording's `manifest.json` cannot be read.
+    #[error("{manifest}: {reason}")]
+    BadManifest {
+        /// The manifest's location (path or URL).
+        manifest: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A segment is not a readable Parquet file.
     #[error("{file}: corrupt segment: {reason}")]
     CorruptSegment {

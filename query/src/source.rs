@@ -70,6 +70,7 @@ pub async fn resolve(path: &str) -> Result<Input, QueryError> {
         .map_err(store_err)?;
     let mut segments = Vec::new();
     let mut has_manifest = false;
+    let mut manifests = Vec::new();
     let mut layout: Option<(String, Vec<String>)> = None;
     for meta in listing {
         let rel: Vec<String> = match meta.location.prefix_match(&root) {
@@ -79,6 +80,7 @@ pub async fn resolve(path: &str) -> Result<Input, QueryError> {
         let rel: Vec<&str> = rel.iter().map(String::as_str).collect();
         if rel.last() == Some(&"manifest.json") {
             has_manifest = true;
+            manifests.push(meta.location.clone());
         }
         let is_segment = rel.len() >= 2
             && rel[rel.len() - 2] == "events"
@@ -111,7 +113,7 @@ pub async fn resolve(path: &str) -> Result<Input, QueryError> {
             path: path.to_string(),
         });
     }
-    segments.sort_by(|a, b| a.location.cmp(&b.location));
+    let segments = follow_manifests(store.as_ref(), &store_url, &manifests, segments).await?;
     Ok(Input {
         display: path.to_string(),
         store_url,
@@ -121,6 +123,83 @@ pub async fn resolve(path: &str) -> Result<Input, QueryError> {
         partition_keys: layout.map(|(_, k)| k).unwrap_or_default(),
         segments,
     })
+}
+
+/// Holds the segments found against the manifests of their recordings, so
+/// that an answer never silently covers other rows than the recording's: a
+/// segment a manifest lists but the store lacks is an error, and so is a file
+/// in a complete recording's `events/` that its manifest does not list (a
+/// stray copy). Segments of recordings without a manifest, or of one still
+/// being written, are all kept. Sorted by location.
+async fn follow_manifests(
+    store: &dyn ObjectStore,
+    store_url: &Url,
+    manifests: &[StorePath],
+    segments: Vec<ObjectMeta>,
+) -> Result<Vec<ObjectMeta>, QueryError> {
+    let name = |p: &StorePath| location_name(store_url, p);
+    let mut found: std::collections::BTreeMap<String, ObjectMeta> = segments
+        .into_iter()
+        .map(|m| (m.location.to_string(), m))
+        .collect();
+    let mut kept = Vec::new();
+    for manifest in manifests {
+        let bad = |reason: String| QueryError::BadManifest {
+            manifest: name(manifest),
+            reason,
+        };
+        let bytes = store
+            .get(manifest)
+            .await
+            .map_err(|e| bad(e.to_string()))?
+            .bytes()
+            .await
+            .map_err(|e| bad(e.to_string()))?;
+        let text = std::str::from_utf8(&bytes).map_err(|e| bad(e.to_string()))?;
+        let m = hindsight_format::manifest::Manifest::from_json(
+            text,
+            std::path::Path::new(&name(manifest)),
+        )
+        .map_err(|e| bad(e.to_string()))?;
+        let dir = manifest.as_ref().trim_end_matches("manifest.json");
+        for seg in &m.segments {
+            let loc = format!("{dir}{}", seg.file);
+            match found.remove(&loc) {
+                Some(meta) => kept.push(meta),
+                None => {
+                    return Err(QueryError::MissingSegment {
+                        file: name(&StorePath::from(loc.as_str())),
+                        manifest: name(manifest),
+                    });
+                }
+            }
+        }
+        if m.complete {
+            let events = format!("{dir}events/");
+            let stray = found
+                .range(events.clone()..)
+                .take_while(|(k, _)| k.starts_with(&events))
+                .find(|(k, _)| !k[events.len()..].contains('/'));
+            if let Some((k, _)) = stray {
+                return Err(QueryError::UnlistedSegment {
+                    file: name(&StorePath::from(k.as_str())),
+                    manifest: name(manifest),
+                });
+            }
+        }
+    }
+    kept.extend(found.into_values());
+    kept.sort_by(|a, b| a.location.cmp(&b.location));
+    Ok(kept)
+}
+
+/// A location's name for messages: a local path, or the full URL.
+fn location_name(store_url: &Url, location: &StorePath) -> String {
+    if store_url.scheme() == "file" {
+        format!("/{location}")
+    } else {
+        format!("{}/{location}", store_url.as_str().trim_end_matches('/'))
+    }
 }
 
 type Located = (Url, Arc<dyn ObjectStore>, StorePath, Url, bool);
@@ -270,13 +349,45 @@ fn compatible(
 
 /// A segment's name for messages: a local path, or the full URL.
 pub fn segment_name(input: &Input, meta: &ObjectMeta) -> String {
-    if input.store_url.scheme() == "file" {
-        format!("/{}", meta.location)
-    } else {
-        format!(
-            "{}/{}",
-            input.store_url.as_str().trim_end_matches('/'),
-            meta.location
-        )
+    location_name(&input.store_url, &meta.location)
+}
+
+/// Decodes every segment of `paths` in full and returns the first that does
+/// not decode, as [`QueryError::CorruptSegment`] naming the file.
+///
+/// DataFusion's errors for damaged pages say what is wrong but not in which
+/// file; callers run this when a query fails with a Parquet error (it reads
+/// everything, so only then). `Ok(None)`: every segment decodes.
+pub async fn find_corrupt_segment(paths: &[String]) -> Result<Option<QueryError>, QueryError> {
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    for path in paths {
+        let input = resolve(path).await?;
+        for meta in &input.segments {
+            let corrupt = |reason: String| QueryError::CorruptSegment {
+                file: segment_name(&input, meta),
+                reason,
+            };
+            // One segment at a time in memory (tens of MB at most).
+            let bytes = match input.store.get(&meta.location).await {
+                Ok(got) => got.bytes().await,
+                Err(e) => Err(e),
+            };
+            let bytes = match bytes {
+                Ok(b) => b,
+                Err(e) => return Ok(Some(corrupt(e.to_string()))),
+            };
+            let reader =
+                match ParquetRecordBatchReaderBuilder::try_new(bytes).and_then(|b| b.build()) {
+                    Ok(r) => r,
+                    Err(e) => return Ok(Some(corrupt(e.to_string()))),
+                };
+            for batch in reader {
+                if let Err(e) = batch {
+                    return Ok(Some(corrupt(e.to_string())));
+                }
+            }
+        }
     }
+    Ok(None)
 }
