@@ -124,6 +124,38 @@ pub fn table_string(batches: &[RecordBatch]) -> Result<String, ArrowError> {
     Ok(pretty_format_batches_with_options(batches, &format_options())?.to_string())
 }
 
+/// CSV has no lists or structs: such columns (`argv`, `process_args`, …)
+/// become text as the table shows them (`[bash, -c, id]`); others are kept.
+pub fn nested_as_text(batch: &RecordBatch) -> Result<RecordBatch, ArrowError> {
+    use datafusion::arrow::array::StringBuilder;
+    use datafusion::arrow::util::display::ArrayFormatter;
+    if !batch.columns().iter().any(|c| c.data_type().is_nested()) {
+        return Ok(batch.clone());
+    }
+    let options = format_options();
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    for (field, col) in batch.schema().fields().iter().zip(batch.columns()) {
+        if !col.data_type().is_nested() {
+            fields.push(field.as_ref().clone());
+            columns.push(col.clone());
+            continue;
+        }
+        let formatter = ArrayFormatter::try_new(col.as_ref(), &options)?;
+        let mut text = StringBuilder::new();
+        for i in 0..col.len() {
+            if col.is_null(i) {
+                text.append_null();
+            } else {
+                text.append_value(formatter.value(i).to_string());
+            }
+        }
+        fields.push(Field::new(field.name(), DataType::Utf8, true));
+        columns.push(Arc::new(text.finish()));
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+}
+
 /// A streaming writer for one result.
 pub struct ResultWriter<W: Write + Send> {
     inner: Inner<W>,
@@ -169,7 +201,7 @@ impl<W: Write + Send> ResultWriter<W> {
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), ArrowError> {
         match &mut self.inner {
             Inner::Table(_, batches, _) => batches.push(batch.clone()),
-            Inner::Csv(w) => w.write(batch)?,
+            Inner::Csv(w) => w.write(&nested_as_text(batch)?)?,
             Inner::Json(w) => w.write(batch)?,
             Inner::Jsonl(w) => w.write(batch)?,
             Inner::Parquet(w) => w

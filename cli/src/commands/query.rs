@@ -164,30 +164,59 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if sql_texts.is_empty() {
             return shell::run(&ctx, &args, &paths).await;
         }
-        let mut out = Output::open(args.output.as_deref())?;
-        for sql in &sql_texts {
-            let frames = run_sql(&ctx, sql).await?;
-            let results = frames
-                .into_iter()
-                .filter(|df| !df.schema().fields().is_empty())
-                .collect::<Vec<_>>();
-            if args.format == OutputFormat::Parquet && results.len() > 1 {
-                bail!(
-                    "--format parquet writes one result; the SQL has {} queries",
-                    results.len()
-                );
-            }
-            for (i, df) in results.into_iter().enumerate() {
-                if i > 0 && args.format == OutputFormat::Table {
-                    writeln!(out)?;
-                }
-                let limit = effective_max_rows(&args);
-                write_frame(&ctx, df, args.format, args.tz.as_deref(), limit, &mut out).await?;
-            }
+        let result = run_all(&ctx, &args, &sql_texts).await;
+        match result {
+            Err(err) if is_parquet_error(&err) => Err(name_damaged_segment(&paths, err).await),
+            other => other,
         }
-        out.flush()?;
-        Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Whether a failed query failed while decoding Parquet (a damaged segment).
+fn is_parquet_error(err: &anyhow::Error) -> bool {
+    let text = format!("{err:#}");
+    text.contains("Parquet") || text.contains("parquet")
+}
+
+/// A decoding error does not say which file it came from: find the segment
+/// that does not decode and name it (reads every segment, so only on error).
+async fn name_damaged_segment(paths: &[String], err: anyhow::Error) -> anyhow::Error {
+    eprintln!("the query failed decoding a segment; reading every segment to find which…");
+    match hindsight_query::source::find_corrupt_segment(paths).await {
+        Ok(Some(corrupt)) => anyhow::Error::new(corrupt),
+        _ => err,
+    }
+}
+
+/// Runs every SQL text and writes the results to `-o` or stdout.
+async fn run_all(
+    ctx: &SessionContext,
+    args: &Args,
+    sql_texts: &[String],
+) -> anyhow::Result<ExitCode> {
+    let mut out = Output::open(args.output.as_deref())?;
+    for sql in sql_texts {
+        let frames = run_sql(ctx, sql).await?;
+        let results = frames
+            .into_iter()
+            .filter(|df| !df.schema().fields().is_empty())
+            .collect::<Vec<_>>();
+        if args.format == OutputFormat::Parquet && results.len() > 1 {
+            bail!(
+                "--format parquet writes one result; the SQL has {} queries",
+                results.len()
+            );
+        }
+        for (i, df) in results.into_iter().enumerate() {
+            if i > 0 && args.format == OutputFormat::Table {
+                writeln!(out)?;
+            }
+            let limit = effective_max_rows(args);
+            write_frame(ctx, df, args.format, args.tz.as_deref(), limit, &mut out).await?;
+        }
+    }
+    out.commit()?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn effective_max_rows(args: &Args) -> Option<usize> {
@@ -259,18 +288,61 @@ pub(crate) async fn write_frame<W: Write + Send>(
 /// Where results go: stdout or a file.
 enum Output {
     Stdout(std::io::Stdout),
-    File(std::io::BufWriter<std::fs::File>),
+    /// Written to a hidden temporary file next to the target, renamed over
+    /// it by [`Output::commit`]: a query that fails half-way leaves no
+    /// partial file behind (and an earlier file of that name untouched).
+    File {
+        out: std::io::BufWriter<std::fs::File>,
+        partial: std::path::PathBuf,
+        target: std::path::PathBuf,
+    },
 }
 
 impl Output {
     fn open(path: Option<&Path>) -> anyhow::Result<Self> {
         Ok(match path {
             None => Output::Stdout(std::io::stdout()),
-            Some(p) => Output::File(std::io::BufWriter::new(
-                std::fs::File::create(p)
-                    .with_context(|| format!("cannot create {}", p.display()))?,
-            )),
+            Some(p) => {
+                let name = p
+                    .file_name()
+                    .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+                let partial = p.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+                let file = std::fs::File::create(&partial)
+                    .with_context(|| format!("cannot create {}", p.display()))?;
+                Output::File {
+                    out: std::io::BufWriter::new(file),
+                    partial,
+                    target: p.to_path_buf(),
+                }
+            }
         })
+    }
+
+    /// Flushes, and for a file moves the finished result into place.
+    fn commit(mut self) -> anyhow::Result<()> {
+        self.flush()?;
+        if let Output::File {
+            partial, target, ..
+        } = &self
+        {
+            std::fs::rename(partial, target)
+                .with_context(|| format!("cannot write {}", target.display()))?;
+        }
+        // Renamed: nothing left for `drop` to clean up.
+        if let Output::File { partial, .. } = &mut self {
+            partial.clear();
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        if let Output::File { partial, .. } = self
+            && !partial.as_os_str().is_empty()
+        {
+            let _ = std::fs::remove_file(partial);
+        }
     }
 }
 
@@ -278,13 +350,13 @@ impl Write for Output {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match self {
             Output::Stdout(s) => s.write(buf),
-            Output::File(f) => f.write(buf),
+            Output::File { out, .. } => out.write(buf),
         }
     }
     fn flush(&mut self) -> std::io::Result<()> {
         match self {
             Output::Stdout(s) => s.flush(),
-            Output::File(f) => f.flush(),
+            Output::File { out, .. } => out.flush(),
         }
     }
 }
