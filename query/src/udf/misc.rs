@@ -172,7 +172,13 @@ pub(super) fn cidr_match_udf() -> ScalarUDF {
 /// `12.34s`, `5m 03s`, `2h 05m 03s`, `3d 04h 05m`. Negative values get a `-`.
 pub fn format_duration_ns(ns: i64) -> String {
     let sign = if ns < 0 { "-" } else { "" };
-    let n = ns.unsigned_abs();
+    let mut n = ns.unsigned_abs();
+    if n < 60_000_000_000 {
+        // Rounded to three significant digits before the unit is chosen, so
+        // that 999,999 ns is `1ms`, not `1000µs`.
+        let scale = 10u64.pow(n.checked_ilog10().unwrap_or(0).saturating_sub(2));
+        n = (n + scale / 2) / scale * scale;
+    }
     let body = if n < 1_000 {
         format!("{n}ns")
     } else if n < 1_000_000 {
@@ -249,6 +255,10 @@ mod tests {
         assert_eq!(format_duration_ns(303_000_000_000), "5m 03s");
         assert_eq!(format_duration_ns(7_503_000_000_000), "2h 05m 03s");
         assert_eq!(format_duration_ns(-1_500), "-1.5µs");
+        assert_eq!(format_duration_ns(999_999), "1ms");
+        assert_eq!(format_duration_ns(999_499), "999µs");
+        assert_eq!(format_duration_ns(59_999_999_999), "1m 00s");
+        assert_eq!(format_duration_ns(0), "0ns");
         assert_eq!(format_duration_ns(273_900 * 1_000_000_000), "3d 04h 05m");
     }
 }
