@@ -347,6 +347,42 @@ fn never_writes_into_a_recording() {
     assert_eq!(before, after);
 }
 
+/// An error in a script (stdin or `-f`) names the line of the script, and
+/// `-f` the file.
+#[test]
+fn script_errors_name_the_script_line() {
+    use std::io::Write;
+    let script = "SELECT 1;\n\nSELECT\n  nosuch\nFROM events;\n";
+    let mut child = bin()
+        .arg("query")
+        .arg(recording())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--> line 4, column 3"),
+        "{}",
+        stderr(&o)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("q.sql");
+    std::fs::write(&file, script).unwrap();
+    let o = query(&["-f", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let want = format!("--> {}: line 4, column 3", file.display());
+    assert!(stderr(&o).contains(&want), "{}", stderr(&o));
+}
+
 #[test]
 fn shell_reads_commands_from_stdin() {
     use std::io::Write;

@@ -137,6 +137,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("cannot read SQL script {}", file.display()))?,
         );
     }
+
     if let Some(tz) = &args.tz {
         check_time_zone(tz).map_err(anyhow::Error::msg)?;
     }
@@ -195,8 +196,19 @@ async fn run_all(
     sql_texts: &[String],
 ) -> anyhow::Result<ExitCode> {
     let mut out = Output::open(args.output.as_deref())?;
-    for sql in sql_texts {
-        let frames = run_sql(ctx, sql).await?;
+    let scripts_from = sql_texts.len() - args.file.len();
+    for (k, sql) in sql_texts.iter().enumerate() {
+        let frames = run_sql(ctx, sql).await.map_err(|e| {
+            // A script's error names the file along with line and column.
+            let script = k.checked_sub(scripts_from).map(|f| args.file[f].display());
+            match (script, e) {
+                (Some(file), hindsight_query::QueryError::Sql(text)) => anyhow::anyhow!(
+                    "{}",
+                    text.replacen("--> line ", &format!("--> {file}: line "), 1)
+                ),
+                (_, e) => e.into(),
+            }
+        })?;
         let results = frames
             .into_iter()
             .filter(|df| !df.schema().fields().is_empty())

@@ -106,13 +106,18 @@ pub async fn run(ctx: &SessionContext, args: &Args, paths: &[String]) -> anyhow:
 /// Stops at the first error with exit status 2, like a script.
 async fn run_script(ctx: &SessionContext, state: &mut State) -> anyhow::Result<ExitCode> {
     let mut buffer = String::new();
-    for line in std::io::stdin().lock().lines() {
+    for (number, line) in std::io::stdin().lock().lines().enumerate() {
         let line = line?;
         if buffer.trim().is_empty() && is_command(&line) {
+            buffer.clear();
             if !handle(ctx, state, &line, false).await? {
                 return Ok(ExitCode::SUCCESS);
             }
             continue;
+        }
+        if buffer.is_empty() {
+            // Errors then name lines of the script, not of the statement.
+            buffer.push_str(&"\n".repeat(number));
         }
         buffer.push_str(&line);
         buffer.push('\n');
@@ -203,7 +208,8 @@ async fn handle(
         }
         return Ok(true);
     }
-    run_statement(ctx, state, text, interactive).await?;
+    // Leading newlines are kept: they place a script's statement at its line.
+    run_statement(ctx, state, input.trim_end(), interactive).await?;
     Ok(true)
 }
 
