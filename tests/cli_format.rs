@@ -238,3 +238,20 @@ fn recover_salvages_a_killed_recording() {
         text(&o.stderr)
     );
 }
+
+#[test]
+fn recover_names_a_damaged_segment_of_a_complete_recording_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("rec");
+    assert!(generate(&dir, &["--events", "3000"]).status.success());
+    let seg = dir.join("events/part-000000.parquet");
+    let bytes = std::fs::read(&seg).unwrap();
+    std::fs::write(&seg, &bytes[..bytes.len() / 2]).unwrap();
+    let o = bin().arg("recover").arg(&dir).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let out = text(&o.stdout);
+    assert!(!out.contains("recovered"), "{out}");
+    assert!(out.contains("segments are damaged"), "{out}");
+    let err = text(&o.stderr);
+    assert_eq!(err.matches("part-000000.parquet").count(), 1, "{err}");
+}

@@ -40,6 +40,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             args.dir.display(),
             report.rows
         );
+    } else if report.already_complete {
+        println!(
+            "{}: complete when written, but {} of its segments are damaged (listed below); \
+             recover cannot restore them",
+            args.dir.display(),
+            report.bad_segments.len()
+        );
     } else {
         println!("{}: recovered, {} events", args.dir.display(), report.rows);
         for s in &report.segments_from_spool {
@@ -64,7 +71,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         failed = true;
     }
     for (file, why) in &report.bad_segments {
-        eprintln!("error: {}: {why}", args.dir.join(file).display());
+        let path = args.dir.join(file).display().to_string();
+        if why.contains(&path) {
+            eprintln!("error: {why}");
+        } else {
+            eprintln!("error: {path}: {why}");
+        }
         failed = true;
     }
     Ok(if failed {
