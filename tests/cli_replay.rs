@@ -170,6 +170,44 @@ fn diff_and_test_exit_codes() {
         hindsight(&["test", suite.to_str().unwrap()]).status.code(),
         Some(0)
     );
+    // The same recording written as an absolute path gives the same lines.
+    let fix = dir.path().join("fix/rec");
+    std::fs::create_dir_all(fix.join("events")).unwrap();
+    for entry in walk(&repo().join(REC)) {
+        let rel = entry.strip_prefix(repo().join(REC)).unwrap();
+        std::fs::copy(&entry, fix.join(rel)).unwrap();
+    }
+    let cases = dir.path().join("cases");
+    std::fs::create_dir(&cases).unwrap();
+    let rules = repo().join(RULES);
+    std::fs::write(
+        cases.join("rel.test.yaml"),
+        format!("recordings: [../fix/rec]\nrules: [{}]\n", rules.display()),
+    )
+    .unwrap();
+    let o = hindsight(&["test", cases.to_str().unwrap(), "--update"]);
+    assert_eq!(o.status.code(), Some(0));
+    std::fs::copy(
+        cases.join("rel.expected.jsonl"),
+        cases.join("abs.expected.jsonl"),
+    )
+    .unwrap();
+    std::fs::write(
+        cases.join("abs.test.yaml"),
+        format!(
+            "recordings: [{}]\nrules: [{}]\n",
+            fix.display(),
+            rules.display()
+        ),
+    )
+    .unwrap();
+    let o = hindsight(&["test", cases.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
     // A directory without cases is an error, not a green CI job.
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
@@ -207,4 +245,18 @@ fn falco_text_output_reads_fields_like_falco_json() {
         text.contains(&format!("target={target} linkpath={link} ")),
         "{text}"
     );
+}
+
+/// Every file under `dir`, recursively.
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
 }

@@ -173,6 +173,26 @@ pub fn find_cases(dir: &Path) -> Result<Vec<PathBuf>, SuiteError> {
     Ok(out)
 }
 
+/// `target` as a path relative to the directory `base` (both resolved on
+/// disk), e.g. `../../fixtures/recordings/x`; `None` when either is missing.
+fn relative_to(base: &Path, target: &Path) -> Option<String> {
+    let base = std::fs::canonicalize(base).ok()?;
+    let target = std::fs::canonicalize(base.join(target)).ok()?;
+    let common = base
+        .components()
+        .zip(target.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut out = PathBuf::new();
+    for _ in base.components().skip(common) {
+        out.push("..");
+    }
+    for c in target.components().skip(common) {
+        out.push(c);
+    }
+    Some(out.display().to_string())
+}
+
 /// The lines of an expected-verdicts file for a report: one compact JSON
 /// object per verdict, then per enforcement and per suppressed event.
 pub fn report_lines(report: &Report) -> Vec<String> {
@@ -273,10 +293,18 @@ pub fn run_suite(dir: &Path, update: bool) -> Result<SuiteResult, SuiteError> {
         for rel in &raw.recordings {
             for path in find_recordings(&[base.join(rel)])? {
                 let mut r = replay_one(&engine, &path, options, &mut |_| {})?;
-                // Label with the path as the case wrote it, so expected files do not depend on the checkout.
-                let label = match path.strip_prefix(base.join(rel)) {
-                    Ok(sub) if !sub.as_os_str().is_empty() => format!("{rel}/{}", sub.display()),
+                // Label with the path as the case wrote it, so expected files do not depend on the
+                // checkout; an absolute path is labelled relative to the case's directory, as the
+                // same recording written relative would be.
+                let written = match relative_to(base, Path::new(rel)) {
+                    Some(r) if Path::new(rel).is_absolute() => r,
                     _ => rel.clone(),
+                };
+                let label = match path.strip_prefix(base.join(rel)) {
+                    Ok(sub) if !sub.as_os_str().is_empty() => {
+                        format!("{written}/{}", sub.display())
+                    }
+                    _ => written,
                 };
                 r.verdicts
                     .iter_mut()
