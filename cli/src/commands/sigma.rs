@@ -70,6 +70,8 @@ pub enum Status {
 pub enum CheckFormat {
     /// One line per rule, then a summary.
     Text,
+    /// One JSON array of the rules' objects (the fields of `jsonl`).
+    Json,
     /// One JSON object per rule and line.
     Jsonl,
 }
@@ -149,6 +151,7 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut counts = [0usize; 3];
+    let mut array = Vec::new();
     for c in &compiled {
         let status = status_of(&c.applicability);
         counts[status as usize] += 1;
@@ -183,7 +186,7 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
                     meta.join(", ")
                 )?;
             }
-            CheckFormat::Jsonl => {
+            CheckFormat::Json | CheckFormat::Jsonl => {
                 let (status, reason) = match &c.applicability {
                     Applicability::Applicable => ("runs", serde_json::Value::Null),
                     Applicability::CannotFire(needs) => ("cannot_fire", needs.join(", ").into()),
@@ -207,9 +210,16 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
                     "views": views,
                     "never_filled": c.unfilled,
                 });
-                writeln!(out, "{v}")?;
+                if args.format == CheckFormat::Json {
+                    array.push(v);
+                } else {
+                    writeln!(out, "{v}")?;
+                }
             }
         }
+    }
+    if args.format == CheckFormat::Json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&array)?)?;
     }
     if args.format == CheckFormat::Text {
         writeln!(
