@@ -255,3 +255,33 @@ fn recover_names_a_damaged_segment_of_a_complete_recording_once() {
     let err = text(&o.stderr);
     assert_eq!(err.matches("part-000000.parquet").count(), 1, "{err}");
 }
+
+/// `record -- CMD` whose CMD cannot run fails with exit 2 and leaves no
+/// recording, so the same directory can be used again. Needs root.
+#[test]
+fn record_of_a_command_that_cannot_run_leaves_nothing() {
+    let root = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false);
+    if !root {
+        eprintln!("skipped: recording needs root");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("rec");
+    let o = bin()
+        .args(["record", "-o"])
+        .arg(&dir)
+        .args(["--", "/nonexistent/command"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert_eq!(err.matches("cannot run").count(), 1, "{err}");
+    assert!(!dir.exists(), "{:?}", std::fs::read_dir(&dir).ok());
+}

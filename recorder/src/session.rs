@@ -481,6 +481,22 @@ fn send(stage: &pipeline::WriteStage, pending: &mut pipeline::Pending, c: &Count
     stage.send(pending)
 }
 
+/// Removes what the writer made in `dir` (its manifest, segments and
+/// spool), and `dir` itself unless it existed (empty) before.
+fn remove_recording(dir: &std::path::Path, existed: bool) {
+    for name in ["manifest.json", "events", "spool"] {
+        let p = dir.join(name);
+        let _ = if p.is_dir() {
+            std::fs::remove_dir_all(&p)
+        } else {
+            std::fs::remove_file(&p)
+        };
+    }
+    if !existed {
+        let _ = std::fs::remove_dir(dir);
+    }
+}
+
 /// Records until the command exits, `stop` is set, or the duration passes.
 /// `progress` is called about once a second while recording.
 pub fn record(
@@ -582,6 +598,7 @@ pub fn record(
     cfg.insert("ring_buffer_bytes".into(), opts.ring_bytes.into());
     cfg.insert("hook_probes".into(), hook_probes);
     manifest.recorder_config = cfg;
+    let dir_existed = opts.out_dir.exists();
     let writer = match RecordingWriter::create(&opts.out_dir, manifest, opts.writer.clone()) {
         Ok(w) => w,
         Err(e) => {
@@ -713,6 +730,9 @@ pub fn record(
         ))
     })??;
     if let Some(e) = release_err {
+        // The command never ran: nothing worth keeping was recorded, and a
+        // new attempt must be able to use the same directory.
+        remove_recording(&opts.out_dir, dir_existed);
         return Err(e);
     }
     let m = &res.manifest;

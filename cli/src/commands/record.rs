@@ -190,7 +190,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         "-".into()
     };
     let ratio = if s.disk_bytes > 0 {
-        format!("{:.0}x", s.wire_bytes as f64 / s.disk_bytes as f64)
+        let r = s.wire_bytes as f64 / s.disk_bytes as f64;
+        if r < 10.0 {
+            format!("{r:.1}x")
+        } else {
+            format!("{r:.0}x")
+        }
     } else {
         "-".into()
     };
