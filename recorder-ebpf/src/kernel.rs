@@ -259,8 +259,17 @@ fn put(d: *mut bpf_dynptr, pos: &mut u32, src: *const u8, n: u32) {
 /// sections went out; now its header, name and directory.
 ///
 /// Not inlined: the verifier checks one copy, not one per caller path.
-#[inline(never)]
+#[inline(always)]
 pub fn send(ev: *mut WireEvent) {
+    let e = unsafe { &*ev };
+    send_from(ev, e.user_path.as_ptr(), e.user_path2.as_ptr());
+}
+
+/// [`send`] with the two user-path sections taken from `up1` and `up2`
+/// (each [`USER_PATH_LEN`] bytes) instead of `ev`'s own: a syscall sends
+/// them straight from its entry state, without copying them into `ev`.
+#[inline(never)]
+pub fn send_from(ev: *mut WireEvent, up1: *const u8, up2: *const u8) {
     let e = unsafe { &mut *ev };
     let f = e.header.flags;
     let u1 = sect_len(
@@ -309,8 +318,8 @@ pub fn send(ev: *mut WireEvent) {
     }
     let mut pos = 0;
     put(d, &mut pos, ev.cast::<u8>(), hdr);
-    put(d, &mut pos, e.user_path.as_ptr(), u1);
-    put(d, &mut pos, e.user_path2.as_ptr(), u2);
+    put(d, &mut pos, up1, u1);
+    put(d, &mut pos, up2, u2);
     put(d, &mut pos, e.kpath.as_ptr(), k1);
     put(d, &mut pos, e.kpath2.as_ptr(), k2);
     put(d, &mut pos, e.aux.as_ptr(), a);
@@ -507,6 +516,20 @@ pub fn read_args(regs: u64) -> [u64; 6] {
 pub fn fd_file(task: u64, fd: i64) -> u64 {
     if fd < 0 {
         return 0;
+    }
+    if crate::names::ext!(task_btf) != 0 {
+        // Plain loads down to the descriptor array (`task` is current).
+        let t = unsafe { h::bpf_get_current_task_btf() } as u64;
+        let files = ld::<u64>(t, conf!(off.task_files));
+        if files == 0 {
+            return 0;
+        }
+        let fdt = ld::<u64>(files, conf!(off.files_fdt));
+        if fdt == 0 || fd >= ld::<u32>(fdt, conf!(off.fdtable_max_fds)) as i64 {
+            return 0;
+        }
+        let arr = ld::<u64>(fdt, conf!(off.fdtable_fd));
+        return rd::<u64>(arr, (fd as u32) * 8);
     }
     let files = rd::<u64>(task, conf!(off.task_files));
     if files == 0 {

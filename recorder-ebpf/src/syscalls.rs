@@ -13,7 +13,7 @@ use hindsight_recorder_common::{
 
 use crate::kernel::{
     EVENT_SCRATCH, IDLE, SPECS, conf, copy_words, cur_entry, current_task, entry_done, entry_slot,
-    fd_file, fill_file, fill_task, now, rd, read_args, send, set, tracked, walk_path,
+    fd_file, fill_file, fill_task, now, rd, read_args, send_from, set, tracked, walk_path,
 };
 
 const AT_FDCWD: i64 = -100;
@@ -275,24 +275,7 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
             | F_KNAME2_DIFF
             | F_USER_TRUNC
             | F_USER_TRUNC2);
-    if flags & F_USER_PATH != 0 {
-        unsafe {
-            h::bpf_probe_read_kernel(
-                e.user_path.as_mut_ptr().cast(),
-                USER_PATH_LEN as u32,
-                st.user_path.as_ptr().cast(),
-            );
-        }
-    }
-    if flags & F_USER_PATH2 != 0 {
-        unsafe {
-            h::bpf_probe_read_kernel(
-                e.user_path2.as_mut_ptr().cast(),
-                USER_PATH_LEN as u32,
-                st.user_path2.as_ptr().cast(),
-            );
-        }
-    }
+    // The user paths are sent straight from the entry state (`send_from`).
     // A socket call: the socket behind the fd, and nothing else to resolve
     // (no dentry walk). Done here and returning, so that the verifier does
     // not explore the walks below once more for it.
@@ -309,7 +292,7 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
         crate::names::forget(tid, flags);
         e.header.flags = flags;
         entry_done(stp);
-        send(ev);
+        send_from(ev, st.user_path.as_ptr(), st.user_path2.as_ptr());
         return 0;
     }
     // The kernel's object: the fd the call returned, or the fd it used.
@@ -393,6 +376,6 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
     flags |= crate::names::attach(tid, flags, e);
     e.header.flags = flags;
     entry_done(stp);
-    send(ev);
+    send_from(ev, st.user_path.as_ptr(), st.user_path2.as_ptr());
     0
 }

@@ -476,11 +476,26 @@ fn task_context_is_the_same_with_btf_loads_and_probe_reads() {
         assert_eq!(rec.summary.task_btf, task_btf);
         let first = rows[0];
         assert!(rows.iter().all(|r| *r == first), "{}", rec.dump());
-        first
+        // The files behind descriptors (also read through the task).
+        let mut files: Vec<_> = rec
+            .events
+            .iter()
+            .filter(|e| e.process_name.as_deref() == Some("stat") && e.fd.is_some_and(|f| f >= 0))
+            .filter_map(|e| Some((e.syscall.clone()?, e.file_path.clone()?, e.file_inode?)))
+            .collect();
+        files.sort();
+        files.dedup();
+        assert!(
+            files.iter().any(|f| f.1.ends_with("libc.so.6")),
+            "{}",
+            rec.dump()
+        );
+        (first, files)
     };
-    let btf = context(true);
-    let probe = context(false);
+    let (btf, btf_files) = context(true);
+    let (probe, probe_files) = context(false);
     assert_eq!(btf, probe);
+    assert_eq!(btf_files, probe_files);
     let (uid, gid, euid, _, _, cap_eff, cap_perm, ppid) = btf;
     assert_eq!((uid, gid, euid), (Some(65534), Some(65534), Some(65534)));
     assert_eq!((cap_eff, cap_perm), (Some(0), Some(0)));
