@@ -40,10 +40,14 @@ pub trait RuleLanguage: Sync {
     /// Compiles every file of this language (in order) into rules.
     fn compile(&self, files: &[SourceFile]) -> Result<Vec<Rule>, Vec<Diagnostic>>;
 
-    /// Things worth telling the user that do not stop loading, such as a
-    /// key the language ignores (`path:line:col: message`). None by default.
-    fn warnings(&self, _files: &[SourceFile]) -> Vec<String> {
-        Vec::new()
+    /// [`RuleLanguage::compile`], with the warnings worth telling the user
+    /// that do not stop loading (a key the language ignores, a rule skipped
+    /// as the file asks), as `path:line:col: message`. None by default.
+    fn compile_with_warnings(
+        &self,
+        files: &[SourceFile],
+    ) -> Result<(Vec<Rule>, Vec<String>), Vec<Diagnostic>> {
+        self.compile(files).map(|rules| (rules, Vec::new()))
     }
 }
 
@@ -111,7 +115,7 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
     /// Each file read and the language it was compiled as.
     pub files: Vec<(String, &'static str)>,
-    /// Warnings of the languages (see [`RuleLanguage::warnings`]), in file order.
+    /// Warnings of the languages (see [`RuleLanguage::compile_with_warnings`]).
     pub warnings: Vec<String>,
 }
 
@@ -187,9 +191,11 @@ pub fn load_sources(
         if group.is_empty() {
             continue;
         }
-        set.warnings.extend(lang.warnings(&group));
-        match lang.compile(&group) {
-            Ok(rules) => set.rules.extend(rules),
+        match lang.compile_with_warnings(&group) {
+            Ok((rules, warnings)) => {
+                set.rules.extend(rules);
+                set.warnings.extend(warnings);
+            }
             Err(mut d) => errors.append(&mut d),
         }
     }

@@ -161,4 +161,17 @@ fn tuning_files_are_falco_and_unknown_keys_warn() {
     );
     // The stable file itself uses no unknown key.
     assert!(falco::yaml::unknown_keys(&stable().text).is_empty());
+    // The loader's own warnings reach the rule set too.
+    let later = user(
+        "- required_engine_version: 99.0.0\n- rule: Skipped\n  desc: d\n  condition: evt.type = open and proc.nosuch = x\n  output: o\n  priority: WARNING\n  skip-if-unknown-filter: true\n",
+    );
+    let set = lang::load_sources(vec![later], Vec::new()).unwrap();
+    assert_eq!(set.warnings.len(), 2, "{:?}", set.warnings);
+    assert!(set.warnings[0].contains("requires Falco engine version 99.0.0"));
+    assert!(
+        set.warnings[1].starts_with("my_rules.yaml:4:")
+            && set.warnings[1].contains("rule 'Skipped' skipped (skip-if-unknown-filter)"),
+        "{:?}",
+        set.warnings
+    );
 }

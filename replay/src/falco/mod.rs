@@ -54,10 +54,16 @@ impl RuleLanguage for Falco {
         compile_files(files).map(|set| set.rules.into_iter().map(|r| r.rule).collect())
     }
 
-    /// Keys Falco does not know (Falco ignores them: a typo such as
-    /// `enabeld: false` would silently change nothing).
-    fn warnings(&self, files: &[SourceFile]) -> Vec<String> {
-        let mut out = Vec::new();
+    /// The loader's warnings (a newer `required_engine_version`, a rule
+    /// skipped by `skip-if-unknown-filter`) and keys Falco does not know
+    /// (Falco ignores them: a typo such as `enabeld: false` would silently
+    /// change nothing).
+    fn compile_with_warnings(
+        &self,
+        files: &[SourceFile],
+    ) -> Result<(Vec<ir::Rule>, Vec<String>), Vec<diag::Diagnostic>> {
+        let set = compile_files(files)?;
+        let mut out = set.warnings;
         for f in files {
             for (line, col, key) in yaml::unknown_keys(&f.text) {
                 let hint = diag::suggest(&key, yaml::ITEM_KEYS.iter().copied())
@@ -69,7 +75,7 @@ impl RuleLanguage for Falco {
                 ));
             }
         }
-        out
+        Ok((set.rules.into_iter().map(|r| r.rule).collect(), out))
     }
 }
 
@@ -258,8 +264,15 @@ pub fn compile_files(files: &[SourceFile]) -> Result<FalcoRuleSet, Vec<diag::Dia
                 Ok(l) => l,
                 Err(mut d) => {
                     if r.def.skip_if_unknown_filter {
-                        set.warnings
-                            .push(format!("{owner} skipped: {}", d[0].message));
+                        let at = d[0]
+                            .location
+                            .as_ref()
+                            .map(|l| format!("{}:{}:{}: ", l.path.display(), l.line, l.col))
+                            .unwrap_or_default();
+                        set.warnings.push(format!(
+                            "{at}{owner} skipped (skip-if-unknown-filter): {}",
+                            d[0].message
+                        ));
                         continue;
                     }
                     diags.append(&mut d);
