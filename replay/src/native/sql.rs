@@ -32,10 +32,16 @@
 //! (its condition, parenthesised); a bare name among the items of `IN`,
 //! `INTERSECTS` or a list argument is a list (its items spliced in).
 
+mod build;
+mod lex;
+
+use build::{bool_function, compare, like, transform};
+use lex::{Tok, Token, lex};
+
 use crate::diag::suggest;
 use crate::eval::{Program, expr_kind};
 use crate::field::{Field, Kind};
-use crate::ir::{Cond, Expr, Literal, Op, Rhs, Test, Transform};
+use crate::ir::{Cond, Expr, Literal, Op, Rhs, Test};
 
 /// A parse error at a byte range of the condition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,167 +80,6 @@ impl Scope for NoScope {
     fn names(&self) -> Vec<String> {
         Vec::new()
     }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
-    Ident(String),
-    Str(String),
-    Int(i64),
-    Sym(&'static str),
-    End,
-}
-
-#[derive(Debug, Clone)]
-struct Token {
-    tok: Tok,
-    start: usize,
-    end: usize,
-}
-
-fn lex(src: &str) -> Result<Vec<Token>, SqlError> {
-    let b = src.as_bytes();
-    let mut i = 0;
-    let mut out = Vec::new();
-    while i < b.len() {
-        let c = b[i];
-        if c.is_ascii_whitespace() {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        if c == b'-' && b.get(i + 1) == Some(&b'-') {
-            while i < b.len() && b[i] != b'\n' {
-                i += 1;
-            }
-            continue;
-        }
-        if c == b'\'' || c == b'"' {
-            // 'string' with '' escapes; "ident" quoted.
-            let q = c;
-            let mut s = String::new();
-            i += 1;
-            loop {
-                match src[i..].chars().next() {
-                    None => {
-                        return Err(SqlError {
-                            start,
-                            end: src.len(),
-                            message: "unterminated string".into(),
-                            help: Some("close it with a matching quote".into()),
-                        });
-                    }
-                    Some(ch) if ch as u32 == u32::from(q) => {
-                        if b.get(i + 1) == Some(&q) {
-                            s.push(ch);
-                            i += 2;
-                        } else {
-                            i += 1;
-                            break;
-                        }
-                    }
-                    Some(ch) => {
-                        s.push(ch);
-                        i += ch.len_utf8();
-                    }
-                }
-            }
-            out.push(Token {
-                tok: if q == b'\'' {
-                    Tok::Str(s)
-                } else {
-                    Tok::Ident(s)
-                },
-                start,
-                end: i,
-            });
-            continue;
-        }
-        if c.is_ascii_digit()
-            || (c == b'-'
-                && b.get(i + 1).is_some_and(u8::is_ascii_digit)
-                && !matches!(
-                    out.last().map(|t: &Token| &t.tok),
-                    Some(Tok::Ident(_) | Tok::Int(_) | Tok::Str(_)) | Some(Tok::Sym(")"))
-                ))
-        {
-            i += 1;
-            let hex = c == b'0' && matches!(b.get(i), Some(b'x') | Some(b'X'));
-            if hex {
-                i += 1;
-            }
-            while i < b.len()
-                && (b[i].is_ascii_hexdigit() && hex || b[i].is_ascii_digit() || b[i] == b'_')
-            {
-                i += 1;
-            }
-            let text = src[start..i].replace('_', "");
-            let v = if hex {
-                i64::from_str_radix(&text[2..], 16).ok()
-            } else if let Some(oct) = text.strip_prefix('0').filter(|s| !s.is_empty()) {
-                i64::from_str_radix(oct, 8).ok()
-            } else {
-                text.parse().ok()
-            };
-            let v = v.ok_or_else(|| SqlError {
-                start,
-                end: i,
-                message: format!("bad number `{}`", &src[start..i]),
-                help: None,
-            })?;
-            out.push(Token {
-                tok: Tok::Int(v),
-                start,
-                end: i,
-            });
-            continue;
-        }
-        if c.is_ascii_alphabetic() || c == b'_' {
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
-                i += 1;
-            }
-            // ancestor_exe[2]
-            if b.get(i) == Some(&b'[')
-                && let Some(close) = src[i..].find(']')
-            {
-                i += close + 1;
-            }
-            out.push(Token {
-                tok: Tok::Ident(src[start..i].to_string()),
-                start,
-                end: i,
-            });
-            continue;
-        }
-        const SYMS: [&str; 16] = [
-            "!~*", "<=", ">=", "<>", "!=", "==", "~*", "!~", "=", "<", ">", "(", ")", ",", "~", "*",
-        ];
-        match SYMS.iter().find(|s| src[i..].starts_with(**s)) {
-            Some(s) => {
-                i += s.len();
-                out.push(Token {
-                    tok: Tok::Sym(s),
-                    start,
-                    end: i,
-                });
-            }
-            None => {
-                let ch = src[i..].chars().next().unwrap_or(' ');
-                return Err(SqlError {
-                    start,
-                    end: i + ch.len_utf8(),
-                    message: format!("unexpected character `{ch}`"),
-                    help: None,
-                });
-            }
-        }
-    }
-    out.push(Token {
-        tok: Tok::End,
-        start: src.len(),
-        end: src.len(),
-    });
-    Ok(out)
 }
 
 struct Parser<'a> {
@@ -835,115 +680,6 @@ fn leak(s: &str) -> &'static str {
     ALL.iter().find(|x| **x == s).copied().unwrap_or("")
 }
 
-fn transform(name: &str) -> Option<Transform> {
-    Some(match name.to_ascii_lowercase().as_str() {
-        "lower" => Transform::ToLower,
-        "upper" => Transform::ToUpper,
-        "basename" => Transform::Basename,
-        "length" | "len" | "char_length" | "cardinality" => Transform::Len,
-        "b64decode" | "from_base64" => Transform::B64,
-        _ => return None,
-    })
-}
-
-fn bool_function(name: &str) -> Option<(Op, bool)> {
-    Some(match name.to_ascii_lowercase().as_str() {
-        "starts_with" => (Op::StartsWith, false),
-        "ends_with" => (Op::EndsWith, false),
-        "contains" => (Op::Contains, false),
-        "icontains" => (Op::Contains, true),
-        "cidr_match" => (Op::Cidr, false),
-        "path_under" => (Op::PMatch, false),
-        "regexp_like" => (Op::Regex { anchored: false }, false),
-        _ => return None,
-    })
-}
-
-fn compare(lhs: Operand, op: Op, rhs: Operand) -> Result<Cond, SqlError> {
-    let flip = |op: Op| match op {
-        Op::Lt => Op::Gt,
-        Op::Le => Op::Ge,
-        Op::Gt => Op::Lt,
-        Op::Ge => Op::Le,
-        o => o,
-    };
-    Ok(match (lhs, rhs) {
-        (Operand::Field(e, ..), Operand::Lit(l, ..)) => Cond::Test(Test {
-            lhs: e,
-            op,
-            rhs: Rhs::Lit(l),
-            nocase: false,
-        }),
-        (Operand::Lit(l, ..), Operand::Field(e, ..)) => Cond::Test(Test {
-            lhs: e,
-            op: flip(op),
-            rhs: Rhs::Lit(l),
-            nocase: false,
-        }),
-        (Operand::Field(a, ..), Operand::Field(b, ..)) => Cond::Test(Test {
-            lhs: a,
-            op,
-            rhs: Rhs::Field(b),
-            nocase: false,
-        }),
-        (Operand::Lit(a, s, _), Operand::Lit(b, _, e)) => {
-            return Err(SqlError {
-                start: s,
-                end: e,
-                message: format!("comparing two literals ({a:?} and {b:?}) is always the same"),
-                help: Some("compare a field with a literal".into()),
-            });
-        }
-    })
-}
-
-/// Translates a LIKE pattern: `%` any run, `_` one character, `\` escapes.
-/// Simple shapes become prefix/suffix/substring/equality tests.
-fn like(e: Expr, pat: &str, nocase: bool) -> Cond {
-    let has_special = |s: &str| s.contains('_') || s.contains('\\') || s.contains('%');
-    let test = |op, s: &str| {
-        Cond::Test(Test {
-            lhs: e.clone(),
-            op,
-            rhs: Rhs::Lit(Literal::Str(s.to_string())),
-            nocase,
-        })
-    };
-    let inner = pat.strip_prefix('%').and_then(|p| p.strip_suffix('%'));
-    if let Some(mid) = inner.filter(|m| !has_special(m)) {
-        return test(Op::Contains, mid);
-    }
-    if let Some(p) = pat.strip_suffix('%').filter(|p| !has_special(p)) {
-        return test(Op::StartsWith, p);
-    }
-    if let Some(p) = pat.strip_prefix('%').filter(|p| !has_special(p)) {
-        return test(Op::EndsWith, p);
-    }
-    if !has_special(pat) {
-        return test(Op::Eq, pat);
-    }
-    let mut re = String::from("(?s)");
-    let mut chars = pat.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '%' => re.push_str(".*"),
-            '_' => re.push('.'),
-            '\\' => {
-                if let Some(n) = chars.next() {
-                    re.push_str(&regex::escape(&n.to_string()));
-                }
-            }
-            _ => re.push_str(&regex::escape(&c.to_string())),
-        }
-    }
-    Cond::Test(Test {
-        lhs: e,
-        op: Op::Regex { anchored: true },
-        rhs: Rhs::Lit(Literal::Str(re)),
-        nocase,
-    })
-}
-
 /// Parses a whole condition (no macros or lists).
 pub fn parse(src: &str) -> Result<Cond, SqlError> {
     parse_with(src, &NoScope)
@@ -1059,6 +795,7 @@ pub fn template(src: &str) -> Result<Vec<crate::ir::Part>, SqlError> {
 mod tests {
     use super::*;
     use crate::field::{Col, ProcField};
+    use crate::ir::Transform;
 
     #[test]
     fn parses_the_issue_example() {
