@@ -40,15 +40,29 @@ pub trait RuleLanguage: Sync {
     /// Compiles every file of this language (in order) into rules.
     fn compile(&self, files: &[SourceFile]) -> Result<Vec<Rule>, Vec<Diagnostic>>;
 
-    /// [`RuleLanguage::compile`], with the warnings worth telling the user
-    /// that do not stop loading (a key the language ignores, a rule skipped
-    /// as the file asks), as `path:line:col: message`. None by default.
-    fn compile_with_warnings(
+    /// [`RuleLanguage::compile`], with what is worth telling the user but
+    /// does not stop loading. None by default.
+    fn compile_with_remarks(
         &self,
         files: &[SourceFile],
-    ) -> Result<(Vec<Rule>, Vec<String>), Vec<Diagnostic>> {
-        self.compile(files).map(|rules| (rules, Vec::new()))
+    ) -> Result<(Vec<Rule>, Remarks), Vec<Diagnostic>> {
+        self.compile(files).map(|rules| (rules, Remarks::default()))
     }
+}
+
+/// What a language says about the files it compiled, besides rules and
+/// errors; each line starts with `path:line:col:` or `path:line:` where known.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Remarks {
+    /// Probably a mistake in the file: a key the language ignores, a rule
+    /// skipped as the file asks, a newer engine version required.
+    pub warnings: Vec<String>,
+    /// Facts about rules: e.g. a rule that cannot fire on a recording
+    /// because it needs a field no recording has.
+    pub notes: Vec<String>,
+    /// Rule id → what it needs that no recording has (`FIELD (why), …`),
+    /// for each enabled rule that can never fire.
+    pub cannot_fire: std::collections::BTreeMap<String, String>,
 }
 
 /// Every known language, in tie-break order.
@@ -115,8 +129,8 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
     /// Each file read and the language it was compiled as.
     pub files: Vec<(String, &'static str)>,
-    /// Warnings of the languages (see [`RuleLanguage::compile_with_warnings`]).
-    pub warnings: Vec<String>,
+    /// Warnings and notes of the languages, files in order.
+    pub remarks: Remarks,
 }
 
 /// Expands directories (recursively, sorted, `*.yaml`/`*.yml` only) and keeps files as given.
@@ -191,10 +205,12 @@ pub fn load_sources(
         if group.is_empty() {
             continue;
         }
-        match lang.compile_with_warnings(&group) {
-            Ok((rules, warnings)) => {
+        match lang.compile_with_remarks(&group) {
+            Ok((rules, remarks)) => {
                 set.rules.extend(rules);
-                set.warnings.extend(warnings);
+                set.remarks.warnings.extend(remarks.warnings);
+                set.remarks.notes.extend(remarks.notes);
+                set.remarks.cannot_fire.extend(remarks.cannot_fire);
             }
             Err(mut d) => errors.append(&mut d),
         }

@@ -333,10 +333,17 @@ pub fn run_suite(dir: &Path, update: bool) -> Result<SuiteResult, SuiteError> {
             if can_fire(&r.condition, &case_present) {
                 possible.entry(r.id.clone()).or_default();
             } else {
+                let mut missing = missing_columns(r, &case_present);
+                if missing.is_empty()
+                    && let Some(needs) = set.remarks.cannot_fire.get(&r.id)
+                {
+                    // Fields no recording has (Falco `container.privileged`, …).
+                    missing.push(needs.clone());
+                }
                 possible
                     .entry(format!("\0{}", r.id))
                     .or_default()
-                    .extend(missing_columns(r, &case_present));
+                    .extend(missing);
             }
         }
         fired.extend(report.verdicts.iter().map(|v| v.rule_id.clone()));

@@ -151,27 +151,42 @@ fn tuning_files_are_falco_and_unknown_keys_warn() {
         .unwrap();
     assert!(!rule.enabled);
     let set = lang::load_sources(vec![stable(), over], Vec::new()).unwrap();
-    assert!(set.warnings.is_empty(), "{:?}", set.warnings);
+    assert!(
+        set.remarks.warnings.is_empty(),
+        "{:?}",
+        set.remarks.warnings
+    );
     let set = lang::load_sources(vec![stable(), typo], Vec::new()).unwrap();
     assert_eq!(
-        set.warnings,
+        set.remarks.warnings,
         [
             "my_rules.yaml:6:3: unknown key `enabeld` in a Falco rules file, ignored as Falco ignores it; did you mean `enabled`?"
         ]
     );
     // The stable file itself uses no unknown key.
     assert!(falco::yaml::unknown_keys(&stable().text).is_empty());
+    // Each enabled rule that cannot fire is named, with what it needs.
+    let set = lang::load_sources(vec![stable()], Vec::new()).unwrap();
+    assert_eq!(set.remarks.notes.len(), 2, "{:?}", set.remarks.notes);
+    assert!(
+        set.remarks.notes[1].starts_with("falco_rules.yaml:")
+            && set.remarks.notes[1].contains(
+                "rule 'Debugfs Launched in Privileged Container' cannot fire on this recording: needs container.privileged"
+            ),
+        "{:?}",
+        set.remarks.notes
+    );
     // The loader's own warnings reach the rule set too.
     let later = user(
         "- required_engine_version: 99.0.0\n- rule: Skipped\n  desc: d\n  condition: evt.type = open and proc.nosuch = x\n  output: o\n  priority: WARNING\n  skip-if-unknown-filter: true\n",
     );
     let set = lang::load_sources(vec![later], Vec::new()).unwrap();
-    assert_eq!(set.warnings.len(), 2, "{:?}", set.warnings);
-    assert!(set.warnings[0].contains("requires Falco engine version 99.0.0"));
+    assert_eq!(set.remarks.warnings.len(), 2, "{:?}", set.remarks.warnings);
+    assert!(set.remarks.warnings[0].contains("requires Falco engine version 99.0.0"));
     assert!(
-        set.warnings[1].starts_with("my_rules.yaml:4:")
-            && set.warnings[1].contains("rule 'Skipped' skipped (skip-if-unknown-filter)"),
+        set.remarks.warnings[1].starts_with("my_rules.yaml:4:")
+            && set.remarks.warnings[1].contains("rule 'Skipped' skipped (skip-if-unknown-filter)"),
         "{:?}",
-        set.warnings
+        set.remarks.warnings
     );
 }

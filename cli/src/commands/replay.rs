@@ -69,8 +69,11 @@ pub struct Args {
 /// Loads rules and compiles them, with readable errors.
 pub fn load_engine(rules: &[PathBuf]) -> anyhow::Result<Engine> {
     let set = hindsight_replay::lang::load(rules).map_err(|d| anyhow::anyhow!("{d}"))?;
-    for w in &set.warnings {
+    for w in &set.remarks.warnings {
         eprintln!("warning: {w}");
+    }
+    for n in &set.remarks.notes {
+        eprintln!("note: {n}");
     }
     if let Some(note) = hindsight_replay::sigma::inactive_summary(&set.rules) {
         eprintln!("note: {note}");

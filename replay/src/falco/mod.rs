@@ -58,11 +58,25 @@ impl RuleLanguage for Falco {
     /// skipped by `skip-if-unknown-filter`) and keys Falco does not know
     /// (Falco ignores them: a typo such as `enabeld: false` would silently
     /// change nothing).
-    fn compile_with_warnings(
+    ///
+    /// Notes name each enabled rule that cannot fire on a recording, and why.
+    fn compile_with_remarks(
         &self,
         files: &[SourceFile],
-    ) -> Result<(Vec<ir::Rule>, Vec<String>), Vec<diag::Diagnostic>> {
+    ) -> Result<(Vec<ir::Rule>, crate::lang::Remarks), Vec<diag::Diagnostic>> {
         let set = compile_files(files)?;
+        let mut notes = Vec::new();
+        let mut cannot_fire = std::collections::BTreeMap::new();
+        for r in set.rules.iter().filter(|r| r.rule.enabled) {
+            if let Some(why) = r.cannot_fire() {
+                notes.push(format!(
+                    "{}:{}: rule '{}' {why}",
+                    r.rule.origin.file, r.rule.origin.line, r.rule.id
+                ));
+                let needs = why.split_once("needs ").map_or(why.as_str(), |(_, n)| n);
+                cannot_fire.insert(r.rule.id.clone(), needs.to_string());
+            }
+        }
         let mut out = set.warnings;
         for f in files {
             for (line, col, key) in yaml::unknown_keys(&f.text) {
@@ -75,7 +89,12 @@ impl RuleLanguage for Falco {
                 ));
             }
         }
-        Ok((set.rules.into_iter().map(|r| r.rule).collect(), out))
+        let remarks = crate::lang::Remarks {
+            warnings: out,
+            notes,
+            cannot_fire,
+        };
+        Ok((set.rules.into_iter().map(|r| r.rule).collect(), remarks))
     }
 }
 
