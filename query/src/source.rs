@@ -142,25 +142,34 @@ async fn follow_manifests(
         .into_iter()
         .map(|m| (m.location.to_string(), m))
         .collect();
+    // A fleet on an object store has many manifests: fetch them 16 at a time.
+    let fetched: Vec<(&StorePath, hindsight_format::Manifest)> =
+        futures::stream::iter(manifests.iter())
+            .map(|manifest| async move {
+                let bad = |reason: String| QueryError::BadManifest {
+                    manifest: name(manifest),
+                    reason,
+                };
+                let bytes = store
+                    .get(manifest)
+                    .await
+                    .map_err(|e| bad(e.to_string()))?
+                    .bytes()
+                    .await
+                    .map_err(|e| bad(e.to_string()))?;
+                let text = std::str::from_utf8(&bytes).map_err(|e| bad(e.to_string()))?;
+                let m = hindsight_format::manifest::Manifest::from_json(
+                    text,
+                    std::path::Path::new(&name(manifest)),
+                )
+                .map_err(|e| bad(e.to_string()))?;
+                Ok::<_, QueryError>((manifest, m))
+            })
+            .buffered(16)
+            .try_collect()
+            .await?;
     let mut kept = Vec::new();
-    for manifest in manifests {
-        let bad = |reason: String| QueryError::BadManifest {
-            manifest: name(manifest),
-            reason,
-        };
-        let bytes = store
-            .get(manifest)
-            .await
-            .map_err(|e| bad(e.to_string()))?
-            .bytes()
-            .await
-            .map_err(|e| bad(e.to_string()))?;
-        let text = std::str::from_utf8(&bytes).map_err(|e| bad(e.to_string()))?;
-        let m = hindsight_format::manifest::Manifest::from_json(
-            text,
-            std::path::Path::new(&name(manifest)),
-        )
-        .map_err(|e| bad(e.to_string()))?;
+    for (manifest, m) in fetched {
         let dir = manifest.as_ref().trim_end_matches("manifest.json");
         for seg in &m.segments {
             let loc = format!("{dir}{}", seg.file);
