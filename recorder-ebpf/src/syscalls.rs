@@ -340,14 +340,28 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
             }
         }
     }
-    // A relative user path: walk the directory it is relative to.
-    if flags & F_USER_PATH != 0
+    // A relative user path: walk the directory it is relative to. The first
+    // path's when it is relative; else the second's (`ln -s /abs rel`,
+    // `link /abs rel`), whose dirfd of the *at calls is the argument just
+    // before it (renameat, renameat2, linkat: 3; symlinkat: 2).
+    let rel1 = flags & F_USER_PATH != 0
         && st.user_err == 0
         && st.user_path[0] != b'/'
-        && st.user_path[0] != 0
-    {
-        let dirfd = if spec.dirfd != 0 {
-            arg(&st.args, spec.dirfd) as i32 as i64
+        && st.user_path[0] != 0;
+    let rel2 = flags & F_USER_PATH2 != 0
+        && st.user_err2 == 0
+        && st.user_path2[0] != b'/'
+        && st.user_path2[0] != 0;
+    if rel1 || rel2 {
+        let dirfd_arg = if rel1 {
+            spec.dirfd
+        } else if spec.dirfd != 0 || spec.path2 == 3 {
+            spec.path2 - 1
+        } else {
+            0
+        };
+        let dirfd = if dirfd_arg != 0 {
+            arg(&st.args, dirfd_arg) as i32 as i64
         } else {
             AT_FDCWD
         };
