@@ -117,6 +117,27 @@ fn check_mode(bin: &Phantom, mode: Mode, count: u32) -> Option<Vec<String>> {
         };
         problems.extend(a.check_recorded(setup, &r));
     }
+    if mode.is_connect() {
+        // The toctou view calls every connect mismatch an address, also when
+        // user memory could not be read, with the kernel's address.
+        let o = Command::new(env!("CARGO_BIN_EXE_hindsight"))
+            .arg("query")
+            .arg(&out)
+            .args([
+                "SELECT DISTINCT what, kernel_value IS NULL AS no_kernel_value FROM toctou \
+                 WHERE syscall = 'connect'",
+                "--format",
+                "csv",
+            ])
+            .output()
+            .expect("run hindsight query");
+        let text = String::from_utf8_lossy(&o.stdout).to_string();
+        for line in text.lines().skip(1) {
+            if line != "address,false" {
+                problems.push(format!("{mode}: toctou view row {line}"));
+            }
+        }
+    }
     Some(problems)
 }
 

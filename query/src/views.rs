@@ -64,7 +64,8 @@ SELECT
   bool_or(event_kind = 'process_snapshot') AS alive_at_start
 FROM events
 WHERE event_kind IN ('process_fork', 'process_exec', 'process_exit', 'process_snapshot')
-  AND process_pid = thread_id
+  -- The exit row comes from the process's last thread, which need not be its first.
+  AND (process_pid = thread_id OR event_kind = 'process_exit')
 GROUP BY host_name, boot_id, process_pid";
 
 const FILES: &str = "
@@ -105,11 +106,14 @@ const TOCTOU: &str = "
 SELECT
   time, host_name, boot_id, process_pid AS pid, process_executable AS exe,
   event_kind, syscall, ret,
-  CASE WHEN file_path IS NOT NULL OR file_path_user IS NOT NULL OR file_path_user_err <> 0
+  CASE WHEN file_path IS NOT NULL OR file_path_user IS NOT NULL
+            OR (file_path_user_err <> 0 AND destination_ip IS NULL)
        THEN 'path' ELSE 'address' END AS what,
-  CASE WHEN file_path IS NOT NULL OR file_path_user IS NOT NULL OR file_path_user_err <> 0
+  CASE WHEN file_path IS NOT NULL OR file_path_user IS NOT NULL
+            OR (file_path_user_err <> 0 AND destination_ip IS NULL)
        THEN file_path_user ELSE destination_addr_user END AS user_value,
-  CASE WHEN file_path IS NOT NULL OR file_path_user IS NOT NULL OR file_path_user_err <> 0
+  CASE WHEN file_path IS NOT NULL OR file_path_user IS NOT NULL
+            OR (file_path_user_err <> 0 AND destination_ip IS NULL)
        THEN file_path
        ELSE CASE WHEN destination_port IS NULL THEN destination_ip
                  WHEN destination_ip LIKE '%:%' THEN concat('[', destination_ip, ']:', destination_port)
@@ -122,14 +126,12 @@ WHERE toctou_mismatch";
 
 const LOSS: &str = "
 SELECT
-  l.time, l.host_name, l.boot_id, l.lost_events,
-  coalesce(p.time, l.time) AS window_start,
-  l.time AS window_end,
-  l.syscall_args AS detail, l.kernel_source, l.seq
-FROM (SELECT time, host_name, boot_id, lost_events, syscall_args, kernel_source, seq
-      FROM events WHERE event_kind = 'loss') AS l
-LEFT JOIN (SELECT time, host_name, boot_id, seq FROM events) AS p
-  ON p.host_name = l.host_name AND p.boot_id = l.boot_id AND p.seq + 1 = l.seq";
+  time, host_name, boot_id, lost_events,
+  time AS window_start,
+  time + arrow_cast(coalesce(latency_ns, 0), 'Duration(Nanosecond)') AS window_end,
+  syscall_args AS detail, kernel_source, seq
+FROM events
+WHERE event_kind = 'loss'";
 
 /// Registers every view of [`VIEWS`] and the `process_tree` table.
 pub async fn register(ctx: &SessionContext) -> Result<(), QueryError> {
