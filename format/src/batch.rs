@@ -97,16 +97,38 @@ pub enum ListColumn<'a> {
     Large(&'a GenericListArray<i64>),
 }
 
-impl ListColumn<'_> {
+impl<'a> ListColumn<'a> {
+    /// The elements of the list at row `i`, read in place: the string
+    /// column of the whole list's values and the range `start..end` of row
+    /// `i`'s elements in it. `None` when the row is null or the elements
+    /// are not strings.
+    #[inline]
+    pub fn values_at(&self, i: usize) -> Option<(StrColumn<'a>, usize, usize)> {
+        let (values, start, end) = match *self {
+            ListColumn::List(a) => {
+                if !a.is_valid(i) {
+                    return None;
+                }
+                let o = a.value_offsets();
+                (a.values(), o[i] as usize, o[i + 1] as usize)
+            }
+            ListColumn::Large(a) => {
+                if !a.is_valid(i) {
+                    return None;
+                }
+                let o = a.value_offsets();
+                (a.values(), o[i] as usize, o[i + 1] as usize)
+            }
+        };
+        let strs = StrColumn::from_array("process_args.item", values.as_ref()).ok()?;
+        Some((strs, start, end))
+    }
+
     /// The list at row `i` as owned strings, `None` when null.
     pub fn get(&self, i: usize) -> Option<Vec<String>> {
-        let values = match self {
-            ListColumn::List(a) => a.is_valid(i).then(|| a.value(i)),
-            ListColumn::Large(a) => a.is_valid(i).then(|| a.value(i)),
-        }?;
-        let strs = StrColumn::from_array("process_args.item", values.as_ref()).ok()?;
+        let (strs, start, end) = self.values_at(i)?;
         Some(
-            (0..values.len())
+            (start..end)
                 .map(|j| strs.get(j).unwrap_or_default().to_string())
                 .collect(),
         )

@@ -61,13 +61,18 @@ type Leaf = Node<FdInfo>;
 type Mid = Node<Leaf>;
 type Top = Node<Mid>;
 
-/// A persistent map from descriptor number to [`FdInfo`]: numbers below
-/// 2^18 index a three-level radix tree of shared 64-slot nodes (a lookup is
-/// three loads, never a search), the rest go to an ordered persistent map.
-/// A copy is O(1) and shares everything; a change copies only the nodes on
-/// the path to the entry it touches (at most three of 64 slots each).
+/// A persistent map from descriptor number to [`FdInfo`]: numbers below 64
+/// (nearly every descriptor most processes ever hold) sit in one shared
+/// 64-slot node, kept even when it empties (a process that opens and closes
+/// descriptor 3 over and over would otherwise free and re-make it each
+/// time); other numbers below 2^18 index a three-level radix tree of such
+/// nodes (a lookup is one or three loads, never a search), the rest go to an
+/// ordered persistent map. A copy is O(1) and shares everything; a change
+/// copies only the nodes on the path to the entry it touches (at most three
+/// of 64 slots each).
 #[derive(Clone, Default)]
 struct FdMap {
+    low: Option<Arc<Leaf>>,
     root: Option<Arc<Top>>,
     other: OrdMap<i32, Arc<FdInfo>>,
     len: usize,
@@ -86,6 +91,7 @@ impl FdMap {
     #[inline]
     fn get(&self, fd: i32) -> Option<&Arc<FdInfo>> {
         match direct(fd) {
+            Some([0, 0, c]) => self.low.as_ref()?.slots[c].as_ref(),
             Some([a, b, c]) => self.root.as_ref()?.slots[a].as_ref()?.slots[b]
                 .as_ref()?
                 .slots[c]
@@ -103,6 +109,9 @@ impl FdMap {
         // Look before changing anything: a change copies what is shared.
         self.get(fd)?;
         match direct(fd) {
+            Some([0, 0, c]) => Arc::make_mut(self.low.as_mut()?).slots[c]
+                .as_mut()
+                .map(Arc::make_mut),
             Some([a, b, c]) => {
                 let top = Arc::make_mut(self.root.as_mut()?);
                 let leaf = top.child_mut(a).child_mut(b);
@@ -114,6 +123,12 @@ impl FdMap {
 
     fn insert(&mut self, fd: i32, info: Arc<FdInfo>) -> Option<Arc<FdInfo>> {
         let old = match direct(fd) {
+            Some([0, 0, c]) => {
+                let leaf = Arc::make_mut(self.low.get_or_insert_with(Default::default));
+                let old = leaf.slots[c].replace(info);
+                leaf.used += u32::from(old.is_none());
+                old
+            }
             Some([a, b, c]) => {
                 let top = Arc::make_mut(self.root.get_or_insert_with(Default::default));
                 let leaf = top.child_mut(a).child_mut(b);
@@ -132,13 +147,18 @@ impl FdMap {
             return None;
         }
         let old = match direct(fd) {
+            Some([0, 0, c]) => {
+                let leaf = Arc::make_mut(self.low.as_mut()?);
+                leaf.used -= 1;
+                leaf.slots[c].take()
+            }
             Some([a, b, c]) => {
                 let top = Arc::make_mut(self.root.as_mut()?);
                 let mid = top.child_mut(a);
                 let leaf = mid.child_mut(b);
                 let old = leaf.slots[c].take();
                 leaf.used -= 1;
-                // Empty nodes go, so an emptied table holds nothing.
+                // Empty nodes go, so an emptied tree holds nothing.
                 if leaf.used == 0 {
                     mid.slots[b] = None;
                     mid.used -= 1;
@@ -168,6 +188,10 @@ impl FdMap {
         }
         let below = self.other.range(..0).map(|(k, v)| (*k, v));
         let above = self.other.range(DIRECT..).map(|(k, v)| (*k, v));
+        let low = self
+            .low
+            .iter()
+            .flat_map(|leaf| used(leaf).map(|(c, info)| (c as i32, info)));
         let direct = self.root.iter().flat_map(|top| {
             used(top).flat_map(|(a, mid)| {
                 used(mid).flat_map(move |(b, leaf)| {
@@ -176,7 +200,7 @@ impl FdMap {
                 })
             })
         });
-        below.chain(direct).chain(above)
+        below.chain(low).chain(direct).chain(above)
     }
 }
 

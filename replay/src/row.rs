@@ -8,9 +8,8 @@
 //! touched. The columns every consumer reads on every row (time, seq, kind,
 //! syscall, pid, tid, ret, fd) are decoded once when the row is made.
 
-use arrow::array::{Array, ArrowPrimitiveType, AsArray, PrimitiveArray};
-use arrow::datatypes::DataType;
-use hindsight_format::batch::{ListColumn, StrColumn};
+use arrow::array::{Array, ArrowPrimitiveType, PrimitiveArray};
+use hindsight_format::batch::StrColumn;
 use hindsight_format::{Event, EventColumns, EventKind};
 
 /// Where a [`Row`]'s values come from.
@@ -40,6 +39,28 @@ pub struct Row<'a> {
     pub ret: Option<i64>,
     /// `fd`.
     pub fd: Option<i32>,
+    /// `file_path`, `file_flags` and `fd_type`, decoded with the row: the
+    /// state model reads them on most syscall rows and open rules several
+    /// times each.
+    file: [Option<&'a str>; 3],
+    /// The batch's [`batch_id`] (0 for an [`Event`]).
+    batch: u64,
+}
+
+/// A number no other batch of this process gets (never 0), for [`Row::at`].
+pub fn batch_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The process strings a row carries ([`Row::proc_key`]), as the places
+/// they sit in their batch: two rows with equal keys hold the same
+/// strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcKey {
+    batch: u64,
+    views: [u128; 5],
+    valid: u8,
 }
 
 /// A list of strings: an [`Event`]'s `Vec`, or a slice of an Arrow list's values.
@@ -157,12 +178,19 @@ impl<'a> Row<'a> {
             thread_id: ev.thread_id,
             ret: ev.ret,
             fd: ev.fd,
+            file: [
+                ev.file_path.as_deref(),
+                ev.file_flags.as_deref(),
+                ev.fd_type.as_deref(),
+            ],
+            batch: 0,
         }
     }
 
-    /// Row `i` of a batch, read in place; `kind` is its `event_kind`.
+    /// Row `i` of a batch, read in place; `kind` is its `event_kind`,
+    /// `batch` the batch's [`batch_id`].
     #[inline]
-    pub fn at(cols: &'a EventColumns<'a>, i: usize, kind: EventKind) -> Row<'a> {
+    pub fn at(cols: &'a EventColumns<'a>, i: usize, kind: EventKind, batch: u64) -> Row<'a> {
         Row {
             src: Src::Cols(cols, i),
             time_ns: cols.time_ns.value(i),
@@ -173,7 +201,50 @@ impl<'a> Row<'a> {
             thread_id: cols.thread_id.value(i),
             ret: prim(cols.ret, i),
             fd: prim(cols.fd, i),
+            file: [&cols.file_path, &cols.file_flags, &cols.fd_type]
+                .map(|c| c.as_ref().and_then(|s| s.get(i))),
+            batch,
         }
+    }
+
+    /// Where the row's `process_executable`, `process_name`, `process_cwd`,
+    /// `user_name` and `container_id` sit: equal keys mean equal values
+    /// (and equal nulls). `None` when that cannot be told cheaply (an
+    /// [`Event`], or columns that are not `Utf8View`). Within one batch, a
+    /// view longer than 12 bytes that points to the same bytes of the same
+    /// buffer (the Parquet reader shares dictionary values) is the same
+    /// string, and a shorter one holds its bytes inline.
+    #[inline]
+    pub fn proc_key(&self) -> Option<ProcKey> {
+        let Src::Cols(c, i) = self.src else {
+            return None;
+        };
+        if self.batch == 0 {
+            return None;
+        }
+        let mut key = ProcKey {
+            batch: self.batch,
+            views: [0; 5],
+            valid: 0,
+        };
+        let cols = [
+            &c.process_executable,
+            &c.process_name,
+            &c.process_cwd,
+            &c.user_name,
+            &c.container_id,
+        ];
+        for (j, col) in cols.into_iter().enumerate() {
+            match col {
+                Some(StrColumn::View(a)) if a.is_valid(i) => {
+                    key.valid |= 1 << j;
+                    key.views[j] = a.views()[i];
+                }
+                None | Some(StrColumn::View(_)) => {}
+                Some(_) => return None,
+            }
+        }
+        Some(key)
     }
 
     /// The row as an owned [`Event`] (the columns its batch holds).
@@ -205,31 +276,28 @@ impl<'a> Row<'a> {
         match self.src {
             Src::Event(e) => e.process_args.as_deref().map(List::Strings),
             Src::Cols(c, i) => {
-                let (values, start, end) = match c.process_args.as_ref()? {
-                    ListColumn::List(a) => {
-                        if !a.is_valid(i) {
-                            return None;
-                        }
-                        let o = a.value_offsets();
-                        (a.values(), o[i] as usize, o[i + 1] as usize)
-                    }
-                    ListColumn::Large(a) => {
-                        if !a.is_valid(i) {
-                            return None;
-                        }
-                        let o = a.value_offsets();
-                        (a.values(), o[i] as usize, o[i + 1] as usize)
-                    }
-                };
-                let strs = match values.data_type() {
-                    DataType::Utf8View => StrColumn::View(values.as_string_view()),
-                    DataType::Utf8 => StrColumn::Utf8(values.as_string::<i32>()),
-                    DataType::LargeUtf8 => StrColumn::Large(values.as_string::<i64>()),
-                    _ => return None,
-                };
+                let (strs, start, end) = c.process_args.as_ref()?.values_at(i)?;
                 Some(List::Arrow(strs, start, end))
             }
         }
+    }
+
+    /// `file_path`.
+    #[inline]
+    pub fn file_path(&self) -> Option<&'a str> {
+        self.file[0]
+    }
+
+    /// `file_flags`.
+    #[inline]
+    pub fn file_flags(&self) -> Option<&'a str> {
+        self.file[1]
+    }
+
+    /// `fd_type`.
+    #[inline]
+    pub fn fd_type(&self) -> Option<&'a str> {
+        self.file[2]
     }
 
     strs!(
@@ -239,12 +307,9 @@ impl<'a> Row<'a> {
         process_cwd,
         user_name,
         container_id,
-        file_path,
         file_path_user,
-        file_flags,
         file_target_path,
         file_target_path_user,
-        fd_type,
         network_family,
         network_transport,
         source_ip,

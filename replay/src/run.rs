@@ -159,11 +159,12 @@ fn replay_columns(
             let batch = batch.map_err(read_err)?;
             let cols = EventColumns::new(&batch).map_err(read_err)?;
             let mut kind = EventKind::default();
+            let batch_id = crate::row::batch_id();
             for i in 0..batch.num_rows() {
                 if i == 0 || !cols.event_kind.same_as_previous(i) {
                     kind = cols.kind(i);
                 }
-                let row = Row::at(&cols, i, kind);
+                let row = Row::at(&cols, i, kind, batch_id);
                 replay.push_row(&row);
                 if replay.verdict_count() > verdict_rows.len() {
                     verdict_rows.resize(replay.verdict_count(), (n, row.to_event()));

@@ -36,11 +36,11 @@ use std::sync::Arc;
 
 use hindsight_format::{Event, EventKind};
 
-use crate::row::{List, Row};
+use crate::row::{List, ProcKey, Row};
 
 use crate::fdtable::FdTable;
 use crate::field::Col;
-use crate::intern::Interner;
+use crate::intern::{Interner, StrHasher};
 
 /// A small, fast, deterministic hasher for integer keys (pids).
 #[derive(Default, Clone, Copy)]
@@ -135,6 +135,29 @@ pub struct Process {
     /// Executable path of the process that last created or opened for
     /// writing the current executable during the recording (set at exec).
     pub exe_writer: Option<Arc<str>>,
+    /// Where the strings [`Process::update_from`] last took sat.
+    seen: Seen,
+}
+
+/// A cache of where a process's image strings were last taken from: a
+/// later row with the same [`ProcKey`] holds the same strings, so taking
+/// them again would change nothing (most rows of a process repeat them; the
+/// comparisons were a large share of the state model's cost). Any other
+/// change of those strings clears it. Not part of the state: it compares
+/// equal and prints as nothing.
+#[derive(Clone, Copy, Default)]
+struct Seen(Option<ProcKey>);
+
+impl PartialEq for Seen {
+    fn eq(&self, _: &Seen) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Seen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("..")
+    }
 }
 
 fn arc(s: Option<&str>) -> Option<Arc<str>> {
@@ -172,12 +195,16 @@ impl Process {
         if let Some(pp) = ev.process_parent_pid() {
             self.ppid = Some(pp);
         }
-        refresh(&mut self.exe, ev.process_executable());
-        refresh(&mut self.name, ev.process_name());
-        refresh(&mut self.cwd, ev.process_cwd());
-        refresh(&mut self.user_name, ev.user_name());
-        if ev.container_id().is_some() {
-            refresh(&mut self.container, ev.container_id());
+        let key = ev.proc_key();
+        if key.is_none() || key != self.seen.0 {
+            refresh(&mut self.exe, ev.process_executable());
+            refresh(&mut self.name, ev.process_name());
+            refresh(&mut self.cwd, ev.process_cwd());
+            refresh(&mut self.user_name, ev.user_name());
+            if ev.container_id().is_some() {
+                refresh(&mut self.container, ev.container_id());
+            }
+            self.seen = Seen(key);
         }
         if self.cmdline.is_none() {
             self.cmdline = arc(ev.process_command_line());
@@ -237,7 +264,7 @@ pub struct State {
     /// writing (`creat`, opens with `O_CREAT`, `O_TRUNC`, `O_WRONLY` or
     /// `O_RDWR`), following renames; see
     /// [`Process::exe_writer`]. Bounded by [`MAX_WRITTEN`].
-    written: HashMap<Arc<str>, Arc<str>>,
+    written: HashMap<Arc<str>, Arc<str>, BuildHasherDefault<StrHasher>>,
 }
 
 /// Every event column the state model reads ([`State::before`] and
@@ -377,7 +404,7 @@ impl State {
             max_exited: max,
             strings: Interner::default(),
             login_names: BTreeMap::new(),
-            written: HashMap::new(),
+            written: HashMap::default(),
         }
     }
 
@@ -455,7 +482,10 @@ impl State {
 
     /// Mutable access for the enforcement simulation.
     pub fn process_mut(&mut self, pid: i32) -> Option<&mut Process> {
-        self.procs.get_mut(&pid)
+        let p = self.procs.get_mut(&pid)?;
+        // The caller may change the strings the cache stands for.
+        p.seen = Seen::default();
+        Some(p)
     }
 
     /// The parent of `p`, if known (a process is never its own parent).
@@ -612,11 +642,10 @@ impl State {
     }
 
     /// Remembers who last created or opened a path for writing, and moves
-    /// that along renames.
-    fn track_written(&mut self, sc: &str, ev: &Row<'_>) {
-        let Some(path) = ev.file_path() else {
-            return;
-        };
+    /// that along renames. Returns the shared copy of the path it filed, if
+    /// any (the new descriptor's path shares it).
+    fn track_written(&mut self, sc: &str, ev: &Row<'_>) -> Option<Arc<str>> {
+        let path = ev.file_path()?;
         let creates =
             sc == "creat" || (opens_file(sc) && ev.file_flags().is_some_and(opens_for_writing));
         if creates {
@@ -626,13 +655,16 @@ impl State {
                 Some(e) if own.as_deref() != Some(e) => Some(Arc::from(e)),
                 _ => own,
             };
-            let Some(exe) = exe else {
-                return;
-            };
+            let exe = exe?;
             if self.written.len() >= MAX_WRITTEN {
                 self.written.clear();
             }
-            self.written.insert(Arc::from(path), exe);
+            let key = match self.written.get_key_value(path) {
+                Some((k, _)) => Arc::clone(k),
+                None => Arc::from(path),
+            };
+            self.written.insert(Arc::clone(&key), exe);
+            return Some(key);
         } else if matches!(sc, "rename" | "renameat" | "renameat2")
             && let Some(to) = ev.file_target_path()
         {
@@ -645,6 +677,7 @@ impl State {
                 }
             }
         }
+        None
     }
 
     fn exec(&mut self, ev: &Row<'_>) {
@@ -654,6 +687,7 @@ impl State {
         let Some(p) = self.procs.get_mut(&ev.process_pid) else {
             return;
         };
+        p.seen = Seen::default();
         if let Some(exe) = ev.process_executable().or(ev.file_path()) {
             p.exe = Some(Arc::from(exe));
         }
@@ -682,7 +716,7 @@ impl State {
         if !ok {
             return;
         }
-        self.track_written(sc, ev);
+        let filed = self.track_written(sc, ev);
         let strings = &mut self.strings;
         let Some(p) = self.procs.get_mut(&ev.process_pid) else {
             return;
@@ -695,7 +729,7 @@ impl State {
                 p.fds.insert(
                     fd,
                     FdInfo {
-                        path: arc(ev.file_path()),
+                        path: filed.or_else(|| arc(ev.file_path())),
                         kind: Some(strings.get(ev.fd_type().unwrap_or("file"))),
                         flags: flags.map(|f| strings.get(f)),
                         cloexec: has_cloexec(flags),
@@ -831,6 +865,7 @@ impl State {
             "chdir" => {
                 if let Some(path) = ev.file_path() {
                     p.cwd = Some(Arc::from(path));
+                    p.seen = Seen::default();
                 }
             }
             "fchdir" => {
@@ -840,6 +875,7 @@ impl State {
                     .and_then(|f| f.path.clone())
                 {
                     p.cwd = Some(path);
+                    p.seen = Seen::default();
                 }
             }
             _ => {
