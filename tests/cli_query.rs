@@ -286,6 +286,20 @@ fn segments_follow_the_manifest() {
         stderr(&o)
     );
     std::fs::remove_file(&stray).unwrap();
+    // An incomplete recording is queried, with a warning that its spool is not.
+    let manifest = rec.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let mut m: serde_json::Value = serde_json::from_str(&text).unwrap();
+    m["complete"] = false.into();
+    std::fs::write(&manifest, m.to_string()).unwrap();
+    let o = count(&rec);
+    assert_eq!(stdout(&o), "n\n20000\n", "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the recording is not complete") && stderr(&o).contains("recover"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::write(&manifest, text).unwrap();
     // A listed segment that is gone is an error naming it, not a smaller answer.
     std::fs::remove_file(rec.join("events/part-000000.parquet")).unwrap();
     let o = count(&rec);

@@ -74,7 +74,15 @@ pub fn main() -> ExitCode {
         _ => "debug",
     };
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level))
-        .format_timestamp(None)
+        .format(|buf, record| {
+            use std::io::Write;
+            // Warnings read like the rest of our messages; -v detail keeps its origin.
+            match record.level() {
+                log::Level::Error => writeln!(buf, "error: {}", record.args()),
+                log::Level::Warn => writeln!(buf, "warning: {}", record.args()),
+                level => writeln!(buf, "[{level} {}] {}", record.target(), record.args()),
+            }
+        })
         .init();
     if !matches!(cli.command, Command::Record(_)) {
         alloc::tune_allocator();

@@ -170,6 +170,15 @@ async fn follow_manifests(
             .await?;
     let mut kept = Vec::new();
     for (manifest, m) in fetched {
+        if !m.complete {
+            let dir = name(manifest);
+            let dir = dir.trim_end_matches("manifest.json").trim_end_matches('/');
+            log::warn!(
+                "{dir}: the recording is not complete (still being written, or its recorder \
+                 was killed): rows not yet in a segment are in its spool and not queried; \
+                 `hindsight recover {dir}` makes them permanent"
+            );
+        }
         let dir = manifest.as_ref().trim_end_matches("manifest.json");
         for seg in &m.segments {
             let loc = format!("{dir}{}", seg.file);
