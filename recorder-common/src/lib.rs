@@ -330,7 +330,8 @@ pub struct WireHeader {
     pub user_err2: i32,
     /// Exit: `task.exit_code` (wait status); fork: child tid; exec: old pid.
     pub aux_int: i32,
-    /// Fork: child tgid.
+    /// Fork: child tgid; exec: bytes of the new image's whole argv (more
+    /// than `aux_len` when argv was cut to fit `aux`).
     pub child_tgid: u32,
     /// Bytes of `kpath` used.
     pub kpath_len: u32,

@@ -175,6 +175,8 @@ pub fn hs_exec(ctx: RawTracePointContext) -> i32 {
     let start = rd::<u64>(mm, conf!(off.mm_arg_start));
     let end = rd::<u64>(mm, conf!(off.mm_arg_end));
     if end > start {
+        // The whole argv's size, so that a cut one is known as cut.
+        e.header.child_tgid = (end - start) as u32;
         let mut n = end - start;
         if n > (AUX_LEN - 1) as u64 {
             n = (AUX_LEN - 1) as u64;

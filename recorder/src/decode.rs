@@ -932,6 +932,13 @@ impl Decoder {
                 args.pop();
             }
             e.process_args = Some(args);
+            if h.child_tgid > h.aux_len {
+                // Cut to fit the record: say so, and how much there was.
+                e.syscall_args = Some(format!(
+                    "argv_bytes={} argv_recorded={}",
+                    h.child_tgid, h.aux_len
+                ));
+            }
         }
         e.process_cwd = kpath2.clone();
         if h.flags & F_EXE_OVERLAY != 0 {

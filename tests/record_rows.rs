@@ -1,8 +1,11 @@
-//! The second path of link, symlink and rename is made absolute against the
-//! directory it is relative to, also when the first path is absolute
-//! (`ln -s /abs rel`): a rule on the created name (e.g. an SSH
-//! `authorized_keys` replaced by a link) must see its real place. Needs root;
+//! Rows the recorder writes for edge cases a rule depends on. Needs root;
 //! skips with a printed reason otherwise.
+//!
+//! - The second path of link, symlink and rename is made absolute against the
+//!   directory it is relative to, also when the first path is absolute
+//!   (`ln -s /abs rel`): a rule on the created name (e.g. an SSH
+//!   `authorized_keys` replaced by a link) must see its real place.
+//! - An argv longer than the record holds is marked as cut, with its size.
 
 use std::path::Path;
 use std::process::Command;
@@ -104,4 +107,39 @@ fn second_paths_are_absolute_whatever_the_first() {
     ] {
         assert!(rows.contains(&w), "missing {w} in {rows:#?}");
     }
+}
+
+#[test]
+fn a_cut_argv_says_so() {
+    if !is_root() {
+        eprintln!("skipped a_cut_argv_says_so: recording needs root");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let rec = tmp.path().join("rec");
+    let long: Vec<String> = (0..3000).map(|i| i.to_string()).collect();
+    let o = hindsight()
+        .args(["record", "-o"])
+        .arg(&rec)
+        .args(["--", "/bin/true"])
+        .args(&long)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = hindsight()
+        .arg("query")
+        .arg(&rec)
+        .args([
+            "SELECT syscall_args FROM events WHERE event_kind = 'process_exec'",
+            "--format",
+            "csv",
+        ])
+        .output()
+        .unwrap();
+    let whole: usize = long.iter().map(|a| a.len() + 1).sum::<usize>() + "/bin/true".len() + 1;
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains(&format!("argv_bytes={whole} argv_recorded=")),
+        "{text}"
+    );
 }
