@@ -109,6 +109,11 @@ pub struct RecordSummary {
     pub disk_bytes: u64,
     /// Committed segments.
     pub segments: usize,
+    /// Segments deleted by `--max-size` (ring mode), and the rows they held:
+    /// `events` counts them, `segments` and `disk_bytes` do not.
+    pub deleted_segments: u64,
+    /// Rows of the deleted segments.
+    pub deleted_events: u64,
     /// Wall time recorded.
     pub elapsed: Duration,
     /// Exit code of the recorded command.
@@ -747,6 +752,8 @@ pub fn record(
         wire_bytes: counters.wire_bytes.load(Ordering::Relaxed),
         disk_bytes: m.segment_bytes(),
         segments: m.segments.len(),
+        deleted_segments: m.deleted_segments,
+        deleted_events: m.deleted_events,
         elapsed,
         exit_code,
         hooks_active: m.hooks.active.clone(),

@@ -184,28 +184,39 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprint!("\r\x1b[K");
     }
     let s = &summary;
-    let per_event = if s.events > 0 {
-        format!("{:.1}", s.disk_bytes as f64 / s.events as f64)
+    // In ring mode, sizes are those of the segments kept.
+    let kept = s.events.saturating_sub(s.deleted_events);
+    let per_event = if kept > 0 {
+        format!("{:.1}", s.disk_bytes as f64 / kept as f64)
     } else {
         "-".into()
     };
-    let ratio = if s.disk_bytes > 0 {
+    let ratio = if s.disk_bytes > 0 && s.deleted_segments == 0 {
         let r = s.wire_bytes as f64 / s.disk_bytes as f64;
-        if r < 10.0 {
+        let r = if r < 10.0 {
             format!("{r:.1}x")
         } else {
             format!("{r:.0}x")
-        }
+        };
+        format!(", {r} compression vs. the kernel wire format")
     } else {
-        "-".into()
+        String::new()
     };
     eprintln!(
-        "hindsight: recorded {} events in {:.1}s into {} ({} in {} segment(s), {} bytes/event, \
-         {} compression vs. the kernel wire format); lost {} event(s) ({} loss row(s)){}{}; \
+        "hindsight: recorded {} events in {:.1}s into {} ({}{} in {} segment(s), {} bytes/event\
+         {}); lost {} event(s) ({} loss row(s)){}{}; \
          hooks: {}{}.{}",
         s.events,
         s.elapsed.as_secs_f64(),
         s.dir.display(),
+        if s.deleted_segments > 0 {
+            format!(
+                "--max-size deleted the {} oldest segment(s) with {} events; kept {kept} events, ",
+                s.deleted_segments, s.deleted_events
+            )
+        } else {
+            String::new()
+        },
         human(s.disk_bytes),
         s.segments,
         per_event,
