@@ -55,6 +55,7 @@ fn info_text_and_json_agree_with_the_manifest() {
     assert!(v["loss_rows"].as_u64().unwrap() >= 1);
     assert_eq!(v["lost_events"], v["lost_by_cause"]["ringbuf_full"]);
     assert!(v["toctou_mismatches"].as_u64().unwrap() >= 1);
+    assert!(v["toctou_unreadable"].as_u64().unwrap() <= v["toctou_mismatches"].as_u64().unwrap());
     assert_eq!(v["segments"], 3);
     assert!(v["compression_ratio"].as_f64().unwrap() > 2.0);
     assert_eq!(v["complete"], true);

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use arrow::array::{Array, AsArray};
-use arrow::datatypes::{Int64Type, UInt64Type};
+use arrow::datatypes::{Int32Type, Int64Type, UInt64Type};
 use serde::Serialize;
 
 use crate::batch::StrColumn;
@@ -49,6 +49,10 @@ pub struct Summary {
     pub lost_by_cause: BTreeMap<String, u64>,
     /// Rows with `toctou_mismatch = true`.
     pub toctou_mismatches: u64,
+    /// Of these, rows where user memory could not be read at entry
+    /// (`file_path_user_err <> 0`): often harmless (a constant path on a page
+    /// not touched yet), unlike a readable value naming another object.
+    pub toctou_unreadable: u64,
     /// Number of segment files.
     pub segments: usize,
     /// Segments deleted in ring mode.
@@ -103,6 +107,7 @@ impl Summary {
             lost_events: 0,
             lost_by_cause: m.totals.events_lost.clone(),
             toctou_mismatches: 0,
+            toctou_unreadable: 0,
             segments: m.segments.len(),
             deleted_segments: m.deleted_segments,
             size_on_disk: 0,
@@ -119,6 +124,7 @@ impl Summary {
             "event_kind",
             "syscall",
             "toctou_mismatch",
+            "file_path_user_err",
             "lost_events",
         ];
         for batch in rec.batches(Some(&cols)) {
@@ -148,6 +154,13 @@ impl Summary {
             count_strings(&mut s.syscalls, strcol("syscall")?, n);
             if let Some(b) = col("toctou_mismatch")?.as_boolean_opt() {
                 s.toctou_mismatches += b.true_count() as u64;
+                if let Some(err) = col("file_path_user_err")?.as_primitive_opt::<Int32Type>() {
+                    s.toctou_unreadable += (0..n)
+                        .filter(|&i| {
+                            b.is_valid(i) && b.value(i) && err.is_valid(i) && err.value(i) != 0
+                        })
+                        .count() as u64;
+                }
             }
             if let Some(l) = col("lost_events")?.as_primitive_opt::<UInt64Type>() {
                 s.loss_rows += (l.len() - l.null_count()) as u64;
@@ -235,10 +248,18 @@ impl Summary {
                 }
             ),
         );
+        let unreadable = if self.toctou_unreadable > 0 {
+            format!(
+                " ({} with user memory unreadable at entry)",
+                self.toctou_unreadable
+            )
+        } else {
+            String::new()
+        };
         kv(
             &mut o,
             "toctou mismatches",
-            &self.toctou_mismatches.to_string(),
+            &format!("{}{unreadable}", self.toctou_mismatches),
         );
         let deleted = if self.deleted_segments > 0 {
             format!(" ({} older deleted in ring mode)", self.deleted_segments)
