@@ -19,6 +19,7 @@ pub mod distinct;
 mod error;
 pub mod like;
 pub mod output;
+pub mod pushdown;
 pub mod readonly;
 mod session;
 pub mod share_work;
@@ -27,6 +28,7 @@ pub mod sql;
 pub mod store;
 pub mod tablefn;
 pub mod udf;
+pub mod view_eq;
 pub mod views;
 
 pub use datafusion;

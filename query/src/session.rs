@@ -20,8 +20,10 @@ use crate::build_side::BuildOnRecursiveResult;
 use crate::cache::CacheRecursiveInvariants;
 use crate::distinct::CountBesideDistinct;
 use crate::like::LikePrefilter;
+use crate::pushdown::SelectivePushdown;
 use crate::share_work::ShareScanWork;
 use crate::source::{self, Input, SEGMENT_GLOB};
+use crate::view_eq::ViewEquality;
 
 /// How [`session`] builds its context.
 #[derive(Debug, Clone)]
@@ -46,8 +48,12 @@ impl Default for SessionOptions {
     }
 }
 
-/// The session configuration every Hindsight query runs with: Parquet filter
-/// pushdown (row filters, reordered by cost), page index and bloom filters on.
+/// The session configuration every Hindsight query runs with: page index and
+/// bloom filters on; Parquet filter pushdown (row filters, reordered by cost)
+/// off by default and turned on per scan by
+/// [`SelectivePushdown`](crate::pushdown::SelectivePushdown) for filters that
+/// look for a needle. `DATAFUSION_*` environment variables override any
+/// setting.
 pub fn session_config(options: &SessionOptions) -> SessionConfig {
     let mut config = SessionConfig::new()
         .with_information_schema(true)
@@ -56,14 +62,31 @@ pub fn session_config(options: &SessionOptions) -> SessionConfig {
         config = config.with_target_partitions(n.max(1));
     }
     let o = config.options_mut();
-    o.execution.parquet.pushdown_filters = true;
+    o.execution.parquet.pushdown_filters = false;
     o.execution.parquet.reorder_filters = true;
     o.execution.parquet.enable_page_index = true;
     o.execution.parquet.bloom_filter_on_read = true;
     o.execution.listing_table_ignore_subdirectory = false;
     o.sql_parser.enable_ident_normalization = true;
     o.execution.time_zone = Some(options.time_zone.clone().unwrap_or_else(|| "+00:00".into()));
+    apply_env_overrides(o);
     config
+}
+
+/// Lets `DATAFUSION_*` environment variables override any setting, as
+/// datafusion-cli does: `DATAFUSION_EXECUTION_BATCH_SIZE=32768` sets
+/// `datafusion.execution.batch_size`. A value that does not parse is
+/// reported on stderr and ignored.
+fn apply_env_overrides(o: &mut datafusion::config::ConfigOptions) {
+    let keys: Vec<String> = o.entries().into_iter().map(|e| e.key).collect();
+    for key in keys {
+        let env = key.to_uppercase().replace('.', "_");
+        if let Ok(value) = std::env::var(&env)
+            && let Err(e) = o.set(&key, &value)
+        {
+            eprintln!("warning: ignoring {env}={value}: {e}");
+        }
+    }
 }
 
 /// Opens recordings for SQL.
@@ -121,7 +144,8 @@ pub fn optimizer_rules() -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
 /// DataFusion's physical optimizer rules plus [`BuildOnRecursiveResult`]
 /// right after its join selection and [`CacheRecursiveInvariants`] right
 /// before the post-optimization filter pushdown (so no dynamic filter
-/// reaches a cached subtree), and [`ShareScanWork`] last.
+/// reaches a cached subtree), and [`SelectivePushdown`], [`ViewEquality`] and
+/// [`ShareScanWork`] last.
 pub fn physical_optimizer_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
     let mut rules = PhysicalOptimizer::new().rules;
     let at = rules
@@ -134,6 +158,8 @@ pub fn physical_optimizer_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + 
         .position(|r| r.name() == crate::build_side::AFTER_RULE)
         .map_or(0, |i| i + 1);
     rules.insert(after, Arc::new(BuildOnRecursiveResult));
+    rules.push(Arc::new(SelectivePushdown));
+    rules.push(Arc::new(ViewEquality));
     rules.push(Arc::new(ShareScanWork));
     rules
 }
