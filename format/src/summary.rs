@@ -176,8 +176,10 @@ impl Summary {
         let manifest_bytes =
             std::fs::metadata(rec.dir().join(MANIFEST_FILE)).map_or(0, |md| md.len());
         s.size_on_disk = seg_bytes + manifest_bytes;
-        if s.events > 0 {
-            s.bytes_per_event = s.size_on_disk as f64 / s.events as f64;
+        // Per row in segments: rows still in a spool take no segment bytes.
+        let seg_rows: u64 = m.segments.iter().map(|s| s.rows).sum();
+        if seg_rows > 0 {
+            s.bytes_per_event = s.size_on_disk as f64 / seg_rows as f64;
         }
         let arrow_bytes: u64 = m.segments.iter().map(|s| s.arrow_bytes).sum();
         if seg_bytes > 0 {
@@ -276,17 +278,22 @@ impl Summary {
                 self.size_on_disk
             ),
         );
+        // No segment yet (a crashed recording before `recover`): no ratio.
+        let or_none = |v: f64, text: String| if v > 0.0 { text } else { "-".into() };
         kv(
             &mut o,
             "bytes per event",
-            &format!("{:.1}", self.bytes_per_event),
+            &or_none(self.bytes_per_event, format!("{:.1}", self.bytes_per_event)),
         );
         kv(
             &mut o,
             "compression",
-            &format!(
-                "{:.1}x (Arrow in memory vs Parquet on disk)",
-                self.compression_ratio
+            &or_none(
+                self.compression_ratio,
+                format!(
+                    "{:.1}x (Arrow in memory vs Parquet on disk)",
+                    self.compression_ratio
+                ),
             ),
         );
         if !self.hooks.active.is_empty() {
