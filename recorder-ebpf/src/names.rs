@@ -102,6 +102,26 @@ fn arg(args: &[u64; 6], idx1: u8) -> u64 {
     }
 }
 
+/// `filename->name` and `filename->uptr`: one 16-byte read when `uptr`
+/// follows `name` (it does in every kernel since 3.x), else two.
+#[inline(always)]
+fn name_and_uptr(obj: u64) -> (u64, u64) {
+    let (n, u) = (ext!(filename_name), ext!(filename_uptr));
+    if u == n + 8 {
+        let mut w = core::mem::MaybeUninit::<[u64; 2]>::uninit();
+        let r = unsafe {
+            h::bpf_probe_read_kernel(w.as_mut_ptr().cast(), 16, (obj + n as u64) as *const _)
+        };
+        if r < 0 {
+            return (0, 0);
+        }
+        // SAFETY: the read above filled all 16 bytes.
+        let w = unsafe { w.assume_init() };
+        return (w[0], w[1]);
+    }
+    (rd::<u64>(obj, n), rd::<u64>(obj, u))
+}
+
 #[raw_tracepoint(tracepoint = "kmem_cache_free")]
 pub fn hs_names_free(ctx: RawTracePointContext) -> i32 {
     let s: u64 = ctx.arg(2);
@@ -122,11 +142,10 @@ pub fn hs_names_free(ctx: RawTracePointContext) -> i32 {
     let obj: u64 = ctx.arg(1);
     // A `struct filename` with its name inline (short names; a long name
     // lives in its own names_cache object and is not compared).
-    let name = rd::<u64>(obj, ext!(filename_name));
+    let (name, uptr) = name_and_uptr(obj);
     if name != obj + ext!(filename_iname) as u64 {
         return 0;
     }
-    let uptr = rd::<u64>(obj, ext!(filename_uptr));
     if uptr == 0 {
         return 0;
     }
