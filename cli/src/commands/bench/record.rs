@@ -44,6 +44,7 @@ Examples:
   sudo hindsight bench record --sustained --rate 300000 --duration 60s
   sudo hindsight bench record --sustained --rate 0 --threads 2  # as fast as possible
   sudo hindsight bench record --format json > record-bench.json
+  sudo hindsight bench record --baseline /tmp/hindsight-before   # a change, within one run
 
 Build with --release: a debug recorder measures the compiler, not the recorder.")]
 pub struct Args {
@@ -101,6 +102,13 @@ pub struct Args {
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub threads: u32,
 
+    /// Another build of hindsight (e.g. `target/release/hindsight` copied
+    /// before a change) to run as the tracer `hindsight-baseline`, in the
+    /// same rounds as this binary, so that a change is measured within one
+    /// run (the added times of separate runs move with the machine's load).
+    #[arg(long, value_name = "PATH")]
+    pub baseline: Option<PathBuf>,
+
     /// Scratch directory (default: a fresh directory under $TMPDIR, removed at the end).
     #[arg(long, value_name = "DIR")]
     pub work_dir: Option<PathBuf>,
@@ -145,9 +153,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             notes.push(format!("{} skipped: {tool} not found", t.name()));
             continue;
         }
+        if *t == Tracer::HindsightBaseline && args.baseline.is_none() {
+            bail!("--tracers hindsight-baseline needs --baseline PATH");
+        }
         if !tracers.contains(t) {
             tracers.push(*t);
         }
+    }
+    if args.baseline.is_some() && !tracers.contains(&Tracer::HindsightBaseline) {
+        tracers.push(Tracer::HindsightBaseline);
     }
     let mut workloads = args.workloads.clone();
     workloads.dedup();
@@ -165,9 +179,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     t.name()
                 );
                 let started = Instant::now();
-                let s = bench
-                    .run(w, t, round)
-                    .with_context(|| format!("{} under {}", wl_name(w), t.name()))?;
+                let mut attempt = bench.run(w, t, round);
+                // A bpftrace that hangs after SIGINT (seen under load) is
+                // killed and its run discarded: that round is run again
+                // (twice at most) instead of ending the whole bench.
+                for _ in 0..2 {
+                    match &attempt {
+                        Err(e)
+                            if matches!(t, Tracer::BpftraceCount | Tracer::BpftracePrint)
+                                && format!("{e:#}").contains("was killed") =>
+                        {
+                            eprintln!("bench record: {e:#}; running that round again");
+                            attempt = bench.run(w, t, round);
+                        }
+                        _ => break,
+                    }
+                }
+                let s = attempt.with_context(|| format!("{} under {}", wl_name(w), t.name()))?;
                 log::debug!(
                     "{} {}: {:?} in {:?}",
                     wl_name(w),
@@ -187,6 +215,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         rounds: args.rounds,
         iterations: args.iterations,
         syscalls_set: args.syscalls.clone(),
+        baseline: args.baseline.as_ref().map(|b| b.display().to_string()),
         notes,
         workloads: results,
     };

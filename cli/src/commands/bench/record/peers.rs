@@ -21,6 +21,8 @@ pub enum Tracer {
     None,
     /// `hindsight record --syscalls SET -- ...` (this binary).
     Hindsight,
+    /// `--baseline PATH record --syscalls SET -- ...` (another build).
+    HindsightBaseline,
     /// bpftrace on raw_syscalls sys_enter/sys_exit, counting in the kernel.
     BpftraceCount,
     /// bpftrace on raw_syscalls sys_enter/sys_exit, one printed line per syscall.
@@ -34,6 +36,7 @@ impl Tracer {
         match self {
             Tracer::None => "none",
             Tracer::Hindsight => "hindsight",
+            Tracer::HindsightBaseline => "hindsight-baseline",
             Tracer::BpftraceCount => "bpftrace-count",
             Tracer::BpftracePrint => "bpftrace-print",
             Tracer::Strace => "strace",
@@ -118,12 +121,16 @@ impl Bench {
                     bail!("{}: {st}", argv.join(" "));
                 }
             }
-            Tracer::Hindsight => {
+            Tracer::Hindsight | Tracer::HindsightBaseline => {
+                let binary = match (t, &self.baseline) {
+                    (Tracer::HindsightBaseline, Some(b)) => b,
+                    _ => &self.hindsight,
+                };
                 let rec = self.dir.join(format!("{tag}.rec"));
                 let log = self.dir.join(format!("{tag}.log"));
                 let argv: Vec<OsString> = argv.iter().map(OsString::from).collect();
                 let (m, cpu) = record_with_hindsight(
-                    &self.hindsight,
+                    binary,
                     &rec,
                     &self.syscalls,
                     &self.ring_buffer,
@@ -265,7 +272,10 @@ impl Bench {
         }
         let (wall, workload_cpu) = Self::read_time(&out)?;
         s.wall_ns = wall;
-        if matches!(t, Tracer::Hindsight | Tracer::Strace) {
+        if matches!(
+            t,
+            Tracer::Hindsight | Tracer::HindsightBaseline | Tracer::Strace
+        ) {
             // The tracer is the workload's ancestor, so the CPU time it
             // reaped includes the workload's: keep the tracer's own.
             s.tracer_cpu_ns = s.tracer_cpu_ns.map(|c| c.saturating_sub(workload_cpu));

@@ -36,6 +36,15 @@ pub(super) struct WorkloadResult {
     bpftrace_print_over_hindsight: Option<f64>,
     /// strace added time / hindsight added time.
     strace_over_hindsight: Option<f64>,
+    /// hindsight-baseline added time / bpftrace-count added time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline_vs_bpftrace_count: Option<f64>,
+    /// bpftrace-print added time / hindsight-baseline added time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bpftrace_print_over_baseline: Option<f64>,
+    /// hindsight added time / hindsight-baseline added time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hindsight_over_baseline: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -46,6 +55,9 @@ pub(super) struct Report {
     pub(super) rounds: usize,
     pub(super) iterations: u64,
     pub(super) syscalls_set: String,
+    /// `--baseline`: the build run as `hindsight-baseline`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) baseline: Option<String>,
     pub(super) notes: Vec<String>,
     pub(super) workloads: Vec<WorkloadResult>,
 }
@@ -165,6 +177,15 @@ pub(super) fn summarize(
         ratio_vs_bpftrace_count: ratio(hs, added(Tracer::BpftraceCount)),
         bpftrace_print_over_hindsight: ratio(added(Tracer::BpftracePrint), hs),
         strace_over_hindsight: ratio(added(Tracer::Strace), hs),
+        baseline_vs_bpftrace_count: ratio(
+            added(Tracer::HindsightBaseline),
+            added(Tracer::BpftraceCount),
+        ),
+        bpftrace_print_over_baseline: ratio(
+            added(Tracer::BpftracePrint),
+            added(Tracer::HindsightBaseline),
+        ),
+        hindsight_over_baseline: ratio(hs, added(Tracer::HindsightBaseline)),
         tracers: out,
     })
 }
@@ -205,24 +226,67 @@ pub(super) fn print_table(r: &Report) {
             fmt_opt(w.strace_over_hindsight, 1),
         );
     }
-    println!();
-    println!("Hindsight's recording:");
-    println!();
-    println!(
-        "| workload | events | events/s | lost | bytes/event on disk | recorder CPU ns/event |"
-    );
-    println!("|---|---:|---:|---:|---:|---:|");
-    for w in &r.workloads {
-        if let Some(h) = w.tracers.iter().find(|x| x.tracer == Tracer::Hindsight) {
+    if let Some(b) = &r.baseline {
+        println!();
+        println!("Against the baseline build ({b}), same rounds:");
+        println!();
+        println!(
+            "| workload | hindsight | hindsight-baseline | hindsight ÷ baseline | hindsight ÷ bpftrace-count | baseline ÷ bpftrace-count | bpftrace-print ÷ hindsight | bpftrace-print ÷ baseline |"
+        );
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+        for w in &r.workloads {
+            let added = |t: Tracer| {
+                fmt_opt(
+                    w.tracers
+                        .iter()
+                        .find(|x| x.tracer == t)
+                        .and_then(|x| x.added_ns_per_syscall),
+                    0,
+                )
+            };
             println!(
-                "| {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
                 wl_name(w.workload),
-                h.events.map_or("-".into(), |e| e.to_string()),
-                fmt_opt(h.events_per_sec, 0),
-                h.lost.map_or("-".into(), |e| e.to_string()),
-                fmt_opt(h.bytes_per_event, 2),
-                fmt_opt(h.tracer_cpu_ns_per_event, 0),
+                added(Tracer::Hindsight),
+                added(Tracer::HindsightBaseline),
+                fmt_opt(w.hindsight_over_baseline, 2),
+                fmt_opt(w.ratio_vs_bpftrace_count, 2),
+                fmt_opt(w.baseline_vs_bpftrace_count, 2),
+                fmt_opt(w.bpftrace_print_over_hindsight, 1),
+                fmt_opt(w.bpftrace_print_over_baseline, 1),
             );
+        }
+    }
+    for (t, title) in [
+        (Tracer::Hindsight, "Hindsight's recording:"),
+        (Tracer::HindsightBaseline, "The baseline build's recording:"),
+    ] {
+        if !r
+            .workloads
+            .iter()
+            .any(|w| w.tracers.iter().any(|x| x.tracer == t))
+        {
+            continue;
+        }
+        println!();
+        println!("{title}");
+        println!();
+        println!(
+            "| workload | events | events/s | lost | bytes/event on disk | recorder CPU ns/event |"
+        );
+        println!("|---|---:|---:|---:|---:|---:|");
+        for w in &r.workloads {
+            if let Some(h) = w.tracers.iter().find(|x| x.tracer == t) {
+                println!(
+                    "| {} | {} | {} | {} | {} | {} |",
+                    wl_name(w.workload),
+                    h.events.map_or("-".into(), |e| e.to_string()),
+                    fmt_opt(h.events_per_sec, 0),
+                    h.lost.map_or("-".into(), |e| e.to_string()),
+                    fmt_opt(h.bytes_per_event, 2),
+                    fmt_opt(h.tracer_cpu_ns_per_event, 0),
+                );
+            }
         }
     }
     let print_lost: Vec<String> = r

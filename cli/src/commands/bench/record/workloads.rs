@@ -33,6 +33,8 @@ pub(super) struct Bench {
     pub(super) helper: PathBuf,
     pub(super) cgroup: PathBuf,
     pub(super) hindsight: PathBuf,
+    /// `--baseline`: the build run as `hindsight-baseline`.
+    pub(super) baseline: Option<PathBuf>,
     pub(super) syscalls: String,
     pub(super) ring_buffer: String,
     pub(super) test_file: PathBuf,
@@ -83,6 +85,7 @@ impl Bench {
             remove_dir,
             cgroup,
             hindsight: std::env::current_exe().context("locating the hindsight binary")?,
+            baseline: args.baseline.clone(),
             syscalls: args.syscalls.clone(),
             ring_buffer: args.ring_buffer.clone(),
             iterations: args.iterations,
