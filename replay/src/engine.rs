@@ -513,7 +513,7 @@ pub fn event_json(ev: &Event) -> serde_json::Map<String, serde_json::Value> {
 
 /// [`event_json`] of a [`Row`].
 pub fn event_json_row(ev: Row<'_>) -> serde_json::Map<String, serde_json::Value> {
-    columns_json(ev.time_ns, |c| row_column(c, ev))
+    columns_json(ev.time_ns, |c| row_column(c, &ev))
 }
 
 /// [`event_json`] of a row whose columns are spread over several partial

@@ -752,7 +752,7 @@ fn eval_node(n: &Node, ctx: &Ctx<'_>) -> bool {
                 // directly (a missing value fails every matcher).
                 match &e.field {
                     Field::Column(c) if *c != Col::ProcessArgs => {
-                        m.matches(&row_column(*c, ctx.ev))
+                        m.matches(&row_column(*c, &ctx.ev))
                     }
                     Field::Proc(pf) if *pf != ProcField::Argv => ctx
                         .proc

@@ -201,8 +201,11 @@ impl<'a> Row<'a> {
             thread_id: cols.thread_id.value(i),
             ret: prim(cols.ret, i),
             fd: prim(cols.fd, i),
-            file: [&cols.file_path, &cols.file_flags, &cols.fd_type]
-                .map(|c| c.as_ref().and_then(|s| s.get(i))),
+            file: [
+                cols.file_path.as_ref().and_then(|s| s.get(i)),
+                cols.file_flags.as_ref().and_then(|s| s.get(i)),
+                cols.fd_type.as_ref().and_then(|s| s.get(i)),
+            ],
             batch,
         }
     }

@@ -136,11 +136,11 @@ fn a<'a>(v: &'a Option<std::sync::Arc<str>>) -> Value<'a> {
 
 /// Reads a column of the event.
 pub fn column<'a>(c: Col, ev: &'a Event) -> Value<'a> {
-    row_column(c, Row::event(ev))
+    row_column(c, &Row::event(ev))
 }
 
 /// Reads a column of a [`Row`].
-pub fn row_column<'a>(c: Col, ev: Row<'a>) -> Value<'a> {
+pub fn row_column<'a>(c: Col, ev: &Row<'a>) -> Value<'a> {
     match c {
         Col::Time => Value::Int(ev.time_ns / 1000),
         Col::TimeNs => Value::Int(ev.time_ns),
@@ -315,7 +315,7 @@ pub fn any_value<'a>(field: &Field, ctx: &Ctx<'a>, f: &mut dyn FnMut(Value<'a>) 
 /// Reads `field` as one value (lists as [`Value::List`]; `ancestor_*` as the parent's value).
 pub fn single<'a>(field: &Field, ctx: &Ctx<'a>) -> Value<'a> {
     match field {
-        Field::Column(c) => row_column(*c, ctx.ev),
+        Field::Column(c) => row_column(*c, &ctx.ev),
         Field::Proc(pf) => ctx.proc.map_or(Value::Null, |p| proc_field(*pf, p, ctx)),
         Field::Parent(pf) => ctx
             .parent()
