@@ -260,3 +260,36 @@ fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// For Falco rules, every format carries the same rendered output: the text
+/// of `--format jsonl` is falco-json's `output` without its time and
+/// priority prefix, on every recorded Falco scenario.
+#[test]
+fn falco_outputs_agree_across_formats() {
+    let falco = "rules/falco/falco_rules.yaml";
+    let mut compared = 0;
+    for entry in std::fs::read_dir(repo().join("fixtures/recordings/falco")).unwrap() {
+        let rec = entry.unwrap().path().join("positive");
+        if !rec.join("manifest.json").exists() {
+            continue;
+        }
+        let rec = rec.to_str().unwrap();
+        let lines = |format: &str| -> Vec<serde_json::Value> {
+            let o = hindsight(&["replay", rec, "--rules", falco, "--format", format]);
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect()
+        };
+        let (jsonl, alerts) = (lines("jsonl"), lines("falco-json"));
+        assert_eq!(jsonl.len(), alerts.len(), "{rec}");
+        for (v, a) in jsonl.iter().zip(&alerts) {
+            let text = a["output"].as_str().unwrap();
+            let (_, rest) = text.split_once(": ").unwrap();
+            let (_, rendered) = rest.split_once(' ').unwrap();
+            assert_eq!(v["output"].as_str().unwrap(), rendered, "{rec}");
+            compared += 1;
+        }
+    }
+    assert!(compared >= 20, "only {compared} verdicts compared");
+}

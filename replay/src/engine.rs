@@ -223,6 +223,19 @@ impl Engine {
         }
     }
 
+    /// Sets the output of each verdict whose rule renders it late
+    /// ([`crate::ir::Rule::late_output`]) from the verdict as it is now; run
+    /// again after a verdict's event was completed.
+    pub fn render_late_outputs(&self, report: &mut Report) {
+        for v in &mut report.verdicts {
+            if let Some(c) = self.rules.iter().find(|c| c.rule.id == v.rule_id)
+                && let Some(late) = &c.rule.late_output
+            {
+                v.output = (late.0)(v);
+            }
+        }
+    }
+
     /// The rules to try on `ev`: those naming its syscall, and those that
     /// name none (two lists, each in rule order).
     fn candidates(&self, ev: &Row<'_>) -> (&[Candidate], &[Candidate]) {
@@ -488,8 +501,10 @@ impl Replay<'_> {
         });
     }
 
-    /// Ends the replay: flags verdicts near loss and returns the report.
+    /// Ends the replay: flags verdicts near loss, renders late outputs
+    /// ([`crate::ir::Rule::late_output`]) and returns the report.
     pub fn finish(mut self) -> Report {
+        self.engine.render_late_outputs(&mut self.report);
         if !self.loss_times.is_empty() {
             self.loss_times.sort_unstable();
             for v in &mut self.report.verdicts {

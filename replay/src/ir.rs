@@ -386,6 +386,28 @@ pub struct Rule {
     pub action: Option<Action>,
     /// Disabled rules are compiled (so errors show) but not evaluated.
     pub enabled: bool,
+    /// Renders the verdict's output text from the finished verdict (its
+    /// whole event and the state fields), for a language whose templates
+    /// mean more than [`Rule::output`]'s parts can say (Falco's `%evt.res`
+    /// as `SUCCESS`, `%proc.cwd` with its trailing slash, …). `None`: the
+    /// text rendered from [`Rule::output`] when the rule fired.
+    pub late_output: Option<LateOutput>,
+}
+
+/// See [`Rule::late_output`].
+#[derive(Clone)]
+pub struct LateOutput(pub std::sync::Arc<dyn Fn(&crate::verdict::Verdict) -> String + Send + Sync>);
+
+impl std::fmt::Debug for LateOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LateOutput(..)")
+    }
+}
+
+impl PartialEq for LateOutput {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 impl Rule {

@@ -198,6 +198,8 @@ fn replay_columns(
             let other = &others[rows.partition_point(|r| r < row)];
             v.event = event_json_from(&|c| if read.contains(&c) { seen } else { other });
         }
+        // Outputs rendered from the whole event, now that it is whole.
+        engine.render_late_outputs(&mut report);
     }
     Ok(report)
 }

@@ -338,6 +338,13 @@ pub fn compile_files(files: &[SourceFile]) -> Result<FalcoRuleSet, Vec<diag::Dia
             output: output::ir_parts(&template),
             action: None,
             enabled: r.def.enabled,
+            // Falco's own rendering, as in falco-json (the IR parts are an approximation).
+            late_output: syscall.then(|| {
+                let t = template.clone();
+                ir::LateOutput(std::sync::Arc::new(move |v: &crate::verdict::Verdict| {
+                    output::render_output(&t, v).0
+                }))
+            }),
         };
         let unavailable: Vec<String> = lowered.needs.into_iter().collect();
         let (needs, treated_as_missing) = if lowered.cond == Cond::Const(false) && syscall {

@@ -702,6 +702,7 @@ fn compile_rule(
                 condition,
                 output,
                 action,
+                late_output: None,
                 enabled: r.enabled,
             });
         }

@@ -107,6 +107,7 @@ pub fn to_ir(c: &Compiled) -> ir::Rule {
         condition,
         output: output(r, c.views.first().copied()),
         action: None,
+        late_output: None,
         enabled,
     }
 }
