@@ -15,6 +15,7 @@
 
 pub mod build_side;
 pub mod cache;
+pub mod cheap_first;
 pub mod distinct;
 mod error;
 pub mod like;

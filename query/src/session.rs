@@ -144,8 +144,9 @@ pub fn optimizer_rules() -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
 /// DataFusion's physical optimizer rules plus [`BuildOnRecursiveResult`]
 /// right after its join selection and [`CacheRecursiveInvariants`] right
 /// before the post-optimization filter pushdown (so no dynamic filter
-/// reaches a cached subtree), and [`SelectivePushdown`], [`ViewEquality`] and
-/// [`ShareScanWork`] last.
+/// reaches a cached subtree), and [`SelectivePushdown`],
+/// [`crate::cheap_first::CheapFirst`], [`ViewEquality`] and [`ShareScanWork`]
+/// last.
 pub fn physical_optimizer_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
     let mut rules = PhysicalOptimizer::new().rules;
     let at = rules
@@ -159,6 +160,7 @@ pub fn physical_optimizer_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + 
         .map_or(0, |i| i + 1);
     rules.insert(after, Arc::new(BuildOnRecursiveResult));
     rules.push(Arc::new(SelectivePushdown));
+    rules.push(Arc::new(crate::cheap_first::CheapFirst));
     rules.push(Arc::new(ViewEquality));
     rules.push(Arc::new(ShareScanWork));
     rules
