@@ -14,7 +14,6 @@ use std::sync::Arc;
 use datafusion::arrow::datatypes::Schema;
 use datafusion::common::Result;
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::logical_expr::Operator;
 use datafusion::physical_expr::expressions::{
     BinaryExpr, Column, IsNotNullExpr, IsNullExpr, Literal,
@@ -22,7 +21,6 @@ use datafusion::physical_expr::expressions::{
 use datafusion::physical_expr::{PhysicalExpr, conjunction, split_conjunction};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::ExecutionPlan;
-use datafusion::physical_plan::filter::{FilterExec, FilterExecBuilder};
 
 /// The physical optimizer rule (see the module documentation).
 #[derive(Debug, Default)]
@@ -34,19 +32,7 @@ impl PhysicalOptimizerRule for CheapFirst {
         plan: Arc<dyn ExecutionPlan>,
         _config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        plan.transform_up(|node| {
-            let Some(filter) = node.downcast_ref::<FilterExec>() else {
-                return Ok(Transformed::no(node));
-            };
-            let Some(predicate) = reorder(filter.predicate(), &filter.input().schema()) else {
-                return Ok(Transformed::no(node));
-            };
-            let new = FilterExecBuilder::from(filter)
-                .with_predicate(predicate)
-                .build()?;
-            Ok(Transformed::yes(Arc::new(new) as Arc<dyn ExecutionPlan>))
-        })
-        .map(|t| t.data)
+        crate::filters::rewrite_filters(plan, |predicate, schema| Ok(reorder(predicate, schema)))
     }
 
     fn name(&self) -> &str {

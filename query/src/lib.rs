@@ -18,6 +18,7 @@ pub mod cache;
 pub mod cheap_first;
 pub mod distinct;
 mod error;
+pub mod filters;
 pub mod like;
 pub mod output;
 pub mod pushdown;

@@ -31,7 +31,6 @@ use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::expressions::{BinaryExpr, Column, Literal};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::ExecutionPlan;
-use datafusion::physical_plan::filter::{FilterExec, FilterExecBuilder};
 
 /// The physical optimizer rule (see the module documentation).
 #[derive(Debug, Default)]
@@ -43,22 +42,10 @@ impl PhysicalOptimizerRule for ViewEquality {
         plan: Arc<dyn ExecutionPlan>,
         _config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        plan.transform_up(|node| {
-            let Some(filter) = node.downcast_ref::<FilterExec>() else {
-                return Ok(Transformed::no(node));
-            };
-            let schema = filter.input().schema();
-            let rewritten =
-                Arc::clone(filter.predicate()).transform_up(|e| rewrite_expr(e, &schema))?;
-            if !rewritten.transformed {
-                return Ok(Transformed::no(node));
-            }
-            let new = FilterExecBuilder::from(filter)
-                .with_predicate(rewritten.data)
-                .build()?;
-            Ok(Transformed::yes(Arc::new(new) as Arc<dyn ExecutionPlan>))
+        crate::filters::rewrite_filters(plan, |predicate, schema| {
+            let rewritten = Arc::clone(predicate).transform_up(|e| rewrite_expr(e, schema))?;
+            Ok(rewritten.transformed.then_some(rewritten.data))
         })
-        .map(|t| t.data)
     }
 
     fn name(&self) -> &str {
