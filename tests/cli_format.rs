@@ -4,6 +4,9 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+#[path = "support/root.rs"]
+mod root;
+
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_hindsight"))
 }
@@ -261,15 +264,7 @@ fn recover_names_a_damaged_segment_of_a_complete_recording_once() {
 /// recording, so the same directory can be used again. Needs root.
 #[test]
 fn record_of_a_command_that_cannot_run_leaves_nothing() {
-    let root = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(2) == Some("0"))
-        })
-        .unwrap_or(false);
-    if !root {
+    if !root::is_root() {
         eprintln!("skipped: recording needs root");
         return;
     }

@@ -8,16 +8,9 @@ mod phantom;
 
 use phantom::{Actual, Log, Mode, Phantom, RunOptions};
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(2) == Some("0"))
-        })
-        .unwrap_or(false)
-}
+#[path = "support/root.rs"]
+mod root;
+use root::is_root;
 
 /// Runs `mode`, asserts the log is self-consistent, returns it; `None` when the
 /// mode is unavailable here (reason printed).

@@ -14,16 +14,9 @@ use hindsight_format::manifest::Manifest;
 use hindsight_format::{Event, EventKind};
 use phantom::{Mode, Phantom, RecordedArg, RunOptions};
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(2) == Some("0"))
-        })
-        .unwrap_or(false)
-}
+#[path = "support/root.rs"]
+mod root;
+use root::is_root;
 
 fn read_recording(dir: &Path) -> (Vec<Event>, Manifest) {
     let manifest = Manifest::read(dir).expect("manifest");

@@ -10,16 +10,9 @@
 use std::path::Path;
 use std::process::Command;
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(2) == Some("0"))
-        })
-        .unwrap_or(false)
-}
+#[path = "support/root.rs"]
+mod root;
+use root::is_root;
 
 fn hindsight() -> Command {
     Command::new(env!("CARGO_BIN_EXE_hindsight"))
