@@ -84,6 +84,11 @@ fn json_and_jsonl_formats() {
         .collect();
     assert_eq!(rows.len(), 2);
     assert!(rows[1]["exe"].as_str().unwrap().starts_with('/'));
+    // Null columns keep their key, so every object has the same keys.
+    for format in ["json", "jsonl"] {
+        let o = query(&["SELECT NULL AS a, 1 AS b", "--format", format]);
+        assert!(stdout(&o).contains(r#"{"a":null,"b":1}"#), "{}", stdout(&o));
+    }
 }
 
 #[test]

@@ -180,10 +180,18 @@ impl<W: Write + Send> ResultWriter<W> {
                     .with_timestamp_tz_format("%Y-%m-%dT%H:%M:%S%.6f%:z".into())
                     .build(out),
             ),
-            OutputFormat::Json => Inner::Json(datafusion::arrow::json::ArrayWriter::new(out)),
-            OutputFormat::Jsonl => {
-                Inner::Jsonl(datafusion::arrow::json::LineDelimitedWriter::new(out))
-            }
+            // Every column in every object, nulls as `null` (as `replay`
+            // writes them): scripts see the same keys on every row.
+            OutputFormat::Json => Inner::Json(
+                datafusion::arrow::json::WriterBuilder::new()
+                    .with_explicit_nulls(true)
+                    .build(out),
+            ),
+            OutputFormat::Jsonl => Inner::Jsonl(
+                datafusion::arrow::json::WriterBuilder::new()
+                    .with_explicit_nulls(true)
+                    .build(out),
+            ),
             OutputFormat::Parquet => {
                 let props = WriterProperties::builder()
                     .set_compression(Compression::ZSTD(ZstdLevel::default()))
