@@ -223,6 +223,12 @@ fn recover_salvages_a_killed_recording() {
         text(&o.stdout)
     );
 
+    for args in [["recover", "--format", "json"], ["recover", "--json", "--"]] {
+        let o = bin().args(args).arg(&dir).output().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["rows"], 3000, "{v}");
+    }
+
     let o = bin().args(["info"]).arg(&dir).output().unwrap();
     assert!(
         text(&o.stdout).contains("complete (recovered after a crash)"),

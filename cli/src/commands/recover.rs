@@ -24,15 +24,28 @@ pub struct Args {
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
 
-    /// Print the report as JSON.
-    #[arg(long)]
+    /// Output format: `text` (a readable report) or `json` (one JSON object).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// The same as `--format json` (kept for scripts written for it).
+    #[arg(long, hide = true)]
     pub json: bool,
+}
+
+/// Output format of `hindsight recover`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A readable report.
+    Text,
+    /// One JSON object: what was converted, adopted, removed or left.
+    Json,
 }
 
 /// Runs `hindsight recover`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let report = hindsight_format::recover(&args.dir)?;
-    if args.json {
+    if args.json || args.format == Format::Json {
         println!("{}", serde_json::to_string(&report)?);
     } else if report.already_complete && report.bad_segments.is_empty() {
         println!(
