@@ -39,7 +39,7 @@ pub struct Summary {
     pub events: u64,
     /// Rows per `event_kind`.
     pub event_kinds: BTreeMap<String, u64>,
-    /// Rows per `syscall` (rows with a syscall only).
+    /// `syscall` rows per syscall name (lifecycle rows such as an exec's are left out).
     pub syscalls: BTreeMap<String, u64>,
     /// Number of `loss` rows.
     pub loss_rows: u64,
@@ -73,10 +73,15 @@ pub struct Summary {
     pub warnings: Vec<String>,
 }
 
-fn count_strings(map: &mut BTreeMap<String, u64>, col: StrColumn<'_>, len: usize) {
+fn count_strings(
+    map: &mut BTreeMap<String, u64>,
+    col: StrColumn<'_>,
+    len: usize,
+    keep: impl Fn(usize) -> bool,
+) {
     // Counting runs first keeps this fast on long runs of equal values.
     let mut local: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
-    for i in 0..len {
+    for i in (0..len).filter(|&i| keep(i)) {
         if let Some(v) = col.get(i) {
             *local.entry(v).or_default() += 1;
         }
@@ -150,8 +155,12 @@ impl Summary {
                     None => Err(FormatError::BadBatch(format!("{name} is not Utf8"))),
                 }
             };
-            count_strings(&mut s.event_kinds, strcol("event_kind")?, n);
-            count_strings(&mut s.syscalls, strcol("syscall")?, n);
+            let kinds = strcol("event_kind")?;
+            count_strings(&mut s.event_kinds, kinds, n, |_| true);
+            // Syscall rows only (an exec's process_exec row also names execve).
+            count_strings(&mut s.syscalls, strcol("syscall")?, n, |i| {
+                kinds.get(i) == Some("syscall")
+            });
             if let Some(b) = col("toctou_mismatch")?.as_boolean_opt() {
                 s.toctou_mismatches += b.true_count() as u64;
                 if let Some(err) = col("file_path_user_err")?.as_primitive_opt::<Int32Type>() {
