@@ -246,16 +246,20 @@ const CORE_PROGRAMS: [(&str, &str); 6] = [
     ("hs_exit", "sched_process_exit"),
 ];
 
+/// The core program `prog` of the object.
+fn core_program<'a>(l: &'a mut Loaded, prog: &str) -> Result<&'a mut RawTracePoint, RecordError> {
+    l.ebpf
+        .program_mut(prog)
+        .expect("program in object")
+        .try_into()
+        .map_err(|e| RecordError::Load(format!("{prog}: {e}")))
+}
+
 /// Loads (verifies) the core programs without attaching them.
 fn load_core(l: &mut Loaded) -> Result<(), RecordError> {
     for (prog, _) in CORE_PROGRAMS {
-        let p: &mut RawTracePoint = l
-            .ebpf
-            .program_mut(prog)
-            .expect("program in object")
-            .try_into()
-            .map_err(|e| RecordError::Load(format!("{prog}: {e}")))?;
-        p.load()
+        core_program(l, prog)?
+            .load()
             .map_err(|e| RecordError::Load(format!("{prog}: {e:#}")))?;
     }
     Ok(())
@@ -288,13 +292,8 @@ fn load_verified(
 
 fn attach(l: &mut Loaded) -> Result<(), RecordError> {
     for (prog, tp) in CORE_PROGRAMS {
-        let p: &mut RawTracePoint = l
-            .ebpf
-            .program_mut(prog)
-            .expect("program in object")
-            .try_into()
-            .map_err(|e| RecordError::Load(format!("{prog}: {e}")))?;
-        p.attach(tp)
+        core_program(l, prog)?
+            .attach(tp)
             .map_err(|e| RecordError::Load(format!("attach {prog} to {tp}: {e:#}")))?;
         l.hooks.active.push(format!("raw_tracepoint/{tp}"));
     }
