@@ -178,9 +178,9 @@ mod tests {
 
     use crate::{SessionOptions, session};
 
-    /// Whether each scan in the plan of `sql` filters while it decodes.
-    async fn pushdown(sql: &str) -> Vec<bool> {
-        let ctx = session(
+    /// A session over the small synthetic fixture.
+    async fn fixture() -> datafusion::prelude::SessionContext {
+        session(
             &[concat!(
                 env!("CARGO_MANIFEST_DIR"),
                 "/../fixtures/recordings/synthetic-small"
@@ -188,7 +188,12 @@ mod tests {
             SessionOptions::default(),
         )
         .await
-        .unwrap();
+        .unwrap()
+    }
+
+    /// Whether each scan in the plan of `sql` filters while it decodes.
+    async fn pushdown(sql: &str) -> Vec<bool> {
+        let ctx = fixture().await;
         let plan = ctx
             .sql(sql)
             .await
@@ -233,15 +238,7 @@ mod tests {
 
     #[tokio::test]
     async fn answers_do_not_depend_on_where_the_filter_runs() {
-        let ctx = session(
-            &[concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../fixtures/recordings/synthetic-small"
-            )],
-            SessionOptions::default(),
-        )
-        .await
-        .unwrap();
+        let ctx = fixture().await;
         let count = |sql: &'static str| {
             let ctx = ctx.clone();
             async move {
