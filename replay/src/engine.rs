@@ -503,8 +503,17 @@ impl Replay<'_> {
 
     /// Ends the replay: flags verdicts near loss, renders late outputs
     /// ([`crate::ir::Rule::late_output`]) and returns the report.
-    pub fn finish(mut self) -> Report {
-        self.engine.render_late_outputs(&mut self.report);
+    pub fn finish(self) -> Report {
+        let engine = self.engine;
+        let mut report = self.finish_partial();
+        engine.render_late_outputs(&mut report);
+        report
+    }
+
+    /// [`Replay::finish`] for a caller that completes the verdicts' events
+    /// first (a projected replay) and then calls
+    /// [`Engine::render_late_outputs`] once.
+    pub(crate) fn finish_partial(mut self) -> Report {
         if !self.loss_times.is_empty() {
             self.loss_times.sort_unstable();
             for v in &mut self.report.verdicts {

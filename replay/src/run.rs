@@ -181,7 +181,7 @@ fn replay_columns(
         }
         Ok(())
     })?;
-    let mut report = replay.finish();
+    let mut report = replay.finish_partial();
     if let Some(read) = columns
         && !report.verdicts.is_empty()
     {
@@ -198,9 +198,9 @@ fn replay_columns(
             let other = &others[rows.partition_point(|r| r < row)];
             v.event = event_json_from(&|c| if read.contains(&c) { seen } else { other });
         }
-        // Outputs rendered from the whole event, now that it is whole.
-        engine.render_late_outputs(&mut report);
     }
+    // Outputs rendered from the whole event, now that it is whole.
+    engine.render_late_outputs(&mut report);
     Ok(report)
 }
 
