@@ -70,6 +70,13 @@ fn demo_on_the_committed_recording_shows_every_section() {
         stdout.lines().count()
     );
     assert!(!stdout.contains('\x1b'), "NO_COLOR is ignored");
+    // The rules' notes come once, although the rules are replayed twice.
+    let notes: Vec<&str> = stderr.lines().filter(|l| l.starts_with("note:")).collect();
+    assert!(!notes.is_empty(), "no cannot-fire notes:\n{stderr}");
+    let mut unique = notes.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(notes.len(), unique.len(), "notes repeated:\n{stderr}");
 }
 
 #[test]

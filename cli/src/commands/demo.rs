@@ -111,20 +111,40 @@ impl Demo {
         Ok(status.code().unwrap_or(2))
     }
 
-    /// Runs `hindsight ARGS` quietly and returns its stdout (exit 0 or 1).
+    /// Runs `hindsight ARGS` and returns its stdout (exit 0 or 1); its
+    /// warnings and notes go to the demo's stderr.
     fn capture(&self, args: &[&str]) -> anyhow::Result<String> {
+        self.capture_with(args, true)
+    }
+
+    /// Like [`Self::capture`], for a second run of a command already shown:
+    /// its stderr is kept back (the notes were printed the first time) and
+    /// shown only when it fails.
+    fn capture_again(&self, args: &[&str]) -> anyhow::Result<String> {
+        self.capture_with(args, false)
+    }
+
+    fn capture_with(&self, args: &[&str], show_stderr: bool) -> anyhow::Result<String> {
+        let stderr = if show_stderr {
+            std::process::Stdio::inherit()
+        } else {
+            std::process::Stdio::piped()
+        };
         let out = self
             .command(args)
-            .stderr(std::process::Stdio::inherit())
+            .stderr(stderr)
             .output()
             .with_context(|| format!("running {}", self.exe.display()))?;
         match out.status.code() {
             Some(0 | 1) => Ok(String::from_utf8_lossy(&out.stdout).into_owned()),
-            code => bail!(
-                "`hindsight {}` failed with exit code {}",
-                args.join(" "),
-                code.unwrap_or(2)
-            ),
+            code => {
+                eprint!("{}", String::from_utf8_lossy(&out.stderr));
+                bail!(
+                    "`hindsight {}` failed with exit code {}",
+                    args.join(" "),
+                    code.unwrap_or(2)
+                )
+            }
         }
     }
 
@@ -280,7 +300,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     demo.section("The processes involved, as a tree");
     let mut jsonl = rules.to_vec();
     jsonl.extend(["--format", "jsonl"]);
-    let verdicts = demo.capture(&jsonl)?;
+    let verdicts = demo.capture_again(&jsonl)?;
     let processes = demo.capture(&[
         "query",
         &recording,
