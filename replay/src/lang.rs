@@ -188,6 +188,11 @@ pub fn load_sources(
     let langs = registry();
     let mut groups: Vec<Vec<SourceFile>> = vec![Vec::new(); langs.len()];
     let mut set = RuleSet::default();
+    // Each file's text, to point duplicate ids at their line.
+    let texts: std::collections::BTreeMap<String, String> = sources
+        .iter()
+        .map(|s| (s.path.clone(), s.text.clone()))
+        .collect();
     for src in sources {
         match detect(&src) {
             Ok(lang) => {
@@ -218,9 +223,12 @@ pub fn load_sources(
     let mut seen = std::collections::BTreeMap::new();
     for r in &set.rules {
         if let Some(prev) = seen.insert(r.id.clone(), r.origin.clone()) {
+            let text = texts.get(&r.origin.file).map_or("", String::as_str);
             errors.push(
-                Diagnostic::file(
-                    &r.origin.file,
+                id_diagnostic(
+                    &r.origin,
+                    text,
+                    &r.id,
                     format!("rule id `{}` is defined twice", r.id),
                 )
                 .with_help(format!("first defined in {}:{}", prev.file, prev.line)),
@@ -231,5 +239,67 @@ pub fn load_sources(
         Ok(set)
     } else {
         Err(Diagnostics(errors))
+    }
+}
+
+/// A diagnostic at the rule id `id` of the rule that starts at `origin`: the
+/// first line from the rule's start that holds the id (a Sigma `id:` may come
+/// a few lines after `title:`), with a caret under it.
+fn id_diagnostic(origin: &crate::ir::Origin, text: &str, id: &str, message: String) -> Diagnostic {
+    let start = origin.line.max(1) as usize - 1;
+    let found = text.lines().enumerate().skip(start).find_map(|(i, line)| {
+        let at = line.find(id).filter(|_| !id.is_empty())?;
+        Some((i as u32 + 1, line[..at].chars().count() as u32 + 1))
+    });
+    match found {
+        Some((line, column)) => Diagnostic::at(
+            &origin.file,
+            text,
+            line,
+            column,
+            id.chars().count().max(1) as u32,
+            message,
+        ),
+        None => Diagnostic::at(&origin.file, text, origin.line, 0, 1, message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src(path: &str, text: &str) -> SourceFile {
+        SourceFile {
+            path: path.into(),
+            text: text.into(),
+        }
+    }
+
+    const RULE: &str = "  description: d\n  priority: warning\n  condition: syscall = 'openat'\n";
+
+    #[test]
+    fn a_duplicate_id_points_at_its_second_definition() {
+        let text = format!("- rule: x\n{RULE}- rule: y\n{RULE}- rule:   x\n{RULE}");
+        let e = load_sources(vec![src("c1.yaml", &text)], Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(
+                "error: rule id `x` is defined twice\n  --> c1.yaml:9:11\n  |\n9 | - rule:   x\n  |           ^\n  = help: first defined in c1.yaml:1\n"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_duplicate_id_across_files_names_the_second_file_and_line() {
+        let a = format!("- rule: shared\n{RULE}");
+        let b = format!("# another file\n- rule: shared\n{RULE}");
+        let e = load_sources(vec![src("a.yaml", &a), src("b.yaml", &b)], Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("  --> b.yaml:2:9\n"), "{e}");
+        assert!(e.contains("  |         ^^^^^^\n"), "{e}");
+        assert!(e.contains("first defined in a.yaml:1"), "{e}");
     }
 }
