@@ -162,7 +162,12 @@ async fn follow_manifests(
                     text,
                     std::path::Path::new(&name(manifest)),
                 )
-                .map_err(|e| bad(e.to_string()))?;
+                .map_err(|e| {
+                    // The format's error names the manifest already.
+                    let text = e.to_string();
+                    let prefix = format!("{}: ", name(manifest));
+                    bad(text.strip_prefix(&prefix).unwrap_or(&text).to_string())
+                })?;
                 Ok::<_, QueryError>((manifest, m))
             })
             .buffered(16)
@@ -332,6 +337,25 @@ async fn check_segment(input: &Input, meta: &ObjectMeta) -> Result<(), QueryErro
     let schema = parquet_to_arrow_schema(file_meta.schema_descr(), file_meta.key_value_metadata())
         .map_err(|e| corrupt(e.to_string()))?;
     let expected = hindsight_format::events_schema();
+    // Columns that every version of the format has (never null) must be
+    // there: a Parquet file of other data is not a segment.
+    let absent: Vec<&str> = expected
+        .fields()
+        .iter()
+        .filter(|w| !w.is_nullable() && schema.field_with_name(w.name()).is_err())
+        .map(|w| w.name().as_str())
+        .collect();
+    if let Some(first) = absent.first() {
+        return Err(corrupt(format!(
+            "not a Hindsight segment: it lacks the events column {first}{} (to query another \
+             Parquet file, such as a saved result, name a recording and run CREATE EXTERNAL \
+             TABLE answer STORED AS PARQUET LOCATION '{name}'; SELECT * FROM answer)",
+            match absent.len() {
+                1 => String::new(),
+                n => format!(" (and {} more)", n - 1),
+            }
+        )));
+    }
     for field in schema.fields() {
         if let Ok(want) = expected.field_with_name(field.name())
             && want.data_type() != field.data_type()

@@ -8,9 +8,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use futures::StreamExt;
+use hindsight_query::datafusion::arrow::error::ArrowError;
 use hindsight_query::datafusion::dataframe::DataFrame;
+use hindsight_query::datafusion::error::DataFusionError;
 use hindsight_query::datafusion::execution::context::SessionContext;
 use hindsight_query::datafusion::logical_expr::LogicalPlan;
+use hindsight_query::datafusion::parquet::errors::ParquetError;
 use hindsight_query::output::{OutputFormat, ResultWriter, check_time_zone, to_zone};
 use hindsight_query::{SessionOptions, run_sql};
 
@@ -31,11 +34,12 @@ pub struct Args {
     #[arg(short = 'c', long = "command", value_name = "SQL")]
     pub command: Option<String>,
 
-    /// Run the statements of a SQL script (`;`-separated; repeatable).
+    /// Run the statements of a SQL script (`;`-separated; repeatable). SQL
+    /// given as an argument or with -c runs first.
     #[arg(short = 'f', long = "file", value_name = "FILE.sql")]
     pub file: Vec<PathBuf>,
 
-    /// Output format: table, csv, json (one array), jsonl (one object per
+    /// Output format: table, csv, json (one array per result), jsonl (one object per
     /// line) or parquet.
     #[arg(long, default_value = "table", value_name = "FORMAT", value_parser = parse_format)]
     pub format: OutputFormat,
@@ -98,29 +102,30 @@ pub fn looks_like_sql(arg: &str) -> bool {
         || (arg.trim_start().starts_with('(') && arg.contains(' '))
 }
 
+/// One SQL text to run, and the script file it came from (named in errors).
+pub(crate) struct SqlText {
+    sql: String,
+    script: Option<String>,
+}
+
 /// Runs `hindsight query`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut paths = args.args.clone();
-    let mut sql_texts: Vec<String> = Vec::new();
+    let mut sql_texts: Vec<SqlText> = Vec::new();
+    let inline = |sql: String| SqlText { sql, script: None };
     if let Some(c) = &args.command {
-        sql_texts.push(c.clone());
+        sql_texts.push(inline(c.clone()));
     }
     if args.command.is_none()
-        && args.file.is_empty()
         && paths.len() >= 2
         && looks_like_sql(paths.last().expect("non-empty"))
     {
-        sql_texts.push(paths.pop().expect("non-empty"));
-    } else if args.command.is_none()
-        && args.file.is_empty()
-        && paths.len() == 1
-        && looks_like_sql(&paths[0])
-    {
+        sql_texts.push(inline(paths.pop().expect("non-empty")));
+    } else if args.command.is_none() && paths.len() == 1 && looks_like_sql(&paths[0]) {
         bail!("no PATH given: the only argument reads like SQL; put the recording before it");
     }
     if sql_texts.is_empty()
         && args.command.is_none()
-        && args.file.is_empty()
         && let Some(last) = paths.last()
         && last.contains(char::is_whitespace)
         && !last.contains("://")
@@ -132,12 +137,33 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     for file in &args.file {
-        sql_texts.push(
-            std::fs::read_to_string(file)
+        sql_texts.push(SqlText {
+            sql: std::fs::read_to_string(file)
                 .with_context(|| format!("cannot read SQL script {}", file.display()))?,
-        );
+            script: Some(file.display().to_string()),
+        });
     }
-
+    // SQL on a pipe (`hindsight query rec/ < questions.sql`) is a script like
+    // -f; with shell commands (.format, \\d, ...) in it, the shell runs it.
+    let mut shell_script = None;
+    if sql_texts.is_empty() && !std::io::stdin().is_terminal() {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .context("cannot read SQL from standard input")?;
+        if text.lines().any(shell::is_command) {
+            if args.output.is_some() || args.format == OutputFormat::Parquet {
+                bail!(
+                    "standard input holds shell commands (.format, \\d, ...), which print to \
+                     stdout: -o and --format parquet need plain SQL (or -f FILE.sql)"
+                );
+            }
+            shell_script = Some(text);
+        } else if !text.trim().is_empty() {
+            sql_texts.push(inline(text));
+        } else {
+            shell_script = Some(text);
+        }
+    }
     if let Some(tz) = &args.tz {
         check_time_zone(tz).map_err(anyhow::Error::msg)?;
     }
@@ -162,6 +188,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             time_zone: args.tz.clone(),
         };
         let ctx = hindsight_query::session(&paths, options).await?;
+        if let Some(script) = shell_script {
+            return shell::run_script(&ctx, &args, &script).await;
+        }
         if sql_texts.is_empty() {
             return shell::run(&ctx, &args, &paths).await;
         }
@@ -173,10 +202,39 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Whether a failed query failed while decoding Parquet (a damaged segment).
+/// Whether a failed query failed while decoding Parquet (a damaged segment),
+/// judged by the error's type, never its text.
 fn is_parquet_error(err: &anyhow::Error) -> bool {
-    let text = format!("{err:#}");
-    text.contains("Parquet") || text.contains("parquet")
+    err.chain().any(|cause| {
+        if let Some(hindsight_query::QueryError::DataFusion(e)) =
+            cause.downcast_ref::<hindsight_query::QueryError>()
+        {
+            return datafusion_is_parquet(e);
+        }
+        cause
+            .downcast_ref::<DataFusionError>()
+            .is_some_and(datafusion_is_parquet)
+            || cause.is::<ParquetError>()
+    })
+}
+
+fn datafusion_is_parquet(e: &DataFusionError) -> bool {
+    match e.find_root() {
+        DataFusionError::ParquetError(_) => true,
+        DataFusionError::ArrowError(a, _) => arrow_is_parquet(a),
+        DataFusionError::External(b) => {
+            b.is::<ParquetError>() || b.downcast_ref::<ArrowError>().is_some_and(arrow_is_parquet)
+        }
+        _ => false,
+    }
+}
+
+fn arrow_is_parquet(e: &ArrowError) -> bool {
+    match e {
+        ArrowError::ParquetError(_) => true,
+        ArrowError::ExternalError(b) => b.is::<ParquetError>(),
+        _ => false,
+    }
 }
 
 /// A decoding error does not say which file it came from: find the segment
@@ -189,50 +247,68 @@ async fn name_damaged_segment(paths: &[String], err: anyhow::Error) -> anyhow::E
     }
 }
 
-/// Runs every SQL text and writes the results to `-o` or stdout.
+/// Plans every SQL text, then writes the results to `-o` or stdout. Every
+/// statement is planned before any runs, so a script with a mistake in its
+/// last statement prints nothing.
 async fn run_all(
     ctx: &SessionContext,
     args: &Args,
-    sql_texts: &[String],
+    sql_texts: &[SqlText],
 ) -> anyhow::Result<ExitCode> {
-    let mut out = Output::open(args.output.as_deref())?;
-    let scripts_from = sql_texts.len() - args.file.len();
-    for (k, sql) in sql_texts.iter().enumerate() {
-        let frames = run_sql(ctx, sql).await.map_err(|e| {
-            // A script's error names the file along with line and column.
-            let script = k.checked_sub(scripts_from).map(|f| args.file[f].display());
-            match (script, e) {
-                (Some(file), hindsight_query::QueryError::Sql(text)) => anyhow::anyhow!(
+    let mut planned = Vec::new();
+    for text in sql_texts {
+        let frames = run_sql(ctx, &text.sql)
+            .await
+            .map_err(|e| match (&text.script, e) {
+                // A script's error names the file along with line and column.
+                (Some(file), hindsight_query::QueryError::Sql(msg)) => anyhow::anyhow!(
                     "{}",
-                    text.replacen("--> line ", &format!("--> {file}: line "), 1)
+                    msg.replacen("--> line ", &format!("--> {file}: line "), 1)
                 ),
                 (_, e) => e.into(),
+            })?;
+        let many = frames.len() > 1;
+        for (k, df) in frames.into_iter().enumerate() {
+            // Statements without a result (CREATE VIEW, SET) already ran.
+            if df.schema().fields().is_empty() {
+                continue;
             }
-        })?;
-        let results = frames
-            .into_iter()
-            .filter(|df| !df.schema().fields().is_empty())
-            .collect::<Vec<_>>();
-        if args.format == OutputFormat::Parquet && results.len() > 1 {
-            bail!(
-                "--format parquet writes one result; the SQL has {} queries",
-                results.len()
-            );
+            let at = match (&text.script, many) {
+                (Some(file), _) => Some(format!("statement {} of {file}", k + 1)),
+                (None, true) => Some(format!("statement {}", k + 1)),
+                (None, false) => None,
+            };
+            planned.push((df, at));
         }
-        for (i, df) in results.into_iter().enumerate() {
-            if i > 0 && args.format == OutputFormat::Table {
-                writeln!(out)?;
-            }
-            let limit = effective_max_rows(args);
-            write_frame(ctx, df, args.format, args.tz.as_deref(), limit, &mut out).await?;
+    }
+    if args.format == OutputFormat::Parquet && planned.len() > 1 {
+        bail!(
+            "--format parquet writes one result into one file; the SQL has {} queries \
+             (run them one at a time, each with its own -o FILE)",
+            planned.len()
+        );
+    }
+    let mut out = Output::open(args.output.as_deref())?;
+    let limit = effective_max_rows(args.max_rows, args.format);
+    for (i, (df, at)) in planned.into_iter().enumerate() {
+        if i > 0 && args.format == OutputFormat::Table {
+            writeln!(out)?;
+        }
+        let written = write_frame(ctx, df, args.format, args.tz.as_deref(), limit, &mut out).await;
+        match (written, at) {
+            (Err(e), Some(at)) => return Err(e.context(format!("running {at}"))),
+            (Err(e), None) => return Err(e),
+            (Ok(written), _) => written.note_cut("--max-rows N"),
         }
     }
     out.commit()?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn effective_max_rows(args: &Args) -> Option<usize> {
-    match (args.max_rows, args.format) {
+/// The row limit: `--max-rows` (or the shell's `.maxrows`) when given (0:
+/// all), else 1000 for a table and all for the other formats.
+pub(crate) fn effective_max_rows(max_rows: Option<usize>, format: OutputFormat) -> Option<usize> {
+    match (max_rows, format) {
         (Some(0), _) => None,
         (Some(n), _) => Some(n),
         (None, OutputFormat::Table) => Some(1000),
@@ -240,8 +316,27 @@ fn effective_max_rows(args: &Args) -> Option<usize> {
     }
 }
 
-/// Writes one result; returns the number of rows written. Prints a note on
-/// stderr when `limit` cut it short.
+/// What [`write_frame`] wrote.
+pub(crate) struct Written {
+    /// Rows written.
+    pub rows: usize,
+    /// Whether the row limit cut the result short.
+    pub truncated: bool,
+}
+
+impl Written {
+    /// Prints the note that says the result was cut, naming how to see more.
+    pub fn note_cut(&self, how: &str) {
+        if self.truncated {
+            eprintln!(
+                "note: showing the first {} rows; {how} shows more (0: all)",
+                self.rows
+            );
+        }
+    }
+}
+
+/// Writes one result, at most `limit` rows.
 pub(crate) async fn write_frame<W: Write + Send>(
     _ctx: &SessionContext,
     df: DataFrame,
@@ -249,14 +344,16 @@ pub(crate) async fn write_frame<W: Write + Send>(
     tz: Option<&str>,
     limit: Option<usize>,
     out: W,
-) -> anyhow::Result<usize> {
+) -> anyhow::Result<Written> {
     // EXPLAIN [ANALYZE] must stay the root of its plan (a limit on top would
     // make DataFusion refuse it), and its answer is short anyway.
     let explain = matches!(
         df.logical_plan(),
         LogicalPlan::Explain(_) | LogicalPlan::Analyze(_)
     );
-    let limit = limit.filter(|_| !explain);
+    // A limit beyond any result (`--max-rows 18446744073709551615`) is none:
+    // DataFusion takes LIMIT as a signed number.
+    let limit = limit.filter(|&n| !explain && n < i64::MAX as usize / 2);
     let df = match limit {
         Some(n) => df.limit(0, Some(n + 1))?,
         None => df,
@@ -291,10 +388,7 @@ pub(crate) async fn write_frame<W: Write + Send>(
         }
     }
     writer.finish()?;
-    if truncated {
-        eprintln!("note: showing the first {rows} rows; --max-rows N shows more (0: all)");
-    }
-    Ok(rows)
+    Ok(Written { rows, truncated })
 }
 
 /// Where results go: stdout or a file.
@@ -373,8 +467,9 @@ impl Write for Output {
     }
 }
 
-/// Refuses an output file inside any local PATH (a query never writes into a
-/// recording).
+/// Refuses an output file that is one of the PATHs, lies inside a local
+/// PATH, or lies inside any recording (a directory with a `manifest.json`,
+/// or a recording's `events/`): a query never modifies a recording.
 fn refuse_inside_recordings(out: &Path, paths: &[String]) -> anyhow::Result<()> {
     let parent = out
         .parent()
@@ -386,20 +481,43 @@ fn refuse_inside_recordings(out: &Path, paths: &[String]) -> anyhow::Result<()> 
             out.display()
         );
     };
+    let target = match out.file_name() {
+        Some(name) => dir.join(name),
+        None => dir.clone(),
+    };
+    let refuse = |what: &str| {
+        bail!(
+            "refusing to write {} {what}: hindsight query never modifies a recording",
+            out.display()
+        )
+    };
     for p in paths {
         if p.contains("://") {
             continue;
         }
-        if let Ok(root) = std::fs::canonicalize(p)
-            && dir.starts_with(&root)
-        {
-            bail!(
-                "refusing to write {} inside the recording {p}: hindsight query never modifies a recording",
-                out.display()
-            );
+        let Ok(root) = std::fs::canonicalize(p) else {
+            continue;
+        };
+        if root == target || std::fs::canonicalize(&target).is_ok_and(|t| t == root) {
+            return refuse(&format!("over {p}, which it reads"));
+        }
+        if root.is_dir() && dir.starts_with(&root) {
+            return refuse(&format!("inside the recording {p}"));
         }
     }
+    if let Some(rec) = dir.ancestors().find(|d| is_recording_dir(d)) {
+        return refuse(&format!("inside the recording {}", rec.display()));
+    }
     Ok(())
+}
+
+/// Whether `dir` is a recording (or a recording's `events/` directory).
+fn is_recording_dir(dir: &Path) -> bool {
+    dir.join("manifest.json").is_file()
+        || (dir.file_name().is_some_and(|n| n == "events")
+            && dir
+                .parent()
+                .is_some_and(|p| p.join("manifest.json").is_file()))
 }
 
 /// Whether stdout is a terminal (the shell pages long results only then).

@@ -63,7 +63,8 @@ pub struct Args {
     pub segment_duration: Duration,
 
     /// Keep at most this many bytes of segments, deleting the oldest (an
-    /// always-on ring; deletions are counted in the manifest).
+    /// always-on ring; deletions are counted in the manifest). At least twice
+    /// --segment-size.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_size: Option<u64>,
 
@@ -145,6 +146,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.segment_size < 1 << 20 {
         bail!("--segment-size {}: must be at least 1M", args.segment_size);
     }
+    if let Some(max) = args.max_size
+        && max < args.segment_size.saturating_mul(2)
+    {
+        bail!(
+            "--max-size {max} bytes: the ring must hold at least two segments (2 x --segment-size, \
+             {} bytes); for a smaller ring lower --segment-size too (at least 1M)",
+            args.segment_size
+        );
+    }
+    if args.segment_duration.is_zero() {
+        bail!("--segment-duration 0: a segment must last longer than that (e.g. 10m)");
+    }
     let opts = RecordOptions {
         out_dir: args.output.clone(),
         target,
@@ -191,7 +204,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         "-".into()
     };
-    let ratio = if s.disk_bytes > 0 && s.deleted_segments == 0 {
+    // Rows from the /proc snapshot of a whole-host recording have no wire
+    // bytes; the ratio says something only when the kernel's records dominate.
+    let ratio = if s.disk_bytes > 0
+        && s.deleted_segments == 0
+        && s.wire_bytes as f64 >= s.disk_bytes as f64
+    {
         let r = s.wire_bytes as f64 / s.disk_bytes as f64;
         let r = if r < 10.0 {
             format!("{r:.1}x")

@@ -8,7 +8,7 @@
 //! the same commands are read line by line (a script).
 
 use std::borrow::Cow;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -41,29 +41,35 @@ descendants(pid) and ancestors(pid). Example:
 struct State {
     format: OutputFormat,
     timer: bool,
+    /// `--max-rows` or `.maxrows` when given (0: all).
     max_rows: Option<usize>,
     tz: Option<String>,
 }
 
+impl State {
+    fn new(args: &Args) -> Self {
+        State {
+            format: if args.format == OutputFormat::Parquet {
+                OutputFormat::Table
+            } else {
+                args.format
+            },
+            timer: false,
+            max_rows: args.max_rows,
+            tz: args.tz.clone(),
+        }
+    }
+
+    /// The row limit now: 1000 for a table and all for the other formats,
+    /// unless `.maxrows` said otherwise.
+    fn limit(&self) -> Option<usize> {
+        super::effective_max_rows(self.max_rows, self.format)
+    }
+}
+
 /// Runs the shell until `.quit` or end of input.
 pub async fn run(ctx: &SessionContext, args: &Args, paths: &[String]) -> anyhow::Result<ExitCode> {
-    let mut state = State {
-        format: if args.format == OutputFormat::Parquet {
-            OutputFormat::Table
-        } else {
-            args.format
-        },
-        timer: false,
-        max_rows: match args.max_rows {
-            Some(0) => None,
-            Some(n) => Some(n),
-            None => Some(1000),
-        },
-        tz: args.tz.clone(),
-    };
-    if !std::io::stdin().is_terminal() {
-        return run_script(ctx, &mut state).await;
-    }
+    let mut state = State::new(args);
     let names = completion_names(ctx).await;
     let mut editor: Editor<ShellHelper, rustyline::history::DefaultHistory> = Editor::new()?;
     editor.set_helper(Some(ShellHelper { names }));
@@ -102,15 +108,20 @@ pub async fn run(ctx: &SessionContext, args: &Args, paths: &[String]) -> anyhow:
     Ok(ExitCode::SUCCESS)
 }
 
-/// Stdin is not a terminal: read commands and `;`-terminated statements.
-/// Stops at the first error with exit status 2, like a script.
-async fn run_script(ctx: &SessionContext, state: &mut State) -> anyhow::Result<ExitCode> {
+/// A script of shell commands and `;`-terminated statements (stdin that is
+/// not a terminal and holds shell commands). Stops at the first error with
+/// exit status 2.
+pub async fn run_script(
+    ctx: &SessionContext,
+    args: &Args,
+    script: &str,
+) -> anyhow::Result<ExitCode> {
+    let state = &mut State::new(args);
     let mut buffer = String::new();
-    for (number, line) in std::io::stdin().lock().lines().enumerate() {
-        let line = line?;
-        if buffer.trim().is_empty() && is_command(&line) {
+    for (number, line) in script.lines().enumerate() {
+        if buffer.trim().is_empty() && is_command(line) {
             buffer.clear();
-            if !handle(ctx, state, &line, false).await? {
+            if !handle(ctx, state, line, false).await? {
                 return Ok(ExitCode::SUCCESS);
             }
             continue;
@@ -119,7 +130,7 @@ async fn run_script(ctx: &SessionContext, state: &mut State) -> anyhow::Result<E
             // Errors then name lines of the script, not of the statement.
             buffer.push_str(&"\n".repeat(number));
         }
-        buffer.push_str(&line);
+        buffer.push_str(line);
         buffer.push('\n');
         if line.trim_end().ends_with(';') {
             let sql = std::mem::take(&mut buffer);
@@ -132,7 +143,8 @@ async fn run_script(ctx: &SessionContext, state: &mut State) -> anyhow::Result<E
     Ok(ExitCode::SUCCESS)
 }
 
-fn is_command(line: &str) -> bool {
+/// Whether a line is a shell command (`.format csv`, `\\d events`).
+pub fn is_command(line: &str) -> bool {
     let t = line.trim_start();
     t.starts_with('.') || t.starts_with('\\')
 }
@@ -152,7 +164,7 @@ async fn handle(
         match (cmd, arg) {
             (".quit" | ".exit" | "\\q", _) => return Ok(false),
             (".help" | "\\?" | "\\h", _) => {
-                let max = state.max_rows.map_or("all".to_string(), |n| n.to_string());
+                let max = state.limit().map_or("all".to_string(), |n| n.to_string());
                 println!(
                     "{}",
                     HELP.replace("{format}", &state.format.to_string())
@@ -202,7 +214,7 @@ async fn handle(
                 let n: usize = n
                     .parse()
                     .map_err(|_| anyhow::anyhow!(".maxrows takes a number"))?;
-                state.max_rows = (n > 0).then_some(n);
+                state.max_rows = Some(n);
             }
             _ => anyhow::bail!("unknown command {text:?} (.help lists the commands)"),
         }
@@ -226,18 +238,23 @@ async fn run_statement(
             continue;
         }
         let mut buf: Vec<u8> = Vec::new();
-        let rows = super::write_frame(
+        let written = super::write_frame(
             ctx,
             df,
             state.format,
             state.tz.as_deref(),
-            state.max_rows,
+            state.limit(),
             &mut buf,
         )
         .await?;
         emit(&buf, interactive)?;
+        written.note_cut(".maxrows N");
         if state.timer {
-            eprintln!("{rows} rows in {:.3}s", started.elapsed().as_secs_f64());
+            eprintln!(
+                "{} rows in {:.3}s",
+                written.rows,
+                started.elapsed().as_secs_f64()
+            );
         }
     }
     Ok(())
