@@ -221,6 +221,39 @@ fn diff_and_test_exit_codes() {
     assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
 }
 
+/// A case file with a YAML problem is reported once, at its line and column
+/// with a caret, without serde-saphyr's own `error: line L column C:` prefix.
+#[test]
+fn a_bad_case_file_points_at_the_spot() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = repo().join(REC);
+    let rules = repo().join(RULES);
+    std::fs::write(
+        dir.path().join("bad.test.yaml"),
+        format!(
+            "recordings: [{}]\nrules: [{}]\nrecording: x\n",
+            rec.display(),
+            rules.display()
+        ),
+    )
+    .unwrap();
+    let o = hindsight(&["test", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        all.contains("error: invalid test case: unknown field `recording`"),
+        "{all}"
+    );
+    assert_eq!(all.matches("error:").count(), 1, "{all}");
+    assert!(all.contains("bad.test.yaml:3:1\n"), "{all}");
+    assert!(all.contains("3 | recording: x\n  | ^\n"), "{all}");
+    assert!(all.contains("did you mean `recordings`?"), "{all}");
+}
+
 /// The text output and Falco's JSON read a Falco field from the same place:
 /// `evt.arg.target` of a symlink is its target, `evt.arg.linkpath` the link.
 #[test]

@@ -133,6 +133,37 @@ impl fmt::Display for Diagnostics {
 
 impl std::error::Error for Diagnostics {}
 
+/// A serde-saphyr error as (line, column, message): the first line of its
+/// message without the `error: line L column C: ` prefix, since a
+/// [`Diagnostic`] prints the position (and the caret) itself. Line and column
+/// are 0 when serde-saphyr gives no position.
+pub fn yaml_error(e: &serde_saphyr::Error) -> (u32, u32, String) {
+    let (line, column) = e.location().map_or((0, 0), |l| {
+        (
+            u32::try_from(l.line()).unwrap_or(0),
+            u32::try_from(l.column()).unwrap_or(0),
+        )
+    });
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or("invalid YAML");
+    (line, column, bare_yaml_message(first).to_string())
+}
+
+/// `first` without a leading `error: ` and `line L column C: `.
+fn bare_yaml_message(first: &str) -> &str {
+    let msg = first.strip_prefix("error: ").unwrap_or(first);
+    let number = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    if let Some(rest) = msg.strip_prefix("line ")
+        && let Some((line, tail)) = rest.split_once(" column ")
+        && let Some((col, m)) = tail.split_once(": ")
+        && number(line)
+        && number(col)
+    {
+        return m;
+    }
+    msg
+}
+
 /// Edit distance with adjacent transpositions (optimal string alignment), in characters.
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
@@ -186,6 +217,22 @@ mod tests {
         assert_eq!(
             d.to_string(),
             "error: unknown field `proc_exee`\n  --> r.yaml:2:14\n  |\n2 |   condition: proc_exee = 'a'\n  |              ^^^^^^^^^\n  = help: did you mean `proc_exe`?\n"
+        );
+    }
+
+    #[test]
+    fn yaml_errors_lose_the_parser_prefix() {
+        let e = serde_saphyr::from_str::<Vec<String>>("- a\n- [b, c\n").unwrap_err();
+        let (line, column, msg) = yaml_error(&e);
+        assert!(line >= 2 && column >= 1, "{line}:{column}");
+        assert!(
+            !msg.starts_with("error") && !msg.starts_with("line "),
+            "{msg}"
+        );
+        assert_eq!(bare_yaml_message("error: line 7 column 12: m"), "m");
+        assert_eq!(
+            bare_yaml_message("line x column 1: m"),
+            "line x column 1: m"
         );
     }
 

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::diag::Diagnostic;
 use crate::engine::{Engine, Options};
 use crate::field::{Col, Field};
 use crate::ir::{Cond, Rhs, Rule};
@@ -34,11 +35,11 @@ pub enum SuiteError {
         source: std::io::Error,
     },
     /// The case file is not valid.
-    #[error("{}: {message}", path.display())]
+    #[error("{message}")]
     BadCase {
         /// The case file.
         path: PathBuf,
-        /// What is wrong.
+        /// What is wrong, rendered with the file, line, column and a caret.
         message: String,
     },
     /// A rule file of the case does not compile.
@@ -142,6 +143,43 @@ impl SuiteResult {
     /// Whether every case passed.
     pub fn passed(&self) -> bool {
         self.cases.iter().all(CaseResult::passed)
+    }
+}
+
+/// The keys of a case file.
+const CASE_KEYS: [&str; 4] = ["recordings", "rules", "expected", "simulate_enforcement"];
+
+/// A case file serde-saphyr rejected, as a diagnostic at the spot: file,
+/// line, column and a caret (and the keys, for an unknown one).
+fn bad_case(file: &Path, text: &str, e: &serde_saphyr::Error) -> SuiteError {
+    let (line, column, message) = crate::diag::yaml_error(e);
+    let path = file.display().to_string();
+    let d = Diagnostic::at(
+        &path,
+        text,
+        line,
+        column,
+        1,
+        format!("invalid test case: {message}"),
+    );
+    let d = match message.split('`').nth(1) {
+        Some(name) if message.contains("unknown field") => {
+            match crate::diag::suggest(name, CASE_KEYS) {
+                Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                None => d.with_help(format!("a case has: {}", CASE_KEYS.join(", "))),
+            }
+        }
+        _ => d,
+    };
+    let rendered = d.to_string();
+    SuiteError::BadCase {
+        path: file.to_path_buf(),
+        // The caller prints `error: `; the rendering starts with it.
+        message: rendered
+            .strip_prefix("error: ")
+            .unwrap_or(&rendered)
+            .trim_end()
+            .to_string(),
     }
 }
 
@@ -258,15 +296,7 @@ pub fn run_suite(dir: &Path, update: bool) -> Result<SuiteResult, SuiteError> {
             path: file.clone(),
             source,
         })?;
-        let raw: RawCase = serde_saphyr::from_str(&text).map_err(|e| SuiteError::BadCase {
-            path: file.clone(),
-            message: e
-                .to_string()
-                .lines()
-                .next()
-                .unwrap_or("invalid YAML")
-                .to_string(),
-        })?;
+        let raw: RawCase = serde_saphyr::from_str(&text).map_err(|e| bad_case(&file, &text, &e))?;
         let base = file.parent().unwrap_or(Path::new("."));
         let name = file
             .file_name()

@@ -127,6 +127,23 @@ fn not_falco_yaml_says_so() {
     assert_eq!(falco::detect("title: x\ndetection:\n"), 0);
 }
 
+#[test]
+fn a_yaml_syntax_error_is_reported_at_its_line_with_a_caret() {
+    let e = errors(
+        "- rule: r\n  desc: d\n  condition: evt.type = execve\n  output: o\n  priority: WARNING\n- list: x\n  items: [a, b\n",
+    );
+    assert!(e.starts_with("error: YAML syntax error: "), "{e}");
+    assert!(!e.contains("error: line"), "{e}");
+    assert!(!e.contains("not a Falco rules file"), "{e}");
+    assert!(e.contains("  --> my_rules.yaml:7:10\n"), "{e}");
+    assert!(e.contains("7 |   items: [a, b\n"), "{e}");
+    assert!(e.contains("^\n"), "{e}");
+    // YAML of the wrong shape is still "not a Falco rules file", now with a position.
+    let e = errors("title: a sigma rule\ndetection:\n  sel: {a: b}\n");
+    assert!(e.contains("is not a Falco rules file"), "{e}");
+    assert!(!e.contains(": error: "), "{e}");
+}
+
 /// A tuning file (only `enabled: false`, or an `override`) loaded after the
 /// corpus is read as Falco, not as a Hindsight rules file missing its
 /// condition; keys Falco ignores are reported with a suggestion.

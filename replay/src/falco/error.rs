@@ -65,13 +65,27 @@ pub enum FalcoError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// The file is not YAML, or not a Falco rules file.
+    /// The file is not valid YAML (a syntax error at `line`:`column`).
+    #[error("{}:{line}:{column}: YAML syntax error: {message}", path.display())]
+    Yaml {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the error.
+        line: u32,
+        /// 1-based column of the error.
+        column: u32,
+        /// What the YAML parser found wrong (without its position prefix).
+        message: String,
+    },
+    /// The file is YAML, but not a Falco rules file.
     #[error("{path} is not a Falco rules file: {reason}")]
     NotFalco {
         /// The file.
         path: PathBuf,
         /// Why.
         reason: String,
+        /// Where (1-based line and column), when known.
+        at: Option<(u32, u32)>,
     },
     /// One or more problems in the rules (all are reported, not only the first).
     #[error("{}", render_all(.0))]

@@ -226,13 +226,22 @@ impl Collected {
         let items = match parse_items(&text) {
             Ok(items) => items,
             Err(e) => {
-                let reason = e.to_string();
-                let first = reason.lines().next().unwrap_or("").to_string();
+                let (line, column, message) = crate::diag::yaml_error(&e);
+                // Broken YAML is a syntax error, whatever the file was meant to be.
+                if serde_saphyr::from_str::<serde::de::IgnoredAny>(&text).is_err() {
+                    return Err(FalcoError::Yaml {
+                        path: path.to_path_buf(),
+                        line,
+                        column,
+                        message,
+                    });
+                }
                 return Err(FalcoError::NotFalco {
                     path: path.to_path_buf(),
                     reason: format!(
-                        "expected a YAML list of `rule`, `macro` and `list` items: {first}"
+                        "expected a YAML list of `rule`, `macro` and `list` items: {message}"
                     ),
+                    at: (line > 0).then_some((line, column)),
                 });
             }
         };
@@ -258,6 +267,7 @@ impl Collected {
                 path: path.to_path_buf(),
                 reason: "no item has a `rule`, `macro`, `list` or `required_engine_version` key"
                     .into(),
+                at: None,
             });
         }
         Ok(())

@@ -32,7 +32,7 @@ use crate::field::{Col, Field};
 use crate::ir::{self, Cond, Literal, Op, Origin};
 use crate::lang::{RuleLanguage, SourceFile};
 
-use error::Diagnostic;
+use error::{Diagnostic, FalcoError};
 use loader::Collected;
 use output::TPart;
 use source::SourceMap;
@@ -254,7 +254,7 @@ pub fn compile_files(files: &[SourceFile]) -> Result<FalcoRuleSet, Vec<diag::Dia
     let mut fatal = Vec::new();
     for f in files {
         if let Err(e) = col.add_file(&mut sources, Path::new(&f.path), f.text.clone(), &mut diags) {
-            fatal.push(diag::Diagnostic::file(&f.path, e.to_string()));
+            fatal.push(file_error(f, &e));
         }
     }
     if !fatal.is_empty() {
@@ -401,6 +401,30 @@ fn priority(p: loader::Priority) -> ir::Priority {
         P::Notice => ir::Priority::Notice,
         P::Informational => ir::Priority::Informational,
         P::Debug => ir::Priority::Debug,
+    }
+}
+
+/// A whole-file error, at its line and column when the YAML parser gave one.
+fn file_error(f: &SourceFile, e: &FalcoError) -> diag::Diagnostic {
+    match e {
+        FalcoError::Yaml {
+            line,
+            column,
+            message,
+            ..
+        } => diag::Diagnostic::at(
+            &f.path,
+            &f.text,
+            *line,
+            *column,
+            1,
+            format!("YAML syntax error: {message}"),
+        ),
+        FalcoError::NotFalco {
+            at: Some((line, column)),
+            ..
+        } => diag::Diagnostic::at(&f.path, &f.text, *line, *column, 1, e.to_string()),
+        _ => diag::Diagnostic::file(&f.path, e.to_string()),
     }
 }
 
