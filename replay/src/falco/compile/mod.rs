@@ -373,23 +373,7 @@ impl<'a> Lowerer<'a> {
                 )?
             }
             Val::OpenExec => {
-                let want = match r {
-                    RhsVals::One(s, _) => {
-                        parse_bool(s).ok_or_else(|| format!("'{s}' is not true or false"))?
-                    }
-                    RhsVals::List(l, _) => l.iter().any(|s| parse_bool(s) == Some(true)),
-                    RhsVals::Field(_) => {
-                        return Err("flags cannot be compared with val(...)".into());
-                    }
-                };
-                let want = if op == CmpOp::Ne { !want } else { want };
-                let flags = |s: &str| {
-                    Cond::test(
-                        Field::Column(Col::FileFlags),
-                        Op::Contains,
-                        Literal::Str(s.into()),
-                    )
-                };
+                let want = flag_wanted(op, r)?;
                 // Every permission value (0..=0o7777) with an execute bit.
                 let exec_modes: Vec<Literal> = (0..0o10000_i64)
                     .filter(|m| m & 0o111 != 0)
@@ -397,7 +381,7 @@ impl<'a> Lowerer<'a> {
                     .collect();
                 let c = Cond::And(vec![
                     is_open(),
-                    Cond::Or(vec![flags("O_CREAT"), flags("O_TMPFILE")]),
+                    Cond::Or(vec![has_flag("O_CREAT"), has_flag("O_TMPFILE")]),
                     Cond::test(
                         Field::Column(Col::FileMode),
                         Op::In,
@@ -421,35 +405,19 @@ impl<'a> Lowerer<'a> {
             }
             Val::CwdSlash(e) => cwd_test(&with_ts(e, ts), !ts.is_empty(), op, r)?,
             Val::OpenFlag(flag) => {
-                let want = match r {
-                    RhsVals::One(s, _) => {
-                        parse_bool(s).ok_or_else(|| format!("'{s}' is not true or false"))?
-                    }
-                    RhsVals::List(l, _) => l.iter().any(|s| parse_bool(s) == Some(true)),
-                    RhsVals::Field(_) => {
-                        return Err("flags cannot be compared with val(...)".into());
-                    }
-                };
-                let want = if op == CmpOp::Ne { !want } else { want };
-                let flags = |s: &str| {
-                    Cond::test(
-                        Field::Column(Col::FileFlags),
-                        Op::Contains,
-                        Literal::Str(s.into()),
-                    )
-                };
+                let want = flag_wanted(op, r)?;
                 let is_open = is_open();
                 let c = match flag {
                     OpenFlag::Read => Cond::And(vec![
                         is_open,
                         Cond::Exists(col(Col::FileFlags)),
-                        Cond::Not(Box::new(flags("O_WRONLY"))),
+                        Cond::Not(Box::new(has_flag("O_WRONLY"))),
                     ]),
                     OpenFlag::Write => Cond::And(vec![
                         is_open,
-                        Cond::Or(vec![flags("O_WRONLY"), flags("O_RDWR")]),
+                        Cond::Or(vec![has_flag("O_WRONLY"), has_flag("O_RDWR")]),
                     ]),
-                    OpenFlag::Create => Cond::And(vec![is_open, flags("O_CREAT")]),
+                    OpenFlag::Create => Cond::And(vec![is_open, has_flag("O_CREAT")]),
                 };
                 if want { c } else { Cond::Not(Box::new(c)) }
             }

@@ -66,6 +66,26 @@ pub(super) fn coalesce(
 }
 
 /// The row is an open (`open`, `openat`, `openat2`, `open_by_handle_at`).
+/// What a boolean flag field (`evt.is_open_read`, `evt.is_open_exec`, ...)
+/// is compared with: true or false, with `!=` turning it round.
+pub(super) fn flag_wanted(op: CmpOp, r: &RhsVals) -> Result<bool, String> {
+    let want = match r {
+        RhsVals::One(s, _) => parse_bool(s).ok_or_else(|| format!("'{s}' is not true or false"))?,
+        RhsVals::List(l, _) => l.iter().any(|s| parse_bool(s) == Some(true)),
+        RhsVals::Field(_) => return Err("flags cannot be compared with val(...)".into()),
+    };
+    Ok(if op == CmpOp::Ne { !want } else { want })
+}
+
+/// The open's flags include `flag` (`O_CREAT`).
+pub(super) fn has_flag(flag: &str) -> Cond {
+    Cond::test(
+        Field::Column(Col::FileFlags),
+        Op::Contains,
+        Literal::Str(flag.into()),
+    )
+}
+
 pub(super) fn is_open() -> Cond {
     Cond::test(
         Field::Column(Col::Syscall),
