@@ -221,6 +221,148 @@ fn diff_and_test_exit_codes() {
     assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
 }
 
+/// Conditions nested as deeply as allowed (100 levels) run in the debug
+/// binary on the main thread's stack, in `replay`, `diff` and `test`; deeper
+/// ones (the review's 500 parentheses, 3000 chained macros, 3000 Sigma
+/// parentheses) are rule errors with exit 2, not a stack overflow.
+#[test]
+fn deep_conditions_are_errors_not_stack_overflows() {
+    let dir = tempfile::tempdir().unwrap();
+    let nest = |levels: usize, and: &str, or: &str, a: &str, b: &str, inner: &str| {
+        let mut s = inner.to_string();
+        for i in 0..levels {
+            let (x, op) = if i % 2 == 1 { (a, and) } else { (b, or) };
+            s = format!("{x} {op} ({s})");
+        }
+        s
+    };
+    let native = |c: &str| {
+        format!("- rule: n\n  description: d\n  priority: warning\n  condition: \"{c}\"\n")
+    };
+    let falco = |c: &str| {
+        format!(
+            "- rule: f\n  desc: d\n  condition: {c}\n  output: '%proc.name'\n  priority: WARNING\n"
+        )
+    };
+    let sigma = |c: &str| {
+        format!(
+            "title: s\nid: 5b1c1a8e-0000-4000-8000-000000000002\nlogsource:\n  category: process_creation\n  product: linux\ndetection:\n  sel:\n    Image|endswith: '/bash'\n  sel0:\n    Image|endswith: '/sh'\n  condition: {c}\nlevel: medium\n"
+        )
+    };
+    let ok = dir.path().join("ok");
+    std::fs::create_dir(&ok).unwrap();
+    let native_ok = nest(
+        100,
+        "AND",
+        "OR",
+        "proc_pid > 1",
+        "proc_pid > 0",
+        "syscall = 'openat'",
+    );
+    std::fs::write(ok.join("native.yaml"), native(&native_ok)).unwrap();
+    let falco_ok = nest(
+        100,
+        "and",
+        "or",
+        "proc.pid > 1",
+        "proc.pid > 0",
+        "evt.type = openat",
+    );
+    std::fs::write(ok.join("falco.yaml"), falco(&falco_ok)).unwrap();
+    std::fs::write(
+        ok.join("sigma.yml"),
+        sigma(&nest(100, "and", "or", "sel", "sel0", "sel")),
+    )
+    .unwrap();
+    let ok = ok.to_str().unwrap();
+    let rec = "fixtures/recordings/intrusion";
+    let o = hindsight(&["replay", rec, "--rules", ok]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = hindsight(&["diff", rec, "--old", ok, "--new", ok]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let suite = dir.path().join("suite");
+    std::fs::create_dir(&suite).unwrap();
+    std::fs::write(
+        suite.join("deep.test.yaml"),
+        format!(
+            "recordings: [{}]\nrules: [{ok}]\n",
+            repo().join(rec).display()
+        ),
+    )
+    .unwrap();
+    let suite = suite.to_str().unwrap();
+    let o = hindsight(&["test", suite, "--update"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = hindsight(&["test", suite]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+
+    let mut chain = String::from("# language: hindsight\n");
+    for i in 0..3000 {
+        chain += &format!("- macro: m{i}\n  condition: m{}\n", i + 1);
+    }
+    chain += "- macro: m3000\n  condition: syscall = 'openat'\n";
+    chain += &native("m0");
+    let walls = [
+        (
+            "deep500.yaml",
+            native(&format!(
+                "{}syscall = 'openat'{}",
+                "(".repeat(500),
+                ")".repeat(500)
+            )),
+        ),
+        ("chain.yaml", chain),
+        (
+            "sdeep.yml",
+            sigma(&format!("{}sel{}", "(".repeat(3000), ")".repeat(3000))),
+        ),
+        (
+            "falco990.yaml",
+            falco(&format!(
+                "{}evt.type = openat{}",
+                "(".repeat(990),
+                ")".repeat(990)
+            )),
+        ),
+    ];
+    for (name, text) in walls {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let path = path.to_str().unwrap();
+        let check = |o: Output| {
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+            assert!(
+                err.contains("condition nested too deeply (more than 100 levels)"),
+                "{name}: {err}"
+            );
+            assert!(err.contains(&format!("{name}:")), "{name}: {err}");
+        };
+        check(hindsight(&["replay", rec, "--rules", path]));
+        check(hindsight(&["diff", rec, "--old", ok, "--new", path]));
+    }
+}
+
 /// A case file with a YAML problem is reported once, at its line and column
 /// with a caret, without serde-saphyr's own `error: line L column C:` prefix.
 #[test]

@@ -201,6 +201,29 @@ pub struct Test {
     pub nocase: bool,
 }
 
+/// How deeply a rule condition may nest: parentheses, `not`, and each macro
+/// a condition uses count one level each. Every rule language stops at this
+/// depth with [`too_deep`], so the recursive stages after parsing
+/// (simplification, specialisation, evaluation, dropping) stay far within the
+/// main thread's stack, even in a debug build.
+pub const MAX_NESTING: usize = 100;
+
+/// How many tests and operators one condition may hold once its macros are
+/// expanded (macros that use macros twice grow exponentially).
+pub const MAX_NODES: usize = 100_000;
+
+/// The error for a condition nested more than [`MAX_NESTING`] levels.
+pub fn too_deep() -> String {
+    format!("condition nested too deeply (more than {MAX_NESTING} levels)")
+}
+
+/// The error for a condition larger than [`MAX_NODES`].
+pub fn too_large() -> String {
+    format!(
+        "condition too large once its macros are expanded (more than {MAX_NODES} tests and operators)"
+    )
+}
+
 /// A boolean condition.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Cond {
@@ -227,6 +250,24 @@ impl Cond {
             rhs: Rhs::Lit(lit),
             nocase: false,
         })
+    }
+
+    /// (levels, nodes): how deeply the condition nests (a test alone is 1)
+    /// and how many nodes it has. Walks without recursion, so it is safe on
+    /// any tree.
+    pub fn shape(&self) -> (usize, usize) {
+        let mut todo = vec![(self, 1usize)];
+        let (mut depth, mut nodes) = (0, 0);
+        while let Some((c, d)) = todo.pop() {
+            depth = depth.max(d);
+            nodes += 1;
+            match c {
+                Cond::And(v) | Cond::Or(v) => todo.extend(v.iter().map(|c| (c, d + 1))),
+                Cond::Not(c) => todo.push((c, d + 1)),
+                Cond::Const(_) | Cond::Test(_) | Cond::Exists(_) => {}
+            }
+        }
+        (depth, nodes)
     }
 
     /// Every field read by the condition, sorted and without duplicates.

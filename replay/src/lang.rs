@@ -220,6 +220,20 @@ pub fn load_sources(
             Err(mut d) => errors.append(&mut d),
         }
     }
+    // Every language stops at `MAX_NESTING` levels while parsing, and the
+    // stages after this recurse over the condition: a compiler that nests
+    // more (a bug) must give an error here, never overflow the stack later.
+    for r in &set.rules {
+        if r.condition.shape().0 > crate::ir::MAX_NESTING + 50 {
+            let text = texts.get(&r.origin.file).map_or("", String::as_str);
+            errors.push(id_diagnostic(
+                &r.origin,
+                text,
+                &r.name,
+                crate::ir::too_deep(),
+            ));
+        }
+    }
     let mut seen = std::collections::BTreeMap::new();
     for r in &set.rules {
         if let Some(prev) = seen.insert(r.id.clone(), r.origin.clone()) {

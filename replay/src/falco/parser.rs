@@ -37,7 +37,6 @@ pub fn parse(text: &str, src: SrcId) -> Result<Expr, ParseError> {
     Ok(expr)
 }
 
-const MAX_DEPTH: u32 = 1000;
 const TRANSFORMERS: [&str; 8] = [
     "tolower(",
     "toupper(",
@@ -60,7 +59,9 @@ struct Parser<'a> {
     text: &'a str,
     pos: usize,
     src: SrcId,
-    depth: u32,
+    /// Nesting levels here: parentheses and transformers around this point
+    /// (at most [`crate::ir::MAX_NESTING`]; the stages after parsing recurse too).
+    depth: usize,
 }
 
 fn is_blank(c: u8) -> bool {
@@ -91,10 +92,14 @@ impl<'a> Parser<'a> {
         self.s.get(self.pos).copied()
     }
 
+    /// One nesting level deeper, at the `(` just read.
     fn enter(&mut self) -> Result<(), ParseError> {
         self.depth += 1;
-        if self.depth >= MAX_DEPTH {
-            return Err(self.err(format!("exceeded max depth limit of {MAX_DEPTH}")));
+        if self.depth > crate::ir::MAX_NESTING {
+            return Err(ParseError {
+                offset: self.pos.saturating_sub(1).min(self.s.len()),
+                message: crate::ir::too_deep(),
+            });
         }
         Ok(())
     }
@@ -257,7 +262,6 @@ impl<'a> Parser<'a> {
         let Some(&(kw, build)) = BINARY_LEVELS.get(level) else {
             return self.parse_not();
         };
-        self.enter()?;
         self.blank();
         let start = self.pos;
         let mut children = vec![self.parse_binary(level + 1)?];
@@ -273,7 +277,6 @@ impl<'a> Parser<'a> {
             children.push(child);
             self.blank();
         }
-        self.depth -= 1;
         Ok(if children.len() == 1 {
             children.pop().expect("one child")
         } else {
@@ -282,7 +285,6 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_not(&mut self) -> Result<Expr, ParseError> {
-        self.enter()?;
         self.blank();
         let start = self.pos;
         let mut negate = false;
@@ -304,7 +306,6 @@ impl<'a> Parser<'a> {
         } else {
             self.parse_check()?
         };
-        self.depth -= 1;
         Ok(if negate {
             Expr::Not(Box::new(child), self.span(start))
         } else {
@@ -312,13 +313,16 @@ impl<'a> Parser<'a> {
         })
     }
 
+    /// After a `(`: the expression and its `)`, one nesting level deeper.
     fn parse_embedded_remainder(&mut self) -> Result<Expr, ParseError> {
+        self.enter()?;
         self.blank();
         let e = self.parse_or()?;
         self.blank();
         if !self.lit(")") {
             return Err(self.err("expected a ')' token"));
         }
+        self.depth -= 1;
         Ok(e)
     }
 

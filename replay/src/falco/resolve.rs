@@ -162,8 +162,12 @@ impl<'a> Resolver<'a> {
             }));
             Expr::And(all, span)
         };
-        let mut stack = Vec::new();
-        if let Err(d) = self.expand(&mut e, &owner, &mut stack) {
+        let mut walk = Walk {
+            root: &owner,
+            stack: Vec::new(),
+            nodes: 0,
+        };
+        if let Err(d) = self.expand(&mut e, &owner, &mut walk, 0) {
             if let Some(d) = d {
                 diags.push(*d);
             }
@@ -175,21 +179,50 @@ impl<'a> Resolver<'a> {
         })
     }
 
-    /// Inlines macros and expands lists in place. `Err(None)` means the
-    /// error was already reported (a broken macro).
+    /// Inlines macros and expands lists in place; `e` is `depth` levels deep
+    /// (`and`, `or` and `not` nest one level, a macro's body takes its place).
+    /// `Err(None)` means the error was already reported (a broken macro).
     fn expand(
         &self,
         e: &mut Expr,
         owner: &str,
-        stack: &mut Vec<String>,
+        walk: &mut Walk<'_>,
+        depth: usize,
     ) -> Result<(), Option<Box<Diagnostic>>> {
+        walk.nodes += 1;
+        if depth > crate::ir::MAX_NESTING || walk.nodes > crate::ir::MAX_NODES {
+            let (message, help) = if depth > crate::ir::MAX_NESTING {
+                (
+                    crate::ir::too_deep(),
+                    "the levels inside the macros it uses count too",
+                )
+            } else {
+                (
+                    crate::ir::too_large(),
+                    "split the rule, or use fewer macros that use macros",
+                )
+            };
+            let help = if walk.stack.is_empty() {
+                help.to_string()
+            } else {
+                format!("{help}; macros: {}", abbreviated(&walk.stack))
+            };
+            return Err(Some(Box::new(diag(
+                self.sources,
+                e.span(),
+                walk.root,
+                message,
+                Some(help),
+            ))));
+        }
+        let stack = &mut walk.stack;
         match e {
             Expr::And(c, _) | Expr::Or(c, _) => {
                 for x in c {
-                    self.expand(x, owner, stack)?;
+                    self.expand(x, owner, walk, depth + 1)?;
                 }
             }
-            Expr::Not(x, _) => self.expand(x, owner, stack)?,
+            Expr::Not(x, _) => self.expand(x, owner, walk, depth + 1)?,
             Expr::Exists(..) => {}
             Expr::Compare { rhs, .. } => self.expand_rhs(rhs, owner)?,
             Expr::Macro(name, span) => {
@@ -227,8 +260,11 @@ impl<'a> Resolver<'a> {
                 let mut body = body;
                 stack.push(name.clone());
                 let macro_owner = format!("macro '{name}' (used by {owner})");
-                let r = self.expand(&mut body, &macro_owner, stack);
-                stack.pop();
+                // The body takes the macro's place; a macro that is only
+                // another macro's name still counts a level.
+                let level = depth + usize::from(matches!(body, Expr::Macro(..)));
+                let r = self.expand(&mut body, &macro_owner, walk, level);
+                walk.stack.pop();
                 r?;
                 *e = body;
             }
@@ -286,6 +322,29 @@ impl<'a> Resolver<'a> {
     pub fn macro_names(&self) -> impl Iterator<Item = &str> {
         self.col.macros.iter().map(|m| m.name.as_str())
     }
+}
+
+/// The state of expanding one rule's condition.
+struct Walk<'a> {
+    /// The rule (`rule 'r'`), named by errors about the whole expansion.
+    root: &'a str,
+    /// Macros being expanded, outermost first.
+    stack: Vec<String>,
+    /// Nodes visited so far.
+    nodes: usize,
+}
+
+/// `a -> b -> c`, with the middle of a long chain left out.
+fn abbreviated(chain: &[String]) -> String {
+    if chain.len() <= 6 {
+        return chain.join(" -> ");
+    }
+    format!(
+        "{} -> ... ({} more) -> {}",
+        chain[..3].join(" -> "),
+        chain.len() - 5,
+        chain[chain.len() - 2..].join(" -> ")
+    )
 }
 
 /// A list item as Falco's text substitution would parse it.

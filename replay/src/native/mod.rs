@@ -36,7 +36,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use crate::diag::Diagnostic;
-use crate::ir::{Action, Cond, Literal, Origin, Priority, Rule};
+use crate::ir::{Action, Literal, Origin, Priority, Rule};
 use crate::lang::{RuleLanguage, SourceFile};
 
 /// The native rule language (`hindsight`).
@@ -274,7 +274,10 @@ enum MacroState {
     /// Being parsed (a use now is a cycle).
     Busy,
     /// Parsed; `None` when its condition has errors (already reported).
-    Done(Option<Cond>),
+    Done(Option<sql::Nested>),
+    /// Nested too deeply or too large even where it is used alone: the error,
+    /// given again at every use (so macros using it do not each report).
+    OverLimit(sql::SqlError),
 }
 
 /// The macros and lists of every native file loaded together.
@@ -285,6 +288,9 @@ struct Defs<'a> {
     /// Macros being resolved, outermost first (for cycle messages).
     stack: RefCell<Vec<String>>,
     errors: RefCell<Vec<Diagnostic>>,
+    /// A condition nested too deeply or too large was reported: the other
+    /// macros of the same chain are not reported again.
+    limit_reported: std::cell::Cell<bool>,
 }
 
 impl<'a> Defs<'a> {
@@ -351,6 +357,7 @@ impl<'a> Defs<'a> {
             macros: RefCell::new(macros),
             stack: RefCell::new(Vec::new()),
             errors: RefCell::new(Vec::new()),
+            limit_reported: std::cell::Cell::new(false),
         }
     }
 
@@ -358,7 +365,7 @@ impl<'a> Defs<'a> {
     fn check_all(&self) {
         let names: Vec<String> = self.macros.borrow().keys().cloned().collect();
         for n in names {
-            let _ = sql::Scope::macro_cond(self, &n);
+            let _ = sql::Scope::macro_cond(self, &n, 1, crate::ir::MAX_NODES);
         }
     }
 }
@@ -395,13 +402,50 @@ impl sql::Scope for Defs<'_> {
         self.lists.get(name).cloned()
     }
 
-    fn macro_cond(&self, name: &str) -> Option<Result<Cond, String>> {
+    fn macro_cond(
+        &self,
+        name: &str,
+        depth: usize,
+        budget: usize,
+    ) -> Option<Result<sql::Nested, sql::SqlError>> {
+        let unusable = || sql::SqlError {
+            start: 0,
+            end: 1,
+            message: format!("macro `{name}` cannot be used: its condition has errors"),
+            help: None,
+        };
+        if depth > crate::ir::MAX_NESTING && self.macros.borrow().contains_key(name) {
+            // Checked before parsing, so a long chain of macros stops here.
+            let mut chain = self.stack.borrow().clone();
+            chain.push(name.to_string());
+            return Some(Err(sql::SqlError {
+                help: Some(format!(
+                    "each macro counts one level: {}",
+                    abbreviated_chain(&chain)
+                )),
+                ..sql::too_deep_at(0, 1)
+            }));
+        }
         let state = std::mem::replace(self.macros.borrow_mut().get_mut(name)?, MacroState::Busy);
         let (fi, cond) = match state {
             MacroState::Done(c) => {
-                let r = c.clone().ok_or_else(|| {
-                    format!("macro `{name}` cannot be used: its condition has errors")
-                });
+                let r = match &c {
+                    None => Err(unusable()),
+                    Some(n) if depth + n.levels > crate::ir::MAX_NESTING => Err(sql::SqlError {
+                        help: Some(format!(
+                            "macro `{name}` nests {} levels deeper; each macro counts one level",
+                            n.levels
+                        )),
+                        ..sql::too_deep_at(0, 1)
+                    }),
+                    Some(n) if n.nodes > budget => Err(sql::SqlError {
+                        start: 0,
+                        end: 1,
+                        message: crate::ir::too_large(),
+                        help: Some(format!("macro `{name}` alone holds {} nodes", n.nodes)),
+                    }),
+                    Some(n) => Ok(n.clone()),
+                };
                 self.macros
                     .borrow_mut()
                     .insert(name.to_string(), MacroState::Done(c));
@@ -412,27 +456,51 @@ impl sql::Scope for Defs<'_> {
                 let from = chain.iter().position(|n| n == name).unwrap_or(0);
                 chain.drain(..from);
                 chain.push(name.to_string());
-                return Some(Err(format!(
-                    "macro `{name}` uses itself: {}",
-                    chain.join(" → ")
-                )));
+                return Some(Err(sql::SqlError {
+                    start: 0,
+                    end: 1,
+                    message: format!("macro `{name}` uses itself: {}", chain.join(" → ")),
+                    help: None,
+                }));
+            }
+            MacroState::OverLimit(e) => {
+                self.macros
+                    .borrow_mut()
+                    .insert(name.to_string(), MacroState::OverLimit(e.clone()));
+                return Some(Err(e));
             }
             MacroState::Raw(fi, cond) => (fi, cond),
         };
         self.stack.borrow_mut().push(name.to_string());
-        let parsed = sql::parse_with(&cond.value, self);
+        let parsed = sql::parse_nested(&cond.value, self, depth, budget);
         self.stack.borrow_mut().pop();
         let done = match parsed {
-            Ok(c) => Some(c),
+            Ok(n) => Some(n),
+            // Too deep or too large only where it is used: not this macro's
+            // fault; the use reports it, and the macro is parsed again later.
+            Err(e) if sql::is_limit(&e) && depth > 1 => {
+                self.macros
+                    .borrow_mut()
+                    .insert(name.to_string(), MacroState::Raw(fi, cond));
+                return Some(Err(e));
+            }
+            Err(e) if sql::is_limit(&e) => {
+                if !self.limit_reported.replace(true) {
+                    let d = sql_diag(&self.files[fi], &cond, &e);
+                    self.errors.borrow_mut().push(d);
+                }
+                self.macros
+                    .borrow_mut()
+                    .insert(name.to_string(), MacroState::OverLimit(e.clone()));
+                return Some(Err(e));
+            }
             Err(e) => {
                 let d = sql_diag(&self.files[fi], &cond, &e);
                 self.errors.borrow_mut().push(d);
                 None
             }
         };
-        let r = done
-            .clone()
-            .ok_or_else(|| format!("macro `{name}` cannot be used: its condition has errors"));
+        let r = done.clone().ok_or_else(unusable);
         self.macros
             .borrow_mut()
             .insert(name.to_string(), MacroState::Done(done));
@@ -444,6 +512,19 @@ impl sql::Scope for Defs<'_> {
         v.extend(self.macros.borrow().keys().cloned());
         v
     }
+}
+
+/// `a → b → c`, with the middle of a long chain left out.
+fn abbreviated_chain(chain: &[String]) -> String {
+    if chain.len() <= 6 {
+        return chain.join(" → ");
+    }
+    format!(
+        "{} → … ({} more) → {}",
+        chain[..3].join(" → "),
+        chain.len() - 5,
+        chain[chain.len() - 2..].join(" → ")
+    )
 }
 
 /// Maps a byte offset of a scalar's value to (line, column) in the file.

@@ -31,6 +31,11 @@
 //! Macros and lists ([`Scope`]): a bare name that is not a field is a macro
 //! (its condition, parenthesised); a bare name among the items of `IN`,
 //! `INTERSECTS` or a list argument is a list (its items spliced in).
+//!
+//! Parentheses, `NOT` and macros nest at most [`MAX_NESTING`] levels deep
+//! (each macro is one level, and the levels inside it count too), and a
+//! condition holds at most [`MAX_NODES`] tests and operators once its macros
+//! are expanded: the parser recurses, and so do the stages after it.
 
 mod build;
 mod lex;
@@ -41,7 +46,7 @@ use lex::{Tok, Token, lex};
 use crate::diag::suggest;
 use crate::eval::{Program, expr_kind};
 use crate::field::{Field, Kind};
-use crate::ir::{Cond, Expr, Literal, Op, Rhs, Test};
+use crate::ir::{Cond, Expr, Literal, MAX_NESTING, MAX_NODES, Op, Rhs, Test, too_deep, too_large};
 
 /// A parse error at a byte range of the condition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,9 +65,18 @@ pub struct SqlError {
 pub trait Scope {
     /// The items of list `name` (nested lists already spliced in), if defined.
     fn list(&self, name: &str) -> Option<Vec<Literal>>;
-    /// The condition of macro `name`: `None` when undefined, `Some(Err(why))`
-    /// when it is defined but unusable (a cycle, or errors in its condition).
-    fn macro_cond(&self, name: &str) -> Option<Result<Cond, String>>;
+    /// The condition of macro `name`, used at nesting level `depth` (the
+    /// macro's own level) where the condition may still grow by `budget`
+    /// nodes: `None` when undefined, `Some(Err(why))` when it is defined but
+    /// unusable here (a cycle, errors in its condition, or nested too deeply
+    /// or too large at this spot; the error's span is replaced by the use's).
+    /// The [`Nested::levels`] of the result count from the macro's own level.
+    fn macro_cond(
+        &self,
+        name: &str,
+        depth: usize,
+        budget: usize,
+    ) -> Option<Result<Nested, SqlError>>;
     /// Every list and macro name, for suggestions.
     fn names(&self) -> Vec<String>;
 }
@@ -74,7 +88,7 @@ impl Scope for NoScope {
     fn list(&self, _: &str) -> Option<Vec<Literal>> {
         None
     }
-    fn macro_cond(&self, _: &str) -> Option<Result<Cond, String>> {
+    fn macro_cond(&self, _: &str, _: usize, _: usize) -> Option<Result<Nested, SqlError>> {
         None
     }
     fn names(&self) -> Vec<String> {
@@ -87,6 +101,32 @@ struct Parser<'a> {
     pos: usize,
     src: &'a str,
     scope: &'a dyn Scope,
+    /// The nesting level here (parentheses, NOTs and macros around this point).
+    depth: usize,
+    /// The deepest level reached.
+    deepest: usize,
+    /// Nodes so far (predicates and expanded macros), and the most allowed.
+    nodes: usize,
+    budget: usize,
+}
+
+/// The error for nesting deeper than [`MAX_NESTING`] at `start..end`.
+pub fn too_deep_at(start: usize, end: usize) -> SqlError {
+    SqlError {
+        start,
+        end: end.max(start + 1),
+        message: too_deep(),
+        help: Some(
+            "flatten it (`a AND (b AND c)` is `a AND b AND c`); each macro also counts one level"
+                .into(),
+        ),
+    }
+}
+
+/// Whether `e` is a limit error ([`too_deep`] or [`too_large`]) rather than a
+/// mistake in the text where it was found.
+pub fn is_limit(e: &SqlError) -> bool {
+    e.message == too_deep() || e.message == too_large()
 }
 
 #[derive(Debug, Clone)]
@@ -170,6 +210,29 @@ impl<'a> Parser<'a> {
             help: None,
         }
     }
+    /// One nesting level deeper, at the token just read (`(` or `NOT`).
+    fn enter(&mut self) -> Result<(), SqlError> {
+        self.depth += 1;
+        self.deepest = self.deepest.max(self.depth);
+        if self.depth > MAX_NESTING {
+            let t = &self.toks[self.pos.saturating_sub(1)];
+            return Err(too_deep_at(t.start, t.end));
+        }
+        Ok(())
+    }
+    /// `n` more nodes, at `start..end`.
+    fn grow(&mut self, n: usize, start: usize, end: usize) -> Result<(), SqlError> {
+        self.nodes = self.nodes.saturating_add(n);
+        if self.nodes > self.budget {
+            return Err(SqlError {
+                start,
+                end: end.max(start + 1),
+                message: too_large(),
+                help: Some("split the rule, or use fewer macros that use macros".into()),
+            });
+        }
+        Ok(())
+    }
     fn expect_sym(&mut self, s: &'static str) -> Result<(), SqlError> {
         if self.eat_sym(s) {
             Ok(())
@@ -205,7 +268,10 @@ impl<'a> Parser<'a> {
     }
     fn not(&mut self) -> Result<Cond, SqlError> {
         if self.eat_kw("not") {
-            return Ok(Cond::Not(Box::new(self.not()?)));
+            self.enter()?;
+            let c = Cond::Not(Box::new(self.not()?));
+            self.depth -= 1;
+            return Ok(c);
         }
         self.predicate()
     }
@@ -215,10 +281,41 @@ impl<'a> Parser<'a> {
         if self.peek().tok == Tok::Sym("(") {
             // A parenthesised boolean expression (operands are never parenthesised).
             self.next();
+            self.enter()?;
             let c = self.expr()?;
             self.expect_sym(")")?;
+            self.depth -= 1;
             return Ok(c);
         }
+        if let Tok::Ident(name) = &self.peek().tok
+            && Field::parse(name).is_none()
+            && !KEYWORDS.contains(&name.to_ascii_lowercase().as_str())
+            && self
+                .toks
+                .get(self.pos + 1)
+                .is_none_or(|t| t.tok != Tok::Sym("("))
+            && let Some(m) =
+                self.scope
+                    .macro_cond(name, self.depth + 1, self.budget.saturating_sub(self.nodes))
+        {
+            let t = self.next();
+            let m = m.map_err(|e| SqlError {
+                start: t.start,
+                end: t.end,
+                ..e
+            })?;
+            self.deepest = self.deepest.max(self.depth + 1 + m.levels);
+            self.grow(m.nodes, t.start, t.end)?;
+            return Ok(m.cond);
+        }
+        self.leaf(start)
+    }
+
+    /// A predicate that is neither parenthesised nor a macro: a boolean
+    /// function or a comparison. Kept out of [`Parser::predicate`] so that
+    /// the frames of the recursion through parentheses stay small.
+    #[inline(never)]
+    fn leaf(&mut self, start: usize) -> Result<Cond, SqlError> {
         if let Tok::Ident(name) = &self.peek().tok
             && self
                 .toks
@@ -253,23 +350,6 @@ impl<'a> Parser<'a> {
                 start,
                 end,
             );
-        }
-        if let Tok::Ident(name) = &self.peek().tok
-            && Field::parse(name).is_none()
-            && !KEYWORDS.contains(&name.to_ascii_lowercase().as_str())
-            && self
-                .toks
-                .get(self.pos + 1)
-                .is_none_or(|t| t.tok != Tok::Sym("("))
-            && let Some(m) = self.scope.macro_cond(name)
-        {
-            let t = self.next();
-            return m.map_err(|message| SqlError {
-                start: t.start,
-                end: t.end,
-                message,
-                help: None,
-            });
         }
         let lhs = self.operand()?;
         let negated = self.eat_kw("not");
@@ -446,7 +526,8 @@ impl<'a> Parser<'a> {
     }
 
     /// Type-checks one predicate now, so errors point at it.
-    fn checked(&self, c: Cond, start: usize, end: usize) -> Result<Cond, SqlError> {
+    fn checked(&mut self, c: Cond, start: usize, end: usize) -> Result<Cond, SqlError> {
+        self.grow(1, start, end)?;
         match Program::compile(&c) {
             Ok(_) => Ok(c),
             Err(e) => Err(SqlError {
@@ -687,12 +768,38 @@ pub fn parse(src: &str) -> Result<Cond, SqlError> {
 
 /// Parses a whole condition that may use the macros and lists of `scope`.
 pub fn parse_with(src: &str, scope: &dyn Scope) -> Result<Cond, SqlError> {
+    parse_nested(src, scope, 0, MAX_NODES).map(|p| p.cond)
+}
+
+/// A condition parsed by [`parse_nested`].
+#[derive(Debug, Clone)]
+pub struct Nested {
+    /// The condition.
+    pub cond: Cond,
+    /// How many levels it nests below the level it was parsed at.
+    pub levels: usize,
+    /// Its nodes ([`Cond::shape`]).
+    pub nodes: usize,
+}
+
+/// [`parse_with`] for a condition that starts `depth` levels deep (a macro's
+/// condition, at the level of its use) and may hold at most `budget` nodes.
+pub fn parse_nested(
+    src: &str,
+    scope: &dyn Scope,
+    depth: usize,
+    budget: usize,
+) -> Result<Nested, SqlError> {
     let toks = lex(src)?;
     let mut p = Parser {
         toks,
         pos: 0,
         src,
         scope,
+        depth,
+        deepest: depth,
+        nodes: 0,
+        budget,
     };
     if p.peek().tok == Tok::End {
         return Err(SqlError {
@@ -720,7 +827,12 @@ pub fn parse_with(src: &str, scope: &dyn Scope) -> Result<Cond, SqlError> {
         }
         return Err(e);
     }
-    Ok(c)
+    let nodes = c.shape().1;
+    Ok(Nested {
+        cond: c,
+        levels: p.deepest - depth,
+        nodes,
+    })
 }
 
 /// Parses an output template: `%field` or `{field}` (also `%lower(field)` is not

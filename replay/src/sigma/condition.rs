@@ -117,6 +117,8 @@ struct Parser<'a> {
     i: usize,
     end: usize,
     names: &'a [String],
+    /// Parentheses and `not`s around this point.
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -131,6 +133,19 @@ impl Parser<'_> {
             offset: self.offset(),
             message: message.into(),
         })
+    }
+
+    /// One level deeper at the token just read; at most
+    /// [`crate::ir::MAX_NESTING`] levels (the parser and the stages after it recurse).
+    fn enter(&mut self) -> Result<(), CondError> {
+        self.depth += 1;
+        if self.depth > crate::ir::MAX_NESTING {
+            return Err(CondError {
+                offset: self.toks.get(self.i - 1).map_or(self.end, |(_, o)| *o),
+                message: crate::ir::too_deep(),
+            });
+        }
+        Ok(())
     }
 
     fn or(&mut self) -> Result<Cond, CondError> {
@@ -162,7 +177,10 @@ impl Parser<'_> {
     fn not(&mut self) -> Result<Cond, CondError> {
         if self.peek() == Some(&Tok::Not) {
             self.i += 1;
-            return Ok(Cond::Not(Box::new(self.not()?)));
+            self.enter()?;
+            let c = Cond::Not(Box::new(self.not()?));
+            self.depth -= 1;
+            return Ok(c);
         }
         self.atom()
     }
@@ -172,11 +190,13 @@ impl Parser<'_> {
         match self.peek().cloned() {
             Some(Tok::LParen) => {
                 self.i += 1;
+                self.enter()?;
                 let inner = self.or()?;
                 if self.peek() != Some(&Tok::RParen) {
                     return self.fail("expected `)`");
                 }
                 self.i += 1;
+                self.depth -= 1;
                 Ok(inner)
             }
             Some(tok @ (Tok::OneOf | Tok::AllOf)) => {
@@ -271,6 +291,7 @@ pub fn parse(text: &str, names: &[String]) -> Result<Cond, CondError> {
         i: 0,
         end: text.chars().count(),
         names,
+        depth: 0,
     };
     let cond = p.or()?;
     if p.peek() == Some(&Tok::Pipe) {
