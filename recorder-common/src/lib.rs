@@ -95,6 +95,13 @@ pub const F_EXE_UPPER: u32 = 1 << 24;
 /// from the kernel's `struct sock` at exit; on `accept`/`accept4` the
 /// `kaddr_*` fields hold its peer (also from `struct sock`).
 pub const F_SOCK: u32 = 1 << 22;
+/// Syscall: the second path has a base directory of its own (the *at
+/// calls' new dirfd differs from the first path's): `aux` holds its walk
+/// (leaf first), and the second path re-read at exit ([`F_AUX`]) is in
+/// `kpath` after the first's, at [`USER_PATH_LEN`].
+pub const F_BASE2_WALK: u32 = 1 << 25;
+/// The [`F_BASE2_WALK`] walk reached the global root.
+pub const F_BASE2_COMPLETE: u32 = 1 << 26;
 
 /// Per-syscall capture spec ([`SyscallSpec::flags`]): record this syscall.
 pub const S_ENABLED: u8 = 1 << 0;
@@ -127,9 +134,18 @@ pub struct SyscallSpec {
     pub path1: u8,
     /// Argument index + 1 of the second path, 0 = none.
     pub path2: u8,
-    /// Argument index + 1 of the dirfd the first path is relative to, 0 = cwd.
+    /// Argument index + 1 of the dirfd the first path is relative to, 0 = cwd;
+    /// or one of the markers [`D_CWD_AFTER`], [`D_DUP_CMDS`].
     pub dirfd: u8,
 }
+
+/// [`SyscallSpec::dirfd`] marker: the path is relative to the cwd, and the
+/// call changes the cwd (`chdir`): on success the cwd it left is walked at
+/// exit, whether the path was relative or not.
+pub const D_CWD_AFTER: u8 = 0xff;
+/// [`SyscallSpec::dirfd`] marker: `fcntl`, recorded only for the commands
+/// that create a descriptor (`F_DUPFD`, `F_DUPFD_CLOEXEC`; arg 2).
+pub const D_DUP_CMDS: u8 = 0xfe;
 
 /// Byte offsets of the kernel struct members the programs read, resolved
 /// from the running kernel's BTF at load time (`.rodata` global `CONFIG`).

@@ -10,8 +10,8 @@ use hindsight_recorder_common::{
 };
 
 use crate::kernel::{
-    ENTRY, EVENT_SCRATCH, IDLE, conf, cur_entry, current_task, drop_slot, fill_file, fill_task,
-    now, rd, send, track, tracked, walk_path,
+    CPU_ENTRY, ENTRY, EVENT_SCRATCH, IDLE, conf, cur_entry, current_task, drop_slot, fill_file,
+    fill_task, now, rd, send, track, tracked, walk_path,
 };
 
 /// Resets the header fields a lifecycle event does not set.
@@ -163,11 +163,20 @@ pub fn hs_exec(ctx: RawTracePointContext) -> i32 {
             flags |= F_USER_PATH | (st.flags & F_USER_TRUNC);
         }
         // A thread other than the leader called exec and now runs under
-        // the leader's id: its old id's entry state would outlive it (and
+        // the leader's id: its execve's entry state moves to that id, where
+        // the syscall's exit looks for it (the old id's would outlive it and
         // make a later thread that reuses the id look tracked).
-        if old_pid != pid_tgid as u32 {
+        let new_tid = pid_tgid as u32;
+        if old_pid != new_tid {
+            if let Some(slot) = CPU_ENTRY.get_ptr_mut(0)
+                && unsafe { (*slot).tid } == old_pid
+                && unsafe { (*slot).nr } != IDLE
+            {
+                unsafe { (*slot).tid = new_tid };
+            } else if ENTRY.insert(&new_tid, st, 0).is_err() {
+                drop_slot(old_pid);
+            }
             let _ = ENTRY.remove(&old_pid);
-            drop_slot(old_pid);
         }
     }
     // argv from the new image, before it runs an instruction.

@@ -4,11 +4,12 @@
 
 use aya_ebpf::{helpers::generated as h, macros::raw_tracepoint, programs::RawTracePointContext};
 use hindsight_recorder_common::{
-    EntryState, F_AUX, F_FD_ARG, F_FILE, F_KADDR, F_KNAME1, F_KNAME1_DIFF, F_KNAME2, F_KNAME2_DIFF,
-    F_KPATH_COMPLETE, F_KPATH_PSEUDO, F_KPATH_REREAD, F_KPATH_WALK, F_KPATH2_COMPLETE,
-    F_KPATH2_WALK, F_UADDR, F_USER_PATH, F_USER_PATH2, F_USER_TRUNC, F_USER_TRUNC2, KIND_SYSCALL,
-    MAX_SYSCALLS, S_ARG_FD, S_ENABLED, S_REREAD, S_RET_FD, S_SOCK, S_SOCKADDR, S_SOCKADDR_ARG4,
-    S_SOCKADDR_MSG, SyscallSpec, USER_PATH_LEN,
+    D_CWD_AFTER, D_DUP_CMDS, EntryState, F_AUX, F_BASE2_COMPLETE, F_BASE2_WALK, F_FD_ARG, F_FILE,
+    F_KADDR, F_KNAME1, F_KNAME1_DIFF, F_KNAME2, F_KNAME2_DIFF, F_KPATH_COMPLETE, F_KPATH_PSEUDO,
+    F_KPATH_REREAD, F_KPATH_WALK, F_KPATH2_COMPLETE, F_KPATH2_WALK, F_UADDR, F_USER_PATH,
+    F_USER_PATH2, F_USER_TRUNC, F_USER_TRUNC2, KIND_SYSCALL, MAX_SYSCALLS, S_ARG_FD, S_ENABLED,
+    S_REREAD, S_RET_FD, S_SOCK, S_SOCKADDR, S_SOCKADDR_ARG4, S_SOCKADDR_MSG, SyscallSpec,
+    USER_PATH_LEN,
 };
 
 use crate::kernel::{
@@ -102,6 +103,12 @@ pub fn hs_sys_enter(ctx: RawTracePointContext) -> i32 {
     }
     let tid = pid_tgid as u32;
     let regs: u64 = ctx.arg(0);
+    let args = read_args(regs);
+    // fcntl: only the commands that create a descriptor (F_DUPFD,
+    // F_DUPFD_CLOEXEC), not the many F_GETFL/F_SETFD calls.
+    if spec.dirfd == D_DUP_CMDS && args[1] != 0 && args[1] != 1030 {
+        return 0;
+    }
     let Some(st) = entry_slot(tid) else {
         return 0;
     };
@@ -109,7 +116,7 @@ pub fn hs_sys_enter(ctx: RawTracePointContext) -> i32 {
     st.nr = nr as u32;
     st.flags = 0;
     st.ts = now();
-    st.args = read_args(regs);
+    st.args = args;
     set(&mut st.user_err, 0);
     set(&mut st.user_err2, 0);
     set(&mut st.uaddr_err, 0);
@@ -324,26 +331,12 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
                 flags |= F_KPATH_PSEUDO;
             }
         }
-    } else if spec.flags & S_REREAD != 0 && spec.path1 != 0 {
-        // No kernel object remains (unlink, rename...): keep the buffer as it
-        // was at exit next to the one at entry.
-        let (err, n) = read_user_str(e.kpath.as_mut_ptr(), arg(&st.args, spec.path1));
-        if err == 0 {
-            flags |= F_KPATH_REREAD;
-            e.header.kpath_len = n as u32;
-        }
-        if spec.path2 != 0 {
-            let (err, n) = read_user_str(e.aux.as_mut_ptr(), arg(&st.args, spec.path2));
-            if err == 0 {
-                flags |= F_AUX;
-                e.header.aux_len = n as u32;
-            }
-        }
     }
-    // A relative user path: walk the directory it is relative to. The first
-    // path's when it is relative; else the second's (`ln -s /abs rel`,
-    // `link /abs rel`), whose dirfd of the *at calls is the argument just
-    // before it (renameat, renameat2, linkat: 3; symlinkat: 2).
+    // A relative user path: walk the directory it is relative to (at exit:
+    // the directory the kernel used, unless the call changed it, see
+    // D_CWD_AFTER). The first path's base is its dirfd (`spec.dirfd`) or
+    // the cwd; the second's is the argument just before it for the *at
+    // calls (renameat, renameat2, linkat: 3; symlinkat: 2), else the cwd.
     let rel1 = flags & F_USER_PATH != 0
         && st.user_err == 0
         && st.user_path[0] != b'/'
@@ -352,38 +345,73 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
         && st.user_err2 == 0
         && st.user_path2[0] != b'/'
         && st.user_path2[0] != 0;
-    if rel1 || rel2 {
-        let dirfd_arg = if rel1 {
-            spec.dirfd
-        } else if spec.dirfd != 0 || spec.path2 == 3 {
-            spec.path2 - 1
-        } else {
-            0
-        };
-        let dirfd = if dirfd_arg != 0 {
-            arg(&st.args, dirfd_arg) as i32 as i64
+    // chdir: on success the cwd it left is the object it used.
+    let new_cwd = spec.dirfd == D_CWD_AFTER && ret == 0;
+    let base1 = if spec.dirfd == D_CWD_AFTER || spec.dirfd == D_DUP_CMDS {
+        0
+    } else {
+        spec.dirfd
+    };
+    let base2 = if spec.path2 != 0 && (base1 != 0 || spec.path2 == 3) {
+        spec.path2 - 1
+    } else {
+        0
+    };
+    let dirfd_of = |idx: u8| {
+        if idx != 0 {
+            arg(&st.args, idx) as i32 as i64
         } else {
             AT_FDCWD
-        };
-        let w = if dirfd == AT_FDCWD {
-            let fs = rd::<u64>(task, conf!(off.task_fs));
-            walk_path(fs + conf!(off.fs_pwd) as u64, e.kpath2.as_mut_ptr())
-        } else {
-            let file = fd_file(task, dirfd);
-            if file != 0 {
-                walk_path(file + conf!(off.file_f_path) as u64, e.kpath2.as_mut_ptr())
+        }
+    };
+    // Both relative to different directories (`renameat(d1, "a", d2, "b")`):
+    // the second base is walked into `aux`, the second re-read goes to
+    // `kpath` after the first.
+    let split = rel1 && rel2 && dirfd_of(base1) != dirfd_of(base2);
+    if fd < 0 && spec.flags & S_REREAD != 0 && spec.path1 != 0 {
+        // No kernel object remains (unlink, rename...): keep the buffer as it
+        // was at exit next to the one at entry.
+        let (err, n) = read_user_str(e.kpath.as_mut_ptr(), arg(&st.args, spec.path1));
+        if err == 0 {
+            flags |= F_KPATH_REREAD;
+            e.header.kpath_len = n as u32;
+        }
+        if spec.path2 != 0 {
+            if split {
+                let dst = unsafe { e.kpath.as_mut_ptr().add(USER_PATH_LEN) };
+                let (err, _) = read_user_str(dst, arg(&st.args, spec.path2));
+                if err == 0 {
+                    flags |= F_AUX;
+                    e.header.kpath_len = 2 * USER_PATH_LEN as u32;
+                }
             } else {
-                crate::kernel::Walk {
-                    len: 0,
-                    complete: false,
-                    pseudo: false,
+                let (err, n) = read_user_str(e.aux.as_mut_ptr(), arg(&st.args, spec.path2));
+                if err == 0 {
+                    flags |= F_AUX;
+                    e.header.aux_len = n as u32;
                 }
             }
+        }
+    }
+    if rel1 || rel2 || new_cwd {
+        let dirfd = if rel1 || new_cwd {
+            dirfd_of(base1)
+        } else {
+            dirfd_of(base2)
         };
+        let w = walk_base(task, dirfd, e.kpath2.as_mut_ptr());
         e.header.kpath2_len = w.len;
         flags |= F_KPATH2_WALK;
         if w.complete {
             flags |= F_KPATH2_COMPLETE;
+        }
+    }
+    if split {
+        let w = walk_base(task, dirfd_of(base2), e.aux.as_mut_ptr());
+        e.header.aux_len = w.len;
+        flags |= F_BASE2_WALK;
+        if w.complete {
+            flags |= F_BASE2_COMPLETE;
         }
     }
     // The kernel's own copies of the path arguments, where they differed.
@@ -392,4 +420,22 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
     entry_done(stp);
     send_from(ev, st.user_path.as_ptr(), st.user_path2.as_ptr());
     0
+}
+
+/// Walks the directory `dirfd` names (the cwd for `AT_FDCWD`) into `buf`.
+#[inline(always)]
+fn walk_base(task: u64, dirfd: i64, buf: *mut u8) -> crate::kernel::Walk {
+    if dirfd == AT_FDCWD {
+        let fs = rd::<u64>(task, conf!(off.task_fs));
+        return walk_path(fs + conf!(off.fs_pwd) as u64, buf);
+    }
+    let file = fd_file(task, dirfd);
+    if file == 0 {
+        return crate::kernel::Walk {
+            len: 0,
+            complete: false,
+            pseudo: false,
+        };
+    }
+    walk_path(file + conf!(off.file_f_path) as u64, buf)
 }

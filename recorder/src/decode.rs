@@ -4,17 +4,16 @@
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::unix::fs::MetadataExt;
-use std::path::{Component, Path, PathBuf};
 
 use hindsight_format::event::{Event, EventKind};
 use hindsight_format::{EventBatchBuilder, SharedValues};
 use hindsight_recorder_common::{
-    F_AUX, F_EXE_OVERLAY, F_EXE_UPPER, F_EXEC_KNAME, F_FD_ARG, F_FILE, F_KADDR, F_KNAME1,
-    F_KNAME1_BYTES, F_KNAME1_DIFF, F_KNAME2, F_KNAME2_BYTES, F_KNAME2_DIFF, F_KPATH_COMPLETE,
-    F_KPATH_PSEUDO, F_KPATH_REREAD, F_KPATH_WALK, F_KPATH2_COMPLETE, F_KPATH2_WALK, F_SOCK,
-    F_UADDR, F_USER_PATH, F_USER_PATH2, F_USER_TRUNC, F_USER_TRUNC2, KIND_EXEC, KIND_EXIT,
-    KIND_FORK, KIND_SYSCALL, OFF_AUX, OFF_KNAME, OFF_KNAME2, OFF_KPATH, OFF_KPATH2, OFF_USER_PATH,
-    OFF_USER_PATH2, S_REREAD, WireHeader,
+    F_AUX, F_BASE2_COMPLETE, F_BASE2_WALK, F_EXE_OVERLAY, F_EXE_UPPER, F_EXEC_KNAME, F_FD_ARG,
+    F_FILE, F_KADDR, F_KNAME1, F_KNAME1_BYTES, F_KNAME1_DIFF, F_KNAME2, F_KNAME2_BYTES,
+    F_KNAME2_DIFF, F_KPATH_COMPLETE, F_KPATH_PSEUDO, F_KPATH_REREAD, F_KPATH_WALK,
+    F_KPATH2_COMPLETE, F_KPATH2_WALK, F_SOCK, F_UADDR, F_USER_PATH, F_USER_PATH2, F_USER_TRUNC,
+    F_USER_TRUNC2, KIND_EXEC, KIND_EXIT, KIND_FORK, KIND_SYSCALL, OFF_AUX, OFF_KNAME, OFF_KNAME2,
+    OFF_KPATH, OFF_KPATH2, OFF_USER_PATH, OFF_USER_PATH2, S_REREAD, USER_PATH_LEN, WireHeader,
 };
 
 use crate::cgroups::CgroupContainers;
@@ -85,10 +84,39 @@ fn join_args(out: &mut String, args: &[String]) {
     }
 }
 
-/// The text before the first NUL of `b` (all of it without one).
+/// The text before the first NUL of `b` (all of it without one), escaped
+/// like [`escape_bytes`].
 fn cstr_lossy(b: &[u8]) -> std::borrow::Cow<'_, str> {
     let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-    String::from_utf8_lossy(&b[..end])
+    escape_bytes(&b[..end])
+}
+
+/// Bytes of a name as text, unambiguously: UTF-8 as is, each byte that is
+/// not UTF-8 as `\xNN` (two lower-case hex digits) and a backslash as
+/// `\\`, so that two different names never read the same (a lossy
+/// conversion made `n\xff.txt` and `n\xfe.txt` one name).
+pub fn escape_bytes(b: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) if !s.contains('\\') => std::borrow::Cow::Borrowed(s),
+        _ => {
+            use std::fmt::Write;
+            let mut out = String::with_capacity(b.len() + 8);
+            for chunk in b.utf8_chunks() {
+                for c in chunk.valid().chars() {
+                    if c == '\\' {
+                        out.push_str("\\\\");
+                    } else {
+                        out.push(c);
+                    }
+                }
+                for x in chunk.invalid() {
+                    // Writing to a String cannot fail.
+                    let _ = write!(out, "\\x{x:02x}");
+                }
+            }
+            std::borrow::Cow::Owned(out)
+        }
+    }
 }
 
 fn cstr(b: &[u8]) -> String {
@@ -100,7 +128,7 @@ fn join_walk(b: &[u8]) -> String {
     let mut s = String::with_capacity(b.len() + 1);
     for p in b.split(|&c| c == 0).rev().filter(|p| !p.is_empty()) {
         s.push('/');
-        s.push_str(&String::from_utf8_lossy(p));
+        s.push_str(&escape_bytes(p));
     }
     if s.is_empty() {
         s.push('/');
@@ -162,8 +190,14 @@ fn resolve_proc_self(user: &str, pid: i32, tid: i32) -> String {
     user.to_string()
 }
 
-/// Makes `user` absolute against `base` and removes `.`, `..` and repeated
-/// slashes lexically (no symlinks followed).
+/// Makes `user` absolute against `base` (the kernel's walk of the directory
+/// it is relative to) and removes `.` and repeated slashes. A `..` is
+/// resolved only where that is exact: against a component of `base`, which
+/// the kernel walked (no symlinks in it). After a component of `user`,
+/// which may be a symlink (`ls/../victim` with `ls -> real/sub` is
+/// `real/victim`), the `..` is kept: the path stays what the process named,
+/// unnormalised, rather than naming a different file. A `base` cut short
+/// (`.../deep/dir`, see `file_path_truncated`) keeps its leading `...`.
 pub fn absolutize(user: &str, base: Option<&str>) -> String {
     // Most names are already clean: no `.`, `..` or empty components.
     let clean = |p: &str| p.split('/').all(|c| !c.is_empty() && c != "." && c != "..");
@@ -184,27 +218,55 @@ pub fn absolutize(user: &str, base: Option<&str>) -> String {
             }
         }
     }
-    lexical_absolute(user, base)
+    resolve_components(user, base)
 }
 
 /// [`absolutize`] by components, for any name.
-fn lexical_absolute(user: &str, base: Option<&str>) -> String {
-    let joined = if user.starts_with('/') {
-        PathBuf::from(user)
-    } else {
-        Path::new(base.unwrap_or("/")).join(user)
-    };
-    let mut out: Vec<String> = Vec::new();
-    for c in joined.components() {
-        match c {
-            Component::Normal(s) => out.push(s.to_string_lossy().into_owned()),
-            Component::ParentDir => {
-                out.pop();
+fn resolve_components(user: &str, base: Option<&str>) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    // A cut base: its `...` stays in front, and no `..` climbs past it.
+    let mut cut = false;
+    // Components of `out` that `..` may remove: the kernel's.
+    let mut exact = 0;
+    if !user.starts_with('/') {
+        let base = base.unwrap_or("/");
+        let rest = match base.strip_prefix("...") {
+            Some(rest) => {
+                cut = true;
+                rest
             }
-            _ => {}
+            None => base,
+        };
+        for c in rest.split('/') {
+            match c {
+                "" | "." => {}
+                ".." if out.len() > exact || (cut && out.is_empty()) => out.push(c),
+                ".." => {
+                    out.pop();
+                    exact = out.len();
+                }
+                c => {
+                    out.push(c);
+                    exact = out.len();
+                }
+            }
         }
     }
-    format!("/{}", out.join("/"))
+    for c in user.split('/') {
+        match c {
+            "" | "." => {}
+            // After a component of the user's (maybe a symlink), or above a
+            // cut base: kept as named.
+            ".." if out.len() > exact || (cut && out.is_empty()) => out.push(c),
+            ".." => {
+                out.pop();
+                exact = out.len();
+            }
+            c => out.push(c),
+        }
+    }
+    let lead = if cut { "..." } else { "" };
+    format!("{lead}/{}", out.join("/"))
 }
 
 /// Linux `dev_t` (`MAJOR << 20 | MINOR`) to the user-space `st_dev` encoding.
@@ -303,6 +365,19 @@ impl KName {
             None
         };
         Some(KName { differs, value })
+    }
+}
+
+/// The verdict of a path re-read at exit: a failed entry read or a change
+/// is a mismatch; equal copies of a path cut short (`cut`, 255 bytes of a
+/// longer one) leave no whole value to compare (null).
+fn reread_verdict(err: i32, entry: Option<&str>, exit: &str, cut: bool) -> Option<bool> {
+    if err != 0 || entry != Some(exit) {
+        Some(true)
+    } else if cut {
+        None
+    } else {
+        Some(false)
     }
 }
 
@@ -534,7 +609,9 @@ impl Decoder {
                 walk
             }
         });
-        let user_cut = h.flags & (F_USER_TRUNC | F_USER_TRUNC2) != 0;
+        let base2_cut =
+            h.flags & F_BASE2_WALK != 0 && h.flags & F_BASE2_COMPLETE == 0 && h.aux_len > 0;
+        let user_cut = h.flags & (F_USER_TRUNC | F_USER_TRUNC2) != 0 || base2_cut;
         let user_path = (h.flags & F_USER_PATH != 0).then(|| cstr(sect(OFF_USER_PATH, 256)));
         let user_path2 = (h.flags & F_USER_PATH2 != 0).then(|| cstr(sect(OFF_USER_PATH2, 256)));
         let has_path = user_path.is_some() || user_path2.is_some() || kpath.is_some();
@@ -635,8 +712,28 @@ impl Decoder {
             e.file_path_user_err = Some(user_err);
         }
         if let Some(u) = &user_path2 {
-            e.file_target_path_user = Some(u.clone());
+            // A failed read leaves no value (its error has no column).
+            e.file_target_path_user = (h.user_err2 == 0).then(|| u.clone());
         }
+        // The directory the second path is relative to: its own walk when
+        // it differs from the first's (`renameat(d1, "a", d2, "b")`).
+        let base2 = if h.flags & F_BASE2_WALK != 0 {
+            let walk = join_walk(sect(rec, OFF_AUX, (h.aux_len as usize).min(768)));
+            Some(if h.flags & F_BASE2_COMPLETE == 0 && h.aux_len > 0 {
+                format!("...{walk}")
+            } else {
+                walk
+            })
+        } else {
+            kpath2.clone()
+        };
+        // The second path re-read at exit: after the first in `kpath` when
+        // `aux` holds the second base.
+        let exit2_off = if h.flags & F_BASE2_WALK != 0 {
+            OFF_KPATH + USER_PATH_LEN
+        } else {
+            OFF_AUX
+        };
         let is_open = matches!(name, "open" | "openat" | "openat2" | "creat");
         let kname1 = KName::of(
             h,
@@ -693,7 +790,7 @@ impl Decoder {
                 e.file_path = None;
             }
         }
-        if is_open && h.ret >= 0 {
+        if (is_open || name == "memfd_create") && h.ret >= 0 {
             e.fd = Some(h.ret as i32);
         } else if h.flags & F_FD_ARG != 0
             || matches!(
@@ -719,6 +816,8 @@ impl Decoder {
             // No object remains (unlink, rename...): the kernel's own copies
             // of the names are the authoritative values.
             let mut mismatch = false;
+            // A path cut short whose re-read agrees on what was read.
+            let mut undecided = false;
             match &kname1 {
                 Some(k) => {
                     mismatch |= k.differs;
@@ -734,7 +833,15 @@ impl Decoder {
                 None if h.flags & F_KPATH_REREAD != 0 => {
                     // e.g. mount's source, which is not a `struct filename`.
                     let exit_val = cstr(sect(rec, OFF_KPATH, 256));
-                    mismatch |= user_err != 0 || user_path.as_deref() != Some(exit_val.as_str());
+                    match reread_verdict(
+                        user_err,
+                        user_path.as_deref(),
+                        &exit_val,
+                        h.flags & F_USER_TRUNC != 0,
+                    ) {
+                        Some(m) => mismatch |= m,
+                        None => undecided = true,
+                    }
                     e.file_path = Some(exit_val);
                 }
                 None => {}
@@ -742,31 +849,51 @@ impl Decoder {
             match &kname2 {
                 Some(k) => {
                     mismatch |= k.differs;
-                    e.file_target_path =
-                        k.value.as_deref().map(|v| kname_abs(v, kpath2.as_deref()));
+                    e.file_target_path = k.value.as_deref().map(|v| kname_abs(v, base2.as_deref()));
                 }
                 None if h.flags & F_AUX != 0 => {
-                    let exit2 = cstr(sect(rec, OFF_AUX, 256));
-                    mismatch |= h.user_err2 != 0 || user_path2.as_deref() != Some(exit2.as_str());
-                    e.file_target_path = Some(absolutize(&exit2, kpath2.as_deref()));
+                    let exit2 = cstr(sect(rec, exit2_off, 256));
+                    match reread_verdict(
+                        h.user_err2,
+                        user_path2.as_deref(),
+                        &exit2,
+                        h.flags & F_USER_TRUNC2 != 0,
+                    ) {
+                        Some(m) => mismatch |= m,
+                        None => undecided = true,
+                    }
+                    e.file_target_path = Some(absolutize(&exit2, base2.as_deref()));
                 }
                 None => {}
             }
             e.kernel_source = Some("names_cache".into());
-            e.toctou_mismatch = Some(mismatch);
+            e.toctou_mismatch = (mismatch || !undecided).then_some(mismatch);
         } else if h.flags & F_KPATH_REREAD != 0 {
             let exit_val = cstr(sect(rec, OFF_KPATH, 256));
             e.file_path = Some(absolutize(&exit_val, kpath2.as_deref()));
             e.kernel_source = Some("sys_exit_reread".into());
-            e.toctou_mismatch =
-                Some(user_err != 0 || user_path.as_deref() != Some(exit_val.as_str()));
+            let mut verdict = reread_verdict(
+                user_err,
+                user_path.as_deref(),
+                &exit_val,
+                h.flags & F_USER_TRUNC != 0,
+            );
             if h.flags & F_AUX != 0 {
-                let exit2 = cstr(sect(rec, OFF_AUX, 256));
-                e.file_target_path = Some(absolutize(&exit2, kpath2.as_deref()));
-                if user_path2.as_deref() != Some(exit2.as_str()) || h.user_err2 != 0 {
-                    e.toctou_mismatch = Some(true);
-                }
+                let exit2 = cstr(sect(rec, exit2_off, 256));
+                e.file_target_path = Some(absolutize(&exit2, base2.as_deref()));
+                let v2 = reread_verdict(
+                    h.user_err2,
+                    user_path2.as_deref(),
+                    &exit2,
+                    h.flags & F_USER_TRUNC2 != 0,
+                );
+                verdict = match (verdict, v2) {
+                    (Some(true), _) | (_, Some(true)) => Some(true),
+                    (None, _) | (_, None) => None,
+                    _ => Some(false),
+                };
             }
+            e.toctou_mismatch = verdict;
             if name == "symlink" || name == "symlinkat" {
                 // The target is stored verbatim; it is not resolved.
                 e.file_path = Some(exit_val);
@@ -808,9 +935,15 @@ impl Decoder {
                     ))
                 }
             };
-        } else if is_open && let Some(k) = &kname1 {
-            // A failed open: no object, but the name the kernel tried.
-            e.file_path = k.value.as_deref().map(|v| kname_abs(v, kpath2.as_deref()));
+        } else if (is_open || (matches!(name, "execve" | "execveat") && h.ret < 0))
+            && let Some(k) = &kname1
+        {
+            // A failed open or exec: no object, but the name the kernel tried.
+            e.file_path = k
+                .value
+                .as_deref()
+                .filter(|v| !v.is_empty())
+                .map(|v| kname_abs(v, kpath2.as_deref()));
             e.kernel_source = Some("names_cache".into());
             e.toctou_mismatch = Some(k.differs);
         } else if matches!(name, "execve" | "execveat") && h.ret == 0 {
@@ -824,6 +957,21 @@ impl Decoder {
                 e.toctou_mismatch = x.mismatch;
                 e.process_exe_upper_layer = x.upper_layer;
                 e.kernel_source = Some("sched_process_exec".into());
+            }
+        }
+        // A working directory changed: the kernel's new one (walked at exit)
+        // is the object the call used, and the process's cwd from now on.
+        if h.ret == 0 {
+            let cwd = match name {
+                "chdir" if h.flags & F_KPATH2_WALK != 0 => kpath2.clone(),
+                "fchdir" if h.flags & F_FILE != 0 => kpath.clone(),
+                _ => None,
+            };
+            if let Some(cwd) = cwd {
+                if name == "chdir" {
+                    e.file_path = Some(cwd.clone());
+                }
+                self.proc_info(e.process_pid).cwd = Some(cwd);
             }
         }
         // Socket addresses.
@@ -926,7 +1074,7 @@ impl Decoder {
             let argv = sect(rec, OFF_AUX, h.aux_len as usize);
             let mut args: Vec<String> = argv
                 .split(|&c| c == 0)
-                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .map(|s| escape_bytes(s).into_owned())
                 .collect();
             if args.last().is_some_and(|s| s.is_empty()) {
                 args.pop();
@@ -1121,6 +1269,18 @@ mod tests {
     }
 
     #[test]
+    fn names_that_are_not_utf8_stay_distinct() {
+        assert_eq!(escape_bytes(b"/tmp/plain"), "/tmp/plain");
+        assert_eq!(escape_bytes(b"/tmp/\xc3\xa9"), "/tmp/\u{e9}");
+        assert_eq!(escape_bytes(b"n\xff\xfe.txt"), "n\\xff\\xfe.txt");
+        assert_ne!(escape_bytes(b"n\xff"), escape_bytes(b"n\xfe"));
+        // A literal backslash cannot pass for an escape.
+        assert_eq!(escape_bytes(b"n\\xff"), "n\\\\xff");
+        assert_ne!(escape_bytes(b"n\\xff"), escape_bytes(b"n\xff"));
+        assert_eq!(join_walk(b"\xff\0tmp\0"), "/tmp/\\xff");
+    }
+
+    #[test]
     fn walk_components_join_leaf_first() {
         assert_eq!(join_walk(b"file\0tmp\0"), "/tmp/file");
         assert_eq!(join_walk(b""), "/");
@@ -1169,16 +1329,26 @@ mod tests {
         ];
         for u in names {
             for b in bases {
-                assert_eq!(absolutize(u, b), lexical_absolute(u, b), "{u:?} {b:?}");
+                assert_eq!(absolutize(u, b), resolve_components(u, b), "{u:?} {b:?}");
             }
         }
     }
 
     #[test]
-    fn absolutize_is_lexical() {
-        assert_eq!(absolutize("a/../b//c", Some("/tmp")), "/tmp/b/c");
+    fn absolutize_resolves_dotdot_only_against_the_kernels_base() {
+        // `..` after a component the process named may cross a symlink:
+        // kept as named, never collapsed into another existing file.
+        assert_eq!(absolutize("a/../b//c", Some("/tmp")), "/tmp/a/../b/c");
+        assert_eq!(absolutize("ls/../victim", Some("/w2")), "/w2/ls/../victim");
         assert_eq!(absolutize("/x/./y", None), "/x/y");
+        assert_eq!(absolutize("/x/../y", None), "/x/../y");
+        // Against the walked base (no symlinks in it) it is exact.
         assert_eq!(absolutize("../../..", Some("/a")), "/");
+        assert_eq!(absolutize("../d2/./b", Some("/w/d1")), "/w/d2/b");
+        assert_eq!(absolutize("/../etc", None), "/etc");
+        // A base cut short keeps its leading `...` (no `/` before it).
+        assert_eq!(absolutize("deep.txt", Some(".../x/y")), ".../x/y/deep.txt");
+        assert_eq!(absolutize("../../../z", Some(".../x/y")), ".../../z");
     }
 
     #[test]

@@ -11,7 +11,9 @@ pub fn open_flags(f: u32) -> String {
         }
         .to_string(),
     ];
+    // O_TMPFILE includes O_DIRECTORY's bit: tested first.
     const NAMED: &[(u32, &str)] = &[
+        (0o20200000, "O_TMPFILE"),
         (0o100, "O_CREAT"),
         (0o200, "O_EXCL"),
         (0o400, "O_NOCTTY"),
@@ -27,7 +29,6 @@ pub fn open_flags(f: u32) -> String {
         (0o400000, "O_NOFOLLOW"),
         (0o1000000, "O_NOATIME"),
         (0o2000000, "O_CLOEXEC"),
-        (0o20200000, "O_TMPFILE"),
         (0o10000000, "O_PATH"),
     ];
     let mut rest = f & !3;
@@ -46,8 +47,17 @@ pub fn open_flags(f: u32) -> String {
 /// Names of the arguments worth showing, per syscall (`name=value`).
 fn arg_names(name: &str) -> &'static [&'static str] {
     match name {
-        "openat" | "openat2" | "unlinkat" | "mkdirat" | "fchmodat" | "fchmodat2" | "mknodat"
-        | "execveat" => &["dirfd"],
+        "openat" | "mkdirat" | "mknodat" => &["dirfd"],
+        "openat2" => &["dirfd", "path", "how_ptr", "how_size"],
+        "unlinkat" => &["dirfd", "path", "flags"],
+        "fchmodat" => &["dirfd", "path", "mode"],
+        "fchmodat2" => &["dirfd", "path", "mode", "flags"],
+        "execveat" => &["dirfd", "path", "argv_ptr", "envp_ptr", "flags"],
+        "renameat" => &["olddirfd", "oldpath", "newdirfd"],
+        "linkat" => &["olddirfd", "oldpath", "newdirfd", "newpath", "flags"],
+        "symlinkat" => &["target", "newdirfd"],
+        "capset" => &["header_ptr", "data_ptr"],
+        "fcntl" => &["fd", "cmd", "arg"],
         "socket" => &["domain", "type", "protocol"],
         "kill" => &["pid", "sig"],
         "tgkill" => &["tgid", "tid", "sig"],
@@ -67,11 +77,12 @@ fn arg_names(name: &str) -> &'static [&'static str] {
         "mount" => &["source_ptr", "target_ptr", "fstype_ptr", "flags"],
         "umount2" => &["target_ptr", "flags"],
         "listen" => &["fd", "backlog"],
-        "dup2" | "dup3" => &["oldfd", "newfd"],
+        "dup2" => &["oldfd", "newfd"],
+        "dup3" => &["oldfd", "newfd", "flags"],
         "finit_module" => &["fd", "uargs", "flags"],
         "renameat2" => &["olddirfd", "oldpath", "newdirfd", "newpath", "flags"],
         "fchown" | "chown" | "lchown" => &["path_or_fd", "uid", "gid"],
-        "fchownat" => &["dirfd", "path", "uid", "gid"],
+        "fchownat" => &["dirfd", "path", "uid", "gid", "flags"],
         "accept4" => &["fd", "addr", "addrlen", "flags"],
         _ => &[],
     }
@@ -82,7 +93,10 @@ pub fn syscall_args(name: &str, a: &[u64; 6]) -> Option<String> {
     use std::fmt::Write;
     let mut out = String::new();
     for (i, n) in arg_names(name).iter().enumerate() {
-        if n.ends_with("_ptr") || n.contains("path") || *n == "addr" || *n == "addrlen" {
+        if n.ends_with("_ptr")
+            || n.contains("path")
+            || matches!(*n, "addr" | "addrlen" | "target" | "mode" | "how_size")
+        {
             continue;
         }
         if !out.is_empty() {
@@ -90,9 +104,36 @@ pub fn syscall_args(name: &str, a: &[u64; 6]) -> Option<String> {
         }
         let v = a[i];
         // Writing to a String cannot fail.
-        let _ = match *n {
-            "flags" | "nstype" | "request" | "cmd" | "option" => write!(out, "{n}={v:#x}"),
-            "uid" | "gid" | "ruid" | "euid" | "suid" | "rgid" | "egid" | "sgid" => {
+        let _ = match (name, *n) {
+            ("fcntl", "cmd") => match v {
+                0 => write!(out, "cmd=F_DUPFD"),
+                1030 => write!(out, "cmd=F_DUPFD_CLOEXEC"),
+                _ => write!(out, "cmd={v}"),
+            },
+            ("dup3", "flags") if v == 0o2000000 => write!(out, "flags=O_CLOEXEC"),
+            ("memfd_create", "flags") if v != 0 => {
+                const MFD: &[(u64, &str)] = &[
+                    (1, "MFD_CLOEXEC"),
+                    (2, "MFD_ALLOW_SEALING"),
+                    (4, "MFD_HUGETLB"),
+                    (8, "MFD_NOEXEC_SEAL"),
+                    (0x10, "MFD_EXEC"),
+                ];
+                let names: Vec<&str> = MFD
+                    .iter()
+                    .filter(|(b, _)| v & b != 0)
+                    .map(|(_, n)| *n)
+                    .collect();
+                let rest = v & !0x1f;
+                if rest == 0 {
+                    write!(out, "flags={}", names.join("|"))
+                } else {
+                    write!(out, "flags={v:#x}")
+                }
+            }
+            ("unlinkat", "flags") if v == 0x200 => write!(out, "flags=AT_REMOVEDIR"),
+            (_, "flags" | "nstype" | "request" | "cmd" | "option") => write!(out, "{n}={v:#x}"),
+            (_, "uid" | "gid" | "ruid" | "euid" | "suid" | "rgid" | "egid" | "sgid") => {
                 write!(out, "{n}={}", v as u32 as i32)
             }
             _ => write!(out, "{n}={}", v as i64 as i32),
@@ -110,6 +151,8 @@ mod tests {
         assert_eq!(open_flags(0o1101), "O_WRONLY|O_CREAT|O_TRUNC");
         assert_eq!(open_flags(0), "O_RDONLY");
         assert_eq!(open_flags(0o2000002), "O_RDWR|O_CLOEXEC");
+        assert_eq!(open_flags(0o20200002), "O_RDWR|O_TMPFILE");
+        assert_eq!(open_flags(0o200000), "O_RDONLY|O_DIRECTORY");
     }
 
     #[test]
@@ -123,5 +166,17 @@ mod tests {
             Some("pid=42 sig=9")
         );
         assert_eq!(syscall_args("getppid", &[0; 6]), None);
+        assert_eq!(
+            syscall_args("fcntl", &[3, 1030, 0, 0, 0, 0]).as_deref(),
+            Some("fd=3 cmd=F_DUPFD_CLOEXEC arg=0")
+        );
+        assert_eq!(
+            syscall_args("unlinkat", &[5, 0, 0x200, 0, 0, 0]).as_deref(),
+            Some("dirfd=5 flags=AT_REMOVEDIR")
+        );
+        assert_eq!(
+            syscall_args("linkat", &[3, 0, (-100i64) as u64, 0, 0x1000, 0]).as_deref(),
+            Some("olddirfd=3 newdirfd=-100 flags=0x1000")
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! Syscall names, numbers and how the kernel side captures each one.
 
 use hindsight_recorder_common::{
-    MAX_SYSCALLS, S_ARG_FD, S_ENABLED, S_REREAD, S_RET_FD, S_SOCK, S_SOCKADDR, S_SOCKADDR_ARG4,
-    S_SOCKADDR_MSG, SyscallSpec,
+    D_CWD_AFTER, D_DUP_CMDS, MAX_SYSCALLS, S_ARG_FD, S_ENABLED, S_REREAD, S_RET_FD, S_SOCK,
+    S_SOCKADDR, S_SOCKADDR_ARG4, S_SOCKADDR_MSG, SyscallSpec,
 };
 
 #[cfg(target_arch = "x86_64")]
@@ -105,6 +105,7 @@ pub const DEFAULT_SET: &[&str] = &[
     "dup",
     "dup2",
     "dup3",
+    "fcntl",
     "prctl",
 ];
 
@@ -146,18 +147,23 @@ pub fn spec_for(name: &str) -> SyscallSpec {
         "openat" | "openat2" => spec(S_RET_FD, 2, 0, 1),
         "execve" => spec(0, 1, 0, 0),
         "execveat" => spec(0, 2, 0, 1),
-        "unlink" | "rmdir" | "mkdir" | "chmod" | "chown" | "lchown" | "truncate" | "chdir"
-        | "chroot" | "mknod" | "umount2" => spec(S_REREAD, 1, 0, 0),
+        "unlink" | "rmdir" | "mkdir" | "chmod" | "chown" | "lchown" | "truncate" | "chroot"
+        | "mknod" | "umount2" => spec(S_REREAD, 1, 0, 0),
+        "chdir" => spec(S_REREAD, 1, 0, D_CWD_AFTER),
         "unlinkat" | "mkdirat" | "fchmodat" | "fchmodat2" | "fchownat" | "mknodat" => {
             spec(S_REREAD, 2, 0, 1)
         }
         "rename" | "link" | "symlink" | "mount" => spec(S_REREAD, 1, 2, 0),
         "renameat" | "renameat2" | "linkat" => spec(S_REREAD, 2, 4, 1),
-        "symlinkat" => spec(S_REREAD, 1, 3, 0),
+        // The link text (arg 1) is never resolved; the link's own path is
+        // relative to newdirfd (arg 2).
+        "symlinkat" => spec(S_REREAD, 1, 3, 2),
         "connect" | "bind" => spec(S_SOCKADDR | S_SOCK, 0, 0, 0),
         "sendto" => spec(S_SOCKADDR_ARG4 | S_SOCK, 0, 0, 0),
         "sendmsg" => spec(S_SOCKADDR_MSG | S_SOCK, 0, 0, 0),
         "socket" | "accept" | "accept4" => spec(S_RET_FD | S_SOCK, 0, 0, 0),
+        // The new file (`memfd:NAME`) behind the returned descriptor.
+        "memfd_create" => spec(S_RET_FD, 0, 0, 0),
         "listen" | "recvfrom" | "recvmsg" | "getsockname" | "getpeername" | "shutdown" => {
             spec(S_SOCK, 0, 0, 0)
         }
@@ -165,6 +171,7 @@ pub fn spec_for(name: &str) -> SyscallSpec {
         | "pwrite64" | "readv" | "writev" | "finit_module" | "dup" | "dup2" | "dup3" => {
             spec(S_ARG_FD, 0, 0, 0)
         }
+        "fcntl" => spec(S_ARG_FD, 0, 0, D_DUP_CMDS),
         _ => spec(0, 0, 0, 0),
     }
 }

@@ -1,0 +1,111 @@
+/* Ground truth for recorder/tests/record_ground_truth.rs: makes calls whose
+ * kernel-side object is known (it logs nothing; the test knows the layout).
+ *
+ *   ground_truth paths DIR   dirfd-relative second paths, `..` after a
+ *                            symlink, chdir/fchdir, a cut base path
+ *   ground_truth calls DIR   fcntl dups, failed execs, a bad second path,
+ *                            O_TMPFILE, memfd_create, non-UTF-8 and long
+ *                            names, unlinkat(AT_REMOVEDIR)
+ *   ground_truth thread      a non-leader thread execs /bin/true
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static void *exec_true(void *arg) {
+  (void)arg;
+  char *av[] = {"true", "from-thread", NULL};
+  execv("/bin/true", av);
+  return NULL;
+}
+
+static int paths(const char *dir) {
+  if (chdir(dir)) return 2;
+  mkdir("d1", 0755);
+  mkdir("d2", 0755);
+  int d1 = open("d1", O_RDONLY | O_DIRECTORY), d2 = open("d2", O_RDONLY | O_DIRECTORY);
+  close(openat(d1, "a", O_WRONLY | O_CREAT | O_EXCL, 0640));
+  renameat(d1, "a", d2, "b");
+  linkat(d2, "b", d1, "hard", 0);
+  symlinkat("b", d2, "sym");
+  syscall(SYS_renameat2, d1, "hard", d2, "hard2", 0);
+  /* ls -> real/sub: ls/.. is real, not dir. */
+  mkdir("real", 0755);
+  mkdir("real/sub", 0755);
+  symlink("real/sub", "ls");
+  close(open("real/victim", O_CREAT | O_WRONLY, 0600));
+  close(open("victim", O_CREAT | O_WRONLY, 0600));
+  chmod("ls/../victim", 0604);
+  unlink("ls/../victim");
+  /* The working directory follows chdir and fchdir. */
+  chdir("d1");
+  close(open("in-d1", O_CREAT | O_WRONLY, 0600));
+  fchdir(d2);
+  close(open("in-d2", O_CREAT | O_WRONLY, 0600));
+  chdir("../ls/..");
+  close(open("in-real", O_CREAT | O_WRONLY, 0600));
+  /* A base too long for the kernel's walk: 9 x 100 bytes. */
+  char comp[101];
+  memset(comp, 'x', 100);
+  comp[100] = 0;
+  for (int i = 0; i < 9; i++) {
+    mkdir(comp, 0755);
+    if (chdir(comp)) return 3;
+  }
+  close(open("deep.txt", O_CREAT | O_WRONLY, 0600));
+  unlink("deep.txt");
+  return 0;
+}
+
+static int calls(const char *dir) {
+  if (chdir(dir)) return 2;
+  int fd = open("f", O_CREAT | O_RDWR, 0600);
+  fcntl(fd, F_DUPFD_CLOEXEC, 30);
+  fcntl(fd, F_DUPFD, 40);
+  fcntl(fd, F_GETFD);
+  char *av[] = {"x", NULL};
+  execv("./nonexist-bin", av);
+  execv("f", av); /* not executable: EACCES */
+  rename("f", (const char *)1); /* the second path cannot be read */
+  close(open(".", O_TMPFILE | O_RDWR, 0600));
+  close(memfd_create("hs-evil", 0));
+  const char odd[] = "n\xff\xfe.txt";
+  close(open(odd, O_CREAT | O_WRONLY, 0600));
+  unlink(odd);
+  /* A user path longer than 255 bytes, read whole by no one. */
+  char rel[512] = "", comp[101];
+  memset(comp, 'y', 100);
+  comp[100] = 0;
+  for (int i = 0; i < 3; i++) {
+    strcat(rel, comp);
+    mkdir(rel, 0755);
+    strcat(rel, "/");
+  }
+  strcat(rel, "leaf.txt");
+  close(open(rel, O_CREAT | O_WRONLY, 0600));
+  unlink(rel);
+  mkdir("sub", 0700);
+  int d = open(".", O_RDONLY | O_DIRECTORY);
+  unlinkat(d, "sub", AT_REMOVEDIR);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "thread")) {
+    pthread_t t;
+    pthread_create(&t, NULL, exec_true, NULL);
+    pause();
+    return 1;
+  }
+  if (argc > 2 && !strcmp(argv[1], "paths")) return paths(argv[2]);
+  if (argc > 2 && !strcmp(argv[1], "calls")) return calls(argv[2]);
+  fprintf(stderr, "usage: ground_truth paths|calls DIR | thread\n");
+  return 2;
+}

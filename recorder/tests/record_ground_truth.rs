@@ -1,0 +1,268 @@
+//! Rows compared with ground truth: a C program (`ground_truth.c`, compiled
+//! with `cc` here) makes calls whose kernel object is known, and every row
+//! must name that object, the user value and the verdict. Root only.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{Rec, can_record, record};
+use hindsight_format::{Event, EventKind};
+
+/// Compiles `ground_truth.c` into `dir`.
+fn compile(dir: &Path) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ground_truth.c");
+    let bin = dir.join("ground_truth");
+    let o = Command::new("cc")
+        .args(["-O0", "-pthread", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .output()
+        .expect("a C compiler (cc) is needed for this test");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    bin
+}
+
+/// The one successful row of `syscall` whose user path is `user`.
+fn row<'a>(rec: &'a Rec, syscall: &str, user: &str) -> &'a Event {
+    let rows: Vec<_> = rec
+        .sys(syscall)
+        .into_iter()
+        .filter(|e| e.file_path_user.as_deref() == Some(user))
+        .collect();
+    assert_eq!(rows.len(), 1, "{syscall} {user}:\n{}", rec.dump());
+    rows[0]
+}
+
+/// The row of the open that created `leaf` (its kernel path ends with it).
+fn open_of<'a>(rec: &'a Rec, leaf: &str) -> &'a Event {
+    rec.sys("openat")
+        .into_iter()
+        .find(|e| e.file_path.as_deref().is_some_and(|p| p.ends_with(leaf)))
+        .unwrap_or_else(|| panic!("no open of {leaf}:\n{}", rec.dump()))
+}
+
+#[test]
+fn paths_name_the_kernels_objects() {
+    if !can_record("paths_name_the_kernels_objects") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = compile(tmp.path());
+    let work = tmp.path().join("w");
+    std::fs::create_dir(&work).unwrap();
+    let w = work.to_str().unwrap();
+    let rec = record(&[bin.to_str().unwrap(), "paths", w]);
+    assert_eq!(rec.summary.exit_code, Some(0), "{}", rec.dump());
+    let pair = |e: &Event| {
+        (
+            e.file_path.clone().unwrap_or_default(),
+            e.file_target_path.clone().unwrap_or_default(),
+            e.kernel_source.clone().unwrap_or_default(),
+            e.toctou_mismatch,
+        )
+    };
+    let names = |a: &str, b: &str| {
+        (
+            a.to_string(),
+            b.to_string(),
+            "names_cache".to_string(),
+            Some(false),
+        )
+    };
+    // Each second path is relative to its own (new) dirfd.
+    assert_eq!(
+        pair(row(&rec, "renameat", "a")),
+        names(&format!("{w}/d1/a"), &format!("{w}/d2/b"))
+    );
+    assert_eq!(
+        pair(row(&rec, "linkat", "b")),
+        names(&format!("{w}/d2/b"), &format!("{w}/d1/hard"))
+    );
+    assert_eq!(
+        pair(row(&rec, "symlinkat", "b")),
+        names("b", &format!("{w}/d2/sym"))
+    );
+    assert_eq!(
+        pair(row(&rec, "renameat2", "hard")),
+        names(&format!("{w}/d1/hard"), &format!("{w}/d2/hard2"))
+    );
+    // `..` after a symlink is not collapsed into `w/victim` (another file,
+    // which still exists): the path stays as the process named it.
+    for call in ["chmod", "unlink"] {
+        let e = row(&rec, call, "ls/../victim");
+        assert_eq!(
+            e.file_path.as_deref(),
+            Some(format!("{w}/ls/../victim").as_str())
+        );
+        assert_eq!(e.toctou_mismatch, Some(false));
+    }
+    assert!(work.join("victim").exists());
+    assert!(!work.join("real/victim").exists());
+    // chdir: the directory the kernel moved to, and the cwd of what follows.
+    let cd = row(&rec, "chdir", "d1");
+    assert_eq!(cd.file_path.as_deref(), Some(format!("{w}/d1").as_str()));
+    let in_d1 = format!("{w}/d1");
+    assert_eq!(
+        open_of(&rec, "/in-d1").process_cwd.as_deref(),
+        Some(in_d1.as_str())
+    );
+    let in_d2 = format!("{w}/d2");
+    assert_eq!(
+        open_of(&rec, "/in-d2").process_cwd.as_deref(),
+        Some(in_d2.as_str())
+    );
+    let up = row(&rec, "chdir", "../ls/..");
+    let real = format!("{w}/real");
+    assert_eq!(up.file_path.as_deref(), Some(real.as_str()));
+    let in_real = open_of(&rec, "/in-real");
+    assert_eq!(
+        in_real.file_path.as_deref(),
+        Some(format!("{real}/in-real").as_str())
+    );
+    assert_eq!(in_real.process_cwd.as_deref(), Some(real.as_str()));
+    // A base cut short starts with `...`, not `/...`.
+    let deep = row(&rec, "unlink", "deep.txt");
+    let p = deep.file_path.as_deref().unwrap();
+    assert!(p.starts_with(".../") && p.ends_with("/deep.txt"), "{p}");
+    assert_eq!(deep.file_path_truncated, Some(true));
+    // The processes view's cwd comes from these rows too.
+    let exit = rec.kind(EventKind::ProcessExit);
+    assert!(
+        exit.iter().any(|e| e
+            .process_cwd
+            .as_deref()
+            .is_some_and(|c| c.starts_with("..."))),
+        "{}",
+        rec.dump()
+    );
+}
+
+#[test]
+fn calls_and_arguments_are_whole() {
+    if !can_record("calls_and_arguments_are_whole") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = compile(tmp.path());
+    let work = tmp.path().join("w");
+    std::fs::create_dir(&work).unwrap();
+    let w = work.to_str().unwrap();
+    let rec = record(&[bin.to_str().unwrap(), "calls", w]);
+    assert_eq!(rec.summary.exit_code, Some(0), "{}", rec.dump());
+    // fcntl's dup commands are recorded, the others are not.
+    let dups: Vec<_> = rec
+        .sys("fcntl")
+        .into_iter()
+        .map(|e| {
+            (
+                e.ret,
+                e.syscall_args.clone().unwrap_or_default(),
+                e.file_path.clone(),
+            )
+        })
+        .collect();
+    let f = Some(format!("{w}/f"));
+    assert_eq!(
+        dups,
+        [
+            (
+                Some(30),
+                "fd=3 cmd=F_DUPFD_CLOEXEC arg=30".to_string(),
+                f.clone()
+            ),
+            (Some(40), "fd=3 cmd=F_DUPFD arg=40".to_string(), f.clone()),
+        ],
+        "{}",
+        rec.dump()
+    );
+    // A failed exec has the name the kernel tried.
+    for (user, ret) in [("./nonexist-bin", -2), ("f", -13)] {
+        let e = row(&rec, "execve", user);
+        assert_eq!(e.ret, Some(ret));
+        let want = format!("{w}/{}", user.trim_start_matches("./"));
+        assert_eq!(e.file_path.as_deref(), Some(want.as_str()));
+        assert_eq!(e.kernel_source.as_deref(), Some("names_cache"));
+        assert_eq!(e.toctou_mismatch, Some(false));
+    }
+    // An unreadable second path has no value (not '').
+    let bad = row(&rec, "rename", "f");
+    assert_eq!(bad.ret, Some(-14));
+    assert_eq!(bad.file_target_path_user, None, "{}", rec.dump());
+    // O_TMPFILE by name.
+    let tmpfile = rec
+        .sys("openat")
+        .into_iter()
+        .find(|e| e.file_path_user.as_deref() == Some("."))
+        .unwrap();
+    assert_eq!(tmpfile.file_flags.as_deref(), Some("O_RDWR|O_TMPFILE"));
+    // memfd_create: the file behind the returned descriptor.
+    let memfd = rec.sys("memfd_create");
+    assert_eq!(memfd.len(), 1, "{}", rec.dump());
+    assert_eq!(memfd[0].file_path.as_deref(), Some("memfd:hs-evil"));
+    assert_eq!(memfd[0].fd_type.as_deref(), Some("memfd"));
+    assert_eq!(memfd[0].fd, memfd[0].ret.map(|r| r as i32));
+    // Bytes that are not UTF-8 are escaped, not replaced.
+    let odd = row(&rec, "unlink", "n\\xff\\xfe.txt");
+    assert_eq!(
+        odd.file_path.as_deref(),
+        Some(format!("{w}/n\\xff\\xfe.txt").as_str())
+    );
+    assert!(
+        rec.events
+            .iter()
+            .all(|e| !e.file_path.as_deref().unwrap_or("").contains('\u{fffd}')),
+        "{}",
+        rec.dump()
+    );
+    // A user path cut at 255 bytes, re-read equal: no whole value, no verdict.
+    let long: Vec<_> = rec
+        .sys("unlink")
+        .into_iter()
+        .filter(|e| {
+            e.file_path_user
+                .as_deref()
+                .is_some_and(|u| u.starts_with("yyy"))
+        })
+        .collect();
+    assert_eq!(long.len(), 1, "{}", rec.dump());
+    assert_eq!(long[0].file_path_truncated, Some(true));
+    assert_eq!(long[0].toctou_mismatch, None, "{}", rec.dump());
+    // rmdir by unlinkat says so.
+    let rmdir = row(&rec, "unlinkat", "sub");
+    assert!(
+        rmdir
+            .syscall_args
+            .as_deref()
+            .is_some_and(|a| a.ends_with("flags=AT_REMOVEDIR")),
+        "{:?}",
+        rmdir.syscall_args
+    );
+}
+
+#[test]
+fn exec_from_a_thread_keeps_its_row() {
+    if !can_record("exec_from_a_thread_keeps_its_row") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = compile(tmp.path());
+    let rec = record(&[bin.to_str().unwrap(), "thread"]);
+    assert_eq!(rec.summary.exit_code, Some(0), "{}", rec.dump());
+    let execs: Vec<_> = rec
+        .events
+        .iter()
+        .filter(|e| e.file_path.as_deref() == Some("/usr/bin/true"))
+        .map(|e| (e.event_kind, e.ret))
+        .collect();
+    assert_eq!(
+        execs,
+        [
+            (EventKind::ProcessExec, None),
+            (EventKind::Syscall, Some(0))
+        ],
+        "{}",
+        rec.dump()
+    );
+}
