@@ -221,6 +221,82 @@ fn diff_and_test_exit_codes() {
     assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
 }
 
+/// A case that cannot run (rules that do not load, a missing recording) is
+/// an ERROR naming its case file and a JUnit `<error>`; the other cases
+/// still run, the JUnit file is written, and the exit status is 2.
+#[test]
+fn a_case_that_cannot_run_does_not_stop_the_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("suite");
+    std::fs::create_dir(&suite).unwrap();
+    let rec = repo().join(REC);
+    let rules = repo().join(RULES);
+    std::fs::write(
+        suite.join("a-good.test.yaml"),
+        format!(
+            "recordings: [{}]\nrules: [{}]\n",
+            rec.display(),
+            rules.display()
+        ),
+    )
+    .unwrap();
+    let o = hindsight(&["test", suite.to_str().unwrap(), "--update"]);
+    assert_eq!(o.status.code(), Some(0));
+    std::fs::write(
+        dir.path().join("misspelt.yaml"),
+        "- rule: r\n  description: d\n  condition: proc_exee = 'x'\n",
+    )
+    .unwrap();
+    std::fs::write(
+        suite.join("b-rules.test.yaml"),
+        format!(
+            "recordings: [{}]\nrules: [../misspelt.yaml]\n",
+            rec.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        suite.join("c-norec.test.yaml"),
+        format!("recordings: [/nonexist]\nrules: [{}]\n", rules.display()),
+    )
+    .unwrap();
+    let junit = dir.path().join("j.xml");
+    let o = hindsight(&[
+        "test",
+        suite.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{out}{err}");
+    assert!(out.contains("case a-good ... ok"), "{out}");
+    assert!(out.contains("case b-rules ... ERROR ("), "{out}");
+    assert!(
+        out.contains("b-rules.test.yaml: rules do not load:"),
+        "{out}"
+    );
+    assert!(out.contains("unknown field `proc_exee`"), "{out}");
+    assert!(out.contains("case c-norec ... ERROR ("), "{out}");
+    assert!(
+        out.contains("c-norec.test.yaml: cannot read recording /nonexist: "),
+        "{out}"
+    );
+    assert!(
+        out.contains("3 cases: 1 passed, 0 failed, 2 could not run\n"),
+        "{out}"
+    );
+    assert!(err.contains("error: 2 of 3 cases could not run: "), "{err}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("tests=\"3\" failures=\"0\" errors=\"2\""),
+        "{xml}"
+    );
+    assert_eq!(xml.matches("<error message=").count(), 2, "{xml}");
+    assert!(xml.contains("unknown field `proc_exee`"), "{xml}");
+    assert!(xml.contains("name=\"a-good\" file=\""), "{xml}");
+}
+
 /// Conditions nested as deeply as allowed (100 levels) run in the debug
 /// binary on the main thread's stack, in `replay`, `diff` and `test`; deeper
 /// ones (the review's 500 parentheses, 3000 chained macros, 3000 Sigma
@@ -390,9 +466,13 @@ fn a_bad_case_file_points_at_the_spot() {
         all.contains("error: invalid test case: unknown field `recording`"),
         "{all}"
     );
-    assert_eq!(all.matches("error:").count(), 1, "{all}");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).matches("error:").count(),
+        1,
+        "{all}"
+    );
     assert!(all.contains("bad.test.yaml:3:1\n"), "{all}");
-    assert!(all.contains("3 | recording: x\n  | ^\n"), "{all}");
+    assert!(all.contains("3 | recording: x\n    | ^\n"), "{all}");
     assert!(all.contains("did you mean `recordings`?"), "{all}");
 }
 

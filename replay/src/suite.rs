@@ -53,6 +53,14 @@ pub enum SuiteError {
     /// A recording cannot be read.
     #[error(transparent)]
     Run(#[from] RunError),
+    /// A recording of a case cannot be read.
+    #[error("{}: {source}", path.display())]
+    Recording {
+        /// The case file.
+        path: PathBuf,
+        /// What went wrong.
+        source: RunError,
+    },
     /// The directory holds no test case: a CI job pointed at the wrong path
     /// must not pass.
     #[error(
@@ -93,12 +101,29 @@ pub struct CaseResult {
     pub actual: Vec<String>,
     /// The expected file does not exist yet.
     pub no_expected_file: bool,
+    /// The case could not run (its file, rules, recordings or expected file
+    /// are unusable): the error, which names the case file. The other cases
+    /// still run.
+    pub error: Option<String>,
 }
 
 impl CaseResult {
     /// Whether the case passed.
     pub fn passed(&self) -> bool {
-        self.missing.is_empty() && self.unexpected.is_empty() && !self.no_expected_file
+        self.error.is_none()
+            && self.missing.is_empty()
+            && self.unexpected.is_empty()
+            && !self.no_expected_file
+    }
+
+    /// Whether the case could not run.
+    pub fn errored(&self) -> bool {
+        self.error.is_some()
+    }
+
+    /// Whether the case ran and its verdicts differ from the expected ones.
+    pub fn failed(&self) -> bool {
+        !self.passed() && !self.errored()
     }
 }
 
@@ -144,6 +169,11 @@ impl SuiteResult {
     pub fn passed(&self) -> bool {
         self.cases.iter().all(CaseResult::passed)
     }
+
+    /// The cases that could not run.
+    pub fn errored(&self) -> impl Iterator<Item = &CaseResult> {
+        self.cases.iter().filter(|c| c.errored())
+    }
 }
 
 /// The keys of a case file.
@@ -171,15 +201,9 @@ fn bad_case(file: &Path, text: &str, e: &serde_saphyr::Error) -> SuiteError {
         }
         _ => d,
     };
-    let rendered = d.to_string();
     SuiteError::BadCase {
         path: file.to_path_buf(),
-        // The caller prints `error: `; the rendering starts with it.
-        message: rendered
-            .strip_prefix("error: ")
-            .unwrap_or(&rendered)
-            .trim_end()
-            .to_string(),
+        message: d.to_string().trim_end().to_string(),
     }
 }
 
@@ -283,7 +307,168 @@ fn missing_columns(r: &Rule, present: &BTreeSet<Col>) -> Vec<String> {
     m.into_iter().map(str::to_string).collect()
 }
 
+/// Runs one case: its result, and what it adds to coverage.
+fn run_case(
+    file: &Path,
+    update: bool,
+    presence: &mut BTreeMap<PathBuf, BTreeSet<Col>>,
+) -> Result<CaseRun, SuiteError> {
+    let file = file.to_path_buf();
+    let recording_error = |source| SuiteError::Recording {
+        path: file.clone(),
+        source,
+    };
+    let recording_error = &recording_error;
+    let text = std::fs::read_to_string(&file).map_err(|source| SuiteError::Io {
+        path: file.clone(),
+        source,
+    })?;
+    let raw: RawCase = serde_saphyr::from_str(&text).map_err(|e| bad_case(&file, &text, &e))?;
+    let base = file.parent().unwrap_or(Path::new("."));
+    let name = case_name(&file);
+    let rule_paths: Vec<PathBuf> = raw.rules.iter().map(|r| base.join(r)).collect();
+    let set = crate::lang::load(&rule_paths).map_err(|d| SuiteError::Rules {
+        path: file.clone(),
+        message: d.to_string(),
+    })?;
+    let engine = Engine::new(&set.rules).map_err(|e| SuiteError::Rules {
+        path: file.clone(),
+        message: e.to_string(),
+    })?;
+    let options = Options {
+        simulate_enforcement: raw.simulate_enforcement,
+    };
+    let mut report = Report::default();
+    let mut case_present: BTreeSet<Col> = BTreeSet::new();
+    for rel in &raw.recordings {
+        for path in find_recordings(&[base.join(rel)]).map_err(recording_error)? {
+            let mut r =
+                replay_one(&engine, &path, options, &mut |_| {}).map_err(recording_error)?;
+            // Label with the path as the case wrote it, so expected files do not depend on the
+            // checkout; an absolute path is labelled relative to the case's directory, as the
+            // same recording written relative would be.
+            let written = match relative_to(base, Path::new(rel)) {
+                Some(r) if Path::new(rel).is_absolute() => r,
+                _ => rel.clone(),
+            };
+            let label = match path.strip_prefix(base.join(rel)) {
+                Ok(sub) if !sub.as_os_str().is_empty() => {
+                    format!("{written}/{}", sub.display())
+                }
+                _ => written,
+            };
+            r.verdicts
+                .iter_mut()
+                .for_each(|v| v.recording = label.clone());
+            r.enforcements
+                .iter_mut()
+                .for_each(|v| v.recording = label.clone());
+            r.suppressed
+                .iter_mut()
+                .for_each(|v| v.recording = label.clone());
+            report.verdicts.extend(r.verdicts);
+            report.enforcements.extend(r.enforcements);
+            report.suppressed.extend(r.suppressed);
+            if !presence.contains_key(&path) {
+                let p = columns_present(&path).map_err(recording_error)?;
+                presence.insert(path.clone(), p);
+            }
+            case_present.extend(presence[&path].iter().copied());
+        }
+    }
+    let fired: Vec<String> = report.verdicts.iter().map(|v| v.rule_id.clone()).collect();
+    let actual = report_lines(&report);
+    let expected_file = base.join(
+        raw.expected
+            .clone()
+            .unwrap_or_else(|| format!("{name}.expected.jsonl")),
+    );
+    let (expected, no_expected_file) = match std::fs::read_to_string(&expected_file) {
+        Ok(t) => (
+            t.lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_string)
+                .collect::<Vec<_>>(),
+            false,
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Vec::new(), true),
+        Err(source) => {
+            return Err(SuiteError::Io {
+                path: expected_file,
+                source,
+            });
+        }
+    };
+    let exp_set: BTreeSet<&String> = expected.iter().collect();
+    let act_set: BTreeSet<&String> = actual.iter().collect();
+    let missing = expected
+        .iter()
+        .filter(|l| !act_set.contains(l))
+        .cloned()
+        .collect();
+    let unexpected = actual
+        .iter()
+        .filter(|l| !exp_set.contains(l))
+        .cloned()
+        .collect();
+    let mut case = CaseResult {
+        name,
+        file: file.clone(),
+        expected_file: expected_file.clone(),
+        missing,
+        unexpected,
+        actual,
+        no_expected_file,
+        error: None,
+    };
+    if update && !case.passed() {
+        let mut text = case.actual.join("\n");
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        std::fs::write(&expected_file, text).map_err(|source| SuiteError::Io {
+            path: expected_file.clone(),
+            source,
+        })?;
+        case.missing.clear();
+        case.unexpected.clear();
+        case.no_expected_file = false;
+    }
+    Ok(CaseRun {
+        case,
+        set,
+        present: case_present,
+        fired,
+    })
+}
+
+/// What one case that ran adds to the suite's coverage.
+struct CaseRun {
+    case: CaseResult,
+    /// Its rules, and what the ones that cannot fire need.
+    set: crate::lang::RuleSet,
+    /// The columns its recordings hold.
+    present: BTreeSet<Col>,
+    /// The rules that fired.
+    fired: Vec<String>,
+}
+
+/// The case name of a case file (file name without `.test.yaml`).
+fn case_name(file: &Path) -> String {
+    file.file_name()
+        .map(|n| {
+            n.to_string_lossy()
+                .trim_end_matches(".test.yaml")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
 /// Runs every case under `dir`; with `update`, rewrites the expected files.
+///
+/// A case that cannot run (a bad case file, rules that do not load, a
+/// missing recording) is a [`CaseResult`] with an `error`; the other cases
+/// still run. Only a directory without cases (or unreadable) is an `Err`.
 pub fn run_suite(dir: &Path, update: bool) -> Result<SuiteResult, SuiteError> {
     let mut result = SuiteResult::default();
     let mut all_rules: BTreeMap<String, Rule> = BTreeMap::new();
@@ -292,78 +477,32 @@ pub fn run_suite(dir: &Path, update: bool) -> Result<SuiteResult, SuiteError> {
     let mut possible: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut presence: BTreeMap<PathBuf, BTreeSet<Col>> = BTreeMap::new();
     for file in find_cases(dir)? {
-        let text = std::fs::read_to_string(&file).map_err(|source| SuiteError::Io {
-            path: file.clone(),
-            source,
-        })?;
-        let raw: RawCase = serde_saphyr::from_str(&text).map_err(|e| bad_case(&file, &text, &e))?;
-        let base = file.parent().unwrap_or(Path::new("."));
-        let name = file
-            .file_name()
-            .map(|n| {
-                n.to_string_lossy()
-                    .trim_end_matches(".test.yaml")
-                    .to_string()
-            })
-            .unwrap_or_default();
-        let rule_paths: Vec<PathBuf> = raw.rules.iter().map(|r| base.join(r)).collect();
-        let set = crate::lang::load(&rule_paths).map_err(|d| SuiteError::Rules {
-            path: file.clone(),
-            message: d.to_string(),
-        })?;
-        let engine = Engine::new(&set.rules).map_err(|e| SuiteError::Rules {
-            path: file.clone(),
-            message: e.to_string(),
-        })?;
-        let options = Options {
-            simulate_enforcement: raw.simulate_enforcement,
-        };
-        let mut report = Report::default();
-        let mut case_present: BTreeSet<Col> = BTreeSet::new();
-        for rel in &raw.recordings {
-            for path in find_recordings(&[base.join(rel)])? {
-                let mut r = replay_one(&engine, &path, options, &mut |_| {})?;
-                // Label with the path as the case wrote it, so expected files do not depend on the
-                // checkout; an absolute path is labelled relative to the case's directory, as the
-                // same recording written relative would be.
-                let written = match relative_to(base, Path::new(rel)) {
-                    Some(r) if Path::new(rel).is_absolute() => r,
-                    _ => rel.clone(),
-                };
-                let label = match path.strip_prefix(base.join(rel)) {
-                    Ok(sub) if !sub.as_os_str().is_empty() => {
-                        format!("{written}/{}", sub.display())
-                    }
-                    _ => written,
-                };
-                r.verdicts
-                    .iter_mut()
-                    .for_each(|v| v.recording = label.clone());
-                r.enforcements
-                    .iter_mut()
-                    .for_each(|v| v.recording = label.clone());
-                r.suppressed
-                    .iter_mut()
-                    .for_each(|v| v.recording = label.clone());
-                report.verdicts.extend(r.verdicts);
-                report.enforcements.extend(r.enforcements);
-                report.suppressed.extend(r.suppressed);
-                if !presence.contains_key(&path) {
-                    let p = columns_present(&path)?;
-                    presence.insert(path.clone(), p);
-                }
-                case_present.extend(presence[&path].iter().copied());
+        let run = match run_case(&file, update, &mut presence) {
+            Ok(run) => run,
+            Err(e) => {
+                result.cases.push(CaseResult {
+                    name: case_name(&file),
+                    file: file.clone(),
+                    expected_file: PathBuf::new(),
+                    missing: Vec::new(),
+                    unexpected: Vec::new(),
+                    actual: Vec::new(),
+                    no_expected_file: false,
+                    error: Some(e.to_string()),
+                });
+                continue;
             }
-        }
+        };
+        let (set, case_present) = (&run.set, &run.present);
         for r in set.rules.iter().filter(|r| !r.enabled) {
             disabled.entry(r.id.clone()).or_insert_with(|| r.clone());
         }
         for r in set.rules.iter().filter(|r| r.enabled) {
             all_rules.entry(r.id.clone()).or_insert_with(|| r.clone());
-            if can_fire(&r.condition, &case_present) {
+            if can_fire(&r.condition, case_present) {
                 possible.entry(r.id.clone()).or_default();
             } else {
-                let mut missing = missing_columns(r, &case_present);
+                let mut missing = missing_columns(r, case_present);
                 if missing.is_empty()
                     && let Some(needs) = set.remarks.cannot_fire.get(&r.id)
                 {
@@ -376,64 +515,8 @@ pub fn run_suite(dir: &Path, update: bool) -> Result<SuiteResult, SuiteError> {
                     .extend(missing);
             }
         }
-        fired.extend(report.verdicts.iter().map(|v| v.rule_id.clone()));
-        let actual = report_lines(&report);
-        let expected_file = base.join(
-            raw.expected
-                .clone()
-                .unwrap_or_else(|| format!("{name}.expected.jsonl")),
-        );
-        let (expected, no_expected_file) = match std::fs::read_to_string(&expected_file) {
-            Ok(t) => (
-                t.lines()
-                    .filter(|l| !l.trim().is_empty())
-                    .map(str::to_string)
-                    .collect::<Vec<_>>(),
-                false,
-            ),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Vec::new(), true),
-            Err(source) => {
-                return Err(SuiteError::Io {
-                    path: expected_file,
-                    source,
-                });
-            }
-        };
-        let exp_set: BTreeSet<&String> = expected.iter().collect();
-        let act_set: BTreeSet<&String> = actual.iter().collect();
-        let missing = expected
-            .iter()
-            .filter(|l| !act_set.contains(l))
-            .cloned()
-            .collect();
-        let unexpected = actual
-            .iter()
-            .filter(|l| !exp_set.contains(l))
-            .cloned()
-            .collect();
-        let mut case = CaseResult {
-            name,
-            file: file.clone(),
-            expected_file: expected_file.clone(),
-            missing,
-            unexpected,
-            actual,
-            no_expected_file,
-        };
-        if update && !case.passed() {
-            let mut text = case.actual.join("\n");
-            if !text.is_empty() {
-                text.push('\n');
-            }
-            std::fs::write(&expected_file, text).map_err(|source| SuiteError::Io {
-                path: expected_file.clone(),
-                source,
-            })?;
-            case.missing.clear();
-            case.unexpected.clear();
-            case.no_expected_file = false;
-        }
-        result.cases.push(case);
+        fired.extend(run.fired);
+        result.cases.push(run.case);
     }
     for (id, rule) in &all_rules {
         let origin = format!("{}:{}", rule.origin.file, rule.origin.line);
@@ -480,6 +563,11 @@ pub fn run_suite(dir: &Path, update: bool) -> Result<SuiteResult, SuiteError> {
 }
 
 fn xml_escape(s: &str) -> String {
+    // XML 1.0 allows no control characters but tab and line breaks.
+    let s: String = s
+        .chars()
+        .filter(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r'))
+        .collect();
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -498,6 +586,21 @@ pub fn render_text(r: &SuiteResult) -> String {
             ));
             continue;
         }
+        if let Some(e) = &c.error {
+            out.push_str(&format!(
+                "case {} ... ERROR ({})\n",
+                c.name,
+                c.file.display()
+            ));
+            for l in e.lines() {
+                if !l.is_empty() {
+                    out.push_str("  ");
+                }
+                out.push_str(l);
+                out.push('\n');
+            }
+            continue;
+        }
         out.push_str(&format!("case {} ... FAILED\n", c.name));
         if c.no_expected_file {
             out.push_str(&format!(
@@ -513,7 +616,9 @@ pub fn render_text(r: &SuiteResult) -> String {
         }
     }
     out.push_str("coverage:\n");
-    if r.never_fired.is_empty() && r.cannot_fire.is_empty() && r.disabled.is_empty() {
+    if r.cases.iter().all(CaseResult::errored) {
+        out.push_str("  no case ran\n");
+    } else if r.never_fired.is_empty() && r.cannot_fire.is_empty() && r.disabled.is_empty() {
         out.push_str("  every rule fired at least once\n");
     }
     for u in &r.never_fired {
@@ -533,21 +638,27 @@ pub fn render_text(r: &SuiteResult) -> String {
             d.rule_id, d.origin, d.reason
         ));
     }
-    let failed = r.cases.iter().filter(|c| !c.passed()).count();
+    let failed = r.cases.iter().filter(|c| c.failed()).count();
+    let errored = r.errored().count();
     out.push_str(&format!(
-        "{} case{}: {} passed, {failed} failed\n",
+        "{} case{}: {} passed, {failed} failed",
         r.cases.len(),
         if r.cases.len() == 1 { "" } else { "s" },
-        r.cases.len() - failed
+        r.cases.len() - failed - errored
     ));
+    if errored > 0 {
+        out.push_str(&format!(", {errored} could not run"));
+    }
+    out.push('\n');
     out
 }
 
 /// JUnit XML for CI systems.
 pub fn render_junit(r: &SuiteResult) -> String {
-    let failed = r.cases.iter().filter(|c| !c.passed()).count();
+    let failed = r.cases.iter().filter(|c| c.failed()).count();
+    let errors = r.errored().count();
     let mut x = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"hindsight rules\" tests=\"{}\" failures=\"{failed}\">\n",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"hindsight rules\" tests=\"{}\" failures=\"{failed}\" errors=\"{errors}\">\n",
         r.cases.len()
     );
     for c in &r.cases {
@@ -558,6 +669,13 @@ pub fn render_junit(r: &SuiteResult) -> String {
         ));
         if c.passed() {
             x.push_str("/>\n");
+        } else if let Some(e) = &c.error {
+            let first = e.lines().next().unwrap_or("the case could not run");
+            x.push_str(&format!(
+                ">\n      <error message=\"{}\">{}</error>\n    </testcase>\n",
+                xml_escape(first),
+                xml_escape(e)
+            ));
         } else {
             let mut body = String::new();
             for l in &c.missing {

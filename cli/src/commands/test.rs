@@ -19,13 +19,16 @@ Every *.test.yaml file under DIR is one case (paths relative to it):
 The case passes when replaying gives exactly the lines of the expected file
 (one JSON object per verdict, enforcement and suppressed event). Coverage
 lists rules that never fired and rules that cannot fire on the recordings.
+A case that cannot run (its rules do not load, a recording is missing) is
+reported as ERROR, a JUnit <error>; the other cases still run.
 
 Examples:
   hindsight test rules/tests
   hindsight test rules/tests --update
   hindsight test rules/tests --junit target/rules-junit.xml
 
-Exit status: 0 every case passed, 1 a case failed, 2 error.")]
+Exit status: 0 every case passed, 1 a case failed, 2 a case could not run
+(after running the others and writing the reports) or another error.")]
 pub struct Args {
     /// The suite directory.
     #[arg(default_value = "rules/tests", value_name = "DIR")]
@@ -47,6 +50,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.junit {
         std::fs::write(path, render_junit(&result))
             .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let errored: Vec<String> = result
+        .errored()
+        .map(|c| c.file.display().to_string())
+        .collect();
+    if !errored.is_empty() {
+        eprintln!(
+            "error: {} of {} cases could not run: {}",
+            errored.len(),
+            result.cases.len(),
+            errored.join(", ")
+        );
+        return Ok(ExitCode::from(2));
     }
     Ok(ExitCode::from(u8::from(!result.passed())))
 }
