@@ -1,5 +1,6 @@
 //! Printing a [`Report`]: `text`, `json`, `jsonl` and `falco-json`.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 
 use serde_json::{Value, json};
@@ -43,12 +44,57 @@ pub fn rfc3339_ns(ns: i64) -> String {
     )
 }
 
-fn verdict_line(v: &Verdict) -> String {
+/// Short names for the recordings of a replay of several: each path without
+/// the directories all of them share (`host=db-1/date=2026-11-20/rec` for a
+/// fleet tree), or the whole path when that would be empty or ambiguous.
+/// Empty for a replay of one recording, whose lines need no name.
+pub fn recording_labels(recordings: &[String]) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    if recordings.len() < 2 {
+        return out;
+    }
+    let parts: Vec<Vec<&str>> = recordings
+        .iter()
+        .map(|r| {
+            r.split('/')
+                .filter(|c| !c.is_empty() && *c != ".")
+                .collect()
+        })
+        .collect();
+    let common = (0..)
+        .take_while(|&i| {
+            let first = parts[0].get(i);
+            first.is_some() && parts.iter().all(|p| p.get(i) == first)
+        })
+        .count();
+    let short: Vec<String> = parts
+        .iter()
+        .map(|p| p[common.min(p.len())..].join("/"))
+        .collect();
+    let unique: BTreeSet<&String> = short.iter().collect();
+    let usable = unique.len() == short.len() && short.iter().all(|s| !s.is_empty());
+    for (r, s) in recordings.iter().zip(short) {
+        out.insert(r.clone(), if usable { s } else { r.clone() });
+    }
+    out
+}
+
+/// `recording ` for a line of a replay of several recordings, else nothing.
+fn recording_prefix(labels: &BTreeMap<String, String>, recording: &str) -> String {
+    match labels.get(recording) {
+        Some(l) => format!("{l} "),
+        None if labels.is_empty() => String::new(),
+        None => format!("{recording} "),
+    }
+}
+
+fn verdict_line(v: &Verdict, labels: &BTreeMap<String, String>) -> String {
     let mut s = format!(
-        "{} {:<13} {} [seq {} pid {}]: {}",
+        "{} {:<13} {} [{}seq {} pid {}]: {}",
         rfc3339_ns(v.time_ns),
         v.priority,
         v.rule,
+        recording_prefix(labels, &v.recording),
         v.seq,
         v.pid,
         v.output
@@ -94,8 +140,9 @@ pub fn write(
 ) -> io::Result<()> {
     match format {
         Format::Text => {
+            let labels = recording_labels(&report.recordings);
             for v in &report.verdicts {
-                writeln!(out, "{}", verdict_line(v))?;
+                writeln!(out, "{}", verdict_line(v, &labels))?;
             }
             if simulated {
                 writeln!(out)?;
@@ -106,8 +153,12 @@ pub fn write(
                 for e in &report.enforcements {
                     writeln!(
                         out,
-                        "  seq {} {}: {} ({})",
-                        e.seq, e.rule_id, e.summary, e.action
+                        "  {}seq {} {}: {} ({})",
+                        recording_prefix(&labels, &e.recording),
+                        e.seq,
+                        e.rule_id,
+                        e.summary,
+                        e.action
                     )?;
                 }
                 writeln!(
@@ -118,16 +169,25 @@ pub fn write(
                 for s in &report.suppressed {
                     writeln!(
                         out,
-                        "  seq {} pid {} {}: {} (enforcement at seq {})",
-                        s.seq, s.pid, s.what, s.reason, s.because_of
+                        "  {}seq {} pid {} {}: {} (enforcement at seq {})",
+                        recording_prefix(&labels, &s.recording),
+                        s.seq,
+                        s.pid,
+                        s.what,
+                        s.reason,
+                        s.because_of
                     )?;
                 }
             }
             let rules: std::collections::BTreeSet<&str> =
                 report.verdicts.iter().map(|v| v.rule_id.as_str()).collect();
+            let over = match report.recordings.len() {
+                0 | 1 => String::new(),
+                n => format!("{n} recordings, "),
+            };
             writeln!(
                 out,
-                "{} verdict{} from {} rule{} over {} events ({} lost)",
+                "{} verdict{} from {} rule{} over {over}{} events ({} lost)",
                 report.verdicts.len(),
                 if report.verdicts.len() == 1 { "" } else { "s" },
                 rules.len(),
@@ -186,6 +246,22 @@ pub fn write(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recordings_are_named_only_when_there_are_several() {
+        let one = vec!["fixtures/recordings/intrusion".to_string()];
+        assert!(recording_labels(&one).is_empty());
+        let fleet = vec![
+            "fixtures/recordings/fleet/host=db-1/date=2026-11-20/rec".to_string(),
+            "fixtures/recordings/fleet/host=web-1/date=2026-11-20/rec".to_string(),
+        ];
+        let l = recording_labels(&fleet);
+        assert_eq!(l[&fleet[0]], "host=db-1/date=2026-11-20/rec");
+        assert_eq!(l[&fleet[1]], "host=web-1/date=2026-11-20/rec");
+        // The same recording twice: only the whole path says which line is which (it cannot).
+        let twice = vec!["a/rec".to_string(), "./a/rec".to_string()];
+        assert_eq!(recording_labels(&twice)["./a/rec"], "./a/rec");
+    }
 
     #[test]
     fn times() {

@@ -75,6 +75,7 @@ pub fn replay_paths(
     let mut report = Report::default();
     for path in find_recordings(paths)? {
         let r = replay_one(engine, &path, options, progress)?;
+        report.recordings.push(path.display().to_string());
         report.verdicts.extend(r.verdicts);
         report.enforcements.extend(r.enforcements);
         report.suppressed.extend(r.suppressed);

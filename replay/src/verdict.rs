@@ -98,4 +98,9 @@ pub struct Report {
     pub events: u64,
     /// Events dropped by the recorder, per `loss` rows.
     pub lost_events: u64,
+    /// The recordings replayed, in order, as in [`Verdict::recording`]
+    /// (filled by [`crate::run::replay_paths`]; text output names the
+    /// recording of each line when there are several).
+    #[serde(skip)]
+    pub recordings: Vec<String>,
 }
