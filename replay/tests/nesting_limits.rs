@@ -40,15 +40,10 @@ fn replays(src: SourceFile) -> usize {
         let engine = Engine::new(&set.rules).unwrap();
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let rec = root.join("fixtures/recordings/intrusion");
-        replay_paths(
-            &engine,
-            &[rec],
-            Options::default(),
-            &mut |_| {},
-        )
-        .unwrap()
-        .verdicts
-        .len()
+        replay_paths(&engine, &[rec], Options::default(), &mut |_| {})
+            .unwrap()
+            .verdicts
+            .len()
     })
 }
 
