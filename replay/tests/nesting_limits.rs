@@ -128,6 +128,13 @@ fn native_parentheses_and_nots() {
         &fails(source("n.yaml", native_rule(&nots(MAX_NESTING + 1)))),
         "n.yaml:4:",
     );
+    // Value functions nest too.
+    let calls = |n: usize| format!("{}proc_exe{} != ''", "lower(".repeat(n), ")".repeat(n));
+    assert!(replays(source("n.yaml", native_rule(&calls(MAX_NESTING)))) > 0);
+    assert_too_deep(
+        &fails(source("n.yaml", native_rule(&calls(3000)))),
+        &format!("n.yaml:4:{}\n", 15 + 6 * MAX_NESTING + 5),
+    );
     // 3000 parentheses, as a fuzzer would write them.
     let wall = format!("{}syscall = 'openat'{}", "(".repeat(3000), ")".repeat(3000));
     assert_too_deep(&fails(source("n.yaml", native_rule(&wall))), "n.yaml:4:");

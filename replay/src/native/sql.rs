@@ -695,8 +695,11 @@ impl<'a> Parser<'a> {
                         return Err(e);
                     };
                     self.next();
+                    // A function call nests one level, as parentheses do.
+                    self.enter()?;
                     let inner = self.operand()?;
                     self.expect_sym(")")?;
+                    self.depth -= 1;
                     let end = self.toks[self.pos - 1].end;
                     let Operand::Field(mut e, ..) = inner else {
                         return Err(SqlError {
