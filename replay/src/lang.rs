@@ -133,7 +133,16 @@ pub struct RuleSet {
     pub remarks: Remarks,
 }
 
-/// Expands directories (recursively, sorted, `*.yaml`/`*.yml` only) and keeps files as given.
+/// Whether a file is a `hindsight test` case (`NAME.test.yaml`), which a
+/// directory of rules may hold beside the rules it tests.
+fn is_test_case(p: &Path) -> bool {
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with(".test.yaml") || n.ends_with(".test.yml"))
+}
+
+/// Expands directories (recursively, sorted, `*.yaml`/`*.yml` only, test
+/// cases `*.test.yaml` left out) and keeps files as given.
 pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Diagnostic> {
         let rd = std::fs::read_dir(dir).map_err(|e| {
@@ -144,7 +153,8 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
         for p in entries {
             if p.is_dir() {
                 walk(&p, out)?;
-            } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") && !is_test_case(&p)
+            {
                 out.push(p);
             }
         }
@@ -290,6 +300,30 @@ mod tests {
     }
 
     const RULE: &str = "  description: d\n  priority: warning\n  condition: syscall = 'openat'\n";
+
+    #[test]
+    fn a_rules_directory_leaves_its_test_cases_out() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("tests")).unwrap();
+        for f in [
+            "a.yaml",
+            "b.yml",
+            "tests/a.test.yaml",
+            "tests/b.test.yml",
+            "notes.txt",
+        ] {
+            std::fs::write(dir.path().join(f), "").unwrap();
+        }
+        let names: Vec<String> = expand(&[dir.path().to_path_buf()])
+            .unwrap()
+            .iter()
+            .map(|p| p.strip_prefix(dir.path()).unwrap().display().to_string())
+            .collect();
+        assert_eq!(names, ["a.yaml", "b.yml"]);
+        // A test case named on its own is read as given.
+        let case = dir.path().join("tests/a.test.yaml");
+        assert_eq!(expand(std::slice::from_ref(&case)).unwrap(), [case]);
+    }
 
     #[test]
     fn a_duplicate_id_points_at_its_second_definition() {
