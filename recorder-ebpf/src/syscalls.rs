@@ -9,7 +9,7 @@ use hindsight_recorder_common::{
     F_KPATH_REREAD, F_KPATH_WALK, F_KPATH2_COMPLETE, F_KPATH2_WALK, F_UADDR, F_USER_PATH,
     F_USER_PATH2, F_USER_TRUNC, F_USER_TRUNC2, KIND_SYSCALL, MAX_SYSCALLS, S_ARG_FD, S_ENABLED,
     S_REREAD, S_RET_FD, S_SOCK, S_SOCKADDR, S_SOCKADDR_ARG4, S_SOCKADDR_MSG, SyscallSpec,
-    USER_PATH_LEN,
+    USER_PATH_LEN, WireEvent,
 };
 
 use crate::kernel::{
@@ -34,16 +34,14 @@ fn spec_of(nr: i64) -> Option<SyscallSpec> {
 
 #[inline(always)]
 fn arg(args: &[u64; 6], idx1: u8) -> u64 {
-    // `idx1` is index + 1; no panicking index (the verifier rejects the loop).
-    match idx1 {
-        1 => args[0],
-        2 => args[1],
-        3 => args[2],
-        4 => args[3],
-        5 => args[4],
-        6 => args[5],
-        _ => 0,
+    // `idx1` is index + 1. LLVM may turn a match on it into an indexed load:
+    // the volatile re-read keeps the bound check where the verifier sees it.
+    let i = unsafe { core::ptr::read_volatile(&idx1) } as usize;
+    if i == 0 || i > 6 {
+        return 0;
     }
+    // SAFETY: 1 <= i <= 6.
+    unsafe { core::ptr::read_volatile(args.as_ptr().add(i - 1)) }
 }
 
 /// Reads a NUL-terminated user string into `dst`: 0 or a negative errno,
@@ -302,11 +300,68 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
         send_from(ev, st.user_path.as_ptr(), st.user_path2.as_ptr());
         return 0;
     }
-    // The kernel's object: the fd the call returned, or the fd it used.
+    // From here on the flags are kept in the record (map memory, which the
+    // verifier does not track), not in a register: paths that differ only
+    // in them are one state for the verifier at each walk below.
+    e.header.flags = flags;
+    // A relative user path: walk the directory it is relative to (at exit:
+    // the directory the kernel used, unless the call changed it, see
+    // D_CWD_AFTER). The first path's base is its dirfd (`spec.dirfd`) or
+    // the cwd; the second's is the argument just before it for the *at
+    // calls (renameat, renameat2, linkat: 3; symlinkat: 2), else the cwd.
+    // When both are relative to different directories (`renameat(d1, "a",
+    // d2, "b")`), the second base is walked too, into `aux`, and the second
+    // re-read goes to `kpath` after the first. The dirfds to walk are
+    // decided here and stashed in the record, so that no value derived
+    // from them is live (and splits the verifier's states) across a walk.
+    {
+        let base1 = if spec.dirfd == D_CWD_AFTER || spec.dirfd == D_DUP_CMDS {
+            0
+        } else {
+            spec.dirfd
+        };
+        let base2 = if spec.path2 != 0 && (base1 != 0 || spec.path2 == 3) {
+            spec.path2 - 1
+        } else {
+            0
+        };
+        let dirfd_of = |idx: u8| {
+            if idx != 0 {
+                arg(&st.args, idx) as i32 as i64
+            } else {
+                AT_FDCWD
+            }
+        };
+        let (rel1, rel2) = (relative(st, 1), relative(st, 2));
+        // chdir: on success the cwd it left is the object it used.
+        let new_cwd = spec.dirfd == D_CWD_AFTER && ret == 0;
+        let walk1 = if rel1 || new_cwd {
+            dirfd_of(base1)
+        } else if rel2 {
+            dirfd_of(base2)
+        } else {
+            NO_WALK
+        };
+        let walk2 = if rel1 && rel2 && dirfd_of(base1) != dirfd_of(base2) {
+            dirfd_of(base2)
+        } else {
+            NO_WALK
+        };
+        stash(e, walk1, walk2);
+    }
+    // The kernel's object: the fd the call returned, or the fd it used; for
+    // an empty path relative to a dirfd (`linkat(fd, "", ..., AT_EMPTY_PATH)`,
+    // the classic way to give an O_TMPFILE file a name), the dirfd's file.
+    // (Every such call has its dirfd first: the same path as S_ARG_FD.)
+    let empty1 = spec.flags & S_REREAD != 0
+        && spec.dirfd == 1
+        && st.flags & F_USER_PATH != 0
+        && st.user_err == 0
+        && st.user_path[0] == 0;
     let fd = if spec.flags & S_RET_FD != 0 && ret >= 0 {
         ret
-    } else if spec.flags & S_ARG_FD != 0 {
-        flags |= F_FD_ARG;
+    } else if spec.flags & S_ARG_FD != 0 || empty1 {
+        add_flags(e, F_FD_ARG);
         st.args[0] as i32 as i64
     } else {
         -1
@@ -321,59 +376,30 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
         }
         if file != 0 {
             let w = fill_file(ev, file, e.kpath.as_mut_ptr());
-            let h = &mut e.header;
-            h.kpath_len = w.len;
-            flags |= F_FILE | F_KPATH_WALK;
-            if w.complete {
-                flags |= F_KPATH_COMPLETE;
-            }
-            if w.pseudo {
-                flags |= F_KPATH_PSEUDO;
+            e.header.kpath_len = w.len;
+            add_flags(
+                e,
+                F_FILE
+                    | F_KPATH_WALK
+                    | if w.complete { F_KPATH_COMPLETE } else { 0 }
+                    | if w.pseudo { F_KPATH_PSEUDO } else { 0 },
+            );
+            // A socket used by descriptor (`dup2`, `read`...): what it is.
+            if get_flags(e) & F_FD_ARG != 0 && e.header.i_mode & 0o170000 == 0o140000 {
+                let bits = crate::socket::read_sock(&mut e.header, task, fd, false);
+                add_flags(e, bits);
             }
         }
     }
-    // A relative user path: walk the directory it is relative to (at exit:
-    // the directory the kernel used, unless the call changed it, see
-    // D_CWD_AFTER). The first path's base is its dirfd (`spec.dirfd`) or
-    // the cwd; the second's is the argument just before it for the *at
-    // calls (renameat, renameat2, linkat: 3; symlinkat: 2), else the cwd.
-    let rel1 = flags & F_USER_PATH != 0
-        && st.user_err == 0
-        && st.user_path[0] != b'/'
-        && st.user_path[0] != 0;
-    let rel2 = flags & F_USER_PATH2 != 0
-        && st.user_err2 == 0
-        && st.user_path2[0] != b'/'
-        && st.user_path2[0] != 0;
-    // chdir: on success the cwd it left is the object it used.
-    let new_cwd = spec.dirfd == D_CWD_AFTER && ret == 0;
-    let base1 = if spec.dirfd == D_CWD_AFTER || spec.dirfd == D_DUP_CMDS {
-        0
-    } else {
-        spec.dirfd
-    };
-    let base2 = if spec.path2 != 0 && (base1 != 0 || spec.path2 == 3) {
-        spec.path2 - 1
-    } else {
-        0
-    };
-    let dirfd_of = |idx: u8| {
-        if idx != 0 {
-            arg(&st.args, idx) as i32 as i64
-        } else {
-            AT_FDCWD
-        }
-    };
-    // Both relative to different directories (`renameat(d1, "a", d2, "b")`):
-    // the second base is walked into `aux`, the second re-read goes to
-    // `kpath` after the first.
-    let split = rel1 && rel2 && dirfd_of(base1) != dirfd_of(base2);
+    // The base directories to walk (stashed before the walks, see above).
+    let (walk1, walk2) = unstash(e);
+    let split = walk2 != NO_WALK;
     if fd < 0 && spec.flags & S_REREAD != 0 && spec.path1 != 0 {
         // No kernel object remains (unlink, rename...): keep the buffer as it
         // was at exit next to the one at entry.
         let (err, n) = read_user_str(e.kpath.as_mut_ptr(), arg(&st.args, spec.path1));
         if err == 0 {
-            flags |= F_KPATH_REREAD;
+            add_flags(e, F_KPATH_REREAD);
             e.header.kpath_len = n as u32;
         }
         if spec.path2 != 0 {
@@ -381,49 +407,100 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
                 let dst = unsafe { e.kpath.as_mut_ptr().add(USER_PATH_LEN) };
                 let (err, _) = read_user_str(dst, arg(&st.args, spec.path2));
                 if err == 0 {
-                    flags |= F_AUX;
+                    add_flags(e, F_AUX);
                     e.header.kpath_len = 2 * USER_PATH_LEN as u32;
                 }
             } else {
                 let (err, n) = read_user_str(e.aux.as_mut_ptr(), arg(&st.args, spec.path2));
                 if err == 0 {
-                    flags |= F_AUX;
+                    add_flags(e, F_AUX);
                     e.header.aux_len = n as u32;
                 }
             }
         }
     }
-    if rel1 || rel2 || new_cwd {
-        let dirfd = if rel1 || new_cwd {
-            dirfd_of(base1)
-        } else {
-            dirfd_of(base2)
-        };
-        let w = walk_base(task, dirfd, e.kpath2.as_mut_ptr());
+    if walk1 != NO_WALK {
+        let w = walk_base(task, walk1, e.kpath2.as_mut_ptr());
         e.header.kpath2_len = w.len;
-        flags |= F_KPATH2_WALK;
-        if w.complete {
-            flags |= F_KPATH2_COMPLETE;
-        }
+        add_flags(
+            e,
+            F_KPATH2_WALK | if w.complete { F_KPATH2_COMPLETE } else { 0 },
+        );
     }
-    if split {
-        let w = walk_base(task, dirfd_of(base2), e.aux.as_mut_ptr());
+    let (_, walk2) = unstash(e);
+    if walk2 != NO_WALK {
+        let w = walk_base(task, walk2, e.aux.as_mut_ptr());
         e.header.aux_len = w.len;
-        flags |= F_BASE2_WALK;
-        if w.complete {
-            flags |= F_BASE2_COMPLETE;
-        }
+        add_flags(
+            e,
+            F_BASE2_WALK | if w.complete { F_BASE2_COMPLETE } else { 0 },
+        );
     }
     // The kernel's own copies of the path arguments, where they differed.
-    flags |= crate::names::attach(tid, flags, e);
-    e.header.flags = flags;
+    let flags = get_flags(e);
+    e.header.flags = flags | crate::names::attach(tid, flags, e);
     entry_done(stp);
     send_from(ev, st.user_path.as_ptr(), st.user_path2.as_ptr());
     0
 }
 
-/// Walks the directory `dirfd` names (the cwd for `AT_FDCWD`) into `buf`.
+/// No base directory to walk (see [`stash`]).
+const NO_WALK: i64 = i64::MIN;
+
+/// Keeps the two dirfds to walk in the record's `kname2` section, which
+/// nothing uses before `names::attach` fills it at the end of `sys_exit`
+/// (and sends it only then): values read back from map memory are unknown
+/// to the verifier, so the paths that chose them merge.
 #[inline(always)]
+fn stash(e: &mut WireEvent, walk1: i64, walk2: i64) {
+    let p = e.kname2.as_mut_ptr().cast::<i64>();
+    unsafe {
+        core::ptr::write_unaligned(p, walk1);
+        core::ptr::write_unaligned(p.add(1), walk2);
+    }
+}
+
+/// The dirfds [`stash`] kept.
+#[inline(always)]
+fn unstash(e: &WireEvent) -> (i64, i64) {
+    let p = e.kname2.as_ptr().cast::<i64>();
+    unsafe {
+        (
+            core::ptr::read_volatile(p),
+            core::ptr::read_volatile(p.add(1)),
+        )
+    }
+}
+
+/// Whether path `which` (1 or 2) was read at entry and is relative.
+#[inline(always)]
+fn relative(st: &EntryState, which: u8) -> bool {
+    let (bit, err, first) = if which == 1 {
+        (F_USER_PATH, st.user_err, st.user_path[0])
+    } else {
+        (F_USER_PATH2, st.user_err2, st.user_path2[0])
+    };
+    st.flags & bit != 0 && err == 0 && first != b'/' && first != 0
+}
+
+/// The record's flags, read from map memory.
+#[inline(always)]
+fn get_flags(e: &WireEvent) -> u32 {
+    unsafe { core::ptr::read_volatile(&e.header.flags) }
+}
+
+/// Sets `bits` in the record's flags (in map memory, see `hs_sys_exit`).
+#[inline(always)]
+fn add_flags(e: &mut WireEvent, bits: u32) {
+    let f = get_flags(e);
+    unsafe { core::ptr::write_volatile(&mut e.header.flags, f | bits) };
+}
+
+/// Walks the directory `dirfd` names (the cwd for `AT_FDCWD`) into `buf`.
+///
+/// Not inlined: one BPF subprogram for both base walks, so the verifier
+/// does not explore the walk once per caller path.
+#[inline(never)]
 fn walk_base(task: u64, dirfd: i64, buf: *mut u8) -> crate::kernel::Walk {
     if dirfd == AT_FDCWD {
         let fs = rd::<u64>(task, conf!(off.task_fs));

@@ -819,6 +819,9 @@ impl Decoder {
             // A path cut short whose re-read agrees on what was read.
             let mut undecided = false;
             match &kname1 {
+                // An empty name with AT_EMPTY_PATH: the object is the dirfd's
+                // file, resolved above.
+                Some(k) if h.flags & F_FILE != 0 => mismatch |= k.differs,
                 Some(k) => {
                     mismatch |= k.differs;
                     e.file_path = k.value.as_deref().map(|v| {
@@ -938,12 +941,11 @@ impl Decoder {
         } else if (is_open || (matches!(name, "execve" | "execveat") && h.ret < 0))
             && let Some(k) = &kname1
         {
-            // A failed open or exec: no object, but the name the kernel tried.
-            e.file_path = k
-                .value
-                .as_deref()
-                .filter(|v| !v.is_empty())
-                .map(|v| kname_abs(v, kpath2.as_deref()));
+            // A failed open or exec: no object, but the name the kernel tried
+            // (an empty one, `execveat(fd, "", ...)`, names the dirfd's file).
+            if let Some(v) = k.value.as_deref().filter(|v| !v.is_empty()) {
+                e.file_path = Some(kname_abs(v, kpath2.as_deref()));
+            }
             e.kernel_source = Some("names_cache".into());
             e.toctou_mismatch = Some(k.differs);
         } else if matches!(name, "execve" | "execveat") && h.ret == 0 {

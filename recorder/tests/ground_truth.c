@@ -4,8 +4,9 @@
  *   ground_truth paths DIR   dirfd-relative second paths, `..` after a
  *                            symlink, chdir/fchdir, a cut base path
  *   ground_truth calls DIR   fcntl dups, failed execs, a bad second path,
- *                            O_TMPFILE, memfd_create, non-UTF-8 and long
- *                            names, unlinkat(AT_REMOVEDIR)
+ *                            O_TMPFILE named by linkat(AT_EMPTY_PATH),
+ *                            a socket's dup2, memfd_create, non-UTF-8 and
+ *                            long names, unlinkat(AT_REMOVEDIR)
  *   ground_truth thread      a non-leader thread execs /bin/true
  */
 #define _GNU_SOURCE
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -74,7 +76,11 @@ static int calls(const char *dir) {
   execv("./nonexist-bin", av);
   execv("f", av); /* not executable: EACCES */
   rename("f", (const char *)1); /* the second path cannot be read */
-  close(open(".", O_TMPFILE | O_RDWR, 0600));
+  int tf = open(".", O_TMPFILE | O_RDWR, 0600);
+  linkat(tf, "", AT_FDCWD, "linked", AT_EMPTY_PATH); /* names the O_TMPFILE file */
+  close(tf);
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  dup2(s, 50);
   close(memfd_create("hs-evil", 0));
   const char odd[] = "n\xff\xfe.txt";
   close(open(odd, O_CREAT | O_WRONLY, 0600));

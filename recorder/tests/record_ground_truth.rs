@@ -197,6 +197,36 @@ fn calls_and_arguments_are_whole() {
         .find(|e| e.file_path_user.as_deref() == Some("."))
         .unwrap();
     assert_eq!(tmpfile.file_flags.as_deref(), Some("O_RDWR|O_TMPFILE"));
+    // linkat(fd, "", ..., AT_EMPTY_PATH): the object is the descriptor's file.
+    use std::os::unix::fs::MetadataExt;
+    let linked = std::fs::metadata(work.join("linked")).unwrap();
+    let link = rec
+        .sys("linkat")
+        .into_iter()
+        .find(|e| e.file_target_path_user.as_deref() == Some("linked"))
+        .unwrap_or_else(|| panic!("no linkat:\n{}", rec.dump()));
+    assert_eq!(link.ret, Some(0));
+    assert_eq!(link.file_inode, Some(linked.ino()), "{}", rec.dump());
+    assert_eq!(link.file_device, Some(linked.dev()));
+    assert!(link.file_path.as_deref().is_some_and(|p| p.starts_with(w)));
+    assert_eq!(
+        link.file_target_path.as_deref(),
+        Some(format!("{w}/linked").as_str())
+    );
+    assert_eq!(link.toctou_mismatch, Some(false));
+    // A socket duplicated by dup2 is still a socket of its family.
+    let dup2 = rec
+        .sys("dup2")
+        .into_iter()
+        .find(|e| e.ret == Some(50))
+        .unwrap_or_else(|| panic!("no dup2:\n{}", rec.dump()));
+    assert_eq!(dup2.fd_type.as_deref(), Some("ipv4"), "{}", rec.dump());
+    assert_eq!(dup2.network_family.as_deref(), Some("AF_INET"));
+    assert!(
+        dup2.file_path
+            .as_deref()
+            .is_some_and(|p| p.starts_with("socket:["))
+    );
     // memfd_create: the file behind the returned descriptor.
     let memfd = rec.sys("memfd_create");
     assert_eq!(memfd.len(), 1, "{}", rec.dump());
