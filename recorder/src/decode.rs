@@ -64,6 +64,9 @@ pub struct Decoder {
     cmdline_buf: String,
     /// Container ids by cgroup id.
     cgroups: CgroupContainers,
+    /// The recorded command's pid while it is still the recorder's own
+    /// child, held before its first successful exec ([`Decoder::hold`]).
+    held: Option<i32>,
 }
 
 /// A decoded row before the values it shares with other rows (host, syscall
@@ -427,7 +430,15 @@ impl Decoder {
             name_buf: String::new(),
             cmdline_buf: String::new(),
             cgroups: CgroupContainers::open(),
+            held: None,
         }
+    }
+
+    /// Drops the syscall rows of `pid` until its first successful exec:
+    /// until then it runs the recorder's own code (waiting to be released,
+    /// the `execvp` search of `PATH`), which is never recorded.
+    pub fn hold(&mut self, pid: i32) {
+        self.held = Some(pid);
     }
 
     /// The `loss` row for `lost` records dropped between two kernel times.
@@ -567,6 +578,15 @@ impl Decoder {
         }
         // SAFETY: WireHeader is plain old data and `rec` holds enough bytes.
         let h: WireHeader = unsafe { std::ptr::read_unaligned(rec.as_ptr().cast()) };
+        if let Some(held) = self.held
+            && h.tgid as i32 == held
+        {
+            match h.kind {
+                KIND_EXEC => self.held = None,
+                KIND_SYSCALL => return Ok(None),
+                _ => {}
+            }
+        }
         let sect = |off: usize, len: usize| -> &[u8] {
             rec.get(off..(off + len).min(rec.len())).unwrap_or(&[])
         };

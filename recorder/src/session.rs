@@ -645,6 +645,10 @@ pub fn record(
     for (pid, info) in seeds {
         decoder.seed(pid, info);
     }
+    if let Some(h) = &held {
+        // The recorder never records itself: not its child before exec.
+        decoder.hold(h.pid);
+    }
     let ring = RingBuf::try_from(loaded.ebpf.take_map("EVENTS").expect("EVENTS map"))
         .map_err(|e| RecordError::Load(format!("EVENTS: {e}")))?;
     let loss: PerCpuArray<MapData, LossCounter> =

@@ -296,3 +296,30 @@ fn exec_from_a_thread_keeps_its_row() {
         rec.dump()
     );
 }
+
+#[test]
+fn the_command_is_recorded_from_its_exec() {
+    if !can_record("the_command_is_recorded_from_its_exec") {
+        return;
+    }
+    // `true` is found by execvp's PATH search (failed execs first) in the
+    // recorder's child, which also waits on the release pipe: none of that
+    // is the command's.
+    let rec = common::record_with(&["true"], "all", 16 << 20);
+    assert_eq!(rec.summary.exit_code, Some(0));
+    let first = &rec.events[0];
+    assert_eq!(first.event_kind, EventKind::ProcessExec, "{}", rec.dump());
+    assert!(
+        rec.events
+            .iter()
+            .all(|e| !(e.syscall.as_deref() == Some("execve") && e.ret.is_some_and(|r| r < 0))),
+        "{}",
+        rec.dump()
+    );
+    let execve = &rec.events[1];
+    assert_eq!(
+        (execve.syscall.as_deref(), execve.ret),
+        (Some("execve"), Some(0))
+    );
+    assert_eq!(execve.process_executable.as_deref(), Some("/usr/bin/true"));
+}

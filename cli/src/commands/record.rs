@@ -26,7 +26,8 @@ Examples:
 
 Syscall sets (--syscalls, comma-separated):
   default        files, process, network and privilege calls (no read/write)
-  all            every syscall
+  all            every syscall that returns (exit and exit_group never do:
+                 the process_exit row records them)
   NAME,...       exactly these calls
   +NAME / -NAME  the default set plus/minus these calls")]
 pub struct Args {
