@@ -102,6 +102,10 @@ pub const F_SOCK: u32 = 1 << 22;
 pub const F_BASE2_WALK: u32 = 1 << 25;
 /// The [`F_BASE2_WALK`] walk reached the global root.
 pub const F_BASE2_COMPLETE: u32 = 1 << 26;
+/// Socket call on an `AF_UNIX` socket: `kpath` holds the address the kernel
+/// keeps (`sun_path`, `kpath_len` bytes): the peer's when the socket has a
+/// peer (connect), else its own (bind, listen).
+pub const F_UNIX_ADDR: u32 = 1 << 27;
 
 /// Per-syscall capture spec ([`SyscallSpec::flags`]): record this syscall.
 pub const S_ENABLED: u8 = 1 << 0;
@@ -263,6 +267,14 @@ pub struct KernelOffsets {
     pub dentry_d_inode: u32,
     /// `task_struct.comm`.
     pub task_comm: u32,
+    /// `unix_sock.peer` (u32::MAX without `struct unix_sock` in BTF).
+    pub unix_peer: u32,
+    /// `unix_sock.addr` (a `struct unix_address *`; u32::MAX without it).
+    pub unix_addr: u32,
+    /// `unix_address.len` (bytes of `name`, `sun_family` included).
+    pub unix_address_len: u32,
+    /// `unix_address.name` (a `struct sockaddr_un`).
+    pub unix_address_name: u32,
     /// Padding.
     pub _pad: u32,
     /// `pt_regs` offsets of syscall arguments 0..6.
@@ -556,8 +568,8 @@ pub struct LossCounter {
 }
 
 const _: () = assert!(size_of::<SyscallSpec>() == 4);
-const _: () = assert!(size_of::<KernelOffsets>() == 62 * 4);
-const _: () = assert!(size_of::<Config>() == 24 + 62 * 4);
+const _: () = assert!(size_of::<KernelOffsets>() == 66 * 4);
+const _: () = assert!(size_of::<Config>() == 24 + 66 * 4);
 const _: () = assert!(size_of::<WireHeader>() == 280);
 const _: () = assert!(size_of::<WireEvent>() == 280 + 4 * USER_PATH_LEN + 2 * KPATH_LEN + AUX_LEN);
 const _: () = assert!(size_of::<EntryState>() == 128 + 2 * USER_PATH_LEN);

@@ -3,7 +3,8 @@
 //! (an ephemeral port is assigned by then) and, for a returned descriptor
 //! (`accept`), the peer.
 
-use hindsight_recorder_common::{F_KADDR, F_SOCK, WireHeader};
+use aya_ebpf::helpers::generated as h;
+use hindsight_recorder_common::{F_KADDR, F_SOCK, F_UNIX_ADDR, WireHeader};
 
 use crate::kernel::{conf, fd_file, rd};
 
@@ -13,12 +14,15 @@ const S_IFSOCK: u16 = 0o140000;
 
 /// Reads the socket behind `fd` of `task` into `h`; `peer` also stores the
 /// remote end, when there is one, as the kernel's address (`kaddr_*`).
-/// Returns the `F_*` bits set (0 when `fd` is not a socket).
+/// Returns the `F_*` bits set (0 when `fd` is not a socket). An `AF_UNIX`
+/// socket's address (its peer's when it has one, else its own) goes into
+/// `unix_buf` (at least 128 bytes; `kpath_len` says how many), unless
+/// `unix_buf` is 0.
 ///
 /// Not inlined: as a BPF subprogram it costs the verifier far less than
 /// inlined into `sys_exit`'s many paths (over its 1M-instruction budget).
 #[inline(never)]
-pub fn read_sock(h: &mut WireHeader, task: u64, fd: i64, peer: bool) -> u32 {
+pub fn read_sock(h: &mut WireHeader, task: u64, fd: i64, peer: bool, unix_buf: u64) -> u32 {
     let file = fd_file(task, fd);
     if file == 0 {
         return 0;
@@ -62,6 +66,41 @@ pub fn read_sock(h: &mut WireHeader, task: u64, fd: i64, peer: bool) -> u32 {
         }
     } else {
         h.laddr = [0; 16];
+        if family == 1 && unix_buf != 0 {
+            flags |= unix_addr(h, sk, unix_buf);
+        }
     }
     flags
+}
+
+/// The address an `AF_UNIX` socket `sk` is tied to: its peer's bound name
+/// when it has a peer (a connected client: the socket it connected to),
+/// else its own (bound) name; copied into `buf`. Returns `F_UNIX_ADDR`, or
+/// 0 when there is no such name (an unbound peer, or no BTF for it).
+#[inline(always)]
+fn unix_addr(hd: &mut WireHeader, sk: u64, buf: u64) -> u32 {
+    let (peer_off, addr_off) = (conf!(off.unix_peer), conf!(off.unix_addr));
+    if peer_off == u32::MAX || addr_off == u32::MAX || conf!(off.unix_address_name) == u32::MAX {
+        return 0;
+    }
+    let peer = rd::<u64>(sk, peer_off);
+    let owner = if peer != 0 { peer } else { sk };
+    let addr = rd::<u64>(owner, addr_off);
+    if addr == 0 {
+        return 0;
+    }
+    // `len` counts `sun_family` (2 bytes) and the path (no NUL needed).
+    let len = rd::<i32>(addr, conf!(off.unix_address_len)) - 2;
+    if len <= 0 {
+        return 0;
+    }
+    let n = if len > 108 { 108 } else { len as u32 };
+    let n = unsafe { core::ptr::read_volatile(&n) } & 127;
+    let src = addr + conf!(off.unix_address_name) as u64 + 2;
+    let r = unsafe { h::bpf_probe_read_kernel(buf as *mut _, n, src as *const _) };
+    if r != 0 {
+        return 0;
+    }
+    hd.kpath_len = n;
+    F_UNIX_ADDR
 }

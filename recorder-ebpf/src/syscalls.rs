@@ -292,7 +292,8 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
             st.args[0] as i32 as i64
         };
         if sfd >= 0 {
-            flags |= crate::socket::read_sock(&mut e.header, task, sfd, returned);
+            let unix_buf = e.kpath.as_mut_ptr() as u64;
+            flags |= crate::socket::read_sock(&mut e.header, task, sfd, returned, unix_buf);
         }
         crate::names::forget(tid, flags);
         e.header.flags = flags;
@@ -386,7 +387,7 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
             );
             // A socket used by descriptor (`dup2`, `read`...): what it is.
             if get_flags(e) & F_FD_ARG != 0 && e.header.i_mode & 0o170000 == 0o140000 {
-                let bits = crate::socket::read_sock(&mut e.header, task, fd, false);
+                let bits = crate::socket::read_sock(&mut e.header, task, fd, false, 0);
                 add_flags(e, bits);
             }
         }

@@ -11,9 +11,10 @@ use hindsight_recorder_common::{
     F_AUX, F_BASE2_COMPLETE, F_BASE2_WALK, F_EXE_OVERLAY, F_EXE_UPPER, F_EXEC_KNAME, F_FD_ARG,
     F_FILE, F_KADDR, F_KNAME1, F_KNAME1_BYTES, F_KNAME1_DIFF, F_KNAME2, F_KNAME2_BYTES,
     F_KNAME2_DIFF, F_KPATH_COMPLETE, F_KPATH_PSEUDO, F_KPATH_REREAD, F_KPATH_WALK,
-    F_KPATH2_COMPLETE, F_KPATH2_WALK, F_SOCK, F_UADDR, F_USER_PATH, F_USER_PATH2, F_USER_TRUNC,
-    F_USER_TRUNC2, KIND_EXEC, KIND_EXIT, KIND_FORK, KIND_SYSCALL, OFF_AUX, OFF_KNAME, OFF_KNAME2,
-    OFF_KPATH, OFF_KPATH2, OFF_USER_PATH, OFF_USER_PATH2, S_REREAD, USER_PATH_LEN, WireHeader,
+    F_KPATH2_COMPLETE, F_KPATH2_WALK, F_SOCK, F_UADDR, F_UNIX_ADDR, F_USER_PATH, F_USER_PATH2,
+    F_USER_TRUNC, F_USER_TRUNC2, KIND_EXEC, KIND_EXIT, KIND_FORK, KIND_SYSCALL, OFF_AUX, OFF_KNAME,
+    OFF_KNAME2, OFF_KPATH, OFF_KPATH2, OFF_USER_PATH, OFF_USER_PATH2, S_REREAD, USER_PATH_LEN,
+    WireHeader,
 };
 
 use crate::cgroups::CgroupContainers;
@@ -368,6 +369,38 @@ impl KName {
             None
         };
         Some(KName { differs, value })
+    }
+}
+
+/// The verdict on an `AF_UNIX` address: the user copy (`user`, read at
+/// entry) against the name the kernel keeps for the socket (`kname`).
+/// Equal names agree; other names agree when they resolve now to the same
+/// socket file (a relative name, a symlink); null when that cannot be told
+/// (abstract or removed names, a relative name bound by another process).
+fn unix_verdict(
+    h: &WireHeader,
+    user: Option<&str>,
+    kname: &str,
+    cwd: Option<&str>,
+) -> Option<bool> {
+    if h.uaddr_err != 0 {
+        return Some(true);
+    }
+    let user = user?;
+    if user == kname {
+        return Some(false);
+    }
+    if user.is_empty() || kname.starts_with('@') || !kname.starts_with('/') {
+        return None;
+    }
+    let user_abs = if user.starts_with('/') {
+        user.to_string()
+    } else {
+        absolutize(user, Some(cwd?))
+    };
+    match (std::fs::metadata(&user_abs), std::fs::metadata(kname)) {
+        (Ok(u), Ok(k)) => Some(u.ino() != k.ino() || u.dev() != k.dev()),
+        _ => None,
     }
 }
 
@@ -1072,6 +1105,28 @@ impl Decoder {
             }
             if e.kernel_source.is_none() {
                 e.kernel_source = Some("sys_exit_sock".into());
+            }
+            if h.flags & F_UNIX_ADDR != 0
+                && matches!(name, "connect" | "bind" | "accept" | "accept4")
+            {
+                // The kernel's own name of the socket: the one connected to
+                // (its bound name), or the one bound.
+                let raw = sect(rec, OFF_KPATH, (h.kpath_len as usize).min(108));
+                let kname = match raw.split_first() {
+                    // Abstract names start with a NUL; shown `@name` as `ss` does.
+                    Some((0, rest)) => format!("@{}", escape_bytes(rest)),
+                    _ => cstr(raw),
+                };
+                if matches!(name, "connect" | "bind") {
+                    let cwd = self.procs.get(&e.process_pid).and_then(|p| p.cwd.clone());
+                    e.toctou_mismatch = unix_verdict(
+                        h,
+                        e.destination_addr_user.as_deref(),
+                        &kname,
+                        cwd.as_deref(),
+                    );
+                }
+                e.destination_ip = Some(kname);
             }
         }
         e.syscall_args = syscall_args(name, &a);

@@ -66,6 +66,10 @@ pub fn resolve(btf: &Btf) -> Result<KernelOffsets, BtfError> {
         ovl_upperdentry: ovl_upperdentry(btf),
         dentry_d_inode: m("dentry", "d_inode")?,
         task_comm: m("task_struct", "comm")?,
+        unix_peer: opt("unix_sock", "peer"),
+        unix_addr: opt("unix_sock", "addr"),
+        unix_address_len: opt("unix_address", "len"),
+        unix_address_name: opt("unix_address", "name"),
         _pad: 0,
         regs_arg,
     })

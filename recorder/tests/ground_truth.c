@@ -5,7 +5,8 @@
  *                            symlink, chdir/fchdir, a cut base path
  *   ground_truth calls DIR   fcntl dups, failed execs, a bad second path,
  *                            O_TMPFILE named by linkat(AT_EMPTY_PATH),
- *                            a socket's dup2, memfd_create, non-UTF-8 and
+ *                            a socket's dup2, AF_UNIX bind and connect,
+ *                            memfd_create, non-UTF-8 and
  *                            long names, unlinkat(AT_REMOVEDIR)
  *   ground_truth thread      a non-leader thread execs /bin/true
  */
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -81,6 +83,13 @@ static int calls(const char *dir) {
   close(tf);
   int s = socket(AF_INET, SOCK_STREAM, 0);
   dup2(s, 50);
+  /* AF_UNIX: the kernel's name of the socket bound, then connected to. */
+  struct sockaddr_un un = {.sun_family = AF_UNIX};
+  snprintf(un.sun_path, sizeof un.sun_path, "%s/u.sock", dir);
+  int srv = socket(AF_UNIX, SOCK_STREAM, 0), cli = socket(AF_UNIX, SOCK_STREAM, 0);
+  bind(srv, (struct sockaddr *)&un, sizeof un);
+  listen(srv, 1);
+  connect(cli, (struct sockaddr *)&un, sizeof un);
   close(memfd_create("hs-evil", 0));
   const char odd[] = "n\xff\xfe.txt";
   close(open(odd, O_CREAT | O_WRONLY, 0600));

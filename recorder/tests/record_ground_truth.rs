@@ -227,6 +227,20 @@ fn calls_and_arguments_are_whole() {
             .as_deref()
             .is_some_and(|p| p.starts_with("socket:["))
     );
+    // AF_UNIX: the kernel's name of the socket bound and connected to.
+    let sock = format!("{w}/u.sock");
+    for call in ["bind", "connect"] {
+        let e = rec
+            .sys(call)
+            .into_iter()
+            .find(|e| e.network_family.as_deref() == Some("AF_UNIX"))
+            .unwrap_or_else(|| panic!("no AF_UNIX {call}:\n{}", rec.dump()));
+        assert_eq!(e.ret, Some(0));
+        assert_eq!(e.destination_addr_user.as_deref(), Some(sock.as_str()));
+        assert_eq!(e.destination_ip.as_deref(), Some(sock.as_str()), "{call}");
+        assert_eq!(e.kernel_source.as_deref(), Some("sys_exit_sock"));
+        assert_eq!(e.toctou_mismatch, Some(false), "{call}");
+    }
     // memfd_create: the file behind the returned descriptor.
     let memfd = rec.sys("memfd_create");
     assert_eq!(memfd.len(), 1, "{}", rec.dump());

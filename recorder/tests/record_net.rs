@@ -277,7 +277,8 @@ fn ipv6_unix_and_refused_connections() {
         assert_eq!(a.fd_type.as_deref(), Some("ipv6"));
     }
 
-    // AF_UNIX: typed, no addresses, the path as user memory held it.
+    // AF_UNIX: typed, no IP addresses, the path as user memory held it and
+    // as the kernel keeps it (the name the listener bound).
     let unix: Vec<_> = rec
         .sys("connect")
         .into_iter()
@@ -294,7 +295,9 @@ fn ipv6_unix_and_refused_connections() {
         (Some("unix"), Some("unix"))
     );
     assert_eq!((c.source_ip.as_deref(), c.source_port), (None, None));
-    assert_eq!(c.destination_ip, None);
+    assert_eq!(c.destination_ip.as_deref(), Some(path));
+    assert_eq!(c.kernel_source.as_deref(), Some("sys_exit_sock"));
+    assert_eq!(c.toctou_mismatch, Some(false));
     let a = rec
         .sys("accept4")
         .into_iter()
