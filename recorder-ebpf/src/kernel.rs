@@ -344,8 +344,13 @@ pub static CRED_SCRATCH: PerCpuArray<[u64; 8]> = PerCpuArray::with_max_entries(1
 /// nothing is cached across records, so no record can carry stale context.
 #[inline(always)]
 pub fn fill_task(ev: *mut WireEvent, task: u64) {
+    fill_task_id(ev, task, unsafe { h::bpf_get_current_pid_tgid() });
+}
+
+/// [`fill_task`] for a caller that already has `bpf_get_current_pid_tgid`.
+#[inline(always)]
+pub fn fill_task_id(ev: *mut WireEvent, task: u64, pid_tgid: u64) {
     let h = unsafe { &mut (*ev).header };
-    let pid_tgid = unsafe { h::bpf_get_current_pid_tgid() };
     h.tgid = (pid_tgid >> 32) as u32;
     h.tid = pid_tgid as u32;
     h.cgroup_id = unsafe { h::bpf_get_current_cgroup_id() };
@@ -769,6 +774,9 @@ const _: () = {
     assert!(offset_of!(EntryState, uaddr) % 8 == 0);
     assert!(offset_of!(EntryState, kaddr) % 8 == 0);
     assert!(offset_of!(EntryState, args) % 8 == 0);
+    // `names::same_prefix` reads the entry copies 8 bytes at a time.
+    assert!(offset_of!(EntryState, user_path) % 8 == 0);
+    assert!(offset_of!(EntryState, user_path2) % 8 == 0);
 };
 
 /// Address of the current task.

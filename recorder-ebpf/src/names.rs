@@ -89,6 +89,42 @@ fn differs(a: &[u8; USER_PATH_LEN], b: &[u8; USER_PATH_LEN]) -> bool {
     false
 }
 
+/// Whether the first `n` bytes of `a` and `b` (`n` in 1..=256: a string and
+/// its NUL) are equal, compared 8 bytes at a time.
+#[inline(always)]
+fn same_prefix(a: &[u8; USER_PATH_LEN], b: &[u8; USER_PATH_LEN], n: u32) -> bool {
+    if n == 0 || n as usize > USER_PATH_LEN {
+        return false;
+    }
+    let (pa, pb) = (a.as_ptr().cast::<u64>(), b.as_ptr().cast::<u64>());
+    let mut i = 0u32;
+    while i < (USER_PATH_LEN / 8) as u32 {
+        let at = i * 8;
+        if at >= n {
+            return true;
+        }
+        // SAFETY: both arrays are 8-aligned (map values, `EntryState`
+        // fields at multiples of 8) and `i` < 32 keeps the reads inside.
+        let (x, y) = unsafe {
+            (
+                core::ptr::read_volatile(pa.add(i as usize)),
+                core::ptr::read_volatile(pb.add(i as usize)),
+            )
+        };
+        let left = n - at;
+        let mask = if left >= 8 {
+            u64::MAX
+        } else {
+            (1u64 << (left * 8)) - 1
+        };
+        if (x ^ y) & mask != 0 {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 #[inline(always)]
 fn arg(args: &[u64; 6], idx1: u8) -> u64 {
     match idx1 {
@@ -160,6 +196,41 @@ pub fn hs_names_free(ctx: RawTracePointContext) -> i32 {
         return 0;
     };
     let buf = unsafe { &mut *buf };
+    let (user, err, ulen, seen, diff) = if which == 1 {
+        (
+            &st.user_path,
+            st.user_err,
+            st.user_len,
+            F_KNAME1,
+            F_KNAME1_DIFF,
+        )
+    } else {
+        (
+            &st.user_path2,
+            st.user_err2,
+            st.user_len2,
+            F_KNAME2,
+            F_KNAME2_DIFF,
+        )
+    };
+    // The common case, a kernel name equal to the entry copy: one block
+    // read of the inline name (it lies in a PATH_MAX-sized names_cache
+    // object, so 256 bytes are always readable) and a word-wise compare of
+    // the entry copy's bytes with its NUL, instead of a byte-wise string
+    // copy and a byte loop. Anything else takes the exact path below.
+    if err == 0
+        && unsafe {
+            h::bpf_probe_read_kernel(
+                buf.as_mut_ptr().cast(),
+                USER_PATH_LEN as u32,
+                name as *const _,
+            )
+        } == 0
+        && same_prefix(buf, user, ulen as u32)
+    {
+        st.flags |= seen;
+        return 0;
+    }
     let n = unsafe {
         h::bpf_probe_read_kernel_str(
             buf.as_mut_ptr().cast(),
@@ -171,11 +242,6 @@ pub fn hs_names_free(ctx: RawTracePointContext) -> i32 {
         return 0;
     }
     let long = n as usize >= USER_PATH_LEN;
-    let (user, err, seen, diff) = if which == 1 {
-        (&st.user_path, st.user_err, F_KNAME1, F_KNAME1_DIFF)
-    } else {
-        (&st.user_path2, st.user_err2, F_KNAME2, F_KNAME2_DIFF)
-    };
     let d = err != 0 || differs(buf, user);
     if long && !d {
         // Same first 255 bytes of a longer name: no verdict from here.

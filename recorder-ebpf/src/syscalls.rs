@@ -14,7 +14,7 @@ use hindsight_recorder_common::{
 
 use crate::kernel::{
     EVENT_SCRATCH, IDLE, SPECS, conf, copy_words, cur_entry, current_task, entry_done, entry_slot,
-    fd_file, fill_file, fill_task, now, rd, read_args, send_from, set, tracked, walk_path,
+    fd_file, fill_file, fill_task_id, now, rd, read_args, send_from, set, tracked, walk_path,
 };
 
 const AT_FDCWD: i64 = -100;
@@ -241,7 +241,7 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
         return 0;
     };
     let task = current_task();
-    fill_task(ev, task);
+    fill_task_id(ev, task, pid_tgid);
     let spec = spec_of(st.nr as i64).unwrap_or_default();
     let e = unsafe { &mut *ev };
     let h = &mut e.header;
