@@ -106,6 +106,9 @@ pub const F_BASE2_COMPLETE: u32 = 1 << 26;
 /// keeps (`sun_path`, `kpath_len` bytes): the peer's when the socket has a
 /// peer (connect), else its own (bind, listen).
 pub const F_UNIX_ADDR: u32 = 1 << 27;
+/// The user's `AF_UNIX` address is abstract (`sun_path` starts with a NUL):
+/// `user_path` holds the name after that NUL.
+pub const F_UADDR_ABSTRACT: u32 = 1 << 28;
 
 /// Per-syscall capture spec ([`SyscallSpec::flags`]): record this syscall.
 pub const S_ENABLED: u8 = 1 << 0;

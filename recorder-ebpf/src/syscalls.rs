@@ -6,10 +6,10 @@ use aya_ebpf::{helpers::generated as h, macros::raw_tracepoint, programs::RawTra
 use hindsight_recorder_common::{
     D_CWD_AFTER, D_DUP_CMDS, EntryState, F_AUX, F_BASE2_COMPLETE, F_BASE2_WALK, F_FD_ARG, F_FILE,
     F_KADDR, F_KNAME1, F_KNAME1_DIFF, F_KNAME2, F_KNAME2_DIFF, F_KPATH_COMPLETE, F_KPATH_PSEUDO,
-    F_KPATH_REREAD, F_KPATH_WALK, F_KPATH2_COMPLETE, F_KPATH2_WALK, F_UADDR, F_USER_PATH,
-    F_USER_PATH2, F_USER_TRUNC, F_USER_TRUNC2, KIND_SYSCALL, MAX_SYSCALLS, S_ARG_FD, S_ENABLED,
-    S_REREAD, S_RET_FD, S_SOCK, S_SOCKADDR, S_SOCKADDR_ARG4, S_SOCKADDR_MSG, SyscallSpec,
-    USER_PATH_LEN, WireEvent,
+    F_KPATH_REREAD, F_KPATH_WALK, F_KPATH2_COMPLETE, F_KPATH2_WALK, F_UADDR, F_UADDR_ABSTRACT,
+    F_USER_PATH, F_USER_PATH2, F_USER_TRUNC, F_USER_TRUNC2, KIND_SYSCALL, MAX_SYSCALLS, S_ARG_FD,
+    S_ENABLED, S_REREAD, S_RET_FD, S_SOCK, S_SOCKADDR, S_SOCKADDR_ARG4, S_SOCKADDR_MSG,
+    SyscallSpec, USER_PATH_LEN, WireEvent,
 };
 
 use crate::kernel::{
@@ -209,8 +209,13 @@ fn read_sockaddr(st: &mut EntryState, ptr: u64, len: u64) {
             st.uaddr = a;
         }
         1 => {
-            // AF_UNIX: the socket path goes where a file path would.
-            let (err, n) = read_user_str(st.user_path.as_mut_ptr(), ptr + 2);
+            // AF_UNIX: the socket path goes where a file path would; an
+            // abstract name (a NUL first) is read after its NUL.
+            let (mut err, mut n) = read_user_str(st.user_path.as_mut_ptr(), ptr + 2);
+            if err == 0 && n == 1 && len > 3 {
+                (err, n) = read_user_str(st.user_path.as_mut_ptr(), ptr + 3);
+                st.flags |= F_UADDR_ABSTRACT;
+            }
             st.user_err = err;
             st.user_len = n;
             st.flags |= F_USER_PATH;
@@ -279,7 +284,8 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
             | F_KNAME2
             | F_KNAME2_DIFF
             | F_USER_TRUNC
-            | F_USER_TRUNC2);
+            | F_USER_TRUNC2
+            | F_UADDR_ABSTRACT);
     // The user paths are sent straight from the entry state (`send_from`).
     // A socket call: the socket behind the fd, and nothing else to resolve
     // (no dentry walk). Done here and returning, so that the verifier does

@@ -11,10 +11,10 @@ use hindsight_recorder_common::{
     F_AUX, F_BASE2_COMPLETE, F_BASE2_WALK, F_EXE_OVERLAY, F_EXE_UPPER, F_EXEC_KNAME, F_FD_ARG,
     F_FILE, F_KADDR, F_KNAME1, F_KNAME1_BYTES, F_KNAME1_DIFF, F_KNAME2, F_KNAME2_BYTES,
     F_KNAME2_DIFF, F_KPATH_COMPLETE, F_KPATH_PSEUDO, F_KPATH_REREAD, F_KPATH_WALK,
-    F_KPATH2_COMPLETE, F_KPATH2_WALK, F_SOCK, F_UADDR, F_UNIX_ADDR, F_USER_PATH, F_USER_PATH2,
-    F_USER_TRUNC, F_USER_TRUNC2, KIND_EXEC, KIND_EXIT, KIND_FORK, KIND_SYSCALL, OFF_AUX, OFF_KNAME,
-    OFF_KNAME2, OFF_KPATH, OFF_KPATH2, OFF_USER_PATH, OFF_USER_PATH2, S_REREAD, USER_PATH_LEN,
-    WireHeader,
+    F_KPATH2_COMPLETE, F_KPATH2_WALK, F_SOCK, F_UADDR, F_UADDR_ABSTRACT, F_UNIX_ADDR, F_USER_PATH,
+    F_USER_PATH2, F_USER_TRUNC, F_USER_TRUNC2, KIND_EXEC, KIND_EXIT, KIND_FORK, KIND_SYSCALL,
+    OFF_AUX, OFF_KNAME, OFF_KNAME2, OFF_KPATH, OFF_KPATH2, OFF_USER_PATH, OFF_USER_PATH2, S_REREAD,
+    USER_PATH_LEN, WireHeader,
 };
 
 use crate::cgroups::CgroupContainers;
@@ -1036,7 +1036,11 @@ impl Decoder {
                 e.destination_addr_user = None;
                 e.file_path_user_err = Some(h.uaddr_err);
             } else if h.uaddr_family == 1 {
-                e.destination_addr_user = user_path.clone();
+                e.destination_addr_user = if h.flags & F_UADDR_ABSTRACT != 0 {
+                    user_path.as_ref().map(|p| format!("@{p}"))
+                } else {
+                    user_path.clone()
+                };
                 e.file_path_user = None;
                 e.file_path_user_err = None;
             } else if let Some(ip) = ip_string(h.uaddr_family, &h.uaddr) {

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <stddef.h>
 #include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -90,6 +91,14 @@ static int calls(const char *dir) {
   bind(srv, (struct sockaddr *)&un, sizeof un);
   listen(srv, 1);
   connect(cli, (struct sockaddr *)&un, sizeof un);
+  /* An abstract name: a NUL, then the name (the length says where it ends). */
+  struct sockaddr_un ab = {.sun_family = AF_UNIX};
+  memcpy(ab.sun_path, "\0hs-ground-truth", 16);
+  socklen_t ablen = offsetof(struct sockaddr_un, sun_path) + 16;
+  int asrv = socket(AF_UNIX, SOCK_STREAM, 0), acli = socket(AF_UNIX, SOCK_STREAM, 0);
+  bind(asrv, (struct sockaddr *)&ab, ablen);
+  listen(asrv, 1);
+  connect(acli, (struct sockaddr *)&ab, ablen);
   close(memfd_create("hs-evil", 0));
   const char odd[] = "n\xff\xfe.txt";
   close(open(odd, O_CREAT | O_WRONLY, 0600));

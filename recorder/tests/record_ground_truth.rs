@@ -241,6 +241,16 @@ fn calls_and_arguments_are_whole() {
         assert_eq!(e.kernel_source.as_deref(), Some("sys_exit_sock"));
         assert_eq!(e.toctou_mismatch, Some(false), "{call}");
     }
+    // An abstract name, `@NAME` on both sides.
+    for call in ["bind", "connect"] {
+        let e = rec
+            .sys(call)
+            .into_iter()
+            .find(|e| e.destination_ip.as_deref() == Some("@hs-ground-truth"))
+            .unwrap_or_else(|| panic!("no abstract {call}:\n{}", rec.dump()));
+        assert_eq!(e.destination_addr_user.as_deref(), Some("@hs-ground-truth"));
+        assert_eq!(e.toctou_mismatch, Some(false), "{call}");
+    }
     // memfd_create: the file behind the returned descriptor.
     let memfd = rec.sys("memfd_create");
     assert_eq!(memfd.len(), 1, "{}", rec.dump());
