@@ -723,6 +723,9 @@ impl Decoder {
         if !self.ignore_prefixes.is_empty()
             && e.event_kind == EventKind::Syscall
             && let Some(p) = e.file_path.as_deref().or(e.file_path_user.as_deref())
+            // A `..` kept as named (after a component that may be a symlink)
+            // may lead out of the prefix: `/proc/../tmp/x` is kept.
+            && !p.split('/').any(|c| c == "..")
             && self
                 .ignore_prefixes
                 .iter()

@@ -347,3 +347,27 @@ fn the_command_is_recorded_from_its_exec() {
     );
     assert_eq!(execve.process_executable.as_deref(), Some("/usr/bin/true"));
 }
+
+#[test]
+fn ignore_prefix_keeps_paths_that_climb_out_of_it() {
+    if !can_record("ignore_prefix_keeps_paths_that_climb_out_of_it") {
+        return;
+    }
+    // `/proc/../DIR/x` is DIR/x: kept as named (`..` is not collapsed), it
+    // must not be dropped as if it were under /proc/.
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().display();
+    let script = format!("touch {d}/x && rm /proc/..{d}/x");
+    let rec = common::record_opts(&["/bin/sh", "-c", &script], |o| {
+        o.ignore_prefixes = vec!["/proc/".to_string()];
+    });
+    let user = format!("/proc/..{d}/x");
+    let rows: Vec<_> = rec
+        .events
+        .iter()
+        .filter(|e| e.file_path_user.as_deref() == Some(user.as_str()))
+        .collect();
+    assert_eq!(rows.len(), 1, "{}", rec.dump());
+    assert_eq!(rows[0].ret, Some(0));
+    assert_eq!(rows[0].file_path.as_deref(), Some(user.as_str()));
+}
