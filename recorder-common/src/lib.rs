@@ -153,6 +153,10 @@ pub const D_CWD_AFTER: u8 = 0xff;
 /// [`SyscallSpec::dirfd`] marker: `fcntl`, recorded only for the commands
 /// that create a descriptor (`F_DUPFD`, `F_DUPFD_CLOEXEC`; arg 2).
 pub const D_DUP_CMDS: u8 = 0xfe;
+/// [`SyscallSpec::dirfd`] marker: `openat2`, whose dirfd is arg 1 and whose
+/// `struct open_how` (arg 3) is read at entry: `flags` and `resolve` into
+/// `uaddr` bytes 0..8 and 8..16 (no socket address on this call).
+pub const D_OPENAT2: u8 = 0xfd;
 
 /// Byte offsets of the kernel struct members the programs read, resolved
 /// from the running kernel's BTF at load time (`.rodata` global `CONFIG`).

@@ -4,12 +4,12 @@
 
 use aya_ebpf::{helpers::generated as h, macros::raw_tracepoint, programs::RawTracePointContext};
 use hindsight_recorder_common::{
-    D_CWD_AFTER, D_DUP_CMDS, EntryState, F_AUX, F_BASE2_COMPLETE, F_BASE2_WALK, F_FD_ARG, F_FILE,
-    F_KADDR, F_KNAME1, F_KNAME1_DIFF, F_KNAME2, F_KNAME2_DIFF, F_KPATH_COMPLETE, F_KPATH_PSEUDO,
-    F_KPATH_REREAD, F_KPATH_WALK, F_KPATH2_COMPLETE, F_KPATH2_WALK, F_UADDR, F_UADDR_ABSTRACT,
-    F_USER_PATH, F_USER_PATH2, F_USER_TRUNC, F_USER_TRUNC2, KIND_SYSCALL, MAX_SYSCALLS, S_ARG_FD,
-    S_ENABLED, S_REREAD, S_RET_FD, S_SOCK, S_SOCKADDR, S_SOCKADDR_ARG4, S_SOCKADDR_MSG,
-    SyscallSpec, USER_PATH_LEN, WireEvent,
+    D_CWD_AFTER, D_DUP_CMDS, D_OPENAT2, EntryState, F_AUX, F_BASE2_COMPLETE, F_BASE2_WALK,
+    F_FD_ARG, F_FILE, F_KADDR, F_KNAME1, F_KNAME1_DIFF, F_KNAME2, F_KNAME2_DIFF, F_KPATH_COMPLETE,
+    F_KPATH_PSEUDO, F_KPATH_REREAD, F_KPATH_WALK, F_KPATH2_COMPLETE, F_KPATH2_WALK, F_UADDR,
+    F_UADDR_ABSTRACT, F_USER_PATH, F_USER_PATH2, F_USER_TRUNC, F_USER_TRUNC2, KIND_SYSCALL,
+    MAX_SYSCALLS, S_ARG_FD, S_ENABLED, S_REREAD, S_RET_FD, S_SOCK, S_SOCKADDR, S_SOCKADDR_ARG4,
+    S_SOCKADDR_MSG, SyscallSpec, USER_PATH_LEN, WireEvent,
 };
 
 use crate::kernel::{
@@ -137,6 +137,20 @@ pub fn hs_sys_enter(ctx: RawTracePointContext) -> i32 {
         if cut {
             st.flags |= F_USER_TRUNC2;
         }
+    }
+    if spec.dirfd == D_OPENAT2 {
+        // open_how as user memory held it: flags (0) and resolve (16).
+        let how = st.args[2];
+        let mut w = [0u64; 2];
+        for (i, off) in [(0usize, 0u64), (1, 16)] {
+            let r = unsafe {
+                h::bpf_probe_read_user((&mut w[i] as *mut u64).cast(), 8, (how + off) as *const _)
+            };
+            if r != 0 {
+                w[i] = 0;
+            }
+        }
+        st.uaddr = unsafe { core::mem::transmute::<[u64; 2], [u8; 16]>(w) };
     }
     if spec.flags & S_SOCKADDR != 0 {
         let (ptr, len) = (st.args[1], st.args[2]);
@@ -324,6 +338,8 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
     {
         let base1 = if spec.dirfd == D_CWD_AFTER || spec.dirfd == D_DUP_CMDS {
             0
+        } else if spec.dirfd == D_OPENAT2 {
+            1
         } else {
             spec.dirfd
         };

@@ -812,7 +812,15 @@ impl Decoder {
             "open" => (Some(a[1]), Some(a[2])),
             "openat" => (Some(a[2]), Some(a[3])),
             "creat" => (Some(0o1101), Some(a[1])),
-            "openat2" => ((h.flags & F_FILE != 0).then_some(h.f_flags as u64), None),
+            // The opened file's flags; else open_how's as user memory held it.
+            "openat2" => (
+                Some(if h.flags & F_FILE != 0 {
+                    h.f_flags as u64
+                } else {
+                    u64::from_ne_bytes(h.uaddr[..8].try_into().unwrap_or_default())
+                }),
+                None,
+            ),
             "mkdir" | "chmod" | "fchmod" | "mknod" => (None, Some(a[1])),
             "mkdirat" | "fchmodat" | "fchmodat2" | "mknodat" => (None, Some(a[2])),
             _ => (None, None),
@@ -1137,6 +1145,15 @@ impl Decoder {
             }
         }
         e.syscall_args = syscall_args(name, &a);
+        if name == "openat2" {
+            // open_how.resolve, read at entry.
+            let resolve = u64::from_ne_bytes(h.uaddr[8..].try_into().unwrap_or_default());
+            let r = crate::flags::resolve_flags(resolve);
+            e.syscall_args = Some(match e.syscall_args.take() {
+                Some(s) => format!("{s} resolve={r}"),
+                None => format!("resolve={r}"),
+            });
+        }
     }
 
     fn decode_exec(

@@ -44,11 +44,38 @@ pub fn open_flags(f: u32) -> String {
     parts.join("|")
 }
 
+/// `openat2`'s `open_how.resolve` as `RESOLVE_NO_SYMLINKS|RESOLVE_BENEATH`
+/// (`0` when none).
+pub fn resolve_flags(r: u64) -> String {
+    const NAMED: &[(u64, &str)] = &[
+        (0x01, "RESOLVE_NO_XDEV"),
+        (0x02, "RESOLVE_NO_MAGICLINKS"),
+        (0x04, "RESOLVE_NO_SYMLINKS"),
+        (0x08, "RESOLVE_BENEATH"),
+        (0x10, "RESOLVE_IN_ROOT"),
+        (0x20, "RESOLVE_CACHED"),
+    ];
+    let mut parts: Vec<String> = NAMED
+        .iter()
+        .filter(|(b, _)| r & b != 0)
+        .map(|(_, n)| n.to_string())
+        .collect();
+    let rest = r & !0x3f;
+    if rest != 0 {
+        parts.push(format!("{rest:#x}"));
+    }
+    if parts.is_empty() {
+        "0".into()
+    } else {
+        parts.join("|")
+    }
+}
+
 /// Names of the arguments worth showing, per syscall (`name=value`).
 fn arg_names(name: &str) -> &'static [&'static str] {
     match name {
         "openat" | "mkdirat" | "mknodat" => &["dirfd"],
-        "openat2" => &["dirfd", "path", "how_ptr", "how_size"],
+        "openat2" => &["dirfd"],
         "unlinkat" => &["dirfd", "path", "flags"],
         "fchmodat" => &["dirfd", "path", "mode"],
         "fchmodat2" => &["dirfd", "path", "mode", "flags"],

@@ -1,8 +1,8 @@
 //! Syscall names, numbers and how the kernel side captures each one.
 
 use hindsight_recorder_common::{
-    D_CWD_AFTER, D_DUP_CMDS, MAX_SYSCALLS, S_ARG_FD, S_ENABLED, S_REREAD, S_RET_FD, S_SOCK,
-    S_SOCKADDR, S_SOCKADDR_ARG4, S_SOCKADDR_MSG, SyscallSpec,
+    D_CWD_AFTER, D_DUP_CMDS, D_OPENAT2, MAX_SYSCALLS, S_ARG_FD, S_ENABLED, S_REREAD, S_RET_FD,
+    S_SOCK, S_SOCKADDR, S_SOCKADDR_ARG4, S_SOCKADDR_MSG, SyscallSpec,
 };
 
 #[cfg(target_arch = "x86_64")]
@@ -144,7 +144,8 @@ const fn spec(flags: u8, path1: u8, path2: u8, dirfd: u8) -> SyscallSpec {
 pub fn spec_for(name: &str) -> SyscallSpec {
     match name {
         "open" | "creat" => spec(S_RET_FD, 1, 0, 0),
-        "openat" | "openat2" => spec(S_RET_FD, 2, 0, 1),
+        "openat" => spec(S_RET_FD, 2, 0, 1),
+        "openat2" => spec(S_RET_FD, 2, 0, D_OPENAT2),
         "execve" => spec(0, 1, 0, 0),
         "execveat" => spec(0, 2, 0, 1),
         "unlink" | "rmdir" | "mkdir" | "chmod" | "chown" | "lchown" | "truncate" | "chroot"

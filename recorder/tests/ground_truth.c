@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <stddef.h>
@@ -75,6 +76,10 @@ static int calls(const char *dir) {
   fcntl(fd, F_DUPFD_CLOEXEC, 30);
   fcntl(fd, F_DUPFD, 40);
   fcntl(fd, F_GETFD);
+  /* openat2 refusing a symlink: RESOLVE_NO_SYMLINKS, ELOOP. */
+  symlink("f", "fl");
+  struct open_how how = {.flags = O_RDONLY, .resolve = RESOLVE_NO_SYMLINKS};
+  syscall(SYS_openat2, AT_FDCWD, "fl", &how, sizeof how);
   char *av[] = {"x", NULL};
   execv("./nonexist-bin", av);
   execv("f", av); /* not executable: EACCES */

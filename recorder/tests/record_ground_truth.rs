@@ -177,6 +177,15 @@ fn calls_and_arguments_are_whole() {
         "{}",
         rec.dump()
     );
+    // openat2's resolve flags, and its open flags although it failed.
+    let o2 = row(&rec, "openat2", "fl");
+    assert_eq!(o2.ret, Some(-40), "ELOOP");
+    assert_eq!(o2.file_flags.as_deref(), Some("O_RDONLY"));
+    assert_eq!(
+        o2.syscall_args.as_deref(),
+        Some("dirfd=-100 resolve=RESOLVE_NO_SYMLINKS")
+    );
+    assert_eq!(o2.file_path.as_deref(), Some(format!("{w}/fl").as_str()));
     // A failed exec has the name the kernel tried.
     for (user, ret) in [("./nonexist-bin", -2), ("f", -13)] {
         let e = row(&rec, "execve", user);
