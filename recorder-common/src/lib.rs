@@ -104,7 +104,8 @@ pub const F_BASE2_WALK: u32 = 1 << 25;
 pub const F_BASE2_COMPLETE: u32 = 1 << 26;
 /// Socket call on an `AF_UNIX` socket: `kpath` holds the address the kernel
 /// keeps (`sun_path`, `kpath_len` bytes): the peer's when the socket has a
-/// peer (connect), else its own (bind, listen).
+/// peer (connect), else its own (bind, listen); with [`F_KPATH_WALK`] the
+/// walk of that socket's file (leaf first) instead of its name.
 pub const F_UNIX_ADDR: u32 = 1 << 27;
 /// The user's `AF_UNIX` address is abstract (`sun_path` starts with a NUL):
 /// `user_path` holds the name after that NUL.
@@ -282,8 +283,8 @@ pub struct KernelOffsets {
     pub unix_address_len: u32,
     /// `unix_address.name` (a `struct sockaddr_un`).
     pub unix_address_name: u32,
-    /// Padding.
-    pub _pad: u32,
+    /// `unix_sock.path`: the socket file of a bound filesystem socket.
+    pub unix_path: u32,
     /// `pt_regs` offsets of syscall arguments 0..6.
     pub regs_arg: [u32; 6],
 }

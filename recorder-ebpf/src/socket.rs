@@ -4,9 +4,41 @@
 //! (`accept`), the peer.
 
 use aya_ebpf::helpers::generated as h;
-use hindsight_recorder_common::{F_KADDR, F_SOCK, F_UNIX_ADDR, WireHeader};
+use hindsight_recorder_common::{
+    F_KADDR, F_KPATH_COMPLETE, F_KPATH_WALK, F_SOCK, F_UNIX_ADDR, WireHeader,
+};
 
-use crate::kernel::{conf, fd_file, rd};
+use crate::kernel::{conf, fd_file, rd, walk_path};
+
+/// The socket file of the `AF_UNIX` socket behind `fd` (its peer's when it
+/// has one), walked into `buf` like any file: returns `F_KPATH_WALK` (and
+/// `F_KPATH_COMPLETE`) with `kpath_len` set, or 0 (not a filesystem socket).
+/// Called from `sys_exit`'s socket path only, after [`read_sock`] found a
+/// unix address.
+#[inline(always)]
+pub fn unix_walk(hd: &mut WireHeader, task: u64, fd: i64, buf: *mut u8) -> u32 {
+    let path_off = conf!(off.unix_path);
+    if path_off == u32::MAX {
+        return 0;
+    }
+    let file = fd_file(task, fd);
+    let sock = rd::<u64>(file, conf!(off.file_private_data));
+    let sk = rd::<u64>(sock, conf!(off.socket_sk));
+    if sk == 0 {
+        return 0;
+    }
+    let peer = rd::<u64>(sk, conf!(off.unix_peer));
+    let owner = if peer != 0 { peer } else { sk };
+    if rd::<u64>(owner, path_off + conf!(off.path_dentry)) == 0 {
+        return 0;
+    }
+    let w = walk_path(owner + path_off as u64, buf);
+    if w.len == 0 {
+        return 0;
+    }
+    hd.kpath_len = w.len;
+    F_KPATH_WALK | if w.complete { F_KPATH_COMPLETE } else { 0 }
+}
 
 /// `S_IFMT` / `S_IFSOCK` of `inode.i_mode`.
 const S_IFMT: u16 = 0o170000;

@@ -7,9 +7,9 @@ use hindsight_recorder_common::{
     D_CWD_AFTER, D_DUP_CMDS, D_OPENAT2, EntryState, F_AUX, F_BASE2_COMPLETE, F_BASE2_WALK,
     F_FD_ARG, F_FILE, F_KADDR, F_KNAME1, F_KNAME1_DIFF, F_KNAME2, F_KNAME2_DIFF, F_KPATH_COMPLETE,
     F_KPATH_PSEUDO, F_KPATH_REREAD, F_KPATH_WALK, F_KPATH2_COMPLETE, F_KPATH2_WALK, F_UADDR,
-    F_UADDR_ABSTRACT, F_USER_PATH, F_USER_PATH2, F_USER_TRUNC, F_USER_TRUNC2, KIND_SYSCALL,
-    MAX_SYSCALLS, S_ARG_FD, S_ENABLED, S_REREAD, S_RET_FD, S_SOCK, S_SOCKADDR, S_SOCKADDR_ARG4,
-    S_SOCKADDR_MSG, SyscallSpec, USER_PATH_LEN, WireEvent,
+    F_UADDR_ABSTRACT, F_UNIX_ADDR, F_USER_PATH, F_USER_PATH2, F_USER_TRUNC, F_USER_TRUNC2,
+    KIND_SYSCALL, MAX_SYSCALLS, S_ARG_FD, S_ENABLED, S_REREAD, S_RET_FD, S_SOCK, S_SOCKADDR,
+    S_SOCKADDR_ARG4, S_SOCKADDR_MSG, SyscallSpec, USER_PATH_LEN, WireEvent,
 };
 
 use crate::kernel::{
@@ -314,6 +314,9 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
         if sfd >= 0 {
             let unix_buf = e.kpath.as_mut_ptr() as u64;
             flags |= crate::socket::read_sock(&mut e.header, task, sfd, returned, unix_buf);
+            if flags & F_UNIX_ADDR != 0 {
+                flags |= crate::socket::unix_walk(&mut e.header, task, sfd, e.kpath.as_mut_ptr());
+            }
         }
         crate::names::forget(tid, flags);
         e.header.flags = flags;

@@ -1127,9 +1127,11 @@ impl Decoder {
                 // The kernel's own name of the socket: the one connected to
                 // (its bound name), or the one bound.
                 let raw = sect(rec, OFF_KPATH, (h.kpath_len as usize).min(108));
-                let kname = match raw.split_first() {
+                let kname = match (&kpath, raw.split_first()) {
+                    // The socket file, walked in the kernel.
+                    (Some(walked), _) => walked.clone(),
                     // Abstract names start with a NUL; shown `@name` as `ss` does.
-                    Some((0, rest)) => format!("@{}", escape_bytes(rest)),
+                    (None, Some((0, rest))) => format!("@{}", escape_bytes(rest)),
                     _ => cstr(raw),
                 };
                 if matches!(name, "connect" | "bind") {

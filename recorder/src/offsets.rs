@@ -70,7 +70,7 @@ pub fn resolve(btf: &Btf) -> Result<KernelOffsets, BtfError> {
         unix_addr: opt("unix_sock", "addr"),
         unix_address_len: opt("unix_address", "len"),
         unix_address_name: opt("unix_address", "name"),
-        _pad: 0,
+        unix_path: opt("unix_sock", "path"),
         regs_arg,
     })
 }

@@ -96,6 +96,11 @@ static int calls(const char *dir) {
   bind(srv, (struct sockaddr *)&un, sizeof un);
   listen(srv, 1);
   connect(cli, (struct sockaddr *)&un, sizeof un);
+  /* Through a relative symlink: the kernel's object is still u.sock. */
+  symlink("u.sock", "ul.sock");
+  struct sockaddr_un link = {.sun_family = AF_UNIX, .sun_path = "ul.sock"};
+  int cli2 = socket(AF_UNIX, SOCK_STREAM, 0);
+  connect(cli2, (struct sockaddr *)&link, sizeof link);
   /* An abstract name: a NUL, then the name (the length says where it ends). */
   struct sockaddr_un ab = {.sun_family = AF_UNIX};
   memcpy(ab.sun_path, "\0hs-ground-truth", 16);

@@ -250,6 +250,13 @@ fn calls_and_arguments_are_whole() {
         assert_eq!(e.kernel_source.as_deref(), Some("sys_exit_sock"));
         assert_eq!(e.toctou_mismatch, Some(false), "{call}");
     }
+    let via_link = rec
+        .sys("connect")
+        .into_iter()
+        .find(|e| e.destination_addr_user.as_deref() == Some("ul.sock"))
+        .unwrap_or_else(|| panic!("no connect to ul.sock:\n{}", rec.dump()));
+    assert_eq!(via_link.destination_ip.as_deref(), Some(sock.as_str()));
+    assert_eq!(via_link.toctou_mismatch, Some(false));
     // An abstract name, `@NAME` on both sides.
     for call in ["bind", "connect"] {
         let e = rec
