@@ -19,6 +19,7 @@ pub mod cheap_first;
 pub mod distinct;
 mod error;
 pub mod filters;
+pub mod group_codes;
 pub mod like;
 pub mod output;
 pub mod pushdown;

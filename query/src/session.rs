@@ -163,6 +163,7 @@ pub fn physical_optimizer_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + 
     rules.push(Arc::new(crate::cheap_first::CheapFirst));
     rules.push(Arc::new(ViewEquality));
     rules.push(Arc::new(ShareScanWork));
+    rules.push(Arc::new(crate::group_codes::GroupOnCodes));
     rules
 }
 

@@ -190,3 +190,35 @@ async fn build_on_recursive_result_keeps_every_answer() {
     assert!(!ours.is_empty());
     assert_eq!(ours, theirs);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_on_codes_keeps_every_answer() {
+    let per_user = "SELECT user_name, count(*) AS n FROM events GROUP BY user_name";
+    for sql in [
+        per_user,
+        // A key declared non-nullable; two name keys; NULL keys (syscall and
+        // file_flags are NULL on some rows).
+        "SELECT host_name, count(*) FROM events GROUP BY 1",
+        "SELECT event_kind, syscall, count(*) AS n FROM events GROUP BY 1, 2",
+        "SELECT file_flags, count(*), count(file_path), min(ret), max(latency_ns) FROM events GROUP BY 1",
+        // A filter below, min beside count (first-seen binaries).
+        "SELECT process_executable, min(time_ns) AS first_ns, count(*) AS execs FROM events \
+         WHERE event_kind = 'process_exec' GROUP BY 1",
+        // A name and an integer key; DISTINCT below a count (rare executables).
+        "SELECT process_executable, count(DISTINCT process_pid) AS procs FROM events \
+         WHERE event_kind = 'process_exec' GROUP BY 1 HAVING count(DISTINCT process_pid) <= 20",
+        "SELECT syscall, ret, process_pid, count(*), sum(latency_ns), avg(latency_ns) FROM events GROUP BY 1, 2, 3",
+        // An aggregate's own FILTER, a string key that is no name column.
+        "SELECT user_name, count(*) FILTER (WHERE ret < 0) AS failed, count(*) FROM events GROUP BY 1",
+        "SELECT user_name, file_path, count(*) FROM events GROUP BY 1, 2",
+        // No rows at all.
+        "SELECT user_name, count(*) FROM events WHERE process_pid < 0 GROUP BY 1 \
+         UNION ALL SELECT 'none', 0",
+    ] {
+        same_answer(sql).await;
+    }
+    let explained = plan(&hindsight().await, per_user).await;
+    assert!(explained.contains("CodeGroupExec"), "{explained}");
+    let plain_plan = plan(&plain().await, per_user).await;
+    assert!(!plain_plan.contains("CodeGroupExec"), "{plain_plan}");
+}
