@@ -100,14 +100,26 @@ fn cstr_lossy(b: &[u8]) -> std::borrow::Cow<'_, str> {
 /// `\\`, so that two different names never read the same (a lossy
 /// conversion made `n\xff.txt` and `n\xfe.txt` one name).
 pub fn escape_bytes(b: &[u8]) -> std::borrow::Cow<'_, str> {
+    escape_with(b, true)
+}
+
+/// Like [`escape_bytes`] but keeping backslashes as they are: for argv and
+/// `comm`, where a backslash is common (`sed 's/a\.b/'`) and rules match the
+/// command line as the process wrote it; only bytes that are not UTF-8 are
+/// escaped (`\xNN`).
+pub fn escape_invalid(b: &[u8]) -> std::borrow::Cow<'_, str> {
+    escape_with(b, false)
+}
+
+fn escape_with(b: &[u8], backslash: bool) -> std::borrow::Cow<'_, str> {
     match std::str::from_utf8(b) {
-        Ok(s) if !s.contains('\\') => std::borrow::Cow::Borrowed(s),
+        Ok(s) if !backslash || !s.contains('\\') => std::borrow::Cow::Borrowed(s),
         _ => {
             use std::fmt::Write;
             let mut out = String::with_capacity(b.len() + 8);
             for chunk in b.utf8_chunks() {
                 for c in chunk.valid().chars() {
-                    if c == '\\' {
+                    if c == '\\' && backslash {
                         out.push_str("\\\\");
                     } else {
                         out.push(c);
@@ -536,7 +548,8 @@ impl Decoder {
     fn shared<'a>(&'a mut self, d: &'a Decoded) -> SharedValues<'a> {
         let e = &d.event;
         self.name_buf.clear();
-        self.name_buf.push_str(&cstr_lossy(&d.comm));
+        let end = d.comm.iter().position(|&c| c == 0).unwrap_or(d.comm.len());
+        self.name_buf.push_str(&escape_invalid(&d.comm[..end]));
         let by_cgroup = e.cgroup_id.and_then(|cg| self.cgroups.resolve(cg));
         // The command line: joined once per process (and exec), not per row.
         self.cmdline_buf.clear();
@@ -1177,7 +1190,7 @@ impl Decoder {
             let argv = sect(rec, OFF_AUX, h.aux_len as usize);
             let mut args: Vec<String> = argv
                 .split(|&c| c == 0)
-                .map(|s| escape_bytes(s).into_owned())
+                .map(|s| escape_invalid(s).into_owned())
                 .collect();
             if args.last().is_some_and(|s| s.is_empty()) {
                 args.pop();
@@ -1381,6 +1394,8 @@ mod tests {
         assert_eq!(escape_bytes(b"n\\xff"), "n\\\\xff");
         assert_ne!(escape_bytes(b"n\\xff"), escape_bytes(b"n\xff"));
         assert_eq!(join_walk(b"\xff\0tmp\0"), "/tmp/\\xff");
+        // argv and comm keep backslashes as written.
+        assert_eq!(escape_invalid(b"s/a\\.b/\xff"), "s/a\\.b/\\xff");
     }
 
     #[test]

@@ -45,18 +45,21 @@ impl ProcInfo {
     /// Best effort from `/proc/PID` (the process may already be gone).
     pub fn from_proc(pid: i32) -> ProcInfo {
         let base = format!("/proc/{pid}");
+        // Names escaped as the decoder's rows escape them (format.md).
+        use crate::decode::{escape_bytes, escape_invalid};
+        use std::os::unix::ffi::OsStrExt;
         let exe = std::fs::read_link(format!("{base}/exe"))
             .ok()
-            .map(|p| p.to_string_lossy().into_owned());
+            .map(|p| escape_bytes(p.as_os_str().as_bytes()).into_owned());
         let args = std::fs::read(format!("{base}/cmdline")).ok().map(|b| {
             b.split(|&c| c == 0)
                 .filter(|s| !s.is_empty())
-                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .map(|s| escape_invalid(s).into_owned())
                 .collect::<Vec<_>>()
         });
         let cwd = std::fs::read_link(format!("{base}/cwd"))
             .ok()
-            .map(|p| p.to_string_lossy().into_owned());
+            .map(|p| escape_bytes(p.as_os_str().as_bytes()).into_owned());
         let (session_id, tty) = std::fs::read_to_string(format!("{base}/stat"))
             .ok()
             .and_then(|s| {

@@ -387,3 +387,27 @@ fn ignore_prefix_keeps_paths_that_climb_out_of_it() {
     assert_eq!(rows[0].ret, Some(0));
     assert_eq!(rows[0].file_path.as_deref(), Some(user.as_str()));
 }
+
+#[test]
+fn argv_keeps_its_backslashes() {
+    if !can_record("argv_keeps_its_backslashes") {
+        return;
+    }
+    // Only paths double a backslash (format.md); argv is as written.
+    let rec = record(&["/bin/echo", r"s/a\.b/", "n\u{e9}"]);
+    let exec = rec
+        .kind(EventKind::ProcessExec)
+        .into_iter()
+        .find(|e| e.process_name.as_deref() == Some("echo"))
+        .unwrap_or_else(|| panic!("no exec:\n{}", rec.dump()));
+    assert_eq!(
+        exec.process_args.as_deref(),
+        Some(
+            &[
+                "/bin/echo".to_string(),
+                r"s/a\.b/".to_string(),
+                "n\u{e9}".to_string()
+            ][..]
+        )
+    );
+}
