@@ -482,8 +482,12 @@ impl Decoder {
     /// Drops the syscall rows of `pid` until its first successful exec:
     /// until then it runs the recorder's own code (waiting to be released,
     /// the `execvp` search of `PATH`), which is never recorded.
+    /// Its context (session, tty, pid namespace...) is read from `/proc`
+    /// now, while it waits to be released, not when its first row is
+    /// decoded (it may have exited by then).
     pub fn hold(&mut self, pid: i32) {
         self.held = Some(pid);
+        self.procs.insert(pid, ProcInfo::from_proc(pid));
     }
 
     /// The `loss` row for `lost` records dropped between two kernel times.
