@@ -514,8 +514,10 @@ fn blocking_syscalls_keep_their_entry_state_across_a_switch() {
     }
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display().to_string();
+    // The writer comes a second later, so `cat` blocks in its open for most
+    // of that second even when a loaded machine starts it late.
     let script = format!(
-        "cd {d} && mkfifo fifo && (sleep 0.3; echo x > fifo) & sleep 0.1; cd {d} && cat fifo; wait"
+        "cd {d} && mkfifo fifo && (sleep 1; echo x > fifo) & sleep 0.1; cd {d} && cat fifo; wait"
     );
     let rec = common::record_with(&["/bin/sh", "-c", &script], "all", 16 << 20);
     let opens: Vec<_> = rec
