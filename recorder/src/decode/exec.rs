@@ -1,0 +1,70 @@
+//! Decoding an exec row: the binary the kernel executed, the new image's
+//! argv, and the process table's update.
+
+use super::*;
+
+impl Decoder {
+    pub(super) fn decode_exec(
+        &mut self,
+        h: &WireHeader,
+        e: &mut Event,
+        rec: &[u8],
+        kpath: Option<String>,
+        kpath2: Option<String>,
+        user_path: Option<String>,
+    ) {
+        e.event_kind = EventKind::ProcessExec;
+        e.file_path = kpath.clone();
+        e.process_executable = kpath.clone();
+        e.file_inode = Some(h.ino);
+        e.file_device = Some(user_dev(h.dev));
+        e.kernel_source = Some("sched_process_exec".into());
+        if h.flags & F_AUX != 0 {
+            let argv = sect(rec, OFF_AUX, h.aux_len as usize);
+            let mut args: Vec<String> = argv
+                .split(|&c| c == 0)
+                .map(|s| escape_invalid(s).into_owned())
+                .collect();
+            if args.last().is_some_and(|s| s.is_empty()) {
+                args.pop();
+            }
+            e.process_args = Some(args);
+            if h.child_tgid > h.aux_len {
+                // Cut to fit the record: say so, and how much there was.
+                e.syscall_args = Some(format!(
+                    "argv_bytes={} argv_recorded={}",
+                    h.child_tgid, h.aux_len
+                ));
+            }
+        }
+        e.process_cwd = kpath2.clone();
+        if h.flags & F_EXE_OVERLAY != 0 {
+            e.process_exe_upper_layer = Some(h.flags & F_EXE_UPPER != 0);
+        }
+        let kname = (h.flags & F_EXEC_KNAME != 0).then(|| cstr(sect(rec, OFF_USER_PATH2, 256)));
+        if let Some(u) = &user_path {
+            e.file_path_user = (h.user_err == 0).then(|| u.clone());
+            e.file_path_user_err = Some(h.user_err);
+        }
+        e.toctou_mismatch = match (&user_path, &kname) {
+            (Some(_), _) if h.user_err != 0 => Some(true),
+            (Some(u), Some(k)) => Some(u != k),
+            _ => None,
+        };
+        let info = ProcInfo {
+            exe: kpath.clone(),
+            args: e.process_args.clone(),
+            cmdline: None,
+            cwd: kpath2,
+            last_exec: kpath.map(|path| crate::procinfo::LastExec {
+                path,
+                ino: h.ino,
+                dev: user_dev(h.dev),
+                mismatch: e.toctou_mismatch,
+                upper_layer: e.process_exe_upper_layer,
+            }),
+            ..self.proc_info(e.process_pid).clone()
+        };
+        self.procs.insert(e.process_pid, info);
+    }
+}
