@@ -10,16 +10,16 @@
 //! dictionary codes (*events per user* took twice DuckDB's time).
 //!
 //! This physical optimizer rule replaces a partial `AggregateExec` whose
-//! keys are plain columns — name columns and integers, at least one name
-//! column — and whose aggregates have a groups accumulator
+//! keys are plain name columns and whose aggregates have a groups accumulator
 //! (`count`, `min`, `max`, `sum`, ...; no `DISTINCT`, no `ORDER BY`) with a
 //! [`CodeGroupExec`]. It gives each distinct value of a key a code: a row
-//! whose view equals the row before it, or any row of the same batch with
-//! the same view, gets that view's code without looking at the string (a
-//! small table of the batch's views); only a batch's first sight of a value
-//! looks the string up. A single key's code is the group; several keys'
-//! codes are combined, with the same shortcut for a row like the one before
-//! it. The aggregates are DataFusion's own groups accumulators, fed with the
+//! whose view was already seen in its batch gets that view's code without
+//! looking at the string (a small table of the batch's views); only a
+//! batch's first sight of a value looks the string up. A single key's code
+//! is the group; two keys' codes index a flat table of groups, more keys'
+//! a hash map. Integer keys and other strings (paths, addresses: too many
+//! values, and `count(DISTINCT pid)`'s inner grouping, which barely
+//! reduces) are left to DataFusion. The aggregates are DataFusion's own groups accumulators, fed with the
 //! group of each row, and the output is the partial aggregate's (same
 //! schema, same states), so the final aggregate above is unchanged.
 //! `EXPLAIN` shows `CodeGroupExec`.
@@ -31,16 +31,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, PrimitiveArray, RecordBatch, StringViewArray,
-    StringViewBuilder,
+    Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringViewArray, StringViewBuilder,
 };
-use datafusion::arrow::datatypes::{
-    DataType, Int8Type, Int16Type, Int32Type, Int64Type, SchemaRef, UInt8Type, UInt16Type,
-    UInt32Type, UInt64Type,
-};
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::common::Result;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
-use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
 use datafusion::physical_expr::PhysicalExpr;
@@ -88,7 +84,7 @@ impl PhysicalOptimizerRule for GroupOnCodes {
     }
 }
 
-/// A quick hash for codes and integer keys (the standard SipHash costs
+/// A quick hash for packed codes (the standard SipHash costs
 /// more than everything else these maps do).
 #[derive(Debug, Default, Clone, Copy)]
 struct QuickHasher(u64);
@@ -126,8 +122,6 @@ type QuickMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<QuickHasher>>;
 enum KeyKind {
     /// `Utf8View`: codes through the batch's views.
     View,
-    /// An integer type of at most 64 bits: codes through its value.
-    Int,
 }
 
 /// Whether `name` is one of the dictionary-encoded name columns of `events`.
@@ -135,20 +129,6 @@ fn is_name_column(name: &str) -> bool {
     hindsight_format::COLUMNS
         .iter()
         .any(|c| c.name == name && matches!(c.ty, ColumnType::Utf8Dict))
-}
-
-fn is_int(t: &DataType) -> bool {
-    matches!(
-        t,
-        DataType::Int8
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::UInt8
-            | DataType::UInt16
-            | DataType::UInt32
-            | DataType::UInt64
-    )
 }
 
 /// A partial aggregate computed on codes of its keys (see the module
@@ -193,7 +173,6 @@ impl CodeGroupExec {
                     has_name = true;
                     KeyKind::View
                 }
-                t if is_int(t) => KeyKind::Int,
                 _ => return Ok(None),
             };
             keys.push((col.index(), kind));
@@ -346,9 +325,6 @@ struct KeyCodes {
     /// String of each code (index 0 unused).
     strings: Vec<Box<str>>,
     by_string: HashMap<Box<str>, u32>,
-    /// Integer value of each code (index 0 unused).
-    ints: Vec<i128>,
-    by_int: QuickMap<i128, u32>,
     /// The batch's views seen so far and their codes: open addressing,
     /// code 0 = empty slot.
     seen_views: Vec<u128>,
@@ -368,8 +344,6 @@ impl KeyCodes {
             kind,
             strings: vec!["".into()],
             by_string: HashMap::new(),
-            ints: vec![0],
-            by_int: QuickMap::default(),
             seen_views: vec![0; SEEN_SLOTS],
             seen_codes: vec![0; SEEN_SLOTS],
             seen_used: Vec::new(),
@@ -387,70 +361,13 @@ impl KeyCodes {
         c
     }
 
-    fn int_code(&mut self, v: i128) -> u32 {
-        if let Some(&c) = self.by_int.get(&v) {
-            return c;
-        }
-        let c = self.ints.len() as u32;
-        self.ints.push(v);
-        self.by_int.insert(v, c);
-        c
-    }
-
     /// Writes the code of every row of `array` into `out`.
     fn code(&mut self, array: &ArrayRef, out: &mut Vec<u32>) -> Result<()> {
         out.clear();
         match self.kind {
             KeyKind::View => self.code_views(array.as_string_view(), out),
-            KeyKind::Int => {
-                macro_rules! ints {
-                    ($t:ty) => {
-                        self.code_ints(array.as_primitive::<$t>(), out)
-                    };
-                }
-                match array.data_type() {
-                    DataType::Int8 => ints!(Int8Type),
-                    DataType::Int16 => ints!(Int16Type),
-                    DataType::Int32 => ints!(Int32Type),
-                    DataType::Int64 => ints!(Int64Type),
-                    DataType::UInt8 => ints!(UInt8Type),
-                    DataType::UInt16 => ints!(UInt16Type),
-                    DataType::UInt32 => ints!(UInt32Type),
-                    DataType::UInt64 => ints!(UInt64Type),
-                    t => {
-                        return Err(DataFusionError::Internal(format!(
-                            "CodeGroupExec: unexpected key type {t}"
-                        )));
-                    }
-                }
-            }
         }
         Ok(())
-    }
-
-    fn code_ints<T>(&mut self, array: &PrimitiveArray<T>, out: &mut Vec<u32>)
-    where
-        T: datafusion::arrow::datatypes::ArrowPrimitiveType,
-        T::Native: Into<i128>,
-    {
-        let mut last: Option<(T::Native, u32)> = None;
-        for i in 0..array.len() {
-            if array.is_null(i) {
-                self.null_seen = true;
-                out.push(0);
-                continue;
-            }
-            let v = array.value(i);
-            let code = match last {
-                Some((lv, lc)) if lv == v => lc,
-                _ => {
-                    let c = self.int_code(v.into());
-                    last = Some((v, c));
-                    c
-                }
-            };
-            out.push(code);
-        }
     }
 
     fn code_views(&mut self, array: &StringViewArray, out: &mut Vec<u32>) {
@@ -508,7 +425,7 @@ impl KeyCodes {
     }
 
     /// The output column of this key for the groups' codes.
-    fn output(&self, codes: impl Iterator<Item = u32>, data_type: &DataType) -> Result<ArrayRef> {
+    fn output(&self, codes: impl Iterator<Item = u32>) -> Result<ArrayRef> {
         match self.kind {
             KeyKind::View => {
                 let mut b = StringViewBuilder::new();
@@ -520,27 +437,6 @@ impl KeyCodes {
                     }
                 }
                 Ok(Arc::new(b.finish()))
-            }
-            KeyKind::Int => {
-                let values: Vec<Option<i128>> = codes
-                    .map(|c| (c != 0).then(|| self.ints[c as usize]))
-                    .collect();
-                let wide: ArrayRef = Arc::new(
-                    values
-                        .into_iter()
-                        .map(|v| v.map(|v| v as i64))
-                        .collect::<PrimitiveArray<Int64Type>>(),
-                );
-                // Values came from this type, so the cast is exact
-                // (UInt64 above i64::MAX wraps through i64 and back).
-                let out = match data_type {
-                    DataType::UInt64 => {
-                        let a = wide.as_primitive::<Int64Type>();
-                        Arc::new(a.unary::<_, UInt64Type>(|v| v as u64)) as ArrayRef
-                    }
-                    t => datafusion::arrow::compute::cast(&wide, t)?,
-                };
-                Ok(out)
             }
         }
     }
@@ -573,7 +469,6 @@ impl GroupState {
         if self.keys.len() == 1 {
             match self.keys[0].kind {
                 KeyKind::View => self.keys[0].strings.len(),
-                KeyKind::Int => self.keys[0].ints.len(),
             }
         } else {
             self.group_keys.len()
@@ -679,15 +574,13 @@ impl GroupState {
         let skip = usize::from(self.keys.len() == 1 && !self.keys[0].null_seen);
         let mut columns: Vec<ArrayRef> = Vec::new();
         if self.keys.len() == 1 {
-            let dt = self.schema.field(0).data_type().clone();
-            columns.push(self.keys[0].output(skip as u32..total as u32, &dt)?);
+            columns.push(self.keys[0].output(skip as u32..total as u32)?);
         } else {
             let k = self.keys.len();
             for (i, key) in self.keys.iter().enumerate() {
                 let shift = 32 * (k - 1 - i);
-                let dt = self.schema.field(i).data_type().clone();
                 let codes = self.group_keys.iter().map(|&p| (p >> shift) as u32);
-                columns.push(key.output(codes, &dt)?);
+                columns.push(key.output(codes)?);
             }
         }
         for acc in &mut self.accumulators {

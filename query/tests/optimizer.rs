@@ -204,7 +204,7 @@ async fn group_on_codes_keeps_every_answer() {
         // A filter below, min beside count (first-seen binaries).
         "SELECT process_executable, min(time_ns) AS first_ns, count(*) AS execs FROM events \
          WHERE event_kind = 'process_exec' GROUP BY 1",
-        // A name and an integer key; DISTINCT below a count (rare executables).
+        // A name and an integer key (left to DataFusion); DISTINCT below a count.
         "SELECT process_executable, count(DISTINCT process_pid) AS procs FROM events \
          WHERE event_kind = 'process_exec' GROUP BY 1 HAVING count(DISTINCT process_pid) <= 20",
         "SELECT syscall, ret, process_pid, count(*), sum(latency_ns), avg(latency_ns) FROM events GROUP BY 1, 2, 3",
