@@ -29,5 +29,6 @@ pub mod run;
 pub mod sigma;
 pub mod state;
 pub mod suite;
+pub mod syscall;
 pub mod value;
 pub mod verdict;

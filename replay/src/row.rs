@@ -12,6 +12,8 @@ use arrow::array::{Array, ArrowPrimitiveType, PrimitiveArray};
 use hindsight_format::batch::StrColumn;
 use hindsight_format::{Event, EventColumns, EventKind};
 
+use crate::syscall::Sc;
+
 /// Where a [`Row`]'s values come from.
 #[derive(Clone, Copy)]
 enum Src<'a> {
@@ -31,6 +33,8 @@ pub struct Row<'a> {
     pub event_kind: EventKind,
     /// `syscall`.
     pub syscall: Option<&'a str>,
+    /// `syscall`, told apart once for the state model and the engine.
+    pub sc: Sc,
     /// `process_pid`.
     pub process_pid: i32,
     /// `thread_id`.
@@ -174,6 +178,7 @@ impl<'a> Row<'a> {
             seq: ev.seq,
             event_kind: ev.event_kind,
             syscall: ev.syscall.as_deref(),
+            sc: Sc::of(ev.syscall.as_deref()),
             process_pid: ev.process_pid,
             thread_id: ev.thread_id,
             ret: ev.ret,
@@ -191,12 +196,14 @@ impl<'a> Row<'a> {
     /// `batch` the batch's [`batch_id`].
     #[inline]
     pub fn at(cols: &'a EventColumns<'a>, i: usize, kind: EventKind, batch: u64) -> Row<'a> {
+        let syscall = cols.syscall.as_ref().and_then(|s| s.get(i));
         Row {
             src: Src::Cols(cols, i),
             time_ns: cols.time_ns.value(i),
             seq: cols.seq.value(i),
             event_kind: kind,
-            syscall: cols.syscall.as_ref().and_then(|s| s.get(i)),
+            syscall,
+            sc: Sc::of(syscall),
             process_pid: cols.process_pid.value(i),
             thread_id: cols.thread_id.value(i),
             ret: prim(cols.ret, i),

@@ -41,6 +41,7 @@ use crate::row::{List, ProcKey, Row};
 use crate::fdtable::FdTable;
 use crate::field::Col;
 use crate::intern::{Interner, StrHasher};
+use crate::syscall::Sc;
 
 /// A small, fast, deterministic hasher for integer keys (pids).
 #[derive(Default, Clone, Copy)]
@@ -75,6 +76,17 @@ pub struct FdInfo {
     pub flags: Option<Arc<str>>,
     /// Close-on-exec.
     pub cloexec: bool,
+    /// A socket's addresses ([`FdInfo::net`]); `None` when all are unset,
+    /// so that the descriptors most events touch (files) stay small: one
+    /// allocation each that the allocator's fast bins serve.
+    pub net: Option<Box<Net>>,
+    /// Enforcement simulation: the syscall that made this fd was denied, so it does not exist.
+    pub denied_by: Option<u64>,
+}
+
+/// The addresses of a socket descriptor.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Net {
     /// Local address of a socket.
     pub sip: Option<Arc<str>>,
     /// Local port.
@@ -85,8 +97,23 @@ pub struct FdInfo {
     pub dport: Option<u16>,
     /// `tcp`, `udp`, `raw`, `unix`.
     pub transport: Option<Arc<str>>,
-    /// Enforcement simulation: the syscall that made this fd was denied, so it does not exist.
-    pub denied_by: Option<u64>,
+}
+
+/// A [`Net`] with nothing set.
+static NO_NET: Net = Net {
+    sip: None,
+    sport: None,
+    dip: None,
+    dport: None,
+    transport: None,
+};
+
+impl FdInfo {
+    /// The socket addresses (all unset for descriptors that are not sockets).
+    #[inline]
+    pub fn net(&self) -> &Net {
+        self.net.as_deref().unwrap_or(&NO_NET)
+    }
 }
 
 /// One process (thread group).
@@ -317,14 +344,6 @@ impl Default for State {
 /// At most this many written paths are remembered; beyond it the table is
 /// cleared (deterministically), so memory stays bounded on long recordings.
 pub const MAX_WRITTEN: usize = 1 << 16;
-
-/// Syscalls that return a new descriptor in `ret` describing `file_path`.
-fn opens_file(s: &str) -> bool {
-    matches!(
-        s,
-        "open" | "openat" | "openat2" | "creat" | "open_by_handle_at"
-    )
-}
 
 /// The fd kind and transport of a `socket(domain, type, protocol)` call
 /// from its `syscall_args` (numbers, or names such as `AF_INET`).
@@ -569,9 +588,10 @@ impl State {
                 }
             }
         }
-        if let (Some(l), Some(u), Some(name)) = (ev.login_uid(), ev.user_id(), ev.user_name())
+        if let (Some(l), Some(u)) = (ev.login_uid(), ev.user_id())
             && l == u
             && !self.login_names.contains_key(&l)
+            && let Some(name) = ev.user_name()
         {
             self.login_names.insert(l, Arc::from(name));
         }
@@ -592,7 +612,7 @@ impl State {
         match ev.event_kind {
             EventKind::ProcessExit => self.exited(ev.process_pid),
             EventKind::Syscall => {
-                if ev.syscall == Some("close")
+                if ev.sc == Sc::Close
                     && ev.ret.is_none_or(|r| r >= 0)
                     && let (Some(fd), Some(p)) = (ev.fd, self.procs.get_mut(&ev.process_pid))
                 {
@@ -644,10 +664,10 @@ impl State {
     /// Remembers who last created or opened a path for writing, and moves
     /// that along renames. Returns the shared copy of the path it filed, if
     /// any (the new descriptor's path shares it).
-    fn track_written(&mut self, sc: &str, ev: &Row<'_>) -> Option<Arc<str>> {
+    fn track_written(&mut self, sc: Sc, ev: &Row<'_>) -> Option<Arc<str>> {
         let path = ev.file_path()?;
         let creates =
-            sc == "creat" || (opens_file(sc) && ev.file_flags().is_some_and(opens_for_writing));
+            sc == Sc::Creat || (sc.opens_file() && ev.file_flags().is_some_and(opens_for_writing));
         if creates {
             // The process's own copy when it is the same (it is refreshed from the event).
             let own = self.procs.get(&ev.process_pid).and_then(|p| p.exe.clone());
@@ -665,7 +685,7 @@ impl State {
             };
             self.written.insert(Arc::clone(&key), exe);
             return Some(key);
-        } else if matches!(sc, "rename" | "renameat" | "renameat2")
+        } else if matches!(sc, Sc::Rename | Sc::Renameat | Sc::Renameat2)
             && let Some(to) = ev.file_target_path()
         {
             match self.written.remove(path) {
@@ -707,12 +727,13 @@ impl State {
     }
 
     fn syscall_before(&mut self, ev: &Row<'_>) {
-        let Some(sc) = ev.syscall else {
+        if ev.syscall.is_none() {
             return;
-        };
+        }
+        let sc = ev.sc;
         let ret = ev.ret;
         // connect on a non-blocking socket returns -EINPROGRESS and still connects.
-        let ok = ret.is_none_or(|r| r >= 0 || (sc == "connect" && r == -115));
+        let ok = ret.is_none_or(|r| r >= 0 || (sc == Sc::Connect && r == -115));
         if !ok {
             return;
         }
@@ -723,7 +744,7 @@ impl State {
         };
         let new_fd = ret.and_then(|r| i32::try_from(r).ok()).or(ev.fd);
         let kind = || arc(ev.fd_type());
-        if opens_file(sc) {
+        if sc.opens_file() {
             if let Some(fd) = new_fd {
                 let flags = ev.file_flags();
                 p.fds.insert(
@@ -740,7 +761,7 @@ impl State {
             return;
         }
         match sc {
-            "memfd_create" => {
+            Sc::MemfdCreate => {
                 if let Some(fd) = new_fd {
                     let name = ev
                         .file_path()
@@ -765,68 +786,67 @@ impl State {
                     );
                 }
             }
-            "socket" | "accept" | "accept4" | "connect" | "bind" | "listen" => {
-                let fd = if matches!(sc, "socket" | "accept" | "accept4") {
-                    new_fd
-                } else {
-                    ev.fd
-                };
+            Sc::Socket | Sc::Accept | Sc::Accept4 | Sc::Connect | Sc::Bind | Sc::Listen => {
+                let fd = if sc.returns_socket() { new_fd } else { ev.fd };
                 let Some(fd) = fd else { return };
-                let entry = if matches!(sc, "socket" | "accept" | "accept4") {
+                let entry = if sc.returns_socket() {
                     p.fds.insert(fd, FdInfo::default());
                     p.fds.get_mut(&fd)
                 } else {
                     Some(p.fds.get_or_default(fd))
                 };
                 let Some(mut f) = entry else { return };
+                let mut net = f.net.take().map_or_else(Net::default, |b| *b);
                 if ev.fd_type().is_some() {
                     f.kind = kind();
                 }
                 if ev.network_transport().is_some() {
-                    f.transport = arc(ev.network_transport());
+                    net.transport = arc(ev.network_transport());
                 }
-                if sc == "socket" {
+                if sc == Sc::Socket {
                     // `socket` rows carry only `domain=N type=N protocol=N`.
                     let (kind, transport) = socket_kind(ev.syscall_args().unwrap_or(""));
                     f.kind = f.kind.take().or(kind.map(Arc::from));
-                    f.transport = f.transport.take().or(transport.map(Arc::from));
+                    net.transport = net.transport.take().or(transport.map(Arc::from));
                 }
                 if ev.source_ip().is_some() {
-                    f.sip = arc(ev.source_ip());
-                    f.sport = ev.source_port();
+                    net.sip = arc(ev.source_ip());
+                    net.sport = ev.source_port();
                 }
                 if ev.destination_ip().is_some() {
-                    f.dip = arc(ev.destination_ip());
-                    f.dport = ev.destination_port();
+                    net.dip = arc(ev.destination_ip());
+                    net.dport = ev.destination_port();
                 }
-                if sc == "accept4" || sc == "socket" {
+                if sc == Sc::Accept4 || sc == Sc::Socket {
                     f.cloexec = has_cloexec(ev.file_flags())
                         || ev.syscall_args().is_some_and(|a| a.contains("CLOEXEC"));
                 }
-                f.path = if matches!(sc, "accept" | "accept4") {
+                f.path = if matches!(sc, Sc::Accept | Sc::Accept4) {
                     // Falco names a connection client first: peer -> local.
-                    socket_name(&FdInfo {
-                        sip: f.dip.clone(),
-                        sport: f.dport,
-                        dip: f.sip.clone(),
-                        dport: f.sport,
-                        kind: f.kind.clone(),
-                        ..FdInfo::default()
-                    })
+                    let peer_first = Net {
+                        sip: net.dip.clone(),
+                        sport: net.dport,
+                        dip: net.sip.clone(),
+                        dport: net.sport,
+                        transport: None,
+                    };
+                    socket_name(&peer_first, f.kind.as_deref(), None)
                 } else {
-                    socket_name(&f)
+                    socket_name(&net, f.kind.as_deref(), f.path.clone())
                 };
+                // Only sockets with an address carry one (see `FdInfo::net`).
+                f.net = (net != Net::default()).then(|| Box::new(net));
             }
-            "dup" | "dup2" | "dup3" | "fcntl" => {
+            Sc::Dup | Sc::Dup2 | Sc::Dup3 | Sc::Fcntl => {
                 let args = ev.syscall_args().unwrap_or("");
                 let cmd = syscall_arg(args, "cmd").unwrap_or("");
-                if sc == "fcntl" && cmd == "F_SETFD" {
+                if sc == Sc::Fcntl && cmd == "F_SETFD" {
                     if let Some(mut f) = ev.fd.and_then(|fd| p.fds.get_mut(&fd)) {
                         f.cloexec = args.contains("FD_CLOEXEC");
                     }
                     return;
                 }
-                if sc == "fcntl" && !cmd.starts_with("F_DUPFD") {
+                if sc == Sc::Fcntl && !cmd.starts_with("F_DUPFD") {
                     return;
                 }
                 let (Some(old), Some(new)) = (ev.fd, ret.and_then(|r| i32::try_from(r).ok()))
@@ -838,18 +858,18 @@ impl State {
                 }
                 let mut info = p.fds.get(&old).cloned().unwrap_or_default();
                 info.cloexec = cmd == "F_DUPFD_CLOEXEC"
-                    || (sc == "dup3"
+                    || (sc == Sc::Dup3
                         && (args.contains("O_CLOEXEC") || has_cloexec(ev.file_flags())));
                 p.fds.insert(new, info);
             }
-            "pipe" | "pipe2" | "socketpair" => {
+            Sc::Pipe | Sc::Pipe2 | Sc::Socketpair => {
                 let args = ev.syscall_args().unwrap_or("");
                 for key in ["fd0", "fd1"] {
                     if let Some(fd) = syscall_arg(args, key).and_then(|v| v.parse().ok()) {
                         p.fds.insert(
                             fd,
                             FdInfo {
-                                kind: Some(Arc::from(if sc == "socketpair" {
+                                kind: Some(Arc::from(if sc == Sc::Socketpair {
                                     "unix"
                                 } else {
                                     "pipe"
@@ -862,13 +882,13 @@ impl State {
                     }
                 }
             }
-            "chdir" => {
+            Sc::Chdir => {
                 if let Some(path) = ev.file_path() {
                     p.cwd = Some(Arc::from(path));
                     p.seen = Seen::default();
                 }
             }
-            "fchdir" => {
+            Sc::Fchdir => {
                 if let Some(path) = ev
                     .fd
                     .and_then(|fd| p.fds.get(&fd))
@@ -899,16 +919,14 @@ impl State {
     }
 }
 
-fn socket_name(f: &FdInfo) -> Option<Arc<str>> {
-    if f.kind.as_deref() == Some("unix") {
-        return f
-            .dip
-            .clone()
-            .or_else(|| f.sip.clone())
-            .or_else(|| f.path.clone());
+/// The `fd.name` of a socket of kind `kind` with addresses `f` (`path`
+/// when it has none).
+fn socket_name(f: &Net, kind: Option<&str>, path: Option<Arc<str>>) -> Option<Arc<str>> {
+    if kind == Some("unix") {
+        return f.dip.clone().or_else(|| f.sip.clone()).or(path);
     }
     match (&f.sip, &f.dip) {
-        (None, None) => f.path.clone(),
+        (None, None) => path,
         (s, d) => {
             let side = |ip: &Option<Arc<str>>, port: Option<u16>| match ip {
                 Some(ip) if ip.contains(':') => format!("[{ip}]:{}", port.unwrap_or(0)),

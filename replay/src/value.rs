@@ -117,8 +117,8 @@ pub fn event_fd(ev: &Event) -> Option<i32> {
 /// [`event_fd`] of a [`Row`].
 #[inline]
 pub fn row_fd(ev: &Row<'_>) -> Option<i32> {
-    match (ev.syscall, ev.ret) {
-        (Some("socket" | "accept" | "accept4"), Some(r)) if r >= 0 => i32::try_from(r).ok(),
+    match ev.ret {
+        Some(r) if r >= 0 && ev.sc.returns_socket() => i32::try_from(r).ok(),
         _ => ev.fd,
     }
 }
@@ -270,11 +270,11 @@ fn fd_field<'a>(f: FdField, ctx: &Ctx<'a>) -> Value<'a> {
         FdField::Type => a(&info.kind),
         FdField::Flags => a(&info.flags),
         FdField::Cloexec => Value::Bool(info.cloexec),
-        FdField::SourceIp => a(&info.sip),
-        FdField::SourcePort => i(info.sport),
-        FdField::DestIp => a(&info.dip),
-        FdField::DestPort => i(info.dport),
-        FdField::Transport => a(&info.transport),
+        FdField::SourceIp => a(&info.net().sip),
+        FdField::SourcePort => i(info.net().sport),
+        FdField::DestIp => a(&info.net().dip),
+        FdField::DestPort => i(info.net().dport),
+        FdField::Transport => a(&info.net().transport),
         FdField::Directory | FdField::Filename => {
             let Some(path) = info.path.as_deref() else {
                 return Value::Null;
