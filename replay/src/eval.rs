@@ -17,7 +17,7 @@ use hindsight_format::EventKind;
 use crate::field::{Col, Field, Kind, ProcField};
 use crate::intern::StrHasher;
 use crate::ir::{Cond, Expr, Literal, Op, Rhs, Test, Transform};
-use crate::value::{Ctx, Value, any_value, expr_single, proc_field, row_column, transform};
+use crate::value::{Ctx, Value, any_value, expr_single, proc_field, row_column, single, transform};
 
 /// A condition that cannot be compiled (type mismatch, bad regex, bad CIDR…).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -150,7 +150,7 @@ fn bytes_contains(h: &[u8], n: &[u8]) -> bool {
     }
     let starts = &h[..=h.len() - n.len()];
     let mut from = 0;
-    while let Some(p) = starts[from..].iter().position(|&b| b == first) {
+    while let Some(p) = find_byte(&starts[from..], first) {
         let at = from + p;
         // Byte by byte: most candidates differ at once, and a slice
         // comparison calls `memcmp` for the few bytes of a needle.
@@ -164,6 +164,30 @@ fn bytes_contains(h: &[u8], n: &[u8]) -> bool {
         from = at + 1;
     }
     false
+}
+
+/// The first position of `b` in `h`, eight bytes per step (the classic
+/// zero-byte test on `word ^ b repeated`: its lowest set bit is exact).
+#[inline]
+fn find_byte(h: &[u8], b: u8) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let rep = u64::from(b).wrapping_mul(LO);
+    let mut chunks = h.chunks_exact(8);
+    let mut at = 0;
+    for c in &mut chunks {
+        let w = u64::from_le_bytes(c.try_into().unwrap_or_default()) ^ rep;
+        let z = w.wrapping_sub(LO) & !w & HI;
+        if z != 0 {
+            return Some(at + (z.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&c| c == b)
+        .map(|p| at + p)
 }
 
 impl Matcher {
@@ -743,9 +767,24 @@ fn eval_node(n: &Node, ctx: &Ctx<'_>) -> bool {
         Node::And(v) => v.iter().all(|n| eval_node(n, ctx)),
         Node::Or(v) => v.iter().any(|n| eval_node(n, ctx)),
         Node::Not(n) => !eval_node(n, ctx),
-        Node::Exists(e) => any_value(&e.field, ctx, &mut |v| {
-            !transform(v, &e.transforms).is_null()
-        }),
+        Node::Exists(e) => {
+            if e.transforms.is_empty() {
+                // Single-valued fields: present when not null.
+                match &e.field {
+                    Field::Column(c) if *c != Col::ProcessArgs => {
+                        return !row_column(*c, &ctx.ev).is_null();
+                    }
+                    Field::Proc(pf) if *pf != ProcField::Argv => {
+                        return ctx.proc.is_some_and(|p| !proc_field(*pf, p, ctx).is_null());
+                    }
+                    Field::Fd(_) => return !single(&e.field, ctx).is_null(),
+                    _ => {}
+                }
+            }
+            any_value(&e.field, ctx, &mut |v| {
+                !transform(v, &e.transforms).is_null()
+            })
+        }
         Node::Test(e, m) => {
             if e.transforms.is_empty() {
                 // Single-valued event and process fields: read and test
@@ -757,6 +796,7 @@ fn eval_node(n: &Node, ctx: &Ctx<'_>) -> bool {
                     Field::Proc(pf) if *pf != ProcField::Argv => ctx
                         .proc
                         .is_some_and(|p| m.matches(&proc_field(*pf, p, ctx))),
+                    Field::Fd(_) => m.matches(&single(&e.field, ctx)),
                     _ => any_value(&e.field, ctx, &mut |v| m.matches(&v)),
                 }
             } else {
@@ -907,7 +947,20 @@ mod tests {
             "abababc",
             "xyz/etc/etc/x",
             "/proc/self/exe",
+            "/usr/lib/x86_64-linux-gnu/libc.so.6",
+            "O_RDONLY|O_NONBLOCK|O_CLOEXEC|O_DIRECTORY",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab",
+            "\u{80}\u{ff}x\u{7f}/\u{100}../..",
         ];
+        for h in hays {
+            for b in 0..=255u8 {
+                assert_eq!(
+                    find_byte(h.as_bytes(), b),
+                    h.bytes().position(|c| c == b),
+                    "{h:?} {b}"
+                );
+            }
+        }
         let needles = [
             "",
             "a",
@@ -925,6 +978,11 @@ mod tests {
             "/proc/self/exe/",
             "x",
             "zz",
+            "../",
+            "O_WRONLY",
+            "O_DIRECTORY",
+            "libc.so",
+            "ab",
         ];
         for h in hays {
             for n in needles {
