@@ -24,6 +24,19 @@ fn compile(dir: &Path) -> PathBuf {
     bin
 }
 
+/// Records the ground-truth program's `mode` working in a fresh directory:
+/// the tempdir holding it (kept alive by the caller), its path, the rows.
+fn run_in_workdir(mode: &str) -> (tempfile::TempDir, String, Rec) {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = compile(tmp.path());
+    let work = tmp.path().join("w");
+    std::fs::create_dir(&work).unwrap();
+    let w = work.to_str().unwrap().to_string();
+    let rec = record(&[bin.to_str().unwrap(), mode, &w]);
+    assert_eq!(rec.summary.exit_code, Some(0), "{}", rec.dump());
+    (tmp, w, rec)
+}
+
 /// The one successful row of `syscall` whose user path is `user`.
 fn row<'a>(rec: &'a Rec, syscall: &str, user: &str) -> &'a Event {
     let rows: Vec<_> = rec
@@ -48,13 +61,9 @@ fn paths_name_the_kernels_objects() {
     if !can_record("paths_name_the_kernels_objects") {
         return;
     }
-    let tmp = tempfile::tempdir().unwrap();
-    let bin = compile(tmp.path());
-    let work = tmp.path().join("w");
-    std::fs::create_dir(&work).unwrap();
-    let w = work.to_str().unwrap();
-    let rec = record(&[bin.to_str().unwrap(), "paths", w]);
-    assert_eq!(rec.summary.exit_code, Some(0), "{}", rec.dump());
+    let (_tmp, w, rec) = run_in_workdir("paths");
+    let work = PathBuf::from(&w);
+    let w = w.as_str();
     let pair = |e: &Event| {
         (
             e.file_path.clone().unwrap_or_default(),
@@ -144,13 +153,9 @@ fn calls_and_arguments_are_whole() {
     if !can_record("calls_and_arguments_are_whole") {
         return;
     }
-    let tmp = tempfile::tempdir().unwrap();
-    let bin = compile(tmp.path());
-    let work = tmp.path().join("w");
-    std::fs::create_dir(&work).unwrap();
-    let w = work.to_str().unwrap();
-    let rec = record(&[bin.to_str().unwrap(), "calls", w]);
-    assert_eq!(rec.summary.exit_code, Some(0), "{}", rec.dump());
+    let (_tmp, w, rec) = run_in_workdir("calls");
+    let work = PathBuf::from(&w);
+    let w = w.as_str();
     // fcntl's dup commands are recorded, the others are not.
     let dups: Vec<_> = rec
         .sys("fcntl")
