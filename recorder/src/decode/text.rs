@@ -160,6 +160,35 @@ pub fn absolutize(user: &str, base: Option<&str>) -> String {
     resolve_components(user, base)
 }
 
+/// Appends the components of `path` to `out`. `exact` counts the leading
+/// components a `..` may remove: the kernel's (`kernels`: the walked base,
+/// whose components are no symlinks). A `..` after a component the process
+/// named (maybe a symlink), or above a cut base, is kept as named.
+fn push_components<'a>(
+    out: &mut Vec<&'a str>,
+    exact: &mut usize,
+    cut: bool,
+    path: &'a str,
+    kernels: bool,
+) {
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." if out.len() > *exact || (cut && out.is_empty()) => out.push(c),
+            ".." => {
+                out.pop();
+                *exact = out.len();
+            }
+            c => {
+                out.push(c);
+                if kernels {
+                    *exact = out.len();
+                }
+            }
+        }
+    }
+}
+
 /// [`absolutize`] by components, for any name.
 pub(super) fn resolve_components(user: &str, base: Option<&str>) -> String {
     let mut out: Vec<&str> = Vec::new();
@@ -176,34 +205,9 @@ pub(super) fn resolve_components(user: &str, base: Option<&str>) -> String {
             }
             None => base,
         };
-        for c in rest.split('/') {
-            match c {
-                "" | "." => {}
-                ".." if out.len() > exact || (cut && out.is_empty()) => out.push(c),
-                ".." => {
-                    out.pop();
-                    exact = out.len();
-                }
-                c => {
-                    out.push(c);
-                    exact = out.len();
-                }
-            }
-        }
+        push_components(&mut out, &mut exact, cut, rest, true);
     }
-    for c in user.split('/') {
-        match c {
-            "" | "." => {}
-            // After a component of the user's (maybe a symlink), or above a
-            // cut base: kept as named.
-            ".." if out.len() > exact || (cut && out.is_empty()) => out.push(c),
-            ".." => {
-                out.pop();
-                exact = out.len();
-            }
-            c => out.push(c),
-        }
-    }
+    push_components(&mut out, &mut exact, cut, user, false);
     let lead = if cut { "..." } else { "" };
     format!("{lead}/{}", out.join("/"))
 }
