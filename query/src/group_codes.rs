@@ -376,39 +376,40 @@ impl KeyCodes {
         }
         self.seen_used.clear();
         let views = array.views();
-        let mask = SEEN_SLOTS - 1;
-        out.reserve(views.len());
-        // No branch on runs or NULLs in this loop (it runs once a row):
-        // every row probes the batch's table, where it almost always hits.
-        for (i, &view) in views.iter().enumerate() {
-            // Views of a batch point into its buffers: equal views are the
-            // same bytes (for longer strings the same place of the same
-            // buffer), so a view's code holds for the whole batch.
-            let h = ((view as u64) ^ ((view >> 64) as u64)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            let mut slot = (h >> 54) as usize & mask;
-            let code = loop {
-                let c = self.seen_codes[slot];
-                if c != 0 && self.seen_views[slot] == view {
-                    break c;
-                }
-                if c == 0 {
-                    break self.first_sight(array, i, view, slot);
-                }
-                slot = (slot + 1) & mask;
-            };
-            out.push(code);
+        out.resize(views.len(), 0);
+        let mut i = 0;
+        while i < views.len() {
+            // The loop over rows runs on local slices (the table's lookups
+            // stay in registers); it leaves at a view not yet in the batch's
+            // table, which `first_sight` codes and enters.
+            i += code_known_views(
+                &views[i..],
+                &self.seen_views,
+                &self.seen_codes,
+                &mut out[i..],
+            );
+            if i < views.len() {
+                let slot = free_slot(views[i], &self.seen_views, &self.seen_codes);
+                out[i] = self.first_sight(array, i, views[i], slot);
+                i += 1;
+            }
         }
         if let Some(nulls) = array.nulls().filter(|n| n.null_count() > 0) {
             self.null_seen = true;
-            for i in (0..views.len()).filter(|&i| nulls.is_null(i)) {
-                out[i] = 0;
+            // NULL rows get code 0, run by run (not a bit test a row).
+            let mut next = 0;
+            for (start, end) in nulls.valid_slices() {
+                out[next..start].fill(0);
+                next = end;
             }
+            out[next..].fill(0);
         }
     }
 
     /// The code of row `i`, whose view is not in the batch's table yet
     /// (`slot` is free); NULL rows get 0 and are not kept.
     #[cold]
+    #[inline(never)]
     fn first_sight(&mut self, array: &StringViewArray, i: usize, view: u128, slot: usize) -> u32 {
         if array.is_null(i) {
             return 0;
@@ -440,6 +441,52 @@ impl KeyCodes {
             }
         }
     }
+}
+
+/// The first slot of `view` in a batch's table (see [`KeyCodes`]).
+#[inline(always)]
+fn view_slot(view: u128) -> usize {
+    let h = ((view as u64) ^ ((view >> 64) as u64)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (h >> 54) as usize & (SEEN_SLOTS - 1)
+}
+
+/// Writes the codes of the leading rows of `views` whose view is in the
+/// batch's table into `out`; returns how many (it stops at the first view
+/// not in the table).
+fn code_known_views(
+    views: &[u128],
+    seen_views: &[u128],
+    seen_codes: &[u32],
+    out: &mut [u32],
+) -> usize {
+    let (seen_views, seen_codes) = (&seen_views[..SEEN_SLOTS], &seen_codes[..SEEN_SLOTS]);
+    for (i, (&view, o)) in views.iter().zip(out.iter_mut()).enumerate() {
+        // Views of a batch point into its buffers: equal views are the
+        // same bytes (for longer strings the same place of the same
+        // buffer), so a view's code holds for the whole batch.
+        let mut slot = view_slot(view);
+        loop {
+            let c = seen_codes[slot];
+            if c == 0 {
+                return i;
+            }
+            if seen_views[slot] == view {
+                *o = c;
+                break;
+            }
+            slot = (slot + 1) & (SEEN_SLOTS - 1);
+        }
+    }
+    views.len()
+}
+
+/// The free slot where `view` (not in the batch's table) goes.
+fn free_slot(view: u128, seen_views: &[u128], seen_codes: &[u32]) -> usize {
+    let mut slot = view_slot(view);
+    while seen_codes[slot] != 0 && seen_views[slot] != view {
+        slot = (slot + 1) & (SEEN_SLOTS - 1);
+    }
+    slot
 }
 
 /// Codes per key below which two keys' groups sit in a flat table.
@@ -490,6 +537,37 @@ impl GroupState {
         g
     }
 
+    /// Groups of the batch's rows for two keys: through the flat table while
+    /// both codes are small, the map otherwise.
+    fn group_pairs(&mut self, n: usize) {
+        self.group_of_row.resize(n, 0);
+        let mut row = 0;
+        while row < n {
+            {
+                let (a, b) = (&self.codes[0][row..n], &self.codes[1][row..n]);
+                let dense = &self.dense[..DENSE_CODES * DENSE_CODES];
+                let out = &mut self.group_of_row[row..n];
+                for ((&a, &b), o) in a.iter().zip(b).zip(out.iter_mut()) {
+                    let (a, b) = (a as usize, b as usize);
+                    if a >= DENSE_CODES || b >= DENSE_CODES {
+                        break;
+                    }
+                    let g = dense[a * DENSE_CODES + b];
+                    if g == u32::MAX {
+                        break;
+                    }
+                    *o = g as usize;
+                    row += 1;
+                }
+            }
+            if row < n {
+                let (a, b) = (self.codes[0][row], self.codes[1][row]);
+                self.group_of_row[row] = self.group_of((u128::from(a) << 32) | u128::from(b));
+                row += 1;
+            }
+        }
+    }
+
     fn update(&mut self, batch: &RecordBatch) -> Result<()> {
         let n = batch.num_rows();
         if n == 0 {
@@ -508,30 +586,24 @@ impl GroupState {
             if self.dense.is_empty() && self.keys.len() == 2 {
                 self.dense = vec![u32::MAX; DENSE_CODES * DENSE_CODES];
             }
-            for row in 0..n {
-                let g = if self.keys.len() == 2 {
-                    let (a, b) = (self.codes[0][row] as usize, self.codes[1][row] as usize);
-                    match self.dense.get(a * DENSE_CODES + b) {
-                        Some(&g) if a < DENSE_CODES && b < DENSE_CODES && g != u32::MAX => {
-                            g as usize
-                        }
-                        _ => self.group_of(((a as u128) << 32) | b as u128),
-                    }
-                } else {
+            if self.keys.len() == 2 {
+                self.group_pairs(n);
+            } else {
+                for row in 0..n {
                     let mut packed = 0u128;
                     for codes in &self.codes {
                         packed = (packed << 32) | u128::from(codes[row]);
                     }
-                    match self.last {
+                    let g = match self.last {
                         Some((p, g)) if p == packed => g,
                         _ => {
                             let g = self.group_of(packed);
                             self.last = Some((packed, g));
                             g
                         }
-                    }
-                };
-                self.group_of_row.push(g);
+                    };
+                    self.group_of_row.push(g);
+                }
             }
         }
         let total = self.num_groups();
@@ -631,5 +703,45 @@ impl Stream for CodeGroupStream {
 impl RecordBatchStream for CodeGroupStream {
     fn schema(&self) -> SchemaRef {
         Arc::clone(&self.schema)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Codes name each row's string (or NULL) whatever the batch holds:
+    /// repeats, NULL runs at either end and inside, long and short strings,
+    /// more distinct views than the batch's table keeps.
+    #[test]
+    fn codes_name_every_row() {
+        let mut rows: Vec<Option<String>> = Vec::new();
+        rows.push(None);
+        for i in 0..3000 {
+            let s = match i % 7 {
+                0 => None,
+                1 => Some(String::new()),
+                2 => Some(format!("/usr/lib/a-rather-long-path/{}", i % 900)),
+                3 => Some("root".to_string()),
+                _ => Some(format!("u{}", i % 13)),
+            };
+            rows.push(s);
+        }
+        rows.push(None);
+        let array: ArrayRef = Arc::new(StringViewArray::from_iter(rows.iter().cloned()));
+        let mut key = KeyCodes::new(0, KeyKind::View);
+        let mut out = Vec::new();
+        // Twice: codes are stable across batches.
+        for _ in 0..2 {
+            key.code(&array, &mut out).expect("codes");
+            assert_eq!(out.len(), rows.len());
+            for (row, &code) in rows.iter().zip(&out) {
+                match row {
+                    None => assert_eq!(code, 0),
+                    Some(s) => assert_eq!(&*key.strings[code as usize], s.as_str()),
+                }
+            }
+        }
+        assert!(key.null_seen);
     }
 }
