@@ -19,7 +19,9 @@
 //! turns pushdown back on for a scan whose predicate has a *needle*: an
 //! equality, `IN` list or prefix `LIKE` against literals on a column with
 //! many distinct values (paths, addresses, ids; not the dictionary-encoded
-//! names, not booleans). The `FilterExec` above stays: on the few rows the
+//! names), or a boolean flag asked to be set (`WHERE toctou_mismatch`: the
+//! boolean columns of `events` flag rare rows; `NOT toctou_mismatch` is no
+//! needle). The `FilterExec` above stays: on the few rows the
 //! scan returns it is cheap, and answers never depend on this rule.
 
 use std::sync::Arc;
@@ -108,6 +110,12 @@ fn rewrite(plan: Arc<dyn ExecutionPlan>) -> Result<Arc<dyn ExecutionPlan>> {
 /// a disjunction of needles) or `col LIKE 'prefix...'` on a column with many
 /// distinct values.
 pub fn is_needle(expr: &Arc<dyn PhysicalExpr>) -> bool {
+    // `WHERE toctou_mismatch`: the boolean columns of `events` flag rare
+    // rows (a mismatch, a truncated path, an executable from an overlay's
+    // upper layer), so asking for the set ones finds a needle.
+    if column_name(expr).is_some_and(is_flag) {
+        return true;
+    }
     if let Some(b) = expr.downcast_ref::<BinaryExpr>() {
         // Short IN lists are planned as `x = a OR x = b`.
         if *b.op() == Operator::Or {
@@ -116,7 +124,13 @@ pub fn is_needle(expr: &Arc<dyn PhysicalExpr>) -> bool {
         if *b.op() != Operator::Eq {
             return false;
         }
+        let is_true = |e: &Arc<dyn PhysicalExpr>| {
+            e.downcast_ref::<Literal>()
+                .is_some_and(|l| *l.value() == ScalarValue::Boolean(Some(true)))
+        };
         return match (column_name(b.left()), column_name(b.right())) {
+            (Some(c), None) if is_flag(c) => is_true(b.right()),
+            (None, Some(c)) if is_flag(c) => is_true(b.left()),
             (Some(c), None) if is_literal(b.right()) => many_values(c),
             (None, Some(c)) if is_literal(b.left()) => many_values(c),
             _ => false,
@@ -158,6 +172,15 @@ fn column_name(expr: &Arc<dyn PhysicalExpr>) -> Option<&str> {
     }
     expr.downcast_ref::<CastExpr>()
         .and_then(|c| column_name(c.expr()))
+}
+
+/// Whether an `events` column is a boolean flag of rare rows
+/// (`toctou_mismatch`, `file_path_truncated`, `process_exe_upper_layer`).
+fn is_flag(name: &str) -> bool {
+    hindsight_format::COLUMNS
+        .iter()
+        .find(|c| c.name == name)
+        .is_some_and(|c| matches!(c.ty, ColumnType::Boolean))
 }
 
 /// Whether an `events` column has many distinct values: not one of the
@@ -221,6 +244,8 @@ mod tests {
             "SELECT syscall FROM events WHERE process_pid IN (1, 581) AND ret < 0",
             "SELECT syscall FROM events WHERE file_path LIKE '/etc/%' AND syscall = 'openat'",
             "SELECT seq FROM events WHERE destination_ip = '10.0.0.1'",
+            "SELECT seq FROM events WHERE toctou_mismatch ORDER BY seq",
+            "SELECT seq FROM events WHERE toctou_mismatch = true AND ret < 0",
         ] {
             assert_eq!(pushdown(needle).await, vec![true], "{needle}");
         }
@@ -229,7 +254,9 @@ mod tests {
             "SELECT process_pid FROM events WHERE destination_ip IS NOT NULL",
             "SELECT process_executable FROM events WHERE event_kind = 'process_exec'",
             "SELECT seq FROM events WHERE file_path LIKE '%shadow'",
-            "SELECT seq FROM events WHERE toctou_mismatch = true",
+            "SELECT seq FROM events WHERE NOT toctou_mismatch",
+            "SELECT seq FROM events WHERE toctou_mismatch = false",
+            "SELECT seq FROM events WHERE toctou_mismatch OR ret < 0",
             "SELECT seq FROM events WHERE ret < 0",
         ] {
             assert_eq!(pushdown(spread).await, vec![false], "{spread}");

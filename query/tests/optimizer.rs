@@ -222,3 +222,15 @@ async fn group_on_codes_keeps_every_answer() {
     let plain_plan = plan(&plain().await, per_user).await;
     assert!(!plain_plan.contains("CodeGroupExec"), "{plain_plan}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flags_filtered_while_decoding_keep_every_answer() {
+    for sql in [
+        "SELECT count(*), min(seq), max(seq), count(file_path_user) FROM events WHERE toctou_mismatch",
+        "SELECT count(*), min(seq) FROM events WHERE toctou_mismatch = true AND ret < 0",
+        "SELECT count(*), min(seq) FROM events WHERE NOT toctou_mismatch",
+        "SELECT count(*), max(seq) FROM events WHERE file_path_truncated OR process_exe_upper_layer",
+    ] {
+        same_answer(sql).await;
+    }
+}
