@@ -5,8 +5,8 @@
 //! make that copy the whole cost of a replay, so the table is persistent
 //! (structurally shared): a copy shares everything with the original and a
 //! change copies only what leads to the changed entry. Descriptor numbers
-//! below 2^18 index a three-level radix tree of shared 64-slot nodes (each
-//! entry a shared [`FdInfo`]), so a lookup is three loads rather than a
+//! below 2^18 index a three-level radix tree of shared 64-slot nodes (the
+//! last level holds the [`FdInfo`] records themselves), so a lookup is three loads rather than a
 //! search; other numbers go to an ordered persistent map.
 //!
 //! The close-on-exec descriptors live in a map of their own, so an exec
@@ -27,7 +27,7 @@ const FANOUT: usize = 1 << BITS;
 /// others (negative, or huge) in its ordered map.
 const DIRECT: i32 = 1 << (3 * BITS);
 
-/// One level of the radix tree: 64 shared slots and how many are used.
+/// An inner level of the radix tree: 64 shared children and how many are used.
 #[derive(Clone)]
 struct Node<T> {
     slots: [Option<Arc<T>>; FANOUT],
@@ -57,16 +57,33 @@ impl<T> Node<T> {
     }
 }
 
-type Leaf = Node<FdInfo>;
+/// The last level: 64 descriptor records, held in place (not each behind
+/// a pointer of its own: opening a descriptor allocates nothing, and
+/// closing one touches only this node), and how many are used.
+#[derive(Clone)]
+struct Leaf {
+    slots: [Option<FdInfo>; FANOUT],
+    used: u32,
+}
+
+impl Default for Leaf {
+    fn default() -> Leaf {
+        Leaf {
+            slots: std::array::from_fn(|_| None),
+            used: 0,
+        }
+    }
+}
+
 type Mid = Node<Leaf>;
 type Top = Node<Mid>;
 
 /// A persistent map from descriptor number to [`FdInfo`]: numbers below 64
 /// (nearly every descriptor most processes ever hold) sit in one shared
-/// 64-slot node, kept even when it empties (a process that opens and closes
+/// 64-slot leaf, kept even when it empties (a process that opens and closes
 /// descriptor 3 over and over would otherwise free and re-make it each
 /// time); other numbers below 2^18 index a three-level radix tree of such
-/// nodes (a lookup is one or three loads, never a search), the rest go to an
+/// leaves (a lookup is one or three loads, never a search), the rest go to an
 /// ordered persistent map. A copy is O(1) and shares everything; a change
 /// copies only the nodes on the path to the entry it touches (at most three
 /// of 64 slots each).
@@ -74,7 +91,7 @@ type Top = Node<Mid>;
 struct FdMap {
     low: Option<Arc<Leaf>>,
     root: Option<Arc<Top>>,
-    other: OrdMap<i32, Arc<FdInfo>>,
+    other: OrdMap<i32, FdInfo>,
     len: usize,
 }
 
@@ -89,7 +106,7 @@ fn direct(fd: i32) -> Option<[usize; 3]> {
 
 impl FdMap {
     #[inline]
-    fn get(&self, fd: i32) -> Option<&Arc<FdInfo>> {
+    fn get(&self, fd: i32) -> Option<&FdInfo> {
         match direct(fd) {
             Some([0, 0, c]) => self.low.as_ref()?.slots[c].as_ref(),
             Some([a, b, c]) => self.root.as_ref()?.slots[a].as_ref()?.slots[b]
@@ -109,19 +126,17 @@ impl FdMap {
         // Look before changing anything: a change copies what is shared.
         self.get(fd)?;
         match direct(fd) {
-            Some([0, 0, c]) => Arc::make_mut(self.low.as_mut()?).slots[c]
-                .as_mut()
-                .map(Arc::make_mut),
+            Some([0, 0, c]) => Arc::make_mut(self.low.as_mut()?).slots[c].as_mut(),
             Some([a, b, c]) => {
                 let top = Arc::make_mut(self.root.as_mut()?);
                 let leaf = top.child_mut(a).child_mut(b);
-                leaf.slots[c].as_mut().map(Arc::make_mut)
+                leaf.slots[c].as_mut()
             }
-            None => self.other.get_mut(&fd).map(Arc::make_mut),
+            None => self.other.get_mut(&fd),
         }
     }
 
-    fn insert(&mut self, fd: i32, info: Arc<FdInfo>) -> Option<Arc<FdInfo>> {
+    fn insert(&mut self, fd: i32, info: FdInfo) -> Option<FdInfo> {
         let old = match direct(fd) {
             Some([0, 0, c]) => {
                 let leaf = Arc::make_mut(self.low.get_or_insert_with(Default::default));
@@ -142,7 +157,7 @@ impl FdMap {
         old
     }
 
-    fn remove(&mut self, fd: i32) -> Option<Arc<FdInfo>> {
+    fn remove(&mut self, fd: i32) -> Option<FdInfo> {
         if !self.contains(fd) {
             return None;
         }
@@ -179,9 +194,15 @@ impl FdMap {
     }
 
     /// Every entry, in number order.
-    fn iter(&self) -> impl Iterator<Item = (i32, &Arc<FdInfo>)> {
+    fn iter(&self) -> impl Iterator<Item = (i32, &FdInfo)> {
         fn used<T>(n: &Node<T>) -> impl Iterator<Item = (usize, &Arc<T>)> {
             n.slots
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| Some((i, s.as_ref()?)))
+        }
+        fn held(l: &Leaf) -> impl Iterator<Item = (usize, &FdInfo)> {
+            l.slots
                 .iter()
                 .enumerate()
                 .filter_map(|(i, s)| Some((i, s.as_ref()?)))
@@ -191,11 +212,11 @@ impl FdMap {
         let low = self
             .low
             .iter()
-            .flat_map(|leaf| used(leaf).map(|(c, info)| (c as i32, info)));
+            .flat_map(|leaf| held(leaf).map(|(c, info)| (c as i32, info)));
         let direct = self.root.iter().flat_map(|top| {
             used(top).flat_map(|(a, mid)| {
                 used(mid).flat_map(move |(b, leaf)| {
-                    used(leaf)
+                    held(leaf)
                         .map(move |(c, info)| (((a << (2 * BITS)) | (b << BITS) | c) as i32, info))
                 })
             })
@@ -249,13 +270,13 @@ impl FdTable {
     /// Moves descriptors whose flag changed to the map that matches it.
     fn refile(&mut self) {
         for fd in std::mem::take(&mut self.misfiled) {
-            if let Some(info) = self.keep.get(fd).filter(|f| f.cloexec) {
-                let info = Arc::clone(info);
-                self.keep.remove(fd);
-                self.cloexec.insert(fd, info);
-            } else if let Some(info) = self.cloexec.get(fd).filter(|f| !f.cloexec) {
-                let info = Arc::clone(info);
-                self.cloexec.remove(fd);
+            if self.keep.get(fd).is_some_and(|f| f.cloexec) {
+                if let Some(info) = self.keep.remove(fd) {
+                    self.cloexec.insert(fd, info);
+                }
+            } else if self.cloexec.get(fd).is_some_and(|f| !f.cloexec)
+                && let Some(info) = self.cloexec.remove(fd)
+            {
                 self.keep.insert(fd, info);
             }
         }
@@ -264,10 +285,7 @@ impl FdTable {
     /// The descriptor `fd`, if open.
     #[inline]
     pub fn get(&self, fd: &i32) -> Option<&FdInfo> {
-        self.keep
-            .get(*fd)
-            .or_else(|| self.cloexec.get(*fd))
-            .map(|f| &**f)
+        self.keep.get(*fd).or_else(|| self.cloexec.get(*fd))
     }
 
     /// The descriptor `fd` for changing, if open.
@@ -289,24 +307,24 @@ impl FdTable {
     /// The descriptor `fd` for changing, opened with default info if it was not.
     pub fn get_or_default(&mut self, fd: i32) -> FdMut<'_> {
         if !self.contains_key(&fd) {
-            self.keep.insert(fd, Arc::default());
+            self.keep.insert(fd, FdInfo::default());
         }
         self.get_mut(&fd).expect("just inserted")
     }
 
     /// Opens (or replaces) `fd`; returns what it replaced.
-    pub fn insert(&mut self, fd: i32, info: FdInfo) -> Option<Arc<FdInfo>> {
+    pub fn insert(&mut self, fd: i32, info: FdInfo) -> Option<FdInfo> {
         let old = self.remove(&fd);
         if info.cloexec {
-            self.cloexec.insert(fd, Arc::new(info));
+            self.cloexec.insert(fd, info);
         } else {
-            self.keep.insert(fd, Arc::new(info));
+            self.keep.insert(fd, info);
         }
         old
     }
 
     /// Closes `fd`; returns what it was.
-    pub fn remove(&mut self, fd: &i32) -> Option<Arc<FdInfo>> {
+    pub fn remove(&mut self, fd: &i32) -> Option<FdInfo> {
         self.refile();
         self.keep.remove(*fd).or_else(|| self.cloexec.remove(*fd))
     }
@@ -348,7 +366,6 @@ impl FdTable {
             (Some(_), _) => a.next(),
             (None, _) => b.next(),
         })
-        .map(|(fd, f)| (fd, &**f))
     }
 }
 

@@ -1,5 +1,6 @@
 //! [`Interner`]: one shared copy of strings that repeat on many events (fd
-//! kinds, open flags), so the state model does not allocate one per event.
+//! kinds, open flags), so the state model does not allocate one per event;
+//! [`PathCache`]: the same for the paths of recently opened files.
 
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -52,6 +53,43 @@ impl Interner {
     }
 }
 
+/// Recently seen strings, shared: a direct-mapped cache of
+/// [`PathCache::SLOTS`] entries indexed by a hash of the string. A hit hands
+/// out the copy already held; a miss allocates one and takes the slot. Made
+/// for the paths of opened files, which repeat (libraries, configuration)
+/// but are too many to keep them all: nothing is ever searched or swept, so
+/// a stream of distinct paths costs one hash and one comparison more than
+/// allocating each.
+#[derive(Debug, Clone)]
+pub struct PathCache {
+    slots: Box<[Option<Arc<str>>]>,
+}
+
+impl Default for PathCache {
+    fn default() -> PathCache {
+        PathCache {
+            slots: vec![None; Self::SLOTS].into_boxed_slice(),
+        }
+    }
+}
+
+impl PathCache {
+    /// Entries kept (a power of two).
+    pub const SLOTS: usize = 1 << 13;
+
+    /// A shared copy of `s`.
+    pub fn get(&mut self, s: &str) -> Arc<str> {
+        let mut h = StrHasher::default();
+        h.write(s.as_bytes());
+        // The multiply leaves its best-mixed bits at the top.
+        let i = (h.finish() >> (64 - Self::SLOTS.trailing_zeros())) as usize;
+        match &mut self.slots[i] {
+            Some(a) if **a == *s => a.clone(),
+            slot => slot.insert(Arc::from(s)).clone(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +105,20 @@ mod tests {
         }
         assert!(i.set.len() <= Interner::MAX);
         assert_eq!(&*i.get("O_RDONLY|O_CLOEXEC"), "O_RDONLY|O_CLOEXEC");
+    }
+
+    #[test]
+    fn path_cache_shares_repeats_and_stays_bounded() {
+        let mut c = PathCache::default();
+        let a = c.get("/etc/ld.so.cache");
+        assert!(Arc::ptr_eq(&a, &c.get("/etc/ld.so.cache")));
+        for n in 0..PathCache::SLOTS * 3 {
+            let p = format!("/tmp/f{n}");
+            assert_eq!(&*c.get(&p), p);
+        }
+        assert_eq!(c.slots.len(), PathCache::SLOTS);
+        // Evicted or not, the answer is the string asked for.
+        assert_eq!(&*c.get("/etc/ld.so.cache"), "/etc/ld.so.cache");
+        assert_eq!(&*c.get(""), "");
     }
 }

@@ -40,7 +40,7 @@ use crate::row::{List, ProcKey, Row};
 
 use crate::fdtable::FdTable;
 use crate::field::Col;
-use crate::intern::{Interner, StrHasher};
+use crate::intern::{Interner, PathCache, StrHasher};
 use crate::syscall::Sc;
 
 /// A small, fast, deterministic hasher for integer keys (pids).
@@ -252,17 +252,25 @@ impl Process {
     }
 
     fn set_argv(&mut self, argv: List<'_>) {
-        let args = argv.iter().skip(1).collect::<Vec<_>>().join(" ");
         let name = self
             .name
             .as_deref()
             .unwrap_or_else(|| argv.get(0).unwrap_or(""));
-        self.cmdline = Some(Arc::from(if args.is_empty() {
-            name.to_string()
-        } else {
-            format!("{name} {args}")
-        }));
+        // `name args`, built in one buffer: `args` is its tail.
+        let mut cmdline = String::with_capacity(256);
+        cmdline.push_str(name);
+        let at = cmdline.len();
+        for a in argv.iter().skip(1) {
+            cmdline.push(' ');
+            cmdline.push_str(a);
+        }
+        let args = cmdline.get(at + 1..).unwrap_or_default();
         self.args = Some(Arc::from(args));
+        if args.is_empty() {
+            // No separator after the name when there are no arguments.
+            cmdline.truncate(at);
+        }
+        self.cmdline = Some(Arc::from(cmdline));
         self.argv = Some(argv.iter().map(str::to_string).collect());
     }
 
@@ -285,6 +293,8 @@ pub struct State {
     max_exited: usize,
     /// Shared copies of fd kinds and open flags.
     strings: Interner,
+    /// The paths of recently opened files, shared.
+    paths: PathCache,
     /// Login uid → user name, learned from events whose `user_id` equals it.
     login_names: BTreeMap<u32, Arc<str>>,
     /// Path → executable of the process that last created or opened it for
@@ -422,6 +432,7 @@ impl State {
             childless_exited: VecDeque::new(),
             max_exited: max,
             strings: Interner::default(),
+            paths: PathCache::default(),
             login_names: BTreeMap::new(),
             written: HashMap::default(),
         }
@@ -739,6 +750,7 @@ impl State {
         }
         let filed = self.track_written(sc, ev);
         let strings = &mut self.strings;
+        let paths = &mut self.paths;
         let Some(p) = self.procs.get_mut(&ev.process_pid) else {
             return;
         };
@@ -750,7 +762,7 @@ impl State {
                 p.fds.insert(
                     fd,
                     FdInfo {
-                        path: filed.or_else(|| arc(ev.file_path())),
+                        path: filed.or_else(|| ev.file_path().map(|f| paths.get(f))),
                         kind: Some(strings.get(ev.fd_type().unwrap_or("file"))),
                         flags: flags.map(|f| strings.get(f)),
                         cloexec: has_cloexec(flags),
@@ -928,16 +940,21 @@ fn socket_name(f: &Net, kind: Option<&str>, path: Option<Arc<str>>) -> Option<Ar
     match (&f.sip, &f.dip) {
         (None, None) => path,
         (s, d) => {
-            let side = |ip: &Option<Arc<str>>, port: Option<u16>| match ip {
-                Some(ip) if ip.contains(':') => format!("[{ip}]:{}", port.unwrap_or(0)),
-                Some(ip) => format!("{ip}:{}", port.unwrap_or(0)),
-                None => String::new(),
+            use std::fmt::Write as _;
+            // One buffer for the whole name (it is made on every socket call).
+            let mut out = String::with_capacity(64);
+            let side = |out: &mut String, ip: &Option<Arc<str>>, port: Option<u16>| {
+                let port = port.unwrap_or(0);
+                let _ = match ip {
+                    Some(ip) if ip.contains(':') => write!(out, "[{ip}]:{port}"),
+                    Some(ip) => write!(out, "{ip}:{port}"),
+                    None => Ok(()),
+                };
             };
-            Some(Arc::from(format!(
-                "{}->{}",
-                side(s, f.sport),
-                side(d, f.dport)
-            )))
+            side(&mut out, s, f.sport);
+            out.push_str("->");
+            side(&mut out, d, f.dport);
+            Some(Arc::from(out))
         }
     }
 }
