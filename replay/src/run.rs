@@ -186,7 +186,6 @@ fn replay_columns(
                     });
                 }
             }
-            drop(cols);
             let _ = done_tx.send(batch);
         }
         drop(done_tx);
