@@ -27,9 +27,22 @@ pub const BLOOM_FILTER_COLUMNS: &[&str] = &["process_pid", "file_path", "destina
 /// a row instead of 3 to 4 bytes with a dictionary).
 pub const DELTA_COLUMNS: &[&str] = &["time", "time_ns", "seq"];
 
+/// Many-valued string columns that still get a dictionary: the command line
+/// is the same long string on every row of a process, so a dictionary keeps
+/// it once per column chunk (each row costs a hash and a few bits) where
+/// plain encoding copies it into the page and zstd compresses it again on
+/// every row.
+pub const DICTIONARY_TEXT_COLUMNS: &[&str] = &["process_command_line"];
+
+/// Leaf columns written without statistics: min/max of `argv` elements
+/// serve no query (no filter on a list prunes by its elements' range) and
+/// cost two string comparisons per element per row.
+pub const NO_STATISTICS_COLUMNS: &[&str] = &["process_args.list.item"];
+
 /// The Parquet writer properties of every segment: zstd, page statistics and
-/// page index, dictionary encoding for low-cardinality strings only, bloom
-/// filters on [`BLOOM_FILTER_COLUMNS`], sorted by `seq`.
+/// page index, dictionary encoding for low-cardinality strings (and
+/// [`DICTIONARY_TEXT_COLUMNS`]) only, bloom filters on
+/// [`BLOOM_FILTER_COLUMNS`], sorted by `seq`.
 pub fn writer_properties(row_group_rows: usize, zstd_level: i32) -> Result<WriterProperties> {
     let level = ZstdLevel::try_new(zstd_level)
         .map_err(|e| FormatError::Invalid(format!("invalid zstd level {zstd_level}: {e}")))?;
@@ -48,9 +61,13 @@ pub fn writer_properties(row_group_rows: usize, zstd_level: i32) -> Result<Write
             FORMAT_VERSION.to_string(),
         )]));
     for c in COLUMNS {
-        if matches!(c.ty, ColumnType::Utf8) {
+        if matches!(c.ty, ColumnType::Utf8) && !DICTIONARY_TEXT_COLUMNS.contains(&c.name) {
             b = b.set_column_dictionary_enabled(ColumnPath::from(c.name), false);
         }
+    }
+    for name in NO_STATISTICS_COLUMNS {
+        let path = ColumnPath::from(name.split('.').map(str::to_owned).collect::<Vec<_>>());
+        b = b.set_column_statistics_enabled(path, EnabledStatistics::None);
     }
     // Time and sequence columns grow steadily: delta encoding stores the small
     // steps (a few bits a row) where a dictionary of distinct values cannot.

@@ -417,3 +417,41 @@ fn full_disk_gives_a_clear_error_and_a_valid_manifest() {
         assert!(dir.join(&seg.file).exists());
     }
 }
+
+#[test]
+fn long_text_columns_are_encoded_for_repetition() {
+    use parquet::basic::Encoding;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("rec");
+    let mut w = RecordingWriter::create(&dir, header(), WriterOptions::default()).unwrap();
+    let ev = events(5_000, 9);
+    assert!(ev.iter().any(|e| e.process_args.is_some()));
+    w.append(&ev).unwrap();
+    let m = w.finish().unwrap();
+    let file = fs::File::open(dir.join(&m.segments[0].file)).unwrap();
+    let meta = SerializedFileReader::new(file).unwrap().metadata().clone();
+    let rg = meta.row_group(0);
+    let chunk = |path: &str| {
+        rg.columns()
+            .iter()
+            .find(|c| c.column_path().string() == path)
+            .unwrap_or_else(|| panic!("no column {path}"))
+    };
+    // The command line, the same long string on every row of a process, is
+    // dictionary-encoded; file paths stay plain.
+    let cmd = chunk("process_command_line");
+    assert!(cmd.dictionary_page_offset().is_some());
+    assert!(cmd.encodings().any(|e| e == Encoding::RLE_DICTIONARY));
+    assert!(chunk("file_path").dictionary_page_offset().is_none());
+    // argv elements carry no min/max (no query prunes on them); the
+    // command line and paths keep theirs.
+    assert!(chunk("process_args.list.item").statistics().is_none());
+    assert!(
+        cmd.statistics()
+            .is_some_and(|s| s.min_bytes_opt().is_some())
+    );
+    assert!(chunk("file_path").statistics().is_some());
+    // And everything reads back as written.
+    assert_eq!(read_all(&dir), ev);
+}
