@@ -68,10 +68,14 @@ pub struct Decoder {
     /// The recorded command's pid while it is still the recorder's own
     /// child, held before its first successful exec ([`Decoder::hold`]).
     held: Option<i32>,
+    /// The row being decoded, kept between rows: an [`Event`] is a
+    /// kilobyte, which returning it by value copied two or three times.
+    scratch: Option<Box<Decoded>>,
 }
 
 /// A decoded row before the values it shares with other rows (host, syscall
 /// name, process context) are attached.
+#[derive(Debug, Default)]
 struct Decoded {
     event: Event,
     syscall: Option<&'static str>,
@@ -102,6 +106,7 @@ impl Decoder {
             cmdline_buf: String::new(),
             cgroups: CgroupContainers::open(),
             held: None,
+            scratch: None,
         }
     }
 
@@ -145,9 +150,10 @@ impl Decoder {
 
     /// Decodes one record; `None` for rows dropped by `--ignore-prefix`.
     pub fn decode(&mut self, rec: &[u8]) -> Result<Option<Event>, DecodeError> {
-        let Some(d) = self.decode_row(rec)? else {
+        let mut d = Decoded::default();
+        if !self.decode_row(rec, &mut d)? {
             return Ok(None);
-        };
+        }
         let mut e = d.event.clone();
         self.shared(&d).fill(&mut e);
         self.forget_exited(&e);
@@ -164,13 +170,15 @@ impl Decoder {
         seq: u64,
         out: &mut EventBatchBuilder,
     ) -> Result<bool, DecodeError> {
-        let Some(mut d) = self.decode_row(rec)? else {
-            return Ok(false);
-        };
-        d.event.seq = seq;
-        out.push_with(&d.event, &self.shared(&d));
-        self.forget_exited(&d.event);
-        Ok(true)
+        let mut d = self.scratch.take().unwrap_or_default();
+        let kept = self.decode_row(rec, &mut d);
+        if let Ok(true) = kept {
+            d.event.seq = seq;
+            out.push_with(&d.event, &self.shared(&d));
+            self.forget_exited(&d.event);
+        }
+        self.scratch = Some(d);
+        kept
     }
 
     /// The values of `d` that come from the decoder's tables (see
@@ -243,8 +251,9 @@ impl Decoder {
         }
     }
 
-    /// Decodes everything but the shared values.
-    fn decode_row(&mut self, rec: &[u8]) -> Result<Option<Decoded>, DecodeError> {
+    /// Decodes everything but the shared values into `out` (every field of
+    /// it is set); false for rows dropped by `--ignore-prefix` or held.
+    fn decode_row(&mut self, rec: &[u8], out: &mut Decoded) -> Result<bool, DecodeError> {
         let hlen = size_of::<WireHeader>();
         if rec.len() < hlen {
             return Err(DecodeError::Short {
@@ -259,14 +268,15 @@ impl Decoder {
         {
             match h.kind {
                 KIND_EXEC => self.held = None,
-                KIND_SYSCALL => return Ok(None),
+                KIND_SYSCALL => return Ok(false),
                 _ => {}
             }
         }
         let sect = |off: usize, len: usize| -> &[u8] {
             rec.get(off..(off + len).min(rec.len())).unwrap_or(&[])
         };
-        let mut e = Event {
+        let e = &mut out.event;
+        *e = Event {
             time_ns: h.ts_enter as i64 + self.host.monotonic_to_wall_ns,
             process_pid: h.tgid as i32,
             thread_id: h.tid as i32,
@@ -325,7 +335,7 @@ impl Decoder {
         match h.kind {
             KIND_SYSCALL => self.decode_syscall(
                 &h,
-                &mut e,
+                e,
                 rec,
                 syscall.unwrap_or("unknown"),
                 kpath,
@@ -333,7 +343,7 @@ impl Decoder {
                 user_path,
                 user_path2,
             ),
-            KIND_EXEC => self.decode_exec(&h, &mut e, rec, kpath, kpath2, user_path),
+            KIND_EXEC => self.decode_exec(&h, e, rec, kpath, kpath2, user_path),
             KIND_FORK => {
                 e.event_kind = EventKind::ProcessFork;
                 let parent = h.tgid as i32;
@@ -375,13 +385,11 @@ impl Decoder {
                 .any(|pre| p.starts_with(pre.as_str()))
         {
             self.ignored += 1;
-            return Ok(None);
+            return Ok(false);
         }
-        Ok(Some(Decoded {
-            event: e,
-            syscall,
-            comm: h.comm,
-        }))
+        out.syscall = syscall;
+        out.comm = h.comm;
+        Ok(true)
     }
 }
 
