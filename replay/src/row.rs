@@ -60,11 +60,22 @@ pub fn batch_id() -> u64 {
 /// The process strings a row carries ([`Row::proc_key`]), as the places
 /// they sit in their batch: two rows with equal keys hold the same
 /// strings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Eq)]
 pub struct ProcKey {
     batch: u64,
     views: [u128; 5],
     valid: u8,
+}
+
+impl PartialEq for ProcKey {
+    /// Field by field, inline (the derived comparison called `memcmp` for
+    /// the views, and this runs on every row).
+    #[inline]
+    fn eq(&self, o: &ProcKey) -> bool {
+        self.batch == o.batch
+            && self.valid == o.valid
+            && self.views.iter().zip(&o.views).all(|(a, b)| a == b)
+    }
 }
 
 /// A list of strings: an [`Event`]'s `Vec`, or a slice of an Arrow list's values.
