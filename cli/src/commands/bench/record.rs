@@ -165,6 +165,38 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let mut workloads = args.workloads.clone();
     workloads.dedup();
+    // The recorder's fixed cost (loading and verifying its eBPF programs),
+    // measured on a command that makes no syscalls of note, so that the
+    // per-event CPU figure can leave it out.
+    let mut startup: BTreeMap<Tracer, u64> = BTreeMap::new();
+    for &t in &tracers {
+        let binary = match (t, &bench.baseline) {
+            (Tracer::Hindsight, _) => &bench.hindsight,
+            (Tracer::HindsightBaseline, Some(b)) => b,
+            _ => continue,
+        };
+        let mut cpu = Vec::new();
+        for round in 1..=STARTUP_ROUNDS {
+            eprintln!(
+                "bench record: start-up {round}/{STARTUP_ROUNDS}: {} -- true",
+                t.name()
+            );
+            let rec = bench.dir.join("startup.rec");
+            let log = bench.dir.join("startup.log");
+            let (_, c) = record_with_hindsight(
+                binary,
+                &rec,
+                &bench.syscalls,
+                &bench.ring_buffer,
+                &[OsString::from("true")],
+                &log,
+            )
+            .context("measuring the recorder's start-up (`hindsight record -- true`)")?;
+            cpu.push(c);
+        }
+        cpu.sort_unstable();
+        startup.insert(t, cpu[cpu.len() / 2]);
+    }
     let mut results = Vec::new();
     for &w in &workloads {
         // Warm the page cache and dentries once, untimed.
@@ -206,7 +238,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 samples.entry(t).or_default().push(s);
             }
         }
-        results.push(summarize(&bench, w, &tracers, &samples)?);
+        results.push(summarize(&bench, w, &tracers, &samples, &startup)?);
     }
     let report = Report {
         date_utc: date_utc(),
@@ -216,6 +248,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         iterations: args.iterations,
         syscalls_set: args.syscalls.clone(),
         baseline: args.baseline.as_ref().map(|b| b.display().to_string()),
+        startup_cpu_ms: startup
+            .iter()
+            .map(|(t, ns)| (t.name().to_string(), *ns as f64 / 1e6))
+            .collect(),
         notes,
         workloads: results,
     };
@@ -225,6 +261,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// Runs of `hindsight record -- true` whose median CPU time is the start-up.
+const STARTUP_ROUNDS: usize = 3;
 
 fn sustained(bench: &Bench, args: &Args) -> anyhow::Result<ExitCode> {
     let count = bench.dir.join("sustained.count");

@@ -20,7 +20,13 @@ pub(super) struct TracerResult {
     events_per_sec: Option<f64>,
     lost: Option<u64>,
     bytes_per_event: Option<f64>,
+    /// The tracer's own CPU time (user + system, start-up included) per
+    /// event, or per syscall for tracers that record no events.
     tracer_cpu_ns_per_event: Option<f64>,
+    /// The same without the recorder's start-up ([`Report::startup_cpu_ms`];
+    /// Hindsight's tracers only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recorder_cpu_ns_per_event_after_startup: Option<f64>,
 }
 
 /// One workload's results.
@@ -58,6 +64,9 @@ pub(super) struct Report {
     /// `--baseline`: the build run as `hindsight-baseline`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) baseline: Option<String>,
+    /// CPU time of `hindsight record -- true` (loading and verifying the
+    /// eBPF programs, then stopping) by tracer name, median of three runs.
+    pub(super) startup_cpu_ms: BTreeMap<String, f64>,
     pub(super) notes: Vec<String>,
     pub(super) workloads: Vec<WorkloadResult>,
 }
@@ -120,6 +129,7 @@ pub(super) fn summarize(
     w: Workload,
     tracers: &[Tracer],
     samples: &BTreeMap<Tracer, Vec<Sample>>,
+    startup: &BTreeMap<Tracer, u64>,
 ) -> anyhow::Result<WorkloadResult> {
     let wall = |t: Tracer| -> Option<f64> {
         samples
@@ -158,6 +168,9 @@ pub(super) fn summarize(
                 .then_some(cpu)
                 .flatten()
                 .map(|c| c as f64 / per_event_base),
+            recorder_cpu_ns_per_event_after_startup: cpu
+                .zip(startup.get(&t))
+                .map(|(c, s)| c.saturating_sub(*s) as f64 / per_event_base),
         });
     }
     let added = |t: Tracer| {
@@ -272,21 +285,28 @@ pub(super) fn print_table(r: &Report) {
         println!("{title}");
         println!();
         println!(
-            "| workload | events | events/s | lost | bytes/event on disk | recorder CPU ns/event |"
+            "| workload | events | events/s | lost | bytes/event on disk | recorder CPU ns/event | without start-up |"
         );
-        println!("|---|---:|---:|---:|---:|---:|");
+        println!("|---|---:|---:|---:|---:|---:|---:|");
         for w in &r.workloads {
             if let Some(h) = w.tracers.iter().find(|x| x.tracer == t) {
                 println!(
-                    "| {} | {} | {} | {} | {} | {} |",
+                    "| {} | {} | {} | {} | {} | {} | {} |",
                     wl_name(w.workload),
                     h.events.map_or("-".into(), |e| e.to_string()),
                     fmt_opt(h.events_per_sec, 0),
                     h.lost.map_or("-".into(), |e| e.to_string()),
                     fmt_opt(h.bytes_per_event, 2),
                     fmt_opt(h.tracer_cpu_ns_per_event, 0),
+                    fmt_opt(h.recorder_cpu_ns_per_event_after_startup, 0),
                 );
             }
+        }
+        if let Some(ms) = r.startup_cpu_ms.get(t.name()) {
+            println!();
+            println!(
+                "Start-up of this build (`hindsight record -- true`, median of 3 runs): {ms:.0} ms of recorder CPU, left out of the last column."
+            );
         }
     }
     let print_lost: Vec<String> = r

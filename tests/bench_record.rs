@@ -1,0 +1,70 @@
+//! `hindsight bench record` end to end on a small workload: the report's
+//! figures are present and consistent, and the recorder's start-up is
+//! measured and left out of the per-event CPU figure. Needs root (it
+//! records) and gcc (its workload helper); skips with a printed reason
+//! otherwise.
+
+use std::process::Command;
+
+#[path = "support/root.rs"]
+mod root;
+use root::is_root;
+
+#[test]
+fn bench_record_reports_startup_apart_from_per_event_cpu() {
+    if !is_root() {
+        eprintln!("skipped: bench record needs root");
+        return;
+    }
+    if Command::new("gcc").arg("--version").output().is_err() {
+        eprintln!("skipped: bench record needs gcc");
+        return;
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_hindsight"))
+        .args([
+            "bench",
+            "record",
+            "--workloads",
+            "getppid",
+            "--rounds",
+            "1",
+            "--iterations",
+            "20000",
+            "--tracers",
+            "hindsight",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let startup = r["startup_cpu_ms"]["hindsight"].as_f64().expect("start-up");
+    // Loading and verifying the eBPF programs takes CPU time.
+    assert!(startup > 1.0 && startup < 60_000.0, "start-up {startup} ms");
+    let w = &r["workloads"][0];
+    assert_eq!(w["workload"], "getppid");
+    let h = w["tracers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["tracer"] == "hindsight")
+        .expect("hindsight's result");
+    let events = h["events"].as_u64().unwrap();
+    assert!(events >= 20_000, "{events} events for 20000 getppid calls");
+    let with = h["tracer_cpu_ns_per_event"].as_f64().unwrap();
+    let without = h["recorder_cpu_ns_per_event_after_startup"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        without >= 0.0 && without < with,
+        "{without} ns/event without start-up, {with} with"
+    );
+    // What start-up adds per event is its CPU time spread over the events
+    // (to within the spread of the runs it is a median of).
+    let added_ms = (with - without) * events as f64 / 1e6;
+    assert!(
+        added_ms <= startup * 1.000_001 + 0.001,
+        "{added_ms} ms taken out, start-up {startup} ms"
+    );
+}
