@@ -1,5 +1,5 @@
 //! [`tune_allocator`]: glibc `malloc` settings for a process that scans
-//! recordings.
+//! recordings or records one.
 //!
 //! A scan decodes Parquet pages into buffers of a few hundred KiB to a few
 //! MiB and frees them a moment later. glibc serves such a request with its
@@ -26,16 +26,23 @@ const M_MMAP_THRESHOLD: std::ffi::c_int = -3;
 pub const MMAP_THRESHOLD: i32 = 32 << 20;
 
 /// Free memory at the top of the heap is given back to the system only above
-/// this size (a query's working set is reused by the next batch or query).
+/// this size, in a process that scans recordings (a query's working set is
+/// reused by the next batch or query).
 pub const TRIM_THRESHOLD: i32 = 1 << 30;
 
-/// Sets [`MMAP_THRESHOLD`] and [`TRIM_THRESHOLD`] for this process, once.
+/// The same for `record`, a long-running process: the queues between its
+/// threads bound the batches in use, so less free heap is kept.
+pub const RECORD_TRIM_THRESHOLD: i32 = 64 << 20;
+
+/// Sets [`MMAP_THRESHOLD`] and the trim threshold (`trim`:
+/// [`TRIM_THRESHOLD`] or [`RECORD_TRIM_THRESHOLD`]) for this process, once.
 ///
-/// Called by [`crate::main`] before every command but `record`: these are
-/// process-wide settings, suited to a process that scans recordings
-/// (`query`, `replay`, `diff`, `test`, the `bench` suites), not to the
-/// long-running recorder. Does nothing where the C library is not glibc.
-pub fn tune_allocator() {
+/// Called by [`crate::main`] before every command. The recorder hands each
+/// batch's column buffers from its decode thread to its write thread, and a
+/// scan decodes pages into buffers of the same sizes: either way, kept on the
+/// heap they are reused batch after batch instead of being fresh zeroed pages
+/// each time. Does nothing where the C library is not glibc.
+pub fn tune_allocator(trim: i32) {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -43,7 +50,9 @@ pub fn tune_allocator() {
         // call at any time, from any thread.
         unsafe {
             mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
-            mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD);
+            mallopt(M_TRIM_THRESHOLD, trim);
         }
+        #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+        let _ = trim;
     });
 }

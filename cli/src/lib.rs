@@ -84,9 +84,11 @@ pub fn main() -> ExitCode {
             }
         })
         .init();
-    if !matches!(cli.command, Command::Record(_)) {
-        alloc::tune_allocator();
-    }
+    alloc::tune_allocator(if matches!(cli.command, Command::Record(_)) {
+        alloc::RECORD_TRIM_THRESHOLD
+    } else {
+        alloc::TRIM_THRESHOLD
+    });
     if !matches!(
         cli.command,
         Command::Record(_) | Command::Demo(_) | Command::Bench(_)

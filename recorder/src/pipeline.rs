@@ -19,24 +19,6 @@ pub const BATCH_AGE: Duration = Duration::from_millis(200);
 /// the kernel counts loss instead of the recorder's memory growing).
 const QUEUE: usize = 16;
 
-/// Keeps the batches' buffers on the heap across batches (glibc only).
-///
-/// Every batch hands its column buffers (a few hundred KiB to a few MiB) from
-/// the decode thread to the write thread, which frees them; the next batch
-/// asks for as much again. Above glibc's adaptive thresholds such buffers get
-/// their own `mmap` and the heap's free top is given back, so each batch paid
-/// for fresh zeroed pages (page faults were a sixth of the decode thread's
-/// CPU). Buffers under 32 MiB now come from the heap, and up to 64 MiB of
-/// free heap is kept: the queues between the threads bound what is in use.
-pub fn tune_allocator() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes allocator parameters.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
-    }
-}
-
 enum Msg {
     Batch(RecordBatch),
     Lost(u64),

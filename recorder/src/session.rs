@@ -509,7 +509,6 @@ pub fn record(
     mut progress: impl FnMut(&Counters, Duration),
 ) -> Result<RecordSummary, RecordError> {
     check_prereqs()?;
-    pipeline::tune_allocator();
     let specs = syscalls::parse_set(&opts.syscalls).map_err(RecordError::Syscalls)?;
     let btf = Btf::from_sys_fs().map_err(RecordError::Btf)?;
     let off = offsets::resolve(&btf).map_err(RecordError::Btf)?;

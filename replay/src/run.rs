@@ -147,10 +147,6 @@ fn replay_columns(
     let mut verdict_rows: Vec<(u64, Event)> = Vec::new();
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel(2);
-        // Batches go back to the thread that allocated them to be freed
-        // there: freeing a batch's large buffers from this thread made the
-        // allocator consolidate the decode thread's arena here.
-        let (done_tx, done_rx) = std::sync::mpsc::channel::<arrow::array::RecordBatch>();
         let rec = &rec;
         scope.spawn(move || {
             for batch in rec.view_batches(names.as_deref()) {
@@ -158,10 +154,7 @@ fn replay_columns(
                 if tx.send(batch).is_err() || stop {
                     break;
                 }
-                while done_rx.try_recv().is_ok() {}
             }
-            drop(tx);
-            while done_rx.recv().is_ok() {}
         });
         for batch in rx {
             let batch = batch.map_err(read_err)?;
@@ -186,9 +179,7 @@ fn replay_columns(
                     });
                 }
             }
-            let _ = done_tx.send(batch);
         }
-        drop(done_tx);
         Ok(())
     })?;
     let mut report = replay.finish_partial();
