@@ -2,15 +2,19 @@
 
 /// `open(2)` flags as `O_WRONLY|O_CREAT|O_TRUNC` (x86_64/generic values).
 pub fn open_flags(f: u32) -> String {
-    let mut parts: Vec<String> = vec![
-        match f & 3 {
-            0 => "O_RDONLY",
-            1 => "O_WRONLY",
-            2 => "O_RDWR",
-            _ => "O_ACCMODE",
-        }
-        .to_string(),
-    ];
+    let mut out = String::new();
+    open_flags_into(&mut out, f);
+    out
+}
+
+/// [`open_flags`] appended to `out` (the decoder fills a kept buffer).
+pub fn open_flags_into(out: &mut String, f: u32) {
+    out.push_str(match f & 3 {
+        0 => "O_RDONLY",
+        1 => "O_WRONLY",
+        2 => "O_RDWR",
+        _ => "O_ACCMODE",
+    });
     // O_TMPFILE includes O_DIRECTORY's bit: tested first.
     const NAMED: &[(u32, &str)] = &[
         (0o20200000, "O_TMPFILE"),
@@ -34,14 +38,16 @@ pub fn open_flags(f: u32) -> String {
     let mut rest = f & !3;
     for &(bit, name) in NAMED {
         if rest & bit == bit && bit != 0 {
-            parts.push(name.to_string());
+            out.push('|');
+            out.push_str(name);
             rest &= !bit;
         }
     }
     if rest != 0 {
-        parts.push(format!("0{rest:o}"));
+        use std::fmt::Write;
+        // Writing to a String cannot fail.
+        let _ = write!(out, "|0{rest:o}");
     }
-    parts.join("|")
 }
 
 /// `openat2`'s `open_how.resolve` as `RESOLVE_NO_SYMLINKS|RESOLVE_BENEATH`
@@ -117,8 +123,15 @@ fn arg_names(name: &str) -> &'static [&'static str] {
 
 /// `name=value ...` for the arguments that have no column of their own.
 pub fn syscall_args(name: &str, a: &[u64; 6]) -> Option<String> {
-    use std::fmt::Write;
     let mut out = String::new();
+    syscall_args_into(&mut out, name, a);
+    (!out.is_empty()).then_some(out)
+}
+
+/// [`syscall_args`] written into the empty `out` (a buffer the decoder
+/// keeps); `out` stays empty when there is nothing to write.
+pub fn syscall_args_into(out: &mut String, name: &str, a: &[u64; 6]) {
+    use std::fmt::Write;
     for (i, n) in arg_names(name).iter().enumerate() {
         if n.ends_with("_ptr")
             || n.contains("path")
@@ -166,7 +179,6 @@ pub fn syscall_args(name: &str, a: &[u64; 6]) -> Option<String> {
             _ => write!(out, "{n}={}", v as i64 as i32),
         };
     }
-    (!out.is_empty()).then_some(out)
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use hindsight_recorder_common::{
 };
 
 use crate::cgroups::CgroupContainers;
-use crate::flags::{open_flags, syscall_args};
+use crate::flags::{open_flags_into, syscall_args_into};
 use crate::procinfo::ProcInfo;
 use crate::syscalls;
 
@@ -71,6 +71,8 @@ pub struct Decoder {
     /// The row being decoded, kept between rows: an [`Event`] is a
     /// kilobyte, which returning it by value copied two or three times.
     scratch: Option<Box<Decoded>>,
+    /// Text buffers of earlier rows, filled again by the next ones.
+    pool: StrPool,
 }
 
 /// A decoded row before the values it shares with other rows (host, syscall
@@ -84,12 +86,14 @@ struct Decoded {
 
 mod exec;
 mod kinds;
+mod pool;
 mod syscall;
 mod text;
 mod verdict;
 
 pub use kinds::user_dev;
 use kinds::*;
+use pool::StrPool;
 use text::*;
 pub use text::{absolutize, escape_bytes, escape_invalid};
 use verdict::*;
@@ -107,6 +111,7 @@ impl Decoder {
             cgroups: CgroupContainers::open(),
             held: None,
             scratch: None,
+            pool: StrPool::default(),
         }
     }
 
@@ -276,6 +281,8 @@ impl Decoder {
             rec.get(off..(off + len).min(rec.len())).unwrap_or(&[])
         };
         let e = &mut out.event;
+        // The previous row's text buffers go back to the pool first.
+        self.pool.reclaim(e);
         *e = Event {
             time_ns: h.ts_enter as i64 + self.host.monotonic_to_wall_ns,
             process_pid: h.tgid as i32,
@@ -297,29 +304,33 @@ impl Decoder {
             && h.kpath_len > 0;
         let kpath2_cut =
             h.flags & F_KPATH2_WALK != 0 && h.flags & F_KPATH2_COMPLETE == 0 && h.kpath2_len > 0;
+        let pool = &mut self.pool;
         let kpath = (h.flags & F_KPATH_WALK != 0).then(|| {
             let walk = sect(OFF_KPATH, (h.kpath_len as usize).min(768));
             if h.flags & F_KPATH_PSEUDO != 0 {
                 pseudo_name(walk, h.i_mode, h.ino)
-            } else if kpath_cut {
-                format!("...{}", join_walk(walk))
             } else {
-                join_walk(walk)
+                let mut s = pool.take();
+                if kpath_cut {
+                    s.push_str("...");
+                }
+                join_walk_in(s, walk)
             }
         });
         let kpath2 = (h.flags & F_KPATH2_WALK != 0).then(|| {
-            let walk = join_walk(sect(OFF_KPATH2, (h.kpath2_len as usize).min(768)));
+            let mut s = pool.take();
             if kpath2_cut {
-                format!("...{walk}")
-            } else {
-                walk
+                s.push_str("...");
             }
+            join_walk_in(s, sect(OFF_KPATH2, (h.kpath2_len as usize).min(768)))
         });
         let base2_cut =
             h.flags & F_BASE2_WALK != 0 && h.flags & F_BASE2_COMPLETE == 0 && h.aux_len > 0;
         let user_cut = h.flags & (F_USER_TRUNC | F_USER_TRUNC2) != 0 || base2_cut;
-        let user_path = (h.flags & F_USER_PATH != 0).then(|| cstr(sect(OFF_USER_PATH, 256)));
-        let user_path2 = (h.flags & F_USER_PATH2 != 0).then(|| cstr(sect(OFF_USER_PATH2, 256)));
+        let user_path =
+            (h.flags & F_USER_PATH != 0).then(|| cstr_in(pool.take(), sect(OFF_USER_PATH, 256)));
+        let user_path2 =
+            (h.flags & F_USER_PATH2 != 0).then(|| cstr_in(pool.take(), sect(OFF_USER_PATH2, 256)));
         let has_path = user_path.is_some() || user_path2.is_some() || kpath.is_some();
         if has_path {
             e.file_path_truncated = Some(user_cut || kpath_cut || kpath2_cut);

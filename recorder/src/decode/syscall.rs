@@ -24,15 +24,15 @@ impl Decoder {
         let user_abs = user_path
             .as_deref()
             .filter(|_| user_err == 0)
-            .map(|u| absolutize(u, kpath2.as_deref()));
+            .map(|u| absolutize_in(self.pool.take(), u, kpath2.as_deref()));
         if let Some(u) = &user_path {
             // A failed read leaves no value, only its error.
-            e.file_path_user = (user_err == 0).then(|| u.clone());
+            e.file_path_user = (user_err == 0).then(|| self.pool.of(u));
             e.file_path_user_err = Some(user_err);
         }
         if let Some(u) = &user_path2 {
             // A failed read leaves no value (its error has no column).
-            e.file_target_path_user = (h.user_err2 == 0).then(|| u.clone());
+            e.file_target_path_user = (h.user_err2 == 0).then(|| self.pool.of(u));
         }
         // The directory the second path is relative to: its own walk when
         // it differs from the first's (`renameat(d1, "a", d2, "b")`).
@@ -44,7 +44,7 @@ impl Decoder {
                 walk
             })
         } else {
-            kpath2.clone()
+            kpath2.as_deref().map(|k| self.pool.of(k))
         };
         // The second path re-read at exit: after the first in `kpath` when
         // `aux` holds the second base.
@@ -60,6 +60,7 @@ impl Decoder {
             (F_KNAME1, F_KNAME1_DIFF, F_KNAME1_BYTES),
             OFF_KNAME,
             &user_path,
+            &mut self.pool,
         );
         let kname2 = KName::of(
             h,
@@ -67,6 +68,7 @@ impl Decoder {
             (F_KNAME2, F_KNAME2_DIFF, F_KNAME2_BYTES),
             OFF_KNAME2,
             &user_path2,
+            &mut self.pool,
         );
         let reread_call = syscalls::name(h.syscall_nr).is_some()
             && syscalls::spec_for(name).flags & S_REREAD != 0;
@@ -89,7 +91,9 @@ impl Decoder {
             _ => (None, None),
         };
         if let Some(f) = flags {
-            e.file_flags = Some(open_flags(f as u32));
+            let mut s = self.pool.take();
+            open_flags_into(&mut s, f as u32);
+            e.file_flags = Some(s);
         }
         if let Some(m) = mode
             && (!is_open || flags.is_some_and(|f| f & 0o100 != 0 || f & 0o20000000 != 0))
@@ -100,16 +104,13 @@ impl Decoder {
         if h.flags & F_FILE != 0 {
             e.file_inode = Some(h.ino);
             e.file_device = Some(user_dev(h.dev));
-            e.file_path = kpath.clone();
-            e.fd_type = Some(fd_type(h.i_mode, kpath.as_deref(), None).to_string());
-            e.kernel_source = Some(
-                if h.flags & F_FD_ARG != 0 {
-                    "sys_exit_fd_arg"
-                } else {
-                    "sys_exit_fd"
-                }
-                .into(),
-            );
+            e.file_path = kpath.as_deref().map(|k| self.pool.of(k));
+            e.fd_type = Some(self.pool.of(fd_type(h.i_mode, kpath.as_deref(), None)));
+            e.kernel_source = Some(self.pool.of(if h.flags & F_FD_ARG != 0 {
+                "sys_exit_fd_arg"
+            } else {
+                "sys_exit_fd"
+            }));
             if h.flags & (F_KPATH_COMPLETE | F_KPATH_PSEUDO) == 0 && h.kpath_len == 0 {
                 // Not reachable from the global root, and not an object of
                 // an internal mount either. (A walk cut short keeps its
@@ -196,12 +197,12 @@ impl Decoder {
                 }
                 None => {}
             }
-            e.kernel_source = Some("names_cache".into());
+            e.kernel_source = Some(self.pool.of("names_cache"));
             e.toctou_mismatch = (mismatch || !undecided).then_some(mismatch);
         } else if h.flags & F_KPATH_REREAD != 0 {
             let exit_val = cstr(sect(rec, OFF_KPATH, 256));
             e.file_path = Some(absolutize(&exit_val, kpath2.as_deref()));
-            e.kernel_source = Some("sys_exit_reread".into());
+            e.kernel_source = Some(self.pool.of("sys_exit_reread"));
             let mut verdict = reread_verdict(
                 user_err,
                 user_path.as_deref(),
@@ -273,7 +274,7 @@ impl Decoder {
             if let Some(v) = k.value.as_deref().filter(|v| !v.is_empty()) {
                 e.file_path = Some(kname_abs(v, kpath2.as_deref()));
             }
-            e.kernel_source = Some("names_cache".into());
+            e.kernel_source = Some(self.pool.of("names_cache"));
             e.toctou_mismatch = Some(k.differs);
         } else if matches!(name, "execve" | "execveat") && h.ret == 0 {
             // The kernel's view came with the process_exec row just before.
@@ -285,7 +286,7 @@ impl Decoder {
                 e.file_device = Some(x.dev);
                 e.toctou_mismatch = x.mismatch;
                 e.process_exe_upper_layer = x.upper_layer;
-                e.kernel_source = Some("sched_process_exec".into());
+                e.kernel_source = Some(self.pool.of("sched_process_exec"));
             }
         }
         // A working directory changed: the kernel's new one (walked at exit)
@@ -339,7 +340,7 @@ impl Decoder {
             let sends = matches!(name, "sendto" | "sendmsg");
             if matches!(name, "accept" | "accept4") {
                 // The peer, from the accepted socket: no user value to compare.
-                e.kernel_source = Some("sys_exit_sock".into());
+                e.kernel_source = Some(self.pool.of("sys_exit_sock"));
             } else {
                 e.kernel_source = Some(
                     match (sends, h.kaddr_family == 10) {
@@ -382,7 +383,7 @@ impl Decoder {
                 e.source_port = Some(h.lport);
             }
             if e.kernel_source.is_none() {
-                e.kernel_source = Some("sys_exit_sock".into());
+                e.kernel_source = Some(self.pool.of("sys_exit_sock"));
             }
             if h.flags & F_UNIX_ADDR != 0
                 && matches!(name, "connect" | "bind" | "accept" | "accept4")
@@ -409,7 +410,13 @@ impl Decoder {
                 e.destination_ip = Some(kname);
             }
         }
-        e.syscall_args = syscall_args(name, &a);
+        let mut args = self.pool.take();
+        syscall_args_into(&mut args, name, &a);
+        if args.is_empty() {
+            self.pool.put(Some(args));
+        } else {
+            e.syscall_args = Some(args);
+        }
         if name == "openat2" {
             // open_how.resolve, read at entry.
             let resolve = u64::from_ne_bytes(h.uaddr[8..].try_into().unwrap_or_default());
@@ -418,6 +425,13 @@ impl Decoder {
                 Some(s) => format!("{s} resolve={r}"),
                 None => format!("resolve={r}"),
             });
+        }
+        // What this row kept of its own goes back to the pool.
+        for s in [kpath, kpath2, user_path, user_path2, base2, user_abs] {
+            self.pool.put(s);
+        }
+        for k in [kname1, kname2].into_iter().flatten() {
+            self.pool.put(k.value);
         }
     }
 }

@@ -62,14 +62,26 @@ pub(super) fn cstr(b: &[u8]) -> String {
     cstr_lossy(b).into_owned()
 }
 
+/// [`cstr`] written into the empty `out` (a kept buffer), which it returns.
+pub(super) fn cstr_in(mut out: String, b: &[u8]) -> String {
+    out.push_str(&cstr_lossy(b));
+    out
+}
+
 /// Joins leaf-first NUL-separated components into an absolute path.
 pub(super) fn join_walk(b: &[u8]) -> String {
-    let mut s = String::with_capacity(b.len() + 1);
+    join_walk_in(String::with_capacity(b.len() + 1), b)
+}
+
+/// [`join_walk`] appended to `s` (a kept buffer, empty or holding a `...`
+/// prefix), which it returns.
+pub(super) fn join_walk_in(mut s: String, b: &[u8]) -> String {
+    let start = s.len();
     for p in b.split(|&c| c == 0).rev().filter(|p| !p.is_empty()) {
         s.push('/');
         s.push_str(&escape_bytes(p));
     }
-    if s.is_empty() {
+    if s.len() == start {
         s.push('/');
     }
     s
@@ -138,22 +150,34 @@ pub(super) fn resolve_proc_self(user: &str, pid: i32, tid: i32) -> String {
 /// unnormalised, rather than naming a different file. A `base` cut short
 /// (`.../deep/dir`, see `file_path_truncated`) keeps its leading `...`.
 pub fn absolutize(user: &str, base: Option<&str>) -> String {
+    absolutize_in(String::new(), user, base)
+}
+
+/// [`absolutize`] written into the empty `out` (a kept buffer), which it
+/// returns for the clean names that are most of them.
+pub(super) fn absolutize_in(mut out: String, user: &str, base: Option<&str>) -> String {
     // Most names are already clean: no `.`, `..` or empty components.
     let clean = |p: &str| p.split('/').all(|c| !c.is_empty() && c != "." && c != "..");
     if let Some(rest) = user.strip_prefix('/') {
         if rest.is_empty() || clean(rest) {
-            return user.to_string();
+            out.push_str(user);
+            return out;
         }
     } else {
         let base = base.unwrap_or("/");
         if !user.is_empty() && clean(user) {
             if base == "/" {
-                return format!("/{user}");
+                out.push('/');
+                out.push_str(user);
+                return out;
             }
             if let Some(b) = base.strip_prefix('/')
                 && clean(b)
             {
-                return format!("{base}/{user}");
+                out.push_str(base);
+                out.push('/');
+                out.push_str(user);
+                return out;
             }
         }
     }

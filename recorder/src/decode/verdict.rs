@@ -22,6 +22,7 @@ impl KName {
         bits: (u32, u32, u32),
         off: usize,
         user: &Option<String>,
+        pool: &mut StrPool,
     ) -> Option<KName> {
         let (seen, diff, bytes) = bits;
         if h.flags & seen == 0 {
@@ -29,9 +30,9 @@ impl KName {
         }
         let differs = h.flags & diff != 0;
         let value = if !differs {
-            user.clone()
+            user.as_deref().map(|u| pool.of(u))
         } else if h.flags & bytes != 0 {
-            Some(cstr(sect(rec, off, 256)))
+            Some(cstr_in(pool.take(), sect(rec, off, 256)))
         } else {
             None
         };
