@@ -27,13 +27,6 @@ pub const BLOOM_FILTER_COLUMNS: &[&str] = &["process_pid", "file_path", "destina
 /// a row instead of 3 to 4 bytes with a dictionary).
 pub const DELTA_COLUMNS: &[&str] = &["time", "time_ns", "seq"];
 
-/// Many-valued integer columns written with `BYTE_STREAM_SPLIT`: the bytes
-/// of each value go to eight streams, so zstd finds the always-zero high
-/// bytes of a latency or an inode number and only the low ones cost space. A
-/// dictionary of nearly distinct values (8 bytes each, plus a 17-bit index a
-/// row) did worse: `latency_ns` was over a quarter of a tar recording.
-pub const BYTE_STREAM_SPLIT_COLUMNS: &[&str] = &["latency_ns", "file_inode"];
-
 /// Many-valued string columns that still get a dictionary: the command line
 /// is the same long string on every row of a process, so a dictionary keeps
 /// it once per column chunk (each row costs a hash and a few bits) where
@@ -48,8 +41,7 @@ pub const NO_STATISTICS_COLUMNS: &[&str] = &["process_args.list.item"];
 
 /// The Parquet writer properties of every segment: zstd, page statistics and
 /// page index, dictionary encoding for low-cardinality strings (and
-/// [`DICTIONARY_TEXT_COLUMNS`]) only, [`DELTA_COLUMNS`] and
-/// [`BYTE_STREAM_SPLIT_COLUMNS`] without dictionary, bloom filters on
+/// [`DICTIONARY_TEXT_COLUMNS`]) only, bloom filters on
 /// [`BLOOM_FILTER_COLUMNS`], sorted by `seq`.
 pub fn writer_properties(row_group_rows: usize, zstd_level: i32) -> Result<WriterProperties> {
     let level = ZstdLevel::try_new(zstd_level)
@@ -84,12 +76,6 @@ pub fn writer_properties(row_group_rows: usize, zstd_level: i32) -> Result<Write
         b = b
             .set_column_dictionary_enabled(path.clone(), false)
             .set_column_encoding(path, Encoding::DELTA_BINARY_PACKED);
-    }
-    for name in BYTE_STREAM_SPLIT_COLUMNS {
-        let path = ColumnPath::from(*name);
-        b = b
-            .set_column_dictionary_enabled(path.clone(), false)
-            .set_column_encoding(path, Encoding::BYTE_STREAM_SPLIT);
     }
     // Size the filters for the distinct values of one row group, not the
     // library default (1M values, ~1 MiB per column and row group).

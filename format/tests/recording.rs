@@ -452,16 +452,6 @@ fn long_text_columns_are_encoded_for_repetition() {
             .is_some_and(|s| s.min_bytes_opt().is_some())
     );
     assert!(chunk("file_path").statistics().is_some());
-    // Latencies and inode numbers are byte-stream split, not dictionary-encoded.
-    for c in ["latency_ns", "file_inode"] {
-        assert!(chunk(c).dictionary_page_offset().is_none(), "{c}");
-        assert!(
-            chunk(c)
-                .encodings()
-                .any(|e| e == Encoding::BYTE_STREAM_SPLIT),
-            "{c}"
-        );
-    }
     // And everything reads back as written.
     assert_eq!(read_all(&dir), ev);
 }
