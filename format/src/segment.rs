@@ -34,6 +34,13 @@ pub const DELTA_COLUMNS: &[&str] = &["time", "time_ns", "seq"];
 /// every row.
 pub const DICTIONARY_TEXT_COLUMNS: &[&str] = &["process_command_line"];
 
+/// Many-valued integer columns written PLAIN: a dictionary of inode
+/// numbers holds nearly every value once and still costs an index per row
+/// (PLAIN and zstd: 30 % smaller on `tar`, 6-14 % on `find | xargs stat`).
+/// `BYTE_STREAM_SPLIT` would be smaller still, but DuckDB up to 1.5 and
+/// Spark cannot read it on integers.
+pub const PLAIN_INTEGER_COLUMNS: &[&str] = &["file_inode"];
+
 /// Leaf columns written without statistics: min/max of `argv` elements
 /// serve no query (no filter on a list prunes by its elements' range) and
 /// cost two string comparisons per element per row.
@@ -64,6 +71,9 @@ pub fn writer_properties(row_group_rows: usize, zstd_level: i32) -> Result<Write
         if matches!(c.ty, ColumnType::Utf8) && !DICTIONARY_TEXT_COLUMNS.contains(&c.name) {
             b = b.set_column_dictionary_enabled(ColumnPath::from(c.name), false);
         }
+    }
+    for name in PLAIN_INTEGER_COLUMNS {
+        b = b.set_column_dictionary_enabled(ColumnPath::from(*name), false);
     }
     for name in NO_STATISTICS_COLUMNS {
         let path = ColumnPath::from(name.split('.').map(str::to_owned).collect::<Vec<_>>());
