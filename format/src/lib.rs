@@ -14,6 +14,7 @@
 
 pub mod batch;
 pub mod builder;
+pub mod checkpoint;
 pub mod errno;
 pub mod error;
 pub mod event;

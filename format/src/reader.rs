@@ -106,11 +106,17 @@ impl Recording {
                 continue;
             }
             let contents = read_spool(&path, index)?;
+            if let Some(err) = &contents.checkpoint_error {
+                self.warnings.push(format!(
+                    "{}: the checkpoint of segment {index} cannot be read ({err}); its rows are not read",
+                    path.display()
+                ));
+            }
             if let Some(err) = &contents.error {
                 self.warnings.push(format!(
                     "{}: spool ends in an unreadable part ({err}); kept the {} rows before it",
                     path.display(),
-                    contents.rows()
+                    contents.rows() - contents.checkpoint_rows
                 ));
             }
             for b in contents.batches {

@@ -1,11 +1,13 @@
 //! [`recover()`]: finishes a recording whose writer crashed or was killed.
 //!
-//! It turns spool files into proper segments, adopts complete segment files
-//! the manifest does not list yet, recomputes the manifest (rows, hashes,
-//! time range, totals) and marks it `complete` and `recovered`. It is
-//! idempotent, and never deletes data it could not convert: an unreadable
-//! spool is renamed `*.unreadable` and reported, a segment listed in the
-//! manifest that fails its checks is left in place and reported.
+//! It turns what an unfinished segment made durable (its checkpoint's row
+//! groups and its spool file) into proper segments, adopts complete segment
+//! files the manifest does not list yet, recomputes the manifest (rows,
+//! hashes, time range, totals) and marks it `complete` and `recovered`. It
+//! is idempotent, and never deletes data it could not convert: an
+//! unreadable spool, or the temporary file of an unreadable checkpoint, is
+//! renamed `*.unreadable` and reported, a segment listed in the manifest
+//! that fails its checks is left in place and reported.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -14,6 +16,7 @@ use std::path::{Path, PathBuf};
 use arrow::array::RecordBatch;
 
 use crate::batch::{EventColumns, sort_by_seq};
+use crate::checkpoint::{checkpoint_file_name, remove_checkpoint, temporary_file_name};
 use crate::error::{FormatError, Result};
 use crate::event::EventKind;
 use crate::manifest::{
@@ -38,7 +41,8 @@ pub struct RecoveryReport {
     pub rows_salvaged: u64,
     /// Complete segment files found on disk but missing from the manifest, now listed.
     pub segments_adopted: Vec<String>,
-    /// Spool files that could not be (fully) read, kept as `*.unreadable`, with the reason.
+    /// Spool files (or the temporary files of checkpoints) that could not be
+    /// (fully) read, kept as `*.unreadable`, with the reason.
     pub unreadable: Vec<(String, String)>,
     /// Segments listed in the manifest that fail their checks (left untouched).
     pub bad_segments: Vec<(String, String)>,
@@ -66,6 +70,10 @@ pub fn recover(dir: &Path) -> Result<RecoveryReport> {
         }
         Err(e) => return Err(e),
     };
+    // Half-written output of an earlier recovery that stopped.
+    for (_, path) in list_events(dir, ".recover-", ".parquet.tmp")? {
+        remove(&path)?;
+    }
     let spools = list_spool(dir)?;
     let temporaries = list_events(dir, ".part-", ".parquet.tmp")?;
     let listed: BTreeSet<String> = manifest.segments.iter().map(|s| s.file.clone()).collect();
@@ -126,6 +134,7 @@ pub fn recover(dir: &Path) -> Result<RecoveryReport> {
         if covered.contains(index) {
             // Its segment was committed; the spool is a duplicate.
             remove(path)?;
+            remove_checkpoint(dir, *index)?;
             continue;
         }
         let contents = read_spool(path, *index)?;
@@ -149,7 +158,14 @@ pub fn recover(dir: &Path) -> Result<RecoveryReport> {
         if rows > 0 {
             let all = arrow::compute::concat_batches(&events_schema(), &batches)
                 .map_err(|e| FormatError::BadBatch(e.to_string()))?;
-            let mut w = SegmentWriter::create(dir, *index, props.clone())?;
+            // Not the usual temporary file: the crashed writer's one holds
+            // the checkpoint's rows until this segment is committed.
+            let mut w = SegmentWriter::create_as(
+                dir,
+                *index,
+                props.clone(),
+                &format!("events/.recover-{index:06}.parquet.tmp"),
+            )?;
             w.write(&all)?;
             let info = w.commit()?;
             report.segments_from_spool.push(info.file.clone());
@@ -158,6 +174,21 @@ pub fn recover(dir: &Path) -> Result<RecoveryReport> {
             manifest.segments.push(info);
             covered.insert(*index);
         }
+        if let Some(err) = &contents.checkpoint_error {
+            let tmp = dir.join(temporary_file_name(*index));
+            let kept = format!("{}.unreadable", temporary_file_name(*index));
+            if tmp.exists() {
+                fs::rename(&tmp, dir.join(&kept)).map_err(|e| FormatError::io(&tmp, e))?;
+            }
+            report.unreadable.push((
+                kept,
+                format!(
+                    "{err} (the row groups {} lists)",
+                    checkpoint_file_name(*index)
+                ),
+            ));
+        }
+        remove_checkpoint(dir, *index)?;
         match &contents.error {
             Some(err) => {
                 let kept = path.with_file_name(format!("{name}.unreadable"));
@@ -181,6 +212,7 @@ pub fn recover(dir: &Path) -> Result<RecoveryReport> {
             remove(path)?;
         }
     }
+    remove_leftovers(&dir.join("spool"), &covered)?;
     let _ = fs::remove_dir(dir.join("spool"));
 
     manifest.segments.sort_by_key(|s| s.first_seq);
@@ -230,6 +262,24 @@ fn count_loss(batch: &RecordBatch, manifest: &mut Manifest) {
             .count();
         manifest.totals.loss_rows += n as u64;
     }
+}
+
+/// Removes what a writer leaves in `spool/` besides spool files: checkpoints
+/// of committed segments and files it was about to rename into place.
+fn remove_leftovers(spool: &Path, covered: &BTreeSet<u64>) -> Result<()> {
+    let Ok(rd) = fs::read_dir(spool) else {
+        return Ok(());
+    };
+    for entry in rd.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let done = parse_index(name, "checkpoint-", ".parquet-footer")
+            .is_some_and(|i| covered.contains(&i));
+        if done || name.ends_with(".new") {
+            remove(&entry.path())?;
+        }
+    }
+    Ok(())
 }
 
 fn remove(path: &Path) -> Result<()> {

@@ -16,6 +16,7 @@ use parquet::schema::types::ColumnPath;
 use sha2::{Digest, Sha256};
 
 use crate::batch::{seq_column, sort_by_seq, time_ns_column};
+use crate::checkpoint::{temporary_file_name, write_checkpoint};
 use crate::error::{FormatError, Result};
 use crate::manifest::{SegmentInfo, create_private, segment_file_name, sync_dir};
 use crate::schema::{COLUMNS, ColumnType, FORMAT_VERSION, column_index, events_schema};
@@ -140,7 +141,19 @@ pub struct SegmentWriter {
 impl SegmentWriter {
     /// Starts segment `index` of the recording at `dir` (its `events/` must exist).
     pub fn create(dir: &Path, index: u64, props: WriterProperties) -> Result<Self> {
-        let tmp = dir.join(format!("events/.part-{index:06}.parquet.tmp"));
+        Self::create_as(dir, index, props, &temporary_file_name(index))
+    }
+
+    /// Like [`SegmentWriter::create`], writing to the temporary file `tmp`
+    /// (relative to `dir`) instead of the usual one: recovery rewrites a
+    /// segment while the crashed writer's temporary file is still needed.
+    pub(crate) fn create_as(
+        dir: &Path,
+        index: u64,
+        props: WriterProperties,
+        tmp: &str,
+    ) -> Result<Self> {
+        let tmp = dir.join(tmp);
         let file = create_private(&tmp)?;
         let hf = HashingFile {
             file,
@@ -176,6 +189,38 @@ impl SegmentWriter {
         self.writer
             .as_ref()
             .map_or(0, |w| (w.bytes_written() + w.in_progress_size()) as u64)
+    }
+
+    /// Rows in the row group in progress (not yet in the file).
+    pub fn in_progress_rows(&self) -> usize {
+        self.writer
+            .as_ref()
+            .map_or(0, ArrowWriter::in_progress_rows)
+    }
+
+    /// Makes every row written so far durable in the temporary file: closes
+    /// the row group in progress, writes and fsyncs the file, and writes the
+    /// checkpoint of its row groups for spool generation `generation` (see
+    /// [`crate::checkpoint`]).
+    pub fn checkpoint(&mut self, generation: u64) -> Result<()> {
+        let tmp = &self.tmp;
+        let w = self
+            .writer
+            .as_mut()
+            .expect("segment writer used after commit");
+        w.flush().map_err(|e| FormatError::parquet_write(tmp, e))?;
+        w.sync().map_err(|e| FormatError::io(tmp, e))?;
+        w.inner()
+            .file
+            .sync_data()
+            .map_err(|e| FormatError::io(tmp, e))?;
+        write_checkpoint(
+            &self.dir,
+            self.index,
+            &self.props,
+            w.flushed_row_groups(),
+            generation,
+        )
     }
 
     /// Appends a batch of the events schema (it is sorted by `seq` first).
@@ -224,7 +269,13 @@ impl SegmentWriter {
             let batches = read_segment(&self.tmp, None)?;
             let all = arrow::compute::concat_batches(&events_schema(), &batches)
                 .map_err(|e| FormatError::BadBatch(e.to_string()))?;
-            let mut again = SegmentWriter::create(&self.dir, self.index, self.props.clone())?;
+            let name = self.tmp.strip_prefix(&self.dir).unwrap_or(&self.tmp);
+            let mut again = SegmentWriter::create_as(
+                &self.dir,
+                self.index,
+                self.props.clone(),
+                &name.to_string_lossy(),
+            )?;
             again.write(&all)?;
             return again.commit();
         }

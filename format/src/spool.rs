@@ -3,6 +3,11 @@
 //! crash loses at most the rows since the last flush. A committed segment's
 //! spool file is deleted; what is left after a crash is salvaged by the
 //! reader (in memory) or by [`crate::recover()`] (into segments).
+//!
+//! At high rates the writer makes rows durable with a checkpoint instead
+//! (see [`crate::checkpoint`]) and then starts the spool over: each spool
+//! file carries its generation in its schema metadata, and [`read_spool`]
+//! returns the checkpoint's rows plus the spool's rows of a newer generation.
 
 use std::fs::{self, File};
 use std::io::{BufReader, BufWriter};
@@ -13,8 +18,9 @@ use arrow::ipc::CompressionType;
 use arrow::ipc::reader::StreamReader;
 use arrow::ipc::writer::{IpcWriteOptions, StreamWriter};
 
+use crate::checkpoint::{GENERATION_KEY, read_checkpoint};
 use crate::error::{FormatError, Result};
-use crate::manifest::{create_private, parse_index};
+use crate::manifest::{create_private, parse_index, sync_dir};
 use crate::schema::events_schema;
 
 /// Directory of the spool inside a recording.
@@ -28,27 +34,65 @@ pub fn spool_file_name(index: u64) -> String {
 /// An open spool file being appended to.
 pub struct SpoolWriter {
     path: PathBuf,
+    generation: u64,
     writer: StreamWriter<BufWriter<File>>,
 }
 
 impl SpoolWriter {
-    /// Creates the spool file of segment `index` (its directory must exist).
+    /// Creates the spool file of segment `index` (its directory must exist),
+    /// generation 0.
     pub fn create(dir: &Path, index: u64) -> Result<Self> {
         let path = dir.join(spool_file_name(index));
-        let file = create_private(&path)?;
+        Self::create_at(path.clone(), path, 0)
+    }
+
+    /// The generation of this spool file (see [`crate::checkpoint`]).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Replaces the spool file with an empty one of the next generation,
+    /// after a checkpoint of this generation made its rows durable. The new
+    /// file is written and fsynced under a temporary name, then renamed over
+    /// the old one.
+    pub fn restart(self) -> Result<Self> {
+        let path = self.path.clone();
+        let generation = self.generation + 1;
+        drop(self);
+        let tmp = path.with_extension("arrows.new");
+        let mut next = Self::create_at(tmp.clone(), path.clone(), generation)?;
+        next.flush()?;
+        fs::rename(&tmp, &path).map_err(|e| FormatError::io(&path, e))?;
+        if let Some(parent) = path.parent() {
+            sync_dir(parent)?;
+        }
+        Ok(next)
+    }
+
+    /// Creates a spool file of `generation` at `at`, to be known as `path`.
+    fn create_at(at: PathBuf, path: PathBuf, generation: u64) -> Result<Self> {
+        let file = create_private(&at)?;
         // LZ4-compressed buffers: the spool is written for every row, and
         // compressing costs the recorder less CPU than copying the raw Arrow
         // buffers into the page cache (readers decompress transparently).
         let options = IpcWriteOptions::default()
             .try_with_compression(Some(CompressionType::LZ4_FRAME))
             .map_err(|e| FormatError::arrow_write(&path, e))?;
+        let mut schema = events_schema().as_ref().clone();
+        schema
+            .metadata
+            .insert(GENERATION_KEY.to_string(), generation.to_string());
         let writer = StreamWriter::try_new_with_options(
             BufWriter::with_capacity(1 << 20, file),
-            &events_schema(),
+            &schema,
             options,
         )
-        .map_err(|e| FormatError::arrow_write(&path, e))?;
-        Ok(SpoolWriter { path, writer })
+        .map_err(|e| FormatError::arrow_write(&at, e))?;
+        Ok(SpoolWriter {
+            path,
+            generation,
+            writer,
+        })
     }
 
     /// Appends a batch (buffered; see [`SpoolWriter::flush`]).
@@ -82,17 +126,22 @@ impl SpoolWriter {
     }
 }
 
-/// What could be read back from one spool file.
+/// What could be read back from one spool file and its segment's checkpoint.
 #[derive(Debug)]
 pub struct SpoolContents {
     /// The spool file.
     pub path: PathBuf,
     /// Segment index from the file name.
     pub index: u64,
-    /// Every batch that decoded.
+    /// Every batch that decoded: the checkpoint's rows, then the spool's.
     pub batches: Vec<RecordBatch>,
-    /// Why reading stopped early (a torn last write after a crash, or corruption).
+    /// Rows that came from the checkpoint (the segment's temporary file).
+    pub checkpoint_rows: usize,
+    /// Why reading the spool stopped early (a torn last write after a
+    /// crash, or corruption).
     pub error: Option<String>,
+    /// Why the checkpoint (or the row groups it lists) could not be read.
+    pub checkpoint_error: Option<String>,
 }
 
 impl SpoolContents {
@@ -102,15 +151,37 @@ impl SpoolContents {
     }
 }
 
-/// Reads a spool file up to its end or its first undecodable byte.
+/// Reads what segment `index` made durable before it was committed: the row
+/// groups its checkpoint lists (if any), then the spool file at `path` up to
+/// its end or its first undecodable byte (unless the checkpoint covers the
+/// spool's generation).
 pub fn read_spool(path: &Path, index: u64) -> Result<SpoolContents> {
-    let file = File::open(path).map_err(|e| FormatError::io(path, e))?;
     let mut out = SpoolContents {
         path: path.to_path_buf(),
         index,
         batches: Vec::new(),
+        checkpoint_rows: 0,
         error: None,
+        checkpoint_error: None,
     };
+    let dir = path
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new("."));
+    let covered = match read_checkpoint(dir, index) {
+        Ok(Some(c)) => {
+            out.batches = c.batches;
+            out.checkpoint_rows = out.rows();
+            Some(c.generation)
+        }
+        Ok(None) => None,
+        // The spool's own rows are still worth reading.
+        Err(e) => {
+            out.checkpoint_error = Some(e.to_string());
+            None
+        }
+    };
+    let file = File::open(path).map_err(|e| FormatError::io(path, e))?;
     let reader = match StreamReader::try_new(BufReader::new(file), None) {
         Ok(r) => r,
         Err(e) => {
@@ -123,8 +194,23 @@ pub fn read_spool(path: &Path, index: u64) -> Result<SpoolContents> {
         }
     };
     crate::segment::check_schema(path, &reader.schema())?;
+    let generation = reader
+        .schema()
+        .metadata()
+        .get(GENERATION_KEY)
+        .and_then(|g| g.parse::<u64>().ok())
+        .unwrap_or(0);
+    if covered.is_some_and(|c| generation <= c) {
+        // A crash between the checkpoint and the spool's restart: every row
+        // of this spool is in the checkpoint.
+        return Ok(out);
+    }
+    // Rows read back carry the schema's own metadata, not the spool's.
+    let mut metadata = reader.schema().metadata().clone();
+    metadata.remove(GENERATION_KEY);
+    let schema = std::sync::Arc::new(reader.schema().as_ref().clone().with_metadata(metadata));
     for batch in reader {
-        match batch {
+        match batch.and_then(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec())) {
             Ok(b) => out.batches.push(b),
             Err(e) => {
                 out.error = Some(e.to_string());

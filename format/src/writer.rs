@@ -1,11 +1,17 @@
 //! [`RecordingWriter`]: writes a recording crash-safely.
 //!
-//! Events are buffered, encoded in batches into the current segment's
-//! temporary Parquet file (`events/.part-NNNNNN.parquet.tmp`) and appended to
-//! the spool (`spool/spool-NNNNNN.arrows`). [`RecordingWriter::flush`] (called
-//! by the recorder from a timer, and by `append` when a second has passed)
-//! writes buffered rows to the spool and fsyncs it, so a crash loses at most
-//! the last second. A segment becomes visible only when complete: fsynced,
+//! Events are buffered and encoded in batches into the current segment's
+//! temporary Parquet file (`events/.part-NNNNNN.parquet.tmp`).
+//! [`RecordingWriter::flush`] (called by the recorder from a timer, and by
+//! `append` when a second has passed) makes the rows appended since the last
+//! flush durable, so a crash loses at most the last second. It does so in
+//! one of two ways. When few rows arrived, it appends them to the spool
+//! (`spool/spool-NNNNNN.arrows`) and fsyncs it. When at least
+//! [`WriterOptions::checkpoint_rows`] arrived, copying them a second time
+//! would cost more than a row group: it closes the Parquet row group in
+//! progress, fsyncs the temporary file, writes a checkpoint (the footer of
+//! its row groups so far, see [`crate::checkpoint`]) and starts the spool
+//! over. A segment becomes visible only when complete: fsynced,
 //! renamed to `events/part-NNNNNN.parquet`, the directory fsynced, and the
 //! manifest rewritten atomically. [`RecordingWriter::finish`] commits the last
 //! segment and marks the manifest `complete`.
@@ -22,6 +28,7 @@ use arrow::array::{AsArray, RecordBatch};
 use parquet::file::properties::WriterProperties;
 
 use crate::batch::events_to_batch;
+use crate::checkpoint::remove_checkpoint;
 use crate::error::{FormatError, Result};
 use crate::event::{Event, EventKind};
 use crate::manifest::{MANIFEST_FILE, Manifest, sync_dir};
@@ -45,8 +52,13 @@ pub struct WriterOptions {
     pub row_group_rows: usize,
     /// Events buffered before they are encoded as one batch.
     pub batch_rows: usize,
-    /// Write the crash-safety spool (turn off only for throw-away output).
+    /// Write the crash-safety spool and checkpoints (turn off only for
+    /// throw-away output).
     pub spool: bool,
+    /// When at least this many rows arrived since the last flush, the flush
+    /// checkpoints the segment instead of copying the rows into the spool
+    /// (a busy writer's row groups are then about one flush interval of rows).
+    pub checkpoint_rows: usize,
     /// Longest time rows may stay unflushed (checked on every `append`).
     pub flush_interval: Duration,
     /// zstd level of the segments.
@@ -63,6 +75,7 @@ impl Default for WriterOptions {
             row_group_rows: 128 * 1024,
             batch_rows: 8192,
             spool: true,
+            checkpoint_rows: 32 * 1024,
             flush_interval: Duration::from_secs(1),
             zstd_level: 3,
         }
@@ -73,6 +86,58 @@ struct Current {
     segment: SegmentWriter,
     spool: Option<SpoolWriter>,
     started: Instant,
+    /// Rows written to the segment since the last flush and not yet in the
+    /// spool (dropped once `checkpoint_due`).
+    unspooled: Vec<RecordBatch>,
+    unspooled_rows: usize,
+    /// Enough rows arrived since the last flush: it will checkpoint.
+    checkpoint_due: bool,
+}
+
+impl Current {
+    /// Keeps a part just written to the segment until the next flush decides
+    /// how to make it durable.
+    fn hold(&mut self, part: RecordBatch, checkpoint_rows: usize) {
+        if self.spool.is_none() || self.checkpoint_due {
+            return;
+        }
+        self.unspooled_rows += part.num_rows();
+        self.unspooled.push(part);
+        if self.unspooled_rows >= checkpoint_rows {
+            self.checkpoint_due = true;
+            self.unspooled.clear();
+            self.unspooled_rows = 0;
+        }
+    }
+
+    /// Makes every row written to the segment so far durable: by a
+    /// checkpoint when it is due (or costs nothing more: the row group just
+    /// closed), else by appending the held rows to the spool.
+    fn make_durable(&mut self) -> Result<()> {
+        let Some(spool) = self.spool.take() else {
+            return Ok(());
+        };
+        let checkpoint = self.checkpoint_due
+            || (self.unspooled_rows > 0 && self.segment.in_progress_rows() == 0);
+        let result = if checkpoint {
+            self.segment
+                .checkpoint(spool.generation())
+                .and_then(|()| spool.restart())
+        } else {
+            let mut spool = spool;
+            let written = self
+                .unspooled
+                .iter()
+                .try_for_each(|b| spool.write(b))
+                .and_then(|()| spool.flush());
+            written.map(|()| spool)
+        };
+        self.unspooled.clear();
+        self.unspooled_rows = 0;
+        self.checkpoint_due = false;
+        self.spool = Some(result?);
+        Ok(())
+    }
 }
 
 /// Writes one recording directory. See the module documentation.
@@ -228,14 +293,13 @@ impl RecordingWriter {
         Ok(())
     }
 
-    /// Makes every appended row durable in the spool (write + fsync), and
-    /// rotates the segment if its time limit passed.
+    /// Makes every appended row durable (in the spool or by a checkpoint,
+    /// see the module documentation), and rotates the segment if its time
+    /// limit passed.
     pub fn flush(&mut self) -> Result<()> {
         self.encode_pending()?;
-        if let Some(cur) = self.current.as_mut()
-            && let Some(spool) = cur.spool.as_mut()
-        {
-            spool.flush()?;
+        if let Some(cur) = self.current.as_mut() {
+            cur.make_durable()?;
         }
         self.last_flush = Instant::now();
         if let (Some(limit), Some(cur)) = (self.opts.segment_duration, self.current.as_ref())
@@ -270,10 +334,8 @@ impl RecordingWriter {
             let room = (self.opts.segment_rows - cur.segment.rows) as usize;
             let len = room.min(batch.num_rows() - offset);
             let part = batch.slice(offset, len);
-            if let Some(spool) = cur.spool.as_mut() {
-                spool.write(&part)?;
-            }
             cur.segment.write(&part)?;
+            cur.hold(part, self.opts.checkpoint_rows);
             self.manifest.totals.events_recorded += len as u64;
             offset += len;
             if cur.segment.rows >= self.opts.segment_rows
@@ -300,31 +362,31 @@ impl RecordingWriter {
             segment,
             spool,
             started: Instant::now(),
+            unspooled: Vec::new(),
+            unspooled_rows: 0,
+            checkpoint_due: false,
         });
         Ok(())
     }
 
     fn commit_segment(&mut self) -> Result<()> {
-        let Some(cur) = self.current.take() else {
+        let Some(mut cur) = self.current.take() else {
             return Ok(());
         };
+        let index = self.next_index - 1;
         if cur.segment.rows == 0 {
             cur.segment.abort();
             if let Some(s) = cur.spool {
                 s.remove()?;
             }
-            return Ok(());
+            return remove_checkpoint(&self.dir, index);
         }
-        let info = match cur.segment.commit() {
-            Ok(info) => info,
-            Err(e) => {
-                // Keep the spool: it holds every row of the failed segment.
-                if let Some(mut s) = cur.spool {
-                    let _ = s.flush();
-                }
-                return Err(e);
-            }
-        };
+        if cur.spool.is_some() {
+            // Should the commit fail (disk full), the rows must stay
+            // recoverable: make them durable first.
+            cur.make_durable()?;
+        }
+        let info = cur.segment.commit()?;
         let max_t = info.max_time_ns;
         self.manifest.segments.push(info);
         if self.manifest.end_time_ns.is_none_or(|t| t < max_t) {
@@ -335,7 +397,7 @@ impl RecordingWriter {
         if let Some(s) = cur.spool {
             s.remove()?;
         }
-        Ok(())
+        remove_checkpoint(&self.dir, index)
     }
 
     fn enforce_max_size(&mut self) -> Result<()> {
@@ -405,12 +467,15 @@ impl RecordingWriter {
             }
             let batch = events_to_batch(&self.pending);
             self.pending.clear();
-            if let Some(spool) = self.current.as_mut().and_then(|c| c.spool.as_mut()) {
-                spool.write(&batch)?;
+            if let Some(cur) = self.current.as_mut() {
+                cur.make_durable()?;
+                if let Some(spool) = cur.spool.as_mut() {
+                    spool.write(&batch)?;
+                }
             }
         }
-        if let Some(spool) = self.current.as_mut().and_then(|c| c.spool.as_mut()) {
-            spool.flush()?;
+        if let Some(cur) = self.current.as_mut() {
+            cur.make_durable()?;
         }
         Ok(())
     }

@@ -3,32 +3,14 @@
 use std::fs;
 use std::path::Path;
 
-use hindsight_format::generate::{Generator, GeneratorConfig};
+mod common;
+
+use common::{events, header};
 use hindsight_format::reader::{OpenOptions, discover};
 use hindsight_format::{
     Event, EventKind, FORMAT_VERSION, FormatError, Manifest, Recording, RecordingWriter,
     WriterOptions, recover,
 };
-
-fn events(n: u64, seed: u64) -> Vec<Event> {
-    Generator::new(GeneratorConfig {
-        events: n,
-        seed,
-        ..Default::default()
-    })
-    .next_batch(n as usize)
-}
-
-fn header() -> Manifest {
-    let mut m = Manifest {
-        host_name: "test-host".into(),
-        kernel_release: "6.18.0".into(),
-        boot_id: "b0".into(),
-        ..Default::default()
-    };
-    m.set_start(1_795_161_600_000_000_000);
-    m
-}
 
 fn read_all(dir: &Path) -> Vec<Event> {
     Recording::open(dir)

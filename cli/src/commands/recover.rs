@@ -9,13 +9,15 @@ use std::process::ExitCode;
 Examples:
   hindsight recover /var/lib/hindsight/rec-2026-11-20
 
-A recording whose recorder was killed, crashed or lost power holds its last
-rows in spool/spool-NNNNNN.arrows (flushed every second) and may hold a
-half-written events/.part-NNNNNN.parquet.tmp. recover turns every spool file
-into a proper segment, lists complete segment files the manifest missed,
+A recording whose recorder was killed, crashed or lost power holds the rows
+of its unfinished segment in events/.part-NNNNNN.parquet.tmp (the row groups
+listed by spool/checkpoint-NNNNNN.parquet-footer) and in
+spool/spool-NNNNNN.arrows; both are made durable every second. recover turns
+them into a proper segment, lists complete segment files the manifest missed,
 recomputes rows, hashes and the time range, and marks the manifest complete
 and recovered. Running it again changes nothing. It never deletes data it
-could not convert: an unreadable spool is kept as *.unreadable and reported.
+could not convert: an unreadable spool, or the temporary file of an
+unreadable checkpoint, is kept as *.unreadable and reported.
 
 Exit status: 0 when the recording is complete and consistent afterwards, 2 on
 errors or when some file could not be salvaged.")]
@@ -63,22 +65,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         println!("{}: recovered, {} events", args.dir.display(), report.rows);
         for s in &report.segments_from_spool {
-            println!("  wrote {s} from the spool");
+            println!("  wrote {s} from the checkpoint and the spool");
         }
         if report.rows_salvaged > 0 {
-            println!("  {} rows salvaged from the spool", report.rows_salvaged);
+            println!("  {} rows salvaged", report.rows_salvaged);
         }
         for s in &report.segments_adopted {
             println!("  listed {s} (complete, was missing from manifest.json)");
         }
         for s in &report.removed_temporary {
-            println!("  removed {s} (half-written; its rows were in the spool)");
+            println!("  removed {s} (unfinished; what it had made durable was salvaged)");
         }
     }
     let mut failed = false;
     for (file, why) in &report.unreadable {
         eprintln!(
-            "warning: {}: kept unreadable spool data: {why}",
+            "warning: {}: kept unreadable data: {why}",
             args.dir.join(file).display()
         );
         failed = true;

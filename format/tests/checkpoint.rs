@@ -1,0 +1,163 @@
+//! Crash safety of a busy writer: rows made durable by checkpoints (closed
+//! row groups of the temporary segment file plus their footer) instead of
+//! the spool, read back in memory and by `recover`.
+
+use std::fs;
+use std::path::Path;
+
+mod common;
+
+use common::{events, header};
+use hindsight_format::{Event, Manifest, Recording, RecordingWriter, WriterOptions, recover};
+
+fn read_all(dir: &Path) -> Vec<Event> {
+    Recording::open(dir)
+        .unwrap()
+        .events()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap()
+}
+
+/// A writer that checkpoints once 1 000 rows arrived between flushes.
+fn busy_writer(dir: &Path) -> RecordingWriter {
+    let opts = WriterOptions {
+        batch_rows: 500,
+        checkpoint_rows: 1_000,
+        ..Default::default()
+    };
+    RecordingWriter::create(dir, header(), opts).unwrap()
+}
+
+fn size(path: &Path) -> u64 {
+    fs::metadata(path).unwrap().len()
+}
+
+#[test]
+fn busy_writer_checkpoints_and_a_crash_keeps_every_flushed_row() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("rec");
+    let ev = events(5_800, 21);
+    let mut w = busy_writer(&dir);
+    let spool = dir.join("spool/spool-000000.arrows");
+
+    w.append(&ev[..5_000]).unwrap();
+    w.flush().unwrap();
+    // 5 000 rows arrived: checkpointed, not copied into the spool.
+    let checkpoint = dir.join("spool/checkpoint-000000.parquet-footer");
+    assert!(checkpoint.exists());
+    let empty_spool = size(&spool);
+    assert!(
+        empty_spool < 16 << 10,
+        "the spool restarted empty: {empty_spool}"
+    );
+
+    w.append(&ev[5_000..5_300]).unwrap();
+    w.flush().unwrap();
+    // 300 rows: few enough for the spool.
+    assert!(size(&spool) > empty_spool);
+
+    w.append(&ev[5_300..]).unwrap(); // never flushed: lost by the "kill"
+    std::mem::forget(w);
+
+    let rec = Recording::open(&dir).unwrap();
+    assert_eq!(rec.salvaged_rows(), 5_300);
+    assert_eq!(read_all(&dir), ev[..5_300].to_vec());
+
+    let report = recover(&dir).unwrap();
+    assert_eq!(report.rows_salvaged, 5_300);
+    assert!(report.unreadable.is_empty(), "{:?}", report.unreadable);
+    assert_eq!(read_all(&dir), ev[..5_300].to_vec());
+    assert!(!dir.join("spool").exists(), "checkpoint and spool removed");
+    let names: Vec<_> = fs::read_dir(dir.join("events"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names, ["part-000000.parquet"]);
+    assert!(recover(&dir).unwrap().already_complete);
+}
+
+#[test]
+fn crash_between_checkpoint_and_spool_restart_reads_no_row_twice() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("rec");
+    let ev = events(3_000, 22);
+    let mut w = busy_writer(&dir);
+    w.append(&ev[..400]).unwrap();
+    w.flush().unwrap(); // into the spool (generation 0)
+    let spool = dir.join("spool/spool-000000.arrows");
+    let generation0 = fs::read(&spool).unwrap();
+    w.append(&ev[400..]).unwrap();
+    w.flush().unwrap(); // checkpoint of generation 0, spool restarted
+    std::mem::forget(w);
+    // As if the writer died before renaming the new spool into place.
+    fs::write(&spool, generation0).unwrap();
+
+    assert_eq!(Recording::open(&dir).unwrap().salvaged_rows(), 3_000);
+    assert_eq!(read_all(&dir), ev);
+    recover(&dir).unwrap();
+    assert_eq!(read_all(&dir), ev);
+}
+
+#[test]
+fn committed_segments_leave_no_checkpoint_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("rec");
+    let ev = events(12_000, 23);
+    let opts = WriterOptions {
+        segment_rows: 5_000,
+        batch_rows: 700,
+        checkpoint_rows: 1_000,
+        ..Default::default()
+    };
+    let mut w = RecordingWriter::create(&dir, header(), opts).unwrap();
+    for chunk in ev.chunks(1_500) {
+        w.append(chunk).unwrap();
+        w.flush().unwrap();
+    }
+    let m = w.finish().unwrap();
+    assert_eq!(m.segments.len(), 3);
+    assert_eq!(read_all(&dir), ev);
+    assert!(!dir.join("spool").exists());
+    // A checkpointing writer's row groups are about a flush interval of rows.
+    let seg = fs::File::open(dir.join(&m.segments[0].file)).unwrap();
+    let meta = parquet::file::reader::FileReader::metadata(
+        &parquet::file::reader::SerializedFileReader::new(seg).unwrap(),
+    )
+    .clone();
+    assert!(meta.num_row_groups() > 1, "{}", meta.num_row_groups());
+}
+
+#[test]
+fn unreadable_checkpoint_keeps_the_temporary_file_and_salvages_the_spool() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("rec");
+    let ev = events(2_500, 24);
+    let mut w = busy_writer(&dir);
+    w.append(&ev[..2_000]).unwrap();
+    w.flush().unwrap(); // checkpoint
+    w.append(&ev[2_000..]).unwrap();
+    w.flush().unwrap(); // spool, generation 1
+    std::mem::forget(w);
+    let part = dir.join("events/.part-000000.parquet.tmp");
+    let f = fs::OpenOptions::new().write(true).open(&part).unwrap();
+    f.set_len(100).unwrap(); // the row groups are gone
+
+    let rec = Recording::open(&dir).unwrap();
+    assert_eq!(rec.salvaged_rows(), 500);
+    assert!(
+        rec.warnings().iter().any(|w| w.contains("checkpoint")),
+        "{:?}",
+        rec.warnings()
+    );
+    let report = recover(&dir).unwrap();
+    assert_eq!(report.rows_salvaged, 500);
+    assert_eq!(report.unreadable.len(), 1, "{:?}", report.unreadable);
+    assert!(
+        dir.join("events/.part-000000.parquet.tmp.unreadable")
+            .exists(),
+        "kept, not deleted"
+    );
+    assert_eq!(read_all(&dir), ev[2_000..].to_vec());
+    let m = Manifest::read(&dir).unwrap();
+    assert!(m.complete && m.recovered);
+}
