@@ -50,6 +50,18 @@ fn bench_record_reports_startup_apart_from_per_event_cpu() {
         .iter()
         .find(|t| t["tracer"] == "hindsight")
         .expect("hindsight's result");
+    // Loss is reported as a share of the syscalls, and a tracer that lost
+    // more than 1 % is named as making its ratios not comparable.
+    let syscalls = w["syscalls"].as_u64().unwrap() as f64;
+    let lost = h["lost"].as_u64().expect("lost") as f64;
+    let lost_percent = h["lost_percent"].as_f64().expect("lost_percent");
+    assert!((lost_percent - 100.0 * lost / syscalls).abs() < 1e-9);
+    let lossy = w["lossy"].as_array().expect("lossy");
+    assert_eq!(
+        lossy.iter().any(|t| t == "hindsight"),
+        lost_percent > 1.0,
+        "{lossy:?} with {lost_percent} % lost"
+    );
     let events = h["events"].as_u64().unwrap();
     assert!(events >= 20_000, "{events} events for 20000 getppid calls");
     let with = h["tracer_cpu_ns_per_event"].as_f64().unwrap();

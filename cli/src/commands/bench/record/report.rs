@@ -19,6 +19,8 @@ pub(super) struct TracerResult {
     events: Option<u64>,
     events_per_sec: Option<f64>,
     lost: Option<u64>,
+    /// `lost` as a percentage of the workload's syscalls (max over rounds).
+    lost_percent: Option<f64>,
     bytes_per_event: Option<f64>,
     /// The tracer's own CPU time (user + system, start-up included) per
     /// event, or per syscall for tracers that record no events.
@@ -51,7 +53,15 @@ pub(super) struct WorkloadResult {
     /// hindsight added time / hindsight-baseline added time.
     #[serde(skip_serializing_if = "Option::is_none")]
     hindsight_over_baseline: Option<f64>,
+    /// Tracers that lost more than [`LOSSY_PERCENT`] of the events: their
+    /// added time is not the cost of handling every event, so ratios that
+    /// involve them do not compare like with like (marked † in the table).
+    lossy: Vec<Tracer>,
 }
+
+/// Loss above which a tracer's added time is not comparable (percent of
+/// the workload's syscalls).
+pub(super) const LOSSY_PERCENT: f64 = 1.0;
 
 #[derive(Debug, Serialize)]
 pub(super) struct Report {
@@ -163,6 +173,7 @@ pub(super) fn summarize(
             events,
             events_per_sec: events.map(|e| e as f64 / (wall_ns / 1e9)),
             lost,
+            lost_percent: lost.map(|l| 100.0 * l as f64 / syscalls.max(1) as f64),
             bytes_per_event: disk.zip(events).map(|(d, e)| d as f64 / e.max(1) as f64),
             tracer_cpu_ns_per_event: (t != Tracer::None)
                 .then_some(cpu)
@@ -199,6 +210,11 @@ pub(super) fn summarize(
             added(Tracer::HindsightBaseline),
         ),
         hindsight_over_baseline: ratio(hs, added(Tracer::HindsightBaseline)),
+        lossy: out
+            .iter()
+            .filter(|r| r.lost_percent.is_some_and(|p| p > LOSSY_PERCENT))
+            .map(|r| r.tracer)
+            .collect(),
         tracers: out,
     })
 }
@@ -207,6 +223,19 @@ fn fmt_opt(v: Option<f64>, prec: usize) -> String {
     match v {
         Some(x) if x.is_finite() => format!("{x:.prec$}"),
         _ => "-".into(),
+    }
+}
+
+impl WorkloadResult {
+    /// A ratio between tracers `a` and `b`, marked † when either lost more
+    /// than [`LOSSY_PERCENT`] of the events.
+    fn ratio_cell(&self, v: Option<f64>, prec: usize, a: Tracer, b: Tracer) -> String {
+        let cell = fmt_opt(v, prec);
+        if cell != "-" && (self.lossy.contains(&a) || self.lossy.contains(&b)) {
+            format!("{cell} †")
+        } else {
+            cell
+        }
     }
 }
 
@@ -234,11 +263,27 @@ pub(super) fn print_table(r: &Report) {
             added(Tracer::BpftraceCount),
             added(Tracer::BpftracePrint),
             added(Tracer::Strace),
-            fmt_opt(w.ratio_vs_bpftrace_count, 2),
-            fmt_opt(w.bpftrace_print_over_hindsight, 1),
-            fmt_opt(w.strace_over_hindsight, 1),
+            w.ratio_cell(
+                w.ratio_vs_bpftrace_count,
+                2,
+                Tracer::Hindsight,
+                Tracer::BpftraceCount
+            ),
+            w.ratio_cell(
+                w.bpftrace_print_over_hindsight,
+                1,
+                Tracer::BpftracePrint,
+                Tracer::Hindsight
+            ),
+            w.ratio_cell(
+                w.strace_over_hindsight,
+                1,
+                Tracer::Strace,
+                Tracer::Hindsight
+            ),
         );
     }
+    print_lossy_note(r);
     if let Some(b) = &r.baseline {
         println!();
         println!("Against the baseline build ({b}), same rounds:");
@@ -257,18 +302,21 @@ pub(super) fn print_table(r: &Report) {
                     0,
                 )
             };
+            let (hs, base) = (Tracer::Hindsight, Tracer::HindsightBaseline);
+            let (count, print) = (Tracer::BpftraceCount, Tracer::BpftracePrint);
             println!(
                 "| {} | {} | {} | {} | {} | {} | {} | {} |",
                 wl_name(w.workload),
-                added(Tracer::Hindsight),
-                added(Tracer::HindsightBaseline),
-                fmt_opt(w.hindsight_over_baseline, 2),
-                fmt_opt(w.ratio_vs_bpftrace_count, 2),
-                fmt_opt(w.baseline_vs_bpftrace_count, 2),
-                fmt_opt(w.bpftrace_print_over_hindsight, 1),
-                fmt_opt(w.bpftrace_print_over_baseline, 1),
+                added(hs),
+                added(base),
+                w.ratio_cell(w.hindsight_over_baseline, 2, hs, base),
+                w.ratio_cell(w.ratio_vs_bpftrace_count, 2, hs, count),
+                w.ratio_cell(w.baseline_vs_bpftrace_count, 2, base, count),
+                w.ratio_cell(w.bpftrace_print_over_hindsight, 1, print, hs),
+                w.ratio_cell(w.bpftrace_print_over_baseline, 1, print, base),
             );
         }
+        print_lossy_note(r);
     }
     for (t, title) in [
         (Tracer::Hindsight, "Hindsight's recording:"),
@@ -317,7 +365,12 @@ pub(super) fn print_table(r: &Report) {
                 .tracers
                 .iter()
                 .find(|x| x.tracer == Tracer::BpftracePrint)?;
-            Some(format!("{} {}", wl_name(w.workload), x.lost?))
+            Some(format!(
+                "{} {} ({:.1} %)",
+                wl_name(w.workload),
+                x.lost?,
+                x.lost_percent?
+            ))
         })
         .collect();
     if !print_lost.is_empty() {
@@ -335,6 +388,37 @@ pub(super) fn print_table(r: &Report) {
     for n in &r.notes {
         println!("note: {n}");
     }
+}
+
+/// Explains the † marks of the ratio tables, naming who lost what.
+fn print_lossy_note(r: &Report) {
+    let lossy: Vec<String> = r
+        .workloads
+        .iter()
+        .flat_map(|w| {
+            w.tracers
+                .iter()
+                .filter(|x| w.lossy.contains(&x.tracer))
+                .map(|x| {
+                    format!(
+                        "{} on {} ({:.1} %)",
+                        x.tracer.name(),
+                        wl_name(w.workload),
+                        x.lost_percent.unwrap_or(f64::NAN)
+                    )
+                })
+        })
+        .collect();
+    if lossy.is_empty() {
+        return;
+    }
+    println!();
+    println!(
+        "† not comparable: a tracer in this ratio lost more than {LOSSY_PERCENT} % of the events \
+         ({}). A tracer that drops events does not wait for them, so its added time \
+         is not the cost of handling every event.",
+        lossy.join(", ")
+    );
 }
 
 /// Prints the `--sustained` result as a Markdown table.
@@ -364,4 +448,40 @@ pub(super) fn print_sustained_table(r: &SustainedReport) {
         r.bytes_per_event,
         r.recorder_cpu_percent
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(lossy: Vec<Tracer>) -> WorkloadResult {
+        WorkloadResult {
+            workload: Workload::Getppid,
+            command: String::new(),
+            syscalls: 1000,
+            tracers: Vec::new(),
+            ratio_vs_bpftrace_count: Some(2.0),
+            bpftrace_print_over_hindsight: Some(12.0),
+            strace_over_hindsight: None,
+            baseline_vs_bpftrace_count: None,
+            bpftrace_print_over_baseline: None,
+            hindsight_over_baseline: None,
+            lossy,
+        }
+    }
+
+    #[test]
+    fn ratios_with_a_lossy_tracer_are_marked() {
+        let (hs, count, print) = (
+            Tracer::Hindsight,
+            Tracer::BpftraceCount,
+            Tracer::BpftracePrint,
+        );
+        let w = result(vec![print]);
+        assert_eq!(w.ratio_cell(Some(12.0), 1, print, hs), "12.0 †");
+        assert_eq!(w.ratio_cell(Some(2.0), 2, hs, count), "2.00");
+        assert_eq!(w.ratio_cell(None, 1, print, hs), "-");
+        let w = result(vec![hs]);
+        assert_eq!(w.ratio_cell(Some(2.0), 2, hs, count), "2.00 †");
+    }
 }
