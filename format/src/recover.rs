@@ -70,9 +70,13 @@ pub fn recover(dir: &Path) -> Result<RecoveryReport> {
         }
         Err(e) => return Err(e),
     };
-    // Half-written output of an earlier recovery that stopped.
-    for (_, path) in list_events(dir, ".recover-", ".parquet.tmp")? {
-        remove(&path)?;
+    // Half-written output of an earlier recovery that stopped, or of a
+    // writer that was rewriting a segment sorted (its rows are in the
+    // segment's temporary file).
+    for prefix in [".recover-", ".sort-"] {
+        for (_, path) in list_events(dir, prefix, ".parquet.tmp")? {
+            remove(&path)?;
+        }
     }
     let spools = list_spool(dir)?;
     let temporaries = list_events(dir, ".part-", ".parquet.tmp")?;
@@ -138,6 +142,22 @@ pub fn recover(dir: &Path) -> Result<RecoveryReport> {
             continue;
         }
         let contents = read_spool(path, *index)?;
+        if let Some(err) = &contents.checkpoint_error {
+            // Kept before anything is written, so that no later step (nor a
+            // later run) takes the temporary file for a converted one.
+            let (tmp, checkpoint) = (temporary_file_name(*index), checkpoint_file_name(*index));
+            let from = if dir.join(&tmp).exists() {
+                tmp
+            } else {
+                checkpoint.clone()
+            };
+            let kept = format!("{from}.unreadable");
+            fs::rename(dir.join(&from), dir.join(&kept))
+                .map_err(|e| FormatError::io(dir.join(&from), e))?;
+            report
+                .unreadable
+                .push((kept, format!("{err} (the row groups {checkpoint} lists)")));
+        }
         let mut batches: Vec<RecordBatch> = Vec::new();
         for b in &contents.batches {
             let b = sort_by_seq(b)?;
@@ -173,20 +193,6 @@ pub fn recover(dir: &Path) -> Result<RecoveryReport> {
             count_loss(&all, &mut manifest);
             manifest.segments.push(info);
             covered.insert(*index);
-        }
-        if let Some(err) = &contents.checkpoint_error {
-            let tmp = dir.join(temporary_file_name(*index));
-            let kept = format!("{}.unreadable", temporary_file_name(*index));
-            if tmp.exists() {
-                fs::rename(&tmp, dir.join(&kept)).map_err(|e| FormatError::io(&tmp, e))?;
-            }
-            report.unreadable.push((
-                kept,
-                format!(
-                    "{err} (the row groups {} lists)",
-                    checkpoint_file_name(*index)
-                ),
-            ));
         }
         remove_checkpoint(dir, *index)?;
         match &contents.error {

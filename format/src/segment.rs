@@ -136,6 +136,9 @@ pub struct SegmentWriter {
     max_time: i64,
     arrow_bytes: u64,
     sorted: bool,
+    /// A checkpoint was written (and `events/` fsynced, so that the
+    /// temporary file's name survives a power loss).
+    checkpointed: bool,
 }
 
 impl SegmentWriter {
@@ -176,6 +179,7 @@ impl SegmentWriter {
             max_time: i64::MIN,
             arrow_bytes: 0,
             sorted: true,
+            checkpointed: false,
         })
     }
 
@@ -214,6 +218,10 @@ impl SegmentWriter {
             .file
             .sync_data()
             .map_err(|e| FormatError::io(tmp, e))?;
+        if !self.checkpointed {
+            sync_dir(&self.dir.join("events"))?;
+            self.checkpointed = true;
+        }
         write_checkpoint(
             &self.dir,
             self.index,
@@ -269,15 +277,18 @@ impl SegmentWriter {
             let batches = read_segment(&self.tmp, None)?;
             let all = arrow::compute::concat_batches(&events_schema(), &batches)
                 .map_err(|e| FormatError::BadBatch(e.to_string()))?;
-            let name = self.tmp.strip_prefix(&self.dir).unwrap_or(&self.tmp);
+            // Under another name: until the sorted copy is committed, this
+            // file holds the rows a checkpoint may list.
             let mut again = SegmentWriter::create_as(
                 &self.dir,
                 self.index,
                 self.props.clone(),
-                &name.to_string_lossy(),
+                &sorting_file_name(self.index),
             )?;
             again.write(&all)?;
-            return again.commit();
+            let info = again.commit()?;
+            fs::remove_file(&self.tmp).map_err(|e| FormatError::io(&self.tmp, e))?;
+            return Ok(info);
         }
         hf.file
             .sync_all()
@@ -305,6 +316,12 @@ impl SegmentWriter {
         self.writer.take();
         let _ = fs::remove_file(&self.tmp);
     }
+}
+
+/// The temporary file of segment `index` rewritten sorted by `seq`,
+/// relative to the recording.
+pub(crate) fn sorting_file_name(index: u64) -> String {
+    format!("events/.sort-{index:06}.parquet.tmp")
 }
 
 /// Lower-case hex of bytes.

@@ -18,10 +18,11 @@ use arrow::ipc::CompressionType;
 use arrow::ipc::reader::StreamReader;
 use arrow::ipc::writer::{IpcWriteOptions, StreamWriter};
 
-use crate::checkpoint::{GENERATION_KEY, read_checkpoint};
+use crate::checkpoint::{GENERATION_KEY, read_checkpoint, temporary_file_name};
 use crate::error::{FormatError, Result};
-use crate::manifest::{create_private, parse_index, sync_dir};
+use crate::manifest::{create_private, parse_index, segment_file_name, sync_dir};
 use crate::schema::events_schema;
+use crate::segment::read_segment;
 
 /// Directory of the spool inside a recording.
 pub const SPOOL_DIR: &str = "spool";
@@ -113,17 +114,20 @@ impl SpoolWriter {
             .sync_data()
             .map_err(|e| FormatError::io(&self.path, e))
     }
+}
 
-    /// Removes the spool file (after its segment was committed).
-    pub fn remove(self) -> Result<()> {
-        let path = self.path.clone();
-        drop(self);
-        match fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(FormatError::io(&path, e)),
+/// Removes the spool file of segment `index` (after the segment was
+/// committed), and the next generation's file if a restart was cut short.
+pub fn remove_spool(dir: &Path, index: u64) -> Result<()> {
+    let path = dir.join(spool_file_name(index));
+    for p in [path.with_extension("arrows.new"), path] {
+        match fs::remove_file(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(FormatError::io(&p, e)),
         }
     }
+    Ok(())
 }
 
 /// What could be read back from one spool file and its segment's checkpoint.
@@ -155,6 +159,13 @@ impl SpoolContents {
 /// groups its checkpoint lists (if any), then the spool file at `path` up to
 /// its end or its first undecodable byte (unless the checkpoint covers the
 /// spool's generation).
+///
+/// A live writer may checkpoint, restart the spool or commit the segment
+/// while this reads. The spool is opened first and read through that open
+/// file, so its generation is the one compared with the checkpoint read
+/// after it (a newer checkpoint covers it). When the segment's temporary file
+/// or its spool is gone and `events/part-NNNNNN.parquet` exists, the segment
+/// was committed: its rows are read from there.
 pub fn read_spool(path: &Path, index: u64) -> Result<SpoolContents> {
     let mut out = SpoolContents {
         path: path.to_path_buf(),
@@ -168,6 +179,35 @@ pub fn read_spool(path: &Path, index: u64) -> Result<SpoolContents> {
         .parent()
         .and_then(Path::parent)
         .unwrap_or(Path::new("."));
+    let file = match File::open(path) {
+        Ok(f) => Some(f),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(FormatError::io(path, e)),
+    };
+    let committed = dir.join(segment_file_name(index));
+    if (file.is_none() || !dir.join(temporary_file_name(index)).exists()) && committed.exists() {
+        // Committed since the caller looked (or before a crash that kept
+        // the manifest from listing it): the segment holds every row.
+        out.batches = read_segment(&committed, None)?;
+        return Ok(out);
+    }
+    let Some(file) = file else {
+        return Ok(out);
+    };
+    let stream = match StreamReader::try_new(BufReader::new(file), None) {
+        Ok(r) => {
+            crate::segment::check_schema(path, &r.schema())?;
+            Some(r)
+        }
+        Err(e) => {
+            // An empty file (crash right after creation) holds nothing to lose.
+            let len = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+            if len > 0 {
+                out.error = Some(e.to_string());
+            }
+            None
+        }
+    };
     let covered = match read_checkpoint(dir, index) {
         Ok(Some(c)) => {
             out.batches = c.batches;
@@ -175,25 +215,20 @@ pub fn read_spool(path: &Path, index: u64) -> Result<SpoolContents> {
             Some(c.generation)
         }
         Ok(None) => None,
+        Err(_) if committed.exists() => {
+            // Committed while this read.
+            out.batches = read_segment(&committed, None)?;
+            return Ok(out);
+        }
         // The spool's own rows are still worth reading.
         Err(e) => {
             out.checkpoint_error = Some(e.to_string());
             None
         }
     };
-    let file = File::open(path).map_err(|e| FormatError::io(path, e))?;
-    let reader = match StreamReader::try_new(BufReader::new(file), None) {
-        Ok(r) => r,
-        Err(e) => {
-            // An empty file (crash right after creation) holds nothing to lose.
-            let len = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-            if len > 0 {
-                out.error = Some(e.to_string());
-            }
-            return Ok(out);
-        }
+    let Some(reader) = stream else {
+        return Ok(out);
     };
-    crate::segment::check_schema(path, &reader.schema())?;
     let generation = reader
         .schema()
         .metadata()
@@ -201,8 +236,9 @@ pub fn read_spool(path: &Path, index: u64) -> Result<SpoolContents> {
         .and_then(|g| g.parse::<u64>().ok())
         .unwrap_or(0);
     if covered.is_some_and(|c| generation <= c) {
-        // A crash between the checkpoint and the spool's restart: every row
-        // of this spool is in the checkpoint.
+        // Every row of this spool is in the checkpoint (a crash between the
+        // checkpoint and the spool's restart, or a writer that checkpointed
+        // while this read).
         return Ok(out);
     }
     // Rows read back carry the schema's own metadata, not the spool's.

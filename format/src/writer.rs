@@ -34,7 +34,7 @@ use crate::event::{Event, EventKind};
 use crate::manifest::{MANIFEST_FILE, Manifest, sync_dir};
 use crate::schema::FORMAT_VERSION;
 use crate::segment::{SegmentWriter, check_schema, writer_properties};
-use crate::spool::{SPOOL_DIR, SpoolWriter};
+use crate::spool::{SPOOL_DIR, SpoolWriter, remove_spool};
 
 /// Options of a [`RecordingWriter`]. `Default` suits a recorder.
 #[derive(Debug, Clone)]
@@ -92,6 +92,9 @@ struct Current {
     unspooled_rows: usize,
     /// Enough rows arrived since the last flush: it will checkpoint.
     checkpoint_due: bool,
+    /// Why making rows durable failed: the spool and the segment's file may
+    /// be half-written, so every later attempt fails with this.
+    broken: Option<String>,
 }
 
 impl Current {
@@ -114,6 +117,12 @@ impl Current {
     /// checkpoint when it is due (or costs nothing more: the row group just
     /// closed), else by appending the held rows to the spool.
     fn make_durable(&mut self) -> Result<()> {
+        if let Some(why) = &self.broken {
+            return Err(FormatError::Invalid(format!(
+                "{}: rows are no longer made durable after an earlier error: {why}",
+                self.segment.tmp_path().display()
+            )));
+        }
         let Some(spool) = self.spool.take() else {
             return Ok(());
         };
@@ -135,8 +144,16 @@ impl Current {
         self.unspooled.clear();
         self.unspooled_rows = 0;
         self.checkpoint_due = false;
-        self.spool = Some(result?);
-        Ok(())
+        match result {
+            Ok(spool) => {
+                self.spool = Some(spool);
+                Ok(())
+            }
+            Err(e) => {
+                self.broken = Some(e.to_string());
+                Err(e)
+            }
+        }
     }
 }
 
@@ -353,6 +370,7 @@ impl RecordingWriter {
         let spool = if self.opts.spool {
             let mut s = SpoolWriter::create(&self.dir, index)?;
             s.flush()?;
+            sync_dir(&self.dir.join(SPOOL_DIR))?;
             Some(s)
         } else {
             None
@@ -365,6 +383,7 @@ impl RecordingWriter {
             unspooled: Vec::new(),
             unspooled_rows: 0,
             checkpoint_due: false,
+            broken: None,
         });
         Ok(())
     }
@@ -376,14 +395,15 @@ impl RecordingWriter {
         let index = self.next_index - 1;
         if cur.segment.rows == 0 {
             cur.segment.abort();
-            if let Some(s) = cur.spool {
-                s.remove()?;
-            }
+            drop(cur.spool);
+            remove_spool(&self.dir, index)?;
             return remove_checkpoint(&self.dir, index);
         }
         if cur.spool.is_some() {
             // Should the commit fail (disk full), the rows must stay
-            // recoverable: make them durable first.
+            // recoverable: make them durable first. (After an earlier
+            // failure to do so, committing is still worth trying: the
+            // segment writer holds every row.)
             cur.make_durable()?;
         }
         let info = cur.segment.commit()?;
@@ -394,9 +414,8 @@ impl RecordingWriter {
         }
         self.enforce_max_size()?;
         self.manifest.write_atomic(&self.dir)?;
-        if let Some(s) = cur.spool {
-            s.remove()?;
-        }
+        drop(cur.spool);
+        remove_spool(&self.dir, index)?;
         remove_checkpoint(&self.dir, index)
     }
 

@@ -161,3 +161,156 @@ fn unreadable_checkpoint_keeps_the_temporary_file_and_salvages_the_spool() {
     let m = Manifest::read(&dir).unwrap();
     assert!(m.complete && m.recovered);
 }
+
+#[test]
+fn rows_of_a_later_generation_follow_a_later_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("rec");
+    let ev = events(10_500, 25);
+    let mut w = busy_writer(&dir);
+    for range in [0..5_000, 5_000..5_300, 5_300..10_300, 10_300..10_500] {
+        w.append(&ev[range]).unwrap();
+        w.flush().unwrap(); // checkpoint, spool, checkpoint, spool
+    }
+    std::mem::forget(w);
+    assert_eq!(read_all(&dir), ev);
+    recover(&dir).unwrap();
+    assert_eq!(read_all(&dir), ev);
+}
+
+#[test]
+fn dropping_a_busy_writer_checkpoints_what_it_holds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("rec");
+    let ev = events(5_000, 26);
+    let mut w = busy_writer(&dir);
+    w.append(&ev).unwrap(); // 5 000 rows held: a checkpoint is due
+    drop(w); // e.g. a panic unwinding
+    assert!(dir.join("spool/checkpoint-000000.parquet-footer").exists());
+    assert_eq!(Recording::open(&dir).unwrap().salvaged_rows(), 5_000);
+    recover(&dir).unwrap();
+    assert_eq!(read_all(&dir), ev);
+}
+
+#[test]
+fn rewriting_an_unsorted_segment_keeps_the_checkpointed_file_until_committed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("rec");
+    let ev = events(4_000, 27);
+    let mut w = busy_writer(&dir);
+    w.append(&ev[2_000..]).unwrap();
+    w.flush().unwrap(); // checkpoint of rows 2000..4000
+    let part = dir.join("events/.part-000000.parquet.tmp");
+    let link = tmp.path().join("checkpointed.parquet");
+    fs::hard_link(&part, &link).unwrap();
+    let before = fs::read(&link).unwrap();
+    w.append(&ev[..2_000]).unwrap(); // out of seq order: rewritten at commit
+    w.finish().unwrap();
+    // The file the checkpoint listed was never rewritten in place (a crash
+    // during the rewrite would have lost its rows).
+    assert!(fs::read(&link).unwrap().starts_with(&before));
+    assert!(!part.exists(), "removed once the sorted copy was committed");
+    assert_eq!(read_all(&dir), ev);
+}
+
+#[test]
+fn a_segment_committed_but_not_yet_listed_is_read_whole() {
+    // The window between a segment's rename and the manifest naming it.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("rec");
+    let ev = events(5_500, 28);
+    let opts = WriterOptions {
+        segment_rows: 5_000,
+        batch_rows: 500,
+        checkpoint_rows: 1_000,
+        ..Default::default()
+    };
+    let mut w = RecordingWriter::create(&dir, header(), opts).unwrap();
+    w.append(&ev[..3_000]).unwrap();
+    w.flush().unwrap(); // checkpoint of segment 0
+    let manifest = fs::read(dir.join("manifest.json")).unwrap();
+    let spool = dir.join("spool/spool-000000.arrows");
+    let checkpoint = dir.join("spool/checkpoint-000000.parquet-footer");
+    let (spool_bytes, checkpoint_bytes) =
+        (fs::read(&spool).unwrap(), fs::read(&checkpoint).unwrap());
+    w.append(&ev[3_000..]).unwrap(); // segment 0 committed at 5 000 rows
+    w.flush().unwrap(); // 500 rows of segment 1 in its spool
+    std::mem::forget(w);
+    // As if the writer died before rewriting the manifest and cleaning up.
+    fs::write(dir.join("manifest.json"), manifest).unwrap();
+    fs::write(&spool, spool_bytes).unwrap();
+    fs::write(&checkpoint, checkpoint_bytes).unwrap();
+
+    let rec = Recording::open(&dir).unwrap();
+    assert_eq!(rec.salvaged_rows(), 5_500, "{:?}", rec.warnings());
+    assert_eq!(read_all(&dir), ev);
+    let report = recover(&dir).unwrap();
+    assert_eq!(report.segments_adopted, ["events/part-000000.parquet"]);
+    assert_eq!(read_all(&dir), ev);
+    assert!(!dir.join("spool").exists());
+}
+
+#[test]
+fn full_disk_while_checkpointing_fails_every_later_flush() {
+    // A 2 MiB tmpfs needs root (the project's test machines run as root).
+    let tmp = tempfile::tempdir().unwrap();
+    let mnt = tmp.path();
+    let ok = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
+        .arg(mnt)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !ok {
+        eprintln!("SKIPPED: cannot mount a small tmpfs (not root?)");
+        return;
+    }
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _guard = Unmount(mnt);
+    let dir = mnt.join("rec");
+    let opts = WriterOptions {
+        segment_rows: 1 << 30,
+        segment_bytes: 1 << 40,
+        batch_rows: 2_000,
+        checkpoint_rows: 4_000,
+        zstd_level: 1,
+        ..Default::default()
+    };
+    let mut w = RecordingWriter::create(&dir, header(), opts).unwrap();
+    let ev = events(8_000, 29);
+    let mut err = None;
+    let mut durable = 0;
+    for _ in 0..400 {
+        // The same rows again and again: seq order does not matter here.
+        match w.append(&ev).and_then(|()| w.flush()) {
+            Ok(()) => durable += ev.len(),
+            Err(e) => {
+                err = Some(e);
+                break;
+            }
+        }
+    }
+    let err = err.expect("the disk fills up");
+    assert!(err.is_disk_full(), "{err}");
+    // Nothing is durable any more: later flushes say so.
+    let again = w.flush().unwrap_err();
+    assert!(
+        again.to_string().contains("no longer made durable"),
+        "{again}"
+    );
+    drop(w); // closes its files (so that the tmpfs can be unmounted)
+    let m = Manifest::read(&dir).expect("manifest still valid");
+    assert!(!m.complete);
+    // What was checkpointed before the disk filled up is still readable.
+    let rec = Recording::open(&dir).unwrap();
+    assert!(
+        rec.salvaged_rows() >= durable as u64,
+        "{} < {durable}",
+        rec.salvaged_rows()
+    );
+}
