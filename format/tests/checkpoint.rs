@@ -7,16 +7,8 @@ use std::path::Path;
 
 mod common;
 
-use common::{events, header};
-use hindsight_format::{Event, Manifest, Recording, RecordingWriter, WriterOptions, recover};
-
-fn read_all(dir: &Path) -> Vec<Event> {
-    Recording::open(dir)
-        .unwrap()
-        .events()
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap()
-}
+use common::{SmallTmpfs, events, header, read_all};
+use hindsight_format::{Manifest, Recording, RecordingWriter, WriterOptions, recover};
 
 /// A writer that checkpoints once 1 000 rows arrived between flushes.
 fn busy_writer(dir: &Path) -> RecordingWriter {
@@ -252,26 +244,10 @@ fn a_segment_committed_but_not_yet_listed_is_read_whole() {
 
 #[test]
 fn full_disk_while_checkpointing_fails_every_later_flush() {
-    // A 2 MiB tmpfs needs root (the project's test machines run as root).
-    let tmp = tempfile::tempdir().unwrap();
-    let mnt = tmp.path();
-    let ok = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
-        .arg(mnt)
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !ok {
-        eprintln!("SKIPPED: cannot mount a small tmpfs (not root?)");
+    let Some(tmpfs) = SmallTmpfs::mount() else {
         return;
-    }
-    struct Unmount<'a>(&'a Path);
-    impl Drop for Unmount<'_> {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("umount").arg(self.0).status();
-        }
-    }
-    let _guard = Unmount(mnt);
+    };
+    let mnt = tmpfs.path();
     let dir = mnt.join("rec");
     let opts = WriterOptions {
         segment_rows: 1 << 30,

@@ -1,24 +1,15 @@
 //! Writing, reading, crash safety and validation of recordings.
 
 use std::fs;
-use std::path::Path;
 
 mod common;
 
-use common::{events, header};
+use common::{SmallTmpfs, events, header, read_all};
 use hindsight_format::reader::{OpenOptions, discover};
 use hindsight_format::{
-    Event, EventKind, FORMAT_VERSION, FormatError, Manifest, Recording, RecordingWriter,
-    WriterOptions, recover,
+    EventKind, FORMAT_VERSION, FormatError, Manifest, Recording, RecordingWriter, WriterOptions,
+    recover,
 };
-
-fn read_all(dir: &Path) -> Vec<Event> {
-    Recording::open(dir)
-        .unwrap()
-        .events()
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap()
-}
 
 #[test]
 fn roundtrip_through_segments() {
@@ -355,26 +346,10 @@ fn loss_rows_are_counted() {
 
 #[test]
 fn full_disk_gives_a_clear_error_and_a_valid_manifest() {
-    // A 2 MiB tmpfs needs root (the project's test machines run as root).
-    let tmp = tempfile::tempdir().unwrap();
-    let mnt = tmp.path();
-    let ok = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
-        .arg(mnt)
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !ok {
-        eprintln!("SKIPPED: cannot mount a small tmpfs (not root?)");
+    let Some(tmpfs) = SmallTmpfs::mount() else {
         return;
-    }
-    struct Unmount<'a>(&'a Path);
-    impl Drop for Unmount<'_> {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("umount").arg(self.0).status();
-        }
-    }
-    let _guard = Unmount(mnt);
+    };
+    let mnt = tmpfs.path();
     let dir = mnt.join("rec");
     let opts = WriterOptions {
         segment_rows: 20_000,
