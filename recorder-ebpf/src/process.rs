@@ -1,4 +1,5 @@
-//! Process lifecycle: `sched_process_fork` (children join the tracked set),
+//! Process lifecycle: `sched_process_fork` (children join the tracked set;
+//! the row names the parent's in-flight clone-family call),
 //! `sched_process_exec` (the binary the kernel executed, argv from the new
 //! image, cwd) and `sched_process_exit` (last thread of a process).
 
@@ -63,6 +64,12 @@ pub fn hs_fork(ctx: RawTracePointContext) -> i32 {
     reset(h, KIND_FORK);
     h.child_tgid = ctgid;
     h.aux_int = ctid as i32;
+    // The call that forked: the parent (the current task) is inside it, so
+    // its entry state names it (IDLE when that call is not recorded).
+    let tid = unsafe { h::bpf_get_current_pid_tgid() } as u32;
+    if let Some(st) = cur_entry(tid) {
+        h.syscall_nr = unsafe { (*st).nr };
+    }
     send(ev);
     0
 }

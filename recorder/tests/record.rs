@@ -165,6 +165,25 @@ fn fork_and_exit_code_and_descendants() {
     assert_eq!(rec.summary.exit_code, Some(7));
     let forks = rec.kind(EventKind::ProcessFork);
     assert!(forks.len() >= 2, "{}", rec.dump());
+    // Each fork row names the call that forked, and the parent's row of that
+    // call returned the child's pid.
+    for f in &forks {
+        let call = f.syscall.as_deref();
+        assert!(
+            matches!(call, Some("clone" | "clone3" | "fork" | "vfork")),
+            "fork row with syscall {call:?}\n{}",
+            rec.dump()
+        );
+        let parent_call = rec.sys(call.unwrap()).into_iter().any(|c| {
+            Some(c.process_pid) == f.process_parent_pid && c.ret == Some(i64::from(f.thread_id))
+        });
+        assert!(
+            parent_call,
+            "no {call:?} returning {}\n{}",
+            f.thread_id,
+            rec.dump()
+        );
+    }
     let root = rec.kind(EventKind::ProcessExec)[0].process_pid;
     assert!(
         forks.iter().all(|f| f.process_parent_pid == Some(root)),

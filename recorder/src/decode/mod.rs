@@ -341,6 +341,11 @@ impl Decoder {
                 syscalls::name(h.syscall_nr).or(Some("execve"))
             }
             KIND_EXEC => Some("execve"),
+            // The parent's call in flight, if it is one that forks (a
+            // kernel thread's fork, or a call outside the recorded set, has
+            // none).
+            KIND_FORK => syscalls::name(h.syscall_nr)
+                .filter(|n| matches!(*n, "clone" | "clone3" | "fork" | "vfork")),
             _ => None,
         };
         match h.kind {
