@@ -12,7 +12,7 @@
 
 use std::fs::{self, File};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
@@ -27,7 +27,7 @@ use parquet::file::metadata::{
 use parquet::file::properties::WriterProperties;
 
 use crate::error::{FormatError, Result};
-use crate::manifest::{create_private, sync_dir};
+use crate::manifest::{create_private, remove_if_exists, sync_dir};
 use crate::schema::events_schema;
 use crate::spool::SPOOL_DIR;
 
@@ -101,8 +101,6 @@ pub fn write_checkpoint(
 /// The rows a checkpoint makes readable.
 #[derive(Debug)]
 pub struct CheckpointContents {
-    /// The checkpoint file.
-    pub path: PathBuf,
     /// The spool generation it covers.
     pub generation: u64,
     /// The rows of its row groups, read from the temporary segment file.
@@ -162,7 +160,6 @@ pub fn read_checkpoint(dir: &Path, index: u64) -> Result<Option<CheckpointConten
             message: format!("row groups listed by {}: {e}", path.display()),
         })?;
     Ok(Some(CheckpointContents {
-        path,
         generation,
         batches,
     }))
@@ -170,10 +167,5 @@ pub fn read_checkpoint(dir: &Path, index: u64) -> Result<Option<CheckpointConten
 
 /// Removes the checkpoint of segment `index`, if any.
 pub fn remove_checkpoint(dir: &Path, index: u64) -> Result<()> {
-    let path = dir.join(checkpoint_file_name(index));
-    match fs::remove_file(&path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(FormatError::io(&path, e)),
-    }
+    remove_if_exists(&dir.join(checkpoint_file_name(index)))
 }

@@ -303,6 +303,15 @@ pub(crate) fn create_private(path: &Path) -> Result<fs::File> {
         .map_err(|e| FormatError::io(path, e))
 }
 
+/// Removes a file; one that is already gone is not an error.
+pub(crate) fn remove_if_exists(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(FormatError::io(path, e)),
+    }
+}
+
 /// fsyncs a directory so that renames and creations in it are durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     fs::File::open(dir)

@@ -20,7 +20,8 @@ use crate::checkpoint::{checkpoint_file_name, remove_checkpoint, temporary_file_
 use crate::error::{FormatError, Result};
 use crate::event::EventKind;
 use crate::manifest::{
-    MANIFEST_FILE, Manifest, SegmentInfo, parse_index, segment_file_name, sync_dir,
+    MANIFEST_FILE, Manifest, SegmentInfo, parse_index, remove_if_exists, segment_file_name,
+    sync_dir,
 };
 use crate::reader::{REQUIRED_COLUMNS, check_segment};
 use crate::schema::events_schema;
@@ -75,7 +76,7 @@ pub fn recover(dir: &Path) -> Result<RecoveryReport> {
     // segment's temporary file).
     for prefix in [".recover-", ".sort-"] {
         for (_, path) in list_events(dir, prefix, ".parquet.tmp")? {
-            remove(&path)?;
+            remove_if_exists(&path)?;
         }
     }
     let spools = list_spool(dir)?;
@@ -137,7 +138,7 @@ pub fn recover(dir: &Path) -> Result<RecoveryReport> {
             .to_string();
         if covered.contains(index) {
             // Its segment was committed; the spool is a duplicate.
-            remove(path)?;
+            remove_if_exists(path)?;
             remove_checkpoint(dir, *index)?;
             continue;
         }
@@ -204,7 +205,7 @@ pub fn recover(dir: &Path) -> Result<RecoveryReport> {
                     format!("{err} (after {rows} salvaged rows)"),
                 ));
             }
-            None => remove(path)?,
+            None => remove_if_exists(path)?,
         }
     }
     // Temporary segment files: incomplete by definition; their rows are in the spool.
@@ -215,7 +216,7 @@ pub fn recover(dir: &Path) -> Result<RecoveryReport> {
                 .and_then(|n| n.to_str())
                 .unwrap_or_default();
             report.removed_temporary.push(format!("events/{name}"));
-            remove(path)?;
+            remove_if_exists(path)?;
         }
     }
     remove_leftovers(&dir.join("spool"), &covered)?;
@@ -282,18 +283,10 @@ fn remove_leftovers(spool: &Path, covered: &BTreeSet<u64>) -> Result<()> {
         let done = parse_index(name, "checkpoint-", ".parquet-footer")
             .is_some_and(|i| covered.contains(&i));
         if done || name.ends_with(".new") {
-            remove(&entry.path())?;
+            remove_if_exists(&entry.path())?;
         }
     }
     Ok(())
-}
-
-fn remove(path: &Path) -> Result<()> {
-    match fs::remove_file(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(FormatError::io(path, e)),
-    }
 }
 
 fn list_events(dir: &Path, prefix: &str, suffix: &str) -> Result<Vec<(u64, PathBuf)>> {

@@ -20,7 +20,7 @@ use arrow::ipc::writer::{IpcWriteOptions, StreamWriter};
 
 use crate::checkpoint::{GENERATION_KEY, read_checkpoint, temporary_file_name};
 use crate::error::{FormatError, Result};
-use crate::manifest::{create_private, parse_index, segment_file_name, sync_dir};
+use crate::manifest::{create_private, parse_index, remove_if_exists, segment_file_name, sync_dir};
 use crate::schema::events_schema;
 use crate::segment::read_segment;
 
@@ -120,14 +120,8 @@ impl SpoolWriter {
 /// committed), and the next generation's file if a restart was cut short.
 pub fn remove_spool(dir: &Path, index: u64) -> Result<()> {
     let path = dir.join(spool_file_name(index));
-    for p in [path.with_extension("arrows.new"), path] {
-        match fs::remove_file(&p) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(FormatError::io(&p, e)),
-        }
-    }
-    Ok(())
+    remove_if_exists(&path.with_extension("arrows.new"))?;
+    remove_if_exists(&path)
 }
 
 /// What could be read back from one spool file and its segment's checkpoint.
