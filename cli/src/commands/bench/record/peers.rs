@@ -6,6 +6,9 @@ use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use hindsight_format::manifest::{MANIFEST_FILE, Manifest};
@@ -55,7 +58,6 @@ pub(super) struct Sample {
     pub(super) tracer_cpu_ns: Option<u64>,
 }
 
-/// Waits for `child` and returns its exit status and CPU time (user + system).
 /// Runs `hindsight record -o REC --syscalls SET --ring-buffer SIZE -- ARGV...`
 /// with its stderr in `log`, then reads the recording's manifest and deletes
 /// the recording. Returns the manifest and the recorder's CPU time (ns);
@@ -94,6 +96,7 @@ pub(super) fn record_with_hindsight(
     Ok((m, cpu))
 }
 
+/// Waits for `child` and returns its exit status and CPU time (user + system).
 pub(super) fn wait_rusage(child: &Child) -> anyhow::Result<(i32, u64)> {
     let mut status = 0;
     // SAFETY: zeroed rusage is a valid out-parameter.
@@ -155,13 +158,17 @@ impl Bench {
                     format!(
                         "BEGIN {{ printf(\"ready\\n\"); }}\n\
                          tracepoint:raw_syscalls:sys_enter {filter} {{ @ts[tid] = nsecs; }}\n\
-                         tracepoint:raw_syscalls:sys_exit {filter} {{ \
+                         tracepoint:raw_syscalls:sys_exit {filter} {{ @exit = count(); \
                          printf(\"%d %d %s %d %d %d\\n\", pid, tid, comm, args->id, args->ret, \
                          nsecs - @ts[tid]); delete(@ts[tid]); }}"
                     )
                 };
                 let printed = self.dir.join(format!("{tag}.out"));
                 let mut child = Command::new("bpftrace")
+                    // At least Hindsight's memory, so the printer is not
+                    // compared while it drops events a larger buffer
+                    // would have kept.
+                    .env("BPFTRACE_PERF_RB_PAGES", self.perf_rb_pages.to_string())
                     .arg("-e")
                     .arg(&script)
                     .stdout(Stdio::piped())
@@ -182,8 +189,9 @@ impl Bench {
                         break;
                     }
                 }
+                let lines = Arc::new(AtomicU64::new(0));
                 let copier = {
-                    let printed = printed.clone();
+                    let (printed, lines) = (printed.clone(), lines.clone());
                     std::thread::spawn(move || -> std::io::Result<String> {
                         // Keep only the map lines and loss notes; print lines are discarded.
                         let mut tail = String::new();
@@ -194,6 +202,7 @@ impl Bench {
                                 tail.push_str(&line);
                             } else {
                                 std::io::Write::write_all(&mut sink, line.as_bytes())?;
+                                lines.fetch_add(1, Ordering::Relaxed);
                             }
                             line.clear();
                         }
@@ -201,6 +210,12 @@ impl Bench {
                     })
                 };
                 let st = Command::new(&argv[0]).args(&argv[1..]).status()?;
+                // bpftrace exits on SIGINT without printing what its buffer
+                // still holds: let it print that first (after the timed
+                // workload, so it costs the workload nothing).
+                if t == Tracer::BpftracePrint {
+                    wait_until_still(&lines);
+                }
                 // SAFETY: signals our own child.
                 unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
                 // bpftrace has been seen not to exit after SIGINT (printing
@@ -238,9 +253,13 @@ impl Bench {
                 }
                 s.tracer_cpu_ns = Some(cpu);
                 let mut lost = 0;
+                let mut exits = None;
                 for l in tail.lines() {
                     if let Some(n) = l.strip_prefix("@enter: ") {
                         s.syscalls = n.trim().parse().ok();
+                    }
+                    if let Some(n) = l.strip_prefix("@exit: ") {
+                        exits = n.trim().parse::<u64>().ok();
                     }
                     if let Some(rest) = l.split("Lost ").nth(1) {
                         lost += rest
@@ -249,6 +268,14 @@ impl Bench {
                             .and_then(|n| n.parse::<u64>().ok())
                             .unwrap_or(0);
                     }
+                }
+                if t == Tracer::BpftracePrint {
+                    // Every exit should have printed a line: what did not is
+                    // lost, whether bpftrace said so or not.
+                    let missing = exits
+                        .unwrap_or(0)
+                        .saturating_sub(lines.load(Ordering::Relaxed));
+                    lost = lost.max(missing);
                 }
                 s.lost = Some(lost);
                 let _ = std::fs::remove_file(&printed);
@@ -281,5 +308,47 @@ impl Bench {
             s.tracer_cpu_ns = s.tracer_cpu_ns.map(|c| c.saturating_sub(workload_cpu));
         }
         Ok(s)
+    }
+}
+
+/// Returns when `count` has not moved for half a second (or after two
+/// minutes): a printer reading its buffer has caught up.
+fn wait_until_still(count: &AtomicU64) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let (mut last, mut still) = (count.load(Ordering::Relaxed), 0);
+    while still < 5 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = count.load(Ordering::Relaxed);
+        if now == last {
+            still += 1;
+        } else {
+            (last, still) = (now, 0);
+        }
+    }
+}
+
+/// bpftrace's perf buffer pages per CPU (`BPFTRACE_PERF_RB_PAGES`): each
+/// CPU's buffer as large as Hindsight's whole ring buffer of `ring_bytes`
+/// (which all CPUs share), so the printer gets more memory than Hindsight,
+/// not less. A power of two, never below bpftrace's default of 64.
+pub(super) fn perf_rb_pages(ring_bytes: u64) -> u64 {
+    let pages = ring_bytes / 4096;
+    if pages <= 64 { 64 } else { 1 << pages.ilog2() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::perf_rb_pages;
+
+    #[test]
+    fn perf_buffer_per_cpu_is_the_whole_ring_buffer() {
+        // 16 MiB: 4 096 pages of 4 KiB on each CPU.
+        assert_eq!(perf_rb_pages(16 << 20), 4096);
+        // Not a power of two: rounded down, never above the ring's size.
+        assert_eq!(perf_rb_pages(24 << 20), 4096);
+        // Small rings keep bpftrace's default.
+        assert_eq!(perf_rb_pages(1 << 20), 256);
+        assert_eq!(perf_rb_pages(64 << 10), 64);
+        assert_eq!(perf_rb_pages(0), 64);
     }
 }

@@ -37,6 +37,8 @@ pub(super) struct Bench {
     pub(super) baseline: Option<PathBuf>,
     pub(super) syscalls: String,
     pub(super) ring_buffer: String,
+    /// bpftrace-print's perf buffer pages per CPU (`--ring-buffer` each).
+    pub(super) perf_rb_pages: u64,
     pub(super) test_file: PathBuf,
     pub(super) iterations: u64,
 }
@@ -78,7 +80,10 @@ impl Bench {
         let cgroup = root.join(format!("hindsight-bench-{}", std::process::id()));
         std::fs::create_dir_all(&cgroup)
             .with_context(|| format!("creating cgroup {}", cgroup.display()))?;
+        let ring_bytes = crate::commands::record::parse_size(&args.ring_buffer)
+            .map_err(|e| anyhow::anyhow!("--ring-buffer: {e}"))?;
         let mut bench = Bench {
+            perf_rb_pages: super::peers::perf_rb_pages(ring_bytes),
             helper: dir.join("hs-bench"),
             test_file: dir.join("open-close-target"),
             dir,
