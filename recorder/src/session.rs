@@ -127,7 +127,10 @@ pub struct RecordSummary {
     pub task_btf: bool,
 }
 
+/// From the ring reader to the decode thread.
 enum Msg {
+    /// Packed records as the kernel sent them, back to back, and their
+    /// lengths.
     Records(Vec<u8>, Vec<u32>),
     Loss {
         lost: u64,
@@ -335,10 +338,14 @@ fn attach(l: &mut Loaded) -> Result<(), RecordError> {
     Ok(())
 }
 
+/// The ring reader thread: copies batches of records out of the ring
+/// buffer for the decode thread (reusing the buffers it hands back) and
+/// turns the kernel's loss counters into [`Msg::Loss`].
 fn reader_loop(
     mut ring: RingBuf<MapData>,
     loss: PerCpuArray<MapData, LossCounter>,
     tx: mpsc::SyncSender<Msg>,
+    spare: mpsc::Receiver<(Vec<u8>, Vec<u32>)>,
     stop: Arc<AtomicBool>,
     counters: Arc<Counters>,
 ) {
@@ -379,12 +386,17 @@ fn reader_loop(
             // SAFETY: one valid pollfd.
             unsafe { libc::poll(&mut pfd, 1, 20) };
         }
-        let mut buf = Vec::with_capacity(64 * 1024);
-        let mut lens = Vec::new();
+        // Buffers the decode thread is done with: their memory is already
+        // mapped, so no page faults for each batch.
+        let (mut buf, mut lens) = spare
+            .try_recv()
+            .unwrap_or_else(|_| (Vec::with_capacity(64 * 1024), Vec::new()));
         let mut wire = 0;
         while let Some(item) = ring.next() {
-            // Packed by the kernel; the decoder reads the fixed layout.
-            lens.push(crate::wire::unpack_into(&item, &mut buf) as u32);
+            // Copied as packed (several times smaller than the fixed
+            // layout); the decode thread lays each record out again.
+            buf.extend_from_slice(&item);
+            lens.push(item.len() as u32);
             wire += item.len();
             if lens.len() >= 4096 {
                 break;
@@ -419,6 +431,7 @@ fn writer_loop(
     mut decoder: Decoder,
     initial: Vec<Event>,
     rx: mpsc::Receiver<Msg>,
+    spare: mpsc::SyncSender<(Vec<u8>, Vec<u32>)>,
     counters: Arc<Counters>,
 ) -> Result<WriterResult, RecordError> {
     let stage = pipeline::WriteStage::spawn(writer);
@@ -430,16 +443,20 @@ fn writer_loop(
         seq += 1;
         pending.push(&e);
     }
+    let mut record = Vec::with_capacity(4096);
     let mut writing = true;
     while writing {
         let msg = rx.recv_timeout(Duration::from_millis(50));
         match msg {
-            Ok(Msg::Records(buf, lens)) => {
+            Ok(Msg::Records(mut buf, mut lens)) => {
                 let mut off = 0usize;
-                for len in lens {
-                    let rec = &buf[off..off + len as usize];
+                for &len in &lens {
+                    let packed = &buf[off..off + len as usize];
                     off += len as usize;
-                    match decoder.decode_into(rec, seq, pending.rows()) {
+                    // One record at a time into a buffer that stays in cache.
+                    record.clear();
+                    crate::wire::unpack_into(packed, &mut record);
+                    match decoder.decode_into(&record, seq, pending.rows()) {
                         Ok(true) => seq += 1,
                         Ok(false) => {}
                         Err(err) => {
@@ -448,6 +465,10 @@ fn writer_loop(
                         }
                     }
                 }
+                buf.clear();
+                lens.clear();
+                // Back to the reader; dropped when it has enough spares.
+                let _ = spare.try_send((buf, lens));
             }
             Ok(Msg::Loss {
                 lost,
@@ -659,18 +680,19 @@ pub fn record(
     // Bounded: a decoder that falls behind makes the kernel count loss
     // rather than the recorder's memory grow without limit.
     let (tx, rx) = mpsc::sync_channel(64);
+    let (spare_tx, spare_rx) = mpsc::sync_channel(4);
     let reader = {
         let (stop, counters) = (reader_stop.clone(), counters.clone());
         std::thread::Builder::new()
             .name("hs-ring".into())
-            .spawn(move || reader_loop(ring, loss, tx, stop, counters))
+            .spawn(move || reader_loop(ring, loss, tx, spare_rx, stop, counters))
             .expect("spawn reader")
     };
     let writer_thread = {
         let counters = counters.clone();
         std::thread::Builder::new()
             .name("hs-decode".into())
-            .spawn(move || writer_loop(writer, decoder, initial, rx, counters))
+            .spawn(move || writer_loop(writer, decoder, initial, rx, spare_tx, counters))
             .expect("spawn decoder")
     };
     let started = Instant::now();
