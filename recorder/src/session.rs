@@ -506,6 +506,20 @@ fn send(stage: &pipeline::WriteStage, pending: &mut pipeline::Pending, c: &Count
     stage.send(pending)
 }
 
+/// Makes an existing, empty `dir` the recorder's: mode 0700, as the writer
+/// creates a new one. Left as it was, a world-writable directory would let
+/// anyone rename or replace the manifest and segments. A directory that is
+/// not empty (or not a directory) is left for [`RecordingWriter::create`]
+/// to refuse.
+fn take_over_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let empty = std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_none());
+    if empty {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
 /// Removes what the writer made in `dir` (its manifest, segments and
 /// spool), and `dir` itself unless it existed (empty) before.
 fn remove_recording(dir: &std::path::Path, existed: bool) {
@@ -624,7 +638,10 @@ pub fn record(
     cfg.insert("hook_probes".into(), hook_probes);
     manifest.recorder_config = cfg;
     let dir_existed = opts.out_dir.exists();
-    let writer = match RecordingWriter::create(&opts.out_dir, manifest, opts.writer.clone()) {
+    let created = take_over_dir(&opts.out_dir)
+        .map_err(|e| hindsight_format::FormatError::io(&opts.out_dir, e))
+        .and_then(|()| RecordingWriter::create(&opts.out_dir, manifest, opts.writer.clone()));
+    let writer = match created {
         Ok(w) => w,
         Err(e) => {
             if let Some(h) = held {

@@ -31,7 +31,7 @@ Syscall sets (--syscalls, comma-separated):
   NAME,...       exactly these calls
   +NAME / -NAME  the default set plus/minus these calls")]
 pub struct Args {
-    /// Recording directory to create (must not exist or be empty).
+    /// Recording directory to create (must not exist or be empty; made 0700).
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
 
