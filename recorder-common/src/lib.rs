@@ -111,6 +111,49 @@ pub const F_UNIX_ADDR: u32 = 1 << 27;
 /// `user_path` holds the name after that NUL.
 pub const F_UADDR_ABSTRACT: u32 = 1 << 28;
 
+/// `laddr` holds the process's ids ([`ProcIds`]) instead of a socket
+/// address: on fork rows (the child's), exec rows, and the exit of `setsid`.
+pub const F_PROC_IDS: u32 = 1 << 29;
+
+/// Ids of a process that only its own changes move (pid namespace, session,
+/// controlling terminal), sent in `laddr` with [`F_PROC_IDS`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProcIds {
+    /// Process id in the process's own pid namespace (0: unknown).
+    pub vpid: u32,
+    /// Session id, in the initial pid namespace (0: unknown).
+    pub sid: u32,
+    /// Kernel `dev_t` (`MAJOR << 20 | MINOR`) of the controlling terminal,
+    /// 0 when none.
+    pub tty: u32,
+    /// Set when the three fields above were read (their offsets resolved).
+    pub valid: u32,
+}
+
+impl ProcIds {
+    /// The 16 bytes sent in `laddr`.
+    pub fn to_bytes(self) -> [u8; 16] {
+        let mut b = [0u8; 16];
+        b[0..4].copy_from_slice(&self.vpid.to_ne_bytes());
+        b[4..8].copy_from_slice(&self.sid.to_ne_bytes());
+        b[8..12].copy_from_slice(&self.tty.to_ne_bytes());
+        b[12..16].copy_from_slice(&self.valid.to_ne_bytes());
+        b
+    }
+
+    /// Reads them back from `laddr`.
+    pub fn from_bytes(b: &[u8; 16]) -> ProcIds {
+        let w = |i: usize| u32::from_ne_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        ProcIds {
+            vpid: w(0),
+            sid: w(4),
+            tty: w(8),
+            valid: w(12),
+        }
+    }
+}
+
 /// Per-syscall capture spec ([`SyscallSpec::flags`]): record this syscall.
 pub const S_ENABLED: u8 = 1 << 0;
 /// Resolve the returned fd at exit (open family).
@@ -285,8 +328,32 @@ pub struct KernelOffsets {
     pub unix_address_name: u32,
     /// `unix_sock.path`: the socket file of a bound filesystem socket.
     pub unix_path: u32,
+    /// `task_struct.thread_pid` (a `struct pid *`).
+    pub task_thread_pid: u32,
+    /// `pid.level`: depth of the task's pid namespace.
+    pub pid_level: u32,
+    /// `pid.numbers` (a `struct upid` per namespace level).
+    pub pid_numbers: u32,
+    /// `sizeof(struct upid)`.
+    pub upid_size: u32,
+    /// `upid.nr`.
+    pub upid_nr: u32,
+    /// `signal_struct.pids` (`struct pid *` per `enum pid_type`).
+    pub signal_pids: u32,
+    /// `signal_struct.tty` (a `struct tty_struct *`).
+    pub signal_tty: u32,
+    /// `tty_struct.index`.
+    pub tty_index: u32,
+    /// `tty_struct.driver`.
+    pub tty_driver: u32,
+    /// `tty_driver.major`.
+    pub tty_driver_major: u32,
+    /// `tty_driver.minor_start`.
+    pub tty_driver_minor_start: u32,
     /// `pt_regs` offsets of syscall arguments 0..6.
     pub regs_arg: [u32; 6],
+    /// Explicit padding: keeps [`Config`] a multiple of 8 bytes.
+    pub reserved: u32,
 }
 
 /// Load-time configuration of the kernel programs (`.rodata` global `CONFIG`).
@@ -401,7 +468,8 @@ pub struct WireHeader {
     pub user_len: u16,
     /// Bytes of `user_path2` used (incl. its NUL).
     pub user_len2: u16,
-    /// Socket: local address bytes (4 or 16 used).
+    /// Socket: local address bytes (4 or 16 used); with [`F_PROC_IDS`] the
+    /// process's [`ProcIds`] instead.
     pub laddr: [u8; 16],
 }
 
@@ -544,6 +612,9 @@ pub struct ExtConfig {
     /// `bpf_get_current_task_btf` (Linux >= 5.11; the verifier checks each
     /// load against the kernel's BTF); 0: with `bpf_probe_read_kernel`.
     pub task_btf: u32,
+    /// `setsid`'s syscall number: its exit rows carry [`ProcIds`]
+    /// (u32::MAX: none).
+    pub setsid_nr: u32,
 }
 
 /// `IGNORE_DIRS` key: a directory named by `--ignore-prefix`.
@@ -576,13 +647,14 @@ pub struct LossCounter {
 }
 
 const _: () = assert!(size_of::<SyscallSpec>() == 4);
-const _: () = assert!(size_of::<KernelOffsets>() == 66 * 4);
-const _: () = assert!(size_of::<Config>() == 24 + 66 * 4);
+const _: () = assert!(size_of::<KernelOffsets>() == 78 * 4);
+const _: () = assert!(size_of::<Config>() == 24 + 78 * 4);
 const _: () = assert!(size_of::<WireHeader>() == 280);
 const _: () = assert!(size_of::<WireEvent>() == 280 + 4 * USER_PATH_LEN + 2 * KPATH_LEN + AUX_LEN);
 const _: () = assert!(size_of::<EntryState>() == 128 + 2 * USER_PATH_LEN);
 const _: () = assert!(size_of::<LossCounter>() == 24);
-const _: () = assert!(size_of::<ExtConfig>() == 28);
+const _: () = assert!(size_of::<ExtConfig>() == 32);
+const _: () = assert!(size_of::<ProcIds>() == 16);
 const _: () = assert!(size_of::<DirKey>() == 16);
 const _: () = assert!((KPATH_OFF_MASK as usize) + (NAME_LEN as usize) <= KPATH_LEN);
 

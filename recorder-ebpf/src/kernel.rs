@@ -11,8 +11,8 @@ use aya_ebpf::{
 };
 use hindsight_recorder_common::{
     AUX_LEN, Config, EntryState, F_EXEC_KNAME, F_KNAME1_BYTES, F_KNAME2_BYTES, F_USER_PATH,
-    F_USER_PATH2, KPATH_LEN, KPATH_OFF_MASK, LossCounter, MAX_SYSCALLS, NAME_LEN, SyscallSpec,
-    TRACKED_WORDS, USER_PATH_LEN, WireEvent, WireHeader,
+    F_USER_PATH2, KPATH_LEN, KPATH_OFF_MASK, LossCounter, MAX_SYSCALLS, NAME_LEN, ProcIds,
+    SyscallSpec, TRACKED_WORDS, USER_PATH_LEN, WireEvent, WireHeader,
 };
 
 /// Load-time configuration; user space fills it with `EbpfLoader::set_global`.
@@ -345,6 +345,70 @@ pub static CRED_SCRATCH: PerCpuArray<[u64; 8]> = PerCpuArray::with_max_entries(1
 #[inline(always)]
 pub fn fill_task(ev: *mut WireEvent, task: u64) {
     fill_task_id(ev, task, unsafe { h::bpf_get_current_pid_tgid() });
+}
+
+/// `PIDTYPE_SID` in `enum pid_type` (PID, TGID, PGID, SID since Linux 4.19,
+/// below the oldest kernel the recorder supports): the index of the
+/// session's `struct pid` in `signal_struct.pids`.
+const PIDTYPE_SID: u32 = 3;
+
+/// Writes `task`'s [`ProcIds`] (vpid, session, controlling terminal) into
+/// `h.laddr`; false, and nothing written, when the kernel lacks a member of
+/// the chains (the decoder then keeps what it knew).
+#[inline(always)]
+pub fn fill_proc_ids(h: &mut WireHeader, task: u64) -> bool {
+    let thread_pid = conf!(off.task_thread_pid);
+    let level_off = conf!(off.pid_level);
+    let numbers = conf!(off.pid_numbers);
+    let upid_size = conf!(off.upid_size);
+    let upid_nr = conf!(off.upid_nr);
+    let pids = conf!(off.signal_pids);
+    let tty_off = conf!(off.signal_tty);
+    if thread_pid == u32::MAX
+        || level_off == u32::MAX
+        || numbers == u32::MAX
+        || upid_size == u32::MAX
+        || upid_nr == u32::MAX
+        || pids == u32::MAX
+        || tty_off == u32::MAX
+    {
+        return false;
+    }
+    // The number of the task's pid at the level of its own namespace.
+    let pid = rd::<u64>(task, thread_pid);
+    let level = rd::<u32>(pid, level_off);
+    let vpid = rd::<u32>(
+        pid,
+        numbers
+            .wrapping_add(level.wrapping_mul(upid_size))
+            .wrapping_add(upid_nr),
+    );
+    // The session's pid, at level 0 (the initial namespace, as /proc shows).
+    let signal = rd::<u64>(task, conf!(off.task_signal));
+    let session = rd::<u64>(signal, pids.wrapping_add(PIDTYPE_SID * 8));
+    let sid = rd::<u32>(session, numbers.wrapping_add(upid_nr));
+    // tty_devnum(): the driver's first minor plus the tty's index.
+    let tty = rd::<u64>(signal, tty_off);
+    let mut dev = 0u32;
+    let (index, driver) = (conf!(off.tty_index), conf!(off.tty_driver));
+    let (major, minor_start) = (
+        conf!(off.tty_driver_major),
+        conf!(off.tty_driver_minor_start),
+    );
+    if tty != 0 && index != u32::MAX && driver != u32::MAX && major != u32::MAX {
+        let drv = rd::<u64>(tty, driver);
+        let minor = rd::<u32>(drv, minor_start).wrapping_add(rd::<u32>(tty, index));
+        dev = (rd::<u32>(drv, major) << 20) | (minor & 0xf_ffff);
+    }
+    let ids = ProcIds {
+        vpid,
+        sid,
+        tty: dev,
+        valid: 1,
+    };
+    // SAFETY: `laddr` is 16 bytes, the size of ProcIds (asserted in common).
+    unsafe { core::ptr::write_unaligned(h.laddr.as_mut_ptr().cast::<ProcIds>(), ids) };
+    true
 }
 
 /// [`fill_task`] for a caller that already has `bpf_get_current_pid_tgid`.

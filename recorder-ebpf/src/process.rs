@@ -6,13 +6,13 @@
 use aya_ebpf::{helpers::generated as h, macros::raw_tracepoint, programs::RawTracePointContext};
 use hindsight_recorder_common::{
     AUX_LEN, F_AUX, F_EXE_OVERLAY, F_EXE_UPPER, F_EXEC_KNAME, F_FILE, F_KPATH_COMPLETE,
-    F_KPATH_PSEUDO, F_KPATH_WALK, F_KPATH2_COMPLETE, F_KPATH2_WALK, F_USER_PATH, F_USER_TRUNC,
-    KIND_EXEC, KIND_EXIT, KIND_FORK, USER_PATH_LEN, WireHeader,
+    F_KPATH_PSEUDO, F_KPATH_WALK, F_KPATH2_COMPLETE, F_KPATH2_WALK, F_PROC_IDS, F_USER_PATH,
+    F_USER_TRUNC, KIND_EXEC, KIND_EXIT, KIND_FORK, USER_PATH_LEN, WireHeader,
 };
 
 use crate::kernel::{
     CPU_ENTRY, ENTRY, EVENT_SCRATCH, IDLE, conf, cur_entry, current_task, drop_slot, fill_file,
-    fill_task, now, rd, send, track, tracked, walk_path,
+    fill_proc_ids, fill_task, now, rd, send, track, tracked, walk_path,
 };
 
 /// Resets the header fields a lifecycle event does not set.
@@ -64,6 +64,11 @@ pub fn hs_fork(ctx: RawTracePointContext) -> i32 {
     reset(h, KIND_FORK);
     h.child_tgid = ctgid;
     h.aux_int = ctid as i32;
+    // A new process: its own pid in its namespace (a CLONE_NEWPID child is
+    // 1 there), session and terminal, inherited or not.
+    if ctgid != ptgid && fill_proc_ids(h, child) {
+        h.flags |= F_PROC_IDS;
+    }
     // The call that forked: the parent (the current task) is inside it, so
     // its entry state names it (IDLE when that call is not recorded).
     let tid = unsafe { h::bpf_get_current_pid_tgid() } as u32;
@@ -124,6 +129,10 @@ pub fn hs_exec(ctx: RawTracePointContext) -> i32 {
     reset(&mut e.header, KIND_EXEC);
     e.header.aux_int = old_pid as i32;
     let mut flags = 0;
+    // Ids that may have changed since the fork (setsid before exec).
+    if fill_proc_ids(&mut e.header, task) {
+        flags |= F_PROC_IDS;
+    }
     // The binary the kernel really executed.
     let file = rd::<u64>(bprm, conf!(off.bprm_file));
     let w = fill_file(ev, file, e.kpath.as_mut_ptr());

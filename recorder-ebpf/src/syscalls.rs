@@ -6,8 +6,8 @@ use aya_ebpf::{helpers::generated as h, macros::raw_tracepoint, programs::RawTra
 use hindsight_recorder_common::{
     D_CWD_AFTER, D_DUP_CMDS, D_OPENAT2, EntryState, F_AUX, F_BASE2_COMPLETE, F_BASE2_WALK,
     F_FD_ARG, F_FILE, F_KADDR, F_KNAME1, F_KNAME1_DIFF, F_KNAME2, F_KNAME2_DIFF, F_KPATH_COMPLETE,
-    F_KPATH_PSEUDO, F_KPATH_REREAD, F_KPATH_WALK, F_KPATH2_COMPLETE, F_KPATH2_WALK, F_UADDR,
-    F_UADDR_ABSTRACT, F_UNIX_ADDR, F_USER_PATH, F_USER_PATH2, F_USER_TRUNC, F_USER_TRUNC2,
+    F_KPATH_PSEUDO, F_KPATH_REREAD, F_KPATH_WALK, F_KPATH2_COMPLETE, F_KPATH2_WALK, F_PROC_IDS,
+    F_UADDR, F_UADDR_ABSTRACT, F_UNIX_ADDR, F_USER_PATH, F_USER_PATH2, F_USER_TRUNC, F_USER_TRUNC2,
     KIND_SYSCALL, MAX_SYSCALLS, S_ARG_FD, S_ENABLED, S_REREAD, S_RET_FD, S_SOCK, S_SOCKADDR,
     S_SOCKADDR_ARG4, S_SOCKADDR_MSG, SyscallSpec, USER_PATH_LEN, WireEvent,
 };
@@ -301,6 +301,18 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
             | F_USER_TRUNC2
             | F_UADDR_ABSTRACT);
     // The user paths are sent straight from the entry state (`send_from`).
+    // setsid: the new session (and no controlling terminal any more); no
+    // path or socket to resolve, so sent here like a socket call below.
+    if st.nr == crate::names::ext!(setsid_nr) {
+        if ret > 0 && crate::kernel::fill_proc_ids(&mut e.header, task) {
+            flags |= F_PROC_IDS;
+        }
+        crate::names::forget(tid, flags);
+        e.header.flags = flags;
+        entry_done(stp);
+        send_from(ev, st.user_path.as_ptr(), st.user_path2.as_ptr());
+        return 0;
+    }
     // A socket call: the socket behind the fd, and nothing else to resolve
     // (no dentry walk). Done here and returning, so that the verifier does
     // not explore the walks below once more for it.

@@ -15,7 +15,8 @@ use crate::btf::Btf;
 
 /// The `EXT` global: offsets for the kernel-name hook (`u32::MAX` when the
 /// kernel lacks a member, which turns the hook off) and the number of
-/// ignored directories; `task_btf` is left off for the caller to set.
+/// ignored directories; `setsid`'s number; `task_btf` is left off for the
+/// caller to set.
 pub fn ext_config(btf: &Btf, ignore_dirs: usize) -> ExtConfig {
     let opt = |s: &str, f: &str| btf.member_offset(s, f).unwrap_or(u32::MAX);
     ExtConfig {
@@ -26,6 +27,7 @@ pub fn ext_config(btf: &Btf, ignore_dirs: usize) -> ExtConfig {
         dentry_d_inode: opt("dentry", "d_inode"),
         ignore_dirs: ignore_dirs as u32,
         task_btf: 0,
+        setsid_nr: crate::syscalls::number("setsid").unwrap_or(u32::MAX),
     }
 }
 

@@ -5,7 +5,8 @@ use hindsight_recorder_common::KernelOffsets;
 use crate::btf::{Btf, BtfError};
 
 /// Resolves every offset the kernel programs read. Optional members (audit's
-/// `loginuid`/`sessionid`) become `u32::MAX` when the kernel lacks them.
+/// `loginuid`/`sessionid`, the pid namespace and terminal chains) become
+/// `u32::MAX` when the kernel lacks them.
 pub fn resolve(btf: &Btf) -> Result<KernelOffsets, BtfError> {
     let m = |s: &str, f: &str| btf.member_offset(s, f);
     let opt = |s: &str, f: &str| btf.member_offset(s, f).unwrap_or(u32::MAX);
@@ -71,7 +72,19 @@ pub fn resolve(btf: &Btf) -> Result<KernelOffsets, BtfError> {
         unix_address_len: opt("unix_address", "len"),
         unix_address_name: opt("unix_address", "name"),
         unix_path: opt("unix_sock", "path"),
+        task_thread_pid: opt("task_struct", "thread_pid"),
+        pid_level: opt("pid", "level"),
+        pid_numbers: opt("pid", "numbers"),
+        upid_size: btf.struct_size("upid").unwrap_or(u32::MAX),
+        upid_nr: opt("upid", "nr"),
+        signal_pids: opt("signal_struct", "pids"),
+        signal_tty: opt("signal_struct", "tty"),
+        tty_index: opt("tty_struct", "index"),
+        tty_driver: opt("tty_struct", "driver"),
+        tty_driver_major: opt("tty_driver", "major"),
+        tty_driver_minor_start: opt("tty_driver", "minor_start"),
         regs_arg,
+        reserved: 0,
     })
 }
 
@@ -132,6 +145,22 @@ mod tests {
         assert_eq!((off.sk_daddr, off.sk_rcv_saddr), (0, 4));
         assert_eq!((off.sk_dport, off.sk_num, off.sk_family), (12, 14, 16));
         assert!(off.sk_type > off.sk_family && off.sk_protocol > off.sk_family);
+        // The pid namespace and terminal chains resolve: upid is an int nr
+        // then a namespace pointer.
+        assert_eq!((off.upid_nr, off.upid_size), (0, 16));
+        for o in [
+            off.task_thread_pid,
+            off.pid_level,
+            off.pid_numbers,
+            off.signal_pids,
+            off.signal_tty,
+            off.tty_index,
+            off.tty_driver,
+            off.tty_driver_major,
+            off.tty_driver_minor_start,
+        ] {
+            assert_ne!(o, u32::MAX);
+        }
         // Here overlayfs is built in: ovl_inode's own layout agrees with the
         // fallback (the pointer right after the embedded inode).
         if btf.has_struct("ovl_inode") {
@@ -179,6 +208,9 @@ mod second_kernel {
         #[cfg(target_arch = "x86_64")]
         assert_eq!(off.regs_arg, [112, 104, 96, 56, 72, 64]);
         assert!(off.task_tgid > 0 && off.task_files > off.task_tgid);
+        assert_ne!(off.task_thread_pid, u32::MAX);
+        assert_ne!(off.signal_tty, u32::MAX);
+        assert_eq!((off.upid_nr, off.upid_size), (0, 16));
         if let Ok(running) = Btf::from_sys_fs() {
             let mine = resolve(&running).unwrap();
             // task_struct's layout differs between 6.1 and the running kernel:

@@ -93,6 +93,9 @@ pub const DEFAULT_SET: &[&str] = &[
     "setfsuid",
     "setfsgid",
     "capset",
+    // a new session, without a controlling terminal: the rows after it
+    // carry the new ids
+    "setsid",
     "setns",
     "unshare",
     "ptrace",

@@ -204,6 +204,87 @@ fn fork_and_exit_code_and_descendants() {
     assert_eq!(child_execs.len(), 1, "{}", rec.dump());
 }
 
+/// Fields 6 (session) and 7 (tty_nr) of a saved `/proc/PID/stat`.
+fn session_and_tty(stat: &str) -> (i32, u32) {
+    let f: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..]
+        .split_whitespace()
+        .collect();
+    (f[3].parse().unwrap(), f[4].parse::<i64>().unwrap() as u32)
+}
+
+#[test]
+fn vpid_session_and_tty_follow_namespaces_setsid_and_terminals() {
+    if !can_record("vpid_session_and_tty") {
+        return;
+    }
+    for tool in ["unshare", "setsid", "script"] {
+        if std::process::Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            eprintln!("skipped vpid_session_and_tty: no {tool}");
+            return;
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    // Each file is written by a shell whose own stat (or $$) is the truth
+    // for the row of the open that created the file.
+    let script = format!(
+        "unshare --pid --fork /bin/sh -c 'echo $$ > {d}/ns'\n\
+         setsid /bin/sh -c 'cat /proc/$$/stat > {d}/sid'\n\
+         script -qc \"/bin/sh -c 'cat /proc/\\$\\$/stat > {d}/tty'\" /dev/null\n"
+    );
+    std::fs::write(dir.path().join("run.sh"), script).unwrap();
+    let run = dir.path().join("run.sh");
+    let rec = record(&["/bin/sh", run.to_str().unwrap()]);
+    assert_eq!(rec.summary.exit_code, Some(0), "{}", rec.dump());
+    let open_of = |name: &str| {
+        let path = format!("{d}/{name}");
+        let rows: Vec<_> = rec
+            .sys("openat")
+            .into_iter()
+            .filter(|e| e.file_path.as_deref() == Some(path.as_str()))
+            .collect();
+        assert_eq!(rows.len(), 1, "open of {path}\n{}", rec.dump());
+        rows[0]
+    };
+    let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+
+    // A CLONE_NEWPID child is pid 1 in its namespace, not its parent's vpid.
+    let ns = open_of("ns");
+    assert_eq!(read("ns").trim(), "1");
+    assert_eq!(ns.process_vpid, Some(1), "{}", rec.dump());
+    assert_ne!(ns.process_pid, 1);
+    // Everyone else here is in the initial namespace: vpid is the pid.
+    let root = rec.kind(EventKind::ProcessExec)[0];
+    assert_eq!(root.process_vpid, Some(root.process_pid));
+
+    // setsid: a new session led by the caller, without a terminal.
+    let sid = open_of("sid");
+    let (session, tty) = session_and_tty(&read("sid"));
+    assert_eq!(sid.process_session_id, Some(session), "{}", rec.dump());
+    assert_eq!((tty, sid.process_tty), (0, Some(0)));
+    // setsid(2) returned the new session's id: its caller's pid.
+    let calls = rec.sys("setsid");
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.ret == Some(i64::from(session)) && c.process_pid == session),
+        "{}",
+        rec.dump()
+    );
+    assert_ne!(root.process_session_id, Some(session));
+
+    // script(1) gives its child a pseudo-terminal as controlling terminal.
+    let t = open_of("tty");
+    let (session, tty) = session_and_tty(&read("tty"));
+    assert_ne!(tty, 0);
+    assert_eq!(t.process_tty, Some(tty), "{}", rec.dump());
+    assert_eq!(t.process_session_id, Some(session));
+}
+
 #[test]
 fn recorder_absent_from_its_own_recording() {
     if !can_record("recorder_absent") {

@@ -8,6 +8,14 @@ pub fn user_dev(kdev: u32) -> u64 {
     libc::makedev(kdev >> 20, kdev & 0xfffff)
 }
 
+/// Linux `dev_t` of a terminal to the `tty_nr` encoding of `/proc/PID/stat`
+/// (`new_encode_dev`: minor bits 0-7 and 20-31, major bits 8-19), which
+/// `process_tty` holds; 0 stays 0 (no controlling terminal).
+pub fn tty_nr(kdev: u32) -> u32 {
+    let (major, minor) = (kdev >> 20, kdev & 0xf_ffff);
+    (minor & 0xff) | (major << 8) | ((minor & !0xff) << 12)
+}
+
 pub(super) fn fd_type(i_mode: u32, path: Option<&str>, family: Option<u16>) -> &'static str {
     match i_mode & 0o170000 {
         0o100000 => {

@@ -11,10 +11,10 @@ use hindsight_recorder_common::{
     F_AUX, F_BASE2_COMPLETE, F_BASE2_WALK, F_EXE_OVERLAY, F_EXE_UPPER, F_EXEC_KNAME, F_FD_ARG,
     F_FILE, F_KADDR, F_KNAME1, F_KNAME1_BYTES, F_KNAME1_DIFF, F_KNAME2, F_KNAME2_BYTES,
     F_KNAME2_DIFF, F_KPATH_COMPLETE, F_KPATH_PSEUDO, F_KPATH_REREAD, F_KPATH_WALK,
-    F_KPATH2_COMPLETE, F_KPATH2_WALK, F_SOCK, F_UADDR, F_UADDR_ABSTRACT, F_UNIX_ADDR, F_USER_PATH,
-    F_USER_PATH2, F_USER_TRUNC, F_USER_TRUNC2, KIND_EXEC, KIND_EXIT, KIND_FORK, KIND_SYSCALL,
-    OFF_AUX, OFF_KNAME, OFF_KNAME2, OFF_KPATH, OFF_KPATH2, OFF_USER_PATH, OFF_USER_PATH2, S_REREAD,
-    USER_PATH_LEN, WireHeader,
+    F_KPATH2_COMPLETE, F_KPATH2_WALK, F_PROC_IDS, F_SOCK, F_UADDR, F_UADDR_ABSTRACT, F_UNIX_ADDR,
+    F_USER_PATH, F_USER_PATH2, F_USER_TRUNC, F_USER_TRUNC2, KIND_EXEC, KIND_EXIT, KIND_FORK,
+    KIND_SYSCALL, OFF_AUX, OFF_KNAME, OFF_KNAME2, OFF_KPATH, OFF_KPATH2, OFF_USER_PATH,
+    OFF_USER_PATH2, ProcIds, S_REREAD, USER_PATH_LEN, WireHeader,
 };
 
 use crate::cgroups::CgroupContainers;
@@ -386,6 +386,20 @@ impl Decoder {
         }
         let pid = e.process_pid;
         let info = self.proc_info(pid);
+        // The kernel's ids of this process (a new child, an exec, setsid):
+        // what it inherited or had at first sight may have changed.
+        if h.flags & F_PROC_IDS != 0 {
+            let ids = ProcIds::from_bytes(&h.laddr);
+            if ids.valid != 0 {
+                if ids.vpid != 0 {
+                    info.vpid = Some(ids.vpid as i32);
+                }
+                if ids.sid != 0 {
+                    info.session_id = Some(ids.sid as i32);
+                }
+                info.tty = Some(tty_nr(ids.tty));
+            }
+        }
         e.process_session_id = info.session_id;
         e.process_tty = info.tty;
         e.process_vpid = info.vpid.or(Some(pid));

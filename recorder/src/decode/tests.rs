@@ -302,3 +302,15 @@ fn dev_encoding_matches_stat() {
     let kdev = ((libc::major(m.dev())) << 20) | libc::minor(m.dev());
     assert_eq!(user_dev(kdev), m.dev());
 }
+
+#[test]
+fn tty_numbers_as_proc_stat_shows_them() {
+    // /dev/pts/0 (136:0), /dev/tty1 (4:1), /dev/pts/300 (a minor above 255).
+    assert_eq!(tty_nr(136 << 20), 136 << 8);
+    assert_eq!(tty_nr((4 << 20) | 1), 1025);
+    assert_eq!(
+        tty_nr((136 << 20) | 300),
+        (300 & 0xff) | (136 << 8) | (256 << 12)
+    );
+    assert_eq!(tty_nr(0), 0);
+}
