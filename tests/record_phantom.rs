@@ -85,6 +85,22 @@ fn check_mode(bin: &Phantom, mode: Mode, count: u32) -> Option<Vec<String>> {
             continue;
         }
         let e = rows[0];
+        // Every row of an attempt gets a verdict: NULL would hide a miss.
+        let Some(mismatch) = e.toctou_mismatch else {
+            problems.push(format!("{mode} #{}: toctou_mismatch is NULL", a.attempt));
+            continue;
+        };
+        // openat2's open_how, unreadable at entry (userfaultfd), is said so.
+        if let Some(how_err) = a.expected_how_user_err {
+            let want = format!("open_how_err={how_err}");
+            let args = e.syscall_args.as_deref().unwrap_or("");
+            if !args.contains(&want) {
+                problems.push(format!(
+                    "{mode} #{}: syscall_args {args:?}, not {want}",
+                    a.attempt
+                ));
+            }
+        }
         let err = e.file_path_user_err.filter(|&x| x != 0);
         let kernel_addr = e
             .destination_ip
@@ -97,7 +113,7 @@ fn check_mode(bin: &Phantom, mode: Mode, count: u32) -> Option<Vec<String>> {
                 user_err: err,
                 kernel: kernel_addr.as_deref(),
                 inode: None,
-                mismatch: e.toctou_mismatch.unwrap_or(false),
+                mismatch,
             }
         } else {
             RecordedArg {
@@ -105,7 +121,7 @@ fn check_mode(bin: &Phantom, mode: Mode, count: u32) -> Option<Vec<String>> {
                 user_err: err,
                 kernel: e.file_path.as_deref(),
                 inode: e.file_inode,
-                mismatch: e.toctou_mismatch.unwrap_or(false),
+                mismatch,
             }
         };
         problems.extend(a.check_recorded(setup, &r));

@@ -139,7 +139,8 @@ pub fn hs_sys_enter(ctx: RawTracePointContext) -> i32 {
         }
     }
     if spec.dirfd == D_OPENAT2 {
-        // open_how as user memory held it: flags (0) and resolve (16).
+        // open_how as user memory held it: flags (0) and resolve (16); the
+        // read's error in `uaddr_err` (no socket address on this call).
         let how = st.args[2];
         let mut w = [0u64; 2];
         for (i, off) in [(0usize, 0u64), (1, 16)] {
@@ -148,6 +149,7 @@ pub fn hs_sys_enter(ctx: RawTracePointContext) -> i32 {
             };
             if r != 0 {
                 w[i] = 0;
+                st.uaddr_err = r as i32;
             }
         }
         st.uaddr = unsafe { core::mem::transmute::<[u64; 2], [u8; 16]>(w) };

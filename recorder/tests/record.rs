@@ -106,6 +106,8 @@ fn connect_to_a_loopback_listener() {
     assert_eq!(c.network_family.as_deref(), Some("AF_INET"));
     assert_eq!(c.kernel_source.as_deref(), Some("cgroup_connect4"));
     assert_eq!(c.toctou_mismatch, Some(false));
+    // The sockaddr was readable at entry.
+    assert_eq!(c.file_path_user_err, Some(0));
     assert_eq!(c.ret, Some(0));
 }
 

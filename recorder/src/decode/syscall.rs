@@ -307,9 +307,10 @@ impl Decoder {
         // Socket addresses.
         if h.flags & F_UADDR != 0 {
             e.network_family = Some(family_name(h.uaddr_family));
+            // The sockaddr read's error: 0 when user memory was readable.
+            e.file_path_user_err = Some(h.uaddr_err);
             if h.uaddr_err != 0 {
                 e.destination_addr_user = None;
-                e.file_path_user_err = Some(h.uaddr_err);
             } else if h.uaddr_family == 1 {
                 e.destination_addr_user = if h.flags & F_UADDR_ABSTRACT != 0 {
                     user_path.as_ref().map(|p| format!("@{p}"))
@@ -317,7 +318,6 @@ impl Decoder {
                     user_path.clone()
                 };
                 e.file_path_user = None;
-                e.file_path_user_err = None;
             } else if let Some(ip) = ip_string(h.uaddr_family, &h.uaddr) {
                 let s = if h.uaddr_family == 10 {
                     format!("[{ip}]:{}", h.uaddr_port)
@@ -418,12 +418,16 @@ impl Decoder {
             e.syscall_args = Some(args);
         }
         if name == "openat2" {
-            // open_how.resolve, read at entry.
-            let resolve = u64::from_ne_bytes(h.uaddr[8..].try_into().unwrap_or_default());
-            let r = crate::flags::resolve_flags(resolve);
+            // open_how.resolve, read at entry; or why it could not be.
+            let how = if h.uaddr_err != 0 {
+                format!("open_how_err={}", h.uaddr_err)
+            } else {
+                let resolve = u64::from_ne_bytes(h.uaddr[8..].try_into().unwrap_or_default());
+                format!("resolve={}", crate::flags::resolve_flags(resolve))
+            };
             e.syscall_args = Some(match e.syscall_args.take() {
-                Some(s) => format!("{s} resolve={r}"),
-                None => format!("resolve={r}"),
+                Some(s) => format!("{s} {how}"),
+                None => how,
             });
         }
         // What this row kept of its own goes back to the pool.
