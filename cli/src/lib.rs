@@ -67,7 +67,7 @@ pub enum Command {
 ///
 /// Exit codes: 0 success, 1 "found something" (rules fired, diffs differ), 2 errors.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(commands::record::join_syscall_sets(std::env::args_os()));
     let level = match cli.verbose {
         0 => "warn",
         1 => "info",

@@ -1,5 +1,6 @@
 //! `hindsight record`: record a command and its descendants, or the whole host.
 
+use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,7 +41,7 @@ pub struct Args {
     pub duration: Option<Duration>,
 
     /// Which syscalls to record (see the sets below).
-    #[arg(long, value_name = "SET", default_value = "default")]
+    #[arg(long, value_name = "SET", default_value = "default", value_parser = parse_syscall_set)]
     pub syscalls: String,
 
     /// Only record tasks in this cgroup v2 directory and below (a path under
@@ -77,6 +78,47 @@ pub struct Args {
     /// The command to record, after `--`.
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
+}
+
+/// Checks a `--syscalls` value while the command line is parsed, so that
+/// an unknown name is a usage error before anything is loaded.
+pub fn parse_syscall_set(s: &str) -> Result<String, String> {
+    hindsight_recorder::syscalls::parse_set(s).map_err(|e| e.to_string())?;
+    Ok(s.to_string())
+}
+
+/// Lets `--syscalls` take a set that starts with `-` as the next argument
+/// (`--syscalls -openat,-openat2`, as the help writes it), which clap would
+/// read as an option: joins the two into `--syscalls=-openat,-openat2`.
+/// A next argument that is a flag (`--duration`, `--`, a lone short option
+/// like `-o`) is left alone, so that clap still says the set is missing.
+/// Only the arguments of `record` before its `--` are looked at. (clap's
+/// `allow_hyphen_values` would take `--duration` as the set, and report a
+/// following `30s` as an unexpected argument.)
+pub fn join_syscall_sets(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    let mut args: Vec<OsString> = args.into_iter().collect();
+    // The subcommand: the first argument after the program's name that is
+    // not one of the global options (none of which takes a value).
+    let sub = args
+        .iter()
+        .skip(1)
+        .position(|a| !a.as_encoded_bytes().starts_with(b"-"))
+        .map(|i| i + 1);
+    let Some(sub) = sub.filter(|&i| args[i] == "record") else {
+        return args;
+    };
+    let mut i = sub + 1;
+    while i + 1 < args.len() && args[i] != "--" {
+        let next = args[i + 1].as_encoded_bytes();
+        let hyphen_set = next.len() > 2 && next[0] == b'-' && next[1] != b'-';
+        if args[i] == "--syscalls" && hyphen_set {
+            let mut joined = OsString::from("--syscalls=");
+            joined.push(args.remove(i + 1));
+            args[i] = joined;
+        }
+        i += 1;
+    }
+    args
 }
 
 /// Parses `30s`, `5m`, `2h`, `500ms` or plain seconds.
@@ -290,5 +332,60 @@ mod tests {
         assert_eq!(parse_size("4096").unwrap(), 4096);
         assert_eq!(parse_size("1GiB").unwrap(), 1 << 30);
         assert!(parse_size("lots").is_err());
+    }
+
+    #[test]
+    fn syscall_sets() {
+        for set in [
+            "default",
+            "all",
+            "-openat,-openat2",
+            "+read",
+            "openat,execve",
+        ] {
+            assert_eq!(parse_syscall_set(set).as_deref(), Ok(set));
+        }
+        assert!(
+            parse_syscall_set("-nosuchcall")
+                .unwrap_err()
+                .contains("nosuchcall")
+        );
+    }
+
+    fn joined(args: &str) -> String {
+        let out = join_syscall_sets(args.split(' ').map(OsString::from));
+        let out: Vec<_> = out.iter().map(|a| a.to_str().unwrap()).collect();
+        out.join(" ")
+    }
+
+    #[test]
+    fn a_set_starting_with_a_minus_is_joined_to_syscalls() {
+        let cases = [
+            (
+                "hs record -o r --syscalls -openat,-openat2 -- cat",
+                "hs record -o r --syscalls=-openat,-openat2 -- cat",
+            ),
+            (
+                "hs -v record --syscalls -read",
+                "hs -v record --syscalls=-read",
+            ),
+            // Flags stay flags; so do the command's arguments and other
+            // subcommands' arguments.
+            (
+                "hs record --syscalls --duration 1s",
+                "hs record --syscalls --duration 1s",
+            ),
+            ("hs record --syscalls -- x", "hs record --syscalls -- x"),
+            ("hs record --syscalls -o r", "hs record --syscalls -o r"),
+            (
+                "hs record -- sh --syscalls -read",
+                "hs record -- sh --syscalls -read",
+            ),
+            ("hs query --syscalls -read", "hs query --syscalls -read"),
+            ("hs record --syscalls", "hs record --syscalls"),
+        ];
+        for (args, want) in cases {
+            assert_eq!(joined(args), want, "{args}");
+        }
     }
 }
