@@ -218,7 +218,10 @@ macro_rules! audit_fields {
             ("euid", C("process_effective_user_id")),
             ("gid", C("group_id")),
             ("auid", C("login_uid")),
-            ("ses", C("process_session_id")),
+            // auditd's `ses` is the audit session id (`task->sessionid`,
+            // set at login with `auid`), not the POSIX session of
+            // `process_session_id`: not recorded.
+            ("ses", M),
             ("key", M),
             $($extra)*
         ]
