@@ -10,6 +10,29 @@ use std::process::Command;
 mod root;
 use root::is_root;
 
+/// Runs `hindsight bench record --format json` on the getppid loop with
+/// `tracers` and `iterations`, and returns its report.
+fn bench_getppid(tracers: &str, iterations: &str) -> serde_json::Value {
+    let o = Command::new(env!("CARGO_BIN_EXE_hindsight"))
+        .args(["bench", "record", "--workloads", "getppid", "--rounds", "1"])
+        .args(["--iterations", iterations, "--tracers", tracers])
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// One tracer's result in a workload of the report.
+fn tracer<'a>(w: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    w["tracers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["tracer"] == name)
+        .unwrap_or_else(|| panic!("{name}'s result"))
+}
+
 #[test]
 fn bench_record_reports_startup_apart_from_per_event_cpu() {
     if !is_root() {
@@ -20,36 +43,13 @@ fn bench_record_reports_startup_apart_from_per_event_cpu() {
         eprintln!("skipped: bench record needs gcc");
         return;
     }
-    let o = Command::new(env!("CARGO_BIN_EXE_hindsight"))
-        .args([
-            "bench",
-            "record",
-            "--workloads",
-            "getppid",
-            "--rounds",
-            "1",
-            "--iterations",
-            "20000",
-            "--tracers",
-            "hindsight",
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let r = bench_getppid("hindsight", "20000");
     let startup = r["startup_cpu_ms"]["hindsight"].as_f64().expect("start-up");
     // Loading and verifying the eBPF programs takes CPU time.
     assert!(startup > 1.0 && startup < 60_000.0, "start-up {startup} ms");
     let w = &r["workloads"][0];
     assert_eq!(w["workload"], "getppid");
-    let h = w["tracers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["tracer"] == "hindsight")
-        .expect("hindsight's result");
+    let h = tracer(w, "hindsight");
     // Loss is reported as a share of the syscalls, and a tracer that lost
     // more than 1 % is named as making its ratios not comparable.
     let syscalls = w["syscalls"].as_u64().unwrap() as f64;
@@ -99,31 +99,7 @@ fn bpftrace_print_is_drained_before_it_is_stopped() {
     // SIGINT (60-70 % of these when stopped as the loop ends), and the bench
     // counts an exit without a printed line as lost: a bench that stopped
     // bpftrace before it caught up would report that loss here.
-    let o = Command::new(env!("CARGO_BIN_EXE_hindsight"))
-        .args([
-            "bench",
-            "record",
-            "--workloads",
-            "getppid",
-            "--rounds",
-            "1",
-            "--iterations",
-            "100000",
-            "--tracers",
-            "bpftrace-count,bpftrace-print",
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let w = &r["workloads"][0];
-    let p = w["tracers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["tracer"] == "bpftrace-print")
-        .expect("bpftrace-print's result");
+    let r = bench_getppid("bpftrace-count,bpftrace-print", "100000");
+    let p = tracer(&r["workloads"][0], "bpftrace-print");
     assert_eq!(p["lost"].as_u64(), Some(0), "{p}");
 }
