@@ -22,6 +22,7 @@ pub mod generate;
 pub mod manifest;
 pub mod reader;
 pub mod recover;
+pub mod reserve;
 pub mod schema;
 pub mod segment;
 pub mod spool;

@@ -68,7 +68,11 @@ pub struct Manifest {
     pub complete: bool,
     /// True when `hindsight recover` finished this recording after a crash.
     pub recovered: bool,
-    /// Human-readable notes (recovery reports, warnings).
+    /// Why the writer stopped before finishing (the error, e.g. a full
+    /// disk), when it did; absent after a clean finish or a kill.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
+    /// Human-readable notes (recovery reports, why the writer stopped, warnings).
     pub notes: Vec<String>,
     /// Fields written by a newer hindsight of the same format version, kept as they are.
     #[serde(flatten)]
@@ -98,6 +102,7 @@ impl Default for Manifest {
             deleted_events: 0,
             complete: false,
             recovered: false,
+            stopped: None,
             notes: Vec::new(),
             extra: BTreeMap::new(),
         }
@@ -202,6 +207,19 @@ impl Manifest {
     pub fn set_end(&mut self, time_ns: i64) {
         self.end_time_ns = Some(time_ns);
         self.end_time = Some(rfc3339(time_ns));
+    }
+
+    /// Why the recording is incomplete, for messages: the error that
+    /// stopped its writer, or (without one) that it is still being written
+    /// or its writer was killed. `None` when it is complete.
+    pub fn incomplete_because(&self) -> Option<String> {
+        if self.complete {
+            return None;
+        }
+        Some(match &self.stopped {
+            Some(why) => format!("its writer stopped on an error: {why}"),
+            None => "still being written, or its writer was killed".to_string(),
+        })
     }
 
     /// Rows in the committed segments.

@@ -44,6 +44,9 @@ pub struct Recording {
     dir: PathBuf,
     manifest: Manifest,
     salvaged: Vec<RecordBatch>,
+    /// Per salvaged batch: read from a committed segment file the manifest
+    /// does not list yet (not from a checkpoint or spool).
+    unlisted: Vec<bool>,
     warnings: Vec<String>,
 }
 
@@ -70,6 +73,7 @@ impl Recording {
             dir,
             manifest,
             salvaged: Vec::new(),
+            unlisted: Vec::new(),
             warnings: Vec::new(),
         };
         rec.look_at_spool(opts.salvage)?;
@@ -79,9 +83,10 @@ impl Recording {
     fn look_at_spool(&mut self, salvage: bool) -> Result<()> {
         let spools = list_spool(&self.dir)?;
         if spools.is_empty() {
-            if !self.manifest.complete {
+            if let Some(why) = self.manifest.incomplete_because() {
                 self.warnings.push(format!(
-                    "{}: recording is incomplete (still being written, or the writer stopped without finishing)",
+                    "{}: the recording is not complete ({why}); no spool holds rows beyond its segments; once its writer is gone, `hindsight recover {}` marks it complete",
+                    self.dir.display(),
                     self.dir.display()
                 ));
             }
@@ -137,12 +142,19 @@ impl Recording {
                 rows += keep.num_rows();
                 if keep.num_rows() > 0 {
                     self.salvaged.push(keep);
+                    self.unlisted.push(contents.from_segment);
                 }
             }
         }
-        if rows > 0 {
+        if let Some(why) = self.manifest.incomplete_because() {
             self.warnings.push(format!(
-                "{}: recording was not finished; read {rows} rows from its spool in memory; run `hindsight recover {}` to make them permanent",
+                "{}: the recording is not complete ({why}); read {rows} rows from its checkpoint and spool in memory; `hindsight recover {}` makes them a segment",
+                self.dir.display(),
+                self.dir.display()
+            ));
+        } else if rows > 0 {
+            self.warnings.push(format!(
+                "{}: read {rows} rows from a spool its manifest does not cover; `hindsight recover {}` makes them a segment",
                 self.dir.display(),
                 self.dir.display()
             ));
@@ -163,6 +175,24 @@ impl Recording {
     /// Problems worth telling the user (incomplete recording, salvaged spool).
     pub fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+
+    /// The rows read from the checkpoint and spool of an unfinished
+    /// recording (not in any segment), sorted by `seq`, in the events schema.
+    pub fn salvaged(&self) -> &[RecordBatch] {
+        &self.salvaged
+    }
+
+    /// The salvaged rows that are in no `events/*.parquet` file: those read
+    /// from a checkpoint or spool, leaving out the rows of a segment that was
+    /// committed but not yet listed in the manifest (a reader that lists
+    /// `events/` itself, such as `query`, reads that file already).
+    pub fn salvaged_outside_segments(&self) -> impl Iterator<Item = &RecordBatch> {
+        self.salvaged
+            .iter()
+            .zip(&self.unlisted)
+            .filter(|(_, unlisted)| !**unlisted)
+            .map(|(b, _)| b)
     }
 
     /// Rows read from the spool of an unfinished recording (not in any segment).

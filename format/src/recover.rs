@@ -221,6 +221,7 @@ pub fn recover(dir: &Path) -> Result<RecoveryReport> {
     }
     remove_leftovers(&dir.join("spool"), &covered)?;
     let _ = fs::remove_dir(dir.join("spool"));
+    crate::reserve::remove_reserve(dir)?;
 
     manifest.segments.sort_by_key(|s| s.first_seq);
     manifest.totals.events_recorded = manifest

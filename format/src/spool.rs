@@ -135,6 +135,9 @@ pub struct SpoolContents {
     pub batches: Vec<RecordBatch>,
     /// Rows that came from the checkpoint (the segment's temporary file).
     pub checkpoint_rows: usize,
+    /// The segment was committed (`events/part-NNNNNN.parquet` exists) and
+    /// every row was read from that file, not from the checkpoint or spool.
+    pub from_segment: bool,
     /// Why reading the spool stopped early (a torn last write after a
     /// crash, or corruption).
     pub error: Option<String>,
@@ -166,6 +169,7 @@ pub fn read_spool(path: &Path, index: u64) -> Result<SpoolContents> {
         index,
         batches: Vec::new(),
         checkpoint_rows: 0,
+        from_segment: false,
         error: None,
         checkpoint_error: None,
     };
@@ -183,6 +187,7 @@ pub fn read_spool(path: &Path, index: u64) -> Result<SpoolContents> {
         // Committed since the caller looked (or before a crash that kept
         // the manifest from listing it): the segment holds every row.
         out.batches = read_segment(&committed, None)?;
+        out.from_segment = true;
         return Ok(out);
     }
     let Some(file) = file else {
@@ -212,6 +217,7 @@ pub fn read_spool(path: &Path, index: u64) -> Result<SpoolContents> {
         Err(_) if committed.exists() => {
             // Committed while this read.
             out.batches = read_segment(&committed, None)?;
+            out.from_segment = true;
             return Ok(out);
         }
         // The spool's own rows are still worth reading.

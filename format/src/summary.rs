@@ -67,6 +67,10 @@ pub struct Summary {
     pub complete: bool,
     /// `hindsight recover` finished this recording.
     pub recovered: bool,
+    /// Why the writer stopped before finishing (the manifest's `stopped`),
+    /// while the recording is incomplete.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
     /// Kernel hooks.
     pub hooks: Hooks,
     /// Warnings from opening (incomplete, salvaged spool).
@@ -120,6 +124,7 @@ impl Summary {
             compression_ratio: 0.0,
             complete: m.complete,
             recovered: m.recovered,
+            stopped: m.stopped.clone().filter(|_| !m.complete),
             hooks: m.hooks.clone(),
             warnings: rec.warnings().to_vec(),
         };
@@ -221,10 +226,11 @@ impl Summary {
                 self.format_version, self.hindsight_version
             ),
         );
-        let state = match (self.complete, self.recovered) {
-            (true, true) => "complete (recovered after a crash)",
-            (true, false) => "complete",
-            (false, _) => "INCOMPLETE",
+        let state = match (self.complete, self.recovered, &self.stopped) {
+            (true, true, _) => "complete (recovered after a crash)",
+            (true, false, _) => "complete",
+            (false, _, Some(_)) => "INCOMPLETE (its writer stopped on an error, see below)",
+            (false, _, None) => "INCOMPLETE",
         };
         kv(&mut o, "status", state);
         match (&self.first_event, &self.last_event) {

@@ -16,9 +16,12 @@
 //! manifest rewritten atomically. [`RecordingWriter::finish`] commits the last
 //! segment and marks the manifest `complete`.
 //!
-//! After an error (e.g. [`FormatError::DiskFull`]) drop the writer: the
-//! manifest on disk still describes every committed segment, and
-//! `hindsight recover` salvages the spool.
+//! After an error (e.g. [`FormatError::DiskFull`]) drop the writer: it
+//! rewrites the manifest (in the room its [`Reserve`] held back) with the
+//! committed segments, [`Manifest::stopped`] set to the error and a note
+//! saying where the other rows are; `complete` stays false, since rows made
+//! durable after the last committed segment are still only in the spool.
+//! `hindsight recover` makes them a segment.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -31,7 +34,8 @@ use crate::batch::events_to_batch;
 use crate::checkpoint::remove_checkpoint;
 use crate::error::{FormatError, Result};
 use crate::event::{Event, EventKind};
-use crate::manifest::{MANIFEST_FILE, Manifest, sync_dir};
+use crate::manifest::{MANIFEST_FILE, Manifest, rfc3339, sync_dir};
+use crate::reserve::{Reserve, remove_reserve};
 use crate::schema::FORMAT_VERSION;
 use crate::segment::{SegmentWriter, check_schema, writer_properties};
 use crate::spool::{SPOOL_DIR, SpoolWriter, remove_spool};
@@ -168,6 +172,10 @@ pub struct RecordingWriter {
     next_index: u64,
     last_flush: Instant,
     finished: bool,
+    /// Room for the manifest written after an error.
+    reserve: Option<Reserve>,
+    /// The first error a caller was given: the writer stopped on it.
+    failure: Option<String>,
 }
 
 impl RecordingWriter {
@@ -211,6 +219,7 @@ impl RecordingWriter {
         if manifest.start_time_ns.is_none() {
             manifest.set_start(now_ns());
         }
+        let reserve = Reserve::create(dir, manifest.to_json().len() as u64)?;
         manifest.write_atomic(dir)?;
         sync_dir(
             dir.parent()
@@ -227,6 +236,8 @@ impl RecordingWriter {
             next_index: 0,
             last_flush: Instant::now(),
             finished: false,
+            reserve: Some(reserve),
+            failure: None,
         })
     }
 
@@ -259,6 +270,11 @@ impl RecordingWriter {
     /// Appends events. They are encoded every `batch_rows` events; if more
     /// than `flush_interval` passed since the last flush, flushes.
     pub fn append(&mut self, events: &[Event]) -> Result<()> {
+        let result = self.append_inner(events);
+        self.noting(result)
+    }
+
+    fn append_inner(&mut self, events: &[Event]) -> Result<()> {
         for e in events {
             self.pending.push(e.clone());
             if self.pending.len() >= self.opts.batch_rows {
@@ -270,6 +286,11 @@ impl RecordingWriter {
 
     /// Appends owned events (avoids a clone per event).
     pub fn append_owned(&mut self, events: Vec<Event>) -> Result<()> {
+        let result = self.append_owned_inner(events);
+        self.noting(result)
+    }
+
+    fn append_owned_inner(&mut self, events: Vec<Event>) -> Result<()> {
         if self.pending.is_empty() && events.len() >= self.opts.batch_rows {
             let batch = events_to_batch(&events);
             self.manifest.totals.loss_rows += events
@@ -290,6 +311,11 @@ impl RecordingWriter {
 
     /// Appends a record batch of the events schema.
     pub fn append_batch(&mut self, batch: &RecordBatch) -> Result<()> {
+        let result = self.append_batch_inner(batch);
+        self.noting(result)
+    }
+
+    fn append_batch_inner(&mut self, batch: &RecordBatch) -> Result<()> {
         check_schema(&self.dir, batch.schema_ref())?;
         self.encode_pending()?;
         if let Ok(i) = batch.schema_ref().index_of("event_kind") {
@@ -305,7 +331,7 @@ impl RecordingWriter {
 
     fn maybe_flush(&mut self) -> Result<()> {
         if self.last_flush.elapsed() >= self.opts.flush_interval {
-            self.flush()?;
+            self.flush_inner()?;
         }
         Ok(())
     }
@@ -314,6 +340,26 @@ impl RecordingWriter {
     /// see the module documentation), and rotates the segment if its time
     /// limit passed.
     pub fn flush(&mut self) -> Result<()> {
+        let result = self.flush_inner();
+        self.noting(result)
+    }
+
+    /// Remembers the first error handed to a caller (see [`Drop`]).
+    fn noting<T>(&mut self, result: Result<T>) -> Result<T> {
+        if let Err(e) = &result
+            && self.failure.is_none()
+        {
+            self.failure = Some(match e {
+                FormatError::DiskFull { path } => {
+                    format!("no space left on device while writing {}", path.display())
+                }
+                e => e.to_string(),
+            });
+        }
+        result
+    }
+
+    fn flush_inner(&mut self) -> Result<()> {
         self.encode_pending()?;
         if let Some(cur) = self.current.as_mut() {
             cur.make_durable()?;
@@ -414,6 +460,10 @@ impl RecordingWriter {
         }
         self.enforce_max_size()?;
         self.manifest.write_atomic(&self.dir)?;
+        if let Some(reserve) = self.reserve.as_mut() {
+            // Best effort: the reserve held so far still helps.
+            let _ = reserve.hold(self.manifest.to_json().len() as u64);
+        }
         drop(cur.spool);
         remove_spool(&self.dir, index)?;
         remove_checkpoint(&self.dir, index)
@@ -450,6 +500,11 @@ impl RecordingWriter {
     /// Like [`RecordingWriter::finish`] with an explicit end time (ns since
     /// the epoch), for reproducible output.
     pub fn finish_at(mut self, end_time_ns: Option<i64>) -> Result<Manifest> {
+        let result = self.finish_inner(end_time_ns);
+        self.noting(result)
+    }
+
+    fn finish_inner(&mut self, end_time_ns: Option<i64>) -> Result<Manifest> {
         self.encode_pending()?;
         self.commit_segment()?;
         match end_time_ns {
@@ -459,8 +514,10 @@ impl RecordingWriter {
         }
         self.manifest.complete = true;
         self.manifest.write_atomic(&self.dir)?;
-        let _ = fs::remove_dir(self.dir.join(SPOOL_DIR));
         self.finished = true;
+        let _ = fs::remove_dir(self.dir.join(SPOOL_DIR));
+        drop(self.reserve.take());
+        let _ = remove_reserve(&self.dir);
         Ok(self.manifest.clone())
     }
 }
@@ -468,14 +525,53 @@ impl RecordingWriter {
 impl Drop for RecordingWriter {
     /// Without `finish`, the recording stays incomplete; rows appended so far
     /// are flushed to the spool (best effort) so that recovery finds them.
+    /// After an error, the manifest is rewritten to say why the writer
+    /// stopped (see the module documentation).
     fn drop(&mut self) {
-        if !self.finished {
-            let _ = self.flush_spool_only();
+        if self.finished {
+            return;
+        }
+        let _ = self.flush_spool_only();
+        if let Some(why) = self.failure.clone() {
+            let _ = self.write_stopped(&why);
         }
     }
 }
 
 impl RecordingWriter {
+    /// Writes the manifest of a writer stopped by the error `why`: the
+    /// committed segments, totals that count their rows, [`Manifest::stopped`]
+    /// and a note. Uses the space of the reserve.
+    fn write_stopped(&mut self, why: &str) -> Result<()> {
+        let mut m = self.manifest.clone();
+        m.totals.events_recorded = m.rows() + m.deleted_events;
+        m.complete = false;
+        m.stopped = Some(why.to_string());
+        let kept = match m.segments.iter().map(|s| s.last_seq).max() {
+            Some(last) => format!(
+                "its {} committed segment(s) hold {} rows, up to seq {last}",
+                m.segments.len(),
+                m.rows()
+            ),
+            None => "no segment was committed".to_string(),
+        };
+        let when = if why.starts_with("no space left on device") {
+            " once there is space"
+        } else {
+            ""
+        };
+        m.notes.push(format!(
+            "stopped at {} by an error: {why}; {kept}; the rows after them that were made \
+             durable before the error (all but about its last second) are in spool/, read in \
+             memory by info, query and replay; `hindsight recover` makes them a segment{when}",
+            rfc3339(now_ns())
+        ));
+        if let Some(reserve) = self.reserve.take() {
+            reserve.release()?;
+        }
+        m.write_atomic(&self.dir)
+    }
+
     fn flush_spool_only(&mut self) -> Result<()> {
         if self.pending.is_empty() && self.current.is_none() {
             return Ok(());

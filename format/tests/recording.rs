@@ -376,6 +376,64 @@ fn full_disk_gives_a_clear_error_and_a_valid_manifest() {
 }
 
 #[test]
+fn full_disk_manifest_says_why_the_writer_stopped() {
+    let Some(tmpfs) = SmallTmpfs::mount() else {
+        return;
+    };
+    let dir = tmpfs.path().join("rec");
+    let opts = WriterOptions {
+        segment_rows: 5_000,
+        zstd_level: 1,
+        ..Default::default()
+    };
+    let mut w = RecordingWriter::create(&dir, header(), opts).unwrap();
+    let mut err = None;
+    for i in 0..200 {
+        if let Err(e) = w.append(&events(10_000, 300 + i)).and_then(|()| w.flush()) {
+            err = Some(e);
+            break;
+        }
+    }
+    let err = err.expect("the disk fills up");
+    assert!(err.is_disk_full(), "{err}");
+    drop(w);
+    let m = Manifest::read(&dir).expect("manifest still valid");
+    assert!(!m.segments.is_empty(), "a segment was committed first");
+    // Rows may remain in the spool: not complete, but it says why.
+    assert!(!m.complete);
+    let why = m
+        .stopped
+        .as_deref()
+        .expect("the manifest says why it stopped");
+    assert!(why.contains("no space left on device"), "{why}");
+    let note = m.notes.last().expect("a note");
+    assert!(
+        note.contains("no space left on device")
+            && note.contains(&format!(
+                "up to seq {}",
+                m.segments.iter().map(|s| s.last_seq).max().unwrap()
+            ))
+            && note.contains("hindsight recover"),
+        "{note}"
+    );
+    assert_eq!(m.totals.events_recorded, m.rows() + m.deleted_events);
+    for seg in &m.segments {
+        assert!(dir.join(&seg.file).exists());
+    }
+    // Readers give that reason, not a guess.
+    let rec = Recording::open(&dir).unwrap();
+    let warning = rec.warnings().join("\n");
+    assert!(
+        warning.contains("stopped on an error") && warning.contains("no space left on device"),
+        "{warning}"
+    );
+    assert!(!warning.contains("killed"), "{warning}");
+    assert!(rec.rows() >= m.rows());
+    drop(rec);
+    drop(tmpfs);
+}
+
+#[test]
 fn long_text_columns_are_encoded_for_repetition() {
     use parquet::basic::Encoding;
     use parquet::file::reader::{FileReader, SerializedFileReader};
