@@ -100,4 +100,8 @@ pub enum QueryError {
     /// Any other DataFusion error.
     #[error(transparent)]
     DataFusion(#[from] DataFusionError),
+    /// Reading an unfinished recording's spool failed (the format's error
+    /// names the file).
+    #[error(transparent)]
+    Recording(#[from] hindsight_format::FormatError),
 }

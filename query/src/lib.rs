@@ -27,6 +27,7 @@ pub mod readonly;
 mod session;
 pub mod share_work;
 pub mod source;
+pub mod spool;
 pub mod sql;
 pub mod store;
 pub mod tablefn;

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::DataType;
+use datafusion::catalog::TableProvider;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
@@ -183,7 +184,7 @@ async fn register_events(ctx: &SessionContext, inputs: &[Input]) -> Result<(), Q
     }
     if groups.len() == 1 {
         let (keys, group) = groups.into_iter().next().expect("one group");
-        let table = listing_table(ctx, &keys, &group)?;
+        let table = events_table(ctx, "events", &keys, &group).await?;
         ctx.register_table("events", table)?;
         return Ok(());
     }
@@ -206,10 +207,8 @@ async fn register_events(ctx: &SessionContext, inputs: &[Input]) -> Result<(), Q
     for (i, (keys, group)) in groups.into_iter().enumerate() {
         let name = format!("events_part_{i}");
         ensure_internal_schema(ctx);
-        ctx.register_table(
-            format!("hindsight.internal.{name}").as_str(),
-            listing_table(ctx, &keys, &group)?,
-        )?;
+        let table = events_table(ctx, &name, &keys, &group).await?;
+        ctx.register_table(format!("hindsight.internal.{name}").as_str(), table)?;
         let parts: Vec<String> = all_keys
             .iter()
             .map(|k| {
@@ -232,6 +231,23 @@ async fn register_events(ctx: &SessionContext, inputs: &[Input]) -> Result<(), Q
     ))
     .await?;
     Ok(())
+}
+
+/// The rows of inputs that share partition keys: their segments, and the
+/// spool rows of their unfinished local recordings ([`crate::spool`]).
+async fn events_table(
+    ctx: &SessionContext,
+    name: &str,
+    keys: &[String],
+    inputs: &[&Input],
+) -> Result<Arc<dyn TableProvider>, QueryError> {
+    let segments: Arc<dyn TableProvider> = listing_table(ctx, keys, inputs)?;
+    let unfinished: Vec<_> = inputs.iter().flat_map(|i| &i.unfinished).collect();
+    if unfinished.iter().all(|u| u.rows.is_empty()) {
+        return Ok(segments);
+    }
+    ensure_internal_schema(ctx);
+    crate::spool::with_spool_rows(ctx, name, segments, &unfinished).await
 }
 
 fn ensure_internal_schema(ctx: &SessionContext) {

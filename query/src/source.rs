@@ -15,6 +15,7 @@ use url::Url;
 
 use crate::QueryError;
 use crate::readonly::ReadOnlyStore;
+use crate::spool::{Unfinished, read_local, warn_remote};
 
 /// The glob (relative to an input's root) that selects event segments.
 pub const SEGMENT_GLOB: &str = "**/events/*.parquet";
@@ -36,6 +37,9 @@ pub struct Input {
     pub partition_keys: Vec<String>,
     /// The event segments found.
     pub segments: Vec<ObjectMeta>,
+    /// Its recordings whose manifest is not `complete`, with the rows of
+    /// their spools (local recordings only; see [`crate::spool`]).
+    pub unfinished: Vec<Unfinished>,
 }
 
 /// Resolves one PATH argument: finds its segments and partition keys.
@@ -61,6 +65,7 @@ pub async fn resolve(path: &str) -> Result<Input, QueryError> {
             single_file,
             partition_keys: Vec::new(),
             segments: vec![meta],
+            unfinished: Vec::new(),
         });
     }
     let listing: Vec<ObjectMeta> = store
@@ -80,7 +85,13 @@ pub async fn resolve(path: &str) -> Result<Input, QueryError> {
         let rel: Vec<&str> = rel.iter().map(String::as_str).collect();
         if rel.last() == Some(&"manifest.json") {
             has_manifest = true;
-            manifests.push(meta.location.clone());
+            let values: Vec<(String, String)> = rel
+                .iter()
+                .take_while(|p| p.contains('='))
+                .filter_map(|p| p.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            manifests.push((meta.location.clone(), values));
         }
         let is_segment = rel.len() >= 2
             && rel[rel.len() - 2] == "events"
@@ -113,15 +124,43 @@ pub async fn resolve(path: &str) -> Result<Input, QueryError> {
             path: path.to_string(),
         });
     }
-    let segments = follow_manifests(store.as_ref(), &store_url, &manifests, segments).await?;
+    let locations: Vec<StorePath> = manifests.iter().map(|(l, _)| l.clone()).collect();
+    let (segments, incomplete) =
+        follow_manifests(store.as_ref(), &store_url, &locations, segments).await?;
+    let mut unfinished = Vec::new();
+    for (location, manifest) in incomplete {
+        let values = manifests
+            .iter()
+            .find(|(l, _)| *l == location)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let dir = location_name(&store_url, &location);
+        let dir = dir.trim_end_matches("manifest.json").trim_end_matches('/');
+        if store_url.scheme() == "file" {
+            unfinished.push(read_local(std::path::Path::new(dir), values)?);
+        } else {
+            warn_remote(dir, &manifest);
+        }
+    }
+    // A tree whose only recordings have no segment yet takes its partition
+    // keys from their paths.
+    let partition_keys = match layout {
+        Some((_, keys)) => keys,
+        None => unfinished
+            .iter()
+            .find(|u| !u.rows.is_empty())
+            .map(|u| u.partition_values.iter().map(|(k, _)| k.clone()).collect())
+            .unwrap_or_default(),
+    };
     Ok(Input {
         display: path.to_string(),
         store_url,
         store,
         root_url,
         single_file,
-        partition_keys: layout.map(|(_, k)| k).unwrap_or_default(),
+        partition_keys,
         segments,
+        unfinished,
     })
 }
 
@@ -130,13 +169,14 @@ pub async fn resolve(path: &str) -> Result<Input, QueryError> {
 /// segment a manifest lists but the store lacks is an error, and so is a file
 /// in a complete recording's `events/` that its manifest does not list (a
 /// stray copy). Segments of recordings without a manifest, or of one still
-/// being written, are all kept. Sorted by location.
+/// being written, are all kept. Sorted by location; with the manifests
+/// that are not `complete`.
 async fn follow_manifests(
     store: &dyn ObjectStore,
     store_url: &Url,
     manifests: &[StorePath],
     segments: Vec<ObjectMeta>,
-) -> Result<Vec<ObjectMeta>, QueryError> {
+) -> Result<Followed, QueryError> {
     let name = |p: &StorePath| location_name(store_url, p);
     let mut found: std::collections::BTreeMap<String, ObjectMeta> = segments
         .into_iter()
@@ -174,16 +214,8 @@ async fn follow_manifests(
             .try_collect()
             .await?;
     let mut kept = Vec::new();
+    let mut incomplete = Vec::new();
     for (manifest, m) in fetched {
-        if !m.complete {
-            let dir = name(manifest);
-            let dir = dir.trim_end_matches("manifest.json").trim_end_matches('/');
-            log::warn!(
-                "{dir}: the recording is not complete (still being written, or its recorder \
-                 was killed): rows not yet in a segment are in its spool and not queried; \
-                 `hindsight recover {dir}` makes them permanent"
-            );
-        }
         let dir = manifest.as_ref().trim_end_matches("manifest.json");
         for seg in &m.segments {
             let loc = format!("{dir}{}", seg.file);
@@ -210,11 +242,21 @@ async fn follow_manifests(
                 });
             }
         }
+        if !m.complete {
+            incomplete.push((manifest.clone(), m));
+        }
     }
     kept.extend(found.into_values());
     kept.sort_by(|a, b| a.location.cmp(&b.location));
-    Ok(kept)
+    Ok((kept, incomplete))
 }
+
+/// The segments [`follow_manifests`] keeps, and the manifests (with their
+/// locations) that are not `complete`.
+type Followed = (
+    Vec<ObjectMeta>,
+    Vec<(StorePath, hindsight_format::Manifest)>,
+);
 
 /// A location's name for messages: a local path, or the full URL.
 fn location_name(store_url: &Url, location: &StorePath) -> String {
