@@ -113,3 +113,60 @@ fn syscalls_followed_by_a_flag_is_a_usage_error() {
         assert!(!rec.exists(), "--syscalls {next} made {}", rec.display());
     }
 }
+
+/// On a terminal, the progress line updated in place shows the bytes the
+/// recording takes on disk, next to events, lost events and bytes received
+/// (run under `script` for a terminal).
+#[test]
+fn progress_on_a_terminal_shows_the_bytes_on_disk() {
+    if !is_root() {
+        eprintln!("skipped progress_on_a_terminal_shows_the_bytes_on_disk: recording needs root");
+        return;
+    }
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!(
+            "skipped progress_on_a_terminal_shows_the_bytes_on_disk: no `script` (util-linux) \
+             for a terminal"
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let rec = tmp.path().join("rec");
+    // A busy command for 3 s: a progress line each second.
+    let cmd = format!(
+        "stty cols 200; {} record -o {} --duration 3s -- \
+         sh -c 'while :; do cat /etc/hostname >/dev/null; done'",
+        env!("CARGO_BIN_EXE_hindsight"),
+        rec.display()
+    );
+    let o = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("hindsight: recorded"), "{out}");
+    // Each update: `\r`, clear the line, the line.
+    let lines: Vec<&str> = out
+        .split('\r')
+        .filter_map(|l| l.strip_prefix("\x1b[K"))
+        .filter(|l| l.contains(" events ("))
+        .collect();
+    assert!(lines.len() >= 2, "{out:?}");
+    let last = lines.last().unwrap();
+    for field in ["lost 0", "received ", "on disk "] {
+        assert!(last.contains(field), "no `{field}` in {last:?}");
+    }
+    // Two seconds of a busy command take more than the files' headers.
+    let on_disk = last.split("on disk ").nth(1).unwrap().trim();
+    let split = on_disk.find(|c: char| c.is_ascii_alphabetic()).unwrap();
+    let (n, unit) = on_disk.split_at(split);
+    let n: f64 = n.parse().unwrap();
+    let bytes = match unit {
+        "B" => n,
+        "KiB" => n * 1024.0,
+        "MiB" => n * 1024.0 * 1024.0,
+        "GiB" => n * 1024.0 * 1024.0 * 1024.0,
+        _ => panic!("{last:?}"),
+    };
+    assert!(bytes > 64.0 * 1024.0, "{last:?}");
+}

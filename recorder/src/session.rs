@@ -84,6 +84,45 @@ pub struct Counters {
     pub lost: AtomicU64,
     /// Bytes received from the ring buffer.
     pub wire_bytes: AtomicU64,
+    /// Bytes of the recording's events on disk: committed segments, the
+    /// segment being written (its closed row groups) and the crash-safety
+    /// spool (rows waiting for their row group, in a less compact form).
+    /// Sampled just before each progress call.
+    pub disk_bytes: AtomicU64,
+}
+
+impl Counters {
+    /// Samples the size of the files in `dir/events` and `dir/spool` into
+    /// [`Counters::disk_bytes`] (two directory listings).
+    pub fn sample_disk(&self, dir: &Path) {
+        // A file the writer renames (a committed segment) or replaces (a
+        // restarted spool) between listing and stat is missed: list again.
+        for _ in 0..3 {
+            if let Some(bytes) = disk_usage(dir) {
+                self.disk_bytes.store(bytes, Ordering::Relaxed);
+                return;
+            }
+        }
+    }
+}
+
+/// Bytes of the files in `dir/events` and `dir/spool`; None when a listed
+/// file vanished meanwhile.
+fn disk_usage(dir: &Path) -> Option<u64> {
+    let mut bytes = 0;
+    for sub in ["events", hindsight_format::spool::SPOOL_DIR] {
+        let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            match entry.metadata() {
+                Ok(m) if m.is_file() => bytes += m.len(),
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+    }
+    Some(bytes)
 }
 
 /// What a session did.
@@ -759,6 +798,7 @@ pub fn record(
                 break;
             }
             if last_progress.elapsed() >= Duration::from_secs(1) {
+                counters.sample_disk(&opts.out_dir);
                 progress(&counters, started.elapsed());
                 last_progress = Instant::now();
             }

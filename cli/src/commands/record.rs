@@ -4,11 +4,12 @@ use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use hindsight_format::WriterOptions;
-use hindsight_recorder::{RecordOptions, Target, spawn};
+use hindsight_recorder::{Counters, RecordOptions, Target, spawn};
 
 /// Record what programs do, with kernel-authoritative (TOCTOU-aware) arguments.
 ///
@@ -170,6 +171,61 @@ fn human(bytes: u64) -> String {
     }
 }
 
+/// The live progress line: elapsed time, events (`rate` in the last
+/// second), lost events, bytes received from the kernel and bytes on disk
+/// (see [`Counters::disk_bytes`]).
+fn progress_line(c: &Counters, elapsed: Duration, rate: u64) -> String {
+    format!(
+        "{}s  {} events ({rate}/s)  lost {}  received {}  on disk {}",
+        elapsed.as_secs(),
+        c.events.load(Relaxed),
+        c.lost.load(Relaxed),
+        compact(c.wire_bytes.load(Relaxed)),
+        compact(c.disk_bytes.load(Relaxed)),
+    )
+}
+
+/// `line` cut to `width - 1` characters, so that it never wraps and `\r`
+/// keeps updating it in place.
+fn fit(line: &str, width: usize) -> &str {
+    match line.char_indices().nth(width.saturating_sub(1)) {
+        Some((i, _)) => &line[..i],
+        None => line,
+    }
+}
+
+/// Columns of the terminal on stderr (80 when it says nothing).
+fn terminal_width() -> usize {
+    let mut ws = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ fills the winsize it is given, or fails.
+    let ok = unsafe { libc::ioctl(2, libc::TIOCGWINSZ, &mut ws) } == 0;
+    if ok && ws.ws_col > 0 {
+        ws.ws_col as usize
+    } else {
+        80
+    }
+}
+
+/// `bytes` in few characters for the progress line: `8.5MiB`, `373KiB`.
+fn compact(bytes: u64) -> String {
+    let (n, unit) = match bytes {
+        b if b >= 1 << 30 => (b as f64 / (1u64 << 30) as f64, "GiB"),
+        b if b >= 1 << 20 => (b as f64 / (1u64 << 20) as f64, "MiB"),
+        b if b >= 1 << 10 => (b as f64 / 1024.0, "KiB"),
+        b => return format!("{b}B"),
+    };
+    if n < 10.0 {
+        format!("{n:.1}{unit}")
+    } else {
+        format!("{n:.0}{unit}")
+    }
+}
+
 /// Runs `hindsight record`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let target = if args.command.is_empty() {
@@ -224,16 +280,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if !tty {
             return;
         }
-        use std::sync::atomic::Ordering::Relaxed;
         let events = c.events.load(Relaxed);
         let rate = events - last_events;
         last_events = events;
-        eprint!(
-            "\r\x1b[Krecording {:>5}s  {events} events ({rate}/s)  lost {}  received {}",
-            elapsed.as_secs(),
-            c.lost.load(Relaxed),
-            human(c.wire_bytes.load(Relaxed)),
-        );
+        let line = progress_line(c, elapsed, rate);
+        eprint!("\r\x1b[K{}", fit(&line, terminal_width()));
     })
     .with_context(|| format!("recording into {}", args.output.display()))?;
     if tty {
@@ -332,6 +383,36 @@ mod tests {
         assert_eq!(parse_size("4096").unwrap(), 4096);
         assert_eq!(parse_size("1GiB").unwrap(), 1 << 30);
         assert!(parse_size("lots").is_err());
+    }
+
+    #[test]
+    fn progress_line_has_the_bytes_on_disk() {
+        let c = Counters::default();
+        c.events.store(47_523, Relaxed);
+        c.wire_bytes.store(15 << 20, Relaxed);
+        c.disk_bytes.store(2 << 20, Relaxed);
+        let line = progress_line(&c, Duration::from_millis(2_100), 22_635);
+        assert_eq!(
+            line,
+            "2s  47523 events (22635/s)  lost 0  received 15MiB  on disk 2.0MiB"
+        );
+        // Fits 80 columns with a long run's numbers.
+        c.events.store(42_000_000, Relaxed);
+        c.lost.store(1_234_567, Relaxed);
+        c.wire_bytes.store(14 << 30, Relaxed);
+        c.disk_bytes.store(120 << 20, Relaxed);
+        let line = progress_line(&c, Duration::from_secs(3600), 70_000);
+        assert!(line.len() < 80, "{line} ({})", line.len());
+        assert_eq!(compact(900), "900B");
+        assert_eq!(compact(373 << 10), "373KiB");
+    }
+
+    #[test]
+    fn the_line_is_cut_to_the_terminal() {
+        assert_eq!(fit("12345", 80), "12345");
+        assert_eq!(fit("12345", 4), "123");
+        assert_eq!(fit("é1234", 3), "é1");
+        assert_eq!(fit("12345", 0), "");
     }
 
     #[test]
