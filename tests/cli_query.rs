@@ -292,7 +292,8 @@ fn segments_follow_the_manifest() {
         stderr(&o)
     );
     std::fs::remove_file(&stray).unwrap();
-    // An incomplete recording is queried, with a warning that its spool is not.
+    // An incomplete recording is queried whole, with a warning that it is
+    // incomplete and that `recover` completes it.
     let manifest = rec.join("manifest.json");
     let text = std::fs::read_to_string(&manifest).unwrap();
     let mut m: serde_json::Value = serde_json::from_str(&text).unwrap();

@@ -166,6 +166,27 @@ fn query_reads_the_spool_of_a_killed_recording() {
         String::from_utf8_lossy(&o.stdout).lines().nth(1),
         Some("true")
     );
+    // replay reads them too, and says the recording is incomplete.
+    let rules = tmp.path().join("cat.yaml");
+    std::fs::write(
+        &rules,
+        "- rule: cat\n  description: d\n  condition: event_kind = 'process_exec'\n",
+    )
+    .unwrap();
+    let o = hindsight()
+        .arg("replay")
+        .arg(&rec)
+        .arg("--rules")
+        .arg(&rules)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.code().is_some_and(|c| c <= 1), "{stderr}");
+    assert!(
+        stderr.contains("warning:") && stderr.contains("checkpoint and spool in memory"),
+        "{stderr}"
+    );
     assert_eq!(files(&rec), before, "reading changed the recording");
 
     // `hindsight recover` makes them a segment: the same count, complete.

@@ -81,6 +81,7 @@ pub fn replay_paths(
         report.suppressed.extend(r.suppressed);
         report.events += r.events;
         report.lost_events += r.lost_events;
+        report.warnings.extend(r.warnings);
     }
     Ok(report)
 }
@@ -183,6 +184,7 @@ fn replay_columns(
         Ok(())
     })?;
     let mut report = replay.finish_partial();
+    report.warnings = rec.warnings().to_vec();
     if let Some(read) = columns
         && !report.verdicts.is_empty()
     {

@@ -103,4 +103,9 @@ pub struct Report {
     /// recording of each line when there are several).
     #[serde(skip)]
     pub recordings: Vec<String>,
+    /// What the recordings' readers warned of (an incomplete recording whose
+    /// spool rows were read in memory, an unreadable spool tail...), for the
+    /// caller to show; each names its recording.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }

@@ -55,6 +55,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut progress = progress_printer();
     let a = replay_paths(&old, &args.paths, options, &mut progress)?;
     let b = replay_paths(&new, &args.paths, options, &mut progress)?;
+    // The same recordings twice: their warnings once.
+    for w in &a.warnings {
+        eprintln!("warning: {w}");
+    }
     let d = diff(&a, &b);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

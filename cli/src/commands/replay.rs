@@ -106,6 +106,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         simulate_enforcement: args.simulate_enforcement,
     };
     let report = replay_paths(&engine, &args.paths, options, &mut progress_printer())?;
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if matches!(args.format, OutputFormat::FalcoJson) {
