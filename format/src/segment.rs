@@ -195,6 +195,16 @@ impl SegmentWriter {
             .map_or(0, |w| (w.bytes_written() + w.in_progress_size()) as u64)
     }
 
+    /// Rows and compressed bytes of the row groups already closed (in the
+    /// file; the row group in progress is not counted).
+    pub fn closed_row_groups(&self) -> (u64, u64) {
+        self.writer.as_ref().map_or((0, 0), |w| {
+            w.flushed_row_groups().iter().fold((0, 0), |(r, b), g| {
+                (r + g.num_rows() as u64, b + g.compressed_size() as u64)
+            })
+        })
+    }
+
     /// Rows in the row group in progress (not yet in the file).
     pub fn in_progress_rows(&self) -> usize {
         self.writer

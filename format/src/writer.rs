@@ -257,6 +257,23 @@ impl RecordingWriter {
         &mut self.manifest
     }
 
+    /// Rows and bytes already compressed into Parquet: the committed
+    /// segments, and the closed row groups of the segment being written (the
+    /// rows of its row group in progress are not counted). Their ratio to the
+    /// data received is the compression so far.
+    pub fn compressed_so_far(&self) -> (u64, u64) {
+        let (rows, bytes) = self
+            .manifest
+            .segments
+            .iter()
+            .fold((0, 0), |(r, b), s| (r + s.rows, b + s.bytes));
+        let (r, b) = self
+            .current
+            .as_ref()
+            .map_or((0, 0), |c| c.segment.closed_row_groups());
+        (rows + r, bytes + b)
+    }
+
     /// Adds `n` to the events lost for `cause` (e.g. `ringbuf_full`).
     pub fn add_lost(&mut self, cause: &str, n: u64) {
         *self

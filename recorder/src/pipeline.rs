@@ -3,6 +3,8 @@
 //! batches that the decode thread builds. Ring-buffer reading, decoding +
 //! batching, and writing so run on three threads, overlapping one another.
 
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -10,6 +12,8 @@ use std::time::{Duration, Instant};
 use arrow::array::RecordBatch;
 use hindsight_format::manifest::Manifest;
 use hindsight_format::{Event, EventBatchBuilder, FormatError, RecordingWriter};
+
+use crate::session::Counters;
 
 /// Rows per Arrow batch handed to the writer.
 pub const BATCH_ROWS: usize = 8192;
@@ -30,7 +34,11 @@ pub struct WriteStage {
     thread: JoinHandle<Result<Manifest, FormatError>>,
 }
 
-fn write_loop(mut writer: RecordingWriter, rx: Receiver<Msg>) -> Result<Manifest, FormatError> {
+fn write_loop(
+    mut writer: RecordingWriter,
+    rx: Receiver<Msg>,
+    counters: Arc<Counters>,
+) -> Result<Manifest, FormatError> {
     loop {
         match rx.recv_timeout(Duration::from_millis(250)) {
             Ok(Msg::Batch(b)) => writer.append_batch(&b)?,
@@ -38,17 +46,21 @@ fn write_loop(mut writer: RecordingWriter, rx: Receiver<Msg>) -> Result<Manifest
             Err(RecvTimeoutError::Timeout) => writer.flush()?,
             Err(RecvTimeoutError::Disconnected) => break,
         }
+        let (rows, bytes) = writer.compressed_so_far();
+        counters.compressed_rows.store(rows, Ordering::Relaxed);
+        counters.compressed_bytes.store(bytes, Ordering::Relaxed);
     }
     writer.finish()
 }
 
 impl WriteStage {
-    /// Starts the writer thread.
-    pub fn spawn(writer: RecordingWriter) -> WriteStage {
+    /// Starts the writer thread; it keeps `counters`' compressed rows and
+    /// bytes current.
+    pub fn spawn(writer: RecordingWriter, counters: Arc<Counters>) -> WriteStage {
         let (tx, rx) = mpsc::sync_channel(QUEUE);
         let thread = std::thread::Builder::new()
             .name("hs-write".into())
-            .spawn(move || write_loop(writer, rx))
+            .spawn(move || write_loop(writer, rx, counters))
             .expect("spawn writer thread");
         WriteStage { tx, thread }
     }

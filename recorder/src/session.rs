@@ -89,6 +89,31 @@ pub struct Counters {
     /// spool (rows waiting for their row group, in a less compact form).
     /// Sampled just before each progress call.
     pub disk_bytes: AtomicU64,
+    /// Rows already compressed into Parquet (committed segments and closed
+    /// row groups), and their bytes: with `events` and `wire_bytes`, the
+    /// compression so far.
+    pub compressed_rows: AtomicU64,
+    /// Bytes of those rows.
+    pub compressed_bytes: AtomicU64,
+}
+
+impl Counters {
+    /// Compression so far: the bytes received for the rows already in
+    /// Parquet (their share of all rows) over the bytes they take there;
+    /// `None` before the first row group is closed.
+    pub fn compression(&self) -> Option<f64> {
+        let (rows, bytes) = (
+            self.compressed_rows.load(Ordering::Relaxed),
+            self.compressed_bytes.load(Ordering::Relaxed),
+        );
+        let events = self.events.load(Ordering::Relaxed);
+        if rows == 0 || bytes == 0 || events == 0 {
+            return None;
+        }
+        let wire = self.wire_bytes.load(Ordering::Relaxed) as f64 * rows.min(events) as f64
+            / events as f64;
+        Some(wire / bytes as f64)
+    }
 }
 
 impl Counters {
@@ -473,7 +498,7 @@ fn writer_loop(
     spare: mpsc::SyncSender<(Vec<u8>, Vec<u32>)>,
     counters: Arc<Counters>,
 ) -> Result<WriterResult, RecordError> {
-    let stage = pipeline::WriteStage::spawn(writer);
+    let stage = pipeline::WriteStage::spawn(writer, counters.clone());
     let mut decode_errors = 0u64;
     let mut seq = 0u64;
     let mut pending = pipeline::Pending::default();
