@@ -328,8 +328,6 @@ pub struct KernelOffsets {
     pub unix_address_name: u32,
     /// `unix_sock.path`: the socket file of a bound filesystem socket.
     pub unix_path: u32,
-    /// `task_struct.thread_pid` (a `struct pid *`).
-    pub task_thread_pid: u32,
     /// `pid.level`: depth of the task's pid namespace.
     pub pid_level: u32,
     /// `pid.numbers` (a `struct upid` per namespace level).
@@ -352,8 +350,6 @@ pub struct KernelOffsets {
     pub tty_driver_minor_start: u32,
     /// `pt_regs` offsets of syscall arguments 0..6.
     pub regs_arg: [u32; 6],
-    /// Explicit padding: keeps [`Config`] a multiple of 8 bytes.
-    pub reserved: u32,
 }
 
 /// Load-time configuration of the kernel programs (`.rodata` global `CONFIG`).
@@ -647,8 +643,8 @@ pub struct LossCounter {
 }
 
 const _: () = assert!(size_of::<SyscallSpec>() == 4);
-const _: () = assert!(size_of::<KernelOffsets>() == 78 * 4);
-const _: () = assert!(size_of::<Config>() == 24 + 78 * 4);
+const _: () = assert!(size_of::<KernelOffsets>() == 76 * 4);
+const _: () = assert!(size_of::<Config>() == 24 + 76 * 4);
 const _: () = assert!(size_of::<WireHeader>() == 280);
 const _: () = assert!(size_of::<WireEvent>() == 280 + 4 * USER_PATH_LEN + 2 * KPATH_LEN + AUX_LEN);
 const _: () = assert!(size_of::<EntryState>() == 128 + 2 * USER_PATH_LEN);

@@ -347,9 +347,11 @@ pub fn fill_task(ev: *mut WireEvent, task: u64) {
     fill_task_id(ev, task, unsafe { h::bpf_get_current_pid_tgid() });
 }
 
-/// `PIDTYPE_SID` in `enum pid_type` (PID, TGID, PGID, SID since Linux 4.19,
-/// below the oldest kernel the recorder supports): the index of the
-/// session's `struct pid` in `signal_struct.pids`.
+/// `PIDTYPE_TGID` and `PIDTYPE_SID` in `enum pid_type` (PID, TGID, PGID,
+/// SID since Linux 4.19, below the oldest kernel the recorder supports):
+/// indexes of the process's and the session's `struct pid` in
+/// `signal_struct.pids`.
+const PIDTYPE_TGID: u32 = 1;
 const PIDTYPE_SID: u32 = 3;
 
 /// Writes `task`'s [`ProcIds`] (vpid, session, controlling terminal) into
@@ -357,15 +359,13 @@ const PIDTYPE_SID: u32 = 3;
 /// the chains (the decoder then keeps what it knew).
 #[inline(always)]
 pub fn fill_proc_ids(h: &mut WireHeader, task: u64) -> bool {
-    let thread_pid = conf!(off.task_thread_pid);
     let level_off = conf!(off.pid_level);
     let numbers = conf!(off.pid_numbers);
     let upid_size = conf!(off.upid_size);
     let upid_nr = conf!(off.upid_nr);
     let pids = conf!(off.signal_pids);
     let tty_off = conf!(off.signal_tty);
-    if thread_pid == u32::MAX
-        || level_off == u32::MAX
+    if level_off == u32::MAX
         || numbers == u32::MAX
         || upid_size == u32::MAX
         || upid_nr == u32::MAX
@@ -374,8 +374,11 @@ pub fn fill_proc_ids(h: &mut WireHeader, task: u64) -> bool {
     {
         return false;
     }
-    // The number of the task's pid at the level of its own namespace.
-    let pid = rd::<u64>(task, thread_pid);
+    // The process's (thread group's) pid, not the calling thread's: setsid
+    // may come from any thread. Its number at the level of its own
+    // namespace.
+    let signal = rd::<u64>(task, conf!(off.task_signal));
+    let pid = rd::<u64>(signal, pids.wrapping_add(PIDTYPE_TGID * 8));
     let level = rd::<u32>(pid, level_off);
     let vpid = rd::<u32>(
         pid,
@@ -384,7 +387,6 @@ pub fn fill_proc_ids(h: &mut WireHeader, task: u64) -> bool {
             .wrapping_add(upid_nr),
     );
     // The session's pid, at level 0 (the initial namespace, as /proc shows).
-    let signal = rd::<u64>(task, conf!(off.task_signal));
     let session = rd::<u64>(signal, pids.wrapping_add(PIDTYPE_SID * 8));
     let sid = rd::<u32>(session, numbers.wrapping_add(upid_nr));
     // tty_devnum(): the driver's first minor plus the tty's index.

@@ -72,7 +72,6 @@ pub fn resolve(btf: &Btf) -> Result<KernelOffsets, BtfError> {
         unix_address_len: opt("unix_address", "len"),
         unix_address_name: opt("unix_address", "name"),
         unix_path: opt("unix_sock", "path"),
-        task_thread_pid: opt("task_struct", "thread_pid"),
         pid_level: opt("pid", "level"),
         pid_numbers: opt("pid", "numbers"),
         upid_size: btf.struct_size("upid").unwrap_or(u32::MAX),
@@ -84,7 +83,6 @@ pub fn resolve(btf: &Btf) -> Result<KernelOffsets, BtfError> {
         tty_driver_major: opt("tty_driver", "major"),
         tty_driver_minor_start: opt("tty_driver", "minor_start"),
         regs_arg,
-        reserved: 0,
     })
 }
 
@@ -149,7 +147,6 @@ mod tests {
         // then a namespace pointer.
         assert_eq!((off.upid_nr, off.upid_size), (0, 16));
         for o in [
-            off.task_thread_pid,
             off.pid_level,
             off.pid_numbers,
             off.signal_pids,
@@ -208,7 +205,7 @@ mod second_kernel {
         #[cfg(target_arch = "x86_64")]
         assert_eq!(off.regs_arg, [112, 104, 96, 56, 72, 64]);
         assert!(off.task_tgid > 0 && off.task_files > off.task_tgid);
-        assert_ne!(off.task_thread_pid, u32::MAX);
+        assert_ne!(off.signal_pids, u32::MAX);
         assert_ne!(off.signal_tty, u32::MAX);
         assert_eq!((off.upid_nr, off.upid_size), (0, 16));
         if let Ok(running) = Btf::from_sys_fs() {

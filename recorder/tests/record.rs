@@ -219,7 +219,7 @@ fn vpid_session_and_tty_follow_namespaces_setsid_and_terminals() {
     if !can_record("vpid_session_and_tty") {
         return;
     }
-    for tool in ["unshare", "setsid", "script"] {
+    for tool in ["unshare", "setsid", "script", "python3"] {
         if std::process::Command::new(tool)
             .arg("--version")
             .output()
@@ -236,7 +236,10 @@ fn vpid_session_and_tty_follow_namespaces_setsid_and_terminals() {
     let script = format!(
         "unshare --pid --fork /bin/sh -c 'echo $$ > {d}/ns'\n\
          setsid /bin/sh -c 'cat /proc/$$/stat > {d}/sid'\n\
-         script -qc \"/bin/sh -c 'cat /proc/\\$\\$/stat > {d}/tty'\" /dev/null\n"
+         script -qc \"/bin/sh -c 'cat /proc/\\$\\$/stat > {d}/tty'\" /dev/null\n\
+         python3 -c 'import os, threading\n\
+         t = threading.Thread(target=os.setsid); t.start(); t.join()\n\
+         open(\"{d}/thread\", \"w\")'\n"
     );
     std::fs::write(dir.path().join("run.sh"), script).unwrap();
     let run = dir.path().join("run.sh");
@@ -278,6 +281,19 @@ fn vpid_session_and_tty_follow_namespaces_setsid_and_terminals() {
         rec.dump()
     );
     assert_ne!(root.process_session_id, Some(session));
+
+    // setsid from a thread other than the leader: the process's own ids,
+    // not the thread's (the session is the thread group's).
+    let thread = open_of("thread");
+    assert_eq!(thread.process_vpid, Some(thread.process_pid));
+    assert_eq!(thread.process_session_id, Some(thread.process_pid));
+    assert!(
+        rec.sys("setsid")
+            .iter()
+            .any(|c| c.process_pid == thread.process_pid && c.thread_id != thread.process_pid),
+        "{}",
+        rec.dump()
+    );
 
     // script(1) gives its child a pseudo-terminal as controlling terminal.
     let t = open_of("tty");
