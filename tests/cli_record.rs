@@ -37,6 +37,52 @@ fn an_existing_empty_directory_becomes_private() {
     assert!(rec.join("manifest.json").exists());
 }
 
+#[test]
+fn an_empty_directory_of_another_user_is_taken_over_and_a_link_refused() {
+    if !is_root() {
+        eprintln!("skipped an_empty_directory_of_another_user_is_taken_over: recording needs root");
+        return;
+    }
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().unwrap();
+    // Pre-created by someone else (nobody): after chmod alone its owner
+    // could chmod it back and replace the manifest.
+    let rec = tmp.path().join("rec");
+    std::fs::create_dir(&rec).unwrap();
+    std::os::unix::fs::chown(&rec, Some(65534), Some(65534)).unwrap();
+    let o = hindsight()
+        .args(["record", "-o"])
+        .arg(&rec)
+        .args(["--", "true"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let m = std::fs::metadata(&rec).unwrap();
+    assert_eq!((m.uid(), m.gid(), m.mode() & 0o7777), (0, 0, 0o700));
+    // A symbolic link to an empty directory: refused, naming it, and the
+    // directory it points at left as it was.
+    let target = tmp.path().join("elsewhere");
+    std::fs::create_dir(&target).unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let link = tmp.path().join("link");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let o = hindsight()
+        .args(["record", "-o"])
+        .arg(&link)
+        .args(["--", "true"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("symbolic link") && err.contains("link"),
+        "{err}"
+    );
+    let m = std::fs::metadata(&target).unwrap();
+    assert_eq!(m.mode() & 0o7777, 0o755);
+    assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
+}
+
 /// `hindsight query DIR SQL` as CSV lines, header first.
 fn query(rec: &std::path::Path, sql: &str) -> Vec<String> {
     let o = hindsight()

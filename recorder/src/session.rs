@@ -570,18 +570,42 @@ fn send(stage: &pipeline::WriteStage, pending: &mut pipeline::Pending, c: &Count
     stage.send(pending)
 }
 
-/// Makes an existing, empty `dir` the recorder's: mode 0700, as the writer
-/// creates a new one. Left as it was, a world-writable directory would let
-/// anyone rename or replace the manifest and segments. A directory that is
-/// not empty (or not a directory) is left for [`RecordingWriter::create`]
-/// to refuse.
+/// Makes an existing, empty `dir` the recorder's: owned by the recorder's
+/// user, mode 0700, as the writer creates a new one. Left as it was, a
+/// directory someone else owns or anyone may write would let them rename or
+/// replace the manifest and segments. Done on the directory opened without
+/// following a symbolic link (`-o` naming a link is refused: the link's
+/// owner could point it elsewhere). A directory that is not empty, or no
+/// directory, is left for [`RecordingWriter::create`] to refuse; one that
+/// does not exist, for it to create.
 fn take_over_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let empty = std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_none());
-    if empty {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+    match std::fs::symlink_metadata(dir) {
+        Err(_) => return Ok(()),
+        Ok(m) if m.file_type().is_symlink() => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "is a symbolic link: give the recording directory itself",
+            ));
+        }
+        Ok(m) if !m.is_dir() => return Ok(()),
+        Ok(_) => {}
     }
-    Ok(())
+    let d = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+        .open(dir)?;
+    let empty = std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_none());
+    if !empty {
+        return Ok(());
+    }
+    // SAFETY: geteuid and getegid have no preconditions.
+    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    let m = d.metadata()?;
+    if m.uid() != uid || m.gid() != gid {
+        std::os::unix::fs::fchown(&d, Some(uid), Some(gid))?;
+    }
+    d.set_permissions(std::fs::Permissions::from_mode(0o700))
 }
 
 /// Removes what the writer made in `dir` (its manifest, segments and

@@ -33,7 +33,8 @@ Syscall sets (--syscalls, comma-separated):
   NAME,...       exactly these calls
   +NAME / -NAME  the default set plus/minus these calls")]
 pub struct Args {
-    /// Recording directory to create (must not exist or be empty; made 0700).
+    /// Recording directory to create (must not exist or be empty, not a
+    /// symbolic link; made 0700 and the recorder's).
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
 
