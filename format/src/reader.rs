@@ -44,9 +44,8 @@ pub struct Recording {
     dir: PathBuf,
     manifest: Manifest,
     salvaged: Vec<RecordBatch>,
-    /// Per salvaged batch: read from a committed segment file the manifest
-    /// does not list yet (not from a checkpoint or spool).
-    unlisted: Vec<bool>,
+    /// Per salvaged batch: the index of the segment it belongs to.
+    segment_of: Vec<u64>,
     warnings: Vec<String>,
 }
 
@@ -73,7 +72,7 @@ impl Recording {
             dir,
             manifest,
             salvaged: Vec::new(),
-            unlisted: Vec::new(),
+            segment_of: Vec::new(),
             warnings: Vec::new(),
         };
         rec.look_at_spool(opts.salvage)?;
@@ -142,7 +141,7 @@ impl Recording {
                 rows += keep.num_rows();
                 if keep.num_rows() > 0 {
                     self.salvaged.push(keep);
-                    self.unlisted.push(contents.from_segment);
+                    self.segment_of.push(index);
                 }
             }
         }
@@ -183,16 +182,13 @@ impl Recording {
         &self.salvaged
     }
 
-    /// The salvaged rows that are in no `events/*.parquet` file: those read
-    /// from a checkpoint or spool, leaving out the rows of a segment that was
-    /// committed but not yet listed in the manifest (a reader that lists
-    /// `events/` itself, such as `query`, reads that file already).
-    pub fn salvaged_outside_segments(&self) -> impl Iterator<Item = &RecordBatch> {
-        self.salvaged
-            .iter()
-            .zip(&self.unlisted)
-            .filter(|(_, unlisted)| !**unlisted)
-            .map(|(b, _)| b)
+    /// The salvaged batches with the index of the segment each belongs to
+    /// (its rows are in `events/part-INDEX.parquet` once that file exists: a
+    /// segment committed but not yet listed in the manifest is read from that
+    /// file). A reader that lists `events/` itself, such as `query`, leaves
+    /// out the batches whose segment file its listing holds.
+    pub fn salvaged_by_segment(&self) -> impl Iterator<Item = (u64, &RecordBatch)> {
+        self.segment_of.iter().copied().zip(&self.salvaged)
     }
 
     /// Rows read from the spool of an unfinished recording (not in any segment).

@@ -26,6 +26,7 @@ pub mod pushdown;
 pub mod readonly;
 mod session;
 pub mod share_work;
+pub mod snapshot;
 pub mod source;
 pub mod spool;
 pub mod sql;

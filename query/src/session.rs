@@ -120,7 +120,24 @@ pub async fn session(
             .build(),
     );
     for input in &inputs {
-        ctx.register_object_store(&input.store_url, Arc::clone(&input.store));
+        // A local store lists only the segments found by `resolve` (of every
+        // input on it), taken in one snapshot with the spool rows read in
+        // memory ([`crate::snapshot`]); an object store is listed as it is.
+        let store: Arc<dyn datafusion::object_store::ObjectStore> =
+            if input.store_url.scheme() == "file" {
+                let segments = inputs
+                    .iter()
+                    .filter(|i| i.store_url == input.store_url)
+                    .flat_map(|i| i.segments.iter().map(|m| m.location.clone()))
+                    .collect();
+                Arc::new(crate::snapshot::SnapshotStore::new(
+                    Arc::clone(&input.store),
+                    segments,
+                ))
+            } else {
+                Arc::clone(&input.store)
+            };
+        ctx.register_object_store(&input.store_url, store);
     }
     register_events(&ctx, &inputs).await?;
     crate::udf::register(&ctx);

@@ -125,7 +125,7 @@ pub async fn resolve(path: &str) -> Result<Input, QueryError> {
         });
     }
     let locations: Vec<StorePath> = manifests.iter().map(|(l, _)| l.clone()).collect();
-    let (segments, incomplete) =
+    let (mut segments, incomplete) =
         follow_manifests(store.as_ref(), &store_url, &locations, segments).await?;
     let mut unfinished = Vec::new();
     for (location, manifest) in incomplete {
@@ -137,18 +137,33 @@ pub async fn resolve(path: &str) -> Result<Input, QueryError> {
         let dir = location_name(&store_url, &location);
         let dir = dir.trim_end_matches("manifest.json").trim_end_matches('/');
         if store_url.scheme() == "file" {
-            unfinished.push(read_local(std::path::Path::new(dir), values)?);
+            // Its segments are those listed after its spool was read.
+            let events = StorePath::from(format!(
+                "{}events",
+                location.as_ref().trim_end_matches("manifest.json")
+            ));
+            let in_events = |m: &ObjectMeta| {
+                m.location
+                    .prefix_match(&events)
+                    .is_some_and(|rest| rest.count() == 1)
+            };
+            let (u, listed) =
+                read_local(std::path::Path::new(dir), store.as_ref(), &events, values).await?;
+            segments.retain(|m| !in_events(m));
+            segments.extend(listed);
+            unfinished.push(u);
         } else {
             warn_remote(dir, &manifest);
         }
     }
-    // A tree whose only recordings have no segment yet takes its partition
+    segments.sort_by(|a, b| a.location.cmp(&b.location));
+    // A tree whose only recordings had no segment at the first listing takes its partition
     // keys from their paths.
     let partition_keys = match layout {
         Some((_, keys)) => keys,
         None => unfinished
             .iter()
-            .find(|u| !u.rows.is_empty())
+            .find(|u| !u.rows.is_empty() || !segments.is_empty())
             .map(|u| u.partition_values.iter().map(|(k, _)| k.clone()).collect())
             .unwrap_or_default(),
     };

@@ -18,6 +18,9 @@ use datafusion::catalog::TableProvider;
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::SessionContext;
+use datafusion::object_store::path::Path as StorePath;
+use datafusion::object_store::{ObjectMeta, ObjectStore};
+use futures::TryStreamExt;
 
 use crate::QueryError;
 
@@ -35,19 +38,63 @@ pub struct Unfinished {
 
 /// Reads the rows of the unfinished local recording at `dir` and logs why it
 /// is incomplete and what was read (the warnings `hindsight info` gives).
-pub fn read_local(
+///
+/// Both halves of the recording come from one snapshot: its `events/`
+/// directory (`events`, its location in `store`) is listed once, after the
+/// checkpoint and spool were read, and that listing is returned to be
+/// scanned as it is; the rows read in memory of a segment whose file the
+/// listing holds are left out. A segment committed while the session is set
+/// up (or used) is thus counted once: from its file if it was there at the
+/// listing, else from the rows read before.
+pub async fn read_local(
     dir: &std::path::Path,
+    store: &dyn ObjectStore,
+    events: &StorePath,
     partition_values: Vec<(String, String)>,
-) -> Result<Unfinished, QueryError> {
+) -> Result<(Unfinished, Vec<ObjectMeta>), QueryError> {
     let rec = hindsight_format::Recording::open(dir)?;
     for w in rec.warnings() {
         log::warn!("{w}");
     }
-    Ok(Unfinished {
-        dir: dir.display().to_string(),
-        partition_values,
-        rows: rec.salvaged_outside_segments().cloned().collect(),
-    })
+    let listed: Vec<ObjectMeta> = match store.list(Some(events)).try_collect().await {
+        Ok(listed) => listed,
+        Err(datafusion::object_store::Error::NotFound { .. }) => Vec::new(),
+        Err(e) => {
+            return Err(QueryError::ObjectStore {
+                url: dir.join("events").display().to_string(),
+                reason: e.to_string(),
+            });
+        }
+    };
+    let segments: Vec<ObjectMeta> = listed
+        .into_iter()
+        .filter(|m| {
+            m.location
+                .prefix_match(events)
+                .map(|rest| rest.map(|p| p.as_ref().to_string()).collect::<Vec<_>>())
+                .is_some_and(|rest| rest.len() == 1 && rest[0].ends_with(".parquet"))
+        })
+        .collect();
+    let names: std::collections::BTreeSet<&str> = segments
+        .iter()
+        .filter_map(|m| m.location.filename())
+        .collect();
+    let rows = rec
+        .salvaged_by_segment()
+        .filter(|(index, _)| {
+            let file = hindsight_format::manifest::segment_file_name(*index);
+            !names.contains(file.rsplit('/').next().unwrap_or(&file))
+        })
+        .map(|(_, b)| b.clone())
+        .collect();
+    Ok((
+        Unfinished {
+            dir: dir.display().to_string(),
+            partition_values,
+            rows,
+        },
+        segments,
+    ))
 }
 
 /// Logs that an unfinished recording in an object store is read from its

@@ -1,0 +1,128 @@
+//! [`SnapshotStore`]: a local store whose listings hold only the segment
+//! files found when the session was set up.
+//!
+//! DataFusion lists a table's files when it first plans a statement, which
+//! can be long after the session read an unfinished recording's checkpoint
+//! and spool in memory ([`crate::spool`]); a segment committed in between
+//! would then be read twice, from its file and from memory. Listing through
+//! this store gives the scan exactly the files [`crate::source::resolve`]
+//! found, in the same snapshot as the rows read in memory.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::object_store::path::Path;
+use datafusion::object_store::{
+    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+    PutMultipartOptions, PutOptions, PutPayload, PutResult, Result,
+};
+use futures::StreamExt;
+use futures::stream::BoxStream;
+
+/// Wraps a store; listings leave out every `.parquet` file not in the
+/// snapshot; everything else passes through.
+#[derive(Debug)]
+pub struct SnapshotStore {
+    inner: Arc<dyn ObjectStore>,
+    segments: Arc<HashSet<Path>>,
+}
+
+impl SnapshotStore {
+    /// Wraps `inner`, listing of the `.parquet` files only `segments`.
+    pub fn new(inner: Arc<dyn ObjectStore>, segments: HashSet<Path>) -> Self {
+        Self {
+            inner,
+            segments: Arc::new(segments),
+        }
+    }
+
+    fn keeps(segments: &HashSet<Path>, meta: &ObjectMeta) -> bool {
+        !meta.location.as_ref().ends_with(".parquet") || segments.contains(&meta.location)
+    }
+
+    fn filtered(
+        &self,
+        stream: BoxStream<'static, Result<ObjectMeta>>,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
+        let segments = Arc::clone(&self.segments);
+        stream
+            .filter(move |m| {
+                let keep = match m {
+                    Ok(m) => Self::keeps(&segments, m),
+                    Err(_) => true,
+                };
+                std::future::ready(keep)
+            })
+            .boxed()
+    }
+}
+
+impl fmt::Display for SnapshotStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Snapshot({})", self.inner)
+    }
+}
+
+#[async_trait]
+impl ObjectStore for SnapshotStore {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        options: PutOptions,
+    ) -> Result<PutResult> {
+        self.inner.put_opts(location, payload, options).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        options: PutMultipartOptions,
+    ) -> Result<Box<dyn MultipartUpload>> {
+        self.inner.put_multipart_opts(location, options).await
+    }
+
+    async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
+        self.inner.get_opts(location, options).await
+    }
+
+    async fn get_ranges(
+        &self,
+        location: &Path,
+        ranges: &[Range<u64>],
+    ) -> Result<Vec<bytes::Bytes>> {
+        self.inner.get_ranges(location, ranges).await
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, Result<Path>>,
+    ) -> BoxStream<'static, Result<Path>> {
+        self.inner.delete_stream(locations)
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.filtered(self.inner.list(prefix))
+    }
+
+    fn list_with_offset(
+        &self,
+        prefix: Option<&Path>,
+        offset: &Path,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.filtered(self.inner.list_with_offset(prefix, offset))
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
+        let mut result = self.inner.list_with_delimiter(prefix).await?;
+        result.objects.retain(|m| Self::keeps(&self.segments, m));
+        Ok(result)
+    }
+
+    async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
+        self.inner.copy_opts(from, to, options).await
+    }
+}
