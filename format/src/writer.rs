@@ -491,13 +491,18 @@ impl RecordingWriter {
             return Ok(());
         };
         while self.manifest.segments.len() > 1 && self.manifest.segment_bytes() > max {
-            let old = self.manifest.segments.remove(0);
-            let path = self.dir.join(&old.file);
             // Commit the manifest without the segment first, so that a crash
-            // never leaves a manifest naming a deleted file.
-            self.manifest.deleted_segments += 1;
-            self.manifest.deleted_events += old.rows;
-            self.manifest.write_atomic(&self.dir)?;
+            // never leaves a manifest naming a deleted file. The edit is
+            // kept only once written: after a failed write (a full disk) the
+            // segment is still there and still listed, also in the manifest
+            // written when the writer stops.
+            let mut next = self.manifest.clone();
+            let old = next.segments.remove(0);
+            let path = self.dir.join(&old.file);
+            next.deleted_segments += 1;
+            next.deleted_events += old.rows;
+            next.write_atomic(&self.dir)?;
+            self.manifest = next;
             match fs::remove_file(&path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
