@@ -94,6 +94,9 @@ pub fn recover(dir: &Path) -> Result<RecoveryReport> {
         }
     }
     if manifest.complete && spools.is_empty() && temporaries.is_empty() && unlisted.is_empty() {
+        // A writer killed between its last manifest and removing its
+        // reserve leaves the reserve: nothing else to do.
+        crate::reserve::remove_reserve(dir)?;
         report.already_complete = true;
         report.rows = manifest.rows();
         return Ok(report);
@@ -248,6 +251,8 @@ pub fn recover(dir: &Path) -> Result<RecoveryReport> {
     }
     manifest.complete = true;
     manifest.recovered = true;
+    // The writer's note keeps why it stopped; the recording is whole now.
+    manifest.stopped = None;
     manifest.notes.push(format!(
         "recovered by hindsight {} at {}: {} segment(s) from the spool ({} rows), {} adopted, {} unreadable file(s) kept",
         env!("CARGO_PKG_VERSION"),

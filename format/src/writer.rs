@@ -40,6 +40,19 @@ use crate::schema::FORMAT_VERSION;
 use crate::segment::{SegmentWriter, check_schema, writer_properties};
 use crate::spool::{SPOOL_DIR, SpoolWriter, remove_spool};
 
+/// Loss rows (`event_kind = 'loss'`) in a batch of the events schema.
+fn loss_rows_in(batch: &RecordBatch) -> u64 {
+    let Ok(i) = batch.schema_ref().index_of("event_kind") else {
+        return 0;
+    };
+    batch
+        .column(i)
+        .as_string::<i32>()
+        .iter()
+        .filter(|k| *k == Some(EventKind::Loss.as_str()))
+        .count() as u64
+}
+
 /// Options of a [`RecordingWriter`]. `Default` suits a recorder.
 #[derive(Debug, Clone)]
 pub struct WriterOptions {
@@ -99,6 +112,8 @@ struct Current {
     /// Why making rows durable failed: the spool and the segment's file may
     /// be half-written, so every later attempt fails with this.
     broken: Option<String>,
+    /// Loss rows written to the segment.
+    loss_rows: u64,
 }
 
 impl Current {
@@ -176,6 +191,8 @@ pub struct RecordingWriter {
     reserve: Option<Reserve>,
     /// The first error a caller was given: the writer stopped on it.
     failure: Option<String>,
+    /// `totals.loss_rows` of the committed segments (deleted ones included).
+    committed_loss_rows: u64,
 }
 
 impl RecordingWriter {
@@ -226,6 +243,7 @@ impl RecordingWriter {
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or(Path::new(".")),
         )?;
+        let committed_loss_rows = manifest.totals.loss_rows;
         Ok(RecordingWriter {
             dir: dir.to_path_buf(),
             pending: Vec::with_capacity(opts.batch_rows),
@@ -238,6 +256,7 @@ impl RecordingWriter {
             finished: false,
             reserve: Some(reserve),
             failure: None,
+            committed_loss_rows,
         })
     }
 
@@ -310,10 +329,6 @@ impl RecordingWriter {
     fn append_owned_inner(&mut self, events: Vec<Event>) -> Result<()> {
         if self.pending.is_empty() && events.len() >= self.opts.batch_rows {
             let batch = events_to_batch(&events);
-            self.manifest.totals.loss_rows += events
-                .iter()
-                .filter(|e| e.event_kind == EventKind::Loss)
-                .count() as u64;
             self.write_batch(&batch)?;
         } else {
             for e in events {
@@ -335,13 +350,6 @@ impl RecordingWriter {
     fn append_batch_inner(&mut self, batch: &RecordBatch) -> Result<()> {
         check_schema(&self.dir, batch.schema_ref())?;
         self.encode_pending()?;
-        if let Ok(i) = batch.schema_ref().index_of("event_kind") {
-            let kinds = batch.column(i).as_string::<i32>();
-            self.manifest.totals.loss_rows += kinds
-                .iter()
-                .filter(|k| *k == Some(EventKind::Loss.as_str()))
-                .count() as u64;
-        }
         self.write_batch(batch)?;
         self.maybe_flush()
     }
@@ -395,11 +403,6 @@ impl RecordingWriter {
             return Ok(());
         }
         let batch = events_to_batch(&self.pending);
-        self.manifest.totals.loss_rows += self
-            .pending
-            .iter()
-            .filter(|e| e.event_kind == EventKind::Loss)
-            .count() as u64;
         self.pending.clear();
         self.write_batch(&batch)
     }
@@ -415,6 +418,12 @@ impl RecordingWriter {
             let len = room.min(batch.num_rows() - offset);
             let part = batch.slice(offset, len);
             cur.segment.write(&part)?;
+            // Counted with the rows they are in, so that a manifest written
+            // at a commit counts those of its segments only (the spool's are
+            // counted by `recover` when it makes them a segment).
+            let loss = loss_rows_in(&part);
+            cur.loss_rows += loss;
+            self.manifest.totals.loss_rows += loss;
             cur.hold(part, self.opts.checkpoint_rows);
             self.manifest.totals.events_recorded += len as u64;
             offset += len;
@@ -447,6 +456,7 @@ impl RecordingWriter {
             unspooled_rows: 0,
             checkpoint_due: false,
             broken: None,
+            loss_rows: 0,
         });
         Ok(())
     }
@@ -470,6 +480,7 @@ impl RecordingWriter {
             cur.make_durable()?;
         }
         let info = cur.segment.commit()?;
+        self.committed_loss_rows += cur.loss_rows;
         let max_t = info.max_time_ns;
         self.manifest.segments.push(info);
         if self.manifest.end_time_ns.is_none_or(|t| t < max_t) {
@@ -567,6 +578,7 @@ impl RecordingWriter {
     fn write_stopped(&mut self, why: &str) -> Result<()> {
         let mut m = self.manifest.clone();
         m.totals.events_recorded = m.rows() + m.deleted_events;
+        m.totals.loss_rows = self.committed_loss_rows;
         m.complete = false;
         m.stopped = Some(why.to_string());
         let kept = match m.segments.iter().map(|s| s.last_seq).max() {

@@ -549,3 +549,87 @@ fn ring_mode_on_a_full_disk_unlists_only_deleted_segments() {
     assert!(hit > 0, "no free space made the ring's manifest write fail");
     drop(tmpfs);
 }
+
+/// A writer killed after its last manifest (`complete`) but before it
+/// removed `.manifest.reserve` leaves the reserve; `recover` removes it
+/// (before, it returned early for a complete recording and kept it for good).
+#[test]
+fn recover_removes_the_reserve_of_a_complete_recording() {
+    let (_t, dir, m) = finished(21);
+    let reserve = dir.join(hindsight_format::reserve::RESERVE_FILE);
+    assert!(!reserve.exists());
+    fs::write(&reserve, vec![0u8; 4096]).unwrap();
+    let report = recover(&dir).unwrap();
+    assert!(report.already_complete);
+    assert!(!reserve.exists(), "the reserve is left");
+    assert_eq!(Manifest::read(&dir).unwrap(), m);
+}
+
+/// A writer stopped by a full disk, then recovered once there is space:
+/// `loss_rows` counts each loss row of the recording once, and `stopped` is
+/// cleared (the writer's note keeps why it stopped). Before, the stopped
+/// manifest counted the loss rows of its uncommitted segment and `recover`
+/// counted those in the spool again.
+#[test]
+fn a_stopped_writer_recovered_counts_each_loss_row_once() {
+    let Some(tmpfs) = SmallTmpfs::mount() else {
+        return;
+    };
+    let dir = tmpfs.path().join("rec");
+    let opts = WriterOptions {
+        segment_rows: 10_000,
+        checkpoint_rows: 1 << 20,
+        zstd_level: 1,
+        ..Default::default()
+    };
+    let mut rows =
+        hindsight_format::generate::Generator::new(hindsight_format::generate::GeneratorConfig {
+            events: 100_000,
+            seed: 5,
+            ..Default::default()
+        });
+    let mut w = RecordingWriter::create(&dir, header(), opts).unwrap();
+    w.append(&rows.next_batch(16_000)).unwrap();
+    w.flush().unwrap();
+    fill_leaving(tmpfs.path(), 0);
+    let mut failed = false;
+    for _ in 0..20 {
+        if w.append(&rows.next_batch(500))
+            .and_then(|()| w.flush())
+            .is_err()
+        {
+            failed = true;
+            break;
+        }
+    }
+    assert!(failed, "the disk fills up");
+    drop(w);
+    let stopped = Manifest::read(&dir).unwrap();
+    assert!(stopped.stopped.is_some());
+    let loss_in = |events: &[hindsight_format::Event]| {
+        events
+            .iter()
+            .filter(|e| e.event_kind == EventKind::Loss)
+            .count() as u64
+    };
+    let committed: Vec<_> = read_all(&dir)
+        .into_iter()
+        .filter(|e| e.seq <= stopped.segments.iter().map(|s| s.last_seq).max().unwrap())
+        .collect();
+    let all = read_all(&dir);
+    assert!(
+        loss_in(&committed) > 0 && loss_in(&all) > loss_in(&committed),
+        "loss rows in the committed segment and after it: {} of {}",
+        loss_in(&committed),
+        loss_in(&all)
+    );
+    assert_eq!(stopped.totals.loss_rows, loss_in(&committed));
+    fs::remove_file(tmpfs.path().join("filler")).unwrap();
+    recover(&dir).unwrap();
+    let m = Manifest::read(&dir).unwrap();
+    assert!(m.complete && m.stopped.is_none(), "{m:?}");
+    assert!(m.notes.iter().any(|n| n.contains("stopped at")));
+    assert_eq!(m.totals.loss_rows, loss_in(&read_all(&dir)));
+    assert_eq!(m.totals.events_recorded, m.rows());
+    drop(tmpfs);
+}
