@@ -18,7 +18,7 @@ use arrow::ipc::CompressionType;
 use arrow::ipc::reader::StreamReader;
 use arrow::ipc::writer::{IpcWriteOptions, StreamWriter};
 
-use crate::checkpoint::{GENERATION_KEY, read_checkpoint, temporary_file_name};
+use crate::checkpoint::{GENERATION_KEY, read_checkpoint};
 use crate::error::{FormatError, Result};
 use crate::manifest::{create_private, parse_index, remove_if_exists, segment_file_name, sync_dir};
 use crate::schema::events_schema;
@@ -160,9 +160,9 @@ impl SpoolContents {
 /// A live writer may checkpoint, restart the spool or commit the segment
 /// while this reads. The spool is opened first and read through that open
 /// file, so its generation is the one compared with the checkpoint read
-/// after it (a newer checkpoint covers it). When the segment's temporary file
-/// or its spool is gone and `events/part-NNNNNN.parquet` exists, the segment
-/// was committed: its rows are read from there.
+/// after it (a newer checkpoint covers it). When `events/part-NNNNNN.parquet`
+/// exists, the segment was committed: its rows are read from there (unless
+/// that file cannot be read: then from the checkpoint and spool).
 pub fn read_spool(path: &Path, index: u64) -> Result<SpoolContents> {
     let mut out = SpoolContents {
         path: path.to_path_buf(),
@@ -183,12 +183,19 @@ pub fn read_spool(path: &Path, index: u64) -> Result<SpoolContents> {
         Err(e) => return Err(FormatError::io(path, e)),
     };
     let committed = dir.join(segment_file_name(index));
-    if (file.is_none() || !dir.join(temporary_file_name(index)).exists()) && committed.exists() {
+    if committed.exists() {
         // Committed since the caller looked (or before a crash that kept
-        // the manifest from listing it): the segment holds every row.
-        out.batches = read_segment(&committed, None)?;
-        out.from_segment = true;
-        return Ok(out);
+        // the manifest from listing it): the segment holds every row. A
+        // segment file is only ever renamed into place whole and synced,
+        // so this holds even while its temporary file is still there (an
+        // unsorted segment's sorted copy is renamed before the temporary
+        // file the checkpoint lists is removed; `recover` commits the
+        // spool's rows before removing the crashed writer's).
+        if let Ok(batches) = read_segment(&committed, None) {
+            out.batches = batches;
+            out.from_segment = true;
+            return Ok(out);
+        }
     }
     let Some(file) = file else {
         return Ok(out);

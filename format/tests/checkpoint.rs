@@ -290,3 +290,47 @@ fn full_disk_while_checkpointing_fails_every_later_flush() {
         rec.salvaged_rows()
     );
 }
+
+/// A kill after an unsorted segment's sorted copy was renamed into place but
+/// before its temporary file was removed (and before the manifest named it):
+/// the committed file holds every row of the segment, and readers take them
+/// from there. (Before, the temporary file made readers take the checkpoint
+/// and spool instead, without the rows appended since the last flush, while
+/// `query` also read the committed file.)
+#[test]
+fn a_sorted_copy_committed_before_its_temporary_file_was_removed_is_read_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("rec");
+    let ev = events(4_000, 29);
+    let mut w = busy_writer(&dir);
+    w.append(&ev[2_000..]).unwrap();
+    w.flush().unwrap(); // checkpoint of rows 2000..4000
+    let manifest = fs::read(dir.join("manifest.json")).unwrap();
+    let part = dir.join("events/.part-000000.parquet.tmp");
+    let link = tmp.path().join("checkpointed.parquet");
+    fs::hard_link(&part, &link).unwrap();
+    let kept: Vec<_> = fs::read_dir(dir.join("spool"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| (p.clone(), fs::read(&p).unwrap()))
+        .collect();
+    // Out of seq order and not flushed: only the segment holds these rows.
+    w.append(&ev[..2_000]).unwrap();
+    w.finish().unwrap();
+    // As if the writer died right after renaming the sorted copy.
+    fs::write(dir.join("manifest.json"), manifest).unwrap();
+    fs::create_dir_all(dir.join("spool")).unwrap();
+    for (p, bytes) in &kept {
+        fs::write(p, bytes).unwrap();
+    }
+    fs::hard_link(&link, &part).unwrap();
+
+    let rec = Recording::open(&dir).unwrap();
+    assert_eq!(rec.rows(), 4_000, "{:?}", rec.warnings());
+    let mut seqs: Vec<u64> = read_all(&dir).iter().map(|e| e.seq).collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (0..4_000).collect::<Vec<_>>());
+    recover(&dir).unwrap();
+    assert_eq!(Manifest::read(&dir).unwrap().rows(), 4_000);
+    assert!(!part.exists());
+}
