@@ -100,6 +100,15 @@ pub enum QueryError {
     /// Any other DataFusion error.
     #[error(transparent)]
     DataFusion(#[from] DataFusionError),
+    /// The rows read from an unfinished recording's checkpoint and spool do
+    /// not fit the `events` table.
+    #[error("{dir}: the rows of its checkpoint and spool cannot be read as `events`: {reason}")]
+    SpoolRows {
+        /// The recording's directory.
+        dir: String,
+        /// What did not fit.
+        reason: String,
+    },
     /// Reading an unfinished recording's spool failed (the format's error
     /// names the file).
     #[error(transparent)]

@@ -16,7 +16,6 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
 use datafusion::datasource::MemTable;
-use datafusion::error::DataFusionError;
 use datafusion::execution::context::SessionContext;
 use datafusion::object_store::path::Path as StorePath;
 use datafusion::object_store::{ObjectMeta, ObjectStore};
@@ -121,7 +120,12 @@ pub async fn with_spool_rows(
     let mut batches = Vec::new();
     for u in unfinished {
         for b in &u.rows {
-            batches.push(conform(b, &schema, &u.partition_values)?);
+            let b =
+                conform(b, &schema, &u.partition_values).map_err(|e| QueryError::SpoolRows {
+                    dir: u.dir.clone(),
+                    reason: e.to_string(),
+                })?;
+            batches.push(b);
         }
     }
     if batches.is_empty() {
@@ -146,21 +150,21 @@ fn conform(
     batch: &RecordBatch,
     schema: &SchemaRef,
     partition_values: &[(String, String)],
-) -> Result<RecordBatch, QueryError> {
+) -> Result<RecordBatch, datafusion::arrow::error::ArrowError> {
     let n = batch.num_rows();
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
     for field in schema.fields() {
         let column = match batch.column_by_name(field.name()) {
-            Some(c) => cast(c, field.data_type()).map_err(DataFusionError::from)?,
+            Some(c) => cast(c, field.data_type())?,
             None => match partition_values.iter().find(|(k, _)| k == field.name()) {
                 Some((_, v)) => {
                     let values: ArrayRef = Arc::new(StringArray::from(vec![v.as_str(); n]));
-                    cast(&values, field.data_type()).map_err(DataFusionError::from)?
+                    cast(&values, field.data_type())?
                 }
                 None => new_null_array(field.data_type(), n),
             },
         };
         columns.push(column);
     }
-    Ok(RecordBatch::try_new(Arc::clone(schema), columns).map_err(DataFusionError::from)?)
+    RecordBatch::try_new(Arc::clone(schema), columns)
 }

@@ -215,3 +215,38 @@ async fn a_segment_committed_after_the_session_is_set_up_is_counted_once() {
     assert!(text.contains("| 6000     | 6000"), "{text}");
     drop(w);
 }
+
+/// Rows read in memory that do not fit `events` give an error that names
+/// their recording (before, DataFusion's cast error named nothing).
+#[tokio::test]
+async fn spool_rows_that_do_not_fit_name_their_recording() {
+    use std::sync::Arc;
+
+    use hindsight_query::datafusion::arrow::array::{
+        ArrayRef, RecordBatch, StructArray, UInt64Array,
+    };
+    use hindsight_query::datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use hindsight_query::datafusion::datasource::MemTable;
+    use hindsight_query::datafusion::prelude::SessionContext;
+    use hindsight_query::spool::{Unfinished, with_spool_rows};
+
+    let schema = Arc::new(Schema::new(vec![Field::new("seq", DataType::UInt64, true)]));
+    let segments = Arc::new(MemTable::try_new(Arc::clone(&schema), vec![vec![]]).unwrap());
+    let inner: ArrayRef = Arc::new(UInt64Array::from(vec![1u64]));
+    let odd = StructArray::from(vec![(
+        Arc::new(Field::new("x", DataType::UInt64, true)),
+        inner,
+    )]);
+    let batch = RecordBatch::try_from_iter([("seq", Arc::new(odd) as ArrayRef)]).unwrap();
+    let unfinished = Unfinished {
+        dir: "/recordings/web-1".into(),
+        partition_values: Vec::new(),
+        rows: vec![batch],
+    };
+    let ctx = SessionContext::new();
+    let err = with_spool_rows(&ctx, "events", segments, &[&unfinished])
+        .await
+        .expect_err("the rows do not fit");
+    let text = err.to_string();
+    assert!(text.starts_with("/recordings/web-1: "), "{text}");
+}
