@@ -137,10 +137,20 @@ impl FormatError {
 
     /// Wraps a Parquet error on `path` (while writing): disk-full stays disk-full.
     pub(crate) fn parquet_write(path: &Path, err: parquet::errors::ParquetError) -> Self {
-        if let parquet::errors::ParquetError::External(e) = &err
-            && let Some(io) = e.downcast_ref::<std::io::Error>()
-            && matches!(io.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT))
-        {
+        let full = match &err {
+            parquet::errors::ParquetError::External(e) => e
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| matches!(io.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))),
+            // Closing the file (`fail to get inner writer: ...`) keeps only
+            // the I/O error's text, which ends in its OS error number.
+            other => {
+                let text = other.to_string();
+                [libc::ENOSPC, libc::EDQUOT]
+                    .iter()
+                    .any(|n| text.contains(&format!("(os error {n})")))
+            }
+        };
+        if full {
             return FormatError::DiskFull {
                 path: path.to_path_buf(),
             };
@@ -169,5 +179,26 @@ impl FormatError {
     /// Whether this error means the disk is full.
     pub fn is_disk_full(&self) -> bool {
         matches!(self, FormatError::DiskFull { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_told_apart_in_parquet_errors() {
+        let p = Path::new("/r/events/.part-000000.parquet.tmp");
+        let io = std::io::Error::from_raw_os_error(libc::ENOSPC);
+        // The text parquet-rs keeps when closing the file fails.
+        let closing = parquet::errors::ParquetError::General(format!(
+            "fail to get inner writer: {:?}",
+            io.to_string()
+        ));
+        assert!(FormatError::parquet_write(p, closing).is_disk_full());
+        let external = parquet::errors::ParquetError::External(Box::new(io));
+        assert!(FormatError::parquet_write(p, external).is_disk_full());
+        let other = parquet::errors::ParquetError::General("(os error 5)".into());
+        assert!(!FormatError::parquet_write(p, other).is_disk_full());
     }
 }
