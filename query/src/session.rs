@@ -125,14 +125,20 @@ pub async fn session(
         // memory ([`crate::snapshot`]); an object store is listed as it is.
         let store: Arc<dyn datafusion::object_store::ObjectStore> =
             if input.store_url.scheme() == "file" {
-                let segments = inputs
-                    .iter()
-                    .filter(|i| i.store_url == input.store_url)
+                let on_store = || inputs.iter().filter(|i| i.store_url == input.store_url);
+                let segments = on_store()
                     .flat_map(|i| i.segments.iter().map(|m| m.location.clone()))
+                    .collect();
+                let roots = on_store()
+                    .filter(|i| !i.single_file)
+                    .filter_map(|i| {
+                        datafusion::object_store::path::Path::from_url_path(i.root_url.path()).ok()
+                    })
                     .collect();
                 Arc::new(crate::snapshot::SnapshotStore::new(
                     Arc::clone(&input.store),
                     segments,
+                    roots,
                 ))
             } else {
                 Arc::clone(&input.store)

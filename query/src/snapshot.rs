@@ -22,36 +22,53 @@ use datafusion::object_store::{
 use futures::StreamExt;
 use futures::stream::BoxStream;
 
-/// Wraps a store; listings leave out every `.parquet` file not in the
-/// snapshot; everything else passes through.
+/// Wraps a store; listings leave out the segment files (`.parquet` files in
+/// an `events` directory below one of the inputs' roots) not in the
+/// snapshot; everything else passes through, so that a table the user
+/// declares over other Parquet files (`CREATE EXTERNAL TABLE`) sees them all.
 #[derive(Debug)]
 pub struct SnapshotStore {
     inner: Arc<dyn ObjectStore>,
-    segments: Arc<HashSet<Path>>,
+    snapshot: Arc<Snapshot>,
+}
+
+/// The segments found, and the roots below which they were looked for.
+#[derive(Debug)]
+struct Snapshot {
+    segments: HashSet<Path>,
+    roots: Vec<Path>,
+}
+
+impl Snapshot {
+    fn keeps(&self, location: &Path) -> bool {
+        if !location.as_ref().ends_with(".parquet") || self.segments.contains(location) {
+            return true;
+        }
+        let parts: Vec<_> = location.parts().collect();
+        let in_events = parts.len() >= 2 && parts[parts.len() - 2].as_ref() == "events";
+        !(in_events && self.roots.iter().any(|r| location.prefix_matches(r)))
+    }
 }
 
 impl SnapshotStore {
-    /// Wraps `inner`, listing of the `.parquet` files only `segments`.
-    pub fn new(inner: Arc<dyn ObjectStore>, segments: HashSet<Path>) -> Self {
+    /// Wraps `inner`, listing of the segment files below `roots` only
+    /// `segments`.
+    pub fn new(inner: Arc<dyn ObjectStore>, segments: HashSet<Path>, roots: Vec<Path>) -> Self {
         Self {
             inner,
-            segments: Arc::new(segments),
+            snapshot: Arc::new(Snapshot { segments, roots }),
         }
-    }
-
-    fn keeps(segments: &HashSet<Path>, meta: &ObjectMeta) -> bool {
-        !meta.location.as_ref().ends_with(".parquet") || segments.contains(&meta.location)
     }
 
     fn filtered(
         &self,
         stream: BoxStream<'static, Result<ObjectMeta>>,
     ) -> BoxStream<'static, Result<ObjectMeta>> {
-        let segments = Arc::clone(&self.segments);
+        let snapshot = Arc::clone(&self.snapshot);
         stream
             .filter(move |m| {
                 let keep = match m {
-                    Ok(m) => Self::keeps(&segments, m),
+                    Ok(m) => snapshot.keeps(&m.location),
                     Err(_) => true,
                 };
                 std::future::ready(keep)
@@ -118,11 +135,33 @@ impl ObjectStore for SnapshotStore {
 
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
         let mut result = self.inner.list_with_delimiter(prefix).await?;
-        result.objects.retain(|m| Self::keeps(&self.segments, m));
+        result.objects.retain(|m| self.snapshot.keeps(&m.location));
         Ok(result)
     }
 
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
         self.inner.copy_opts(from, to, options).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_unlisted_segment_files_below_the_roots_are_left_out() {
+        let snapshot = Snapshot {
+            segments: [Path::from("data/rec/events/part-000000.parquet")]
+                .into_iter()
+                .collect(),
+            roots: vec![Path::from("data")],
+        };
+        assert!(snapshot.keeps(&Path::from("data/rec/events/part-000000.parquet")));
+        // A segment committed after the snapshot.
+        assert!(!snapshot.keeps(&Path::from("data/rec/events/part-000001.parquet")));
+        // Not a segment: the manifest, a spool, other Parquet files.
+        assert!(snapshot.keeps(&Path::from("data/rec/manifest.json")));
+        assert!(snapshot.keeps(&Path::from("data/results/answer.parquet")));
+        assert!(snapshot.keeps(&Path::from("elsewhere/events/x.parquet")));
     }
 }

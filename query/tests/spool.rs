@@ -250,3 +250,28 @@ async fn spool_rows_that_do_not_fit_name_their_recording() {
     let text = err.to_string();
     assert!(text.starts_with("/recordings/web-1: "), "{text}");
 }
+
+/// A table the user declares over a local directory of Parquet files sees
+/// them all: only the recordings' own segment files come from the snapshot.
+#[tokio::test]
+async fn an_external_table_over_a_local_directory_sees_its_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rec = tmp.path().join("rec");
+    write(&rec, "a", 3_000, 1_000, true);
+    // Another directory of Parquet files, outside the recording.
+    let results = tmp.path().join("results");
+    std::fs::create_dir(&results).unwrap();
+    for k in 0..2 {
+        std::fs::copy(
+            rec.join(format!("events/part-00000{k}.parquet")),
+            results.join(format!("r{k}.parquet")),
+        )
+        .unwrap();
+    }
+    let sql = format!(
+        "CREATE EXTERNAL TABLE t STORED AS PARQUET LOCATION '{}/'; SELECT count(*) FROM t",
+        results.display()
+    );
+    assert_eq!(rows(&rec, &sql).await, ["2000"]);
+    assert_eq!(rows(&rec, "SELECT count(*) FROM events").await, ["3000"]);
+}
