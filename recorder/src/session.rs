@@ -570,42 +570,65 @@ fn send(stage: &pipeline::WriteStage, pending: &mut pipeline::Pending, c: &Count
     stage.send(pending)
 }
 
-/// Makes an existing, empty `dir` the recorder's: owned by the recorder's
-/// user, mode 0700, as the writer creates a new one. Left as it was, a
+/// Makes `dir` the recorder's before the writer fills it: a directory that
+/// does not exist is created (0700); an existing empty one is taken over,
+/// owned by the recorder's user and set to 0700 as well. Left as it was, a
 /// directory someone else owns or anyone may write would let them rename or
-/// replace the manifest and segments. Done on the directory opened without
-/// following a symbolic link (`-o` naming a link is refused: the link's
-/// owner could point it elsewhere). A directory that is not empty, or no
-/// directory, is left for [`RecordingWriter::create`] to refuse; one that
-/// does not exist, for it to create.
+/// replace the manifest and segments. The change is made on the directory
+/// opened without following a symbolic link (`-o` naming a link is refused:
+/// the link's owner could point it elsewhere), and the path must still name
+/// that directory afterwards (once it is ours, nobody else can move it out
+/// of a sticky directory such as `/tmp`). A directory that is not empty, or
+/// no directory, is left for [`RecordingWriter::create`] to refuse.
 fn take_over_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
-    match std::fs::symlink_metadata(dir) {
-        Err(_) => return Ok(()),
-        Ok(m) if m.file_type().is_symlink() => {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "is a symbolic link: give the recording directory itself",
-            ));
+    use std::io::{Error, ErrorKind};
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+    use std::os::unix::io::AsRawFd;
+    let meta = match std::fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)?;
+            }
+            match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+                // Made by someone else meanwhile: checked below as any other.
+                Err(e) if e.kind() != ErrorKind::AlreadyExists => return Err(e),
+                _ => std::fs::symlink_metadata(dir)?,
+            }
         }
-        Ok(m) if !m.is_dir() => return Ok(()),
-        Ok(_) => {}
+        other => other?,
+    };
+    if meta.file_type().is_symlink() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "is a symbolic link: give the recording directory itself",
+        ));
+    }
+    if !meta.is_dir() {
+        return Ok(());
     }
     let d = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
         .open(dir)?;
-    let empty = std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_none());
-    if !empty {
+    let opened = d.metadata()?;
+    // Empty: the directory opened, not whatever the path names now.
+    let entries = std::fs::read_dir(format!("/proc/self/fd/{}", d.as_raw_fd()));
+    if !entries.is_ok_and(|mut e| e.next().is_none()) {
         return Ok(());
     }
     // SAFETY: geteuid and getegid have no preconditions.
     let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
-    let m = d.metadata()?;
-    if m.uid() != uid || m.gid() != gid {
+    if opened.uid() != uid || opened.gid() != gid {
         std::os::unix::fs::fchown(&d, Some(uid), Some(gid))?;
     }
-    d.set_permissions(std::fs::Permissions::from_mode(0o700))
+    d.set_permissions(std::fs::Permissions::from_mode(0o700))?;
+    let now = std::fs::symlink_metadata(dir)?;
+    if (now.dev(), now.ino()) != (opened.dev(), opened.ino()) {
+        return Err(Error::other(
+            "was replaced while the recorder took it over; give a directory only you can change",
+        ));
+    }
+    Ok(())
 }
 
 /// Removes what the writer made in `dir` (its manifest, segments and
