@@ -111,8 +111,11 @@ pub fn recover(dir: &Path) -> Result<RecoveryReport> {
     // Complete segment files the manifest does not list (crash between rename and manifest).
     for (index, path) in &unlisted {
         match segment_info(dir, *index, path) {
-            Ok(info) => {
+            Ok((info, loss_rows)) => {
                 report.segments_adopted.push(info.file.clone());
+                // A killed writer's manifest counts the loss rows of the
+                // segments it lists only.
+                manifest.totals.loss_rows += loss_rows;
                 manifest.segments.push(info);
                 covered.insert(*index);
             }
@@ -269,12 +272,16 @@ pub fn recover(dir: &Path) -> Result<RecoveryReport> {
 }
 
 fn count_loss(batch: &RecordBatch, manifest: &mut Manifest) {
-    if let Ok(cols) = EventColumns::new(batch) {
-        let n = (0..batch.num_rows())
+    manifest.totals.loss_rows += loss_rows_in(batch);
+}
+
+/// The `loss` rows of `batch`.
+fn loss_rows_in(batch: &RecordBatch) -> u64 {
+    EventColumns::new(batch).map_or(0, |cols| {
+        (0..batch.num_rows())
             .filter(|&i| cols.kind(i) == EventKind::Loss)
-            .count();
-        manifest.totals.loss_rows += n as u64;
-    }
+            .count() as u64
+    })
 }
 
 /// Removes what a writer leaves in `spool/` besides spool files: checkpoints
@@ -317,9 +324,11 @@ fn list_events(dir: &Path, prefix: &str, suffix: &str) -> Result<Vec<(u64, PathB
     Ok(out)
 }
 
-/// Builds the manifest entry of an existing segment file by reading it.
-fn segment_info(dir: &Path, index: u64, path: &Path) -> Result<SegmentInfo> {
+/// Builds the manifest entry of an existing segment file by reading it,
+/// with the number of its `loss` rows.
+fn segment_info(dir: &Path, index: u64, path: &Path) -> Result<(SegmentInfo, u64)> {
     let batches = read_segment(path, None)?;
+    let loss_rows = batches.iter().map(loss_rows_in).sum();
     let mut info = SegmentInfo {
         file: segment_file_name(index),
         first_seq: u64::MAX,
@@ -355,5 +364,5 @@ fn segment_info(dir: &Path, index: u64, path: &Path) -> Result<SegmentInfo> {
         .len();
     info.sha256 = sha256_file(path)?;
     let _ = sync_dir(&dir.join("events"));
-    Ok(info)
+    Ok((info, loss_rows))
 }

@@ -78,7 +78,13 @@ impl Reserve {
     }
 }
 
-/// Removes the reserve of the recording at `dir`, if any.
+/// Removes the reserve of the recording at `dir`, if any. Looked for first:
+/// on read-only media removing a name that is not there fails with EROFS,
+/// not ENOENT, and a complete recording there has nothing to remove.
 pub fn remove_reserve(dir: &Path) -> Result<()> {
-    remove_if_exists(&dir.join(RESERVE_FILE))
+    let path = dir.join(RESERVE_FILE);
+    if std::fs::symlink_metadata(&path).is_err() {
+        return Ok(());
+    }
+    remove_if_exists(&path)
 }

@@ -633,3 +633,78 @@ fn a_stopped_writer_recovered_counts_each_loss_row_once() {
     assert_eq!(m.totals.events_recorded, m.rows());
     drop(tmpfs);
 }
+
+/// A segment committed by a writer killed before its manifest listed it is
+/// adopted by `recover` with its `loss` rows: a killed writer's manifest
+/// counts those of the segments it lists only.
+#[test]
+fn recover_counts_the_loss_rows_of_an_adopted_segment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("rec");
+    let opts = WriterOptions {
+        segment_rows: 10_000,
+        ..Default::default()
+    };
+    let mut rows =
+        hindsight_format::generate::Generator::new(hindsight_format::generate::GeneratorConfig {
+            events: 30_000,
+            seed: 5,
+            ..Default::default()
+        });
+    let mut w = RecordingWriter::create(&dir, header(), opts).unwrap();
+    w.append(&rows.next_batch(30_000)).unwrap();
+    let full = w.finish().unwrap();
+    assert_eq!(full.segments.len(), 3);
+    let loss_in = |events: &[hindsight_format::Event]| {
+        events
+            .iter()
+            .filter(|e| e.event_kind == EventKind::Loss)
+            .count() as u64
+    };
+    let all = loss_in(&read_all(&dir));
+    assert_eq!(full.totals.loss_rows, all);
+    // As a kill between the last segment's rename and the manifest leaves it.
+    let mut killed = full.clone();
+    let last = killed.segments.pop().unwrap();
+    killed.complete = false;
+    killed.totals.loss_rows = loss_in(&read_all(&dir)[..(last.first_seq as usize)]);
+    assert!(
+        killed.totals.loss_rows < all,
+        "loss rows in the last segment"
+    );
+    killed.write_atomic(&dir).unwrap();
+    let report = recover(&dir).unwrap();
+    assert_eq!(report.segments_adopted, std::slice::from_ref(&last.file));
+    let m = Manifest::read(&dir).unwrap();
+    assert!(m.complete);
+    assert_eq!(m.totals.loss_rows, all);
+}
+
+/// `recover` on a complete recording on read-only media (evidence mounted
+/// read-only) says it is complete: it looks for a reserve before removing
+/// one, since removing a missing name there fails with EROFS.
+#[test]
+fn recover_of_a_complete_recording_on_read_only_media() {
+    let Some(tmpfs) = SmallTmpfs::mount() else {
+        return;
+    };
+    let dir = tmpfs.path().join("rec");
+    let mut w = RecordingWriter::create(&dir, header(), WriterOptions::default()).unwrap();
+    w.append(&events(1_000, 1)).unwrap();
+    w.finish().unwrap();
+    let remount = |mode: &str| {
+        std::process::Command::new("mount")
+            .args(["-o", &format!("remount,{mode}")])
+            .arg(tmpfs.path())
+            .status()
+            .unwrap()
+            .success()
+    };
+    assert!(remount("ro"));
+    let report = recover(&dir);
+    assert!(remount("rw"));
+    let report = report.unwrap();
+    assert!(report.already_complete);
+    assert_eq!(report.rows, 1_000);
+    drop(tmpfs);
+}
