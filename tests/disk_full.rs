@@ -8,8 +8,11 @@ use std::process::Command;
 use hindsight_format::generate::{Generator, GeneratorConfig};
 use hindsight_format::{Manifest, Recording, RecordingWriter, WriterOptions};
 
+#[path = "support/count.rs"]
+mod count;
 #[path = "support/root.rs"]
 mod root;
+use count::count_events;
 use root::is_root;
 
 fn hindsight() -> Command {
@@ -80,19 +83,8 @@ fn info_and_query_name_the_full_disk() {
     );
     assert!(!out.contains("killed"), "{out}");
 
-    let o = hindsight()
-        .arg("query")
-        .arg(&rec)
-        .args(["SELECT count(*) AS n FROM events", "--format", "csv"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "{stderr}");
-    assert_eq!(
-        String::from_utf8_lossy(&o.stdout).lines().nth(1),
-        Some(expected.to_string().as_str()),
-        "{stderr}"
-    );
+    let (n, stderr) = count_events(&rec);
+    assert_eq!(n, expected, "{stderr}");
     assert!(
         stderr.contains("no space left on device") && !stderr.contains("killed"),
         "{stderr}"

@@ -6,8 +6,11 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "support/count.rs"]
+mod count;
 #[path = "support/root.rs"]
 mod root;
+use count::count_events;
 use root::is_root;
 
 fn hindsight() -> Command {
@@ -129,19 +132,7 @@ fn query_reads_the_spool_of_a_killed_recording() {
     );
     let before = files(&rec);
 
-    let o = hindsight()
-        .arg("query")
-        .arg(&rec)
-        .args(["SELECT count(*) AS n FROM events", "--format", "csv"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "{stderr}");
-    let n: u64 = String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .nth(1)
-        .and_then(|l| l.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no count in {:?}", String::from_utf8_lossy(&o.stdout)));
+    let (n, stderr) = count_events(&rec);
     assert_eq!(n, events, "query counts what info counts; stderr: {stderr}");
     assert!(
         stderr.contains("checkpoint and spool in memory") && stderr.contains("hindsight recover"),
