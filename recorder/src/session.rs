@@ -114,9 +114,7 @@ impl Counters {
             / events as f64;
         Some(wire / bytes as f64)
     }
-}
 
-impl Counters {
     /// Samples the size of the files in `dir/events` and `dir/spool` into
     /// [`Counters::disk_bytes`] (two directory listings).
     pub fn sample_disk(&self, dir: &Path) {
