@@ -179,7 +179,7 @@ fn human(bytes: u64) -> String {
 fn progress_line(c: &Counters, elapsed: Duration, rate: u64) -> String {
     let ratio = c
         .compression()
-        .map_or_else(String::new, |r| format!(" ({r:.0}x)"));
+        .map_or_else(String::new, |r| format!(" ({})", ratio_text(r)));
     format!(
         "{}s  {} events ({rate}/s)  lost {}  {} in, {} on disk{ratio}",
         elapsed.as_secs(),
@@ -188,6 +188,17 @@ fn progress_line(c: &Counters, elapsed: Duration, rate: u64) -> String {
         compact(c.wire_bytes.load(Relaxed)),
         compact(c.disk_bytes.load(Relaxed)),
     )
+}
+
+/// A compression ratio as the progress line and the summary print it: one
+/// decimal below 10x (`6.9x`), whole from there (`44x`).
+fn ratio_text(r: f64) -> String {
+    // 9.96 would print as `10.0x` with one decimal.
+    if r < 9.95 {
+        format!("{r:.1}x")
+    } else {
+        format!("{r:.0}x")
+    }
 }
 
 /// `line` cut to `width - 1` characters, so that it never wraps and `\r`
@@ -309,12 +320,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         && s.deleted_segments == 0
         && s.wire_bytes as f64 >= s.disk_bytes as f64
     {
-        let r = s.wire_bytes as f64 / s.disk_bytes as f64;
-        let r = if r < 10.0 {
-            format!("{r:.1}x")
-        } else {
-            format!("{r:.0}x")
-        };
+        let r = ratio_text(s.wire_bytes as f64 / s.disk_bytes as f64);
         format!(", {r} compression vs. the kernel wire format")
     } else {
         String::new()
@@ -421,6 +427,26 @@ mod tests {
         assert!(line.len() < 80, "{line} ({})", line.len());
         assert_eq!(compact(900), "900B");
         assert_eq!(compact(373 << 10), "373KiB");
+    }
+
+    #[test]
+    fn ratios_have_one_decimal_below_10x() {
+        assert_eq!(ratio_text(6.94), "6.9x");
+        assert_eq!(ratio_text(1.0), "1.0x");
+        assert_eq!(ratio_text(9.94), "9.9x");
+        // Rounds to 10: whole, not "10.0x".
+        assert_eq!(ratio_text(9.96), "10x");
+        assert_eq!(ratio_text(10.0), "10x");
+        assert_eq!(ratio_text(43.6), "44x");
+        // The progress line uses it.
+        let c = Counters::default();
+        c.events.store(1_000, Relaxed);
+        c.wire_bytes.store(694 << 10, Relaxed);
+        c.disk_bytes.store(100 << 10, Relaxed);
+        c.compressed_rows.store(1_000, Relaxed);
+        c.compressed_bytes.store(100 << 10, Relaxed);
+        let line = progress_line(&c, Duration::from_secs(1), 1_000);
+        assert!(line.ends_with(" on disk (6.9x)"), "{line}");
     }
 
     #[test]
