@@ -139,3 +139,44 @@ pub fn error_message(err: &anyhow::Error) -> String {
     }
     message
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::error::ErrorKind;
+    use commands::bench::BenchCommand;
+
+    /// Parses `line` as `main` does.
+    fn parse(line: &str) -> Result<Cli, clap::Error> {
+        let args = line.split(' ').map(std::ffi::OsString::from);
+        Cli::try_parse_from(commands::record::join_syscall_sets(args))
+    }
+
+    #[test]
+    fn record_and_bench_record_take_a_set_starting_with_a_minus() {
+        let line = "hindsight record -o r --syscalls -openat,-openat2 -- true";
+        match parse(line).unwrap().command {
+            Command::Record(a) => assert_eq!(a.syscalls, "-openat,-openat2"),
+            other => panic!("{other:?}"),
+        }
+        let line = "hindsight bench record --syscalls -openat,-openat2 --rounds 1";
+        match parse(line).unwrap().command {
+            Command::Bench(commands::bench::Args {
+                command: BenchCommand::Record(a),
+            }) => {
+                assert_eq!(a.syscalls, "-openat,-openat2");
+                assert_eq!(a.rounds, 1);
+            }
+            other => panic!("{other:?}"),
+        }
+        // Both check the set while parsing.
+        for line in [
+            "hindsight record -o r --syscalls -nosuchcall",
+            "hindsight bench record --syscalls -nosuchcall",
+        ] {
+            let err = parse(line).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::ValueValidation, "{line}: {err}");
+            assert!(err.to_string().contains("nosuchcall"), "{err}");
+        }
+    }
+}

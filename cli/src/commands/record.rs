@@ -94,22 +94,28 @@ pub fn parse_syscall_set(s: &str) -> Result<String, String> {
 /// read as an option: joins the two into `--syscalls=-openat,-openat2`.
 /// A next argument that is a flag (`--duration`, `--`, a lone short option
 /// like `-o`) is left alone, so that clap still says the set is missing.
-/// Only the arguments of `record` before its `--` are looked at. (clap's
-/// `allow_hyphen_values` would take `--duration` as the set, and report a
-/// following `30s` as an unexpected argument.)
+/// Only the arguments of `record` and of `bench record` before a `--` are
+/// looked at. (clap's `allow_hyphen_values` would take `--duration` as the
+/// set, and report a following `30s` as an unexpected argument.)
 pub fn join_syscall_sets(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
     let mut args: Vec<OsString> = args.into_iter().collect();
-    // The subcommand: the first argument after the program's name that is
-    // not one of the global options (none of which takes a value).
-    let sub = args
-        .iter()
-        .skip(1)
-        .position(|a| !a.as_encoded_bytes().starts_with(b"-"))
-        .map(|i| i + 1);
-    let Some(sub) = sub.filter(|&i| args[i] == "record") else {
-        return args;
+    // A subcommand: the first argument after `from` that is not one of the
+    // global options (none of which takes a value).
+    let sub = |args: &[OsString], from: usize| {
+        args.iter()
+            .skip(from)
+            .position(|a| !a.as_encoded_bytes().starts_with(b"-"))
+            .map(|i| i + from)
     };
-    let mut i = sub + 1;
+    let record = match sub(&args, 1) {
+        Some(i) if args[i] == "record" => i,
+        Some(i) if args[i] == "bench" => match sub(&args, i + 1) {
+            Some(j) if args[j] == "record" => j,
+            _ => return args,
+        },
+        _ => return args,
+    };
+    let mut i = record + 1;
     while i + 1 < args.len() && args[i] != "--" {
         let next = args[i + 1].as_encoded_bytes();
         let hyphen_set = next.len() > 2 && next[0] == b'-' && next[1] != b'-';
@@ -505,6 +511,24 @@ mod tests {
                 "hs record -- sh --syscalls -read",
             ),
             ("hs query --syscalls -read", "hs query --syscalls -read"),
+            // `bench record` passes its set to `record`.
+            (
+                "hs bench record --syscalls -openat,-openat2 --rounds 1",
+                "hs bench record --syscalls=-openat,-openat2 --rounds 1",
+            ),
+            (
+                "hs bench -v record --syscalls -read",
+                "hs bench -v record --syscalls=-read",
+            ),
+            (
+                "hs bench record --syscalls --rounds 1",
+                "hs bench record --syscalls --rounds 1",
+            ),
+            (
+                "hs bench query --syscalls -read",
+                "hs bench query --syscalls -read",
+            ),
+            ("hs bench", "hs bench"),
             ("hs record --syscalls", "hs record --syscalls"),
         ];
         for (args, want) in cases {

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use crate::commands::record::parse_duration;
+use crate::commands::record::{parse_duration, parse_syscall_set};
 
 pub use peers::Tracer;
 pub use workloads::Workload;
@@ -76,9 +76,10 @@ pub struct Args {
     #[arg(long, default_value_t = 500_000, value_name = "N")]
     pub iterations: u64,
 
-    /// `--syscalls` of `hindsight record` (`all`: every syscall, like the
-    /// bpftrace scripts on raw_syscalls).
-    #[arg(long, default_value = "all", value_name = "SET")]
+    /// `--syscalls` of `hindsight record` on the workloads (`all`: every
+    /// syscall, like the bpftrace scripts on raw_syscalls; `-NAME,...`: the
+    /// default set minus these calls). `--sustained` always records `all`.
+    #[arg(long, default_value = "all", value_name = "SET", value_parser = parse_syscall_set)]
     pub syscalls: String,
 
     /// `--ring-buffer` of `hindsight record`.

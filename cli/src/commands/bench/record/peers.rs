@@ -75,7 +75,10 @@ pub(super) fn record_with_hindsight(
         .arg("record")
         .arg("-o")
         .arg(rec)
-        .args(["--syscalls", syscalls, "--ring-buffer", ring_buffer])
+        // One argument, so that a set starting with `-` needs no help from
+        // the binary (a `--baseline` build may predate that).
+        .arg(format!("--syscalls={syscalls}"))
+        .args(["--ring-buffer", ring_buffer])
         .arg("--")
         .args(argv)
         .stdout(Stdio::null())
