@@ -138,10 +138,7 @@ pub async fn resolve(path: &str) -> Result<Input, QueryError> {
         let dir = dir.trim_end_matches("manifest.json").trim_end_matches('/');
         if store_url.scheme() == "file" {
             // Its segments are those listed after its spool was read.
-            let events = StorePath::from(format!(
-                "{}events",
-                location.as_ref().trim_end_matches("manifest.json")
-            ));
+            let events = beside(&location, "events");
             let in_events = |m: &ObjectMeta| {
                 m.location
                     .prefix_match(&events)
@@ -238,7 +235,7 @@ async fn follow_manifests(
                 Some(meta) => kept.push(meta),
                 None => {
                     return Err(QueryError::MissingSegment {
-                        file: name(&StorePath::from(loc.as_str())),
+                        file: raw_location_name(store_url, &loc),
                         manifest: name(manifest),
                     });
                 }
@@ -252,7 +249,7 @@ async fn follow_manifests(
                 .find(|(k, _)| !k[events.len()..].contains('/'));
             if let Some((k, _)) = stray {
                 return Err(QueryError::UnlistedSegment {
-                    file: name(&StorePath::from(k.as_str())),
+                    file: raw_location_name(store_url, k),
                     manifest: name(manifest),
                 });
             }
@@ -273,8 +270,24 @@ type Followed = (
     Vec<(StorePath, hindsight_format::Manifest)>,
 );
 
+/// The location of `name` in the directory of the file at `location`.
+///
+/// Built from the location's parts as they are: a location made from a
+/// string (`StorePath::from`) percent-encodes characters such as `[ ] # %`
+/// in every part, so that a directory named with them is then another one.
+fn beside(location: &StorePath, name: &str) -> StorePath {
+    let mut parts: Vec<_> = location.parts().collect();
+    parts.pop();
+    StorePath::from_iter(parts).join(name)
+}
+
 /// A location's name for messages: a local path, or the full URL.
 fn location_name(store_url: &Url, location: &StorePath) -> String {
+    raw_location_name(store_url, location.as_ref())
+}
+
+/// [`location_name`] of a location as its string (as listed, not encoded).
+fn raw_location_name(store_url: &Url, location: &str) -> String {
     if store_url.scheme() == "file" {
         format!("/{location}")
     } else {
