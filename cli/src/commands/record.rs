@@ -23,6 +23,7 @@ Examples:
   sudo hindsight record -o rec -- make test
   sudo hindsight record -o rec --duration 30s
   sudo hindsight record -o rec --syscalls +read,+write -- ./server
+  sudo hindsight record -o rec --syscalls -openat,-openat2 -- make   # default minus opens
   sudo hindsight record -o rec --syscalls all --ignore-prefix /proc/ -- sh -c 'ls /'
   sudo hindsight record -o rec --max-size 1G --segment-size 64M   # always-on ring
 

@@ -41,6 +41,7 @@ the recording). Bytes per event = Parquet bytes on disk / rows.
 Examples:
   sudo hindsight bench record                                   # all workloads, 3 rounds
   sudo hindsight bench record --workloads getppid,open-close --rounds 5
+  sudo hindsight bench record --syscalls -openat,-openat2     # the default set minus opens
   sudo hindsight bench record --sustained --rate 300000 --duration 60s
   sudo hindsight bench record --sustained --rate 0 --threads 2  # as fast as possible
   sudo hindsight bench record --format json > record-bench.json
