@@ -22,6 +22,8 @@ use datafusion::object_store::{
 use futures::StreamExt;
 use futures::stream::BoxStream;
 
+use crate::source::{is_segment_in, parent};
+
 /// Wraps a store; listings leave out the segment files (`.parquet` files in
 /// an `events` directory below one of the inputs' roots) not in the
 /// snapshot; everything else passes through, so that a table the user
@@ -44,9 +46,8 @@ impl Snapshot {
         if !location.as_ref().ends_with(".parquet") || self.segments.contains(location) {
             return true;
         }
-        let parts: Vec<_> = location.parts().collect();
-        let in_events = parts.len() >= 2 && parts[parts.len() - 2].as_ref() == "events";
-        !(in_events && self.roots.iter().any(|r| location.prefix_matches(r)))
+        let segment = is_segment_in(location, &parent(location));
+        !(segment && self.roots.iter().any(|r| location.prefix_matches(r)))
     }
 }
 

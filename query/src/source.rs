@@ -20,6 +20,30 @@ use crate::spool::{Unfinished, read_local, warn_remote};
 /// The glob (relative to an input's root) that selects event segments.
 pub const SEGMENT_GLOB: &str = "**/events/*.parquet";
 
+/// Whether `location` is a segment file directly in the `events/` directory
+/// `events`: a `.parquet` file in it, as [`SEGMENT_GLOB`] selects them (not
+/// one in a directory below, nor another file).
+pub fn is_segment_in(location: &StorePath, events: &StorePath) -> bool {
+    events.filename() == Some("events")
+        && location.prefix_match(events).is_some_and(|mut rest| {
+            matches!(
+                (rest.next(), rest.next()),
+                (Some(file), None) if file.as_ref().ends_with(".parquet")
+            )
+        })
+}
+
+/// The directory that holds `location` (the root for a location at the top).
+///
+/// Built from the location's parts as they are: a location made from a
+/// string (`StorePath::from`) percent-encodes characters such as `[ ] # %`
+/// in every part, so that a directory named with them is then another one.
+pub fn parent(location: &StorePath) -> StorePath {
+    let mut parts: Vec<_> = location.parts().collect();
+    parts.pop();
+    StorePath::from_iter(parts)
+}
+
 /// One PATH argument, resolved.
 #[derive(Debug, Clone)]
 pub struct Input {
@@ -138,15 +162,10 @@ pub async fn resolve(path: &str) -> Result<Input, QueryError> {
         let dir = dir.trim_end_matches("manifest.json").trim_end_matches('/');
         if store_url.scheme() == "file" {
             // Its segments are those listed after its spool was read.
-            let events = beside(&location, "events");
-            let in_events = |m: &ObjectMeta| {
-                m.location
-                    .prefix_match(&events)
-                    .is_some_and(|rest| rest.count() == 1)
-            };
+            let events = parent(&location).join("events");
             let (u, listed) =
                 read_local(std::path::Path::new(dir), store.as_ref(), &events, values).await?;
-            segments.retain(|m| !in_events(m));
+            segments.retain(|m| !is_segment_in(&m.location, &events));
             segments.extend(listed);
             unfinished.push(u);
         } else {
@@ -269,17 +288,6 @@ type Followed = (
     Vec<ObjectMeta>,
     Vec<(StorePath, hindsight_format::Manifest)>,
 );
-
-/// The location of `name` in the directory of the file at `location`.
-///
-/// Built from the location's parts as they are: a location made from a
-/// string (`StorePath::from`) percent-encodes characters such as `[ ] # %`
-/// in every part, so that a directory named with them is then another one.
-fn beside(location: &StorePath, name: &str) -> StorePath {
-    let mut parts: Vec<_> = location.parts().collect();
-    parts.pop();
-    StorePath::from_iter(parts).join(name)
-}
 
 /// A location's name for messages: a local path, or the full URL.
 fn location_name(store_url: &Url, location: &StorePath) -> String {

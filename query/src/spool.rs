@@ -22,6 +22,7 @@ use datafusion::object_store::{ObjectMeta, ObjectStore};
 use futures::TryStreamExt;
 
 use crate::QueryError;
+use crate::source::is_segment_in;
 
 /// An unfinished recording found under a PATH.
 #[derive(Debug, Clone)]
@@ -67,12 +68,7 @@ pub async fn read_local(
     };
     let segments: Vec<ObjectMeta> = listed
         .into_iter()
-        .filter(|m| {
-            m.location
-                .prefix_match(events)
-                .map(|rest| rest.map(|p| p.as_ref().to_string()).collect::<Vec<_>>())
-                .is_some_and(|rest| rest.len() == 1 && rest[0].ends_with(".parquet"))
-        })
+        .filter(|m| is_segment_in(&m.location, events))
         .collect();
     let names: std::collections::BTreeSet<&str> = segments
         .iter()
