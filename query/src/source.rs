@@ -197,9 +197,10 @@ pub async fn resolve(path: &str) -> Result<Input, QueryError> {
 
 /// Holds the segments found against the manifests of their recordings, so
 /// that an answer never silently covers other rows than the recording's: a
-/// segment a manifest lists but the store lacks is an error, and so is a file
-/// in a complete recording's `events/` that its manifest does not list (a
-/// stray copy). Segments of recordings without a manifest, or of one still
+/// segment a manifest lists but the store lacks (also when looked up again
+/// after the manifest was read: [`committed_since`]) is an error, and so is
+/// a file in a complete recording's `events/` that its manifest does not
+/// list (a stray copy). Segments of recordings without a manifest, or of one still
 /// being written, are all kept. Sorted by location; with the manifests
 /// that are not `complete`.
 async fn follow_manifests(
@@ -250,15 +251,11 @@ async fn follow_manifests(
         let dir = manifest.as_ref().trim_end_matches("manifest.json");
         for seg in &m.segments {
             let loc = format!("{dir}{}", seg.file);
-            match found.remove(&loc) {
-                Some(meta) => kept.push(meta),
-                None => {
-                    return Err(QueryError::MissingSegment {
-                        file: raw_location_name(store_url, &loc),
-                        manifest: name(manifest),
-                    });
-                }
-            }
+            let meta = match found.remove(&loc) {
+                Some(meta) => meta,
+                None => committed_since(store, store_url, manifest, &loc).await?,
+            };
+            kept.push(meta);
         }
         if m.complete {
             let events = format!("{dir}events/");
@@ -280,6 +277,35 @@ async fn follow_manifests(
     kept.extend(found.into_values());
     kept.sort_by(|a, b| a.location.cmp(&b.location));
     Ok((kept, incomplete))
+}
+
+/// A segment that `manifest` lists but the listing lacks, as the store has
+/// it now. A recorder commits a segment (renames it into place, then
+/// rewrites `manifest.json`) also between the listing and the read of the
+/// manifest, in a recording still being written as in one it finishes then;
+/// a segment that is not there now either is missing.
+async fn committed_since(
+    store: &dyn ObjectStore,
+    store_url: &Url,
+    manifest: &StorePath,
+    location: &str,
+) -> Result<ObjectMeta, QueryError> {
+    let file = raw_location_name(store_url, location);
+    let path = StorePath::parse(location).map_err(|e| QueryError::BadManifest {
+        manifest: location_name(store_url, manifest),
+        reason: format!("it lists a segment that is not a file in the recording: {e}"),
+    })?;
+    match store.head(&path).await {
+        Ok(meta) => Ok(meta),
+        Err(datafusion::object_store::Error::NotFound { .. }) => Err(QueryError::MissingSegment {
+            file,
+            manifest: location_name(store_url, manifest),
+        }),
+        Err(e) => Err(QueryError::ObjectStore {
+            url: file,
+            reason: e.to_string(),
+        }),
+    }
 }
 
 /// The segments [`follow_manifests`] keeps, and the manifests (with their
@@ -510,4 +536,102 @@ pub async fn find_corrupt_segment(paths: &[String]) -> Result<Option<QueryError>
         }
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::object_store::PutPayload;
+    use datafusion::object_store::memory::InMemory;
+    use hindsight_format::manifest::{Manifest, SegmentInfo};
+
+    use super::*;
+
+    /// A store with the recording `rec/`: segments 0 and 1, a manifest
+    /// (`complete` or not) that lists both; and the store's listing taken
+    /// before segment 1 and the manifest listing it were written (segment 0
+    /// only), as `resolve` sees a recording that commits a segment between
+    /// listing and reading manifests.
+    async fn committed_after_listing(complete: bool) -> (InMemory, Vec<ObjectMeta>) {
+        let store = InMemory::new();
+        let seg = |i: u64| format!("rec/{}", hindsight_format::manifest::segment_file_name(i));
+        store
+            .put(&StorePath::from(seg(0)), PutPayload::from_static(b"zero"))
+            .await
+            .unwrap();
+        let listing = vec![store.head(&StorePath::from(seg(0))).await.unwrap()];
+        store
+            .put(&StorePath::from(seg(1)), PutPayload::from_static(b"one"))
+            .await
+            .unwrap();
+        let manifest = Manifest {
+            segments: (0..2)
+                .map(|i| SegmentInfo {
+                    file: hindsight_format::manifest::segment_file_name(i),
+                    ..Default::default()
+                })
+                .collect(),
+            complete,
+            ..Default::default()
+        };
+        store
+            .put(
+                &StorePath::from("rec/manifest.json"),
+                PutPayload::from(manifest.to_json()),
+            )
+            .await
+            .unwrap();
+        (store, listing)
+    }
+
+    fn store_url() -> Url {
+        Url::parse("s3://bucket").unwrap()
+    }
+
+    /// A segment the manifest lists but the listing lacks is looked up: one
+    /// committed since the listing is read (before, `MissingSegment` for a
+    /// recording that is fine), of a live recording and of one that
+    /// finished since.
+    #[tokio::test]
+    async fn a_segment_committed_after_the_listing_is_read() {
+        for complete in [false, true] {
+            let (store, listing) = committed_after_listing(complete).await;
+            let manifests = [StorePath::from("rec/manifest.json")];
+            let (kept, incomplete) = follow_manifests(&store, &store_url(), &manifests, listing)
+                .await
+                .unwrap();
+            let kept: Vec<String> = kept.iter().map(|m| m.location.to_string()).collect();
+            assert_eq!(
+                kept,
+                [
+                    "rec/events/part-000000.parquet",
+                    "rec/events/part-000001.parquet"
+                ],
+                "complete: {complete}"
+            );
+            assert_eq!(incomplete.len(), usize::from(!complete));
+        }
+    }
+
+    /// A listed segment that is not there when looked up is missing, in a
+    /// complete recording (corrupt) as in one still being written.
+    #[tokio::test]
+    async fn a_listed_segment_still_missing_is_an_error() {
+        for complete in [false, true] {
+            let (store, listing) = committed_after_listing(complete).await;
+            store
+                .delete(&StorePath::from("rec/events/part-000001.parquet"))
+                .await
+                .unwrap();
+            let manifests = [StorePath::from("rec/manifest.json")];
+            let err = follow_manifests(&store, &store_url(), &manifests, listing)
+                .await
+                .expect_err("segment 1 is missing");
+            assert!(
+                matches!(&err, QueryError::MissingSegment { file, manifest }
+                    if file == "s3://bucket/rec/events/part-000001.parquet"
+                        && manifest == "s3://bucket/rec/manifest.json"),
+                "{err}"
+            );
+        }
+    }
 }
