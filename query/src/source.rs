@@ -109,13 +109,7 @@ pub async fn resolve(path: &str) -> Result<Input, QueryError> {
         let rel: Vec<&str> = rel.iter().map(String::as_str).collect();
         if rel.last() == Some(&"manifest.json") {
             has_manifest = true;
-            let values: Vec<(String, String)> = rel
-                .iter()
-                .take_while(|p| p.contains('='))
-                .filter_map(|p| p.split_once('='))
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-            manifests.push((meta.location.clone(), values));
+            manifests.push((meta.location.clone(), hive_partitions(&rel)));
         }
         let is_segment = rel.len() >= 2
             && rel[rel.len() - 2] == "events"
@@ -123,11 +117,7 @@ pub async fn resolve(path: &str) -> Result<Input, QueryError> {
         if !is_segment {
             continue;
         }
-        let keys: Vec<String> = rel
-            .iter()
-            .take_while(|p| p.contains('='))
-            .map(|p| p.split_once('=').map_or("", |(k, _)| k).to_string())
-            .collect();
+        let keys: Vec<String> = hive_partitions(&rel).into_iter().map(|(k, _)| k).collect();
         match &layout {
             None => layout = Some((meta.location.to_string(), keys)),
             Some((first, first_keys)) if *first_keys != keys => {
@@ -193,6 +183,15 @@ pub async fn resolve(path: &str) -> Result<Input, QueryError> {
         segments,
         unfinished,
     })
+}
+
+/// The Hive partitions (`key=value` directories) that a location relative
+/// to an input's root starts with: (key, value), outermost first.
+fn hive_partitions(rel: &[&str]) -> Vec<(String, String)> {
+    rel.iter()
+        .map_while(|p| p.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 /// Holds the segments found against the manifests of their recordings, so
