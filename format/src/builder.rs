@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use arrow::array::{
-    ArrayRef, AsArray, BooleanBuilder, ListBuilder, PrimitiveBuilder, RecordBatch, StringBuilder,
-    TimestampMicrosecondBuilder,
+use arrow::array::{ArrayRef, RecordBatch};
+use arrow::datatypes::{
+    DataType, Int32Type, Int64Type, TimestampMicrosecondType, UInt16Type, UInt32Type, UInt64Type,
 };
-use arrow::datatypes::{Int32Type, Int64Type, UInt16Type, UInt32Type, UInt64Type};
 
+use crate::columns::{BoolCol, PrimCol, StrCol, StrListCol};
 use crate::event::Event;
 use crate::schema::{column_index, events_schema};
 
@@ -75,65 +75,66 @@ impl<'a> SharedValues<'a> {
 
 /// Builds a [`RecordBatch`] of the `events` schema row by row: each
 /// [`Event`] is read once, while it is still in cache, instead of once per
-/// column (the recorder pushes rows as it decodes them).
+/// column (the recorder pushes rows as it decodes them). The columns are
+/// the plain accumulators of [`crate::columns`].
 #[derive(Debug)]
 pub struct EventBatchBuilder {
     rows: usize,
-    time: TimestampMicrosecondBuilder,
-    time_ns: PrimitiveBuilder<Int64Type>,
-    seq: PrimitiveBuilder<UInt64Type>,
-    host_name: StringBuilder,
-    boot_id: StringBuilder,
-    event_kind: StringBuilder,
-    syscall: StringBuilder,
-    ret: PrimitiveBuilder<Int64Type>,
-    latency_ns: PrimitiveBuilder<Int64Type>,
-    process_pid: PrimitiveBuilder<Int32Type>,
-    thread_id: PrimitiveBuilder<Int32Type>,
-    process_parent_pid: PrimitiveBuilder<Int32Type>,
-    process_vpid: PrimitiveBuilder<Int32Type>,
-    process_session_id: PrimitiveBuilder<Int32Type>,
-    process_tty: PrimitiveBuilder<UInt32Type>,
-    process_name: StringBuilder,
-    process_executable: StringBuilder,
-    process_args: ListBuilder<StringBuilder>,
-    process_command_line: StringBuilder,
-    process_cwd: StringBuilder,
-    process_exit_code: PrimitiveBuilder<Int32Type>,
-    process_exit_signal: PrimitiveBuilder<Int32Type>,
-    process_cap_effective: PrimitiveBuilder<UInt64Type>,
-    process_cap_permitted: PrimitiveBuilder<UInt64Type>,
-    user_id: PrimitiveBuilder<UInt32Type>,
-    user_name: StringBuilder,
-    group_id: PrimitiveBuilder<UInt32Type>,
-    process_effective_user_id: PrimitiveBuilder<UInt32Type>,
-    login_uid: PrimitiveBuilder<UInt32Type>,
-    cgroup_id: PrimitiveBuilder<UInt64Type>,
-    container_id: StringBuilder,
-    file_path: StringBuilder,
-    file_path_user: StringBuilder,
-    file_path_user_err: PrimitiveBuilder<Int32Type>,
-    file_inode: PrimitiveBuilder<UInt64Type>,
-    file_device: PrimitiveBuilder<UInt64Type>,
-    file_flags: StringBuilder,
-    file_mode: PrimitiveBuilder<UInt32Type>,
-    file_target_path: StringBuilder,
-    file_target_path_user: StringBuilder,
-    fd: PrimitiveBuilder<Int32Type>,
-    fd_type: StringBuilder,
-    network_family: StringBuilder,
-    network_transport: StringBuilder,
-    source_ip: StringBuilder,
-    source_port: PrimitiveBuilder<UInt16Type>,
-    destination_ip: StringBuilder,
-    destination_port: PrimitiveBuilder<UInt16Type>,
-    destination_addr_user: StringBuilder,
-    toctou_mismatch: BooleanBuilder,
-    kernel_source: StringBuilder,
-    syscall_args: StringBuilder,
-    lost_events: PrimitiveBuilder<UInt64Type>,
-    file_path_truncated: BooleanBuilder,
-    process_exe_upper_layer: BooleanBuilder,
+    time: PrimCol<TimestampMicrosecondType>,
+    time_ns: PrimCol<Int64Type>,
+    seq: PrimCol<UInt64Type>,
+    host_name: StrCol,
+    boot_id: StrCol,
+    event_kind: StrCol,
+    syscall: StrCol,
+    ret: PrimCol<Int64Type>,
+    latency_ns: PrimCol<Int64Type>,
+    process_pid: PrimCol<Int32Type>,
+    thread_id: PrimCol<Int32Type>,
+    process_parent_pid: PrimCol<Int32Type>,
+    process_vpid: PrimCol<Int32Type>,
+    process_session_id: PrimCol<Int32Type>,
+    process_tty: PrimCol<UInt32Type>,
+    process_name: StrCol,
+    process_executable: StrCol,
+    process_args: StrListCol,
+    process_command_line: StrCol,
+    process_cwd: StrCol,
+    process_exit_code: PrimCol<Int32Type>,
+    process_exit_signal: PrimCol<Int32Type>,
+    process_cap_effective: PrimCol<UInt64Type>,
+    process_cap_permitted: PrimCol<UInt64Type>,
+    user_id: PrimCol<UInt32Type>,
+    user_name: StrCol,
+    group_id: PrimCol<UInt32Type>,
+    process_effective_user_id: PrimCol<UInt32Type>,
+    login_uid: PrimCol<UInt32Type>,
+    cgroup_id: PrimCol<UInt64Type>,
+    container_id: StrCol,
+    file_path: StrCol,
+    file_path_user: StrCol,
+    file_path_user_err: PrimCol<Int32Type>,
+    file_inode: PrimCol<UInt64Type>,
+    file_device: PrimCol<UInt64Type>,
+    file_flags: StrCol,
+    file_mode: PrimCol<UInt32Type>,
+    file_target_path: StrCol,
+    file_target_path_user: StrCol,
+    fd: PrimCol<Int32Type>,
+    fd_type: StrCol,
+    network_family: StrCol,
+    network_transport: StrCol,
+    source_ip: StrCol,
+    source_port: PrimCol<UInt16Type>,
+    destination_ip: StrCol,
+    destination_port: PrimCol<UInt16Type>,
+    destination_addr_user: StrCol,
+    toctou_mismatch: BoolCol,
+    kernel_source: StrCol,
+    syscall_args: StrCol,
+    lost_events: PrimCol<UInt64Type>,
+    file_path_truncated: BoolCol,
+    process_exe_upper_layer: BoolCol,
 }
 
 impl EventBatchBuilder {
@@ -141,61 +142,61 @@ impl EventBatchBuilder {
     pub fn with_capacity(rows: usize) -> Self {
         EventBatchBuilder {
             rows: 0,
-            time: TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC"),
-            time_ns: PrimitiveBuilder::with_capacity(rows),
-            seq: PrimitiveBuilder::with_capacity(rows),
-            host_name: StringBuilder::with_capacity(rows, rows * 16),
-            boot_id: StringBuilder::with_capacity(rows, rows * 16),
-            event_kind: StringBuilder::with_capacity(rows, rows * 8),
-            syscall: StringBuilder::with_capacity(rows, rows * 8),
-            ret: PrimitiveBuilder::with_capacity(rows),
-            latency_ns: PrimitiveBuilder::with_capacity(rows),
-            process_pid: PrimitiveBuilder::with_capacity(rows),
-            thread_id: PrimitiveBuilder::with_capacity(rows),
-            process_parent_pid: PrimitiveBuilder::with_capacity(rows),
-            process_vpid: PrimitiveBuilder::with_capacity(rows),
-            process_session_id: PrimitiveBuilder::with_capacity(rows),
-            process_tty: PrimitiveBuilder::with_capacity(rows),
-            process_name: StringBuilder::with_capacity(rows, rows * 8),
-            process_executable: StringBuilder::with_capacity(rows, rows * 8),
-            process_args: ListBuilder::with_capacity(StringBuilder::new(), rows),
-            process_command_line: StringBuilder::with_capacity(rows, rows * 8),
-            process_cwd: StringBuilder::with_capacity(rows, rows * 8),
-            process_exit_code: PrimitiveBuilder::with_capacity(rows),
-            process_exit_signal: PrimitiveBuilder::with_capacity(rows),
-            process_cap_effective: PrimitiveBuilder::with_capacity(rows),
-            process_cap_permitted: PrimitiveBuilder::with_capacity(rows),
-            user_id: PrimitiveBuilder::with_capacity(rows),
-            user_name: StringBuilder::with_capacity(rows, rows * 8),
-            group_id: PrimitiveBuilder::with_capacity(rows),
-            process_effective_user_id: PrimitiveBuilder::with_capacity(rows),
-            login_uid: PrimitiveBuilder::with_capacity(rows),
-            cgroup_id: PrimitiveBuilder::with_capacity(rows),
-            container_id: StringBuilder::with_capacity(rows, rows * 8),
-            file_path: StringBuilder::with_capacity(rows, rows * 8),
-            file_path_user: StringBuilder::with_capacity(rows, rows * 8),
-            file_path_user_err: PrimitiveBuilder::with_capacity(rows),
-            file_inode: PrimitiveBuilder::with_capacity(rows),
-            file_device: PrimitiveBuilder::with_capacity(rows),
-            file_flags: StringBuilder::with_capacity(rows, rows * 8),
-            file_mode: PrimitiveBuilder::with_capacity(rows),
-            file_target_path: StringBuilder::with_capacity(rows, rows * 8),
-            file_target_path_user: StringBuilder::with_capacity(rows, rows * 8),
-            fd: PrimitiveBuilder::with_capacity(rows),
-            fd_type: StringBuilder::with_capacity(rows, rows * 8),
-            network_family: StringBuilder::with_capacity(rows, rows * 8),
-            network_transport: StringBuilder::with_capacity(rows, rows * 8),
-            source_ip: StringBuilder::with_capacity(rows, rows * 8),
-            source_port: PrimitiveBuilder::with_capacity(rows),
-            destination_ip: StringBuilder::with_capacity(rows, rows * 8),
-            destination_port: PrimitiveBuilder::with_capacity(rows),
-            destination_addr_user: StringBuilder::with_capacity(rows, rows * 8),
-            toctou_mismatch: BooleanBuilder::with_capacity(rows),
-            kernel_source: StringBuilder::with_capacity(rows, rows * 8),
-            syscall_args: StringBuilder::with_capacity(rows, rows * 8),
-            lost_events: PrimitiveBuilder::with_capacity(rows),
-            file_path_truncated: BooleanBuilder::with_capacity(rows),
-            process_exe_upper_layer: BooleanBuilder::with_capacity(rows),
+            time: PrimCol::with_capacity(rows),
+            time_ns: PrimCol::with_capacity(rows),
+            seq: PrimCol::with_capacity(rows),
+            host_name: StrCol::with_capacity(rows, rows * 16),
+            boot_id: StrCol::with_capacity(rows, rows * 16),
+            event_kind: StrCol::with_capacity(rows, rows * 8),
+            syscall: StrCol::with_capacity(rows, rows * 8),
+            ret: PrimCol::with_capacity(rows),
+            latency_ns: PrimCol::with_capacity(rows),
+            process_pid: PrimCol::with_capacity(rows),
+            thread_id: PrimCol::with_capacity(rows),
+            process_parent_pid: PrimCol::with_capacity(rows),
+            process_vpid: PrimCol::with_capacity(rows),
+            process_session_id: PrimCol::with_capacity(rows),
+            process_tty: PrimCol::with_capacity(rows),
+            process_name: StrCol::with_capacity(rows, rows * 8),
+            process_executable: StrCol::with_capacity(rows, rows * 8),
+            process_args: StrListCol::with_capacity(rows, &column_type("process_args")),
+            process_command_line: StrCol::with_capacity(rows, rows * 8),
+            process_cwd: StrCol::with_capacity(rows, rows * 8),
+            process_exit_code: PrimCol::with_capacity(rows),
+            process_exit_signal: PrimCol::with_capacity(rows),
+            process_cap_effective: PrimCol::with_capacity(rows),
+            process_cap_permitted: PrimCol::with_capacity(rows),
+            user_id: PrimCol::with_capacity(rows),
+            user_name: StrCol::with_capacity(rows, rows * 8),
+            group_id: PrimCol::with_capacity(rows),
+            process_effective_user_id: PrimCol::with_capacity(rows),
+            login_uid: PrimCol::with_capacity(rows),
+            cgroup_id: PrimCol::with_capacity(rows),
+            container_id: StrCol::with_capacity(rows, rows * 8),
+            file_path: StrCol::with_capacity(rows, rows * 8),
+            file_path_user: StrCol::with_capacity(rows, rows * 8),
+            file_path_user_err: PrimCol::with_capacity(rows),
+            file_inode: PrimCol::with_capacity(rows),
+            file_device: PrimCol::with_capacity(rows),
+            file_flags: StrCol::with_capacity(rows, rows * 8),
+            file_mode: PrimCol::with_capacity(rows),
+            file_target_path: StrCol::with_capacity(rows, rows * 8),
+            file_target_path_user: StrCol::with_capacity(rows, rows * 8),
+            fd: PrimCol::with_capacity(rows),
+            fd_type: StrCol::with_capacity(rows, rows * 8),
+            network_family: StrCol::with_capacity(rows, rows * 8),
+            network_transport: StrCol::with_capacity(rows, rows * 8),
+            source_ip: StrCol::with_capacity(rows, rows * 8),
+            source_port: PrimCol::with_capacity(rows),
+            destination_ip: StrCol::with_capacity(rows, rows * 8),
+            destination_port: PrimCol::with_capacity(rows),
+            destination_addr_user: StrCol::with_capacity(rows, rows * 8),
+            toctou_mismatch: BoolCol::with_capacity(rows),
+            kernel_source: StrCol::with_capacity(rows, rows * 8),
+            syscall_args: StrCol::with_capacity(rows, rows * 8),
+            lost_events: PrimCol::with_capacity(rows),
+            file_path_truncated: BoolCol::with_capacity(rows),
+            process_exe_upper_layer: BoolCol::with_capacity(rows),
         }
     }
 
@@ -218,192 +219,78 @@ impl EventBatchBuilder {
     /// same fields of `e` are not read).
     pub fn push_with(&mut self, e: &Event, s: &SharedValues<'_>) {
         self.rows += 1;
-        self.time.append_value(e.time_ns.div_euclid(1000));
-        self.time_ns.append_value(e.time_ns);
-        self.seq.append_value(e.seq);
-        self.host_name.append_value(s.host_name);
-        self.boot_id.append_value(s.boot_id);
-        self.event_kind.append_value(e.event_kind.as_str());
-        self.syscall.append_option(s.syscall);
-        self.ret.append_option(e.ret);
-        self.latency_ns.append_option(e.latency_ns);
-        self.process_pid.append_value(e.process_pid);
-        self.thread_id.append_value(e.thread_id);
-        self.process_parent_pid.append_option(e.process_parent_pid);
-        self.process_vpid.append_option(e.process_vpid);
-        self.process_session_id.append_option(e.process_session_id);
-        self.process_tty.append_option(e.process_tty);
-        self.process_name.append_option(s.process_name);
-        self.process_executable.append_option(s.process_executable);
-        match s.process_args {
-            Some(a) => {
-                for s in a {
-                    self.process_args.values().append_value(s);
-                }
-                self.process_args.append(true);
-            }
-            None => self.process_args.append(false),
-        }
-        self.process_command_line
-            .append_option(s.process_command_line);
-        self.process_cwd.append_option(s.process_cwd);
-        self.process_exit_code.append_option(e.process_exit_code);
-        self.process_exit_signal
-            .append_option(e.process_exit_signal);
-        self.process_cap_effective
-            .append_option(e.process_cap_effective);
-        self.process_cap_permitted
-            .append_option(e.process_cap_permitted);
-        self.user_id.append_option(e.user_id);
-        self.user_name.append_option(s.user_name);
-        self.group_id.append_option(e.group_id);
+        self.time.push(e.time_ns.div_euclid(1000));
+        self.time_ns.push(e.time_ns);
+        self.seq.push(e.seq);
+        self.host_name.push(s.host_name);
+        self.boot_id.push(s.boot_id);
+        self.event_kind.push(e.event_kind.as_str());
+        self.syscall.push_opt(s.syscall);
+        self.ret.push_opt(e.ret);
+        self.latency_ns.push_opt(e.latency_ns);
+        self.process_pid.push(e.process_pid);
+        self.thread_id.push(e.thread_id);
+        self.process_parent_pid.push_opt(e.process_parent_pid);
+        self.process_vpid.push_opt(e.process_vpid);
+        self.process_session_id.push_opt(e.process_session_id);
+        self.process_tty.push_opt(e.process_tty);
+        self.process_name.push_opt(s.process_name);
+        self.process_executable.push_opt(s.process_executable);
+        self.process_args.push_opt(s.process_args);
+        self.process_command_line.push_opt(s.process_command_line);
+        self.process_cwd.push_opt(s.process_cwd);
+        self.process_exit_code.push_opt(e.process_exit_code);
+        self.process_exit_signal.push_opt(e.process_exit_signal);
+        self.process_cap_effective.push_opt(e.process_cap_effective);
+        self.process_cap_permitted.push_opt(e.process_cap_permitted);
+        self.user_id.push_opt(e.user_id);
+        self.user_name.push_opt(s.user_name);
+        self.group_id.push_opt(e.group_id);
         self.process_effective_user_id
-            .append_option(e.process_effective_user_id);
-        self.login_uid.append_option(e.login_uid);
-        self.cgroup_id.append_option(e.cgroup_id);
-        self.container_id.append_option(s.container_id);
-        self.file_path.append_option(e.file_path.as_deref());
-        self.file_path_user
-            .append_option(e.file_path_user.as_deref());
-        self.file_path_user_err.append_option(e.file_path_user_err);
-        self.file_inode.append_option(e.file_inode);
-        self.file_device.append_option(e.file_device);
-        self.file_flags.append_option(e.file_flags.as_deref());
-        self.file_mode.append_option(e.file_mode);
+            .push_opt(e.process_effective_user_id);
+        self.login_uid.push_opt(e.login_uid);
+        self.cgroup_id.push_opt(e.cgroup_id);
+        self.container_id.push_opt(s.container_id);
+        self.file_path.push_opt(e.file_path.as_deref());
+        self.file_path_user.push_opt(e.file_path_user.as_deref());
+        self.file_path_user_err.push_opt(e.file_path_user_err);
+        self.file_inode.push_opt(e.file_inode);
+        self.file_device.push_opt(e.file_device);
+        self.file_flags.push_opt(e.file_flags.as_deref());
+        self.file_mode.push_opt(e.file_mode);
         self.file_target_path
-            .append_option(e.file_target_path.as_deref());
+            .push_opt(e.file_target_path.as_deref());
         self.file_target_path_user
-            .append_option(e.file_target_path_user.as_deref());
-        self.fd.append_option(e.fd);
-        self.fd_type.append_option(e.fd_type.as_deref());
-        self.network_family
-            .append_option(e.network_family.as_deref());
+            .push_opt(e.file_target_path_user.as_deref());
+        self.fd.push_opt(e.fd);
+        self.fd_type.push_opt(e.fd_type.as_deref());
+        self.network_family.push_opt(e.network_family.as_deref());
         self.network_transport
-            .append_option(e.network_transport.as_deref());
-        self.source_ip.append_option(e.source_ip.as_deref());
-        self.source_port.append_option(e.source_port);
-        self.destination_ip
-            .append_option(e.destination_ip.as_deref());
-        self.destination_port.append_option(e.destination_port);
+            .push_opt(e.network_transport.as_deref());
+        self.source_ip.push_opt(e.source_ip.as_deref());
+        self.source_port.push_opt(e.source_port);
+        self.destination_ip.push_opt(e.destination_ip.as_deref());
+        self.destination_port.push_opt(e.destination_port);
         self.destination_addr_user
-            .append_option(e.destination_addr_user.as_deref());
-        self.toctou_mismatch.append_option(e.toctou_mismatch);
-        self.kernel_source.append_option(e.kernel_source.as_deref());
-        self.syscall_args.append_option(e.syscall_args.as_deref());
-        self.lost_events.append_option(e.lost_events);
-        self.file_path_truncated
-            .append_option(e.file_path_truncated);
+            .push_opt(e.destination_addr_user.as_deref());
+        self.toctou_mismatch.push_opt(e.toctou_mismatch);
+        self.kernel_source.push_opt(e.kernel_source.as_deref());
+        self.syscall_args.push_opt(e.syscall_args.as_deref());
+        self.lost_events.push_opt(e.lost_events);
+        self.file_path_truncated.push_opt(e.file_path_truncated);
         self.process_exe_upper_layer
-            .append_option(e.process_exe_upper_layer);
+            .push_opt(e.process_exe_upper_layer);
     }
 
     /// The rows pushed so far as one batch; the builder is empty afterwards,
-    /// with room for as many rows and string bytes as this batch had (Arrow's
-    /// builders hand their buffers to the arrays and start again from none,
-    /// so the next batch would otherwise regrow every buffer by doubling,
-    /// copying it each time).
+    /// each column with room for as many rows and string bytes as this batch
+    /// had (the arrays take the columns' vectors without a copy, so the next
+    /// batch starts from new ones, sized so that they need not regrow).
     pub fn finish(&mut self) -> RecordBatch {
-        let rows = self.rows;
-        let batch = self.finish_columns();
-        self.reserve_like(rows, &batch);
-        batch
-    }
-
-    /// Makes room for `rows` rows and, in every string column, for the
-    /// string bytes of the same column of `batch`.
-    fn reserve_like(&mut self, rows: usize, batch: &RecordBatch) {
-        let bytes = |i: usize| {
-            batch
-                .column(i)
-                .as_string_opt::<i32>()
-                .map_or(0, |a| a.values().len())
-        };
-        macro_rules! prim {
-            ($($f:ident),*) => { $( self.$f = PrimitiveBuilder::with_capacity(rows); )* };
-        }
-        macro_rules! strs {
-            ($($f:ident),*) => { $(
-                let i = column_index(stringify!($f)).expect("a column of COLUMNS");
-                self.$f = StringBuilder::with_capacity(rows, bytes(i));
-            )* };
-        }
-        self.time = TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC");
-        prim!(
-            time_ns,
-            seq,
-            ret,
-            latency_ns,
-            process_pid,
-            thread_id,
-            process_parent_pid,
-            process_vpid,
-            process_session_id,
-            process_tty,
-            process_exit_code,
-            process_exit_signal,
-            process_cap_effective,
-            process_cap_permitted,
-            user_id,
-            group_id,
-            process_effective_user_id,
-            login_uid,
-            cgroup_id,
-            file_path_user_err,
-            file_inode,
-            file_device,
-            file_mode,
-            fd,
-            source_port,
-            destination_port,
-            lost_events
-        );
-        strs!(
-            host_name,
-            boot_id,
-            event_kind,
-            syscall,
-            process_name,
-            process_executable,
-            process_command_line,
-            process_cwd,
-            user_name,
-            container_id,
-            file_path,
-            file_path_user,
-            file_flags,
-            file_target_path,
-            file_target_path_user,
-            fd_type,
-            network_family,
-            network_transport,
-            source_ip,
-            destination_ip,
-            destination_addr_user,
-            kernel_source,
-            syscall_args
-        );
-        let args = batch
-            .column(column_index("process_args").expect("a column of COLUMNS"))
-            .as_list_opt::<i32>()
-            .map_or((0, 0), |l| {
-                let v = l.values();
-                (
-                    v.len(),
-                    v.as_string_opt::<i32>().map_or(0, |s| s.values().len()),
-                )
-            });
-        self.process_args =
-            ListBuilder::with_capacity(StringBuilder::with_capacity(args.0, args.1), rows);
-        self.toctou_mismatch = BooleanBuilder::with_capacity(rows);
-        self.file_path_truncated = BooleanBuilder::with_capacity(rows);
-        self.process_exe_upper_layer = BooleanBuilder::with_capacity(rows);
-    }
-
-    fn finish_columns(&mut self) -> RecordBatch {
         self.rows = 0;
         // The order below is the order of `COLUMNS`; `try_new` checks it.
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(self.time.finish()),
+            Arc::new(self.time.finish().with_timezone("UTC")),
             Arc::new(self.time_ns.finish()),
             Arc::new(self.seq.finish()),
             Arc::new(self.host_name.finish()),
@@ -462,4 +349,10 @@ impl EventBatchBuilder {
         RecordBatch::try_new(events_schema(), columns)
             .expect("EventBatchBuilder builds the columns of COLUMNS in order")
     }
+}
+
+/// The Arrow type of the `events` column `name`.
+fn column_type(name: &str) -> DataType {
+    let i = column_index(name).expect("a column of COLUMNS");
+    events_schema().field(i).data_type().clone()
 }

@@ -15,6 +15,7 @@
 pub mod batch;
 pub mod builder;
 pub mod checkpoint;
+mod columns;
 pub mod errno;
 pub mod error;
 pub mod event;
