@@ -361,8 +361,11 @@ fn locate(path: &str) -> Result<Located, QueryError> {
         .map_err(|e| bad(e.to_string()))?;
         return Ok((store_url, store, StorePath::from(prefix), root_url, single));
     }
-    let local = path.strip_prefix("file://").unwrap_or(path);
-    let canonical = std::fs::canonicalize(local).map_err(|_| QueryError::NotFound {
+    let local = match path.strip_prefix("file://") {
+        Some(_) => file_url_path(path)?,
+        None => std::path::PathBuf::from(path),
+    };
+    let canonical = std::fs::canonicalize(&local).map_err(|_| QueryError::NotFound {
         path: path.to_string(),
     })?;
     let single = canonical.is_file();
@@ -386,6 +389,27 @@ fn locate(path: &str) -> Result<Located, QueryError> {
         root_url,
         single,
     ))
+}
+
+/// The filesystem path a `file://` URL names, its percent-encoding decoded
+/// (`file:///tmp/rec%20%5Ba%5D` is `/tmp/rec [a]`). A plain PATH is taken as
+/// it is, `%` and all; a URL with a query (`?`) or fragment (`#`) is refused
+/// rather than cut there: those characters of a name are written `%3F` and
+/// `%23`.
+fn file_url_path(path: &str) -> Result<std::path::PathBuf, QueryError> {
+    let bad = |reason: &str| QueryError::ObjectStore {
+        url: path.to_string(),
+        reason: reason.to_string(),
+    };
+    let url = Url::parse(path).map_err(|e| bad(&format!("not a file:// URL: {e}")))?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad(
+            "a file:// URL is percent-encoded: write ? as %3F and # as %23 (or give the plain path)",
+        ));
+    }
+    url.to_file_path().map_err(|()| {
+        bad("not a local file URL (file:///absolute/path, on this host; or give the plain path)")
+    })
 }
 
 /// Checks that every segment has a readable Parquet footer and a schema
