@@ -84,6 +84,21 @@ pub enum QueryError {
         /// Why not.
         reason: String,
     },
+    /// A local file or directory whose name an object-store path cannot
+    /// hold (a control character such as a newline, or bytes that are not
+    /// UTF-8): recordings are read through such paths.
+    #[error(
+        "{file:?}: cannot be queried: its name {name:?} {reason}, which the object-store \
+         paths that recordings are read through cannot hold; rename it"
+    )]
+    IllegalName {
+        /// The file or directory (an input, or one in its tree).
+        file: String,
+        /// Its name, or the name of the directory above it that is at fault.
+        name: String,
+        /// What the name holds.
+        reason: String,
+    },
     /// A statement would write (COPY, INSERT, ...): queries never modify recordings.
     #[error(
         "{statement} is not allowed: hindsight query never writes. To save a result use \

@@ -92,11 +92,18 @@ pub async fn resolve(path: &str) -> Result<Input, QueryError> {
             unfinished: Vec::new(),
         });
     }
-    let listing: Vec<ObjectMeta> = store
-        .list(Some(&root))
-        .try_collect()
-        .await
-        .map_err(store_err)?;
+    let listing: Vec<ObjectMeta> = match store.list(Some(&root)).try_collect().await {
+        Ok(listing) => listing,
+        // The local store refuses a tree holding a name it cannot represent: say which.
+        Err(e) => {
+            let local = (store_url.scheme() == "file")
+                .then(|| root_url.to_file_path().ok())
+                .flatten();
+            return Err(local
+                .and_then(|dir| find_illegal_name(&dir, 0))
+                .unwrap_or_else(|| store_err(e)));
+        }
+    };
     let mut segments = Vec::new();
     let mut has_manifest = false;
     let mut manifests = Vec::new();
@@ -374,6 +381,12 @@ fn locate(path: &str) -> Result<Located, QueryError> {
             path: path.to_string(),
         });
     }
+    if let Some(err) = canonical.components().find_map(|c| match c {
+        std::path::Component::Normal(name) => illegal_name(&canonical, name),
+        _ => None,
+    }) {
+        return Err(err);
+    }
     let root = StorePath::from_filesystem_path(&canonical).map_err(|e| bad(e.to_string()))?;
     let root_url = if single {
         Url::from_file_path(&canonical)
@@ -389,6 +402,42 @@ fn locate(path: &str) -> Result<Located, QueryError> {
         root_url,
         single,
     ))
+}
+
+/// [`QueryError::IllegalName`] for `file` if `name` (its own or a directory's
+/// above it) cannot be a part of an object-store path: the local store
+/// refuses control characters (a newline in a directory's name, say) and
+/// names that are not UTF-8.
+fn illegal_name(file: &std::path::Path, name: &std::ffi::OsStr) -> Option<QueryError> {
+    let reason = match name.to_str() {
+        None => "is not UTF-8".to_string(),
+        Some(text) => format!(
+            "holds the control character {:?}",
+            text.chars().find(char::is_ascii_control)?
+        ),
+    };
+    Some(QueryError::IllegalName {
+        file: file.display().to_string(),
+        name: name.to_string_lossy().into_owned(),
+        reason,
+    })
+}
+
+/// The first file or directory under `dir` (symbolic links followed, as the
+/// local store lists them) whose name [`illegal_name`] refuses. Looked for
+/// only once a listing failed.
+fn find_illegal_name(dir: &std::path::Path, depth: usize) -> Option<QueryError> {
+    // Deep enough for any tree; a loop of links ends here.
+    if depth > 64 {
+        return None;
+    }
+    let mut entries: Vec<_> = std::fs::read_dir(dir).ok()?.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    entries.iter().find_map(|entry| {
+        let path = entry.path();
+        illegal_name(&path, &entry.file_name())
+            .or_else(|| path.is_dir().then(|| find_illegal_name(&path, depth + 1))?)
+    })
 }
 
 /// The filesystem path a `file://` URL names, its percent-encoding decoded

@@ -71,3 +71,69 @@ async fn file_urls_are_percent_decoded_and_plain_paths_are_not() {
         "{err}"
     );
 }
+
+/// A name with a control character (a newline) cannot be read through an
+/// object-store path: a recording so named, or a tree holding one, is
+/// refused with an error that names it and says why (before: the object
+/// store's "illegal character sequence" about a path without its root, or
+/// for the tree "Encountered object with invalid path").
+#[tokio::test]
+async fn names_with_control_characters_are_refused_saying_which() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = std::fs::canonicalize(tmp.path()).unwrap();
+    let small = common::small();
+    let rec = base.join("rec\nx");
+    copy_dir(Path::new(&small), &rec);
+    let tree = base.join("tree");
+    let inner = tree.join("host=a").join("b\u{7}c");
+    copy_dir(Path::new(&small), &inner);
+    let tree2 = base.join("tree2");
+    let bad_utf8 =
+        tree2.join(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(b"rec\xff"));
+    copy_dir(Path::new(&small), &bad_utf8);
+    let cases = [
+        (
+            rec.clone(),
+            rec.clone(),
+            "rec\nx",
+            "holds the control character '\\n'",
+        ),
+        (
+            rec.join("events"),
+            rec.join("events"),
+            "rec\nx",
+            "holds the control character '\\n'",
+        ),
+        (
+            tree.clone(),
+            inner.clone(),
+            "b\u{7}c",
+            "holds the control character '\\u{7}'",
+        ),
+        (
+            tree2.clone(),
+            bad_utf8.clone(),
+            "rec\u{fffd}",
+            "is not UTF-8",
+        ),
+    ];
+    for (path, file, name, reason) in cases {
+        let err = resolve(&path.display().to_string())
+            .await
+            .expect_err("refused");
+        let text = err.to_string();
+        assert!(
+            matches!(&err, QueryError::IllegalName { file: f, name: n, reason: r }
+                if *f == file.display().to_string() && n == name && r == reason),
+            "{text}"
+        );
+        assert!(
+            text.starts_with(&format!(
+                "{:?}: cannot be queried",
+                file.display().to_string()
+            )),
+            "{text}"
+        );
+        assert!(text.ends_with("; rename it"), "{text}");
+    }
+}
