@@ -105,41 +105,46 @@ pub async fn resolve(path: &str) -> Result<Input, QueryError> {
         }
     };
     let mut segments = Vec::new();
-    let mut has_manifest = false;
     let mut manifests = Vec::new();
-    let mut layout: Option<(String, Vec<String>)> = None;
+    // The partition keys of the first recording file found, and that file: every manifest and
+    // segment must be under the same keys. A segment read later (looked up again, or listed
+    // with an unfinished recording's spool) is in a recording whose manifest is checked here.
+    let mut layout: Option<(StorePath, Vec<String>)> = None;
     for meta in listing {
         let rel: Vec<String> = match meta.location.prefix_match(&root) {
             Some(parts) => parts.map(|p| p.as_ref().to_string()).collect(),
             None => continue,
         };
         let rel: Vec<&str> = rel.iter().map(String::as_str).collect();
-        if rel.last() == Some(&"manifest.json") {
-            has_manifest = true;
-            manifests.push((meta.location.clone(), hive_partitions(&rel)));
-        }
+        let is_manifest = rel.last() == Some(&"manifest.json");
         let is_segment = rel.len() >= 2
             && rel[rel.len() - 2] == "events"
             && rel[rel.len() - 1].ends_with(".parquet");
-        if !is_segment {
+        if !is_manifest && !is_segment {
             continue;
         }
-        let keys: Vec<String> = hive_partitions(&rel).into_iter().map(|(k, _)| k).collect();
+        let partitions = hive_partitions(&rel);
+        let keys: Vec<String> = partitions.iter().map(|(k, _)| k.clone()).collect();
         match &layout {
-            None => layout = Some((meta.location.to_string(), keys)),
+            None => layout = Some((meta.location.clone(), keys)),
             Some((first, first_keys)) if *first_keys != keys => {
                 return Err(QueryError::InconsistentPartitions {
                     path: path.to_string(),
-                    first: first.clone(),
+                    first: location_name(&store_url, first),
                     first_keys: first_keys.clone(),
-                    other: meta.location.to_string(),
+                    other: location_name(&store_url, &meta.location),
                     other_keys: keys,
                 });
             }
             Some(_) => {}
         }
-        segments.push(meta);
+        if is_manifest {
+            manifests.push((meta.location, partitions));
+        } else {
+            segments.push(meta);
+        }
     }
+    let has_manifest = !manifests.is_empty();
     if segments.is_empty() && !has_manifest {
         return Err(QueryError::NoRecording {
             path: path.to_string(),
@@ -170,15 +175,11 @@ pub async fn resolve(path: &str) -> Result<Input, QueryError> {
         }
     }
     segments.sort_by(|a, b| a.location.cmp(&b.location));
-    // A tree whose only recordings had no segment at the first listing takes its partition
-    // keys from their paths.
+    // A tree without a row has no partition columns.
+    let has_rows = !segments.is_empty() || unfinished.iter().any(|u| !u.rows.is_empty());
     let partition_keys = match layout {
-        Some((_, keys)) => keys,
-        None => unfinished
-            .iter()
-            .find(|u| !u.rows.is_empty() || !segments.is_empty())
-            .map(|u| u.partition_values.iter().map(|(k, _)| k.clone()).collect())
-            .unwrap_or_default(),
+        Some((_, keys)) if has_rows => keys,
+        _ => Vec::new(),
     };
     Ok(Input {
         display: path.to_string(),

@@ -324,3 +324,46 @@ async fn recordings_at_paths_with_special_characters_are_read() {
         "{text}"
     );
 }
+
+/// A recording with no segment yet (killed before its first commit, or
+/// just created: a manifest only) is held to the tree's partition layout
+/// like the rest: under `host=` only in a tree of `host=/date=` it is an
+/// error naming its manifest. (Before, only segments found by the listing
+/// were checked: its spool rows failed to fit with an opaque message about
+/// a null `date`, and a manifest-only one passed unnoticed.)
+#[tokio::test]
+async fn a_recording_without_segments_is_held_to_the_partition_layout() {
+    for events in [500, 0] {
+        let tmp = tempfile::tempdir().unwrap();
+        let fleet = tmp.path().join("fleet");
+        write(
+            &fleet.join("host=a/date=2026-11-20/rec"),
+            "a",
+            3_000,
+            1_000,
+            true,
+        );
+        let odd = fleet.join("host=b").join("rec");
+        write(&odd, "b", events, 1_000, false);
+        assert!(!odd.join("events/part-000000.parquet").exists());
+        let Err(err) = session(&[fleet.display().to_string()], Default::default()).await else {
+            panic!("{events} events: host=b/rec is not under date=");
+        };
+        let manifest = odd.join("manifest.json").display().to_string();
+        let ok = match &err {
+            hindsight_query::QueryError::InconsistentPartitions {
+                first,
+                first_keys,
+                other,
+                other_keys,
+                ..
+            } => {
+                let [a, b] = [first_keys, other_keys].map(|k| k.join(","));
+                (*first == manifest && a == "host" && b == "host,date")
+                    || (*other == manifest && b == "host" && a == "host,date")
+            }
+            _ => false,
+        };
+        assert!(ok, "{events} events: {err}");
+    }
+}
