@@ -194,6 +194,39 @@ fn missing_path_exits_2_naming_it() {
     assert!(stderr(&o).contains("no recording here"), "{}", stderr(&o));
 }
 
+/// A `file://` PATH is percent-decoded (`rec%20%5Ba%5D` is `rec [a]`); a
+/// name with a newline is refused naming it, with exit status 2.
+#[test]
+fn file_urls_are_decoded_and_unreadable_names_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::fs::canonicalize(dir.path()).unwrap();
+    std::os::unix::fs::symlink(recording(), base.join("rec [a]")).unwrap();
+    let url = format!("file://{}/rec%20%5Ba%5D", base.display());
+    let o = bin()
+        .args(["query", &url, "-c", "SELECT count(*) AS n FROM events"])
+        .args(["--format", "csv"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "n\n3000\n");
+
+    let odd = base.join("rec\nx");
+    std::fs::create_dir(&odd).unwrap();
+    std::fs::create_dir(odd.join("events")).unwrap();
+    let o = bin()
+        .arg("query")
+        .arg(&odd)
+        .args(["-c", "SELECT 1"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let want = format!(
+        "{:?}: cannot be queried: its name \"rec\\nx\" holds the control character '\\n'",
+        odd.display().to_string()
+    );
+    assert!(stderr(&o).contains(&want), "{}", stderr(&o));
+}
+
 #[test]
 fn mistyped_sql_is_not_taken_for_a_path() {
     let o = query(&["SELEC exe FROM processes"]);
