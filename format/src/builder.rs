@@ -1,5 +1,5 @@
 //! [`EventBatchBuilder`]: Arrow batches of the `events` schema built row by
-//! row, one typed builder per column.
+//! row, one column accumulator per column (`crate::columns`).
 
 use std::sync::Arc;
 
@@ -283,9 +283,10 @@ impl EventBatchBuilder {
     }
 
     /// The rows pushed so far as one batch; the builder is empty afterwards,
-    /// each column with room for as many rows and string bytes as this batch
-    /// had (the arrays take the columns' vectors without a copy, so the next
-    /// batch starts from new ones, sized so that they need not regrow).
+    /// each column that had values with room for as many rows and string
+    /// bytes as this batch had (the arrays take the columns' vectors without
+    /// a copy, so the next batch starts from new ones, sized so that they
+    /// need not regrow; a column of only nulls keeps its vectors).
     pub fn finish(&mut self) -> RecordBatch {
         self.rows = 0;
         // The order below is the order of `COLUMNS`; `try_new` checks it.

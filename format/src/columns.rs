@@ -72,10 +72,13 @@ impl Validity {
     /// The null buffer of the rows pushed (none when every row is valid);
     /// empty afterwards.
     fn finish(&mut self) -> Option<NullBuffer> {
-        let valid = std::mem::take(&mut self.valid);
+        // Packed into a bitmap (a copy either way): the vector is kept for
+        // the next batch.
+        let nulls = (self.nulls > 0).then(|| NullBuffer::from(self.valid.as_slice()));
+        self.valid.clear();
         self.len = 0;
-        let nulls = std::mem::take(&mut self.nulls);
-        (nulls > 0).then(|| NullBuffer::from(valid))
+        self.nulls = 0;
+        nulls
     }
 }
 
@@ -223,10 +226,13 @@ impl StrCol {
         let bytes = std::mem::replace(&mut self.bytes, Vec::with_capacity(len));
         let nulls = self.validity.finish();
         let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
+        debug_assert!(nulls.as_ref().is_none_or(|n| n.len() == offsets.len() - 1));
         // SAFETY: `bytes` is a concatenation of `&str`s (valid UTF-8), and
         // each offset is the length of `bytes` after a whole string was
         // appended, so every offset is a char boundary within `bytes` (and
-        // `OffsetBuffer::new` checked that they do not decrease). The
+        // `OffsetBuffer::new` checked that they do not decrease). Offsets and
+        // validity are pushed in step (`end_row`, `end_lead`), so the null
+        // buffer has one bit per row. The
         // checked constructor would validate the UTF-8 of every byte once
         // more: with argv-heavy rows (`xargs stat`, 1.4 KiB a row) that
         // pass cost more than all the pushes saved.
@@ -282,10 +288,10 @@ impl BoolCol {
         if lead > 0 {
             return BooleanArray::new_null(lead);
         }
-        let rows = self.values.len();
-        let values = std::mem::replace(&mut self.values, Vec::with_capacity(rows));
+        let values = BooleanBuffer::from(self.values.as_slice());
+        self.values.clear();
         let nulls = self.validity.finish();
-        BooleanArray::new(BooleanBuffer::from(values), nulls)
+        BooleanArray::new(values, nulls)
     }
 }
 
@@ -370,7 +376,7 @@ mod tests {
     /// `finish`, as the next batch).
     #[test]
     fn columns_equal_arrow_builders() {
-        let args = ["ls".to_string(), "-l".to_string()];
+        let args = ["ls".to_string(), "-l".to_string(), "é".to_string()];
         let ty = DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)));
         let mut p = PrimCol::<Int64Type>::with_capacity(1);
         let mut s = StrCol::with_capacity(2, 1);
@@ -385,13 +391,13 @@ mod tests {
                 let int = present.then_some(i as i64 - 2);
                 p.push_opt(int);
                 pb.append_option(int);
-                let text = present.then(|| ["", "a", "/etc/shadow"][i % 3]);
+                let text = present.then(|| ["", "日本語", "/etc/shadow"][i % 3]);
                 s.push_opt(text);
                 sb.append_option(text);
                 let flag = present.then_some(i % 2 == 0);
                 c.push_opt(flag);
                 cb.append_option(flag);
-                let list = present.then(|| &args[i % 3..]);
+                let list = present.then(|| &args[i % 4..]);
                 l.push_opt(list.map(|v| v as &[String]));
                 match list {
                     Some(items) => {
@@ -404,9 +410,13 @@ mod tests {
                 }
             }
             assert_eq!(p.finish(), pb.finish(), "{pattern:?}");
-            assert_eq!(s.finish(), sb.finish(), "{pattern:?}");
+            let strings = s.finish();
+            strings.to_data().validate_full().expect("valid strings");
+            assert_eq!(strings, sb.finish(), "{pattern:?}");
             assert_eq!(c.finish(), cb.finish(), "{pattern:?}");
-            assert_eq!(l.finish(), lb.finish(), "{pattern:?}");
+            let lists = l.finish();
+            lists.to_data().validate_full().expect("valid lists");
+            assert_eq!(lists, lb.finish(), "{pattern:?}");
         }
         let mut p = PrimCol::<UInt16Type>::with_capacity(0);
         let mut pb = UInt16Builder::new();

@@ -229,8 +229,8 @@ fn main() {
     let per = |d: Duration| d.as_nanos() as f64 / rows as f64;
     let bytes = manifest.segment_bytes();
     println!("rows: {rows}");
-    println!("decode + Arrow builders:  {:>7.0} ns/row", per(t_decode));
-    println!("  of which Arrow push:    {:>7.0} ns/row", per(t_batch));
+    println!("decode + batch columns:   {:>7.0} ns/row", per(t_decode));
+    println!("  of which the push:      {:>7.0} ns/row", per(t_batch));
     println!("write  (Parquet + spool): {:>7.0} ns/row", per(t_write));
     println!("(flushed every {flush_rows} rows)");
     println!(

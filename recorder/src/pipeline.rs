@@ -89,7 +89,8 @@ impl WriteStage {
     }
 }
 
-/// Rows waiting to become a batch, already in Arrow builders: each decoded
+/// Rows waiting to become a batch, already in the batch's columns
+/// ([`EventBatchBuilder`]): each decoded
 /// [`Event`] is pushed (and dropped) while it is still in cache.
 pub struct Pending {
     rows: EventBatchBuilder,
