@@ -284,3 +284,91 @@ fn the_matcher_itself() {
     );
     assert!(split_words("hindsight x | head").is_err());
 }
+
+/// The ids mdBook gives the headings of a page: the heading's text (link
+/// targets and markup left out), lower-cased, whitespace as `-`, and only
+/// alphanumerics, `-` and `_` kept; a repeated id gets `-1`, `-2`...
+fn heading_ids(markdown: &str) -> std::collections::HashSet<String> {
+    let mut ids = std::collections::HashSet::new();
+    let mut seen: std::collections::HashMap<String, usize> = Default::default();
+    let mut fenced = false;
+    for line in markdown.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        let Some(text) = line.strip_prefix('#') else {
+            continue;
+        };
+        if fenced {
+            continue;
+        }
+        let text = text.trim_start_matches('#').trim();
+        // `[text](target)` reads as `text`.
+        let mut plain = String::new();
+        let mut rest = text;
+        while let Some(at) = rest.find("](") {
+            plain.push_str(&rest[..at]);
+            rest = rest[at + 2..].split_once(')').map_or("", |(_, r)| r);
+        }
+        plain.push_str(rest);
+        let id: String = plain
+            .chars()
+            .filter_map(|c| {
+                if c.is_alphanumeric() || c == '_' || c == '-' {
+                    Some(c.to_ascii_lowercase())
+                } else if c.is_whitespace() {
+                    Some('-')
+                } else {
+                    None
+                }
+            })
+            .collect();
+        let n = seen.entry(id.clone()).or_insert(0);
+        ids.insert(if *n == 0 {
+            id.clone()
+        } else {
+            format!("{id}-{n}")
+        });
+        *n += 1;
+    }
+    ids
+}
+
+#[test]
+fn every_link_to_a_heading_finds_it() {
+    let pages: std::collections::HashMap<String, std::collections::HashSet<String>> = book_pages()
+        .iter()
+        .map(|p| {
+            let name = p.file_name().unwrap().to_str().unwrap().to_string();
+            (name, heading_ids(&std::fs::read_to_string(p).unwrap()))
+        })
+        .collect();
+    let mut broken = Vec::new();
+    let mut checked = 0;
+    for page in book_pages() {
+        let name = page.file_name().unwrap().to_str().unwrap().to_string();
+        let text = std::fs::read_to_string(&page).unwrap();
+        for (at, _) in text.match_indices("](") {
+            let target = text[at + 2..].split(')').next().unwrap_or("");
+            let Some((file, anchor)) = target.split_once('#') else {
+                continue;
+            };
+            if file.contains("://") || (!file.is_empty() && !file.ends_with(".md")) {
+                continue;
+            }
+            let file = if file.is_empty() { name.as_str() } else { file };
+            checked += 1;
+            if !pages.get(file).is_some_and(|ids| ids.contains(anchor)) {
+                let line = text[..at].lines().count();
+                broken.push(format!("book/src/{name}:{line}: {target}"));
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "links to headings that do not exist (of {checked}):\n{}",
+        broken.join("\n")
+    );
+    assert!(checked > 0, "no link to a heading was found");
+}
