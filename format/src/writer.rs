@@ -355,10 +355,21 @@ impl RecordingWriter {
     }
 
     fn maybe_flush(&mut self) -> Result<()> {
-        if self.last_flush.elapsed() >= self.opts.flush_interval {
+        if self.last_flush.elapsed() >= self.opts.flush_interval || self.segment_due() {
             self.flush_inner()?;
         }
         Ok(())
+    }
+
+    /// Whether the current segment has lasted `segment_duration`: checked
+    /// on every append as well as at each flush, so that a segment ends
+    /// within one batch of its time limit (at the flush only, a 1 s segment
+    /// lasted up to one flush interval longer).
+    fn segment_due(&self) -> bool {
+        matches!(
+            (self.opts.segment_duration, self.current.as_ref()),
+            (Some(limit), Some(cur)) if cur.started.elapsed() >= limit
+        )
     }
 
     /// Makes every appended row durable (in the spool or by a checkpoint,
@@ -390,9 +401,7 @@ impl RecordingWriter {
             cur.make_durable()?;
         }
         self.last_flush = Instant::now();
-        if let (Some(limit), Some(cur)) = (self.opts.segment_duration, self.current.as_ref())
-            && cur.started.elapsed() >= limit
-        {
+        if self.segment_due() {
             self.commit_segment()?;
         }
         Ok(())

@@ -708,3 +708,32 @@ fn recover_of_a_complete_recording_on_read_only_media() {
     assert_eq!(report.rows, 1_000);
     drop(tmpfs);
 }
+
+/// A segment ends at the first append after its time limit, not only at
+/// the next flush (here never due: `flush_interval` is an hour).
+#[test]
+fn segment_duration_is_checked_on_append() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("rec");
+    let opts = WriterOptions {
+        segment_duration: Some(std::time::Duration::from_millis(50)),
+        flush_interval: std::time::Duration::from_secs(3600),
+        batch_rows: 10,
+        ..Default::default()
+    };
+    let ev = events(30, 1);
+    let mut w = RecordingWriter::create(&dir, header(), opts).unwrap();
+    w.append(&ev[..10]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(80));
+    w.append(&ev[10..20]).unwrap();
+    let committed = Manifest::read(&dir).unwrap().segments.len();
+    w.append(&ev[20..]).unwrap();
+    let m = w.finish().unwrap();
+    assert_eq!(
+        committed, 1,
+        "the segment past its limit was committed on append"
+    );
+    assert_eq!(m.segments.len(), 2);
+    assert_eq!(m.segments[0].rows, 20);
+    assert_eq!(m.rows(), 30);
+}
