@@ -100,7 +100,7 @@ pub async fn resolve(path: &str) -> Result<Input, QueryError> {
                 .then(|| root_url.to_file_path().ok())
                 .flatten();
             return Err(local
-                .and_then(|dir| find_illegal_name(&dir, 0))
+                .and_then(|dir| find_illegal_name(&dir))
                 .unwrap_or_else(|| store_err(e)));
         }
     };
@@ -426,19 +426,65 @@ fn illegal_name(file: &std::path::Path, name: &std::ffi::OsStr) -> Option<QueryE
 
 /// The first file or directory under `dir` (symbolic links followed, as the
 /// local store lists them) whose name [`illegal_name`] refuses. Looked for
-/// only once a listing failed.
-fn find_illegal_name(dir: &std::path::Path, depth: usize) -> Option<QueryError> {
-    // Deep enough for any tree; a loop of links ends here.
-    if depth > 64 {
-        return None;
+/// only once a listing failed, and that failure may be a loop of links: each
+/// directory is entered once (by device and inode), and after
+/// [`MAX_ENTRIES_SEARCHED`] entries the search gives up (`None`: the caller
+/// reports the store's own error).
+fn find_illegal_name(dir: &std::path::Path) -> Option<QueryError> {
+    let mut search = NameSearch {
+        entered: std::collections::HashSet::new(),
+        budget: MAX_ENTRIES_SEARCHED,
+    };
+    search.under(dir, 0).ok().flatten()
+}
+
+/// How many entries [`find_illegal_name`] looks at, at most.
+const MAX_ENTRIES_SEARCHED: usize = 100_000;
+
+/// The state of one [`find_illegal_name`].
+struct NameSearch {
+    /// The directories entered, by (device, inode).
+    entered: std::collections::HashSet<(u64, u64)>,
+    /// The entries it may still look at.
+    budget: usize,
+}
+
+impl NameSearch {
+    /// The first refused name under `dir`; `Err(())` once the budget is spent.
+    fn under(&mut self, dir: &std::path::Path, depth: usize) -> Result<Option<QueryError>, ()> {
+        use std::os::unix::fs::MetadataExt;
+        // Deep enough for any tree (and the stack).
+        if depth > 64 {
+            return Ok(None);
+        }
+        let Ok(meta) = std::fs::metadata(dir) else {
+            return Ok(None);
+        };
+        if !self.entered.insert((meta.dev(), meta.ino())) {
+            return Ok(None);
+        }
+        let Ok(read) = std::fs::read_dir(dir) else {
+            return Ok(None);
+        };
+        let mut entries = Vec::new();
+        for entry in read.flatten() {
+            self.budget = self.budget.checked_sub(1).ok_or(())?;
+            entries.push(entry);
+        }
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let path = entry.path();
+            if let Some(err) = illegal_name(&path, &entry.file_name()) {
+                return Ok(Some(err));
+            }
+            if path.is_dir()
+                && let Some(err) = self.under(&path, depth + 1)?
+            {
+                return Ok(Some(err));
+            }
+        }
+        Ok(None)
     }
-    let mut entries: Vec<_> = std::fs::read_dir(dir).ok()?.flatten().collect();
-    entries.sort_by_key(|e| e.file_name());
-    entries.iter().find_map(|entry| {
-        let path = entry.path();
-        illegal_name(&path, &entry.file_name())
-            .or_else(|| path.is_dir().then(|| find_illegal_name(&path, depth + 1))?)
-    })
 }
 
 /// The filesystem path a `file://` URL names, its percent-encoding decoded

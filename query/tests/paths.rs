@@ -137,3 +137,30 @@ async fn names_with_control_characters_are_refused_saying_which() {
         assert!(text.ends_with("; rename it"), "{text}");
     }
 }
+
+/// A tree whose listing fails on a loop of symbolic links (two of them,
+/// `loop-a -> .` and `loop-b -> ..`) is an error at once: the search for
+/// an illegal name that follows a failed listing enters each directory once
+/// (before, it followed both links down to depth 64: 2^64 paths, and
+/// `hindsight query TREE` hung instead of reporting).
+#[test]
+fn a_tree_with_looping_links_is_an_error_not_a_hang() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = std::fs::canonicalize(tmp.path()).unwrap();
+    let tree = base.join("tree");
+    let rec = tree.join("rec");
+    copy_dir(Path::new(&common::small()), &rec);
+    std::os::unix::fs::symlink(".", tree.join("loop-a")).unwrap();
+    std::os::unix::fs::symlink("..", rec.join("loop-b")).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let path = tree.display().to_string();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let _ = tx.send(runtime.block_on(resolve(&path)).map(|_| ()));
+    });
+    let result = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("resolve hung on a tree with looping links");
+    let err = result.expect_err("the listing fails on the loop");
+    assert!(!matches!(err, QueryError::IllegalName { .. }), "{err}");
+}
