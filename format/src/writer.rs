@@ -397,13 +397,13 @@ impl RecordingWriter {
 
     fn flush_inner(&mut self) -> Result<()> {
         self.encode_pending()?;
-        if let Some(cur) = self.current.as_mut() {
+        if self.segment_due() {
+            // The commit makes the rows durable first, then the segment.
+            self.commit_segment()?;
+        } else if let Some(cur) = self.current.as_mut() {
             cur.make_durable()?;
         }
         self.last_flush = Instant::now();
-        if self.segment_due() {
-            self.commit_segment()?;
-        }
         Ok(())
     }
 

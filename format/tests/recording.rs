@@ -716,7 +716,9 @@ fn segment_duration_is_checked_on_append() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("rec");
     let opts = WriterOptions {
-        segment_duration: Some(std::time::Duration::from_millis(50)),
+        // Long enough that the first append never reaches it, even on a
+        // loaded two-core CI machine.
+        segment_duration: Some(std::time::Duration::from_secs(1)),
         flush_interval: std::time::Duration::from_secs(3600),
         batch_rows: 10,
         ..Default::default()
@@ -724,7 +726,7 @@ fn segment_duration_is_checked_on_append() {
     let ev = events(30, 1);
     let mut w = RecordingWriter::create(&dir, header(), opts).unwrap();
     w.append(&ev[..10]).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(80));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     w.append(&ev[10..20]).unwrap();
     let committed = Manifest::read(&dir).unwrap().segments.len();
     w.append(&ev[20..]).unwrap();
