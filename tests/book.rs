@@ -285,25 +285,33 @@ fn the_matcher_itself() {
     assert!(split_words("hindsight x | head").is_err());
 }
 
-/// The ids mdBook gives the headings of a page: the heading's text (link
-/// targets and markup left out), lower-cased, whitespace as `-`, and only
-/// alphanumerics, `-` and `_` kept; a repeated id gets `-1`, `-2`...
+/// The ids mdBook (0.5) gives the ATX headings of a page: the heading's
+/// text (link targets and markup left out), lower-cased, whitespace as `-`,
+/// only alphanumerics, `-` and `_` kept; an id already used gets the first
+/// free `-1`, `-2`... (mdBook's `unique_id`). Fenced code is skipped.
 fn heading_ids(markdown: &str) -> std::collections::HashSet<String> {
     let mut ids = std::collections::HashSet::new();
-    let mut seen: std::collections::HashMap<String, usize> = Default::default();
-    let mut fenced = false;
+    let mut fence: Option<&str> = None;
     for line in markdown.lines() {
-        if line.trim_start().starts_with("```") {
-            fenced = !fenced;
+        let trimmed = line.trim_start();
+        for mark in ["```", "~~~"] {
+            if trimmed.starts_with(mark) {
+                match fence {
+                    None => fence = Some(mark),
+                    Some(open) if open == mark => fence = None,
+                    Some(_) => {}
+                }
+            }
+        }
+        if fence.is_some() || trimmed.starts_with("```") || trimmed.starts_with("~~~") {
             continue;
         }
-        let Some(text) = line.strip_prefix('#') else {
-            continue;
-        };
-        if fenced {
+        let hashes = trimmed.len() - trimmed.trim_start_matches('#').len();
+        let rest = &trimmed[hashes..];
+        if hashes == 0 || hashes > 6 || !(rest.is_empty() || rest.starts_with(' ')) {
             continue;
         }
-        let text = text.trim_start_matches('#').trim();
+        let text = rest.trim().trim_end_matches('#').trim_end();
         // `[text](target)` reads as `text`.
         let mut plain = String::new();
         let mut rest = text;
@@ -313,10 +321,12 @@ fn heading_ids(markdown: &str) -> std::collections::HashSet<String> {
         }
         plain.push_str(rest);
         let id: String = plain
+            .trim()
+            .to_lowercase()
             .chars()
             .filter_map(|c| {
                 if c.is_alphanumeric() || c == '_' || c == '-' {
-                    Some(c.to_ascii_lowercase())
+                    Some(c)
                 } else if c.is_whitespace() {
                     Some('-')
                 } else {
@@ -324,13 +334,13 @@ fn heading_ids(markdown: &str) -> std::collections::HashSet<String> {
                 }
             })
             .collect();
-        let n = seen.entry(id.clone()).or_insert(0);
-        ids.insert(if *n == 0 {
-            id.clone()
-        } else {
-            format!("{id}-{n}")
-        });
-        *n += 1;
+        let mut unique = id.clone();
+        let mut n = 1;
+        while ids.contains(&unique) {
+            unique = format!("{id}-{n}");
+            n += 1;
+        }
+        ids.insert(unique);
     }
     ids
 }
@@ -360,7 +370,7 @@ fn every_link_to_a_heading_finds_it() {
             let file = if file.is_empty() { name.as_str() } else { file };
             checked += 1;
             if !pages.get(file).is_some_and(|ids| ids.contains(anchor)) {
-                let line = text[..at].lines().count();
+                let line = text[..at].matches('\n').count() + 1;
                 broken.push(format!("book/src/{name}:{line}: {target}"));
             }
         }
