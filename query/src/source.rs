@@ -207,7 +207,8 @@ fn hive_partitions(rel: &[&str]) -> Vec<(String, String)> {
 /// segment a manifest lists but the store lacks (also when looked up again
 /// after the manifest was read: [`committed_since`]) is an error, and so is
 /// a file in a complete recording's `events/` that its manifest does not
-/// list (a stray copy). Segments of recordings without a manifest, or of one still
+/// list and the store still has (a stray copy; one gone since was deleted by
+/// the recorder's ring: [`deleted_since`]). Segments of recordings without a manifest, or of one still
 /// being written, are all kept. Sorted by location; with the manifests
 /// that are not `complete`.
 async fn follow_manifests(
@@ -266,15 +267,21 @@ async fn follow_manifests(
         }
         if m.complete {
             let events = format!("{dir}events/");
-            let stray = found
+            let strays: Vec<String> = found
                 .range(events.clone()..)
                 .take_while(|(k, _)| k.starts_with(&events))
-                .find(|(k, _)| !k[events.len()..].contains('/'));
-            if let Some((k, _)) = stray {
-                return Err(QueryError::UnlistedSegment {
-                    file: raw_location_name(store_url, k),
-                    manifest: name(manifest),
-                });
+                .filter(|(k, _)| !k[events.len()..].contains('/'))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in strays {
+                if deleted_since(store, store_url, &found[&k].location).await? {
+                    found.remove(&k);
+                } else {
+                    return Err(QueryError::UnlistedSegment {
+                        file: raw_location_name(store_url, &k),
+                        manifest: name(manifest),
+                    });
+                }
             }
         }
         if !m.complete {
@@ -310,6 +317,25 @@ async fn committed_since(
         }),
         Err(e) => Err(QueryError::ObjectStore {
             url: file,
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// Whether a listed file that its recording's manifest does not list is gone
+/// now. A recorder with `--max-size` deletes its oldest segment after it
+/// wrote a manifest without it (`deleted_segments` counts it): listed before
+/// the delete and the manifest read after, it is no stray copy.
+async fn deleted_since(
+    store: &dyn ObjectStore,
+    store_url: &Url,
+    location: &StorePath,
+) -> Result<bool, QueryError> {
+    match store.head(location).await {
+        Ok(_) => Ok(false),
+        Err(datafusion::object_store::Error::NotFound { .. }) => Ok(true),
+        Err(e) => Err(QueryError::ObjectStore {
+            url: location_name(store_url, location),
             reason: e.to_string(),
         }),
     }
@@ -729,6 +755,73 @@ mod tests {
             );
             assert_eq!(incomplete.len(), usize::from(!complete));
         }
+    }
+
+    /// A store with the complete recording `rec/` as a `--max-size` ring
+    /// leaves it: segments 0 and 1 listed, then a manifest that lists only
+    /// segment 1 (`deleted_segments` 1) written and segment 0 deleted.
+    async fn deleted_after_listing() -> (InMemory, Vec<ObjectMeta>) {
+        let store = InMemory::new();
+        let seg = |i: u64| {
+            StorePath::from(format!(
+                "rec/{}",
+                hindsight_format::manifest::segment_file_name(i)
+            ))
+        };
+        let mut listing = Vec::new();
+        for i in 0..2 {
+            store
+                .put(&seg(i), PutPayload::from_static(b"seg"))
+                .await
+                .unwrap();
+            listing.push(store.head(&seg(i)).await.unwrap());
+        }
+        let manifest = Manifest {
+            segments: vec![SegmentInfo {
+                file: hindsight_format::manifest::segment_file_name(1),
+                ..Default::default()
+            }],
+            deleted_segments: 1,
+            complete: true,
+            ..Default::default()
+        };
+        store
+            .put(
+                &StorePath::from("rec/manifest.json"),
+                PutPayload::from(manifest.to_json()),
+            )
+            .await
+            .unwrap();
+        store.delete(&seg(0)).await.unwrap();
+        (store, listing)
+    }
+
+    /// A listed segment that the manifest read later no longer lists and
+    /// the store no longer has was deleted by the recorder's ring, not
+    /// copied in: it is dropped (before, `UnlistedSegment` for a recording
+    /// that is fine); one still there is a stray copy.
+    #[tokio::test]
+    async fn a_segment_deleted_after_the_listing_is_no_stray() {
+        let (store, listing) = deleted_after_listing().await;
+        let manifests = [StorePath::from("rec/manifest.json")];
+        let (kept, _) = follow_manifests(&store, &store_url(), &manifests, listing.clone())
+            .await
+            .unwrap();
+        let kept: Vec<String> = kept.iter().map(|m| m.location.to_string()).collect();
+        assert_eq!(kept, ["rec/events/part-000001.parquet"]);
+        // Put back, it is a copy the manifest does not list.
+        store
+            .put(&listing[0].location, PutPayload::from_static(b"seg"))
+            .await
+            .unwrap();
+        let err = follow_manifests(&store, &store_url(), &manifests, listing)
+            .await
+            .expect_err("segment 0 is a stray copy");
+        assert!(
+            matches!(&err, QueryError::UnlistedSegment { file, .. }
+                if file == "s3://bucket/rec/events/part-000000.parquet"),
+            "{err}"
+        );
     }
 
     /// A listed segment that is not there when looked up is missing, in a
