@@ -37,15 +37,31 @@ fn generate(dir: &Path, host: &str, seed: &str) {
 
 const UPLOAD: &str = r#"
 import os, sys, boto3
-endpoint, root = sys.argv[1], sys.argv[2]
+endpoint, root, prefix = sys.argv[1], sys.argv[2], sys.argv[3]
 s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="test",
                   aws_secret_access_key="test", region_name="us-east-1")
-s3.create_bucket(Bucket="forensics")
+if not any(b["Name"] == "forensics" for b in s3.list_buckets()["Buckets"]):
+    s3.create_bucket(Bucket="forensics")
 for d, _, files in os.walk(root):
     for f in files:
         p = os.path.join(d, f)
-        s3.upload_file(p, "forensics", "fleet/" + os.path.relpath(p, root))
+        s3.upload_file(p, "forensics", prefix + os.path.relpath(p, root))
 "#;
+
+/// Uploads the tree `root` to the bucket `forensics` under the key `prefix`.
+fn upload(endpoint: &str, root: &Path, prefix: &str) {
+    let up = Command::new("python3")
+        .args(["-c", UPLOAD, endpoint])
+        .arg(root)
+        .arg(prefix)
+        .output()
+        .unwrap();
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+}
 
 #[test]
 fn query_a_fleet_through_s3() {
@@ -90,27 +106,11 @@ fn query_a_fleet_through_s3() {
     let fleet = dir.path().join("fleet");
     generate(&fleet.join("host=web-1/date=2026-11-20/rec"), "web-1", "1");
     generate(&fleet.join("host=db-1/date=2026-11-20/rec"), "db-1", "2");
-    let up = Command::new("python3")
-        .args(["-c", UPLOAD, &endpoint])
-        .arg(&fleet)
-        .output()
-        .unwrap();
-    assert!(
-        up.status.success(),
-        "{}",
-        String::from_utf8_lossy(&up.stderr)
-    );
+    upload(&endpoint, &fleet, "fleet/");
 
-    let run = |sql: &str| {
+    let query = |url: &str, sql: &str| {
         bin()
-            .args([
-                "query",
-                "s3://forensics/fleet/",
-                "-c",
-                sql,
-                "--format",
-                "csv",
-            ])
+            .args(["query", url, "-c", sql, "--format", "csv"])
             .env("AWS_ENDPOINT_URL", &endpoint)
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
@@ -119,6 +119,7 @@ fn query_a_fleet_through_s3() {
             .output()
             .unwrap()
     };
+    let run = |sql: &str| query("s3://forensics/fleet/", sql);
     let o = run("SELECT host, count(*) AS n FROM events GROUP BY host ORDER BY host");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(
@@ -142,6 +143,35 @@ fn query_a_fleet_through_s3() {
         String::from_utf8_lossy(&remote.stderr)
     );
     assert_eq!(remote.stdout, local.stdout);
+
+    // A prefix with a space and brackets is the keys' prefix, given raw or
+    // percent-encoded (before, the URL's encoding was encoded again:
+    // `odd%2520dir…`, no recording here); `?` and `#` are refused, not cut off.
+    let odd = dir.path().join("odd");
+    generate(&odd.join("rec"), "odd-1", "3");
+    upload(&endpoint, &odd, "odd dir [1]/");
+    for url in [
+        "s3://forensics/odd dir [1]/",
+        "s3://forensics/odd%20dir%20%5B1%5D/",
+        "s3://forensics/odd dir [1]/rec/",
+    ] {
+        let o = query(url, "SELECT count(*) AS n FROM events");
+        assert!(
+            o.status.success(),
+            "{url}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&o.stdout), "n\n2000\n", "{url}");
+    }
+    for url in ["s3://forensics/fleet/?x", "s3://forensics/fleet/#x"] {
+        let o = query(url, "SELECT 1");
+        assert_eq!(o.status.code(), Some(2), "{url}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("write ? as %3F and # as %23"),
+            "{url}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
 
     // Writes are refused by the read-only store, and a missing prefix is named.
     let o = run("COPY (SELECT 1) TO 's3://forensics/fleet/x.parquet'");

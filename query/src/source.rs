@@ -379,13 +379,20 @@ fn locate(path: &str) -> Result<Located, QueryError> {
             )));
         }
         let url = Url::parse(path).map_err(|e| bad(e.to_string()))?;
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(bad(
+                "an s3:// URL is percent-encoded: write ? as %3F and # as %23".into(),
+            ));
+        }
         let bucket = url
             .host_str()
             .ok_or_else(|| bad("no bucket in URL".into()))?
             .to_string();
         let store = crate::store::s3_store(path, &bucket)?;
         let store_url = Url::parse(&format!("s3://{bucket}")).map_err(|e| bad(e.to_string()))?;
+        // The URL's path, percent-encoded as it is: the key prefix is what it decodes to.
         let prefix = url.path().trim_matches('/').to_string();
+        let root = StorePath::from_url_path(&prefix).map_err(|e| bad(e.to_string()))?;
         let single = prefix.ends_with(".parquet");
         let root_url = if single || prefix.is_empty() {
             Url::parse(&format!("s3://{bucket}/{prefix}"))
@@ -393,7 +400,7 @@ fn locate(path: &str) -> Result<Located, QueryError> {
             Url::parse(&format!("s3://{bucket}/{prefix}/"))
         }
         .map_err(|e| bad(e.to_string()))?;
-        return Ok((store_url, store, StorePath::from(prefix), root_url, single));
+        return Ok((store_url, store, root, root_url, single));
     }
     let local = match path.strip_prefix("file://") {
         Some(_) => file_url_path(path)?,
