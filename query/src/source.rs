@@ -207,9 +207,9 @@ fn hive_partitions(rel: &[&str]) -> Vec<(String, String)> {
 /// segment a manifest lists but the store lacks (also when looked up again
 /// after the manifest was read: [`committed_since`]) is an error, and so is
 /// a file in a complete recording's `events/` that its manifest does not
-/// list and the store still has (a stray copy; one gone since was deleted by
-/// the recorder's ring: [`deleted_since`]). Segments of recordings without a manifest, or of one still
-/// being written, are all kept. Sorted by location; with the manifests
+/// list and the store still has (a stray copy; one gone since was deleted
+/// by the recorder's ring: [`deleted_since`]). Segments of recordings
+/// without a manifest, or of one still being written, are all kept. Sorted by location; with the manifests
 /// that are not `complete`.
 async fn follow_manifests(
     store: &dyn ObjectStore,
@@ -309,17 +309,12 @@ async fn committed_since(
         manifest: location_name(store_url, manifest),
         reason: format!("it lists a segment that is not a file in the recording: {e}"),
     })?;
-    match store.head(&path).await {
-        Ok(meta) => Ok(meta),
-        Err(datafusion::object_store::Error::NotFound { .. }) => Err(QueryError::MissingSegment {
+    head_now(store, store_url, &path)
+        .await?
+        .ok_or_else(|| QueryError::MissingSegment {
             file,
             manifest: location_name(store_url, manifest),
-        }),
-        Err(e) => Err(QueryError::ObjectStore {
-            url: file,
-            reason: e.to_string(),
-        }),
-    }
+        })
 }
 
 /// Whether a listed file that its recording's manifest does not list is gone
@@ -331,9 +326,19 @@ async fn deleted_since(
     store_url: &Url,
     location: &StorePath,
 ) -> Result<bool, QueryError> {
+    Ok(head_now(store, store_url, location).await?.is_none())
+}
+
+/// The store's metadata of `location` now, or `None` when it has no such
+/// file; another error names the file.
+async fn head_now(
+    store: &dyn ObjectStore,
+    store_url: &Url,
+    location: &StorePath,
+) -> Result<Option<ObjectMeta>, QueryError> {
     match store.head(location).await {
-        Ok(_) => Ok(false),
-        Err(datafusion::object_store::Error::NotFound { .. }) => Ok(true),
+        Ok(meta) => Ok(Some(meta)),
+        Err(datafusion::object_store::Error::NotFound { .. }) => Ok(None),
         Err(e) => Err(QueryError::ObjectStore {
             url: location_name(store_url, location),
             reason: e.to_string(),
@@ -725,6 +730,12 @@ mod tests {
             complete,
             ..Default::default()
         };
+        put_manifest(&store, &manifest).await;
+        (store, listing)
+    }
+
+    /// Writes `manifest` as `rec/manifest.json`.
+    async fn put_manifest(store: &InMemory, manifest: &Manifest) {
         store
             .put(
                 &StorePath::from("rec/manifest.json"),
@@ -732,7 +743,6 @@ mod tests {
             )
             .await
             .unwrap();
-        (store, listing)
     }
 
     fn store_url() -> Url {
@@ -792,13 +802,7 @@ mod tests {
             complete: true,
             ..Default::default()
         };
-        store
-            .put(
-                &StorePath::from("rec/manifest.json"),
-                PutPayload::from(manifest.to_json()),
-            )
-            .await
-            .unwrap();
+        put_manifest(&store, &manifest).await;
         store.delete(&seg(0)).await.unwrap();
         (store, listing)
     }
