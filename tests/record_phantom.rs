@@ -172,3 +172,97 @@ fn phantom_attack_modes_are_seen_through() {
         all.join("\n")
     );
 }
+
+/// A path longer than the 255 bytes kept of it: the kernel compares keyed
+/// hashes of the whole entry copy and of its own copy, so a Phantom Attack
+/// that changes only the part past byte 255 is still flagged, and a long
+/// path used as it was is not (before, both rows had a null verdict).
+#[test]
+fn long_paths_get_a_verdict() {
+    if !is_root() {
+        eprintln!("skipped long_paths_get_a_verdict: recording needs root");
+        return;
+    }
+    let bin = Phantom::build().unwrap_or_else(|e| panic!("{e}"));
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().canonicalize().unwrap();
+    // 300 slashes: the names differ only after byte 255.
+    let long = |name: &str| format!("{}{}{name}", dir.display(), "/".repeat(300));
+    for name in ["benign", "secret", "plain", "gone"] {
+        std::fs::write(dir.join(name), "x\n").unwrap();
+    }
+    let (out, log) = (dir.join("rec"), dir.join("truth.jsonl"));
+    let opts = RunOptions {
+        count: Some(20),
+        log: Some(log.clone()),
+        workdir: Some(dir.clone()),
+        harmless: Some(long("benign").into()),
+        target: Some(long("secret").into()),
+    };
+    let phantom: Vec<String> = bin
+        .args(Mode::Openat2Uffd, &opts)
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    // The attack, then a long path opened and one removed as they are.
+    let script = r#""$@"; cat "$PLAIN" > /dev/null; rm "$GONE""#;
+    let status = Command::new(env!("CARGO_BIN_EXE_hindsight"))
+        .args(["record", "-o"])
+        .arg(&out)
+        .args([
+            "--syscalls",
+            "openat,openat2,unlinkat",
+            "--",
+            "sh",
+            "-c",
+            script,
+            "sh",
+        ])
+        .args(&phantom)
+        .env("PLAIN", long("plain"))
+        .env("GONE", long("gone"))
+        .status()
+        .expect("run hindsight record");
+    assert!(status.success(), "hindsight record: {status}");
+    let truth = phantom::read_log(&log).expect("ground truth");
+    if let Some(s) = truth.skipped(Mode::Openat2Uffd) {
+        eprintln!("skipped long_paths_get_a_verdict: {}", s.reason);
+        return;
+    }
+    let (events, _) = read_recording(&out);
+    let rows = |syscall: &str, leaf: &str| -> Vec<&Event> {
+        events
+            .iter()
+            .filter(|e| e.syscall.as_deref() == Some(syscall))
+            .filter(|e| e.file_path.as_deref().is_some_and(|p| p.ends_with(leaf)))
+            .collect()
+    };
+    let attack = rows("openat2", "/secret");
+    assert_eq!(attack.len(), 20, "openat2 rows of the attack");
+    for e in &attack {
+        assert_eq!(e.file_path.as_deref(), dir.join("secret").to_str());
+        assert_eq!(e.file_path_truncated, Some(true));
+        assert_eq!(e.file_path_user.as_ref().map(String::len), Some(255));
+        assert_eq!(e.toctou_mismatch, Some(true), "attack row {e:?}");
+    }
+    // The unlinked path keeps its first 255 bytes (the directory and
+    // slashes), so its row is found by the cut.
+    let gone: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.syscall.as_deref() == Some("unlinkat"))
+        .filter(|e| e.file_path_truncated == Some(true))
+        .collect();
+    for (what, r, source) in [
+        ("openat of plain", rows("openat", "/plain"), "sys_exit_fd"),
+        ("unlinkat of gone", gone, "names_cache"),
+    ] {
+        assert_eq!(r.len(), 1, "{what}");
+        assert_eq!(r[0].kernel_source.as_deref(), Some(source), "{what}");
+        assert_eq!(r[0].file_path_truncated, Some(true), "{what}");
+        assert_eq!(r[0].toctou_mismatch, Some(false), "{what}: {:?}", r[0]);
+    }
+    assert!(
+        !dir.join("gone").exists(),
+        "rm removed the long path's file"
+    );
+}

@@ -13,6 +13,9 @@ use core::mem::{offset_of, size_of};
 
 /// Bytes of a user-memory path read (`file_path_user`, incl. the NUL).
 pub const USER_PATH_LEN: usize = 256;
+/// Bytes of a whole path (`PATH_MAX`, with its NUL): how much of a path cut
+/// short is read again to be compared whole.
+pub const WHOLE_PATH_LEN: usize = 4096;
 /// Bytes of a kernel path buffer (dentry-walk components, leaf first).
 pub const KPATH_LEN: usize = 768;
 /// Component writes start below this offset (mask `KPATH_OFF_MASK`), so a
@@ -581,6 +584,13 @@ pub struct EntryState {
     pub tid: u32,
     /// Padding.
     pub _pad: u32,
+    /// Bit 0 (path 1) and bit 1 (path 2): the path is cut short
+    /// ([`F_USER_TRUNC`]) and its whole entry copy (up to `PATH_MAX`) is
+    /// kept in the kernel programs' `LONG_NAMES` map, for the kernel's copy
+    /// to be compared with.
+    pub user_whole: u32,
+    /// Padding.
+    pub _pad2: u32,
     /// Path 1 at entry.
     pub user_path: [u8; USER_PATH_LEN],
     /// Path 2 at entry.
@@ -647,7 +657,7 @@ const _: () = assert!(size_of::<KernelOffsets>() == 76 * 4);
 const _: () = assert!(size_of::<Config>() == 24 + 76 * 4);
 const _: () = assert!(size_of::<WireHeader>() == 280);
 const _: () = assert!(size_of::<WireEvent>() == 280 + 4 * USER_PATH_LEN + 2 * KPATH_LEN + AUX_LEN);
-const _: () = assert!(size_of::<EntryState>() == 128 + 2 * USER_PATH_LEN);
+const _: () = assert!(size_of::<EntryState>() == 136 + 2 * USER_PATH_LEN);
 const _: () = assert!(size_of::<LossCounter>() == 24);
 const _: () = assert!(size_of::<ExtConfig>() == 32);
 const _: () = assert!(size_of::<ProcIds>() == 16);

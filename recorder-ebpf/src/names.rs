@@ -17,7 +17,7 @@ use aya_ebpf::{
 };
 use hindsight_recorder_common::{
     ExtConfig, F_KNAME1, F_KNAME1_BYTES, F_KNAME1_DIFF, F_KNAME2, F_KNAME2_BYTES, F_KNAME2_DIFF,
-    MAX_SYSCALLS, USER_PATH_LEN, WireEvent,
+    MAX_SYSCALLS, USER_PATH_LEN, WHOLE_PATH_LEN, WireEvent,
 };
 
 use crate::kernel::{SPECS, cur_entry, rd};
@@ -45,6 +45,64 @@ pub static KNAMES: LruHashMap<u64, [u8; USER_PATH_LEN]> = LruHashMap::with_max_e
 /// Scratch space for one kernel name.
 #[map]
 pub static NAME_SCRATCH: PerCpuArray<[u8; USER_PATH_LEN]> = PerCpuArray::with_max_entries(1, 0);
+
+/// The key of [`LONG_NAMES`]: one path of one syscall, whole.
+#[repr(C)]
+pub struct LongKey {
+    /// Thread id.
+    tid: u32,
+    /// Which path argument (1 or 2).
+    which: u32,
+    /// The syscall's entry time (`EntryState::ts`): an entry kept by an
+    /// earlier syscall of the thread never matches a later one.
+    ts: u64,
+    /// The path, NUL-padded to `PATH_MAX`.
+    name: [u8; WHOLE_PATH_LEN],
+}
+
+/// The whole entry copies of paths cut short (longer than the
+/// [`USER_PATH_LEN`] bytes kept in the entry state). The kernel's copy is
+/// looked up here: found, the two are equal byte for byte (the map's own
+/// hash and compare, with no loop for the verifier to walk); not found,
+/// they differ. Entries are not deleted but age out (LRU); the entry time in
+/// the key keeps an old entry from matching a later syscall. An entry
+/// evicted before its lookup makes a false mismatch, never a missed one.
+#[map]
+pub static LONG_NAMES: LruHashMap<LongKey, u8> = LruHashMap::with_max_entries(512, 0);
+
+/// Scratch space for one [`LongKey`].
+#[map]
+pub static LONG_SCRATCH: PerCpuArray<LongKey> = PerCpuArray::with_max_entries(1, 0);
+
+/// `PATH_MAX` zero bytes (never written): copied over [`LONG_SCRATCH`]'s
+/// name by one helper call before a string is read into it.
+#[map]
+pub static ZEROS: Array<[u8; WHOLE_PATH_LEN]> = Array::with_max_entries(1, 0);
+
+/// [`LONG_SCRATCH`] filled with the whole NUL-terminated string at `src`,
+/// in user memory (`user`) or the kernel's; `None` when it cannot be read.
+#[inline(always)]
+pub fn long_key(tid: u32, which: u32, ts: u64, src: u64, user: bool) -> Option<*mut LongKey> {
+    let k = LONG_SCRATCH.get_ptr_mut(0)?;
+    let z = ZEROS.get_ptr(0)?;
+    let k_ref = unsafe { &mut *k };
+    k_ref.tid = tid;
+    k_ref.which = which;
+    k_ref.ts = ts;
+    let dst = k_ref.name.as_mut_ptr().cast();
+    let len = WHOLE_PATH_LEN as u32;
+    if unsafe { h::bpf_probe_read_kernel(dst, len, z.cast()) } != 0 {
+        return None;
+    }
+    let n = unsafe {
+        if user {
+            h::bpf_probe_read_user_str(dst, len, src as *const _)
+        } else {
+            h::bpf_probe_read_kernel_str(dst, len, src as *const _)
+        }
+    };
+    (n > 0).then_some(k)
+}
 
 /// Key of `KNAMES`.
 #[inline(always)]
@@ -242,10 +300,22 @@ pub fn hs_names_free(ctx: RawTracePointContext) -> i32 {
         return 0;
     }
     let long = n as usize >= USER_PATH_LEN;
-    let d = err != 0 || differs(buf, user);
+    let mut d = err != 0 || differs(buf, user);
     if long && !d {
-        // Same first 255 bytes of a longer name: no verdict from here.
-        return 0;
+        // Same first 255 bytes of a longer name: the whole names decide. An
+        // entry copy that could not be read whole differs; a kernel copy
+        // that cannot be read gives no verdict.
+        if st.user_whole & which == 0 {
+            d = true;
+        } else {
+            let Some(k) = long_key(tid, which, st.ts, name, false) else {
+                return 0;
+            };
+            let k = unsafe { &*k };
+            // Not removed when found: a name the kernel copies twice is
+            // looked up twice.
+            d = unsafe { LONG_NAMES.get(k) }.is_none();
+        }
     }
     st.flags |= seen;
     if d {

@@ -91,6 +91,24 @@ fn read_user_path(dst: *mut u8, src: u64) -> (i32, u16, bool) {
     (0, n as u16, r == 0 && next != 0)
 }
 
+/// Keeps the whole entry copy of path `which` (1 or 2), cut short in the
+/// entry state, in `LONG_NAMES` for the kernel's copy to be compared with
+/// (bit `which` of `user_whole`).
+#[inline(always)]
+fn keep_whole(st: &mut EntryState, tid: u32, which: u32, src: u64) {
+    // Without the kernel-name hook nothing would look it up.
+    if crate::names::ext!(filename_name) == u32::MAX {
+        return;
+    }
+    if let Some(k) = crate::names::long_key(tid, which, st.ts, src, true)
+        && crate::names::LONG_NAMES
+            .insert(unsafe { &*k }, &1, 0)
+            .is_ok()
+    {
+        st.user_whole |= which;
+    }
+}
+
 #[raw_tracepoint(tracepoint = "sys_enter")]
 pub fn hs_sys_enter(ctx: RawTracePointContext) -> i32 {
     let nr: i64 = ctx.arg(1);
@@ -120,6 +138,7 @@ pub fn hs_sys_enter(ctx: RawTracePointContext) -> i32 {
     set(&mut st.uaddr_err, 0);
     set(&mut st.kaddr_family, 0);
     set(&mut st.uaddr_family, 0);
+    set(&mut st.user_whole, 0);
     if spec.path1 != 0 {
         let (err, n, cut) = read_user_path(st.user_path.as_mut_ptr(), arg(&st.args, spec.path1));
         st.user_err = err;
@@ -127,6 +146,7 @@ pub fn hs_sys_enter(ctx: RawTracePointContext) -> i32 {
         st.flags |= F_USER_PATH;
         if cut {
             st.flags |= F_USER_TRUNC;
+            keep_whole(st, tid, 1, arg(&st.args, spec.path1));
         }
     }
     if spec.path2 != 0 {
@@ -136,6 +156,7 @@ pub fn hs_sys_enter(ctx: RawTracePointContext) -> i32 {
         st.flags |= F_USER_PATH2;
         if cut {
             st.flags |= F_USER_TRUNC2;
+            keep_whole(st, tid, 2, arg(&st.args, spec.path2));
         }
     }
     if spec.dirfd == D_OPENAT2 {
