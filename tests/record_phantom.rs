@@ -266,3 +266,69 @@ fn long_paths_get_a_verdict() {
         "rm removed the long path's file"
     );
 }
+
+/// Execs a binary through a path longer than the 255 bytes kept of it: used
+/// as it is, no mismatch; with its tail in a page not yet faulted in (user
+/// memory cannot be read whole at entry, the kernel faults it in and runs
+/// the binary), a mismatch. Before, the exec verdict compared the 255 bytes
+/// kept and said false.
+#[test]
+fn long_exec_paths_are_compared_whole() {
+    if !is_root() {
+        eprintln!("skipped long_exec_paths_are_compared_whole: recording needs root");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("rec");
+    let long = format!("{}bin/true", "/".repeat(300));
+    // The path's 300 slashes at the end of an anonymous page, "bin/true"
+    // at the start of the next: a file page mapped in its own mapping and
+    // never touched, so no fault-around maps it early.
+    let unfaulted = r#"
+import ctypes, mmap, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+libc.execve.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+P = mmap.PAGESIZE
+base = libc.mmap(None, 2 * P, 3, 0x22, -1, 0)
+fd = os.memfd_create("tail")
+os.write(fd, b"bin/true\0".ljust(P, b"\0"))
+assert libc.mmap(base + P, P, 1, 0x12, fd, 0) == base + P
+head = b"/" * 300
+ctypes.memmove(base + P - len(head), head, len(head))
+argv = (ctypes.c_char_p * 2)(b"true", None)
+envp = (ctypes.c_char_p * 1)(None)
+libc.execve(base + P - len(head), argv, envp)
+raise SystemExit("execve failed: errno %d" % ctypes.get_errno())
+"#;
+    let script = format!(r#"{long}; python3 -c '{unfaulted}'"#);
+    let status = Command::new(env!("CARGO_BIN_EXE_hindsight"))
+        .args(["record", "-o"])
+        .arg(&out)
+        .args(["--syscalls", "execve", "--", "sh", "-c", &script])
+        .status()
+        .expect("run hindsight record");
+    assert!(status.success(), "hindsight record: {status}");
+    let (events, _) = read_recording(&out);
+    let execs: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.event_kind == EventKind::ProcessExec)
+        .filter(|e| e.file_path_truncated == Some(true))
+        .collect();
+    let verdicts: Vec<_> = execs
+        .iter()
+        .map(|e| (e.process_name.as_deref(), e.toctou_mismatch))
+        .collect();
+    assert_eq!(execs.len(), 2, "{verdicts:?}");
+    for e in &execs {
+        assert!(
+            e.file_path.as_deref().is_some_and(|p| p.ends_with("/true")),
+            "{e:?}"
+        );
+        assert_eq!(e.kernel_source.as_deref(), Some("sched_process_exec"));
+    }
+    // In order: the long path used as it is, then the unfaulted one.
+    assert_eq!(execs[0].toctou_mismatch, Some(false), "{verdicts:?}");
+    assert_eq!(execs[1].toctou_mismatch, Some(true), "{verdicts:?}");
+}

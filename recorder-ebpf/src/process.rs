@@ -5,10 +5,13 @@
 
 use aya_ebpf::{helpers::generated as h, macros::raw_tracepoint, programs::RawTracePointContext};
 use hindsight_recorder_common::{
-    AUX_LEN, F_AUX, F_EXE_OVERLAY, F_EXE_UPPER, F_EXEC_KNAME, F_FILE, F_KPATH_COMPLETE,
-    F_KPATH_PSEUDO, F_KPATH_WALK, F_KPATH2_COMPLETE, F_KPATH2_WALK, F_PROC_IDS, F_USER_PATH,
-    F_USER_TRUNC, KIND_EXEC, KIND_EXIT, KIND_FORK, USER_PATH_LEN, WireHeader,
+    AUX_LEN, EntryState, F_AUX, F_EXE_OVERLAY, F_EXE_UPPER, F_EXEC_KNAME, F_FILE, F_KNAME1,
+    F_KNAME1_DIFF, F_KPATH_COMPLETE, F_KPATH_PSEUDO, F_KPATH_WALK, F_KPATH2_COMPLETE,
+    F_KPATH2_WALK, F_PROC_IDS, F_USER_PATH, F_USER_TRUNC, KIND_EXEC, KIND_EXIT, KIND_FORK,
+    USER_PATH_LEN, WireHeader,
 };
+
+use crate::names::{LONG_NAMES, long_key};
 
 use crate::kernel::{
     CPU_ENTRY, ENTRY, EVENT_SCRATCH, IDLE, conf, cur_entry, current_task, drop_slot, fill_file,
@@ -112,6 +115,22 @@ fn overlay_layer(file: u64) -> u32 {
     }
 }
 
+/// A file name cut short in the entry state, compared whole with the
+/// kernel's copy `kname` (see `names::LONG_NAMES`): `F_KNAME1`, with
+/// `F_KNAME1_DIFF` when they differ or user memory could not be read whole
+/// at entry; 0 when the kernel's copy cannot be read.
+#[inline(always)]
+fn whole_verdict(st: &EntryState, tid: u32, kname: u64) -> u32 {
+    if st.user_whole & 1 == 0 {
+        return F_KNAME1 | F_KNAME1_DIFF;
+    }
+    match long_key(tid, 1, st.ts, kname, false) {
+        Some(k) if unsafe { LONG_NAMES.get(&*k) }.is_some() => F_KNAME1,
+        Some(_) => F_KNAME1 | F_KNAME1_DIFF,
+        None => 0,
+    }
+}
+
 #[raw_tracepoint(tracepoint = "sched_process_exec")]
 pub fn hs_exec(ctx: RawTracePointContext) -> i32 {
     let pid_tgid = unsafe { h::bpf_get_current_pid_tgid() };
@@ -177,6 +196,9 @@ pub fn hs_exec(ctx: RawTracePointContext) -> i32 {
             e.header.user_len = st.user_len;
             e.header.syscall_nr = st.nr;
             flags |= F_USER_PATH | (st.flags & F_USER_TRUNC);
+            if st.flags & F_USER_TRUNC != 0 && kname != 0 {
+                flags |= whole_verdict(st, old_pid, kname);
+            }
         }
         // A thread other than the leader called exec and now runs under
         // the leader's id: its execve's entry state moves to that id, where

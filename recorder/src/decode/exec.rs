@@ -48,7 +48,13 @@ impl Decoder {
         }
         e.toctou_mismatch = match (&user_path, &kname) {
             (Some(_), _) if h.user_err != 0 => Some(true),
-            (Some(u), Some(k)) => Some(u != k),
+            (Some(u), Some(k)) if u != k => Some(true),
+            // Equal as far as they were kept: a name cut short was compared
+            // whole in the kernel.
+            (Some(_), Some(_)) if h.flags & F_USER_TRUNC != 0 => {
+                (h.flags & F_KNAME1 != 0).then_some(h.flags & F_KNAME1_DIFF != 0)
+            }
+            (Some(_), Some(_)) => Some(false),
             _ => None,
         };
         let info = ProcInfo {
