@@ -173,10 +173,32 @@ fn phantom_attack_modes_are_seen_through() {
     );
 }
 
-/// A path longer than the 255 bytes kept of it: the kernel compares keyed
-/// hashes of the whole entry copy and of its own copy, so a Phantom Attack
-/// that changes only the part past byte 255 is still flagged, and a long
-/// path used as it was is not (before, both rows had a null verdict).
+/// Records `sh -c SCRIPT sh ARGS...` with `--syscalls SET` and returns the
+/// recording's rows.
+fn record_sh(dir: &Path, set: &str, script: &str, args: &[String]) -> Vec<Event> {
+    let out = dir.join("rec");
+    let _ = std::fs::remove_dir_all(&out);
+    let status = Command::new(env!("CARGO_BIN_EXE_hindsight"))
+        .args(["record", "-o"])
+        .arg(&out)
+        .args(["--syscalls", set, "--", "sh", "-c", script, "sh"])
+        .args(args)
+        .status()
+        .expect("run hindsight record");
+    assert!(
+        status.success(),
+        "hindsight record -- sh -c {script}: {status}"
+    );
+    read_recording(&out).0
+}
+
+/// Paths longer than the 255 bytes kept of them: the kernel compares the
+/// whole entry copy with its own copy, so a Phantom Attack that changes only
+/// the part past byte 255 is flagged, also when the kernel's copy is those
+/// 255 bytes alone (a NUL written at byte 255) and when it is too long for
+/// the kernel to keep it inline (4 064 bytes or more); a long path used as it
+/// is, is not flagged. Before, these rows had a null verdict (the
+/// 255-byte case: false).
 #[test]
 fn long_paths_get_a_verdict() {
     if !is_root() {
@@ -186,85 +208,106 @@ fn long_paths_get_a_verdict() {
     let bin = Phantom::build().unwrap_or_else(|e| panic!("{e}"));
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().canonicalize().unwrap();
-    // 300 slashes: the names differ only after byte 255.
-    let long = |name: &str| format!("{}{}{name}", dir.display(), "/".repeat(300));
-    for name in ["benign", "secret", "plain", "gone"] {
+    // `dir`, `slashes` slashes, then `name`.
+    let long =
+        |slashes: usize, name: &str| format!("{}{}{name}", dir.display(), "/".repeat(slashes));
+    for name in ["benign", "secret", "plain", "gone", "plain2", "gone2"] {
         std::fs::write(dir.join(name), "x\n").unwrap();
     }
-    let (out, log) = (dir.join("rec"), dir.join("truth.jsonl"));
-    let opts = RunOptions {
-        count: Some(20),
-        log: Some(log.clone()),
-        workdir: Some(dir.clone()),
-        harmless: Some(long("benign").into()),
-        target: Some(long("secret").into()),
-    };
-    let phantom: Vec<String> = bin
-        .args(Mode::Openat2Uffd, &opts)
-        .iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    // The attack, then a long path opened and one removed as they are.
-    let script = r#""$@"; cat "$PLAIN" > /dev/null; rm "$GONE""#;
-    let status = Command::new(env!("CARGO_BIN_EXE_hindsight"))
-        .args(["record", "-o"])
-        .arg(&out)
-        .args([
-            "--syscalls",
-            "openat,openat2,unlinkat",
-            "--",
-            "sh",
-            "-c",
-            script,
-            "sh",
-        ])
-        .args(&phantom)
-        .env("PLAIN", long("plain"))
-        .env("GONE", long("gone"))
-        .status()
-        .expect("run hindsight record");
-    assert!(status.success(), "hindsight record: {status}");
-    let truth = phantom::read_log(&log).expect("ground truth");
-    if let Some(s) = truth.skipped(Mode::Openat2Uffd) {
-        eprintln!("skipped long_paths_get_a_verdict: {}", s.reason);
-        return;
-    }
-    let (events, _) = read_recording(&out);
-    let rows = |syscall: &str, leaf: &str| -> Vec<&Event> {
-        events
+    let log = dir.join("truth.jsonl");
+    // The exactly-255-byte target: the directory and slashes, nothing more.
+    let prefix_255 = &long(300, "")[..255];
+    let attacks = [
+        (
+            "tail past byte 255",
+            long(300, "benign"),
+            long(300, "secret"),
+            "/secret",
+        ),
+        (
+            "kernel copy cut to the 255 bytes",
+            long(300, "benign"),
+            prefix_255.to_string(),
+            &*dir.to_string_lossy(),
+        ),
+        (
+            "names kept out of line",
+            long(4070, "benign"),
+            long(4070, "secret"),
+            "/secret",
+        ),
+    ];
+    for (what, harmless, target, opened) in attacks {
+        let opts = RunOptions {
+            count: Some(10),
+            log: Some(log.clone()),
+            workdir: Some(dir.clone()),
+            harmless: Some(harmless.into()),
+            target: Some(target.into()),
+        };
+        let argv: Vec<String> = bin
+            .args(Mode::Openat2Uffd, &opts)
             .iter()
-            .filter(|e| e.syscall.as_deref() == Some(syscall))
-            .filter(|e| e.file_path.as_deref().is_some_and(|p| p.ends_with(leaf)))
-            .collect()
-    };
-    let attack = rows("openat2", "/secret");
-    assert_eq!(attack.len(), 20, "openat2 rows of the attack");
-    for e in &attack {
-        assert_eq!(e.file_path.as_deref(), dir.join("secret").to_str());
-        assert_eq!(e.file_path_truncated, Some(true));
-        assert_eq!(e.file_path_user.as_ref().map(String::len), Some(255));
-        assert_eq!(e.toctou_mismatch, Some(true), "attack row {e:?}");
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let events = record_sh(&dir, "openat2", r#""$@""#, &argv);
+        if let Some(s) = phantom::read_log(&log)
+            .expect("truth")
+            .skipped(Mode::Openat2Uffd)
+        {
+            eprintln!("skipped long_paths_get_a_verdict: {}", s.reason);
+            return;
+        }
+        let rows: Vec<&Event> = events
+            .iter()
+            .filter(|e| e.syscall.as_deref() == Some("openat2"))
+            .filter(|e| e.file_path.as_deref().is_some_and(|p| p.ends_with(opened)))
+            .collect();
+        assert_eq!(rows.len(), 10, "{what}: openat2 rows");
+        for e in rows {
+            assert_eq!(e.file_path_truncated, Some(true), "{what}");
+            assert_eq!(
+                e.file_path_user.as_ref().map(String::len),
+                Some(255),
+                "{what}"
+            );
+            assert_eq!(e.toctou_mismatch, Some(true), "{what}: {e:?}");
+        }
     }
-    // The unlinked path keeps its first 255 bytes (the directory and
-    // slashes), so its row is found by the cut.
-    let gone: Vec<&Event> = events
+    // Long paths used as they are: an open and an unlink, each inline and
+    // out of line.
+    let script = r#"cat "$1" "$2" > /dev/null; rm "$3" "$4""#;
+    let args = [
+        long(300, "plain"),
+        long(4070, "plain2"),
+        long(300, "gone"),
+        long(4070, "gone2"),
+    ];
+    let events = record_sh(&dir, "openat,unlinkat", script, &args);
+    let opens: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.syscall.as_deref() == Some("openat"))
+        .filter(|e| e.file_path.as_deref().is_some_and(|p| p.contains("/plain")))
+        .collect();
+    // The unlinked paths keep their first 255 bytes (the directory and
+    // slashes), so their rows are found by the cut.
+    let unlinks: Vec<&Event> = events
         .iter()
         .filter(|e| e.syscall.as_deref() == Some("unlinkat"))
         .filter(|e| e.file_path_truncated == Some(true))
         .collect();
-    for (what, r, source) in [
-        ("openat of plain", rows("openat", "/plain"), "sys_exit_fd"),
-        ("unlinkat of gone", gone, "names_cache"),
+    for (what, rows, source) in [
+        ("openat", opens, "sys_exit_fd"),
+        ("unlinkat", unlinks, "names_cache"),
     ] {
-        assert_eq!(r.len(), 1, "{what}");
-        assert_eq!(r[0].kernel_source.as_deref(), Some(source), "{what}");
-        assert_eq!(r[0].file_path_truncated, Some(true), "{what}");
-        assert_eq!(r[0].toctou_mismatch, Some(false), "{what}: {:?}", r[0]);
+        assert_eq!(rows.len(), 2, "{what} rows");
+        for e in rows {
+            assert_eq!(e.kernel_source.as_deref(), Some(source), "{what}");
+            assert_eq!(e.file_path_truncated, Some(true), "{what}");
+            assert_eq!(e.toctou_mismatch, Some(false), "{what}: {e:?}");
+        }
     }
-    assert!(
-        !dir.join("gone").exists(),
-        "rm removed the long path's file"
-    );
+    assert!(!dir.join("gone").exists() && !dir.join("gone2").exists());
 }
 
 /// Execs a binary through a path longer than the 255 bytes kept of it: used

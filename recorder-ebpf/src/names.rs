@@ -16,8 +16,9 @@ use aya_ebpf::{
     programs::RawTracePointContext,
 };
 use hindsight_recorder_common::{
-    ExtConfig, F_KNAME1, F_KNAME1_BYTES, F_KNAME1_DIFF, F_KNAME2, F_KNAME2_BYTES, F_KNAME2_DIFF,
-    MAX_SYSCALLS, USER_PATH_LEN, WHOLE_PATH_LEN, WireEvent,
+    EntryState, ExtConfig, F_KNAME1, F_KNAME1_BYTES, F_KNAME1_DIFF, F_KNAME2, F_KNAME2_BYTES,
+    F_KNAME2_DIFF, F_USER_TRUNC, F_USER_TRUNC2, MAX_SYSCALLS, USER_PATH_LEN, WHOLE_PATH_LEN,
+    WireEvent,
 };
 
 use crate::kernel::{SPECS, cur_entry, rd};
@@ -80,9 +81,16 @@ pub static LONG_SCRATCH: PerCpuArray<LongKey> = PerCpuArray::with_max_entries(1,
 pub static ZEROS: Array<[u8; WHOLE_PATH_LEN]> = Array::with_max_entries(1, 0);
 
 /// [`LONG_SCRATCH`] filled with the whole NUL-terminated string at `src`,
-/// in user memory (`user`) or the kernel's; `None` when it cannot be read.
+/// in user memory (`user`) or the kernel's, and the string's length with
+/// its NUL; `None` when it cannot be read.
 #[inline(always)]
-pub fn long_key(tid: u32, which: u32, ts: u64, src: u64, user: bool) -> Option<*mut LongKey> {
+pub fn long_key(
+    tid: u32,
+    which: u32,
+    ts: u64,
+    src: u64,
+    user: bool,
+) -> Option<(*mut LongKey, u32)> {
     let k = LONG_SCRATCH.get_ptr_mut(0)?;
     let z = ZEROS.get_ptr(0)?;
     let k_ref = unsafe { &mut *k };
@@ -101,7 +109,7 @@ pub fn long_key(tid: u32, which: u32, ts: u64, src: u64, user: bool) -> Option<*
             h::bpf_probe_read_kernel_str(dst, len, src as *const _)
         }
     };
-    (n > 0).then_some(k)
+    (n > 0).then_some((k, n as u32))
 }
 
 /// Key of `KNAMES`.
@@ -234,10 +242,11 @@ pub fn hs_names_free(ctx: RawTracePointContext) -> i32 {
         return 0;
     };
     let obj: u64 = ctx.arg(1);
-    // A `struct filename` with its name inline (short names; a long name
-    // lives in its own names_cache object and is not compared).
+    // A `struct filename` with its name inline; else the object may be a
+    // name too long for that (see `out_of_line`).
     let (name, uptr) = name_and_uptr(obj);
     if name != obj + ext!(filename_iname) as u64 {
+        out_of_line(st, spec.path1, spec.path2, tid, obj);
         return 0;
     }
     if uptr == 0 {
@@ -254,11 +263,12 @@ pub fn hs_names_free(ctx: RawTracePointContext) -> i32 {
         return 0;
     };
     let buf = unsafe { &mut *buf };
-    let (user, err, ulen, seen, diff) = if which == 1 {
+    let (user, err, ulen, cut, seen, diff) = if which == 1 {
         (
             &st.user_path,
             st.user_err,
             st.user_len,
+            st.flags & F_USER_TRUNC != 0,
             F_KNAME1,
             F_KNAME1_DIFF,
         )
@@ -267,6 +277,7 @@ pub fn hs_names_free(ctx: RawTracePointContext) -> i32 {
             &st.user_path2,
             st.user_err2,
             st.user_len2,
+            st.flags & F_USER_TRUNC2 != 0,
             F_KNAME2,
             F_KNAME2_DIFF,
         )
@@ -275,8 +286,11 @@ pub fn hs_names_free(ctx: RawTracePointContext) -> i32 {
     // read of the inline name (it lies in a PATH_MAX-sized names_cache
     // object, so 256 bytes are always readable) and a word-wise compare of
     // the entry copy's bytes with its NUL, instead of a byte-wise string
-    // copy and a byte loop. Anything else takes the exact path below.
+    // copy and a byte loop. Anything else takes the exact path below, also
+    // an entry copy cut short: its 255 bytes and added NUL equal a kernel
+    // name cut to those 255 bytes, which is another name.
     if err == 0
+        && !cut
         && unsafe {
             h::bpf_probe_read_kernel(
                 buf.as_mut_ptr().cast(),
@@ -308,7 +322,7 @@ pub fn hs_names_free(ctx: RawTracePointContext) -> i32 {
         if st.user_whole & which == 0 {
             d = true;
         } else {
-            let Some(k) = long_key(tid, which, st.ts, name, false) else {
+            let Some((k, _)) = long_key(tid, which, st.ts, name, false) else {
                 return 0;
             };
             let k = unsafe { &*k };
@@ -323,6 +337,42 @@ pub fn hs_names_free(ctx: RawTracePointContext) -> i32 {
         let _ = KNAMES.insert(&kname_key(tid, which), &*buf, 0);
     }
     0
+}
+
+/// A `names_cache` object freed during a path syscall that is not a
+/// `struct filename` with its name inline. A name of `EMBEDDED_NAME_MAX`
+/// bytes or more (`PATH_MAX` less the offset of `iname`: 4 064 here) is
+/// kept out of line: the object is then the string itself, and the `struct
+/// filename` that says which argument it was copied from is elsewhere. So
+/// such a string is taken as the lowest path argument not yet compared and
+/// looked up in [`LONG_NAMES`] for that argument: found, equal; not found
+/// (or the entry copy was short, or not read whole), a mismatch. Taken in
+/// the wrong order, two such names of one call are a false mismatch, never
+/// a missed one. (Other users of the slab, e.g. `d_path` buffers, rarely
+/// start with a string that long.)
+#[inline(always)]
+fn out_of_line(st: &mut EntryState, path1: u8, path2: u8, tid: u32, obj: u64) {
+    let which = if path1 != 0 && st.flags & F_KNAME1 == 0 {
+        1
+    } else if path2 != 0 && st.flags & F_KNAME2 == 0 {
+        2
+    } else {
+        return;
+    };
+    let Some((k, n)) = long_key(tid, which, st.ts, obj, false) else {
+        return;
+    };
+    let embedded_max = WHOLE_PATH_LEN as u32 - ext!(filename_iname);
+    if n <= embedded_max {
+        return;
+    }
+    let (seen, diff) = if which == 1 {
+        (F_KNAME1, F_KNAME1_DIFF)
+    } else {
+        (F_KNAME2, F_KNAME2_DIFF)
+    };
+    let equal = st.user_whole & which != 0 && unsafe { LONG_NAMES.get(&*k) }.is_some();
+    st.flags |= if equal { seen } else { seen | diff };
 }
 
 /// Drops the kernel names kept for `tid` (a row that is not sent).

@@ -121,11 +121,15 @@ fn overlay_layer(file: u64) -> u32 {
 /// at entry; 0 when the kernel's copy cannot be read.
 #[inline(always)]
 fn whole_verdict(st: &EntryState, tid: u32, kname: u64) -> u32 {
+    // Without the kernel-name hook no whole entry copy was kept.
+    if crate::names::ext!(filename_name) == u32::MAX {
+        return 0;
+    }
     if st.user_whole & 1 == 0 {
         return F_KNAME1 | F_KNAME1_DIFF;
     }
     match long_key(tid, 1, st.ts, kname, false) {
-        Some(k) if unsafe { LONG_NAMES.get(&*k) }.is_some() => F_KNAME1,
+        Some((k, _)) if unsafe { LONG_NAMES.get(&*k) }.is_some() => F_KNAME1,
         Some(_) => F_KNAME1 | F_KNAME1_DIFF,
         None => 0,
     }

@@ -100,7 +100,7 @@ fn keep_whole(st: &mut EntryState, tid: u32, which: u32, src: u64) {
     if crate::names::ext!(filename_name) == u32::MAX {
         return;
     }
-    if let Some(k) = crate::names::long_key(tid, which, st.ts, src, true)
+    if let Some((k, _)) = crate::names::long_key(tid, which, st.ts, src, true)
         && crate::names::LONG_NAMES
             .insert(unsafe { &*k }, &1, 0)
             .is_ok()
