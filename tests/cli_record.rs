@@ -137,6 +137,42 @@ fn syscalls_takes_a_value_starting_with_a_minus() {
     assert_eq!(rows, ["opens,execs", "0,1"], "{rows:?}");
 }
 
+/// The recorder's CPU time, and the part of it that was start-up, are in
+/// the summary and the manifest; the start-up is a part of the whole, and
+/// recording a busy command costs CPU beyond it.
+#[test]
+fn the_recorders_cpu_time_is_reported() {
+    if !is_root() {
+        eprintln!("skipped the_recorders_cpu_time_is_reported: recording needs root");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let rec = tmp.path().join("rec");
+    let o = hindsight()
+        .args(["record", "-o"])
+        .arg(&rec)
+        .args(["--syscalls", "all", "--", "sh", "-c"])
+        .arg("i=0; while [ $i -lt 3000 ]; do cat /etc/hostname; i=$((i+1)); done > /dev/null")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(rec.join("manifest.json")).unwrap()).unwrap();
+    let totals = &manifest["totals"];
+    let all = totals["recorder_cpu_ns"].as_u64().expect("recorder_cpu_ns");
+    let startup = totals["recorder_startup_cpu_ns"]
+        .as_u64()
+        .expect("recorder_startup_cpu_ns");
+    assert!(0 < startup && startup < all, "{totals}");
+    let line = format!(
+        "recorder CPU {:.2}s ({:.2}s of it start-up)",
+        all as f64 / 1e9,
+        startup as f64 / 1e9
+    );
+    assert!(err.contains(&line), "{line:?} not in {err}");
+}
+
 /// `--syscalls` followed by another flag (its value forgotten) is still a
 /// usage error saying the set is missing, not a set called `--duration`.
 #[test]

@@ -153,9 +153,26 @@ pub struct Totals {
     pub events_lost: BTreeMap<String, u64>,
     /// Number of `loss` rows written.
     pub loss_rows: u64,
+    /// CPU time (user + system) the recorder process used, in ns, its
+    /// start-up included; absent in recordings that predate it and in
+    /// generated ones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorder_cpu_ns: Option<u64>,
+    /// Of [`Totals::recorder_cpu_ns`], the start-up: loading and verifying
+    /// the kernel programs, until recording began.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorder_startup_cpu_ns: Option<u64>,
 }
 
 impl Totals {
+    /// The recorder's CPU time after its start-up (see
+    /// [`Totals::recorder_cpu_ns`]): what recording the events cost.
+    pub fn recording_cpu_ns(&self) -> Option<u64> {
+        self.recorder_cpu_ns
+            .zip(self.recorder_startup_cpu_ns)
+            .map(|(all, startup)| all.saturating_sub(startup))
+    }
+
     /// Sum of [`Totals::events_lost`] over all causes.
     pub fn lost(&self) -> u64 {
         self.events_lost.values().sum()
@@ -360,6 +377,21 @@ pub fn segment_path(dir: &Path, seg: &SegmentInfo) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recorder_cpu_is_optional_and_split() {
+        let t: Totals = serde_json::from_str(r#"{"events_recorded": 3}"#).unwrap();
+        assert_eq!((t.recorder_cpu_ns, t.recording_cpu_ns()), (None, None));
+        assert!(!serde_json::to_string(&t).unwrap().contains("cpu"));
+        let t = Totals {
+            recorder_cpu_ns: Some(900),
+            recorder_startup_cpu_ns: Some(400),
+            ..Totals::default()
+        };
+        assert_eq!(t.recording_cpu_ns(), Some(500));
+        let back: Totals = serde_json::from_str(&serde_json::to_string(&t).unwrap()).unwrap();
+        assert_eq!(back, t);
+    }
 
     #[test]
     fn roundtrip_and_unknown_fields() {

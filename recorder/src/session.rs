@@ -95,6 +95,22 @@ pub struct Counters {
     pub compressed_rows: AtomicU64,
     /// Bytes of those rows.
     pub compressed_bytes: AtomicU64,
+    /// The process's CPU time ([`process_cpu_ns`]) when recording began:
+    /// its start-up; 0 until then.
+    pub startup_cpu_ns: AtomicU64,
+}
+
+/// CPU time (user + system) of the whole process so far, all threads
+/// (ended ones included), in ns.
+pub fn process_cpu_ns() -> u64 {
+    // SAFETY: zeroed rusage is a valid out-parameter.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `ru` is a valid, writable rusage.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return 0;
+    }
+    let ns = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1_000;
+    ns(ru.ru_utime) + ns(ru.ru_stime)
 }
 
 impl Counters {
@@ -187,6 +203,11 @@ pub struct RecordSummary {
     /// The task's fields were read with BTF-checked plain loads (see
     /// [`RecordOptions::task_btf`]), not `bpf_probe_read_kernel`.
     pub task_btf: bool,
+    /// The recorder's CPU time, start-up included (the manifest's
+    /// `totals.recorder_cpu_ns`).
+    pub cpu: Option<Duration>,
+    /// Of that, the start-up (`totals.recorder_startup_cpu_ns`).
+    pub startup_cpu: Option<Duration>,
 }
 
 /// From the ring reader to the decode thread.
@@ -821,6 +842,9 @@ pub fn record(
             .spawn(move || writer_loop(writer, decoder, initial, rx, spare_tx, counters))
             .expect("spawn decoder")
     };
+    counters
+        .startup_cpu_ns
+        .store(process_cpu_ns().max(1), Ordering::Relaxed);
     let started = Instant::now();
     let mut exit_code = None;
     let mut child = None;
@@ -916,5 +940,7 @@ pub fn record(
             .map(|u| (u.name.clone(), u.reason.clone()))
             .collect(),
         task_btf: ext.task_btf != 0,
+        cpu: m.totals.recorder_cpu_ns.map(Duration::from_nanos),
+        startup_cpu: m.totals.recorder_startup_cpu_ns.map(Duration::from_nanos),
     })
 }

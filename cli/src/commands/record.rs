@@ -334,7 +334,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     eprintln!(
         "hindsight: recorded {} events in {:.1}s into {} ({}{} in {} segment(s), {} bytes/event\
-         {}); lost {} event(s) ({} loss row(s)){}{}; \
+         {}); lost {} event(s) ({} loss row(s)){}{}; {}\
          hooks: {}{}.{}",
         s.events,
         s.elapsed.as_secs_f64(),
@@ -362,6 +362,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             format!(", {} undecodable record(s)", s.decode_errors)
         } else {
             String::new()
+        },
+        match (s.cpu, s.startup_cpu) {
+            (Some(all), Some(startup)) => format!(
+                "recorder CPU {:.2}s ({:.2}s of it start-up); ",
+                all.as_secs_f64(),
+                startup.as_secs_f64()
+            ),
+            (Some(all), None) => format!("recorder CPU {:.2}s; ", all.as_secs_f64()),
+            _ => String::new(),
         },
         s.hooks_active.join(", "),
         if s.hooks_unavailable.is_empty() {

@@ -56,6 +56,11 @@ pub(super) struct Sample {
     pub(super) lost: Option<u64>,
     pub(super) disk_bytes: Option<u64>,
     pub(super) tracer_cpu_ns: Option<u64>,
+    /// Hindsight's CPU time after its start-up, as the recorder measured it
+    /// itself (the manifest's totals; absent from builds that predate it).
+    pub(super) recording_cpu_ns: Option<u64>,
+    /// Hindsight's start-up, as the recorder measured it itself.
+    pub(super) startup_cpu_ns: Option<u64>,
 }
 
 /// Runs `hindsight record -o REC --syscalls SET --ring-buffer SIZE -- ARGV...`
@@ -147,6 +152,8 @@ impl Bench {
                 s.lost = Some(m.totals.lost());
                 s.disk_bytes = Some(m.segment_bytes());
                 s.tracer_cpu_ns = Some(cpu);
+                s.recording_cpu_ns = m.totals.recording_cpu_ns();
+                s.startup_cpu_ns = m.totals.recorder_startup_cpu_ns;
             }
             Tracer::BpftraceCount | Tracer::BpftracePrint => {
                 let cg = self.cgroup.display().to_string();

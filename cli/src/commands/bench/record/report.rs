@@ -25,10 +25,16 @@ pub(super) struct TracerResult {
     /// The tracer's own CPU time (user + system, start-up included) per
     /// event, or per syscall for tracers that record no events.
     tracer_cpu_ns_per_event: Option<f64>,
-    /// The same without the recorder's start-up ([`Report::startup_cpu_ms`];
-    /// Hindsight's tracers only).
+    /// The same without the recorder's start-up (Hindsight's tracers only):
+    /// the median of what each run's recorder measured after its own
+    /// start-up (its manifest's totals), or, for a build that predates
+    /// that, the median CPU less [`Report::startup_cpu_ms`].
     #[serde(skip_serializing_if = "Option::is_none")]
     recorder_cpu_ns_per_event_after_startup: Option<f64>,
+    /// The recorder's start-up as each run measured it itself (median; see
+    /// `recorder_cpu_ns_per_event_after_startup`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recorder_startup_cpu_ms: Option<f64>,
 }
 
 /// One workload's results.
@@ -179,9 +185,15 @@ pub(super) fn summarize(
                 .then_some(cpu)
                 .flatten()
                 .map(|c| c as f64 / per_event_base),
-            recorder_cpu_ns_per_event_after_startup: cpu
-                .zip(startup.get(&t))
-                .map(|(c, s)| c.saturating_sub(*s) as f64 / per_event_base),
+            recorder_cpu_ns_per_event_after_startup: v
+                .iter()
+                .map(|s| s.recording_cpu_ns)
+                .collect::<Option<Vec<u64>>>()
+                .and_then(|own| median_u64(own.into_iter().map(Some)))
+                .or_else(|| cpu.zip(startup.get(&t)).map(|(c, s)| c.saturating_sub(*s)))
+                .map(|c| c as f64 / per_event_base),
+            recorder_startup_cpu_ms: median_u64(v.iter().map(|s| s.startup_cpu_ns))
+                .map(|ns| ns as f64 / 1e6),
         });
     }
     let added = |t: Tracer| {
