@@ -236,6 +236,14 @@ impl Btf {
         id
     }
 
+    /// Whether the kernel has a function of this name (e.g. a BPF helper's
+    /// implementation, which says the running kernel has the helper).
+    pub fn has_func(&self, name: &str) -> bool {
+        self.types
+            .iter()
+            .any(|t| t.kind == KIND_FUNC && t.name != 0 && self.str_at(t.name) == name)
+    }
+
     /// Whether the kernel has a struct of this name.
     pub fn has_struct(&self, name: &str) -> bool {
         self.structs.contains_key(name)
@@ -346,5 +354,10 @@ mod tests {
         // qstr.name follows the 8-byte hash_len union.
         assert_eq!(btf.member_offset("qstr", "name").unwrap(), 8);
         assert!(btf.member_offset("task_struct", "no_such_member").is_err());
+        // The helper the recorder needs (Linux 5.19 and later), and a name
+        // that is no function.
+        assert!(btf.has_func("bpf_ringbuf_reserve_dynptr"));
+        assert!(!btf.has_func("task_struct"));
+        assert!(!btf.has_func("no_such_function"));
     }
 }

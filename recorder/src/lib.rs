@@ -32,9 +32,14 @@ pub enum RecordError {
     NotRoot,
     /// The kernel exposes no BTF.
     #[error(
-        "this kernel has no BTF (/sys/kernel/btf/vmlinux is missing); Hindsight needs a kernel built with CONFIG_DEBUG_INFO_BTF=y (5.8 or later)"
+        "this kernel has no BTF (/sys/kernel/btf/vmlinux is missing); Hindsight needs a kernel built with CONFIG_DEBUG_INFO_BTF=y (Linux 5.19 or later)"
     )]
     NoBtf,
+    /// The kernel lacks ring-buffer dynptrs (Linux < 5.19).
+    #[error(
+        "this kernel ({0}) has no ring-buffer dynptrs (bpf_ringbuf_reserve_dynptr, Linux 5.19 and later), which the recorder writes its records through"
+    )]
+    NoDynptr(String),
     /// BTF could not be read or lacks a member.
     #[error(transparent)]
     Btf(#[from] btf::BtfError),

@@ -676,6 +676,11 @@ pub fn record(
     check_prereqs()?;
     let specs = syscalls::parse_set(&opts.syscalls).map_err(RecordError::Syscalls)?;
     let btf = Btf::from_sys_fs().map_err(RecordError::Btf)?;
+    if !btf.has_func("bpf_ringbuf_reserve_dynptr") {
+        return Err(RecordError::NoDynptr(read_trim(
+            "/proc/sys/kernel/osrelease",
+        )));
+    }
     let off = offsets::resolve(&btf).map_err(RecordError::Btf)?;
     let (cgroup_id, cgroup_level) = match &opts.cgroup {
         Some(p) => cgroup_filter(p)?,
