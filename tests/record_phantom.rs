@@ -275,15 +275,36 @@ fn long_paths_get_a_verdict() {
         }
     }
     // Long paths used as they are: an open and an unlink, each inline and
-    // out of line.
-    let script = r#"cat "$1" "$2" > /dev/null; rm "$3" "$4""#;
+    // out of line; a symlink and a rename with one name of each kind.
+    let script = r#"cat "$1" "$2" > /dev/null; rm "$3" "$4"; ln -s plain "$5"; mv "$6" "$7""#;
+    std::fs::write(dir.join("moved"), "x\n").unwrap();
     let args = [
         long(300, "plain"),
         long(4070, "plain2"),
         long(300, "gone"),
         long(4070, "gone2"),
+        long(4070, "link"),
+        long(300, "moved"),
+        long(4070, "moved2"),
     ];
-    let events = record_sh(&dir, "openat,unlinkat", script, &args);
+    let set = "openat,unlinkat,symlinkat,renameat,renameat2";
+    let events = record_sh(&dir, set, script, &args);
+    let two_paths: Vec<&Event> = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.syscall.as_deref(),
+                Some("symlinkat" | "renameat" | "renameat2")
+            )
+        })
+        .filter(|e| e.ret == Some(0))
+        .collect();
+    assert_eq!(two_paths.len(), 2, "symlink and rename rows");
+    for e in two_paths {
+        assert_eq!(e.kernel_source.as_deref(), Some("names_cache"));
+        assert_eq!(e.toctou_mismatch, Some(false), "{e:?}");
+    }
+    assert!(dir.join("link").is_symlink() && dir.join("moved2").exists());
     let opens: Vec<&Event> = events
         .iter()
         .filter(|e| e.syscall.as_deref() == Some("openat"))

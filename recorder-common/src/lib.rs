@@ -589,8 +589,10 @@ pub struct EntryState {
     /// kept in the kernel programs' `LONG_NAMES` map, for the kernel's copy
     /// to be compared with.
     pub user_whole: u32,
-    /// Padding.
-    pub _pad2: u32,
+    /// Bit 0 (path 1) and bit 1 (path 2): that whole entry copy is long
+    /// enough for the kernel to keep its copy out of line (`PATH_MAX` less
+    /// the offset of `filename.iname`, 4 064 bytes, or more).
+    pub user_ool: u32,
     /// Path 1 at entry.
     pub user_path: [u8; USER_PATH_LEN],
     /// Path 2 at entry.
@@ -621,6 +623,12 @@ pub struct ExtConfig {
     /// `setsid`'s syscall number: its exit rows carry [`ProcIds`]
     /// (u32::MAX: none).
     pub setsid_nr: u32,
+    /// `mount`'s syscall number: its first path (the source) is copied
+    /// without `getname`, so no kernel copy of it is looked for
+    /// (u32::MAX: none).
+    pub mount_nr: u32,
+    /// Padding.
+    pub _pad: u32,
 }
 
 /// `IGNORE_DIRS` key: a directory named by `--ignore-prefix`.
@@ -659,7 +667,7 @@ const _: () = assert!(size_of::<WireHeader>() == 280);
 const _: () = assert!(size_of::<WireEvent>() == 280 + 4 * USER_PATH_LEN + 2 * KPATH_LEN + AUX_LEN);
 const _: () = assert!(size_of::<EntryState>() == 136 + 2 * USER_PATH_LEN);
 const _: () = assert!(size_of::<LossCounter>() == 24);
-const _: () = assert!(size_of::<ExtConfig>() == 32);
+const _: () = assert!(size_of::<ExtConfig>() == 40);
 const _: () = assert!(size_of::<ProcIds>() == 16);
 const _: () = assert!(size_of::<DirKey>() == 16);
 const _: () = assert!((KPATH_OFF_MASK as usize) + (NAME_LEN as usize) <= KPATH_LEN);

@@ -10,8 +10,9 @@ use aya_ebpf::{
     maps::{Array, HashMap, PerCpuArray, RingBuf},
 };
 use hindsight_recorder_common::{
-    AUX_LEN, Config, EntryState, F_EXEC_KNAME, F_KNAME1_BYTES, F_KNAME2_BYTES, F_USER_PATH,
-    F_USER_PATH2, KPATH_LEN, KPATH_OFF_MASK, LossCounter, MAX_SYSCALLS, NAME_LEN, ProcIds,
+    AUX_LEN, Config, EntryState, F_EXEC_KNAME, F_KNAME1, F_KNAME1_BYTES, F_KNAME1_DIFF, F_KNAME2,
+    F_KNAME2_BYTES, F_KNAME2_DIFF, F_USER_PATH, F_USER_PATH2, F_USER_TRUNC, F_USER_TRUNC2,
+    KIND_SYSCALL, KPATH_LEN, KPATH_OFF_MASK, LossCounter, MAX_SYSCALLS, NAME_LEN, ProcIds,
     SyscallSpec, TRACKED_WORDS, USER_PATH_LEN, WireEvent, WireHeader,
 };
 
@@ -271,6 +272,28 @@ pub fn send(ev: *mut WireEvent) {
 #[inline(never)]
 pub fn send_from(ev: *mut WireEvent, up1: *const u8, up2: *const u8) {
     let e = unsafe { &mut *ev };
+    // A path cut short at entry, of a call that succeeded, whose kernel
+    // copy was never seen: the kernel used a name the names hook could not
+    // attribute (e.g. one getname read twice, shorter the second time), so
+    // nothing shows it equal to the entry copy. (Not mount's source, which
+    // is no `struct filename`.) Here, at the end of every path of
+    // `hs_sys_exit`, so that the verifier does not walk the exit twice.
+    if e.header.kind == KIND_SYSCALL
+        && e.header.ret >= 0
+        && crate::names::ext!(filename_name) != u32::MAX
+    {
+        let f = e.header.flags;
+        let mut add = 0;
+        if f & (F_USER_TRUNC | F_KNAME1) == F_USER_TRUNC
+            && e.header.syscall_nr != crate::names::ext!(mount_nr)
+        {
+            add |= F_KNAME1 | F_KNAME1_DIFF;
+        }
+        if f & (F_USER_TRUNC2 | F_KNAME2) == F_USER_TRUNC2 {
+            add |= F_KNAME2 | F_KNAME2_DIFF;
+        }
+        e.header.flags = f | add;
+    }
     let f = e.header.flags;
     let u1 = sect_len(
         f & F_USER_PATH != 0,

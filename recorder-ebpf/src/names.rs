@@ -58,7 +58,7 @@ pub struct LongKey {
     /// earlier syscall of the thread never matches a later one.
     ts: u64,
     /// The path, NUL-padded to `PATH_MAX`.
-    name: [u8; WHOLE_PATH_LEN],
+    pub name: [u8; WHOLE_PATH_LEN],
 }
 
 /// The whole entry copies of paths cut short (longer than the
@@ -128,11 +128,17 @@ fn is_names_cache(s: u64) -> bool {
     if k != 0 {
         return k == s;
     }
+    // `s` is the `struct kmem_cache` (Linux 6.1 and later), or its name
+    // (5.19 and 6.0, whose tracepoint passed `s->name`): constant per cache
+    // either way.
     let name = rd::<u64>(s, ext!(kmem_cache_name));
     let mut b = [0u8; 12];
     let n = unsafe { h::bpf_probe_read_kernel_str(b.as_mut_ptr().cast(), 12, name as *const _) };
     if n != 12 || b != *b"names_cache\0" {
-        return false;
+        let n = unsafe { h::bpf_probe_read_kernel_str(b.as_mut_ptr().cast(), 12, s as *const _) };
+        if n != 12 || b != *b"names_cache\0" {
+            return false;
+        }
     }
     unsafe { *known = s };
     true
@@ -343,36 +349,47 @@ pub fn hs_names_free(ctx: RawTracePointContext) -> i32 {
 /// `struct filename` with its name inline. A name of `EMBEDDED_NAME_MAX`
 /// bytes or more (`PATH_MAX` less the offset of `iname`: 4 064 here) is
 /// kept out of line: the object is then the string itself, and the `struct
-/// filename` that says which argument it was copied from is elsewhere. So
-/// such a string is taken as the lowest path argument not yet compared and
-/// looked up in [`LONG_NAMES`] for that argument: found, equal; not found
-/// (or the entry copy was short, or not read whole), a mismatch. Taken in
-/// the wrong order, two such names of one call are a false mismatch, never
-/// a missed one. (Other users of the slab, e.g. `d_path` buffers, rarely
-/// start with a string that long.)
+/// filename` that says which argument it was copied from is elsewhere. Such
+/// a string is looked up in [`LONG_NAMES`] only when it can be one argument
+/// alone; anything else is a mismatch (see below). (Other users of the
+/// slab, e.g. `d_path` buffers, rarely start with a string that long.)
 #[inline(always)]
 fn out_of_line(st: &mut EntryState, path1: u8, path2: u8, tid: u32, obj: u64) {
-    let which = if path1 != 0 && st.flags & F_KNAME1 == 0 {
-        1
-    } else if path2 != 0 && st.flags & F_KNAME2 == 0 {
-        2
-    } else {
-        return;
-    };
-    let Some((k, n)) = long_key(tid, which, st.ts, obj, false) else {
+    // mount's source is no `struct filename`: never this.
+    let path1 = if st.nr == ext!(mount_nr) { 0 } else { path1 };
+    let open1 = path1 != 0 && st.flags & F_KNAME1 == 0;
+    let open2 = path2 != 0 && st.flags & F_KNAME2 == 0;
+    let Some((k, n)) = long_key(tid, 1, st.ts, obj, false) else {
         return;
     };
     let embedded_max = WHOLE_PATH_LEN as u32 - ext!(filename_iname);
     if n <= embedded_max {
         return;
     }
-    let (seen, diff) = if which == 1 {
-        (F_KNAME1, F_KNAME1_DIFF)
+    // Which argument it was copied from is not known, and the kernel frees
+    // two names in an order of its own (symlink: the new path first). Only
+    // a name that can be told apart may compare equal: the one argument
+    // still open whose whole entry copy was this long too. Otherwise (both
+    // were, or neither, or none is still open: a second long name, or
+    // another user of the slab) the first argument still open, else path
+    // 1, differs: a false mismatch, never a missed one.
+    let cut1 = open1 && st.user_ool & 1 != 0;
+    let cut2 = open2 && st.user_ool & 2 != 0;
+    if cut1 != cut2 {
+        let which = if cut1 { 1 } else { 2 };
+        unsafe { (*k).which = which };
+        let equal = st.user_whole & which != 0 && unsafe { LONG_NAMES.get(&*k) }.is_some();
+        st.flags |= match (which, equal) {
+            (1, true) => F_KNAME1,
+            (1, false) => F_KNAME1 | F_KNAME1_DIFF,
+            (_, true) => F_KNAME2,
+            _ => F_KNAME2 | F_KNAME2_DIFF,
+        };
+    } else if open1 || !open2 {
+        st.flags |= F_KNAME1 | F_KNAME1_DIFF;
     } else {
-        (F_KNAME2, F_KNAME2_DIFF)
-    };
-    let equal = st.user_whole & which != 0 && unsafe { LONG_NAMES.get(&*k) }.is_some();
-    st.flags |= if equal { seen } else { seen | diff };
+        st.flags |= F_KNAME2 | F_KNAME2_DIFF;
+    }
 }
 
 /// Drops the kernel names kept for `tid` (a row that is not sent).

@@ -9,7 +9,7 @@ use hindsight_recorder_common::{
     F_KPATH_PSEUDO, F_KPATH_REREAD, F_KPATH_WALK, F_KPATH2_COMPLETE, F_KPATH2_WALK, F_PROC_IDS,
     F_UADDR, F_UADDR_ABSTRACT, F_UNIX_ADDR, F_USER_PATH, F_USER_PATH2, F_USER_TRUNC, F_USER_TRUNC2,
     KIND_SYSCALL, MAX_SYSCALLS, S_ARG_FD, S_ENABLED, S_REREAD, S_RET_FD, S_SOCK, S_SOCKADDR,
-    S_SOCKADDR_ARG4, S_SOCKADDR_MSG, SyscallSpec, USER_PATH_LEN, WireEvent,
+    S_SOCKADDR_ARG4, S_SOCKADDR_MSG, SyscallSpec, USER_PATH_LEN, WHOLE_PATH_LEN, WireEvent,
 };
 
 use crate::kernel::{
@@ -100,12 +100,35 @@ fn keep_whole(st: &mut EntryState, tid: u32, which: u32, src: u64) {
     if crate::names::ext!(filename_name) == u32::MAX {
         return;
     }
-    if let Some((k, _)) = crate::names::long_key(tid, which, st.ts, src, true)
-        && crate::names::LONG_NAMES
-            .insert(unsafe { &*k }, &1, 0)
-            .is_ok()
+    let Some((k, n)) = crate::names::long_key(tid, which, st.ts, src, true) else {
+        return;
+    };
+    // PATH_MAX bytes or more name nothing the kernel uses (ENAMETOOLONG;
+    // a NUL written later could make a prefix of it one), and no more than
+    // the 255 bytes read just before means user memory changed in between:
+    // neither is kept, so the kernel's copy counts as differing.
+    if n as usize >= WHOLE_PATH_LEN || n as usize <= USER_PATH_LEN {
+        return;
+    }
+    // The entry copy's 255 bytes are taken from this same read: the row's
+    // user value and the whole value compared are one read of user memory.
+    let dst = if which == 1 {
+        st.user_path.as_mut_ptr()
+    } else {
+        st.user_path2.as_mut_ptr()
+    };
+    let name = unsafe { (*k).name.as_ptr() };
+    if unsafe { h::bpf_probe_read_kernel(dst.cast(), USER_PATH_LEN as u32 - 1, name.cast()) } != 0 {
+        return;
+    }
+    if crate::names::LONG_NAMES
+        .insert(unsafe { &*k }, &1, 0)
+        .is_ok()
     {
         st.user_whole |= which;
+        if n > WHOLE_PATH_LEN as u32 - crate::names::ext!(filename_iname) {
+            st.user_ool |= which;
+        }
     }
 }
 
@@ -139,6 +162,7 @@ pub fn hs_sys_enter(ctx: RawTracePointContext) -> i32 {
     set(&mut st.kaddr_family, 0);
     set(&mut st.uaddr_family, 0);
     set(&mut st.user_whole, 0);
+    set(&mut st.user_ool, 0);
     if spec.path1 != 0 {
         let (err, n, cut) = read_user_path(st.user_path.as_mut_ptr(), arg(&st.args, spec.path1));
         st.user_err = err;

@@ -28,6 +28,8 @@ pub fn ext_config(btf: &Btf, ignore_dirs: usize) -> ExtConfig {
         ignore_dirs: ignore_dirs as u32,
         task_btf: 0,
         setsid_nr: crate::syscalls::number("setsid").unwrap_or(u32::MAX),
+        mount_nr: crate::syscalls::number("mount").unwrap_or(u32::MAX),
+        _pad: 0,
     }
 }
 
