@@ -165,6 +165,25 @@ fn the_recorders_cpu_time_is_reported() {
         .as_u64()
         .expect("recorder_startup_cpu_ns");
     assert!(0 < startup && startup < all, "{totals}");
+    // The busy command's events cost CPU beyond the start-up that a command
+    // with next to no events does not.
+    let idle = tmp.path().join("idle");
+    let o = hindsight()
+        .args(["record", "-o"])
+        .arg(&idle)
+        .args(["--syscalls", "all", "--", "true"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(idle.join("manifest.json")).unwrap()).unwrap();
+    let t = &m["totals"];
+    let idle_recording =
+        t["recorder_cpu_ns"].as_u64().unwrap() - t["recorder_startup_cpu_ns"].as_u64().unwrap();
+    assert!(
+        all - startup > idle_recording,
+        "recording 3000 cats: {totals}; recording true: {t}"
+    );
     let line = format!(
         "recorder CPU {:.2}s ({:.2}s of it start-up)",
         all as f64 / 1e9,

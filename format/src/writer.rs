@@ -542,11 +542,24 @@ impl RecordingWriter {
     /// Like [`RecordingWriter::finish`] with an explicit end time (ns since
     /// the epoch), for reproducible output.
     pub fn finish_at(mut self, end_time_ns: Option<i64>) -> Result<Manifest> {
-        let result = self.finish_inner(end_time_ns);
+        let result = self.finish_inner(end_time_ns, |_| {});
         self.noting(result)
     }
 
-    fn finish_inner(&mut self, end_time_ns: Option<i64>) -> Result<Manifest> {
+    /// Like [`RecordingWriter::finish`], with `last` called on the manifest
+    /// once the last segment is committed, just before the manifest is
+    /// written: for figures that must cover all the writing (the recorder's
+    /// CPU time).
+    pub fn finish_with(mut self, last: impl FnOnce(&mut Manifest)) -> Result<Manifest> {
+        let result = self.finish_inner(None, last);
+        self.noting(result)
+    }
+
+    fn finish_inner(
+        &mut self,
+        end_time_ns: Option<i64>,
+        last: impl FnOnce(&mut Manifest),
+    ) -> Result<Manifest> {
         self.encode_pending()?;
         self.commit_segment()?;
         match end_time_ns {
@@ -555,6 +568,7 @@ impl RecordingWriter {
             None => {}
         }
         self.manifest.complete = true;
+        last(&mut self.manifest);
         self.manifest.write_atomic(&self.dir)?;
         self.finished = true;
         let _ = fs::remove_dir(self.dir.join(SPOOL_DIR));

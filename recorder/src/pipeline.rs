@@ -51,12 +51,13 @@ fn write_loop(
         counters.compressed_bytes.store(bytes, Ordering::Relaxed);
     }
     // Every other thread of the recorder has stopped by now (the decoder
-    // closed the channel after the ring reader ended).
-    let totals = &mut writer.manifest_mut().totals;
-    totals.recorder_cpu_ns = Some(crate::session::process_cpu_ns());
-    totals.recorder_startup_cpu_ns =
-        Some(counters.startup_cpu_ns.load(Ordering::Relaxed)).filter(|&s| s > 0);
-    writer.finish()
+    // closed the channel after the ring reader ended); read once the last
+    // segment is committed.
+    writer.finish_with(|m| {
+        m.totals.recorder_cpu_ns = Some(crate::session::process_cpu_ns());
+        m.totals.recorder_startup_cpu_ns =
+            Some(counters.startup_cpu_ns.load(Ordering::Relaxed)).filter(|&s| s > 0);
+    })
 }
 
 impl WriteStage {

@@ -56,10 +56,8 @@ pub(super) struct Sample {
     pub(super) lost: Option<u64>,
     pub(super) disk_bytes: Option<u64>,
     pub(super) tracer_cpu_ns: Option<u64>,
-    /// Hindsight's CPU time after its start-up, as the recorder measured it
-    /// itself (the manifest's totals; absent from builds that predate it).
-    pub(super) recording_cpu_ns: Option<u64>,
-    /// Hindsight's start-up, as the recorder measured it itself.
+    /// Hindsight's start-up, as the recorder measured it itself (the
+    /// manifest's totals; absent from builds that predate it).
     pub(super) startup_cpu_ns: Option<u64>,
 }
 
@@ -152,7 +150,6 @@ impl Bench {
                 s.lost = Some(m.totals.lost());
                 s.disk_bytes = Some(m.segment_bytes());
                 s.tracer_cpu_ns = Some(cpu);
-                s.recording_cpu_ns = m.totals.recording_cpu_ns();
                 s.startup_cpu_ns = m.totals.recorder_startup_cpu_ns;
             }
             Tracer::BpftraceCount | Tracer::BpftracePrint => {

@@ -26,9 +26,10 @@ pub(super) struct TracerResult {
     /// event, or per syscall for tracers that record no events.
     tracer_cpu_ns_per_event: Option<f64>,
     /// The same without the recorder's start-up (Hindsight's tracers only):
-    /// the median of what each run's recorder measured after its own
-    /// start-up (its manifest's totals), or, for a build that predates
-    /// that, the median CPU less [`Report::startup_cpu_ms`].
+    /// the median over the runs of the CPU time less that run's own
+    /// start-up (as its recorder measured it, in its manifest's totals),
+    /// or, for a build that predates that, the median CPU time less
+    /// [`Report::startup_cpu_ms`].
     #[serde(skip_serializing_if = "Option::is_none")]
     recorder_cpu_ns_per_event_after_startup: Option<f64>,
     /// The recorder's start-up as each run measured it itself (median; see
@@ -185,9 +186,15 @@ pub(super) fn summarize(
                 .then_some(cpu)
                 .flatten()
                 .map(|c| c as f64 / per_event_base),
+            // Each run's CPU less that run's own start-up; for a build that
+            // does not record it, the median CPU less `record -- true`'s.
             recorder_cpu_ns_per_event_after_startup: v
                 .iter()
-                .map(|s| s.recording_cpu_ns)
+                .map(|s| {
+                    s.tracer_cpu_ns
+                        .zip(s.startup_cpu_ns)
+                        .map(|(c, st)| c.saturating_sub(st))
+                })
                 .collect::<Option<Vec<u64>>>()
                 .and_then(|own| median_u64(own.into_iter().map(Some)))
                 .or_else(|| cpu.zip(startup.get(&t)).map(|(c, s)| c.saturating_sub(*s)))
@@ -365,7 +372,7 @@ pub(super) fn print_table(r: &Report) {
         if let Some(ms) = r.startup_cpu_ms.get(t.name()) {
             println!();
             println!(
-                "Start-up of this build (`hindsight record -- true`, median of 3 runs): {ms:.0} ms of recorder CPU, left out of the last column."
+                "Start-up of this build (`hindsight record -- true`, median of 3 runs): {ms:.0} ms of recorder CPU; the last column leaves out each run's own start-up (or this, for a build that does not record it)."
             );
         }
     }
