@@ -13,6 +13,21 @@ fn hindsight() -> Command {
     Command::new(env!("CARGO_BIN_EXE_hindsight"))
 }
 
+/// Runs `hindsight record -o REC ARGS...`, which must succeed, and returns
+/// its stderr and the recording's manifest.
+fn record_ok(rec: &std::path::Path, args: &[&str]) -> (String, serde_json::Value) {
+    let o = hindsight()
+        .args(["record", "-o"])
+        .arg(rec)
+        .args(args)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{err}");
+    let manifest = serde_json::from_slice(&std::fs::read(rec.join("manifest.json")).unwrap());
+    (err, manifest.unwrap())
+}
+
 /// An existing empty directory becomes private (0700) like one the recorder
 /// creates: world-writable, anyone could replace its `manifest.json`.
 #[test]
@@ -108,21 +123,16 @@ fn syscalls_takes_a_value_starting_with_a_minus() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let rec = tmp.path().join("rec");
-    let o = hindsight()
-        .args(["record", "-o"])
-        .arg(&rec)
-        .args([
+    let (_, manifest) = record_ok(
+        &rec,
+        &[
             "--syscalls",
             "-openat,-openat2",
             "--",
             "cat",
             "/etc/hostname",
-        ])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(rec.join("manifest.json")).unwrap()).unwrap();
+        ],
+    );
     assert_eq!(
         manifest["recorder_config"]["syscalls"], "-openat,-openat2",
         "{manifest:#}"
@@ -148,17 +158,8 @@ fn the_recorders_cpu_time_is_reported() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let rec = tmp.path().join("rec");
-    let o = hindsight()
-        .args(["record", "-o"])
-        .arg(&rec)
-        .args(["--syscalls", "all", "--", "sh", "-c"])
-        .arg("i=0; while [ $i -lt 3000 ]; do cat /etc/hostname; i=$((i+1)); done > /dev/null")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "{err}");
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(rec.join("manifest.json")).unwrap()).unwrap();
+    let busy = "i=0; while [ $i -lt 3000 ]; do cat /etc/hostname; i=$((i+1)); done > /dev/null";
+    let (err, manifest) = record_ok(&rec, &["--syscalls", "all", "--", "sh", "-c", busy]);
     let totals = &manifest["totals"];
     let all = totals["recorder_cpu_ns"].as_u64().expect("recorder_cpu_ns");
     let startup = totals["recorder_startup_cpu_ns"]
@@ -167,16 +168,10 @@ fn the_recorders_cpu_time_is_reported() {
     assert!(0 < startup && startup < all, "{totals}");
     // The busy command's events cost CPU beyond the start-up that a command
     // with next to no events does not.
-    let idle = tmp.path().join("idle");
-    let o = hindsight()
-        .args(["record", "-o"])
-        .arg(&idle)
-        .args(["--syscalls", "all", "--", "true"])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let m: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(idle.join("manifest.json")).unwrap()).unwrap();
+    let (_, m) = record_ok(
+        &tmp.path().join("idle"),
+        &["--syscalls", "all", "--", "true"],
+    );
     let t = &m["totals"];
     let idle_recording =
         t["recorder_cpu_ns"].as_u64().unwrap() - t["recorder_startup_cpu_ns"].as_u64().unwrap();
