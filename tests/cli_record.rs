@@ -185,6 +185,23 @@ fn the_recorders_cpu_time_is_reported() {
         startup as f64 / 1e9
     );
     assert!(err.contains(&line), "{line:?} not in {err}");
+    // `hindsight info` shows it too, in text and JSON.
+    let o = hindsight().arg("info").arg(&rec).output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    let shown = format!(
+        "recorder CPU:      {:.2}s ({:.2}s of it start-up)",
+        all as f64 / 1e9,
+        startup as f64 / 1e9
+    );
+    assert!(text.contains(&shown), "{shown:?} not in {text}");
+    let o = hindsight()
+        .args(["info", "--format", "json"])
+        .arg(&rec)
+        .output()
+        .unwrap();
+    let info: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(info["recorder_cpu_seconds"], all as f64 / 1e9);
+    assert_eq!(info["recorder_startup_cpu_seconds"], startup as f64 / 1e9);
 }
 
 /// `--syscalls` followed by another flag (its value forgotten) is still a

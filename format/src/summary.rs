@@ -63,6 +63,13 @@ pub struct Summary {
     pub bytes_per_event: f64,
     /// Uncompressed Arrow size of the rows divided by the segments' size.
     pub compression_ratio: f64,
+    /// The recorder's CPU time in seconds, start-up included (the
+    /// manifest's `totals.recorder_cpu_ns`; absent when it has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorder_cpu_seconds: Option<f64>,
+    /// Of that, its start-up (`totals.recorder_startup_cpu_ns`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorder_startup_cpu_seconds: Option<f64>,
     /// The manifest says `complete`.
     pub complete: bool,
     /// `hindsight recover` finished this recording.
@@ -122,6 +129,11 @@ impl Summary {
             size_on_disk: 0,
             bytes_per_event: 0.0,
             compression_ratio: 0.0,
+            recorder_cpu_seconds: m.totals.recorder_cpu_ns.map(|ns| ns as f64 / 1e9),
+            recorder_startup_cpu_seconds: m
+                .totals
+                .recorder_startup_cpu_ns
+                .map(|ns| ns as f64 / 1e9),
             complete: m.complete,
             recovered: m.recovered,
             stopped: m.stopped.clone().filter(|_| !m.complete),
@@ -311,6 +323,13 @@ impl Summary {
                 ),
             ),
         );
+        if let Some(all) = self.recorder_cpu_seconds {
+            let startup = self
+                .recorder_startup_cpu_seconds
+                .map(|s| format!(" ({s:.2}s of it start-up)"))
+                .unwrap_or_default();
+            kv(&mut o, "recorder CPU", &format!("{all:.2}s{startup}"));
+        }
         if !self.hooks.active.is_empty() {
             kv(&mut o, "hooks", &self.hooks.active.join(", "));
         }
