@@ -1,0 +1,347 @@
+#!/usr/bin/env bash
+# Runs a binary (normally target/release/hindsight) and a shell script under an
+# older Linux kernel in QEMU: Debian 11's 5.10 kernel (BTF, BPF, ring buffer,
+# cgroup2), booted from an initramfs with busybox, the binary and its shared
+# libraries. Exits with the guest script's exit code. See --help.
+#
+# Everything downloaded or built is cached under target/old-kernel/ (git-ignored):
+# the bullseye Packages indexes (refreshed after a week), the kernel package's
+# vmlinuz and config, a stripped copy of the binary and whether KVM works here.
+# A second run with the same binary takes ~3 s plus the boot (~5 s under TCG).
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+Usage: scripts/old-kernel.sh [OPTIONS] BINARY SCRIPT
+
+Boots Debian 11's linux-image-5.10.0-*-cloud-amd64-unsigned kernel (or the plain
+-amd64 one when the cloud kernel lacks a needed option) in QEMU with an initramfs
+holding busybox, BINARY (stripped of debug info) at /bin/hindsight and its shared
+libraries, then runs SCRIPT with busybox sh as root in the guest. The guest has
+proc, sysfs, devtmpfs, cgroup2, bpffs, tracefs, debugfs, securityfs and a tmpfs
+/tmp mounted, RLIMIT_MEMLOCK unlimited, no network and no disk: whatever the
+script writes is lost at power-off, so it must print what it wants to keep.
+
+The console goes to stdout and to a log (target/old-kernel/last-run.log).
+The exit code is the guest script's; 125 when the guest never reported one
+(boot failure, kernel panic, timeout).
+
+Options:
+  --kernel SERIES     Kernel series to boot (default 5.10; only 5.10 = Debian 11)
+  --flavour F         cloud | plain | auto (default auto: cloud, else plain)
+  --file SRC[:DEST]   Also put SRC (a file or directory) into the guest at DEST
+                      (default /root/BASENAME); the shared libraries of a
+                      dynamically linked SRC come along. Repeatable
+  --append ARGS       Extra kernel command line (e.g. 'lsm=lockdown,yama,bpf')
+  --accel A           auto | kvm | tcg (default auto: KVM when a probe boot shows
+                      it works on this machine, cached; else TCG emulation)
+  --memory MB         Guest memory (default 3072)
+  --smp N             Guest CPUs (default 2)
+  --timeout SECONDS   Kill QEMU after this long (default 900)
+  --log FILE          Console log (default target/old-kernel/last-run.log)
+  --refresh           Download the Packages indexes again and re-probe KVM
+  -h, --help          This help
+
+Example:
+  printf 'uname -r\nhindsight record -o /tmp/r -- true\n' > /tmp/t.sh
+  scripts/old-kernel.sh target/release/hindsight /tmp/t.sh
+EOF
+}
+
+say() { printf '\033[1mold-kernel:\033[0m %s\n' "$*" >&2; }
+die() { say "$*"; exit 2; }
+
+# --- Arguments ---------------------------------------------------------------
+series=5.10 flavour=auto accel=auto memory=3072 smp=2 timeout_s=900 log='' refresh=0
+append=
+files=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -h | --help) usage; exit 0 ;;
+    --kernel) series=${2:?--kernel needs a value}; shift 2 ;;
+    --flavour) flavour=${2:?--flavour needs a value}; shift 2 ;;
+    --file) files+=("${2:?--file needs SRC[:DEST]}"); shift 2 ;;
+    --append) append=${2:?--append needs a value}; shift 2 ;;
+    --accel) accel=${2:?--accel needs a value}; shift 2 ;;
+    --memory) memory=${2:?--memory needs a value}; shift 2 ;;
+    --smp) smp=${2:?--smp needs a value}; shift 2 ;;
+    --timeout) timeout_s=${2:?--timeout needs a value}; shift 2 ;;
+    --log) log=${2:?--log needs a value}; shift 2 ;;
+    --refresh) refresh=1; shift ;;
+    --) shift; break ;;
+    -*) usage >&2; die "unknown option $1" ;;
+    *) break ;;
+  esac
+done
+[ $# -eq 2 ] || { usage >&2; die "expected BINARY and SCRIPT"; }
+binary=$(realpath "$1") script=$(realpath "$2")
+{ [ -f "$binary" ] && [ -x "$binary" ]; } || die "$1 is not an executable file"
+[ -f "$script" ] || die "$2 is not a file"
+case "$flavour" in cloud) flavours=(cloud-amd64) ;; plain) flavours=(amd64) ;;
+  auto) flavours=(cloud-amd64 amd64) ;; *) die "--flavour must be cloud, plain or auto" ;; esac
+case "$accel" in auto | kvm | tcg) ;; *) die "--accel must be auto, kvm or tcg" ;; esac
+# Kernel series -> Debian suite and the ABI prefix of its image packages.
+case "$series" in
+  5.10) suite=bullseye abi='5\.10\.0-[0-9]+' ;;
+  *) die "unknown kernel series $series (known: 5.10, Debian 11)" ;;
+esac
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cache=$root/target/old-kernel
+mkdir -p "$cache"
+log=${log:-$cache/last-run.log}
+t_start=$EPOCHREALTIME
+
+# --- 1. Host packages ----------------------------------------------------------
+need_apt=()
+for pkg in qemu-system-x86 busybox-static cpio xz-utils gzip curl binutils; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || die "missing ${need_apt[*]} (run as root to install them)"
+  say "apt-get install ${need_apt[*]}"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+# --- 2. The kernel -------------------------------------------------------------
+# Packages indexes of the suite and its updates; bullseye-security often has a
+# newer kernel, but its pool may not be reachable (then the next one is tried).
+mirror=http://deb.debian.org
+indexes=("debian $suite" "debian $suite-updates" "debian-security $suite-security")
+idx_dir=$cache/indexes
+mkdir -p "$idx_dir"
+fresh_indexes=0
+for entry in "${indexes[@]}"; do
+  read -r archive dist <<<"$entry"
+  f=$idx_dir/$dist.Packages.xz
+  if [ "$refresh" = 1 ] || [ -z "$(find "$f" -mtime -7 2>/dev/null)" ]; then
+    if curl -fsS --retry 2 -o "$f.part" "$mirror/$archive/dists/$dist/main/binary-amd64/Packages.xz"; then
+      mv "$f.part" "$f"; fresh_indexes=1
+    else
+      rm -f "$f.part"; say "could not download $dist's Packages index (using the cached one if any)"
+    fi
+  fi
+done
+
+# Needed kernel options: BTF, BPF, kprobes/tracepoints for BPF, cgroup2, an
+# initramfs (gzip), devtmpfs, tmpfs and the serial console.
+required_config=(DEBUG_INFO_BTF BPF_SYSCALL BPF_EVENTS CGROUPS CGROUP_BPF BLK_DEV_INITRD RD_GZIP
+  DEVTMPFS TMPFS SERIAL_8250 SERIAL_8250_CONSOLE PROC_FS SYSFS MAGIC_SYSRQ)
+config_ok() { # config file -> missing options on stdout, status 1 if any
+  local opt missing=()
+  for opt in "${required_config[@]}"; do grep -q "^CONFIG_$opt=y$" "$1" || missing+=("$opt"); done
+  [ ${#missing[@]} -eq 0 ] || { echo "${missing[*]}"; return 1; }
+}
+
+# Candidates, newest first: "version package archive filename sha256".
+candidates() { # flavour
+  local entry archive dist f
+  for entry in "${indexes[@]}"; do
+    read -r archive dist <<<"$entry"
+    f=$idx_dir/$dist.Packages.xz
+    [ -s "$f" ] || continue
+    xz -dc "$f" | awk -v re="^linux-image-$abi-$1-unsigned\$" -v archive="$archive" '
+      /^Package: / { p = $2 } /^Version: / { v = $2 } /^Filename: / { fn = $2 } /^SHA256: / { h = $2 }
+      /^$/ { if (p ~ re) print v, p, archive, fn, h; p = v = fn = h = "" }
+      END { if (p ~ re) print v, p, archive, fn, h }'
+  done | sort -V -r -k1,1
+}
+
+# The selection (package, version, directory) is remembered per series and
+# flavour setting and reused until the indexes are downloaded again.
+selection=$cache/selected-$series-$flavour
+kdir=
+if [ "$fresh_indexes" = 0 ] && [ -s "$selection" ]; then
+  read -r kpkg kver kdir <"$selection"
+  [ -s "$kdir/vmlinuz" ] || kdir=
+fi
+if [ -z "$kdir" ]; then
+  for fl in "${flavours[@]}"; do
+    while read -r ver pkg archive fn sha; do
+      dir=$cache/kernels/${pkg}_$ver
+      if [ ! -s "$dir/vmlinuz" ]; then
+        say "downloading $pkg $ver ($archive)"
+        tmp=$(mktemp -d)
+        if ! curl -fs --retry 2 -o "$tmp/k.deb" "$mirror/$archive/$fn"; then
+          say "$archive/$fn is not reachable; trying an older one"
+          rm -rf "$tmp"; continue
+        fi
+        echo "$sha  $tmp/k.deb" | sha256sum -c --quiet - || { rm -rf "$tmp"; die "$pkg: SHA256 mismatch"; }
+        dpkg-deb --fsys-tarfile "$tmp/k.deb" | tar -x -C "$tmp" --wildcards './boot/vmlinuz-*' './boot/config-*'
+        mkdir -p "$dir"
+        mv "$tmp"/boot/config-* "$dir/config"
+        mv "$tmp"/boot/vmlinuz-* "$dir/vmlinuz" # last: its presence marks a complete cache
+        rm -rf "$tmp"
+      fi
+      if absent=$(config_ok "$dir/config"); then
+        kpkg=$pkg kver=$ver kdir=$dir
+        echo "$kpkg $kver $kdir" >"$selection"
+      else
+        say "$pkg lacks CONFIG_{$absent}"
+      fi
+      break # only the newest reachable package of a flavour is considered
+    done < <(candidates "$fl")
+    [ -n "$kdir" ] && break
+  done
+  [ -n "$kdir" ] || die "no usable linux-image-$series kernel found in $suite's indexes"
+fi
+say "kernel: $kpkg $kver"
+
+# --- 3. The initramfs ----------------------------------------------------------
+# A stripped copy of the binary (release builds carry ~750 MB of debug info);
+# the symbol table stays so that backtraces keep their names.
+stripped=$cache/bin/$(basename "$binary").stripped
+stamp="$binary $(stat -c '%s %Y' "$binary")"
+mkdir -p "$cache/bin"
+if [ ! -s "$stripped" ] || [ "$(cat "$stripped.stamp" 2>/dev/null)" != "$stamp" ]; then
+  say "stripping $binary"
+  strip --strip-debug -o "$stripped.part" "$binary"
+  mv "$stripped.part" "$stripped"
+  echo "$stamp" >"$stripped.stamp"
+fi
+
+stage=$(mktemp -d "$cache/initramfs.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,root,etc,mnt}
+cp /bin/busybox "$stage/bin/busybox"
+# Applet links, relative (usr/bin/awk -> ../../bin/busybox), never over a file.
+while read -r applet; do
+  [ -e "$stage/$applet" ] || [ -L "$stage/$applet" ] && continue
+  slashes=${applet//[!\/]/} # one per directory level: bin/sh -> ../bin/busybox
+  ln -s "${slashes//\//../}bin/busybox" "$stage/$applet"
+done < <(/bin/busybox --list-full)
+
+# copy_libs FILE: the shared libraries (and dynamic loader) FILE needs, at their paths.
+copy_libs() {
+  local lib
+  { ldd "$1" 2>/dev/null || true; } | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' |
+    while read -r lib; do
+      [ -e "$stage$lib" ] || { mkdir -p "$stage$(dirname "$lib")"; cp -L "$lib" "$stage$lib"; }
+    done
+}
+cp "$stripped" "$stage/bin/hindsight"
+copy_libs "$binary"
+for spec in ${files[@]+"${files[@]}"}; do
+  src=${spec%%:*} dest=${spec#*:}
+  [ "$src" = "$spec" ] && dest=/root/$(basename "$src")
+  [ -e "$src" ] || die "--file $src does not exist"
+  mkdir -p "$stage$(dirname "$dest")"
+  cp -rL "$src" "$stage$dest"
+  [ -f "$src" ] && copy_libs "$src"
+done
+cp "$script" "$stage/run.sh"
+printf 'root:x:0:0:root:/root:/bin/sh\n' >"$stage/etc/passwd"
+printf 'root:x:0:\n' >"$stage/etc/group"
+echo old-kernel >"$stage/etc/hostname"
+# The console exists before devtmpfs is mounted, for the kernel to open for init.
+[ "$(id -u)" = 0 ] && mknod -m 600 "$stage/dev/console" c 5 1
+
+cat >"$stage/init" <<'INIT'
+#!/bin/busybox sh
+# PID 1 of the guest: mounts the kernel filesystems, runs /run.sh, reports its
+# exit code on the console and powers off.
+/bin/busybox mount -t devtmpfs devtmpfs /dev
+exec </dev/console >/dev/console 2>&1
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root TERM=dumb
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts 2>/dev/null
+mount -t tmpfs tmpfs /dev/shm
+ln -s /proc/self/fd /dev/fd 2>/dev/null
+ln -s /proc/self/fd/0 /dev/stdin 2>/dev/null
+ln -s /proc/self/fd/1 /dev/stdout 2>/dev/null
+ln -s /proc/self/fd/2 /dev/stderr 2>/dev/null
+# Optional ones: a failure is reported by mount itself and ignored.
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+mount -t bpf bpf /sys/fs/bpf
+mount -t tracefs tracefs /sys/kernel/tracing
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t securityfs securityfs /sys/kernel/security
+hostname old-kernel
+# Before 5.11 BPF maps are charged to RLIMIT_MEMLOCK.
+ulimit -l unlimited
+echo "HS-OLD-KERNEL-START uptime=$(cut -d' ' -f1 /proc/uptime)s kernel=$(uname -r)"
+cd /root
+sh /run.sh </dev/null
+rc=$?
+echo "HS-OLD-KERNEL-EXIT=$rc"
+sync
+poweroff -f
+echo o >/proc/sysrq-trigger
+INIT
+chmod 755 "$stage/init" "$stage/run.sh"
+# Uncompressed: gzip costs ~2 s to write here and ~4.5 s to unpack in an
+# emulated guest, an uncompressed archive ~2 s in all.
+initrd=$cache/initramfs.cpio
+rm -f "$cache/initramfs.cpio.gz" # left by an earlier version of this script
+(cd "$stage" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet -R 0:0) >"$initrd"
+rm -rf "$stage"
+say "initramfs: $(du -h "$initrd" | cut -f1) ($(awk -v s="$t_start" -v e="$EPOCHREALTIME" 'BEGIN { printf "%.1f", e - s }')s so far)"
+
+# --- 4. Boot -------------------------------------------------------------------
+# KVM is used when a probe boot of the kernel under it prints its banner within
+# 30 s (on some nested setups /dev/kvm opens but the guest hangs in its
+# decompressor). The verdict is cached per host kernel.
+kvm_verdict=$cache/kvm-$(uname -r)
+if [ "$accel" = auto ]; then
+  accel=tcg
+  if [ -w /dev/kvm ]; then
+    if [ "$refresh" = 1 ] || [ ! -s "$kvm_verdict" ]; then
+      say "probing KVM (up to 30 s, once)"
+      if timeout 30 qemu-system-x86_64 -accel kvm -cpu host -m 256 -nodefaults -no-user-config \
+        -display none -serial stdio -no-reboot -kernel "$kdir/vmlinuz" \
+        -append "console=ttyS0 panic=-1" </dev/null 2>&1 | grep -aq 'Linux version'; then
+        echo works >"$kvm_verdict"
+      else
+        echo hangs-or-fails >"$kvm_verdict"
+      fi
+    fi
+    [ "$(cat "$kvm_verdict")" = works ] && accel=kvm
+  fi
+  say "accelerator: $accel (KVM probe: $(cat "$kvm_verdict" 2>/dev/null || echo 'no /dev/kvm'))"
+fi
+if [ "$accel" = kvm ]; then cpu=host; else cpu=max; fi
+
+: >"$log"
+say "booting ($accel, ${memory} MB, $smp CPUs, timeout ${timeout_s}s); console log: $log"
+t_boot=$EPOCHREALTIME
+set +e
+# The console goes through a loop that strips carriage returns, copies it to
+# stdout and the log and notes when the guest script starts.
+timeout "$timeout_s" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m "$memory" -smp "$smp" \
+  -nodefaults -no-user-config -display none -serial stdio -no-reboot \
+  -kernel "$kdir/vmlinuz" -initrd "$initrd" \
+  -append "console=ttyS0 quiet panic=-1 $append" </dev/null 2>&1 |
+  while IFS= read -r line || [ -n "$line" ]; do
+    line=${line%$'\r'}
+    printf '%s\n' "$line"
+    printf '%s\n' "$line" >>"$log"
+    case "$line" in HS-OLD-KERNEL-START*)
+      awk -v a="$t_boot" -v b="$EPOCHREALTIME" 'BEGIN { printf "HS-OLD-KERNEL-HOST-START %.1f\n", b - a }' >>"$log" ;;
+    esac
+  done
+qemu_rc=${PIPESTATUS[0]}
+set -e
+t_end=$EPOCHREALTIME
+
+started=$(sed -n 's/^HS-OLD-KERNEL-HOST-START //p' "$log" | tail -1)
+rc=$(sed -n 's/.*HS-OLD-KERNEL-EXIT=\([0-9]*\)$/\1/p' "$log" | tail -1)
+sed -i '/^HS-OLD-KERNEL-HOST-START /d' "$log"
+times=$(awk -v s="$t_start" -v b="$t_boot" -v e="$t_end" -v g="${started:-}" 'BEGIN {
+  printf "%s; boot to power-off %.1fs; whole run %.1fs",
+    (g == "" ? "the script never started" : "script started " g "s after boot began"), e - b, e - s }')
+say "$kpkg $kver, $accel: $times"
+if [ -z "$rc" ]; then
+  if [ "$qemu_rc" = 124 ]; then
+    say "no exit code from the guest: timed out after ${timeout_s}s"
+  else
+    say "no exit code from the guest: QEMU exited with $qemu_rc before the script finished (boot failure or panic? see $log)"
+  fi
+  exit 125
+fi
+say "guest script exit code: $rc"
+exit "$rc"
