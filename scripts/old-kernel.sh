@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs a binary (normally target/release/hindsight) and a shell script under an
-# older Linux kernel in QEMU: Debian 11's 5.10 kernel (BTF, BPF, ring buffer,
-# cgroup2), booted from an initramfs with busybox, the binary and its shared
-# libraries. Exits with the guest script's exit code. See --help.
+# older Linux kernel in QEMU: Debian 11's 5.10 kernel or Debian 12's 6.1 (BTF,
+# BPF, ring buffer, cgroup2), booted from an initramfs with busybox, the binary
+# and its shared libraries. Exits with the guest script's exit code. See --help.
 #
-# Everything downloaded or built is cached under target/old-kernel/ (git-ignored):
-# the bullseye Packages indexes (refreshed after a week), the kernel package's
-# vmlinuz and config, a stripped copy of the binary and whether KVM works here.
+# Everything downloaded or built is cached under target/old-kernel/ (git-ignored),
+# per series in target/old-kernel/SERIES/: the suite's Packages indexes (refreshed
+# after a week), the kernel package's vmlinuz and config, the initramfs and the
+# console log; shared by both: a stripped copy of the binary and whether KVM works.
 # A second run with the same binary takes ~3 s plus the boot (~5 s under TCG).
 set -euo pipefail
 
@@ -14,20 +15,23 @@ usage() {
   cat <<'EOF'
 Usage: scripts/old-kernel.sh [OPTIONS] BINARY SCRIPT
 
-Boots Debian 11's linux-image-5.10.0-*-cloud-amd64-unsigned kernel (or the plain
+Boots Debian 11's linux-image-5.10.0-*-cloud-amd64-unsigned kernel (or, with
+--kernel 6.1, Debian 12's linux-image-6.1.0-*-cloud-amd64-unsigned; the plain
 -amd64 one when the cloud kernel lacks a needed option) in QEMU with an initramfs
 holding busybox, BINARY (stripped of debug info) at /bin/hindsight and its shared
 libraries, then runs SCRIPT with busybox sh as root in the guest. The guest has
 proc, sysfs, devtmpfs, cgroup2, bpffs, tracefs, debugfs, securityfs and a tmpfs
-/tmp mounted, RLIMIT_MEMLOCK unlimited, no network and no disk: whatever the
-script writes is lost at power-off, so it must print what it wants to keep.
+/tmp mounted, RLIMIT_MEMLOCK unlimited, loopback up but no other network and no
+disk: whatever the script writes is lost at power-off, so it must print what it
+wants to keep.
 
-The console goes to stdout and to a log (target/old-kernel/last-run.log).
+The console goes to stdout and to a log (target/old-kernel/SERIES/last-run.log).
 The exit code is the guest script's; 125 when the guest never reported one
 (boot failure, kernel panic, timeout).
 
 Options:
-  --kernel SERIES     Kernel series to boot (default 5.10; only 5.10 = Debian 11)
+  --kernel SERIES     Kernel series to boot: 5.10 (Debian 11 bullseye, the
+                      default) or 6.1 (Debian 12 bookworm)
   --flavour F         cloud | plain | auto (default auto: cloud, else plain)
   --file SRC[:DEST]   Also put SRC (a file or directory) into the guest at DEST
                       (default /root/BASENAME); the shared libraries of a
@@ -38,13 +42,14 @@ Options:
   --memory MB         Guest memory (default 3072)
   --smp N             Guest CPUs (default 2)
   --timeout SECONDS   Kill QEMU after this long (default 900)
-  --log FILE          Console log (default target/old-kernel/last-run.log)
+  --log FILE          Console log (default target/old-kernel/SERIES/last-run.log)
   --refresh           Download the Packages indexes again and re-probe KVM
   -h, --help          This help
 
 Example:
   printf 'uname -r\nhindsight record -o /tmp/r -- true\n' > /tmp/t.sh
   scripts/old-kernel.sh target/release/hindsight /tmp/t.sh
+  scripts/old-kernel.sh --kernel 6.1 target/release/hindsight /tmp/t.sh
 EOF
 }
 
@@ -83,13 +88,15 @@ case "$accel" in auto | kvm | tcg) ;; *) die "--accel must be auto, kvm or tcg" 
 # Kernel series -> Debian suite and the ABI prefix of its image packages.
 case "$series" in
   5.10) suite=bullseye abi='5\.10\.0-[0-9]+' ;;
-  *) die "unknown kernel series $series (known: 5.10, Debian 11)" ;;
+  6.1) suite=bookworm abi='6\.1\.0-[0-9]+' ;;
+  *) die "unknown kernel series $series (known: 5.10 = Debian 11, 6.1 = Debian 12)" ;;
 esac
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-cache=$root/target/old-kernel
-mkdir -p "$cache"
-log=${log:-$cache/last-run.log}
+cache=$root/target/old-kernel # shared: the stripped binary, the KVM verdict
+scache=$cache/$series         # per series: indexes, kernels, initramfs, log
+mkdir -p "$scache"
+log=${log:-$scache/last-run.log}
 t_start=$EPOCHREALTIME
 
 # --- 1. Host packages ----------------------------------------------------------
@@ -105,11 +112,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 # --- 2. The kernel -------------------------------------------------------------
-# Packages indexes of the suite and its updates; bullseye-security often has a
+# Packages indexes of the suite and its updates; SUITE-security often has a
 # newer kernel, but its pool may not be reachable (then the next one is tried).
 mirror=http://deb.debian.org
 indexes=("debian $suite" "debian $suite-updates" "debian-security $suite-security")
-idx_dir=$cache/indexes
+idx_dir=$scache/indexes
 mkdir -p "$idx_dir"
 fresh_indexes=0
 for entry in "${indexes[@]}"; do
@@ -150,7 +157,7 @@ candidates() { # flavour
 
 # The selection (package, version, directory) is remembered per series and
 # flavour setting and reused until the indexes are downloaded again.
-selection=$cache/selected-$series-$flavour
+selection=$scache/selected-$flavour
 kdir=
 if [ "$fresh_indexes" = 0 ] && [ -s "$selection" ]; then
   read -r kpkg kver kdir <"$selection"
@@ -159,7 +166,7 @@ fi
 if [ -z "$kdir" ]; then
   for fl in "${flavours[@]}"; do
     while read -r ver pkg archive fn sha; do
-      dir=$cache/kernels/${pkg}_$ver
+      dir=$scache/kernels/${pkg}_$ver
       if [ ! -s "$dir/vmlinuz" ]; then
         say "downloading $pkg $ver ($archive)"
         tmp=$(mktemp -d)
@@ -196,13 +203,15 @@ stamp="$binary $(stat -c '%s %Y' "$binary")"
 mkdir -p "$cache/bin"
 if [ ! -s "$stripped" ] || [ "$(cat "$stripped.stamp" 2>/dev/null)" != "$stamp" ]; then
   say "stripping $binary"
-  strip --strip-debug -o "$stripped.part" "$binary"
-  mv "$stripped.part" "$stripped"
+  strip --strip-debug -o "$stripped.part$$" "$binary"
+  mv "$stripped.part$$" "$stripped"
   echo "$stamp" >"$stripped.stamp"
 fi
 
-stage=$(mktemp -d "$cache/initramfs.XXXXXX")
-trap 'rm -rf "$stage"' EXIT
+# Per run (concurrent runs, e.g. of the tests, must not swap initramfses).
+stage=$(mktemp -d "$scache/initramfs.XXXXXX")
+initrd=$stage.cpio
+trap 'rm -rf "$stage" "$initrd"' EXIT
 mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,root,etc,mnt}
 cp /bin/busybox "$stage/bin/busybox"
 # Applet links, relative (usr/bin/awk -> ../../bin/busybox), never over a file.
@@ -262,6 +271,8 @@ mount -t tracefs tracefs /sys/kernel/tracing
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t securityfs securityfs /sys/kernel/security
 hostname old-kernel
+# Loopback only (no network device): connect() to 127.0.0.1 works.
+ip link set lo up
 # Before 5.11 BPF maps are charged to RLIMIT_MEMLOCK.
 ulimit -l unlimited
 echo "HS-OLD-KERNEL-START uptime=$(cut -d' ' -f1 /proc/uptime)s kernel=$(uname -r)"
@@ -276,8 +287,7 @@ INIT
 chmod 755 "$stage/init" "$stage/run.sh"
 # Uncompressed: gzip costs ~2 s to write here and ~4.5 s to unpack in an
 # emulated guest, an uncompressed archive ~2 s in all.
-initrd=$cache/initramfs.cpio
-rm -f "$cache/initramfs.cpio.gz" # left by an earlier version of this script
+rm -f "$scache/initramfs.cpio" # left by an earlier version of this script
 (cd "$stage" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet -R 0:0) >"$initrd"
 rm -rf "$stage"
 say "initramfs: $(du -h "$initrd" | cut -f1) ($(awk -v s="$t_start" -v e="$EPOCHREALTIME" 'BEGIN { printf "%.1f", e - s }')s so far)"
