@@ -16,6 +16,9 @@ pub const USER_PATH_LEN: usize = 256;
 /// Bytes of a whole path (`PATH_MAX`, with its NUL): how much of a path cut
 /// short is read again to be compared whole.
 pub const WHOLE_PATH_LEN: usize = 4096;
+/// Entries of the kernel's `LONG_NAMES` map: whole paths of syscalls in
+/// flight, for the kernel's copy to be compared with.
+pub const LONG_NAMES_ENTRIES: u32 = 512;
 /// Bytes of a kernel path buffer (dentry-walk components, leaf first).
 pub const KPATH_LEN: usize = 768;
 /// Component writes start below this offset (mask `KPATH_OFF_MASK`), so a
@@ -627,8 +630,11 @@ pub struct ExtConfig {
     /// without `getname`, so no kernel copy of it is looked for
     /// (u32::MAX: none).
     pub mount_nr: u32,
-    /// Padding.
-    pub _pad: u32,
+    /// 1: records are written through ring-buffer dynptrs
+    /// (`bpf_ringbuf_reserve_dynptr`, Linux >= 5.19), straight from their
+    /// sections; 0: packed into a per-CPU buffer first and copied with
+    /// `bpf_ringbuf_output` (Linux >= 5.8).
+    pub dynptr: u32,
 }
 
 /// `IGNORE_DIRS` key: a directory named by `--ignore-prefix`.

@@ -330,6 +330,10 @@ pub fn send_from(ev: *mut WireEvent, up1: *const u8, up2: *const u8) {
         }
         return;
     }
+    if crate::names::ext!(dynptr) == 0 {
+        send_packed(ev, [up1, up2], [u1, u2, k1, k2, a, n1, n2], total, flags);
+        return;
+    }
     let mut dp = core::mem::MaybeUninit::<bpf_dynptr>::uninit();
     let d = dp.as_mut_ptr();
     let map = (&EVENTS as *const RingBuf).cast_mut().cast();
@@ -349,6 +353,53 @@ pub fn send_from(ev: *mut WireEvent, up1: *const u8, up2: *const u8) {
     put(d, &mut pos, e.kname.as_ptr(), n1);
     put(d, &mut pos, e.kname2.as_ptr(), n2);
     unsafe { h::bpf_ringbuf_submit_dynptr(d, flags) };
+}
+
+/// Where [`send_packed`] lays a record out before it is copied into the
+/// ring buffer (kernels without ring-buffer dynptrs).
+#[map]
+pub static PACKED: PerCpuArray<WireEvent> = PerCpuArray::with_max_entries(1, 0);
+
+/// Appends `n` bytes at `src` to `dst` at `*pos`; `*pos + n` stays within a
+/// [`WireEvent`] because each section's length is clamped to its own size.
+#[inline(always)]
+fn pack(dst: *mut u8, pos: &mut u32, src: *const u8, n: u32) {
+    if n > 0 {
+        unsafe {
+            h::bpf_probe_read_kernel(dst.add(*pos as usize).cast(), n, src.cast());
+        }
+        *pos += n;
+    }
+}
+
+/// [`send_from`] for kernels without ring-buffer dynptrs (Linux 5.8 to
+/// 5.18): the same packed record, laid out in this CPU's [`PACKED`] first
+/// and copied into the ring buffer by `bpf_ringbuf_output`, one more copy
+/// than a dynptr needs. `lens` are the sections' bytes in [`WireEvent`]
+/// order after the header, `total` their sum with the header's.
+#[inline(always)]
+fn send_packed(ev: *mut WireEvent, up: [*const u8; 2], lens: [u32; 7], total: u32, flags: u64) {
+    let Some(dst) = PACKED.get_ptr_mut(0) else {
+        count_loss();
+        return;
+    };
+    let dst = dst.cast::<u8>();
+    let e = unsafe { &*ev };
+    let hdr = core::mem::size_of::<WireHeader>() as u32;
+    let mut pos = 0;
+    pack(dst, &mut pos, ev.cast::<u8>(), hdr);
+    pack(dst, &mut pos, up[0], lens[0]);
+    pack(dst, &mut pos, up[1], lens[1]);
+    pack(dst, &mut pos, e.kpath.as_ptr(), lens[2]);
+    pack(dst, &mut pos, e.kpath2.as_ptr(), lens[3]);
+    pack(dst, &mut pos, e.aux.as_ptr(), lens[4]);
+    pack(dst, &mut pos, e.kname.as_ptr(), lens[5]);
+    pack(dst, &mut pos, e.kname2.as_ptr(), lens[6]);
+    let total = sect_len(true, total, core::mem::size_of::<WireEvent>() as u32);
+    let bytes = unsafe { core::slice::from_raw_parts(dst, total as usize) };
+    if EVENTS.output::<[u8]>(bytes, flags).is_err() {
+        count_loss();
+    }
 }
 
 /// Scratch for one block read of `struct cred` (see [`fill_task`]).

@@ -17,8 +17,8 @@ use aya_ebpf::{
 };
 use hindsight_recorder_common::{
     EntryState, ExtConfig, F_KNAME1, F_KNAME1_BYTES, F_KNAME1_DIFF, F_KNAME2, F_KNAME2_BYTES,
-    F_KNAME2_DIFF, F_USER_TRUNC, F_USER_TRUNC2, MAX_SYSCALLS, USER_PATH_LEN, WHOLE_PATH_LEN,
-    WireEvent,
+    F_KNAME2_DIFF, F_USER_TRUNC, F_USER_TRUNC2, LONG_NAMES_ENTRIES, MAX_SYSCALLS, USER_PATH_LEN,
+    WHOLE_PATH_LEN, WireEvent,
 };
 
 use crate::kernel::{SPECS, cur_entry, rd};
@@ -69,7 +69,8 @@ pub struct LongKey {
 /// the key keeps an old entry from matching a later syscall. An entry
 /// evicted before its lookup makes a false mismatch, never a missed one.
 #[map]
-pub static LONG_NAMES: LruHashMap<LongKey, u8> = LruHashMap::with_max_entries(512, 0);
+pub static LONG_NAMES: LruHashMap<LongKey, u8> =
+    LruHashMap::with_max_entries(LONG_NAMES_ENTRIES, 0);
 
 /// Scratch space for one [`LongKey`].
 #[map]

@@ -76,6 +76,8 @@ struct Type {
     name: u32,
     /// Referenced type (ptr, typedef, modifiers, array element).
     type_ref: u32,
+    /// Number of members, enumerators or parameters.
+    vlen: u32,
     members: Vec<Member>,
 }
 
@@ -141,6 +143,7 @@ impl Btf {
             kind: 0,
             name: 0,
             type_ref: 0,
+            vlen: 0,
             members: Vec::new(),
         }];
         let mut pos = 0usize;
@@ -157,6 +160,7 @@ impl Btf {
                 kind,
                 name: name_off,
                 type_ref: size_or_type,
+                vlen: vlen as u32,
                 members: Vec::new(),
             };
             match kind {
@@ -242,6 +246,29 @@ impl Btf {
         self.types
             .iter()
             .any(|t| t.kind == KIND_FUNC && t.name != 0 && self.str_at(t.name) == name)
+    }
+
+    /// The number of arguments a raw tracepoint program of `tracepoint`
+    /// gets (`ctx.arg(0..n)`), from the kernel's `btf_trace_<tracepoint>`
+    /// typedef (a pointer to a prototype whose first parameter is the
+    /// tracepoint's own `void *`); `None` when the kernel has no such
+    /// tracepoint. Arguments change across releases: `kmem_cache_free`
+    /// gained its third (the cache) in Linux 5.12.
+    pub fn tracepoint_args(&self, tracepoint: &str) -> Option<u32> {
+        let want = format!("btf_trace_{tracepoint}");
+        let typedef = self
+            .types
+            .iter()
+            .find(|t| t.kind == KIND_TYPEDEF && t.name != 0 && self.str_at(t.name) == want)?;
+        let ptr = self.types.get(typedef.type_ref as usize)?;
+        if ptr.kind != KIND_PTR {
+            return None;
+        }
+        let proto = self.types.get(ptr.type_ref as usize)?;
+        if proto.kind != KIND_FUNC_PROTO {
+            return None;
+        }
+        proto.vlen.checked_sub(1)
     }
 
     /// Whether the kernel has a struct of this name.
@@ -354,10 +381,17 @@ mod tests {
         // qstr.name follows the 8-byte hash_len union.
         assert_eq!(btf.member_offset("qstr", "name").unwrap(), 8);
         assert!(btf.member_offset("task_struct", "no_such_member").is_err());
-        // The helper the recorder needs (Linux 5.19 and later), and a name
+        // The helpers the recorder needs (5.8) and prefers (5.19), and a name
         // that is no function.
+        assert!(btf.has_func("bpf_ringbuf_output"));
         assert!(btf.has_func("bpf_ringbuf_reserve_dynptr"));
         assert!(!btf.has_func("task_struct"));
         assert!(!btf.has_func("no_such_function"));
+        // sys_enter(regs, id), sched_switch(preempt, prev, next[, state]),
+        // kmem_cache_free(call_site, ptr, s) on the 6.x kernels tested.
+        assert_eq!(btf.tracepoint_args("sys_enter"), Some(2));
+        assert!(btf.tracepoint_args("sched_switch").unwrap() >= 3);
+        assert_eq!(btf.tracepoint_args("kmem_cache_free"), Some(3));
+        assert_eq!(btf.tracepoint_args("no_such_tracepoint"), None);
     }
 }

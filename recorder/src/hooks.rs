@@ -13,14 +13,21 @@ use hindsight_recorder_common::{DirKey, ExtConfig, IGNORE_BELOW, IGNORE_SELF};
 use crate::RecordError;
 use crate::btf::Btf;
 
-/// The `EXT` global: offsets for the kernel-name hook (`u32::MAX` when the
-/// kernel lacks a member, which turns the hook off) and the number of
-/// ignored directories; `setsid`'s number; `task_btf` is left off for the
-/// caller to set.
+/// The `EXT` global: offsets for the kernel-name hook (`filename_name` is
+/// `u32::MAX` when [`names_hook_missing`] says the hook cannot run, which
+/// the kernel programs take as "off") and the number of ignored
+/// directories; `setsid`'s and `mount`'s numbers; whether records go
+/// through ring-buffer dynptrs; `task_btf` is left off for the caller to
+/// set.
 pub fn ext_config(btf: &Btf, ignore_dirs: usize) -> ExtConfig {
     let opt = |s: &str, f: &str| btf.member_offset(s, f).unwrap_or(u32::MAX);
+    let names_on = names_hook_missing(btf).is_none();
     ExtConfig {
-        filename_name: opt("filename", "name"),
+        filename_name: if names_on {
+            opt("filename", "name")
+        } else {
+            u32::MAX
+        },
         filename_uptr: opt("filename", "uptr"),
         filename_iname: opt("filename", "iname"),
         kmem_cache_name: opt("kmem_cache", "name"),
@@ -29,20 +36,34 @@ pub fn ext_config(btf: &Btf, ignore_dirs: usize) -> ExtConfig {
         task_btf: 0,
         setsid_nr: crate::syscalls::number("setsid").unwrap_or(u32::MAX),
         mount_nr: crate::syscalls::number("mount").unwrap_or(u32::MAX),
-        _pad: 0,
+        dynptr: btf.has_func("bpf_ringbuf_reserve_dynptr") as u32,
     }
 }
 
-/// Whether the kernel-name hook can run with these offsets.
-pub fn names_hook_usable(ext: &ExtConfig) -> bool {
-    [
-        ext.filename_name,
-        ext.filename_uptr,
-        ext.filename_iname,
-        ext.kmem_cache_name,
-    ]
-    .iter()
-    .all(|&o| o != u32::MAX)
+/// Why the kernel-name hook cannot run on this kernel, if it cannot: its
+/// BTF lacks a member the hook reads, or `kmem_cache_free` does not say
+/// which cache an object came from (its third argument, Linux 5.12 and
+/// later). Decided before the programs are loaded, so that they know
+/// whether kernel copies of names will come.
+pub fn names_hook_missing(btf: &Btf) -> Option<String> {
+    for (s, f) in [
+        ("filename", "name"),
+        ("filename", "uptr"),
+        ("filename", "iname"),
+        ("kmem_cache", "name"),
+    ] {
+        if btf.member_offset(s, f).is_err() {
+            return Some(format!("this kernel's BTF lacks {s}.{f}"));
+        }
+    }
+    match btf.tracepoint_args("kmem_cache_free") {
+        Some(n) if n >= 3 => None,
+        Some(n) => Some(format!(
+            "kmem_cache_free has {n} arguments here and does not say which cache an object \
+             came from (it does from Linux 5.12)"
+        )),
+        None => Some("this kernel has no kmem_cache_free tracepoint".into()),
+    }
 }
 
 /// Linux's internal `dev_t` (`MAJOR << 20 | MINOR`) of a user-space `st_dev`.
@@ -109,11 +130,11 @@ pub fn ignored_in_kernel(ebpf: &Ebpf) -> u64 {
 
 /// Attaches the kernel-name hook; optional (the decoder falls back on the
 /// object's path and inode when a row carries no kernel copy of its name).
-pub fn attach_names(ebpf: &mut Ebpf, ext: &ExtConfig, hooks: &mut Hooks) {
+pub fn attach_names(ebpf: &mut Ebpf, btf: &Btf, hooks: &mut Hooks) {
     let name = "raw_tracepoint/kmem_cache_free";
     let res = (|| -> Result<(), String> {
-        if !names_hook_usable(ext) {
-            return Err("this kernel's BTF lacks struct filename or kmem_cache members".into());
+        if let Some(reason) = names_hook_missing(btf) {
+            return Err(reason);
         }
         let p: &mut RawTracePoint = ebpf
             .program_mut("hs_names_free")

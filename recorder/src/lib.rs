@@ -11,6 +11,7 @@ pub mod cgroups;
 pub mod decode;
 pub mod flags;
 pub mod hooks;
+pub mod objfile;
 pub mod offsets;
 pub mod pipeline;
 pub mod procinfo;
@@ -32,14 +33,14 @@ pub enum RecordError {
     NotRoot,
     /// The kernel exposes no BTF.
     #[error(
-        "this kernel has no BTF (/sys/kernel/btf/vmlinux is missing); Hindsight needs a kernel built with CONFIG_DEBUG_INFO_BTF=y (Linux 5.19 or later)"
+        "this kernel has no BTF (/sys/kernel/btf/vmlinux is missing); Hindsight needs a kernel built with CONFIG_DEBUG_INFO_BTF=y (Linux 5.8 or later)"
     )]
     NoBtf,
-    /// The kernel lacks ring-buffer dynptrs (Linux < 5.19).
+    /// The kernel lacks the BPF ring buffer (Linux < 5.8).
     #[error(
-        "this kernel ({0}) has no ring-buffer dynptrs (bpf_ringbuf_reserve_dynptr, Linux 5.19 and later), which the recorder writes its records through"
+        "this kernel ({0}) has no BPF ring buffer (bpf_ringbuf_output, Linux 5.8 and later), which the recorder writes its records to"
     )]
-    NoDynptr(String),
+    NoRingBuf(String),
     /// BTF could not be read or lacks a member.
     #[error(transparent)]
     Btf(#[from] btf::BtfError),

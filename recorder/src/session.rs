@@ -17,11 +17,17 @@ use hindsight_recorder_common::{Config, ExtConfig, LossCounter, SyscallSpec};
 
 use crate::decode::{Decoder, HostInfo};
 use crate::spawn::{self, Held};
-use crate::{RecordError, btf::Btf, hooks, offsets, pipeline, snapshot, syscalls};
+use crate::{RecordError, btf::Btf, hooks, objfile, offsets, pipeline, snapshot, syscalls};
 
 /// The kernel programs, built by `build.rs`.
 static EBPF_OBJECT: &[u8] =
     aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/hindsight-recorder-ebpf"));
+
+/// The kernel programs' object file, as built.
+#[cfg(test)]
+pub(crate) fn ebpf_object() -> &'static [u8] {
+    EBPF_OBJECT
+}
 
 /// What to record.
 #[derive(Debug, Clone)]
@@ -56,6 +62,12 @@ pub struct RecordOptions {
     /// default), else, or when false, with `bpf_probe_read_kernel`. The
     /// values are the same either way.
     pub task_btf: bool,
+    /// Write records into the ring buffer through dynptrs where the kernel
+    /// has them (Linux 5.19 and later; the default), else, or when false,
+    /// lay each out in a per-CPU buffer and copy it in with
+    /// `bpf_ringbuf_output`, as on older kernels. The records are the same
+    /// either way.
+    pub dynptr: bool,
 }
 
 impl RecordOptions {
@@ -71,6 +83,7 @@ impl RecordOptions {
             ring_bytes: 16 << 20,
             writer: WriterOptions::default(),
             task_btf: true,
+            dynptr: true,
         }
     }
 }
@@ -203,6 +216,9 @@ pub struct RecordSummary {
     /// The task's fields were read with BTF-checked plain loads (see
     /// [`RecordOptions::task_btf`]), not `bpf_probe_read_kernel`.
     pub task_btf: bool,
+    /// Records went through ring-buffer dynptrs (see
+    /// [`RecordOptions::dynptr`]), not `bpf_ringbuf_output`.
+    pub dynptr: bool,
     /// The recorder's CPU time, start-up included (the manifest's
     /// `totals.recorder_cpu_ns`).
     pub cpu: Option<Duration>,
@@ -298,11 +314,23 @@ fn load(
     specs: &[(u32, SyscallSpec)],
     ring_bytes: u32,
 ) -> Result<Loaded, RecordError> {
+    // Without the kernel-name hook nothing uses LONG_NAMES, and kernels
+    // without the hook (before 5.12) may refuse its 4 KiB key (before 5.11).
+    let small;
+    let (obj, long_names) = match ext.filename_name {
+        u32::MAX => {
+            small = objfile::with_map_key_size(EBPF_OBJECT, "LONG_NAMES", 8)
+                .ok_or_else(|| RecordError::Load("no LONG_NAMES map in the object".into()))?;
+            (&small[..], 1)
+        }
+        _ => (EBPF_OBJECT, hindsight_recorder_common::LONG_NAMES_ENTRIES),
+    };
     let ebpf = EbpfLoader::new()
         .override_global("CONFIG", config, true)
         .override_global("EXT", ext, true)
         .map_max_entries("EVENTS", ring_bytes)
-        .load(EBPF_OBJECT)
+        .map_max_entries("LONG_NAMES", long_names)
+        .load(obj)
         .map_err(|e| RecordError::Load(format!("{e:#}")))?;
     let mut ebpf = ebpf;
     {
@@ -676,8 +704,8 @@ pub fn record(
     check_prereqs()?;
     let specs = syscalls::parse_set(&opts.syscalls).map_err(RecordError::Syscalls)?;
     let btf = Btf::from_sys_fs().map_err(RecordError::Btf)?;
-    if !btf.has_func("bpf_ringbuf_reserve_dynptr") {
-        return Err(RecordError::NoDynptr(read_trim(
+    if !btf.has_func("bpf_ringbuf_output") {
+        return Err(RecordError::NoRingBuf(read_trim(
             "/proc/sys/kernel/osrelease",
         )));
     }
@@ -703,6 +731,7 @@ pub fn record(
     let ignore_dirs = hooks::ignore_dirs(&opts.ignore_prefixes);
     let mut ext = hooks::ext_config(&btf, ignore_dirs.len());
     ext.task_btf = opts.task_btf as u32;
+    ext.dynptr &= opts.dynptr as u32;
     let mut loaded = load_verified(&config, &mut ext, &specs, opts.ring_bytes)?;
     hooks::fill_ignore_dirs(&mut loaded.ebpf, &ignore_dirs)?;
     // Hold the command before exec and put its pid in the filter first.
@@ -728,7 +757,7 @@ pub fn record(
         }
         return Err(e);
     }
-    hooks::attach_names(&mut loaded.ebpf, &ext, &mut loaded.hooks);
+    hooks::attach_names(&mut loaded.ebpf, &btf, &mut loaded.hooks);
     let probes = hooks::probe_trampolines(&mut loaded.ebpf);
     let hook_probes = hooks::report_probes(&probes, &mut loaded.hooks);
     // Host facts and the manifest.
@@ -945,6 +974,7 @@ pub fn record(
             .map(|u| (u.name.clone(), u.reason.clone()))
             .collect(),
         task_btf: ext.task_btf != 0,
+        dynptr: ext.dynptr != 0,
         cpu: m.totals.recorder_cpu_ns.map(Duration::from_nanos),
         startup_cpu: m.totals.recorder_startup_cpu_ns.map(Duration::from_nanos),
     })

@@ -295,6 +295,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ..WriterOptions::default()
         },
         task_btf: true,
+        dynptr: true,
     };
     let stop = spawn::stop_flag();
     let tty = std::io::stderr().is_terminal();

@@ -1,0 +1,102 @@
+//! Edits to the kernel programs' object file before it is loaded, for
+//! kernels that refuse one of its maps as it is declared.
+//!
+//! `LONG_NAMES` (the whole entry copies of long paths) has a key of about
+//! 4 KiB, the path itself, so that the kernel's own hash and compare do the
+//! work. Linux before 5.11 refuses hash keys larger than the BPF stack (512
+//! bytes) with E2BIG, and the whole object fails to load. Those kernels
+//! also lack the kernel-name hook that reads the map (`kmem_cache_free`
+//! says which cache only from 5.12), so there the map is declared with a
+//! small key that no program uses.
+
+/// The object with the legacy map definition of `map` (ELF section `maps`,
+/// `struct bpf_map_def { type, key_size, value_size, max_entries, ... }`,
+/// which is what aya-ebpf's `#[map]` emits) changed to a key of `key_size`
+/// bytes; `None` when the object holds no such map.
+pub fn with_map_key_size(obj: &[u8], map: &str, key_size: u32) -> Option<Vec<u8>> {
+    let off = map_def_offset(obj, map)?;
+    let mut out = obj.to_vec();
+    out.get_mut(off + 4..off + 8)?
+        .copy_from_slice(&key_size.to_le_bytes());
+    Some(out)
+}
+
+/// The key size of `map`'s definition in `obj`.
+pub fn map_key_size(obj: &[u8], map: &str) -> Option<u32> {
+    let off = map_def_offset(obj, map)?;
+    Some(u32::from_le_bytes(
+        obj.get(off + 4..off + 8)?.try_into().ok()?,
+    ))
+}
+
+/// File offset of the symbol `map`'s definition in the `maps` section of a
+/// little-endian ELF64 object.
+fn map_def_offset(obj: &[u8], map: &str) -> Option<usize> {
+    let u16_at = |o: usize| Some(u16::from_le_bytes(obj.get(o..o + 2)?.try_into().ok()?));
+    let u32_at = |o: usize| Some(u32::from_le_bytes(obj.get(o..o + 4)?.try_into().ok()?));
+    let u64_at = |o: usize| Some(u64::from_le_bytes(obj.get(o..o + 8)?.try_into().ok()?));
+    if !obj.starts_with(b"\x7fELF\x02\x01") {
+        return None;
+    }
+    let shoff = u64_at(0x28)? as usize;
+    let shentsize = u16_at(0x3a)? as usize;
+    let shnum = u16_at(0x3c)? as usize;
+    let shstrndx = u16_at(0x3e)? as usize;
+    let sh = |i: usize| shoff + i * shentsize;
+    // (name offset in its string table, type, link, file offset, size)
+    let section = |i: usize| -> Option<(u32, u32, u32, usize, usize)> {
+        Some((
+            u32_at(sh(i))?,
+            u32_at(sh(i) + 4)?,
+            u32_at(sh(i) + 0x28)?,
+            u64_at(sh(i) + 0x18)? as usize,
+            u64_at(sh(i) + 0x20)? as usize,
+        ))
+    };
+    let name_at = |table: usize, at: u32| -> Option<&[u8]> {
+        let s = obj.get(table + at as usize..)?;
+        Some(&s[..s.iter().position(|&b| b == 0)?])
+    };
+    let shstr = section(shstrndx)?.3;
+    const SHT_SYMTAB: u32 = 2;
+    let symtab = (0..shnum).find(|&i| section(i).is_some_and(|s| s.1 == SHT_SYMTAB))?;
+    let (_, _, link, sym_off, sym_size) = section(symtab)?;
+    let strtab = section(link as usize)?.3;
+    for k in 0..sym_size / 24 {
+        let s = sym_off + k * 24;
+        if name_at(strtab, u32_at(s)?)? != map.as_bytes() {
+            continue;
+        }
+        let shndx = u16_at(s + 6)? as usize;
+        let value = u64_at(s + 8)? as usize;
+        let (sname, _, _, sec_off, sec_size) = section(shndx)?;
+        if name_at(shstr, sname)? != b"maps" || value + 8 > sec_size {
+            return None;
+        }
+        return Some(sec_off + value);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_names_key_is_found_and_changed() {
+        let obj = crate::session::ebpf_object();
+        let whole = hindsight_recorder_common::WHOLE_PATH_LEN as u32;
+        let size = map_key_size(obj, "LONG_NAMES").expect("LONG_NAMES in the object");
+        assert!(size > whole, "{size}");
+        let small = with_map_key_size(obj, "LONG_NAMES", 8).unwrap();
+        assert_eq!(small.len(), obj.len());
+        assert_eq!(map_key_size(&small, "LONG_NAMES"), Some(8));
+        // Only those four bytes changed; other maps keep their keys.
+        let changed = obj.iter().zip(&small).filter(|(a, b)| a != b).count();
+        assert!((1..=4).contains(&changed), "{changed}");
+        assert_eq!(map_key_size(&small, "ENTRY"), map_key_size(obj, "ENTRY"));
+        assert_eq!(map_key_size(obj, "ENTRY"), Some(4));
+        assert_eq!(map_key_size(obj, "NO_SUCH_MAP"), None);
+        assert_eq!(with_map_key_size(b"not an object", "LONG_NAMES", 8), None);
+    }
+}
