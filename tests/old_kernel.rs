@@ -1,0 +1,282 @@
+//! `hindsight record` on an older kernel: Debian 11's Linux 5.10, booted in
+//! QEMU by `scripts/old-kernel.sh`. That kernel has no ring-buffer dynptrs
+//! (5.19), no `bpf_get_current_task_btf` (5.11) and no cache argument to
+//! `kmem_cache_free` (5.12), so the recorder packs its records before
+//! copying them into the ring buffer, reads the task with
+//! `bpf_probe_read_kernel`, and takes the kernel's side of a path from the
+//! object the call opened or from a re-read at exit. Every Phantom-Attack
+//! mode must still be seen through there, judged by the same checks as on
+//! this kernel (`record_phantom.rs`).
+//!
+//! The recordings come back from the guest as a base64 tar on its console.
+//! Needs root (QEMU and the kernel package are installed on first use).
+
+#[path = "support/phantom.rs"]
+mod phantom;
+
+#[path = "support/phantom_check.rs"]
+mod check;
+
+#[path = "support/root.rs"]
+mod root;
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use hindsight_format::EventKind;
+use hindsight_format::manifest::Manifest;
+use phantom::{Mode, Phantom};
+
+/// Attempts per mode: the guest is emulated (TCG), so fewer than on the host.
+fn count(mode: Mode) -> u32 {
+    if mode.is_deterministic() { 20 } else { 100 }
+}
+
+/// The guest's script: one recording per Phantom mode (with its ground
+/// truth), one of ordinary file work and an exec, then everything as a tar.
+fn guest_script() -> String {
+    let mut s = String::from("set -u\nmkdir -p /tmp/out /tmp/f\nuname -r > /tmp/out/uname\n");
+    for mode in Mode::EACH {
+        let m = mode.as_str();
+        let w = format!("/tmp/w/{m}");
+        let mut extra = String::new();
+        if mode == Mode::Symlink {
+            // Files that outlive the recording, so that the decoder can
+            // resolve the link it was given (see record_phantom.rs).
+            let _ = writeln!(
+                s,
+                "mkdir -p {w} && echo harmless > {w}/harmless && echo target > {w}/target"
+            );
+            extra = format!(" --harmless {w}/harmless --target {w}/target");
+        }
+        let _ = write!(
+            s,
+            "mkdir -p {w}\n\
+             hindsight record -o /tmp/out/{m} --syscalls openat,openat2,connect -- \
+             /phantom {m} --count {n} --workdir {w} --log /tmp/out/{m}.jsonl{extra}\n\
+             echo \"HS-RECORDED {m} $?\"\n",
+            n = count(mode)
+        );
+    }
+    s.push_str(
+        "hindsight record -o /tmp/out/files -- sh -c 'cd /tmp/f && echo hi > a && mv a b && \
+         ln -s b c && cat c > /dev/null && chmod 600 b && echo x > d && rm d && \
+         /bin/busybox echo one two three > /dev/null'\n\
+         echo \"HS-RECORDED files $?\"\n\
+         tar c -C /tmp out > /tmp/out.tar\n\
+         sha256sum /tmp/out.tar\n\
+         echo HS-TAR-BEGIN\nbase64 /tmp/out.tar\necho HS-TAR-END\n",
+    );
+    s
+}
+
+/// The tar between the markers of the guest's console, checked against the
+/// sha256 the guest printed, unpacked into `dir`.
+fn unpack(console: &str, dir: &Path) {
+    let lines: Vec<&str> = console.lines().map(|l| l.trim_end_matches('\r')).collect();
+    let begin = lines.iter().position(|l| *l == "HS-TAR-BEGIN");
+    let end = lines.iter().position(|l| *l == "HS-TAR-END");
+    let (Some(begin), Some(end)) = (begin, end) else {
+        panic!("no tar on the guest's console:\n{console}");
+    };
+    let sum = lines[..begin]
+        .iter()
+        .rev()
+        .find_map(|l| l.strip_suffix("  /tmp/out.tar"))
+        .expect("the guest's sha256sum line");
+    let b64 = dir.join("out.tar.b64");
+    std::fs::write(&b64, lines[begin + 1..end].join("\n")).unwrap();
+    let tar = dir.join("out.tar");
+    let decoded = Command::new("base64")
+        .arg("-d")
+        .arg(&b64)
+        .stdout(std::fs::File::create(&tar).unwrap())
+        .status()
+        .unwrap();
+    assert!(decoded.success(), "base64 -d of the guest's tar failed");
+    let ours = Command::new("sha256sum").arg(&tar).output().unwrap();
+    let ours = String::from_utf8_lossy(&ours.stdout);
+    assert!(
+        ours.starts_with(sum),
+        "the tar changed on the console (a kernel message in it?): {ours} vs {sum}"
+    );
+    let x = Command::new("tar")
+        .arg("xf")
+        .arg(&tar)
+        .arg("-C")
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(x.success(), "tar x failed");
+}
+
+/// Boots `series` with the reproducer and this build of `hindsight`, runs
+/// [`guest_script`], checks every Phantom mode's recording against its
+/// ground truth, and returns the unpacked recordings (`DIR/out/...`).
+fn run_guest(series: &str) -> Option<tempfile::TempDir> {
+    if !root::is_root() {
+        eprintln!("skipped the Linux {series} test: the recorder needs root");
+        return None;
+    }
+    let bin = Phantom::build().unwrap_or_else(|e| panic!("{e}"));
+    let tmp = tempfile::tempdir().unwrap();
+    let script = tmp.path().join("guest.sh");
+    std::fs::write(&script, guest_script()).unwrap();
+    let harness = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/old-kernel.sh");
+    let out = Command::new("bash")
+        .arg(&harness)
+        .args(["--kernel", series])
+        .arg("--file")
+        .arg(format!("{}:/phantom", bin.path().display()))
+        .args(["--append", "loglevel=1"])
+        .arg(env!("CARGO_BIN_EXE_hindsight"))
+        .arg(&script)
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run scripts/old-kernel.sh");
+    let console = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "old-kernel.sh --kernel {series}: {}\n{console}",
+        out.status
+    );
+    for line in console.lines().filter(|l| l.starts_with("HS-RECORDED")) {
+        assert!(line.ends_with(" 0"), "{line}\n{console}");
+    }
+    unpack(&console, tmp.path());
+    let rec = tmp.path().join("out");
+    let uname = std::fs::read_to_string(rec.join("uname")).unwrap();
+    assert!(uname.starts_with(&format!("{series}.")), "{uname}");
+
+    // Every Phantom mode, by the checks record_phantom.rs uses on this kernel.
+    let mut problems = Vec::new();
+    for mode in Mode::EACH {
+        let m = mode.as_str();
+        let p = check::check_recording(&rec.join(m), &rec.join(format!("{m}.jsonl")), mode, true);
+        let p = p.unwrap_or_else(|| panic!("{m} unavailable on {series}"));
+        eprintln!(
+            "{series}: {m}: {} problem(s) in {} attempts",
+            p.len(),
+            count(mode)
+        );
+        problems.extend(p);
+    }
+    assert!(
+        problems.is_empty(),
+        "Linux {series}: {} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+    Some(tmp)
+}
+
+/// The rows of the `files` recording, with a dump of them for messages.
+fn files(tmp: &Path) -> (Vec<hindsight_format::Event>, Manifest, String) {
+    let (events, manifest) = check::read_recording(&tmp.join("out/files"));
+    let dump = events
+        .iter()
+        .map(|e| {
+            format!(
+                "{:?} {:?} {:?} {:?} {:?}",
+                e.syscall, e.file_path, e.file_path_user, e.toctou_mismatch, e.kernel_source
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    (events, manifest, dump)
+}
+
+/// A row of `syscall` (or, ending in `*`, a syscall starting so) whose user
+/// path is `user`.
+fn row<'a>(
+    events: &'a [hindsight_format::Event],
+    syscall: &str,
+    user: &str,
+    dump: &str,
+) -> &'a hindsight_format::Event {
+    events
+        .iter()
+        .find(|e| {
+            let name = e.syscall.as_deref().unwrap_or("");
+            let by_name = match syscall.strip_suffix('*') {
+                Some(prefix) => name.starts_with(prefix),
+                None => name == syscall,
+            };
+            by_name && e.file_path_user.as_deref() == Some(user)
+        })
+        .unwrap_or_else(|| panic!("no {syscall} row of {user}:\n{dump}"))
+}
+
+/// The `files` recording's rows: the rename and the unlink with their
+/// kernel side from `names` (the hook that gave it), the open through a
+/// symlink (no mismatch), the exec with its argv. Returns the manifest.
+fn check_files(tmp: &Path, names: &str) -> Manifest {
+    let (events, manifest, dump) = files(tmp);
+    assert_eq!(manifest.totals.loss_rows, 0);
+    let rename = row(&events, "rename*", "a", &dump);
+    assert_eq!(rename.file_path.as_deref(), Some("/tmp/f/a"), "{dump}");
+    assert_eq!(rename.file_target_path.as_deref(), Some("/tmp/f/b"));
+    assert_eq!(rename.toctou_mismatch, Some(false), "{dump}");
+    assert_eq!(rename.kernel_source.as_deref(), Some(names), "{dump}");
+    let opened = row(&events, "open*", "c", &dump);
+    assert_eq!(opened.file_path.as_deref(), Some("/tmp/f/b"), "{dump}");
+    assert_eq!(opened.toctou_mismatch, Some(false), "{dump}");
+    let unlink = row(&events, "unlink*", "d", &dump);
+    assert_eq!(unlink.file_path.as_deref(), Some("/tmp/f/d"), "{dump}");
+    assert_eq!(unlink.toctou_mismatch, Some(false), "{dump}");
+    assert_eq!(unlink.kernel_source.as_deref(), Some(names), "{dump}");
+    let echo = events
+        .iter()
+        .find(|e| {
+            e.event_kind == EventKind::ProcessExec
+                && e.process_args.as_ref().is_some_and(|a| a.len() == 5)
+        })
+        .unwrap_or_else(|| panic!("no exec of busybox echo:\n{dump}"));
+    assert_eq!(
+        echo.process_args.as_ref().unwrap().join(" "),
+        "/bin/busybox echo one two three"
+    );
+    assert_eq!(echo.process_executable.as_deref(), Some("/bin/busybox"));
+    manifest
+}
+
+/// Linux 5.10: no dynptrs, no BTF-typed task pointer, no kernel-name hook
+/// (it says why); names come from the objects and the re-read at exit. The
+/// symlink `c` is kept: without the kernel's copy of the name, the decoder
+/// tells a symlink from a swapped name by resolving it, which a removed
+/// link fails (record.md says so).
+#[test]
+fn records_on_linux_5_10() {
+    let Some(tmp) = run_guest("5.10") else {
+        return;
+    };
+    let manifest = check_files(tmp.path(), "sys_exit_reread");
+    let names = manifest
+        .hooks
+        .unavailable
+        .iter()
+        .find(|u| u.name == "raw_tracepoint/kmem_cache_free")
+        .expect("kmem_cache_free reported unavailable");
+    assert!(names.reason.contains("5.12"), "{}", names.reason);
+}
+
+/// Linux 6.1 (Debian 12), the second kernel whose BTF the offsets are
+/// tested against, now recording for real: dynptrs, and the kernel-name
+/// hook, whose tracepoint passes the cache itself there (6.1 and later).
+#[test]
+fn records_on_linux_6_1() {
+    let Some(tmp) = run_guest("6.1") else {
+        return;
+    };
+    let manifest = check_files(tmp.path(), "names_cache");
+    assert!(
+        manifest
+            .hooks
+            .active
+            .iter()
+            .any(|h| h == "raw_tracepoint/kmem_cache_free"),
+        "{:?}",
+        manifest.hooks
+    );
+}
