@@ -324,11 +324,11 @@ impl Summary {
             ),
         );
         if let Some(all) = self.recorder_cpu_seconds {
-            let startup = self
-                .recorder_startup_cpu_seconds
-                .map(|s| format!(" ({s:.2}s of it start-up)"))
-                .unwrap_or_default();
-            kv(&mut o, "recorder CPU", &format!("{all:.2}s{startup}"));
+            kv(
+                &mut o,
+                "recorder CPU",
+                &cpu_text(all, self.recorder_startup_cpu_seconds),
+            );
         }
         if !self.hooks.active.is_empty() {
             kv(&mut o, "hooks", &self.hooks.active.join(", "));
@@ -383,5 +383,15 @@ pub fn human_bytes(n: u64) -> String {
         format!("{n} B")
     } else {
         format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// The recorder's CPU time as `hindsight info` and the end-of-recording
+/// summary show it: `0.45s (0.41s of it start-up)`, or `0.45s` when the
+/// start-up is not known.
+pub fn cpu_text(all_seconds: f64, startup_seconds: Option<f64>) -> String {
+    match startup_seconds {
+        Some(s) => format!("{all_seconds:.2}s ({s:.2}s of it start-up)"),
+        None => format!("{all_seconds:.2}s"),
     }
 }

@@ -364,14 +364,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         } else {
             String::new()
         },
-        match (s.cpu, s.startup_cpu) {
-            (Some(all), Some(startup)) => format!(
-                "recorder CPU {:.2}s ({:.2}s of it start-up); ",
-                all.as_secs_f64(),
-                startup.as_secs_f64()
+        match s.cpu {
+            Some(all) => format!(
+                "recorder CPU {}; ",
+                hindsight_format::summary::cpu_text(
+                    all.as_secs_f64(),
+                    s.startup_cpu.map(|d| d.as_secs_f64())
+                )
             ),
-            (Some(all), None) => format!("recorder CPU {:.2}s; ", all.as_secs_f64()),
-            _ => String::new(),
+            None => String::new(),
         },
         s.hooks_active.join(", "),
         if s.hooks_unavailable.is_empty() {
