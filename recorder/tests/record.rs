@@ -771,3 +771,57 @@ fn records_are_the_same_without_dynptrs() {
         only(&without, &with)
     );
 }
+
+/// `execveat` with a descriptor: the kernel names the file `/dev/fd/N/NAME`
+/// (or `/dev/fd/N` for `AT_EMPTY_PATH`), which is the user's name after the
+/// descriptor, not a different one. A relative name under a directory
+/// descriptor, `fexecve` of an open file and of a memfd are no mismatch;
+/// each row names the file the kernel executed.
+#[test]
+fn execveat_by_descriptor_is_no_mismatch() {
+    if !can_record("execveat_by_descriptor_is_no_mismatch") {
+        return;
+    }
+    // execveat is syscall 322 on x86_64 (the only target the recorder builds for).
+    let script = r#"
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+argv = (ctypes.c_char_p * 2)(b"true", None)
+envp = (ctypes.c_char_p * 1)(None)
+mode = sys.argv[1]
+if mode == "dirfd":
+    fd, name, flags = os.open("/usr/bin", os.O_RDONLY | os.O_DIRECTORY), b"true", 0
+elif mode == "fd":
+    fd, name, flags = os.open("/usr/bin/true", os.O_RDONLY), b"", 0x1000
+else:
+    fd = os.memfd_create("hs-memfd", 0)
+    os.write(fd, open("/usr/bin/true", "rb").read())
+    name, flags = b"", 0x1000
+libc.syscall(322, fd, name, argv, envp, flags)
+sys.exit(90 + ctypes.get_errno())
+"#;
+    for (mode, user, kernel) in [
+        ("dirfd", "true", "/usr/bin/true"),
+        ("fd", "", "/usr/bin/true"),
+        ("memfd", "", "memfd:hs-memfd"),
+    ] {
+        let rec = common::record(&["python3", "-c", script, mode]);
+        let execs: Vec<_> = rec
+            .kind(EventKind::ProcessExec)
+            .into_iter()
+            .filter(|e| e.syscall.as_deref() == Some("execveat"))
+            .collect();
+        assert_eq!(execs.len(), 1, "{mode}: {}", rec.dump());
+        let e = execs[0];
+        assert_eq!(e.file_path_user.as_deref(), Some(user), "{mode}");
+        assert!(
+            e.file_path
+                .as_deref()
+                .is_some_and(|p| p.starts_with(kernel)),
+            "{mode}: {:?}",
+            e.file_path
+        );
+        assert_eq!(e.toctou_mismatch, Some(false), "{mode}: {}", rec.dump());
+        assert_eq!(rec.summary.exit_code, Some(0), "{mode}");
+    }
+}

@@ -42,6 +42,17 @@ impl Decoder {
             e.process_exe_upper_layer = Some(h.flags & F_EXE_UPPER != 0);
         }
         let kname = (h.flags & F_EXEC_KNAME != 0).then(|| cstr(sect(rec, OFF_USER_PATH2, 256)));
+        // execveat with a descriptor and a relative (or empty) name: the
+        // kernel names the file by both, so its own copy of the name is
+        // what follows the descriptor.
+        let kname = match (kname, &user_path) {
+            (Some(k), Some(u))
+                if !u.starts_with('/') && syscalls::name(h.syscall_nr) == Some("execveat") =>
+            {
+                Some(fd_relative_name(&k).map(str::to_string).unwrap_or(k))
+            }
+            (k, _) => k,
+        };
         if let Some(u) = &user_path {
             e.file_path_user = (h.user_err == 0).then(|| u.clone());
             e.file_path_user_err = Some(h.user_err);
@@ -72,5 +83,21 @@ impl Decoder {
             ..self.proc_info(e.process_pid).clone()
         };
         self.procs.insert(e.process_pid, info);
+    }
+}
+
+/// The name an `execveat(fd, name, ...)` gave, from the file name the
+/// kernel made of it (fs/exec.c): `/dev/fd/N/name` for a relative name,
+/// `/dev/fd/N` for an empty one (`AT_EMPTY_PATH`, e.g. `fexecve` of a
+/// memfd); `None` for any other name.
+pub(super) fn fd_relative_name(kname: &str) -> Option<&str> {
+    let rest = kname.strip_prefix("/dev/fd/")?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return None;
+    }
+    match &rest[digits..] {
+        "" => Some(""),
+        tail => tail.strip_prefix('/'),
     }
 }

@@ -313,3 +313,15 @@ fn tty_numbers_as_proc_stat_shows_them() {
     assert_eq!(tty_nr((136 << 20) | 300), 1_083_436);
     assert_eq!(tty_nr(0), 0);
 }
+
+#[test]
+fn execveat_names_follow_the_descriptor() {
+    use super::exec::fd_relative_name;
+    assert_eq!(fd_relative_name("/dev/fd/3/true"), Some("true"));
+    assert_eq!(fd_relative_name("/dev/fd/12/bin/x y"), Some("bin/x y"));
+    assert_eq!(fd_relative_name("/dev/fd/3"), Some(""));
+    assert_eq!(fd_relative_name("/dev/fd/"), None);
+    assert_eq!(fd_relative_name("/dev/fd/x/true"), None);
+    assert_eq!(fd_relative_name("/dev/fd/3x"), None);
+    assert_eq!(fd_relative_name("/usr/bin/true"), None);
+}
