@@ -199,6 +199,9 @@ pub fn hs_exec(ctx: RawTracePointContext) -> i32 {
             e.header.user_err = st.user_err;
             e.header.user_len = st.user_len;
             e.header.syscall_nr = st.nr;
+            // execveat's descriptor: the kernel names a file relative to it
+            // `/dev/fd/N/...` (the decoder checks N).
+            e.header.args[0] = st.args[0];
             flags |= F_USER_PATH | (st.flags & F_USER_TRUNC);
             if st.flags & F_USER_TRUNC != 0 && kname != 0 {
                 flags |= whole_verdict(st, old_pid, kname);

@@ -44,12 +44,13 @@ impl Decoder {
         let kname = (h.flags & F_EXEC_KNAME != 0).then(|| cstr(sect(rec, OFF_USER_PATH2, 256)));
         // execveat with a descriptor and a relative (or empty) name: the
         // kernel names the file by both, so its own copy of the name is
-        // what follows the descriptor.
+        // what follows the call's own descriptor (`args[0]`).
         let kname = match (kname, &user_path) {
             (Some(k), Some(u))
                 if !u.starts_with('/') && syscalls::name(h.syscall_nr) == Some("execveat") =>
             {
-                Some(fd_relative_name(&k).map(str::to_string).unwrap_or(k))
+                let fd = h.args[0] as i32;
+                Some(fd_relative_name(&k, fd).map(str::to_string).unwrap_or(k))
             }
             (k, _) => k,
         };
@@ -89,11 +90,12 @@ impl Decoder {
 /// The name an `execveat(fd, name, ...)` gave, from the file name the
 /// kernel made of it (fs/exec.c): `/dev/fd/N/name` for a relative name,
 /// `/dev/fd/N` for an empty one (`AT_EMPTY_PATH`, e.g. `fexecve` of a
-/// memfd); `None` for any other name.
-pub(super) fn fd_relative_name(kname: &str) -> Option<&str> {
+/// memfd); `None` for any other name, and when N is not the call's `fd`
+/// (an absolute `/dev/fd/M/...` swapped in names another directory).
+pub(super) fn fd_relative_name(kname: &str, fd: i32) -> Option<&str> {
     let rest = kname.strip_prefix("/dev/fd/")?;
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    if digits == 0 {
+    if digits == 0 || rest[..digits].parse::<i32>() != Ok(fd) {
         return None;
     }
     match &rest[digits..] {

@@ -317,11 +317,13 @@ fn tty_numbers_as_proc_stat_shows_them() {
 #[test]
 fn execveat_names_follow_the_descriptor() {
     use super::exec::fd_relative_name;
-    assert_eq!(fd_relative_name("/dev/fd/3/true"), Some("true"));
-    assert_eq!(fd_relative_name("/dev/fd/12/bin/x y"), Some("bin/x y"));
-    assert_eq!(fd_relative_name("/dev/fd/3"), Some(""));
-    assert_eq!(fd_relative_name("/dev/fd/"), None);
-    assert_eq!(fd_relative_name("/dev/fd/x/true"), None);
-    assert_eq!(fd_relative_name("/dev/fd/3x"), None);
-    assert_eq!(fd_relative_name("/usr/bin/true"), None);
+    assert_eq!(fd_relative_name("/dev/fd/3/true", 3), Some("true"));
+    assert_eq!(fd_relative_name("/dev/fd/12/bin/x y", 12), Some("bin/x y"));
+    assert_eq!(fd_relative_name("/dev/fd/3", 3), Some(""));
+    // Another descriptor's directory: a swapped absolute name, not ours.
+    assert_eq!(fd_relative_name("/dev/fd/4/true", 3), None);
+    assert_eq!(fd_relative_name("/dev/fd/", 3), None);
+    assert_eq!(fd_relative_name("/dev/fd/x/true", 3), None);
+    assert_eq!(fd_relative_name("/dev/fd/3x", 3), None);
+    assert_eq!(fd_relative_name("/usr/bin/true", 3), None);
 }
