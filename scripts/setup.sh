@@ -39,6 +39,19 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
+# 4b. What scripts/old-kernel.sh needs (the same list as its step 1, which still installs
+#     them when the script is used on its own): tests/old_kernel.rs boots Debian 11's 5.10
+#     and Debian 12's 6.1 kernels in QEMU through it.
+need_apt=()
+for pkg in qemu-system-x86 busybox-static cpio xz-utils gzip curl binutils; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  say "apt-get install ${need_apt[*]} (for scripts/old-kernel.sh)"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
 # 5. Python packages used by the test suite as independent oracles (DuckDB, pyarrow).
 if ! python3 -c 'import duckdb, pyarrow' 2>/dev/null; then
   say "pip install duckdb pyarrow"
