@@ -295,24 +295,29 @@ say "initramfs: $(du -h "$initrd" | cut -f1) ($(awk -v s="$t_start" -v e="$EPOCH
 # --- 4. Boot -------------------------------------------------------------------
 # KVM is used when a probe boot of the kernel under it prints its banner within
 # 30 s (on some nested setups /dev/kvm opens but the guest hangs in its
-# decompressor). The verdict is cached per host kernel.
+# decompressor). The verdict is cached per host kernel, written atomically
+# (concurrent runs read either no file or a whole one); anything but the two
+# known verdicts (a missing, empty or foreign file) means "probe again".
 kvm_verdict=$cache/kvm-$(uname -r)
 if [ "$accel" = auto ]; then
-  accel=tcg
+  accel=tcg verdict='no /dev/kvm'
   if [ -w /dev/kvm ]; then
-    if [ "$refresh" = 1 ] || [ ! -s "$kvm_verdict" ]; then
+    verdict=$(cat "$kvm_verdict" 2>/dev/null || true)
+    if [ "$refresh" = 1 ] || { [ "$verdict" != works ] && [ "$verdict" != hangs-or-fails ]; }; then
       say "probing KVM (up to 30 s, once)"
       if timeout 30 qemu-system-x86_64 -accel kvm -cpu host -m 256 -nodefaults -no-user-config \
         -display none -serial stdio -no-reboot -kernel "$kdir/vmlinuz" \
         -append "console=ttyS0 panic=-1" </dev/null 2>&1 | grep -aq 'Linux version'; then
-        echo works >"$kvm_verdict"
+        verdict=works
       else
-        echo hangs-or-fails >"$kvm_verdict"
+        verdict=hangs-or-fails
       fi
+      echo "$verdict" >"$kvm_verdict.$$"
+      mv -f "$kvm_verdict.$$" "$kvm_verdict"
     fi
-    [ "$(cat "$kvm_verdict")" = works ] && accel=kvm
+    [ "$verdict" = works ] && accel=kvm
   fi
-  say "accelerator: $accel (KVM probe: $(cat "$kvm_verdict" 2>/dev/null || echo 'no /dev/kvm'))"
+  say "accelerator: $accel (KVM probe: $verdict)"
 fi
 if [ "$accel" = kvm ]; then cpu=host; else cpu=max; fi
 
