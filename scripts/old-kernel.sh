@@ -209,9 +209,20 @@ if [ ! -s "$stripped" ] || [ "$(cat "$stripped.stamp" 2>/dev/null)" != "$stamp" 
 fi
 
 # Per run (concurrent runs, e.g. of the tests, must not swap initramfses).
+# A run killed with SIGKILL leaves its ~150 MB behind: those of runs that
+# started more than 2 hours ago are removed (not those of concurrent runs).
+find "$scache" -maxdepth 1 -name 'initramfs.*' -mmin +120 -exec rm -rf {} + 2>/dev/null || true
 stage=$(mktemp -d "$scache/initramfs.XXXXXX")
-initrd=$stage.cpio
-trap 'rm -rf "$stage" "$initrd"' EXIT
+initrd=$stage.cpio console=$stage.console qemu_pid=
+# shellcheck disable=SC2317 # called by the EXIT trap
+cleanup() {
+  # QEMU (through timeout, which passes the signal on) dies with the script.
+  [ -n "$qemu_pid" ] && kill -TERM "$qemu_pid" 2>/dev/null
+  rm -rf "$stage" "$initrd" "$console"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
 mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,root,etc,mnt}
 cp /bin/busybox "$stage/bin/busybox"
 # Applet links, relative (usr/bin/awk -> ../../bin/busybox), never over a file.
@@ -325,21 +336,32 @@ if [ "$accel" = kvm ]; then cpu=host; else cpu=max; fi
 say "booting ($accel, ${memory} MB, $smp CPUs, timeout ${timeout_s}s); console log: $log"
 t_boot=$EPOCHREALTIME
 set +e
-# The console goes through a loop that strips carriage returns, copies it to
-# stdout and the log and notes when the guest script starts.
-timeout "$timeout_s" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m "$memory" -smp "$smp" \
+# The console goes through a FIFO to a loop that strips carriage returns, copies
+# it to stdout and the log and notes when the guest script starts.
+mkfifo "$console"
+while IFS= read -r line || [ -n "$line" ]; do
+  line=${line%$'\r'}
+  printf '%s\n' "$line"
+  printf '%s\n' "$line" >>"$log"
+  case "$line" in HS-OLD-KERNEL-START*)
+    awk -v a="$t_boot" -v b="$EPOCHREALTIME" 'BEGIN { printf "HS-OLD-KERNEL-HOST-START %.1f\n", b - a }' >>"$log" ;;
+  esac
+done <"$console" &
+loop_pid=$!
+# QEMU runs in the background so that a signal to this script runs its traps at
+# once (they stop QEMU). So that it also dies when this script is killed with
+# SIGKILL: timeout gets SIGTERM when the script dies (and passes it on to QEMU,
+# then SIGKILL 10 s later), QEMU gets SIGKILL when timeout dies.
+setpriv --pdeathsig TERM timeout --kill-after=10 "$timeout_s" \
+  setpriv --pdeathsig KILL qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m "$memory" -smp "$smp" \
   -nodefaults -no-user-config -display none -serial stdio -no-reboot \
   -kernel "$kdir/vmlinuz" -initrd "$initrd" \
-  -append "console=ttyS0 quiet panic=-1 $append" </dev/null 2>&1 |
-  while IFS= read -r line || [ -n "$line" ]; do
-    line=${line%$'\r'}
-    printf '%s\n' "$line"
-    printf '%s\n' "$line" >>"$log"
-    case "$line" in HS-OLD-KERNEL-START*)
-      awk -v a="$t_boot" -v b="$EPOCHREALTIME" 'BEGIN { printf "HS-OLD-KERNEL-HOST-START %.1f\n", b - a }' >>"$log" ;;
-    esac
-  done
-qemu_rc=${PIPESTATUS[0]}
+  -append "console=ttyS0 quiet panic=-1 $append" </dev/null >"$console" 2>&1 &
+qemu_pid=$!
+wait "$qemu_pid"
+qemu_rc=$?
+qemu_pid=
+wait "$loop_pid"
 set -e
 t_end=$EPOCHREALTIME
 
