@@ -26,6 +26,11 @@ disk: whatever the script writes is lost at power-off, so it must print what it
 wants to keep.
 
 The console goes to stdout and to a log (target/old-kernel/SERIES/last-run.log).
+The kernel selected for a series (and --flavour) is kept until --refresh, even
+when the weekly refresh of the Packages indexes shows a newer one, so results
+do not change without anyone choosing (it is selected again only when its
+cached files are gone).
+
 The exit code is the guest script's; 125 when the guest never reported one
 (boot failure, kernel panic, timeout).
 
@@ -43,7 +48,8 @@ Options:
   --smp N             Guest CPUs (default 2)
   --timeout SECONDS   Kill QEMU after this long (default 900)
   --log FILE          Console log (default target/old-kernel/SERIES/last-run.log)
-  --refresh           Download the Packages indexes again and re-probe KVM
+  --refresh           Download the Packages indexes again, select the newest
+                      usable kernel again and re-probe KVM
   -h, --help          This help
 
 Example:
@@ -118,13 +124,12 @@ mirror=http://deb.debian.org
 indexes=("debian $suite" "debian $suite-updates" "debian-security $suite-security")
 idx_dir=$scache/indexes
 mkdir -p "$idx_dir"
-fresh_indexes=0
 for entry in "${indexes[@]}"; do
   read -r archive dist <<<"$entry"
   f=$idx_dir/$dist.Packages.xz
   if [ "$refresh" = 1 ] || [ -z "$(find "$f" -mtime -7 2>/dev/null)" ]; then
     if curl -fsS --retry 2 -o "$f.part" "$mirror/$archive/dists/$dist/main/binary-amd64/Packages.xz"; then
-      mv "$f.part" "$f"; fresh_indexes=1
+      mv "$f.part" "$f"
     else
       rm -f "$f.part"; say "could not download $dist's Packages index (using the cached one if any)"
     fi
@@ -156,10 +161,12 @@ candidates() { # flavour
 }
 
 # The selection (package, version, directory) is remembered per series and
-# flavour setting and reused until the indexes are downloaded again.
+# flavour setting and kept, so that results do not change without anyone
+# choosing: a newer kernel in a refreshed index is not picked up; only
+# --refresh, or the selected kernel's files being gone, selects again.
 selection=$scache/selected-$flavour
 kdir=
-if [ "$fresh_indexes" = 0 ] && [ -s "$selection" ]; then
+if [ "$refresh" = 0 ] && [ -s "$selection" ]; then
   read -r kpkg kver kdir <"$selection"
   [ -s "$kdir/vmlinuz" ] || kdir=
 fi
@@ -183,7 +190,8 @@ if [ -z "$kdir" ]; then
       fi
       if absent=$(config_ok "$dir/config"); then
         kpkg=$pkg kver=$ver kdir=$dir
-        echo "$kpkg $kver $kdir" >"$selection"
+        echo "$kpkg $kver $kdir" >"$selection.$$"
+        mv -f "$selection.$$" "$selection"
       else
         say "$pkg lacks CONFIG_{$absent}"
       fi
