@@ -49,7 +49,8 @@ Options:
   --timeout SECONDS   Kill QEMU after this long (default 900)
   --log FILE          Console log (default target/old-kernel/SERIES/last-run.log)
   --refresh           Download the Packages indexes again, select the newest
-                      usable kernel again and re-probe KVM
+                      usable kernel again (removing the series' other kernels)
+                      and re-probe KVM
   -h, --help          This help
 
 Example:
@@ -200,6 +201,13 @@ if [ -z "$kdir" ]; then
     [ -n "$kdir" ] && break
   done
   [ -n "$kdir" ] || die "no usable linux-image-$series kernel found in $suite's indexes"
+  # The series' other kernels go, except those another flavour setting selected.
+  for dir in "$scache"/kernels/*; do
+    { [ -d "$dir" ] && [ "$dir" != "$kdir" ]; } || continue
+    awk -v d="$dir" '$3 == d { kept = 1 } END { exit !kept }' "$scache"/selected-* && continue
+    say "removing $(basename "$dir") (no longer selected)"
+    rm -rf "$dir"
+  done
 fi
 say "kernel: $kpkg $kver"
 
