@@ -130,8 +130,9 @@ fn is_names_cache(s: u64) -> bool {
         return k == s;
     }
     // `s` is the `struct kmem_cache` (Linux 6.1 and later), or its name
-    // (5.19 and 6.0, whose tracepoint passed `s->name`): constant per cache
-    // either way.
+    // (5.12 to 6.0, whose tracepoint passed `s->name`): constant per cache
+    // either way. (Before 5.12 there is no such argument, and the hook is
+    // not loaded.)
     let name = rd::<u64>(s, ext!(kmem_cache_name));
     let mut b = [0u8; 12];
     let n = unsafe { h::bpf_probe_read_kernel_str(b.as_mut_ptr().cast(), 12, name as *const _) };

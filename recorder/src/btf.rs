@@ -5,7 +5,7 @@
 //! aya parses BTF too, but does not expose type lookup; the recorder needs
 //! only this much, and owning it lets us test it against other kernels' BTF.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// Errors while reading BTF or looking up members.
@@ -87,6 +87,10 @@ pub struct Btf {
     types: Vec<Type>,
     strings: Vec<u8>,
     structs: HashMap<String, u32>,
+    /// Names of functions (one look-up each, not a scan of all types).
+    funcs: HashSet<String>,
+    /// `btf_trace_<tracepoint>` typedefs by tracepoint name.
+    tracepoints: HashMap<String, u32>,
 }
 
 fn u32_at(data: &[u8], off: usize) -> Option<u32> {
@@ -202,16 +206,32 @@ impl Btf {
             types,
             strings,
             structs: HashMap::new(),
+            funcs: HashSet::new(),
+            tracepoints: HashMap::new(),
         };
-        let mut structs = HashMap::new();
+        let (mut structs, mut funcs, mut tracepoints) =
+            (HashMap::new(), HashSet::new(), HashMap::new());
         for (id, ty) in btf.types.iter().enumerate() {
-            if ty.kind == KIND_STRUCT && ty.name != 0 && !ty.members.is_empty() {
-                structs
-                    .entry(btf.str_at(ty.name).to_string())
-                    .or_insert(id as u32);
+            if ty.name == 0 {
+                continue;
+            }
+            let name = btf.str_at(ty.name);
+            match ty.kind {
+                KIND_STRUCT if !ty.members.is_empty() => {
+                    structs.entry(name.to_string()).or_insert(id as u32);
+                }
+                KIND_FUNC => {
+                    funcs.insert(name.to_string());
+                }
+                KIND_TYPEDEF => {
+                    if let Some(tp) = name.strip_prefix("btf_trace_") {
+                        tracepoints.insert(tp.to_string(), id as u32);
+                    }
+                }
+                _ => {}
             }
         }
-        btf.structs = structs;
+        (btf.structs, btf.funcs, btf.tracepoints) = (structs, funcs, tracepoints);
         Ok(btf)
     }
 
@@ -243,9 +263,7 @@ impl Btf {
     /// Whether the kernel has a function of this name (e.g. a BPF helper's
     /// implementation, which says the running kernel has the helper).
     pub fn has_func(&self, name: &str) -> bool {
-        self.types
-            .iter()
-            .any(|t| t.kind == KIND_FUNC && t.name != 0 && self.str_at(t.name) == name)
+        self.funcs.contains(name)
     }
 
     /// The number of arguments a raw tracepoint program of `tracepoint`
@@ -255,11 +273,9 @@ impl Btf {
     /// tracepoint. Arguments change across releases: `kmem_cache_free`
     /// gained its third (the cache) in Linux 5.12.
     pub fn tracepoint_args(&self, tracepoint: &str) -> Option<u32> {
-        let want = format!("btf_trace_{tracepoint}");
         let typedef = self
             .types
-            .iter()
-            .find(|t| t.kind == KIND_TYPEDEF && t.name != 0 && self.str_at(t.name) == want)?;
+            .get(*self.tracepoints.get(tracepoint)? as usize)?;
         let ptr = self.types.get(typedef.type_ref as usize)?;
         if ptr.kind != KIND_PTR {
             return None;

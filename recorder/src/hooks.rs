@@ -128,30 +128,33 @@ pub fn ignored_in_kernel(ebpf: &Ebpf) -> u64 {
     arr.get(&0, 0).map(|v| v.iter().sum()).unwrap_or(0)
 }
 
-/// Attaches the kernel-name hook; optional (the decoder falls back on the
-/// object's path and inode when a row carries no kernel copy of its name).
-pub fn attach_names(ebpf: &mut Ebpf, btf: &Btf, hooks: &mut Hooks) {
+/// Loads and attaches the kernel-name hook. Done right after the core
+/// programs are verified, before anything is recorded: the programs were
+/// told (`EXT`) that the kernel's copies of names will come, so a hook that
+/// cannot run means loading them again without it.
+pub fn attach_names(ebpf: &mut Ebpf) -> Result<(), String> {
+    let p: &mut RawTracePoint = ebpf
+        .program_mut("hs_names_free")
+        .ok_or("missing program")?
+        .try_into()
+        .map_err(|e| format!("{e}"))?;
+    p.load().map_err(|e| format!("{e:#}"))?;
+    p.attach("kmem_cache_free").map_err(|e| format!("{e:#}"))?;
+    Ok(())
+}
+
+/// Reports the kernel-name hook as active, or unavailable with its reason
+/// (warned on stderr); optional: without it the decoder takes the object's
+/// path and inode, and the re-read at exit, for a row's kernel side.
+pub fn report_names(outcome: &Result<(), String>, hooks: &mut Hooks) {
     let name = "raw_tracepoint/kmem_cache_free";
-    let res = (|| -> Result<(), String> {
-        if let Some(reason) = names_hook_missing(btf) {
-            return Err(reason);
-        }
-        let p: &mut RawTracePoint = ebpf
-            .program_mut("hs_names_free")
-            .ok_or("missing program")?
-            .try_into()
-            .map_err(|e| format!("{e}"))?;
-        p.load().map_err(|e| format!("{e:#}"))?;
-        p.attach("kmem_cache_free").map_err(|e| format!("{e:#}"))?;
-        Ok(())
-    })();
-    match res {
+    match outcome {
         Ok(()) => hooks.active.push(name.into()),
         Err(reason) => {
             log::warn!("{name} unavailable: {reason}");
             hooks.unavailable.push(UnavailableHook {
                 name: name.into(),
-                reason,
+                reason: reason.clone(),
             });
         }
     }

@@ -9,14 +9,50 @@
 //! says which cache only from 5.12), so there the map is declared with a
 //! small key that no program uses.
 
+/// An object file's bytes, 8-byte aligned as the ELF parser wants them
+/// (a copy of `include_bytes_aligned!`'s guarantee).
+pub struct Object {
+    words: Vec<u64>,
+    len: usize,
+}
+
+impl Object {
+    /// A copy of `bytes`.
+    fn copy_of(bytes: &[u8]) -> Object {
+        let mut words = vec![0u64; bytes.len().div_ceil(8)];
+        for (w, chunk) in words.iter_mut().zip(bytes.chunks(8)) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            *w = u64::from_ne_bytes(b);
+        }
+        Object {
+            words,
+            len: bytes.len(),
+        }
+    }
+
+    /// The bytes.
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: `words` holds at least `len` initialised bytes, and u8 has
+        // no alignment or validity requirement.
+        unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast::<u8>(), self.len) }
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `bytes`, through the unique borrow of `words`.
+        unsafe { std::slice::from_raw_parts_mut(self.words.as_mut_ptr().cast::<u8>(), self.len) }
+    }
+}
+
 /// The object with the legacy map definition of `map` (ELF section `maps`,
 /// `struct bpf_map_def { type, key_size, value_size, max_entries, ... }`,
 /// which is what aya-ebpf's `#[map]` emits) changed to a key of `key_size`
 /// bytes; `None` when the object holds no such map.
-pub fn with_map_key_size(obj: &[u8], map: &str, key_size: u32) -> Option<Vec<u8>> {
+pub fn with_map_key_size(obj: &[u8], map: &str, key_size: u32) -> Option<Object> {
     let off = map_def_offset(obj, map)?;
-    let mut out = obj.to_vec();
-    out.get_mut(off + 4..off + 8)?
+    let mut out = Object::copy_of(obj);
+    out.bytes_mut()
+        .get_mut(off + 4..off + 8)?
         .copy_from_slice(&key_size.to_le_bytes());
     Some(out)
 }
@@ -67,11 +103,16 @@ fn map_def_offset(obj: &[u8], map: &str) -> Option<usize> {
         if name_at(strtab, u32_at(s)?)? != map.as_bytes() {
             continue;
         }
+        // A symbol of that name elsewhere (undefined, absolute, common or
+        // in another section) is not the map's definition.
         let shndx = u16_at(s + 6)? as usize;
+        if shndx == 0 || shndx >= 0xff00 || shndx >= shnum {
+            continue;
+        }
         let value = u64_at(s + 8)? as usize;
         let (sname, _, _, sec_off, sec_size) = section(shndx)?;
         if name_at(shstr, sname)? != b"maps" || value + 8 > sec_size {
-            return None;
+            continue;
         }
         return Some(sec_off + value);
     }
@@ -89,14 +130,16 @@ mod tests {
         let size = map_key_size(obj, "LONG_NAMES").expect("LONG_NAMES in the object");
         assert!(size > whole, "{size}");
         let small = with_map_key_size(obj, "LONG_NAMES", 8).unwrap();
+        assert_eq!(small.bytes().as_ptr() as usize % 8, 0);
+        let small = small.bytes();
         assert_eq!(small.len(), obj.len());
-        assert_eq!(map_key_size(&small, "LONG_NAMES"), Some(8));
+        assert_eq!(map_key_size(small, "LONG_NAMES"), Some(8));
         // Only those four bytes changed; other maps keep their keys.
-        let changed = obj.iter().zip(&small).filter(|(a, b)| a != b).count();
+        let changed = obj.iter().zip(small).filter(|(a, b)| a != b).count();
         assert!((1..=4).contains(&changed), "{changed}");
-        assert_eq!(map_key_size(&small, "ENTRY"), map_key_size(obj, "ENTRY"));
+        assert_eq!(map_key_size(small, "ENTRY"), map_key_size(obj, "ENTRY"));
         assert_eq!(map_key_size(obj, "ENTRY"), Some(4));
         assert_eq!(map_key_size(obj, "NO_SUCH_MAP"), None);
-        assert_eq!(with_map_key_size(b"not an object", "LONG_NAMES", 8), None);
+        assert!(with_map_key_size(b"not an object", "LONG_NAMES", 8).is_none());
     }
 }

@@ -321,7 +321,7 @@ fn load(
         u32::MAX => {
             small = objfile::with_map_key_size(EBPF_OBJECT, "LONG_NAMES", 8)
                 .ok_or_else(|| RecordError::Load("no LONG_NAMES map in the object".into()))?;
-            (&small[..], 1)
+            (small.bytes(), 1)
         }
         _ => (EBPF_OBJECT, hindsight_recorder_common::LONG_NAMES_ENTRIES),
     };
@@ -379,28 +379,49 @@ fn load_core(l: &mut Loaded) -> Result<(), RecordError> {
     Ok(())
 }
 
-/// Loads the object and its core programs. With `ext.task_btf` set, a
-/// kernel whose verifier refuses the BTF-typed loads of the task's fields
-/// (older than 5.11, or a different layout of a field read) gets the object
-/// again with `bpf_probe_read_kernel` reads instead.
+/// Loads the object, its core programs and the kernel-name hook.
+///
+/// With `ext.task_btf` set (and the kernel has `bpf_get_current_task_btf`,
+/// 5.11), a kernel whose verifier refuses the BTF-typed loads of the task's
+/// fields (a different layout of a field read) gets the object again with
+/// `bpf_probe_read_kernel` reads instead. With the kernel-name hook on in
+/// `ext`, a hook that does not load or attach gets the object again with
+/// it off, so that no program waits for kernel copies of names that never
+/// come (that would make every long path a mismatch). The hook's outcome
+/// is kept for the manifest ([`hooks::report_names`]).
 fn load_verified(
     config: &Config,
     ext: &mut ExtConfig,
     specs: &[(u32, SyscallSpec)],
     ring_bytes: u32,
-) -> Result<Loaded, RecordError> {
+    btf: &Btf,
+) -> Result<(Loaded, Result<(), String>), RecordError> {
+    if !btf.has_func("bpf_get_current_task_btf") {
+        ext.task_btf = 0;
+    }
     let mut loaded = load(config, ext, specs, ring_bytes)?;
-    match load_core(&mut loaded) {
-        Ok(()) => Ok(loaded),
-        Err(e) if ext.task_btf != 0 => {
-            log::info!("task fields read with bpf_probe_read_kernel: {e}");
+    if let Err(e) = load_core(&mut loaded) {
+        if ext.task_btf == 0 {
+            return Err(e);
+        }
+        log::info!("task fields read with bpf_probe_read_kernel: {e}");
+        drop(loaded);
+        ext.task_btf = 0;
+        loaded = load(config, ext, specs, ring_bytes)?;
+        load_core(&mut loaded)?;
+    }
+    if let Some(reason) = hooks::names_hook_missing(btf) {
+        return Ok((loaded, Err(reason)));
+    }
+    match hooks::attach_names(&mut loaded.ebpf) {
+        Ok(()) => Ok((loaded, Ok(()))),
+        Err(reason) => {
             drop(loaded);
-            ext.task_btf = 0;
+            ext.filename_name = u32::MAX;
             let mut loaded = load(config, ext, specs, ring_bytes)?;
             load_core(&mut loaded)?;
-            Ok(loaded)
+            Ok((loaded, Err(reason)))
         }
-        Err(e) => Err(e),
     }
 }
 
@@ -732,7 +753,7 @@ pub fn record(
     let mut ext = hooks::ext_config(&btf, ignore_dirs.len());
     ext.task_btf = opts.task_btf as u32;
     ext.dynptr &= opts.dynptr as u32;
-    let mut loaded = load_verified(&config, &mut ext, &specs, opts.ring_bytes)?;
+    let (mut loaded, names) = load_verified(&config, &mut ext, &specs, opts.ring_bytes, &btf)?;
     hooks::fill_ignore_dirs(&mut loaded.ebpf, &ignore_dirs)?;
     // Hold the command before exec and put its pid in the filter first.
     let held: Option<Held> = match &opts.target {
@@ -757,7 +778,7 @@ pub fn record(
         }
         return Err(e);
     }
-    hooks::attach_names(&mut loaded.ebpf, &btf, &mut loaded.hooks);
+    hooks::report_names(&names, &mut loaded.hooks);
     let probes = hooks::probe_trampolines(&mut loaded.ebpf);
     let hook_probes = hooks::report_probes(&probes, &mut loaded.hooks);
     // Host facts and the manifest.
