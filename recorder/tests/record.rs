@@ -704,10 +704,27 @@ fn records_are_the_same_without_dynptrs() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display().to_string();
     let long = format!("{d}/{}/{}", "l".repeat(200), "m".repeat(100));
+    // An unlink whose name sits in a page not yet faulted in: the entry read
+    // fails (-14), the kernel faults it in, and its copy of the name is sent
+    // in the record's kernel-name section (F_KNAME1_BYTES) as `file_path`.
+    let unfaulted = r#"
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                      ctypes.c_int, ctypes.c_long]
+victim, holder = sys.argv[1], sys.argv[2]
+open(victim, "w").close()
+with open(holder, "wb") as f:
+    f.write(victim.encode() + bytes(1))
+fd = os.open(holder, os.O_RDONLY)
+addr = libc.mmap(None, 4096, 1, 1, fd, 0)  # PROT_READ, MAP_SHARED; never touched here
+sys.exit(0 if libc.syscall(87, ctypes.c_void_p(addr)) == 0 else 1)  # unlink
+"#;
     let script = format!(
         "cd {d} && mkdir -p {long} && touch a {long}/f && mv a b && ln -s b c && \
          cat c {long}/f /etc/hostname > /dev/null && chmod 600 b && rm b c {long}/f && \
-         /bin/echo one two three > /dev/null"
+         /bin/echo one two three > /dev/null && python3 -c '{unfaulted}' {d}/u {d}/u.name"
     );
     let rows = |dynptr: bool| {
         let rec = common::record_opts(&["/bin/sh", "-c", &script], |o| {
@@ -759,6 +776,15 @@ fn records_are_the_same_without_dynptrs() {
             .9
             .as_ref()
             .is_some_and(|a| a.join(" ") == "/bin/echo one two three")),
+        "{dump}"
+    );
+    let victim = format!("{d}/u");
+    assert!(
+        with.iter().any(|r| r.1.as_deref() == Some("unlink")
+            && r.3.as_deref() == Some(victim.as_str())
+            && r.4.is_none()
+            && r.7 == Some(true)
+            && r.8.as_deref() == Some("names_cache")),
         "{dump}"
     );
     let only = |a: &[Row], b: &[Row]| -> Vec<Row> {
