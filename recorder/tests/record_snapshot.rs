@@ -4,9 +4,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::{can_record, record_opts};
+use std::sync::atomic::AtomicBool;
+
+use common::can_record;
 use hindsight_format::EventKind;
-use hindsight_recorder::Target;
+use hindsight_recorder::{RecordOptions, Target};
 
 /// A process started before the recording is in the snapshot with its
 /// executable, argv and parent; when it is killed during the recording its
@@ -23,18 +25,33 @@ fn whole_host_recording_starts_with_the_running_processes() {
     let pid = child.id() as i32;
     // Let it exec before the snapshot is taken.
     std::thread::sleep(Duration::from_millis(200));
-    let killer = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(1200));
-        // SAFETY: plain kill of our own child.
-        unsafe { libc::kill(pid, libc::SIGKILL) };
-    });
-    let rec = record_opts(&["/bin/true"], |o| {
-        o.target = Target::Host;
-        o.duration = Some(Duration::from_millis(2500));
-        o.syscalls = "execve,kill".into();
-    });
-    killer.join().unwrap();
+    // Killed once recording is under way (the first progress call, about a
+    // second in; the snapshot is taken before): a fixed delay raced the
+    // recorder's start-up on a loaded machine.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rec");
+    let mut opts = RecordOptions::new(out.clone(), Target::Host);
+    opts.duration = Some(Duration::from_millis(3000));
+    opts.syscalls = "execve,kill".into();
+    static NEVER: AtomicBool = AtomicBool::new(false);
+    let mut killed = false;
+    let summary = hindsight_recorder::record(&opts, &NEVER, |_, _| {
+        if !killed {
+            // SAFETY: plain kill of our own child.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            killed = true;
+        }
+    })
+    .expect("record");
+    assert!(killed, "no progress call during a 3 s recording");
     let _ = child.wait();
+    let (events, manifest) = common::read_events(&out);
+    let rec = common::Rec {
+        events,
+        manifest,
+        summary,
+        dir,
+    };
     let snaps = rec.kind(EventKind::ProcessSnapshot);
     assert!(snaps.iter().any(|e| e.process_pid == 1), "no pid 1");
     let me = std::process::id() as i32;
