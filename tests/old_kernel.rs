@@ -116,7 +116,7 @@ fn unpack(console: &str, dir: &Path) {
 /// ground truth, and returns the unpacked recordings (`DIR/out/...`).
 fn run_guest(series: &str) -> Option<tempfile::TempDir> {
     if !root::is_root() {
-        eprintln!("skipped the Linux {series} test: the recorder needs root");
+        eprintln!("skipped the Linux {series} test: installing QEMU and the kernel needs root");
         return None;
     }
     let bin = Phantom::build().unwrap_or_else(|e| panic!("{e}"));
@@ -141,8 +141,14 @@ fn run_guest(series: &str) -> Option<tempfile::TempDir> {
         "old-kernel.sh --kernel {series}: {}\n{console}",
         out.status
     );
-    for line in console.lines().filter(|l| l.starts_with("HS-RECORDED")) {
-        assert!(line.ends_with(" 0"), "{line}\n{console}");
+    // One line per recording (the six modes and `files`), each exit 0.
+    let recorded: Vec<&str> = console
+        .lines()
+        .filter_map(|l| l.split_once("HS-RECORDED ").map(|(_, r)| r.trim_end()))
+        .collect();
+    assert_eq!(recorded.len(), Mode::EACH.len() + 1, "{console}");
+    for r in &recorded {
+        assert!(r.ends_with(" 0"), "{r}\n{console}");
     }
     unpack(&console, tmp.path());
     let rec = tmp.path().join("out");
@@ -155,6 +161,8 @@ fn run_guest(series: &str) -> Option<tempfile::TempDir> {
         let m = mode.as_str();
         let p = check::check_recording(&rec.join(m), &rec.join(format!("{m}.jsonl")), mode, true);
         let p = p.unwrap_or_else(|| panic!("{m} unavailable on {series}"));
+        let truth = phantom::read_log(&rec.join(format!("{m}.jsonl"))).expect("ground truth");
+        assert_eq!(truth.attempts(mode).len(), count(mode) as usize, "{m}");
         eprintln!(
             "{series}: {m}: {} problem(s) in {} attempts",
             p.len(),
