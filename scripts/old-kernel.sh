@@ -32,7 +32,16 @@ do not change without anyone choosing (it is selected again only when its
 cached files are gone).
 
 The exit code is the guest script's; 125 when the guest never reported one
-(boot failure, kernel panic, timeout).
+(boot failure, kernel panic, timeout); before booting, 3 when no kernel could
+be downloaded (stderr names the package and every URL tried) and 2 on other
+errors.
+
+Kernels come from deb.debian.org, else archive.debian.org (where Debian 11
+goes after its LTS, which ended on 2026-08-31); stderr says which mirror served
+each download. The Packages indexes are fetched over plain HTTP without
+checking their Release file or its GPG signature, and the .deb is checked
+against the SHA256 in that index only: the kernel only ever runs inside QEMU.
+HINDSIGHT_DEBIAN_MIRROR and HINDSIGHT_DEBIAN_ARCHIVE replace the two mirrors.
 
 Options:
   --kernel SERIES     Kernel series to boot: 5.10 (Debian 11 bullseye, the
@@ -121,7 +130,37 @@ fi
 # --- 2. The kernel -------------------------------------------------------------
 # Packages indexes of the suite and its updates; SUITE-security often has a
 # newer kernel, but its pool may not be reachable (then the next one is tried).
-mirror=http://deb.debian.org
+# Mirrors, in order: deb.debian.org, then archive.debian.org, where a release
+# goes some time after its LTS ends (Debian 11's ended on 2026-08-31), with the
+# same debian/ and debian-security/ paths. A mirror that cannot be resolved or
+# connected to is not asked again in this run.
+# Not verified: the indexes come over plain HTTP without their Release file or
+# GPG signature; the .deb is checked against the SHA256 in that index. Good
+# enough for a kernel that only ever runs inside QEMU.
+mirrors=("${HINDSIGHT_DEBIAN_MIRROR:-http://deb.debian.org}" "${HINDSIGHT_DEBIAN_ARCHIVE:-http://archive.debian.org}")
+declare -A mirror_down=()
+tried=() # URLs that failed, for the final message
+# fetch WHAT PATH OUT: PATH from the first mirror that has it, into OUT; says which.
+fetch() {
+  local m rc
+  for m in "${mirrors[@]}"; do
+    if [ -n "${mirror_down[$m]:-}" ]; then
+      tried+=("$m/$2 (not asked: $m was unreachable)")
+      continue
+    fi
+    rc=0
+    curl -fsS --connect-timeout 10 --retry 2 -o "$3.part" "$m/$2" 2>"$3.err" || rc=$?
+    if [ "$rc" = 0 ]; then
+      mv "$3.part" "$3"; rm -f "$3.err"
+      say "$1: from $m"
+      return 0
+    fi
+    tried+=("$m/$2 ($(grep -o '([0-9]*) .*' "$3.err" | tail -1))")
+    case "$rc" in 6 | 7 | 28) mirror_down[$m]=1 ;; esac # unresolvable, refused, timeout
+  done
+  rm -f "$3.part" "$3.err"
+  return 1
+}
 indexes=("debian $suite" "debian $suite-updates" "debian-security $suite-security")
 idx_dir=$scache/indexes
 mkdir -p "$idx_dir"
@@ -129,11 +168,8 @@ for entry in "${indexes[@]}"; do
   read -r archive dist <<<"$entry"
   f=$idx_dir/$dist.Packages.xz
   if [ "$refresh" = 1 ] || [ -z "$(find "$f" -mtime -7 2>/dev/null)" ]; then
-    if curl -fsS --retry 2 -o "$f.part" "$mirror/$archive/dists/$dist/main/binary-amd64/Packages.xz"; then
-      mv "$f.part" "$f"
-    else
-      rm -f "$f.part"; say "could not download $dist's Packages index (using the cached one if any)"
-    fi
+    fetch "$dist's Packages index" "$archive/dists/$dist/main/binary-amd64/Packages.xz" "$f" ||
+      say "could not download $dist's Packages index (using the cached one if any)"
   fi
 done
 
@@ -178,8 +214,8 @@ if [ -z "$kdir" ]; then
       if [ ! -s "$dir/vmlinuz" ]; then
         say "downloading $pkg $ver ($archive)"
         tmp=$(mktemp -d)
-        if ! curl -fs --retry 2 -o "$tmp/k.deb" "$mirror/$archive/$fn"; then
-          say "$archive/$fn is not reachable; trying an older one"
+        if ! fetch "$pkg $ver" "$archive/$fn" "$tmp/k.deb"; then
+          say "$archive/$fn is not reachable on any mirror; trying an older one"
           rm -rf "$tmp"; continue
         fi
         echo "$sha  $tmp/k.deb" | sha256sum -c --quiet - || { rm -rf "$tmp"; die "$pkg: SHA256 mismatch"; }
@@ -200,6 +236,11 @@ if [ -z "$kdir" ]; then
     done < <(candidates "$fl")
     [ -n "$kdir" ] && break
   done
+  if [ -z "$kdir" ] && [ ${#tried[@]} -gt 0 ]; then
+    say "could not download a linux-image-$series.0-N-{$(IFS=,; echo "${flavours[*]}")}-unsigned package of Debian $suite; tried:"
+    printf '  %s\n' "${tried[@]}" >&2
+    exit 3
+  fi
   [ -n "$kdir" ] || die "no usable linux-image-$series kernel found in $suite's indexes"
   # The series' other kernels go, except those another flavour setting selected.
   for dir in "$scache"/kernels/*; do
