@@ -369,7 +369,11 @@ say "initramfs: $(du -h "$initrd" | cut -f1) ($(awk -v s="$t_start" -v e="$EPOCH
 kvm_verdict=$cache/kvm-$(uname -r)
 if [ "$accel" = auto ]; then
   accel=tcg verdict='no /dev/kvm'
-  if [ -w /dev/kvm ]; then
+  # Without the CPU's virtualisation flags (this Firecracker VM) KVM cannot
+  # run a guest: no probe, which would only spend its 30 s timing out.
+  if [ -w /dev/kvm ] && ! grep -qwE 'vmx|svm' /proc/cpuinfo; then
+    verdict='no vmx/svm CPU flag'
+  elif [ -w /dev/kvm ]; then
     verdict=$(cat "$kvm_verdict" 2>/dev/null || true)
     if [ "$refresh" = 1 ] || { [ "$verdict" != works ] && [ "$verdict" != hangs-or-fails ]; }; then
       say "probing KVM (up to 30 s, once)"
