@@ -635,6 +635,16 @@ pub struct ExtConfig {
     /// sections; 0: packed into a per-CPU buffer first and copied with
     /// `bpf_ringbuf_output` (Linux >= 5.8).
     pub dynptr: u32,
+    /// 1: the kernel-name hook knows a `struct filename` by its shape (its
+    /// name inline, its `uptr` one of the call's path arguments), on
+    /// kernels whose `kmem_cache_free` does not say which cache an object
+    /// came from (before 5.12); 0: by the cache (`names_cache`).
+    pub names_by_shape: u32,
+    /// 1: whole paths longer than the entry copy are kept in `LONG_NAMES`
+    /// and compared with the kernel's copy; 0: not (no kernel-name hook,
+    /// or one that knows names by shape, which cannot tell a name kept out
+    /// of line); such paths then get the re-read at exit.
+    pub long_names: u32,
 }
 
 /// `IGNORE_DIRS` key: a directory named by `--ignore-prefix`.
@@ -673,7 +683,7 @@ const _: () = assert!(size_of::<WireHeader>() == 280);
 const _: () = assert!(size_of::<WireEvent>() == 280 + 4 * USER_PATH_LEN + 2 * KPATH_LEN + AUX_LEN);
 const _: () = assert!(size_of::<EntryState>() == 136 + 2 * USER_PATH_LEN);
 const _: () = assert!(size_of::<LossCounter>() == 24);
-const _: () = assert!(size_of::<ExtConfig>() == 40);
+const _: () = assert!(size_of::<ExtConfig>() == 48);
 const _: () = assert!(size_of::<ProcIds>() == 16);
 const _: () = assert!(size_of::<DirKey>() == 16);
 const _: () = assert!((KPATH_OFF_MASK as usize) + (NAME_LEN as usize) <= KPATH_LEN);

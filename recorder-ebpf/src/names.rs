@@ -22,6 +22,7 @@ use hindsight_recorder_common::{
 };
 
 use crate::kernel::{SPECS, cur_entry, rd};
+use crate::syscalls::arg;
 
 /// Load-time configuration of the optional hooks (`EbpfLoader::set_global`).
 #[unsafe(no_mangle)]
@@ -199,19 +200,6 @@ fn same_prefix(a: &[u8; USER_PATH_LEN], b: &[u8; USER_PATH_LEN], n: u32) -> bool
     true
 }
 
-#[inline(always)]
-fn arg(args: &[u64; 6], idx1: u8) -> u64 {
-    match idx1 {
-        1 => args[0],
-        2 => args[1],
-        3 => args[2],
-        4 => args[3],
-        5 => args[4],
-        6 => args[5],
-        _ => 0,
-    }
-}
-
 /// `filename->name` and `filename->uptr`: one 16-byte read when `uptr`
 /// follows `name` (it does in every kernel since 3.x), else two.
 #[inline(always)]
@@ -234,9 +222,16 @@ fn name_and_uptr(obj: u64) -> (u64, u64) {
 
 #[raw_tracepoint(tracepoint = "kmem_cache_free")]
 pub fn hs_names_free(ctx: RawTracePointContext) -> i32 {
-    let s: u64 = ctx.arg(2);
-    if !is_names_cache(s) {
-        return 0;
+    // Before 5.12 the tracepoint does not say which cache the object came
+    // from (it has no third argument, which is not read then): the object
+    // is known by its shape below instead, after the cheaper test of a
+    // path syscall in flight, as every slab free comes here.
+    let shape = ext!(names_by_shape) != 0;
+    if !shape {
+        let s: u64 = ctx.arg(2);
+        if !is_names_cache(s) {
+            return 0;
+        }
     }
     let tid = unsafe { h::bpf_get_current_pid_tgid() } as u32;
     let Some(st) = cur_entry(tid) else {
@@ -249,12 +244,19 @@ pub fn hs_names_free(ctx: RawTracePointContext) -> i32 {
     let Some(spec) = SPECS.get(st.nr) else {
         return 0;
     };
+    if spec.path1 == 0 && spec.path2 == 0 {
+        return 0;
+    }
     let obj: u64 = ctx.arg(1);
     // A `struct filename` with its name inline; else the object may be a
-    // name too long for that (see `out_of_line`).
+    // name too long for that (see `out_of_line`), which only the cache
+    // tells: by shape, a name kept out of line is not known (its path is
+    // longer than the entry copy, and gets the re-read at exit).
     let (name, uptr) = name_and_uptr(obj);
     if name != obj + ext!(filename_iname) as u64 {
-        out_of_line(st, spec.path1, spec.path2, tid, obj);
+        if !shape {
+            out_of_line(st, spec.path1, spec.path2, tid, obj);
+        }
         return 0;
     }
     if uptr == 0 {
@@ -324,9 +326,14 @@ pub fn hs_names_free(ctx: RawTracePointContext) -> i32 {
     let long = n as usize >= USER_PATH_LEN;
     let mut d = err != 0 || differs(buf, user);
     if long && !d {
-        // Same first 255 bytes of a longer name: the whole names decide. An
-        // entry copy that could not be read whole differs; a kernel copy
-        // that cannot be read gives no verdict.
+        // Same first 255 bytes of a longer name: the whole names decide
+        // (where they are kept, `EXT.long_names`; else no verdict here, and
+        // the re-read at exit gives one). An entry copy that could not be
+        // read whole differs; a kernel copy that cannot be read gives no
+        // verdict.
+        if ext!(long_names) == 0 {
+            return 0;
+        }
         if st.user_whole & which == 0 {
             d = true;
         } else {

@@ -121,8 +121,8 @@ fn overlay_layer(file: u64) -> u32 {
 /// at entry; 0 when the kernel's copy cannot be read.
 #[inline(always)]
 fn whole_verdict(st: &EntryState, tid: u32, kname: u64) -> u32 {
-    // Without the kernel-name hook no whole entry copy was kept.
-    if crate::names::ext!(filename_name) == u32::MAX {
+    // Without whole-path comparison (`EXT.long_names`) none was kept.
+    if crate::names::ext!(long_names) == 0 {
         return 0;
     }
     if st.user_whole & 1 == 0 {

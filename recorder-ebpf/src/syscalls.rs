@@ -33,9 +33,10 @@ fn spec_of(nr: i64) -> Option<SyscallSpec> {
 }
 
 #[inline(always)]
-fn arg(args: &[u64; 6], idx1: u8) -> u64 {
+pub(crate) fn arg(args: &[u64; 6], idx1: u8) -> u64 {
     // `idx1` is index + 1. LLVM may turn a match on it into an indexed load:
-    // the volatile re-read keeps the bound check where the verifier sees it.
+    // the volatile re-read keeps the bound check where the verifier sees it
+    // (Linux 5.10's refused the kernel-name hook with a plain match).
     let i = unsafe { core::ptr::read_volatile(&idx1) } as usize;
     if i == 0 || i > 6 {
         return 0;
@@ -96,8 +97,9 @@ fn read_user_path(dst: *mut u8, src: u64) -> (i32, u16, bool) {
 /// (bit `which` of `user_whole`).
 #[inline(always)]
 fn keep_whole(st: &mut EntryState, tid: u32, which: u32, src: u64) {
-    // Without the kernel-name hook nothing would look it up.
-    if crate::names::ext!(filename_name) == u32::MAX {
+    // Without whole-path comparison (`EXT.long_names`) nothing would look
+    // it up.
+    if crate::names::ext!(long_names) == 0 {
         return;
     }
     let Some((k, n)) = crate::names::long_key(tid, which, st.ts, src, true) else {

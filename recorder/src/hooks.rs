@@ -15,13 +15,15 @@ use crate::btf::Btf;
 
 /// The `EXT` global: offsets for the kernel-name hook (`filename_name` is
 /// `u32::MAX` when [`names_hook_missing`] says the hook cannot run, which
-/// the kernel programs take as "off") and the number of ignored
-/// directories; `setsid`'s and `mount`'s numbers; whether records go
-/// through ring-buffer dynptrs; `task_btf` is left off for the caller to
-/// set.
+/// the kernel programs take as "off"), how it knows a name (by the cache,
+/// or by shape before 5.12) and whether whole long paths are compared; the
+/// number of ignored directories; `setsid`'s and `mount`'s numbers;
+/// whether records go through ring-buffer dynptrs; `task_btf` is left off
+/// for the caller to set.
 pub fn ext_config(btf: &Btf, ignore_dirs: usize) -> ExtConfig {
     let opt = |s: &str, f: &str| btf.member_offset(s, f).unwrap_or(u32::MAX);
     let names_on = names_hook_missing(btf).is_none();
+    let by_shape = names_by_shape(btf);
     ExtConfig {
         filename_name: if names_on {
             opt("filename", "name")
@@ -37,13 +39,14 @@ pub fn ext_config(btf: &Btf, ignore_dirs: usize) -> ExtConfig {
         setsid_nr: crate::syscalls::number("setsid").unwrap_or(u32::MAX),
         mount_nr: crate::syscalls::number("mount").unwrap_or(u32::MAX),
         dynptr: btf.has_func("bpf_ringbuf_reserve_dynptr") as u32,
+        names_by_shape: by_shape as u32,
+        long_names: (names_on && !by_shape) as u32,
     }
 }
 
 /// Why the kernel-name hook cannot run on this kernel, if it cannot: its
-/// BTF lacks a member the hook reads, or `kmem_cache_free` does not say
-/// which cache an object came from (its third argument, Linux 5.12 and
-/// later). Decided before the programs are loaded, so that they know
+/// BTF lacks a member the hook reads, or there is no `kmem_cache_free`
+/// tracepoint. Decided before the programs are loaded, so that they know
 /// whether kernel copies of names will come.
 pub fn names_hook_missing(btf: &Btf) -> Option<String> {
     for (s, f) in [
@@ -57,13 +60,17 @@ pub fn names_hook_missing(btf: &Btf) -> Option<String> {
         }
     }
     match btf.tracepoint_args("kmem_cache_free") {
-        Some(n) if n >= 3 => None,
-        Some(n) => Some(format!(
-            "kmem_cache_free has {n} arguments here and does not say which cache an object \
-             came from (it does from Linux 5.12)"
-        )),
-        None => Some("this kernel has no kmem_cache_free tracepoint".into()),
+        Some(n) if n >= 2 => None,
+        _ => Some("this kernel has no kmem_cache_free tracepoint with its object".into()),
     }
+}
+
+/// Whether the kernel-name hook must know a `struct filename` by its shape:
+/// `kmem_cache_free` does not say which cache an object came from (its
+/// third argument came in Linux 5.12).
+pub fn names_by_shape(btf: &Btf) -> bool {
+    btf.tracepoint_args("kmem_cache_free")
+        .is_some_and(|n| n < 3)
 }
 
 /// Linux's internal `dev_t` (`MAJOR << 20 | MINOR`) of a user-space `st_dev`.

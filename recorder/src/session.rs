@@ -314,11 +314,11 @@ fn load(
     specs: &[(u32, SyscallSpec)],
     ring_bytes: u32,
 ) -> Result<Loaded, RecordError> {
-    // Without the kernel-name hook nothing uses LONG_NAMES, and kernels
-    // without the hook (before 5.12) may refuse its 4 KiB key (before 5.11).
+    // Without whole-path comparison nothing uses LONG_NAMES, and kernels
+    // without it (before 5.12) may refuse its 4 KiB key (5.10 does).
     let small;
-    let (obj, long_names) = match ext.filename_name {
-        u32::MAX => {
+    let (obj, long_names) = match ext.long_names {
+        0 => {
             small = objfile::with_map_key_size(EBPF_OBJECT, "LONG_NAMES", 8)
                 .ok_or_else(|| RecordError::Load("no LONG_NAMES map in the object".into()))?;
             (small.bytes(), 1)
@@ -418,6 +418,7 @@ fn load_verified(
         Err(reason) => {
             drop(loaded);
             ext.filename_name = u32::MAX;
+            ext.long_names = 0;
             let mut loaded = load(config, ext, specs, ring_bytes)?;
             load_core(&mut loaded)?;
             Ok((loaded, Err(reason)))
