@@ -643,7 +643,8 @@ pub struct ExtConfig {
     /// 1: whole paths longer than the entry copy are kept in `LONG_NAMES`
     /// and compared with the kernel's copy; 0: not (no kernel-name hook,
     /// or one that knows names by shape, which cannot tell a name kept out
-    /// of line); such paths then get the re-read at exit.
+    /// of line); a row with such a path whose first 255 bytes agree with
+    /// the kernel's copy then has no verdict.
     pub long_names: u32,
 }
 

@@ -273,10 +273,10 @@ pub fn send(ev: *mut WireEvent) {
 pub fn send_from(ev: *mut WireEvent, up1: *const u8, up2: *const u8) {
     let e = unsafe { &mut *ev };
     // A path cut short at entry, of a call that succeeded, whose kernel
-    // copy was never seen (where whole paths are compared, `EXT.long_names`:
-    // elsewhere such a path gets the re-read at exit): the kernel used a name the names hook could not
-    // attribute (e.g. one getname read twice, shorter the second time), so
-    // nothing shows it equal to the entry copy. (Not mount's source, which
+    // copy was never seen, where whole paths are compared (`EXT.long_names`;
+    // elsewhere the decoder leaves such a row undecided): the kernel used a
+    // name the names hook could not attribute (e.g. one getname read twice,
+    // shorter the second time), so nothing shows it equal to the entry copy. (Not mount's source, which
     // is no `struct filename`.) Here, at the end of every path of
     // `hs_sys_exit`, so that the verifier does not walk the exit twice.
     if e.header.kind == KIND_SYSCALL && e.header.ret >= 0 && crate::names::ext!(long_names) != 0 {

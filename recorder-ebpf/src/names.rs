@@ -132,8 +132,8 @@ fn is_names_cache(s: u64) -> bool {
     }
     // `s` is the `struct kmem_cache` (Linux 6.1 and later), or its name
     // (5.12 to 6.0, whose tracepoint passed `s->name`): constant per cache
-    // either way. (Before 5.12 there is no such argument, and the hook is
-    // not loaded.)
+    // either way. (Before 5.12 there is no such argument: the hook knows
+    // names by shape there, `EXT.names_by_shape`, and does not come here.)
     let name = rd::<u64>(s, ext!(kmem_cache_name));
     let mut b = [0u8; 12];
     let n = unsafe { h::bpf_probe_read_kernel_str(b.as_mut_ptr().cast(), 12, name as *const _) };
@@ -251,7 +251,7 @@ pub fn hs_names_free(ctx: RawTracePointContext) -> i32 {
     // A `struct filename` with its name inline; else the object may be a
     // name too long for that (see `out_of_line`), which only the cache
     // tells: by shape, a name kept out of line is not known (its path is
-    // longer than the entry copy, and gets the re-read at exit).
+    // longer than the entry copy; the decoder leaves its row undecided).
     let (name, uptr) = name_and_uptr(obj);
     if name != obj + ext!(filename_iname) as u64 {
         if !shape {
@@ -262,12 +262,15 @@ pub fn hs_names_free(ctx: RawTracePointContext) -> i32 {
     if uptr == 0 {
         return 0;
     }
-    let which = if spec.path1 != 0 && uptr == arg(&st.args, spec.path1) {
-        1
-    } else if spec.path2 != 0 && uptr == arg(&st.args, spec.path2) {
-        2
-    } else {
-        return 0;
+    // mount's source is no `struct filename`; two arguments at one
+    // address (`rename(p, p)`, `mount(d, d, MS_BIND)`) are taken in turn.
+    let m1 = spec.path1 != 0 && st.nr != ext!(mount_nr) && uptr == arg(&st.args, spec.path1);
+    let m2 = spec.path2 != 0 && uptr == arg(&st.args, spec.path2);
+    let which = match (m1, m2) {
+        (true, true) if st.flags & F_KNAME1 != 0 => 2,
+        (true, _) => 1,
+        (false, true) => 2,
+        _ => return 0,
     };
     let Some(buf) = NAME_SCRATCH.get_ptr_mut(0) else {
         return 0;
@@ -326,15 +329,28 @@ pub fn hs_names_free(ctx: RawTracePointContext) -> i32 {
     let long = n as usize >= USER_PATH_LEN;
     let mut d = err != 0 || differs(buf, user);
     if long && !d {
-        // Same first 255 bytes of a longer name: the whole names decide
-        // (where they are kept, `EXT.long_names`; else no verdict here, and
-        // the re-read at exit gives one). An entry copy that could not be
-        // read whole differs; a kernel copy that cannot be read gives no
-        // verdict.
+        // Same first 255 bytes of a longer name: the whole names decide,
+        // where they are kept (`EXT.long_names`). An entry copy that could
+        // not be read whole differs; a kernel copy that cannot be read gives
+        // no verdict.
         if ext!(long_names) == 0 {
-            return 0;
-        }
-        if st.user_whole & which == 0 {
+            // Not kept (before 5.12): a kernel copy of exactly 255 bytes
+            // (its NUL at byte 255) against a longer entry copy differs; a
+            // longer one gets no verdict here (the decoder leaves the row
+            // undecided).
+            let mut next = 1u8;
+            let r = unsafe {
+                h::bpf_probe_read_kernel(
+                    (&mut next as *mut u8).cast(),
+                    1,
+                    (name + USER_PATH_LEN as u64 - 1) as *const _,
+                )
+            };
+            if r != 0 || next != 0 || !cut {
+                return 0;
+            }
+            d = true;
+        } else if st.user_whole & which == 0 {
             d = true;
         } else {
             let Some((k, _)) = long_key(tid, which, st.ts, name, false) else {

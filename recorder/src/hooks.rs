@@ -14,8 +14,8 @@ use crate::RecordError;
 use crate::btf::Btf;
 
 /// The `EXT` global: offsets for the kernel-name hook (`filename_name` is
-/// `u32::MAX` when [`names_hook_missing`] says the hook cannot run, which
-/// the kernel programs take as "off"), how it knows a name (by the cache,
+/// `u32::MAX` when [`names_hook_missing`] says the hook cannot run; the
+/// programs then also see `long_names` off), how it knows a name (by the cache,
 /// or by shape before 5.12) and whether whole long paths are compared; the
 /// number of ignored directories; `setsid`'s and `mount`'s numbers;
 /// whether records go through ring-buffer dynptrs; `task_btf` is left off

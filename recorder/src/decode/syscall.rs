@@ -175,6 +175,13 @@ impl Decoder {
                     }
                     e.file_path = Some(exit_val);
                 }
+                // A path argument with neither a kernel copy nor a re-read
+                // (before Linux 5.12, one longer than the entry copy whose
+                // first 255 bytes the kernel's agreed with): a failed entry
+                // read is a mismatch; anything else leaves the row undecided,
+                // not "no mismatch" on the strength of the other argument.
+                None if user_err != 0 => mismatch = true,
+                None if user_path.is_some() => undecided = true,
                 None => {}
             }
             match &kname2 {
@@ -195,6 +202,9 @@ impl Decoder {
                     }
                     e.file_target_path = Some(absolutize(&exit2, base2.as_deref()));
                 }
+                // As for the first path.
+                None if h.user_err2 != 0 && h.flags & F_USER_PATH2 != 0 => mismatch = true,
+                None if user_path2.is_some() => undecided = true,
                 None => {}
             }
             e.kernel_source = Some(self.pool.of("names_cache"));
