@@ -32,6 +32,11 @@ fn count(mode: Mode) -> u32 {
     if mode.is_deterministic() { 20 } else { 100 }
 }
 
+/// A directory whose path is longer than the 255 bytes of an entry copy.
+fn long_dir() -> String {
+    format!("/tmp/f/{}/{}", "l".repeat(200), "m".repeat(100))
+}
+
 /// The guest's script: one recording per Phantom mode (with its ground
 /// truth), one of ordinary file work and an exec, then everything as a tar.
 fn guest_script() -> String {
@@ -58,10 +63,16 @@ fn guest_script() -> String {
             n = count(mode)
         );
     }
-    s.push_str(
+    let long = long_dir();
+    let _ = writeln!(
+        s,
         "hindsight record -o /tmp/out/files -- sh -c 'cd /tmp/f && echo hi > a && mv a b && \
          ln -s b c && cat c > /dev/null && chmod 600 b && echo x > d && rm d && \
-         /bin/busybox echo one two three > /dev/null'\n\
+         mkdir -p {long} && echo y > e && mv e {long}/e && \
+         /bin/busybox echo one two three > /dev/null'"
+    );
+    s.push_str(
+        "\
          echo \"HS-RECORDED files $?\"\n\
          tar c -C /tmp out > /tmp/out.tar\n\
          sha256sum /tmp/out.tar\n\
@@ -217,9 +228,19 @@ fn row<'a>(
 
 /// The `files` recording's rows: the rename and the unlink with their
 /// kernel side from `names` (the hook that gave it), the open through a
-/// symlink (no mismatch), the exec with its argv. Returns the manifest.
-fn check_files(tmp: &Path, names: &str) -> Manifest {
+/// symlink (no mismatch), a rename to a path over 255 bytes (`long`: its
+/// verdict), the exec with its argv. Returns the manifest.
+fn check_files(tmp: &Path, names: &str, long: Option<bool>) -> Manifest {
     let (events, manifest, dump) = files(tmp);
+    let to_long = row(&events, "rename*", "e", &dump);
+    // Its target is kept cut (to the 255 bytes of a record's name).
+    let target = to_long.file_target_path.as_deref().unwrap_or("");
+    assert!(
+        target.len() >= 200 && format!("{}/e", long_dir()).starts_with(target),
+        "{dump}"
+    );
+    assert_eq!(to_long.file_path_truncated, Some(true), "{dump}");
+    assert_eq!(to_long.toctou_mismatch, long, "{dump}");
     assert_eq!(manifest.totals.loss_rows, 0);
     let rename = row(&events, "rename*", "a", &dump);
     assert_eq!(rename.file_path.as_deref(), Some("/tmp/f/a"), "{dump}");
@@ -257,7 +278,9 @@ fn records_on_linux_5_10() {
     let Some(tmp) = run_guest("5.10") else {
         return;
     };
-    let manifest = check_files(tmp.path(), "names_cache");
+    // The long path is not compared whole there: no verdict, although the
+    // other path agreed (it was false before, on the other path alone).
+    let manifest = check_files(tmp.path(), "names_cache", None);
     assert!(
         manifest
             .hooks
@@ -277,7 +300,7 @@ fn records_on_linux_6_1() {
     let Some(tmp) = run_guest("6.1") else {
         return;
     };
-    let manifest = check_files(tmp.path(), "names_cache");
+    let manifest = check_files(tmp.path(), "names_cache", Some(false));
     assert!(
         manifest
             .hooks
