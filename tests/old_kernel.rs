@@ -226,12 +226,22 @@ fn row<'a>(
         .unwrap_or_else(|| panic!("no {syscall} row of {user}:\n{dump}"))
 }
 
-/// The `files` recording's rows: the rename and the unlink with their
-/// kernel side from `names` (the hook that gave it), the open through a
-/// symlink (no mismatch), a rename to a path over 255 bytes (`long`: its
-/// verdict), the exec with its argv. Returns the manifest.
-fn check_files(tmp: &Path, names: &str, long: Option<bool>) -> Manifest {
+/// The `files` recording: the kernel-name hook active; the rename and the
+/// unlink with the kernel's copies of their names (`names_cache`), the open
+/// through a symlink (no mismatch), a rename to a path over 255 bytes
+/// (`long`: its verdict), the exec with its argv.
+fn check_files(tmp: &Path, long: Option<bool>) {
+    let names = "names_cache";
     let (events, manifest, dump) = files(tmp);
+    assert!(
+        manifest
+            .hooks
+            .active
+            .iter()
+            .any(|h| h == "raw_tracepoint/kmem_cache_free"),
+        "{:?}",
+        manifest.hooks
+    );
     let to_long = row(&events, "rename*", "e", &dump);
     // Its target is kept cut (to the 255 bytes of a record's name).
     let target = to_long.file_target_path.as_deref().unwrap_or("");
@@ -266,7 +276,6 @@ fn check_files(tmp: &Path, names: &str, long: Option<bool>) -> Manifest {
         "/bin/busybox echo one two three"
     );
     assert_eq!(echo.process_executable.as_deref(), Some("/bin/busybox"));
-    manifest
 }
 
 /// Linux 5.10: no dynptrs, no BTF-typed task pointer, and a
@@ -280,16 +289,7 @@ fn records_on_linux_5_10() {
     };
     // The long path is not compared whole there: no verdict, although the
     // other path agreed (it was false before, on the other path alone).
-    let manifest = check_files(tmp.path(), "names_cache", None);
-    assert!(
-        manifest
-            .hooks
-            .active
-            .iter()
-            .any(|h| h == "raw_tracepoint/kmem_cache_free"),
-        "{:?}",
-        manifest.hooks
-    );
+    check_files(tmp.path(), None);
 }
 
 /// Linux 6.1 (Debian 12), the second kernel whose BTF the offsets are
@@ -300,14 +300,5 @@ fn records_on_linux_6_1() {
     let Some(tmp) = run_guest("6.1") else {
         return;
     };
-    let manifest = check_files(tmp.path(), "names_cache", Some(false));
-    assert!(
-        manifest
-            .hooks
-            .active
-            .iter()
-            .any(|h| h == "raw_tracepoint/kmem_cache_free"),
-        "{:?}",
-        manifest.hooks
-    );
+    check_files(tmp.path(), Some(false));
 }
