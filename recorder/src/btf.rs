@@ -111,10 +111,12 @@ impl Btf {
         })?;
         let name = path.display().to_string();
         if data.starts_with(b"\x7fELF") {
-            let section = elf_section(&data, ".BTF").ok_or_else(|| BtfError::Invalid {
-                path: name.clone(),
-                reason: "ELF file without a .BTF section".into(),
-            })?;
+            let section = crate::elf::Elf::parse(&data)
+                .and_then(|elf| elf.section_by_name(".BTF"))
+                .ok_or_else(|| BtfError::Invalid {
+                    path: name.clone(),
+                    reason: "ELF file without a .BTF section".into(),
+                })?;
             Btf::parse(section, &name)
         } else {
             Btf::parse(&data, &name)
@@ -346,32 +348,6 @@ impl Btf {
         }
         Ok(bits / 8)
     }
-}
-
-/// The bytes of section `name` of a 64-bit little-endian ELF file.
-fn elf_section<'a>(data: &'a [u8], name: &str) -> Option<&'a [u8]> {
-    if data.get(4) != Some(&2) || data.get(5) != Some(&1) {
-        return None;
-    }
-    let u16_at = |o: usize| Some(u16::from_le_bytes(data.get(o..o + 2)?.try_into().ok()?));
-    let u64_at = |o: usize| Some(u64::from_le_bytes(data.get(o..o + 8)?.try_into().ok()?));
-    let shoff = u64_at(0x28)? as usize;
-    let shentsize = u16_at(0x3a)? as usize;
-    let shnum = u16_at(0x3c)? as usize;
-    let shstrndx = u16_at(0x3e)? as usize;
-    let sh = |i: usize| shoff + i * shentsize;
-    let strtab_off = u64_at(sh(shstrndx) + 0x18)? as usize;
-    for i in 0..shnum {
-        let name_off = u32_at(data, sh(i))? as usize;
-        let sname = data.get(strtab_off + name_off..)?;
-        let end = sname.iter().position(|&b| b == 0)?;
-        if &sname[..end] == name.as_bytes() {
-            let off = u64_at(sh(i) + 0x18)? as usize;
-            let size = u64_at(sh(i) + 0x20)? as usize;
-            return data.get(off..off + size);
-        }
-    }
-    None
 }
 
 #[cfg(test)]

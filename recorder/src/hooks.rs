@@ -19,12 +19,14 @@ use crate::btf::Btf;
 /// or by shape before 5.12) and whether whole long paths are compared; the
 /// number of ignored directories; `setsid`'s and `mount`'s numbers;
 /// whether records go through ring-buffer dynptrs; `task_btf` is left off
-/// for the caller to set.
-pub fn ext_config(btf: &Btf, ignore_dirs: usize) -> ExtConfig {
+/// for the caller to set. Beside it, why the kernel-name hook cannot run,
+/// if it cannot ([`names_hook_missing`]).
+pub fn ext_config(btf: &Btf, ignore_dirs: usize) -> (ExtConfig, Option<String>) {
     let opt = |s: &str, f: &str| btf.member_offset(s, f).unwrap_or(u32::MAX);
-    let names_on = names_hook_missing(btf).is_none();
-    let by_shape = names_by_shape(btf);
-    ExtConfig {
+    let missing = names_hook_missing(btf);
+    let names_on = missing.is_none();
+    let by_shape = names_on && names_by_shape(btf);
+    let ext = ExtConfig {
         filename_name: if names_on {
             opt("filename", "name")
         } else {
@@ -41,7 +43,16 @@ pub fn ext_config(btf: &Btf, ignore_dirs: usize) -> ExtConfig {
         dynptr: btf.has_func("bpf_ringbuf_reserve_dynptr") as u32,
         names_by_shape: by_shape as u32,
         long_names: (names_on && !by_shape) as u32,
-    }
+    };
+    (ext, missing)
+}
+
+/// Turns the kernel-name hook off in `ext` (it did not load or attach),
+/// with whole long-path comparison, which needs it.
+pub fn names_off(ext: &mut ExtConfig) {
+    ext.filename_name = u32::MAX;
+    ext.names_by_shape = 0;
+    ext.long_names = 0;
 }
 
 /// Why the kernel-name hook cannot run on this kernel, if it cannot: its

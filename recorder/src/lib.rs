@@ -9,6 +9,7 @@
 pub mod btf;
 pub mod cgroups;
 pub mod decode;
+pub mod elf;
 pub mod flags;
 pub mod hooks;
 pub mod objfile;

@@ -9,6 +9,8 @@
 //! says which cache only from 5.12), so there the map is declared with a
 //! small key that no program uses.
 
+use crate::elf::Elf;
+
 /// An object file's bytes, 8-byte aligned as the ELF parser wants them
 /// (a copy of `include_bytes_aligned!`'s guarantee).
 pub struct Object {
@@ -68,55 +70,19 @@ pub fn map_key_size(obj: &[u8], map: &str) -> Option<u32> {
 /// File offset of the symbol `map`'s definition in the `maps` section of a
 /// little-endian ELF64 object.
 fn map_def_offset(obj: &[u8], map: &str) -> Option<usize> {
-    let u16_at = |o: usize| Some(u16::from_le_bytes(obj.get(o..o + 2)?.try_into().ok()?));
-    let u32_at = |o: usize| Some(u32::from_le_bytes(obj.get(o..o + 4)?.try_into().ok()?));
-    let u64_at = |o: usize| Some(u64::from_le_bytes(obj.get(o..o + 8)?.try_into().ok()?));
-    if !obj.starts_with(b"\x7fELF\x02\x01") {
-        return None;
-    }
-    let shoff = u64_at(0x28)? as usize;
-    let shentsize = u16_at(0x3a)? as usize;
-    let shnum = u16_at(0x3c)? as usize;
-    let shstrndx = u16_at(0x3e)? as usize;
-    let sh = |i: usize| shoff + i * shentsize;
-    // (name offset in its string table, type, link, file offset, size)
-    let section = |i: usize| -> Option<(u32, u32, u32, usize, usize)> {
-        Some((
-            u32_at(sh(i))?,
-            u32_at(sh(i) + 4)?,
-            u32_at(sh(i) + 0x28)?,
-            u64_at(sh(i) + 0x18)? as usize,
-            u64_at(sh(i) + 0x20)? as usize,
-        ))
-    };
-    let name_at = |table: usize, at: u32| -> Option<&[u8]> {
-        let s = obj.get(table + at as usize..)?;
-        Some(&s[..s.iter().position(|&b| b == 0)?])
-    };
-    let shstr = section(shstrndx)?.3;
-    const SHT_SYMTAB: u32 = 2;
-    let symtab = (0..shnum).find(|&i| section(i).is_some_and(|s| s.1 == SHT_SYMTAB))?;
-    let (_, _, link, sym_off, sym_size) = section(symtab)?;
-    let strtab = section(link as usize)?.3;
-    for k in 0..sym_size / 24 {
-        let s = sym_off + k * 24;
-        if name_at(strtab, u32_at(s)?)? != map.as_bytes() {
-            continue;
-        }
+    let elf = Elf::parse(obj)?;
+    elf.symbols().find_map(|sym| {
         // A symbol of that name elsewhere (undefined, absolute, common or
         // in another section) is not the map's definition.
-        let shndx = u16_at(s + 6)? as usize;
-        if shndx == 0 || shndx >= 0xff00 || shndx >= shnum {
-            continue;
+        if sym.name != map.as_bytes() || sym.shndx == 0 || sym.shndx >= 0xff00 {
+            return None;
         }
-        let value = u64_at(s + 8)? as usize;
-        let (sname, _, _, sec_off, sec_size) = section(shndx)?;
-        if name_at(shstr, sname)? != b"maps" || value + 8 > sec_size {
-            continue;
+        let section = elf.section(sym.shndx)?;
+        if elf.name(&section)? != b"maps" || sym.value.checked_add(8)? > section.size {
+            return None;
         }
-        return Some(sec_off + value);
-    }
-    None
+        section.offset.checked_add(sym.value)
+    })
 }
 
 #[cfg(test)]

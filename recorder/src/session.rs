@@ -395,6 +395,7 @@ fn load_verified(
     specs: &[(u32, SyscallSpec)],
     ring_bytes: u32,
     btf: &Btf,
+    names_missing: Option<String>,
 ) -> Result<(Loaded, Result<(), String>), RecordError> {
     if !btf.has_func("bpf_get_current_task_btf") {
         ext.task_btf = 0;
@@ -410,15 +411,14 @@ fn load_verified(
         loaded = load(config, ext, specs, ring_bytes)?;
         load_core(&mut loaded)?;
     }
-    if let Some(reason) = hooks::names_hook_missing(btf) {
+    if let Some(reason) = names_missing {
         return Ok((loaded, Err(reason)));
     }
     match hooks::attach_names(&mut loaded.ebpf) {
         Ok(()) => Ok((loaded, Ok(()))),
         Err(reason) => {
             drop(loaded);
-            ext.filename_name = u32::MAX;
-            ext.long_names = 0;
+            hooks::names_off(ext);
             let mut loaded = load(config, ext, specs, ring_bytes)?;
             load_core(&mut loaded)?;
             Ok((loaded, Err(reason)))
@@ -751,10 +751,17 @@ pub fn record(
         off,
     };
     let ignore_dirs = hooks::ignore_dirs(&opts.ignore_prefixes);
-    let mut ext = hooks::ext_config(&btf, ignore_dirs.len());
+    let (mut ext, names_missing) = hooks::ext_config(&btf, ignore_dirs.len());
     ext.task_btf = opts.task_btf as u32;
     ext.dynptr &= opts.dynptr as u32;
-    let (mut loaded, names) = load_verified(&config, &mut ext, &specs, opts.ring_bytes, &btf)?;
+    let (mut loaded, names) = load_verified(
+        &config,
+        &mut ext,
+        &specs,
+        opts.ring_bytes,
+        &btf,
+        names_missing,
+    )?;
     hooks::fill_ignore_dirs(&mut loaded.ebpf, &ignore_dirs)?;
     // Hold the command before exec and put its pid in the filter first.
     let held: Option<Held> = match &opts.target {
