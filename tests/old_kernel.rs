@@ -229,10 +229,19 @@ fn row<'a>(
 /// The `files` recording: the kernel-name hook active; the rename and the
 /// unlink with the kernel's copies of their names (`names_cache`), the open
 /// through a symlink (no mismatch), a rename to a path over 255 bytes
-/// (`long`: its verdict), the exec with its argv.
-fn check_files(tmp: &Path, long: Option<bool>) {
+/// (`long`: its verdict), the exec with its argv; `features`, the manifest's
+/// `recorder_config.kernel_features` (records, task_reads, kernel_names,
+/// long_paths).
+fn check_files(tmp: &Path, long: Option<bool>, features: [&str; 4]) {
     let names = "names_cache";
     let (events, manifest, dump) = files(tmp);
+    let got = &manifest.recorder_config["kernel_features"];
+    for (key, want) in ["records", "task_reads", "kernel_names", "long_paths"]
+        .into_iter()
+        .zip(features)
+    {
+        assert_eq!(got[key], want, "{key}: {got}");
+    }
     assert!(
         manifest
             .hooks
@@ -289,7 +298,16 @@ fn records_on_linux_5_10() {
     };
     // The long path is not compared whole there: no verdict, although the
     // other path agreed (it was false before, on the other path alone).
-    check_files(tmp.path(), None);
+    check_files(
+        tmp.path(),
+        None,
+        [
+            "ringbuf_output",
+            "probe_read_kernel",
+            "by_shape",
+            "first_255_bytes",
+        ],
+    );
 }
 
 /// Linux 6.1 (Debian 12), the second kernel whose BTF the offsets are
@@ -300,5 +318,9 @@ fn records_on_linux_6_1() {
     let Some(tmp) = run_guest("6.1") else {
         return;
     };
-    check_files(tmp.path(), Some(false));
+    check_files(
+        tmp.path(),
+        Some(false),
+        ["dynptr", "btf", "by_cache", "whole"],
+    );
 }

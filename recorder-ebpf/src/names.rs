@@ -251,10 +251,11 @@ pub fn hs_names_free(ctx: RawTracePointContext) -> i32 {
     // A `struct filename` with its name inline; else the object may be a
     // name too long for that (see `out_of_line`), which only the cache
     // tells: by shape, a name kept out of line is not known (its path is
-    // longer than the entry copy; the decoder leaves its row undecided).
+    // longer than the entry copy; the decoder leaves its row undecided), and
+    // without whole-path comparison (`EXT.long_names`) it is not compared.
     let (name, uptr) = name_and_uptr(obj);
     if name != obj + ext!(filename_iname) as u64 {
-        if !shape {
+        if !shape && ext!(long_names) != 0 {
             out_of_line(st, spec.path1, spec.path2, tid, obj);
         }
         return 0;

@@ -178,6 +178,29 @@ pub fn report_names(outcome: &Result<(), String>, hooks: &mut Hooks) {
     }
 }
 
+/// The `recorder_config.kernel_features` object: how this kernel's records
+/// were made, chosen at load from its BTF (record.md, "Kernels"). `records`
+/// is `dynptr` or `ringbuf_output`; `task_reads` is `btf` or
+/// `probe_read_kernel`; `kernel_names` (the kernel-name hook) is `by_cache`,
+/// `by_shape` or `off`; `long_paths` is `whole` (paths over 255 bytes are
+/// compared whole) or `first_255_bytes`.
+pub fn kernel_features(ext: &ExtConfig, names_active: bool) -> serde_json::Value {
+    let pick = |on: u32, yes: &str, no: &str| -> serde_json::Value {
+        if on != 0 { yes } else { no }.into()
+    };
+    let names = match (names_active, ext.names_by_shape) {
+        (false, _) => "off",
+        (true, 0) => "by_cache",
+        (true, _) => "by_shape",
+    };
+    serde_json::json!({
+        "records": pick(ext.dynptr, "dynptr", "ringbuf_output"),
+        "task_reads": pick(ext.task_btf, "btf", "probe_read_kernel"),
+        "kernel_names": names,
+        "long_paths": pick(ext.long_names, "whole", "first_255_bytes"),
+    })
+}
+
 /// Outcome of loading one trampoline program at start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Probe {

@@ -68,6 +68,12 @@ pub struct RecordOptions {
     /// `bpf_ringbuf_output`, as on older kernels. The records are the same
     /// either way.
     pub dynptr: bool,
+    /// Compare paths longer than an entry copy's 255 bytes whole, where the
+    /// kernel-name hook knows the cache (Linux 5.12 and later; the default).
+    /// Off (or where the kernel refuses the map this needs), such a path
+    /// whose first 255 bytes agree with the kernel's copy gets no verdict,
+    /// as on kernels before 5.12.
+    pub long_names: bool,
 }
 
 impl RecordOptions {
@@ -84,6 +90,7 @@ impl RecordOptions {
             writer: WriterOptions::default(),
             task_btf: true,
             dynptr: true,
+            long_names: true,
         }
     }
 }
@@ -219,6 +226,9 @@ pub struct RecordSummary {
     /// Records went through ring-buffer dynptrs (see
     /// [`RecordOptions::dynptr`]), not `bpf_ringbuf_output`.
     pub dynptr: bool,
+    /// Paths longer than 255 bytes were compared whole (see
+    /// [`RecordOptions::long_names`]).
+    pub long_names: bool,
     /// The recorder's CPU time, start-up included (the manifest's
     /// `totals.recorder_cpu_ns`).
     pub cpu: Option<Duration>,
@@ -400,7 +410,16 @@ fn load_verified(
     if !btf.has_func("bpf_get_current_task_btf") {
         ext.task_btf = 0;
     }
-    let mut loaded = load(config, ext, specs, ring_bytes)?;
+    let mut loaded = match load(config, ext, specs, ring_bytes) {
+        // A kernel may have the hook's cache argument (backported) and still
+        // refuse LONG_NAMES's 4 KiB key (before 5.11): compare without it.
+        Err(e) if ext.long_names != 0 => {
+            log::warn!("paths over 255 bytes are not compared whole: {e}");
+            ext.long_names = 0;
+            load(config, ext, specs, ring_bytes)?
+        }
+        l => l?,
+    };
     if let Err(e) = load_core(&mut loaded) {
         if ext.task_btf == 0 {
             return Err(e);
@@ -754,6 +773,7 @@ pub fn record(
     let (mut ext, names_missing) = hooks::ext_config(&btf, ignore_dirs.len());
     ext.task_btf = opts.task_btf as u32;
     ext.dynptr &= opts.dynptr as u32;
+    ext.long_names &= opts.long_names as u32;
     let (mut loaded, names) = load_verified(
         &config,
         &mut ext,
@@ -829,6 +849,10 @@ pub fn record(
     );
     cfg.insert("ring_buffer_bytes".into(), opts.ring_bytes.into());
     cfg.insert("hook_probes".into(), hook_probes);
+    cfg.insert(
+        "kernel_features".into(),
+        hooks::kernel_features(&ext, names.is_ok()),
+    );
     manifest.recorder_config = cfg;
     let dir_existed = opts.out_dir.exists();
     let created = take_over_dir(&opts.out_dir)
@@ -1004,6 +1028,7 @@ pub fn record(
             .collect(),
         task_btf: ext.task_btf != 0,
         dynptr: ext.dynptr != 0,
+        long_names: ext.long_names != 0,
         cpu: m.totals.recorder_cpu_ns.map(Duration::from_nanos),
         startup_cpu: m.totals.recorder_startup_cpu_ns.map(Duration::from_nanos),
     })

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{can_record, record};
-use hindsight_format::EventKind;
+use hindsight_format::{Event, EventKind};
 
 #[test]
 fn exec_of_a_known_binary_with_argv_and_open() {
@@ -733,6 +733,9 @@ sys.exit(0 if libc.syscall(87, ctypes.c_void_p(addr)) == 0 else 1)  # unlink
         });
         // This kernel (>= 5.19) has dynptrs; the option turns them off.
         assert_eq!(rec.summary.dynptr, dynptr);
+        let want = if dynptr { "dynptr" } else { "ringbuf_output" };
+        let features = &rec.manifest.recorder_config["kernel_features"];
+        assert_eq!(features["records"], want, "{features}");
         assert_eq!(rec.manifest.totals.loss_rows, 0, "{}", rec.dump());
         let mut rows: Vec<Row> = rec
             .events
@@ -849,5 +852,102 @@ sys.exit(90 + ctypes.get_errno())
         );
         assert_eq!(e.toctou_mismatch, Some(false), "{mode}: {}", rec.dump());
         assert_eq!(rec.summary.exit_code, Some(0), "{mode}");
+    }
+}
+
+/// Where whole long-path comparison is off (kernels before 5.12, or one that
+/// refuses the 4 KiB key of the map it needs), a path over 255 bytes whose
+/// first 255 agree with the kernel's copy gets no verdict: never a false
+/// mismatch, also for names the kernel keeps out of line (4 064 bytes or
+/// more). With it on, the same rows are compared whole (false). The
+/// manifest says which.
+#[test]
+fn long_paths_without_whole_comparison_have_no_verdict() {
+    if !can_record("long_paths_without_whole_comparison_have_no_verdict") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().canonicalize().unwrap().display().to_string();
+    let long = |slashes: usize, name: &str| format!("{d}{}{name}", "/".repeat(slashes));
+    let script = r#"cd "$1" && touch a b c && cat "$2" "$3" a > /dev/null && rm "$4" "$5" && \
+        ln -s a "$6" && mv "$7" "$8" && chmod 600 moved"#;
+    let args = [
+        d.clone(),
+        long(300, "a"),
+        long(4070, "b"),
+        long(300, "b"),
+        long(4070, "c"),
+        long(4070, "link"),
+        long(300, "a"),
+        long(4070, "moved"),
+    ];
+    let rows = |long_names: bool| {
+        // The same directory for both runs: what the first made goes.
+        for f in ["link", "moved"] {
+            let _ = std::fs::remove_file(format!("{d}/{f}"));
+        }
+        let mut argv = vec!["/bin/sh", "-c", script, "sh"];
+        argv.extend(args.iter().map(String::as_str));
+        let rec = common::record_opts(&argv, |o| {
+            o.syscalls = "openat,unlinkat,symlinkat,renameat,renameat2,fchmodat".into();
+            o.long_names = long_names;
+        });
+        assert_eq!(rec.summary.exit_code, Some(0), "{}", rec.dump());
+        assert_eq!(rec.summary.long_names, long_names);
+        let features = &rec.manifest.recorder_config["kernel_features"];
+        let want = if long_names {
+            "whole"
+        } else {
+            "first_255_bytes"
+        };
+        assert_eq!(features["long_paths"], want, "{features}");
+        assert_eq!(features["kernel_names"], "by_cache", "{features}");
+        let mine: Vec<Event> = rec
+            .events
+            .iter()
+            .filter(|e| e.ret.is_some_and(|r| r >= 0))
+            .filter(|e| {
+                [&e.file_path, &e.file_path_user, &e.file_target_path]
+                    .iter()
+                    .any(|p| p.as_deref().is_some_and(|p| p.starts_with(&d)))
+            })
+            .cloned()
+            .collect();
+        (mine, rec.dump())
+    };
+    for long_names in [false, true] {
+        let (events, dump) = rows(long_names);
+        let cut = events
+            .iter()
+            .filter(|e| e.file_path_truncated == Some(true))
+            .count();
+        let brief: Vec<_> = events
+            .iter()
+            .map(|e| {
+                (
+                    e.syscall.clone(),
+                    e.file_path.as_ref().map(String::len),
+                    e.file_path_user.as_ref().map(String::len),
+                    e.file_path_truncated,
+                    e.toctou_mismatch,
+                    e.kernel_source.clone(),
+                )
+            })
+            .collect();
+        // Two opens, two unlinks, the symlink and the rename.
+        assert_eq!(cut, 6, "{brief:#?}");
+        for e in &events {
+            let want = match e.file_path_truncated {
+                Some(true) if !long_names => None,
+                _ => Some(false),
+            };
+            assert_eq!(e.toctou_mismatch, want, "long_names {long_names}: {e:?}");
+        }
+        assert!(
+            events
+                .iter()
+                .any(|e| e.syscall.as_deref() == Some("fchmodat")),
+            "{dump}"
+        );
     }
 }

@@ -296,6 +296,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         },
         task_btf: true,
         dynptr: true,
+        long_names: true,
     };
     let stop = spawn::stop_flag();
     let tty = std::io::stderr().is_terminal();
