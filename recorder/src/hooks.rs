@@ -23,7 +23,7 @@ use crate::btf::Btf;
 /// if it cannot ([`names_hook_missing`]).
 pub fn ext_config(btf: &Btf, ignore_dirs: usize) -> (ExtConfig, Option<String>) {
     let opt = |s: &str, f: &str| btf.member_offset(s, f).unwrap_or(u32::MAX);
-    let missing = names_hook_missing(btf);
+    let missing = names_hook_missing(btf).or_else(names_wiped_here);
     let names_on = missing.is_none();
     let by_shape = names_on && names_by_shape(btf);
     let ext = ExtConfig {
@@ -74,6 +74,76 @@ pub fn names_hook_missing(btf: &Btf) -> Option<String> {
         Some(n) if n >= 2 => None,
         _ => Some("this kernel has no kmem_cache_free tracepoint with its object".into()),
     }
+}
+
+/// Why the kernel-name hook would see only wiped names on the running
+/// kernel, if it would ([`names_wiped`] of its release, command line and
+/// `/boot/config-RELEASE`).
+pub fn names_wiped_here() -> Option<String> {
+    let read = |p: &str| std::fs::read_to_string(p).ok();
+    let release = read("/proc/sys/kernel/osrelease")?;
+    let release = release.trim();
+    let cmdline = read("/proc/cmdline").unwrap_or_default();
+    names_wiped(
+        release,
+        &cmdline,
+        read(&format!("/boot/config-{release}")).as_deref(),
+    )
+}
+
+/// Why a freed name is wiped before the hook reads it, if it is: before
+/// Linux 6.1 `kmem_cache_free`'s tracepoint runs after the object was
+/// freed, and `init_on_free` zeroes it there, slab poisoning (`slub_debug`
+/// with `P`) overwrites it. The hook would then never see a name while
+/// the manifest called it active. `config` is the kernel's build
+/// configuration, where known (for the defaults).
+pub fn names_wiped(release: &str, cmdline: &str, config: Option<&str>) -> Option<String> {
+    let mut nums = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|n| n.parse::<u32>().unwrap_or(0));
+    let version = (nums.next()?, nums.next().unwrap_or(0));
+    if version >= (6, 1) {
+        return None;
+    }
+    let built_in =
+        |opt: &str| config.is_some_and(|c| c.lines().any(|l| l.trim() == format!("{opt}=y")));
+    let mut init_on_free = built_in("CONFIG_INIT_ON_FREE_DEFAULT_ON");
+    let mut poison = built_in("CONFIG_SLUB_DEBUG_ON");
+    for arg in cmdline.split_whitespace() {
+        let (key, value) = arg.split_once('=').unwrap_or((arg, ""));
+        match key {
+            // kstrtobool: 1/y/on, 0/n/off.
+            "init_on_free" => {
+                let v = value.to_ascii_lowercase();
+                if v.starts_with(['1', 'y']) || v == "on" {
+                    init_on_free = true;
+                } else if v.starts_with(['0', 'n']) || v == "off" {
+                    init_on_free = false;
+                }
+            }
+            // Bare, or flags (before a `,` cache list) with P, or none
+            // (all); `-` turns debugging off. A list of caches without
+            // names_cache leaves it alone.
+            "slub_debug" => {
+                poison = value.split(';').any(|block| {
+                    let (flags, caches) = block.split_once(',').unwrap_or((block, ""));
+                    let flags = flags.to_ascii_lowercase();
+                    let on = flags.is_empty() || flags.contains('p');
+                    on && !flags.starts_with('-')
+                        && (caches.is_empty() || caches.split(',').any(|c| c == "names_cache"))
+                });
+            }
+            _ => {}
+        }
+    }
+    let why = match (init_on_free, poison) {
+        (false, false) => return None,
+        (true, _) => "init_on_free",
+        (false, true) => "slab poisoning (slub_debug)",
+    };
+    Some(format!(
+        "{why} wipes a freed name before kmem_cache_free's tracepoint runs on this kernel          ({release}; it runs first from Linux 6.1), so the hook would see none"
+    ))
 }
 
 /// Whether the kernel-name hook must know a `struct filename` by its shape:
@@ -290,4 +360,51 @@ pub fn report_probes(probes: &[Probe], hooks: &mut Hooks) -> serde_json::Value {
         }
     }
     serde_json::Value::Object(obj)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_wiped;
+
+    #[test]
+    fn names_are_wiped_only_before_6_1_with_init_on_free_or_poisoning() {
+        let old = "5.10.0-43-cloud-amd64";
+        let quiet = "console=ttyS0 quiet";
+        assert_eq!(names_wiped(old, quiet, None), None);
+        for on in ["init_on_free=1", "init_on_free=on", "init_on_free=Y"] {
+            let why = names_wiped(old, &format!("{quiet} {on}"), None).expect(on);
+            assert!(why.contains("init_on_free") && why.contains(old), "{why}");
+        }
+        assert_eq!(
+            names_wiped(old, "init_on_free=1 init_on_free=0", None),
+            None
+        );
+        // Not from 6.1 on: the tracepoint runs before the free.
+        assert_eq!(
+            names_wiped("6.1.0-56-cloud-amd64", "init_on_free=1", None),
+            None
+        );
+        assert_eq!(names_wiped("6.18.0", "slub_debug", None), None);
+        assert!(names_wiped("6.0.19", "init_on_free=1", None).is_some());
+        // The build's default, and a command line that overrides it.
+        let config = "# comment\nCONFIG_INIT_ON_FREE_DEFAULT_ON=y\n";
+        assert!(names_wiped(old, quiet, Some(config)).is_some());
+        assert_eq!(names_wiped(old, "init_on_free=off", Some(config)), None);
+        let debug_on = "CONFIG_SLUB_DEBUG_ON=y\n";
+        assert!(names_wiped(old, quiet, Some(debug_on)).is_some());
+        assert_eq!(names_wiped(old, "slub_debug=-", Some(debug_on)), None);
+        // slub_debug: bare, with P, for names_cache; not without P or for
+        // other caches only.
+        for on in [
+            "slub_debug",
+            "slub_debug=FZP",
+            "slub_debug=p,names_cache,dentry",
+        ] {
+            let why = names_wiped(old, on, None).expect(on);
+            assert!(why.contains("slub_debug"), "{why}");
+        }
+        for off in ["slub_debug=FZ", "slub_debug=P,dentry", "slub_debug=-"] {
+            assert_eq!(names_wiped(old, off, None), None, "{off}");
+        }
+    }
 }
