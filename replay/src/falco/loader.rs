@@ -124,6 +124,12 @@ pub struct ListDef {
     pub items: Vec<String>,
     /// Definition site.
     pub pos: ItemPos,
+    /// Load-order position of its first definition (Falco's `index`).
+    pub index: usize,
+    /// Load-order position of its latest definition, `append` or
+    /// `override` (Falco's `visibility`): lists and macros whose `index` is
+    /// below it are visible to it.
+    pub visibility: usize,
 }
 
 /// A macro after merging.
@@ -135,6 +141,11 @@ pub struct MacroDef {
     pub cond: CondText,
     /// Definition site.
     pub pos: ItemPos,
+    /// Load-order position of its first definition (Falco's `index`).
+    pub index: usize,
+    /// Load-order position of its latest definition, `append` or
+    /// `override` (Falco's `visibility`).
+    pub visibility: usize,
 }
 
 /// One exception of a rule.
@@ -194,6 +205,9 @@ pub struct Collected {
     pub warnings: Vec<String>,
     /// Items read, before merging: rules, macros, lists.
     pub items_read: (usize, usize, usize),
+    /// Load-order counter: one step per rule, macro or list item merged
+    /// (Falco's `m_cur_index`).
+    seq: usize,
     list_idx: BTreeMap<String, usize>,
     macro_idx: BTreeMap<String, usize>,
     rule_idx: BTreeMap<String, usize>,
@@ -353,7 +367,10 @@ impl Collected {
             name: name.to_string(),
             items,
             pos,
+            index: self.seq,
+            visibility: self.seq,
         };
+        self.seq += 1;
         merge(&mut self.lists, &mut self.list_idx, append, mode, def)
     }
 
@@ -371,7 +388,10 @@ impl Collected {
             name: name.to_string(),
             cond,
             pos,
+            index: self.seq,
+            visibility: self.seq,
         };
+        self.seq += 1;
         merge(&mut self.macros, &mut self.macro_idx, append, mode, def)
     }
 
@@ -382,6 +402,7 @@ impl Collected {
         pos: ItemPos,
         append: bool,
     ) -> Result<(), String> {
+        self.seq += 1;
         let exceptions = it
             .exceptions
             .iter()
@@ -565,6 +586,8 @@ trait Mergeable {
     fn extend(&mut self, other: Self);
     /// `override: replace`: takes `other`'s body, keeping this definition site.
     fn replace(&mut self, other: Self);
+    /// `(index, visibility)`.
+    fn order(&mut self) -> (&mut usize, &mut usize);
 }
 
 impl Mergeable for ListDef {
@@ -577,6 +600,9 @@ impl Mergeable for ListDef {
     }
     fn replace(&mut self, other: Self) {
         self.items = other.items;
+    }
+    fn order(&mut self) -> (&mut usize, &mut usize) {
+        (&mut self.index, &mut self.visibility)
     }
 }
 
@@ -591,25 +617,41 @@ impl Mergeable for MacroDef {
     fn replace(&mut self, other: Self) {
         self.cond = other.cond;
     }
+    fn order(&mut self) -> (&mut usize, &mut usize) {
+        (&mut self.index, &mut self.visibility)
+    }
 }
 
 /// Adds `def` as Falco's loader does: appends to or replaces an earlier
-/// definition, or (plain redefinition) supersedes it in place.
+/// definition, or (plain redefinition) supersedes it in place. Each of these
+/// makes `def`'s position the definition's visibility; a redefinition keeps
+/// the first definition's index (`define_info`, `append_info`,
+/// `replace_info` in Falco's collector).
 fn merge<T: Mergeable>(
     defs: &mut Vec<T>,
     idx: &mut BTreeMap<String, usize>,
     append: bool,
     mode: Option<Mode>,
-    def: T,
+    mut def: T,
 ) -> Result<(), String> {
     let append = append || mode == Some(Mode::Append);
+    let at = *def.order().1;
     match (idx.get(def.name()).copied(), append, mode) {
-        (Some(i), true, _) => defs[i].extend(def),
-        (Some(i), false, Some(Mode::Replace)) => defs[i].replace(def),
+        (Some(i), true, _) => {
+            defs[i].extend(def);
+            *defs[i].order().1 = at;
+        }
+        (Some(i), false, Some(Mode::Replace)) => {
+            defs[i].replace(def);
+            *defs[i].order().1 = at;
+        }
         (None, true, _) | (None, false, Some(_)) => {
             return Err(format!("{} '{}' has not been defined", T::KIND, def.name()));
         }
-        (_, false, _) => {
+        (prev, false, _) => {
+            if let Some(i) = prev {
+                *def.order().0 = *defs[i].order().0;
+            }
             let name = def.name().to_string();
             insert(defs, idx, &name, def);
         }

@@ -8,8 +8,10 @@
 //! result is the same for every construct Falco accepts: a bare value inside
 //! `( ... )` (or an identifier after `in`/`intersects`/`pmatch`) that names a
 //! list is replaced by the list's items; list items that are themselves
-//! quoted (`'"(systemd)"'`) are unquoted; lists may use lists defined before
-//! them.
+//! quoted (`'"(systemd)"'`) are unquoted; a list may use lists defined
+//! before its latest definition, `append` or `override` (Falco's
+//! visibility), and names left over are replaced by later lists as Falco's
+//! substitution, list by list in definition order, replaces them.
 
 use std::collections::BTreeMap;
 
@@ -30,27 +32,65 @@ pub struct ResolvedRule {
     pub expr: Expr,
 }
 
-/// Expands lists (each list may use lists defined before it).
-pub fn expand_lists(col: &Collected) -> BTreeMap<String, Vec<String>> {
-    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (i, l) in col.lists.iter().enumerate() {
-        let mut items = Vec::new();
-        for it in &l.items {
-            match (col.list_index(it), out.get(it)) {
-                (Some(j), Some(sub)) if j < i => items.extend(sub.iter().cloned()),
-                _ => items.push(it.clone()),
+/// Compiles lists as Falco's `compile_list_infos` does, in definition
+/// order: an item naming a list whose first definition comes before this
+/// list's latest definition, `append` or `override` is replaced by that
+/// list's items as written (one level: Falco substitutes list names inside
+/// them later, see [`substitute`]).
+pub fn expand_lists(col: &Collected) -> Vec<(String, Vec<String>)> {
+    col.lists
+        .iter()
+        .map(|l| {
+            let mut items = Vec::new();
+            for it in &l.items {
+                match col.list(it) {
+                    Some(r) if r.index < l.visibility => items.extend(r.items.iter().cloned()),
+                    _ => items.push(it.clone()),
+                }
             }
+            (l.name.clone(), items)
+        })
+        .collect()
+}
+
+/// Replaces list names among `values` as Falco's text substitution does:
+/// each list in definition order replaces the bare values that name it
+/// (so a list name left in an earlier list's items is replaced by a later
+/// list, never by an earlier one). Items written in quotes or with a space
+/// are strings, never list names.
+fn substitute(lists: &[(String, Vec<String>)], mut values: Vec<Value>) -> Vec<Value> {
+    for (name, items) in lists {
+        if !values.iter().any(|v| !v.quoted && v.text == *name) {
+            continue;
         }
-        out.insert(l.name.clone(), items);
+        let mut out = Vec::with_capacity(values.len() + items.len());
+        for v in values {
+            if v.quoted || v.text != *name {
+                out.push(v);
+                continue;
+            }
+            out.extend(items.iter().map(|i| {
+                let text = list_item(i);
+                Value {
+                    quoted: text != *i || i.contains(' '),
+                    text,
+                    span: v.span,
+                }
+            }));
+        }
+        values = out;
     }
-    out
+    values
 }
 
 /// Parses, expands and checks everything. Errors are pushed to `diags`.
 pub struct Resolver<'a> {
     col: &'a Collected,
     sources: &'a mut SourceMap,
-    lists: BTreeMap<String, Vec<String>>,
+    /// Compiled lists, in definition order.
+    lists: Vec<(String, Vec<String>)>,
+    /// List name → position in `lists`.
+    list_pos: BTreeMap<String, usize>,
     macros: BTreeMap<String, Option<Expr>>,
 }
 
@@ -62,10 +102,16 @@ impl<'a> Resolver<'a> {
         diags: &mut Vec<Diagnostic>,
     ) -> Self {
         let lists = expand_lists(col);
+        let list_pos = lists
+            .iter()
+            .enumerate()
+            .map(|(i, (n, _))| (n.clone(), i))
+            .collect();
         let mut r = Resolver {
             col,
             sources,
             lists,
+            list_pos,
             macros: BTreeMap::new(),
         };
         for m in &col.macros {
@@ -238,7 +284,7 @@ impl<'a> Resolver<'a> {
                     ))));
                 }
                 let Some(body) = self.macros.get(name.as_str()) else {
-                    let (msg, help) = if self.lists.contains_key(name.as_str()) {
+                    let (msg, help) = if self.list_pos.contains_key(name.as_str()) {
                         (
                             format!(
                                 "'{name}' is a list, not a macro; lists go on the right of 'in'"
@@ -275,22 +321,11 @@ impl<'a> Resolver<'a> {
     fn expand_rhs(&self, rhs: &mut Rhs, owner: &str) -> Result<(), Option<Box<Diagnostic>>> {
         match rhs {
             Rhs::List(values, _) => {
-                let mut out = Vec::with_capacity(values.len());
-                for v in values.drain(..) {
-                    match (v.quoted, self.lists.get(&v.text)) {
-                        (false, Some(items)) => out.extend(items.iter().map(|i| Value {
-                            text: list_item(i),
-                            span: v.span,
-                            quoted: true,
-                        })),
-                        _ => out.push(v),
-                    }
-                }
-                *values = out;
+                *values = substitute(&self.lists, std::mem::take(values));
             }
             Rhs::ListName(v) => {
-                let Some(items) = self.lists.get(&v.text) else {
-                    let help = suggest(&v.text, self.lists.keys().map(String::as_str))
+                if !self.list_pos.contains_key(&v.text) {
+                    let help = suggest(&v.text, self.list_pos.keys().map(String::as_str))
                         .map(|s| format!("did you mean '{s}'?"));
                     return Err(Some(Box::new(diag(
                         self.sources,
@@ -301,17 +336,11 @@ impl<'a> Resolver<'a> {
                     ))));
                 };
                 let span = v.span;
-                *rhs = Rhs::List(
-                    items
-                        .iter()
-                        .map(|i| Value {
-                            text: list_item(i),
-                            span,
-                            quoted: true,
-                        })
-                        .collect(),
-                    span,
-                );
+                let start = Value {
+                    quoted: false,
+                    ..v.clone()
+                };
+                *rhs = Rhs::List(substitute(&self.lists, vec![start]), span);
             }
             Rhs::Value(_) | Rhs::Operand(_) => {}
         }
