@@ -477,3 +477,16 @@ fn script_file_runs_every_statement() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), "some\ntrue\ntwo\n2\n");
 }
+
+#[test]
+fn csv_of_an_empty_result_has_its_header() {
+    let sql = "SELECT pid, exe FROM processes WHERE pid < 0";
+    let o = query(&[sql, "--format", "csv"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "pid,exe\n");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("none.csv");
+    let o = query(&[sql, "--format", "csv", "-o", file.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "pid,exe\n");
+}

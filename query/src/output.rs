@@ -163,7 +163,8 @@ pub struct ResultWriter<W: Write + Send> {
 
 enum Inner<W: Write + Send> {
     Table(W, Vec<RecordBatch>, SchemaRef),
-    Csv(datafusion::arrow::csv::Writer<W>),
+    /// The writer, the schema, and whether a batch (so the header) was written.
+    Csv(datafusion::arrow::csv::Writer<W>, SchemaRef, bool),
     Json(datafusion::arrow::json::ArrayWriter<W>),
     Jsonl(datafusion::arrow::json::LineDelimitedWriter<W>),
     Parquet(ArrowWriter<W>),
@@ -179,6 +180,8 @@ impl<W: Write + Send> ResultWriter<W> {
                     .with_header(true)
                     .with_timestamp_tz_format("%Y-%m-%dT%H:%M:%S%.6f%:z".into())
                     .build(out),
+                schema,
+                false,
             ),
             // Every column in every object, nulls as `null` (as `replay`
             // writes them): scripts see the same keys on every row.
@@ -209,7 +212,10 @@ impl<W: Write + Send> ResultWriter<W> {
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), ArrowError> {
         match &mut self.inner {
             Inner::Table(_, batches, _) => batches.push(batch.clone()),
-            Inner::Csv(w) => w.write(&nested_as_text(batch)?)?,
+            Inner::Csv(w, _, wrote) => {
+                w.write(&nested_as_text(batch)?)?;
+                *wrote = true;
+            }
             Inner::Json(w) => w.write(batch)?,
             Inner::Jsonl(w) => w.write(batch)?,
             Inner::Parquet(w) => w
@@ -219,7 +225,8 @@ impl<W: Write + Send> ResultWriter<W> {
         Ok(())
     }
 
-    /// Ends the output (closes the JSON array, writes the Parquet footer).
+    /// Ends the output (closes the JSON array, writes the Parquet footer,
+    /// writes the CSV header of a result without rows).
     pub fn finish(self) -> Result<(), ArrowError> {
         match self.inner {
             Inner::Table(mut out, batches, schema) => {
@@ -231,7 +238,11 @@ impl<W: Write + Send> ResultWriter<W> {
                 writeln!(out, "{text}")?;
                 out.flush()?;
             }
-            Inner::Csv(w) => {
+            Inner::Csv(mut w, schema, wrote) => {
+                // No rows still gives the header: the schema is known.
+                if !wrote {
+                    w.write(&nested_as_text(&RecordBatch::new_empty(schema))?)?;
+                }
                 let mut out = w.into_inner();
                 out.flush()?;
             }
