@@ -1,5 +1,6 @@
 //! Sigma rules through the command line: `hindsight sigma check|fields`, the
-//! note `replay` prints about rules that do not run, bad rule files (file,
+//! notes `replay` prints about rules that do not run or name fields no
+//! recording fills, bad rule files (file,
 //! rule id, line, column and what is wrong on stderr; exit 2) and `--help`.
 
 use std::path::PathBuf;
@@ -143,6 +144,38 @@ fn replay_notes_rules_that_do_not_run() {
         "{}",
         text(&quiet.stderr)
     );
+}
+
+/// A rule that runs but names fields no recording fills (a filter on
+/// `OriginalFileName`, a misspelled `CommandLIne`) gets one note on stderr
+/// from `replay`, as `sigma check` says: such a filter never excludes.
+#[test]
+fn replay_notes_fields_a_rule_never_fills() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = dir.path().join("cat.yml");
+    std::fs::write(
+        &rule,
+        "title: cat not original\nid: cat-not-original\nlogsource:\n  product: linux\n  category: process_creation\n\
+         detection:\n  selection:\n    Image|endswith: /cat\n  filter:\n    OriginalFileName: cat\n\
+         \x20 typo:\n    CommandLIne: xyz\n  condition: selection and not filter and not typo\nlevel: low\n",
+    )
+    .unwrap();
+    let rule = rule.to_str().unwrap();
+    let out = hindsight(&["replay", "fixtures/recordings/intrusion", "--rules", rule]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let notes: Vec<&str> = stderr.lines().filter(|l| l.starts_with("note:")).collect();
+    assert_eq!(
+        notes,
+        [format!(
+            "note: {rule}:1: rule 'cat-not-original' names fields recordings never fill \
+             (null in every event): CommandLIne (did you mean CommandLine?), OriginalFileName"
+        )],
+        "{stderr}"
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 3, "{stdout}");
+    assert!(!stdout.contains("never"), "{stdout}");
 }
 
 /// Each bad rule file is reported by `replay` and `sigma check` with the

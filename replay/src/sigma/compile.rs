@@ -10,7 +10,7 @@
 use crate::diag::Diagnostic;
 use crate::field::{Col, Field, Kind};
 use crate::ir::{self, Expr, Literal, Op, Part, Priority, Rhs, Test};
-use crate::lang::{RuleLanguage, SourceFile};
+use crate::lang::{Remarks, RuleLanguage, SourceFile};
 
 use super::condition::Cond;
 use super::detection::{CmpOp, FieldMatch, Matcher, Search};
@@ -37,20 +37,57 @@ impl RuleLanguage for Sigma {
     }
 
     fn compile(&self, files: &[SourceFile]) -> Result<Vec<ir::Rule>, Vec<Diagnostic>> {
+        self.compile_with_remarks(files).map(|(rules, _)| rules)
+    }
+
+    /// Notes one line per running rule that names fields recordings never
+    /// fill (`Compiled::unfilled`): selections on them never match, so a
+    /// filter on one never excludes anything.
+    fn compile_with_remarks(
+        &self,
+        files: &[SourceFile],
+    ) -> Result<(Vec<ir::Rule>, Remarks), Vec<Diagnostic>> {
         let mut rules = Vec::new();
+        let mut notes = Vec::new();
         let mut errors = Vec::new();
         for f in files {
             match super::load_str(&f.path, &f.text) {
-                Ok(loaded) => rules.extend(loaded.into_iter().map(|r| to_ir(&Compiled::new(r)))),
+                Ok(loaded) => {
+                    for r in loaded {
+                        let c = Compiled::new(r);
+                        if let Some(n) = unfilled_note(&c) {
+                            notes.push(n);
+                        }
+                        rules.push(to_ir(&c));
+                    }
+                }
                 Err(e) => errors.push(diagnostic(&e, &f.text)),
             }
         }
         if errors.is_empty() {
-            Ok(rules)
+            let remarks = Remarks {
+                notes,
+                ..Remarks::default()
+            };
+            Ok((rules, remarks))
         } else {
             Err(errors)
         }
     }
+}
+
+/// `FILE:LINE: rule 'ID' names fields recordings never fill …` for a rule
+/// that runs although some of its fields are never filled.
+fn unfilled_note(c: &Compiled) -> Option<String> {
+    (c.applicability == Applicability::Applicable && !c.unfilled.is_empty()).then(|| {
+        format!(
+            "{}:{}: rule '{}' names fields recordings never fill (null in every event): {}",
+            c.rule.file,
+            c.rule.pos.line,
+            c.rule.id,
+            c.unfilled.join(", ")
+        )
+    })
 }
 
 /// A load error as a [`Diagnostic`] pointing into `text` (the file's text):
