@@ -189,7 +189,7 @@ fn recover_salvages_a_killed_recording() {
         RecordingWriter::create(&dir, Manifest::default(), WriterOptions::default()).unwrap();
     w.append(&events).unwrap();
     w.flush().unwrap();
-    std::mem::forget(w); // as if killed
+    w.abandon(); // as if killed
 
     let o = bin()
         .args(["info", "--format", "json"])
@@ -286,4 +286,38 @@ fn record_of_a_command_that_cannot_run_leaves_nothing() {
     let err = text(&o.stderr);
     assert_eq!(err.matches("cannot run").count(), 1, "{err}");
     assert!(!dir.exists(), "{:?}", std::fs::read_dir(&dir).ok());
+}
+
+/// `recover` on a recording whose writer is still running refuses, names the
+/// reason and changes nothing; the writer goes on and finishes every row.
+/// (It used to take the writer's temporary segment away: the recorder then
+/// failed and the rows after that moment were lost.)
+#[test]
+fn recover_refuses_a_recording_still_being_written() {
+    use hindsight_format::generate::{Generator, GeneratorConfig};
+    use hindsight_format::{Manifest, RecordingWriter, WriterOptions};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("rec");
+    let events = Generator::new(GeneratorConfig {
+        events: 3000,
+        ..Default::default()
+    })
+    .next_batch(3000);
+    let mut w =
+        RecordingWriter::create(&dir, Manifest::default(), WriterOptions::default()).unwrap();
+    w.append(&events[..1500]).unwrap();
+    w.flush().unwrap();
+    let o = bin().arg("recover").arg(&dir).output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stdout));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("still writing") && err.contains(&dir.display().to_string()),
+        "{err}"
+    );
+    w.append(&events[1500..]).unwrap();
+    let manifest = w.finish().unwrap();
+    assert!(manifest.complete);
+    assert_eq!(manifest.rows(), 3000);
+    let o = bin().arg("recover").arg(&dir).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
 }

@@ -20,6 +20,7 @@ pub mod errno;
 pub mod error;
 pub mod event;
 pub mod generate;
+pub mod lock;
 pub mod manifest;
 pub mod reader;
 pub mod recover;

@@ -71,6 +71,8 @@ pub fn recover(dir: &Path) -> Result<RecoveryReport> {
         }
         Err(e) => return Err(e),
     };
+    // Not under a live writer, nor beside another recovery.
+    let _lock = crate::lock::lock_dir(dir)?;
     // Half-written output of an earlier recovery that stopped, or of a
     // writer that was rewriting a segment sorted (its rows are in the
     // segment's temporary file).

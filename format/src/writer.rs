@@ -193,6 +193,8 @@ pub struct RecordingWriter {
     failure: Option<String>,
     /// `totals.loss_rows` of the committed segments (deleted ones included).
     committed_loss_rows: u64,
+    /// The directory's lock, held while this writer lives ([`crate::lock`]).
+    lock: Option<crate::lock::DirLock>,
 }
 
 impl RecordingWriter {
@@ -223,6 +225,7 @@ impl RecordingWriter {
         for d in [dir.to_path_buf(), dir.join("events"), dir.join(SPOOL_DIR)] {
             b.create(&d).map_err(|e| FormatError::io(&d, e))?;
         }
+        let lock = crate::lock::lock_dir(dir)?;
         if opts.segment_rows == 0 || opts.batch_rows == 0 || opts.row_group_rows == 0 {
             return Err(FormatError::Invalid(
                 "segment_rows, batch_rows and row_group_rows must be at least 1".into(),
@@ -257,6 +260,7 @@ impl RecordingWriter {
             reserve: Some(reserve),
             failure: None,
             committed_loss_rows,
+            lock: Some(lock),
         })
     }
 
@@ -530,6 +534,14 @@ impl RecordingWriter {
             }
         }
         Ok(())
+    }
+
+    /// Stops this writer as its process being killed would: nothing more is
+    /// written, flushed or removed, and the directory's lock is released.
+    /// For crash tests ([`crate::recover()`] refuses a locked recording).
+    pub fn abandon(mut self) {
+        self.lock.take();
+        std::mem::forget(self);
     }
 
     /// Commits the last segment, writes the manifest with `complete: true`

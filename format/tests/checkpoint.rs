@@ -49,7 +49,7 @@ fn busy_writer_checkpoints_and_a_crash_keeps_every_flushed_row() {
     assert!(size(&spool) > empty_spool);
 
     w.append(&ev[5_300..]).unwrap(); // never flushed: lost by the "kill"
-    std::mem::forget(w);
+    w.abandon();
 
     let rec = Recording::open(&dir).unwrap();
     assert_eq!(rec.salvaged_rows(), 5_300);
@@ -80,7 +80,7 @@ fn crash_between_checkpoint_and_spool_restart_reads_no_row_twice() {
     let generation0 = fs::read(&spool).unwrap();
     w.append(&ev[400..]).unwrap();
     w.flush().unwrap(); // checkpoint of generation 0, spool restarted
-    std::mem::forget(w);
+    w.abandon();
     // As if the writer died before renaming the new spool into place.
     fs::write(&spool, generation0).unwrap();
 
@@ -129,7 +129,7 @@ fn unreadable_checkpoint_keeps_the_temporary_file_and_salvages_the_spool() {
     w.flush().unwrap(); // checkpoint
     w.append(&ev[2_000..]).unwrap();
     w.flush().unwrap(); // spool, generation 1
-    std::mem::forget(w);
+    w.abandon();
     let part = dir.join("events/.part-000000.parquet.tmp");
     let f = fs::OpenOptions::new().write(true).open(&part).unwrap();
     f.set_len(100).unwrap(); // the row groups are gone
@@ -164,7 +164,7 @@ fn rows_of_a_later_generation_follow_a_later_checkpoint() {
         w.append(&ev[range]).unwrap();
         w.flush().unwrap(); // checkpoint, spool, checkpoint, spool
     }
-    std::mem::forget(w);
+    w.abandon();
     assert_eq!(read_all(&dir), ev);
     recover(&dir).unwrap();
     assert_eq!(read_all(&dir), ev);
@@ -227,7 +227,7 @@ fn a_segment_committed_but_not_yet_listed_is_read_whole() {
         (fs::read(&spool).unwrap(), fs::read(&checkpoint).unwrap());
     w.append(&ev[3_000..]).unwrap(); // segment 0 committed at 5 000 rows
     w.flush().unwrap(); // 500 rows of segment 1 in its spool
-    std::mem::forget(w);
+    w.abandon();
     // As if the writer died before rewriting the manifest and cleaning up.
     fs::write(dir.join("manifest.json"), manifest).unwrap();
     fs::write(&spool, spool_bytes).unwrap();

@@ -85,7 +85,7 @@ fn killed_writer_loses_nothing_flushed() {
     w.append(&ev[..11_000]).unwrap();
     w.flush().unwrap();
     w.append(&ev[11_000..]).unwrap(); // never flushed: lost by the "kill"
-    std::mem::forget(w); // like SIGKILL: no destructor, no finish
+    w.abandon(); // like SIGKILL: no destructor, no finish
 
     let m = Manifest::read(&dir).unwrap();
     assert!(!m.complete);
@@ -152,7 +152,7 @@ fn torn_spool_is_salvaged_up_to_the_tear_and_kept() {
     let mut w = RecordingWriter::create(&dir, header(), opts).unwrap();
     w.append(&ev).unwrap();
     w.flush().unwrap();
-    std::mem::forget(w);
+    w.abandon();
     let spool = dir.join("spool/spool-000000.arrows");
     let len = fs::metadata(&spool).unwrap().len();
     let f = fs::OpenOptions::new().write(true).open(&spool).unwrap();
