@@ -490,3 +490,50 @@ fn csv_of_an_empty_result_has_its_header() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "pid,exe\n");
 }
+
+/// A partition directory named like a column (`host_name=web-1`, `seq=5`)
+/// is not a column twice (before: DataFusion's "duplicate qualified field
+/// name events.host_name", naming no directory): the column keeps each
+/// row's own value, keys above it stay columns, and a warning names it.
+#[test]
+fn partition_keys_named_like_columns_are_not_added() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    copy_synthetic_small(&tree.join("site=eu/host_name=web-1/date=2026-11-20/rec"));
+    copy_synthetic_small(&tree.join("site=us/host_name=db-1/date=2026-11-20/rec"));
+    let o = bin()
+        .arg("query")
+        .arg(&tree)
+        .args([
+            "SELECT site, count(DISTINCT host_name) AS hosts, count(*) AS n \
+             FROM events GROUP BY site ORDER BY site",
+            "--format",
+            "csv",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout(&o),
+        "site,hosts,n\neu,1,20000\nus,1,20000\n",
+        "{}",
+        stderr(&o)
+    );
+    let err = stderr(&o);
+    assert!(
+        err.contains("/host_name=") && err.contains("column host_name") && err.contains("(date)"),
+        "{err}"
+    );
+    let seq = dir.path().join("seq");
+    copy_synthetic_small(&seq.join("seq=5/rec"));
+    let o = bin()
+        .arg("query")
+        .arg(&seq)
+        .args([
+            "SELECT count(*) AS n, min(seq) >= 0 AS own FROM events",
+            "--format",
+            "csv",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&o), "n,own\n20000,true\n", "{}", stderr(&o));
+}

@@ -110,6 +110,8 @@ pub async fn resolve(path: &str) -> Result<Input, QueryError> {
     // segment must be under the same keys. A segment read later (looked up again, or listed
     // with an unfinished recording's spool) is in a recording whose manifest is checked here.
     let mut layout: Option<(StorePath, Vec<String>)> = None;
+    // The first partition directory that cannot be a column: (its path, its key, the keys below).
+    let mut unusable: Option<(String, String, Vec<String>)> = None;
     for meta in listing {
         let rel: Vec<String> = match meta.location.prefix_match(&root) {
             Some(parts) => parts.map(|p| p.as_ref().to_string()).collect(),
@@ -123,8 +125,18 @@ pub async fn resolve(path: &str) -> Result<Input, QueryError> {
         if !is_manifest && !is_segment {
             continue;
         }
-        let partitions = hive_partitions(&rel);
+        let mut partitions = hive_partitions(&rel);
         let keys: Vec<String> = partitions.iter().map(|(k, _)| k.clone()).collect();
+        let usable = usable_partitions(&keys);
+        if usable < keys.len() && unusable.is_none() {
+            let dir = rel[..=usable].join("/");
+            unusable = Some((
+                format!("{}/{dir}", path.trim_end_matches('/')),
+                keys[usable].clone(),
+                keys[usable + 1..].to_vec(),
+            ));
+        }
+        partitions.truncate(usable);
         match &layout {
             None => layout = Some((meta.location.clone(), keys)),
             Some((first, first_keys)) if *first_keys != keys => {
@@ -178,9 +190,29 @@ pub async fn resolve(path: &str) -> Result<Input, QueryError> {
     // A tree without a row has no partition columns.
     let has_rows = !segments.is_empty() || unfinished.iter().any(|u| !u.rows.is_empty());
     let partition_keys = match layout {
-        Some((_, keys)) if has_rows => keys,
+        Some((_, mut keys)) if has_rows => {
+            keys.truncate(usable_partitions(&keys));
+            keys
+        }
         _ => Vec::new(),
     };
+    if let Some((dir, key, below)) = unusable
+        && has_rows
+    {
+        let below = match below.as_slice() {
+            [] => String::new(),
+            keys => format!(
+                ", nor are the partition keys below it ({})",
+                keys.join(", ")
+            ),
+        };
+        let why = if hindsight_format::COLUMNS.iter().any(|c| c.name == key) {
+            format!("named like the column {key} of events (which holds each row's own value)")
+        } else {
+            format!("that repeats the partition key {key}")
+        };
+        log::warn!("{dir}: a partition directory {why} is not a column{below}");
+    }
     Ok(Input {
         display: path.to_string(),
         store_url,
@@ -191,6 +223,20 @@ pub async fn resolve(path: &str) -> Result<Input, QueryError> {
         segments,
         unfinished,
     })
+}
+
+/// How many of the leading partition `keys` can be columns of `events`: up
+/// to the first one named like a column of the format (`host_name=web-1`,
+/// `seq=5`) or like a key above it. DataFusion takes partition columns from
+/// the leading directories in order, so the keys below such a one cannot be
+/// columns either.
+fn usable_partitions(keys: &[String]) -> usize {
+    keys.iter()
+        .enumerate()
+        .position(|(i, k)| {
+            hindsight_format::COLUMNS.iter().any(|c| c.name == *k) || keys[..i].contains(k)
+        })
+        .unwrap_or(keys.len())
 }
 
 /// The Hive partitions (`key=value` directories) that a location relative
