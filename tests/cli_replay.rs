@@ -548,3 +548,45 @@ fn falco_outputs_agree_across_formats() {
     }
     assert!(compared >= 20, "only {compared} verdicts compared");
 }
+
+/// The summary line of a text replay (its last line).
+fn summary(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A recording given twice (`rec` and `rec/`), or given beside a tree that
+/// holds it, is replayed once: `replay` and `diff` count each event once.
+#[test]
+fn a_recording_named_twice_is_replayed_once() {
+    let once = summary(&hindsight(&["replay", REC, "--rules", RULES]));
+    let twice = hindsight(&["replay", REC, &format!("{REC}/"), "--rules", RULES]);
+    assert_eq!(summary(&twice), once);
+    let fleet = "fixtures/recordings/fleet";
+    let both = summary(&hindsight(&["replay", fleet, "--rules", RULES]));
+    let overlap = hindsight(&[
+        "replay",
+        fleet,
+        "fixtures/recordings/fleet/host=db-1/date=2026-11-20/rec",
+        "--rules",
+        RULES,
+    ]);
+    assert_eq!(summary(&overlap), both);
+    assert!(both.contains("over 2 recordings"), "{both}");
+    let dir = tempfile::tempdir().unwrap();
+    let quiet = dir.path().join("quiet.yaml");
+    std::fs::write(
+        &quiet,
+        "- rule: never\n  description: d\n  condition: syscall = 'getppid' AND proc_pid < 0\n",
+    )
+    .unwrap();
+    let diff = |paths: &[&str]| {
+        let mut args = vec!["diff", "--old", quiet.to_str().unwrap(), "--new", RULES];
+        args.extend(paths);
+        String::from_utf8_lossy(&hindsight(&args).stdout).to_string()
+    };
+    assert_eq!(diff(&[REC, &format!("{REC}/")]), diff(&[REC]));
+}

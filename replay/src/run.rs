@@ -33,12 +33,23 @@ pub enum RunError {
 }
 
 /// Every recording under `paths` (each a recording or a tree of them), in
-/// the order given, each tree sorted by path.
+/// the order given, each tree sorted by path. A recording reached twice (the
+/// same path given twice, spelt differently, or both directly and inside a
+/// given tree) is listed once, where it was first reached, so that its
+/// events are replayed and counted once.
 pub fn find_recordings(paths: &[PathBuf]) -> Result<Vec<PathBuf>, RunError> {
     let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut add = |p: PathBuf, out: &mut Vec<PathBuf>| {
+        // A path that cannot be resolved is kept as given: opening it names it.
+        let key = std::fs::canonicalize(&p).unwrap_or_else(|_| p.clone());
+        if seen.insert(key) {
+            out.push(p);
+        }
+    };
     for p in paths {
         if p.join("manifest.json").is_file() {
-            out.push(p.clone());
+            add(p.clone(), &mut out);
             continue;
         }
         let found = discover(p).map_err(|source| RunError::Read {
@@ -48,7 +59,9 @@ pub fn find_recordings(paths: &[PathBuf]) -> Result<Vec<PathBuf>, RunError> {
         if found.is_empty() {
             return Err(RunError::NoRecording(p.clone()));
         }
-        out.extend(found.into_iter().map(|d| d.path));
+        for d in found {
+            add(d.path, &mut out);
+        }
     }
     Ok(out)
 }
@@ -226,4 +239,29 @@ pub fn columns_present(path: &Path) -> Result<BTreeSet<Col>, RunError> {
         }
     }
     Ok(present)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recording_reached_twice_is_listed_once() {
+        let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/recordings");
+        let small = fixtures.join("synthetic-small");
+        let fleet = fixtures.join("fleet");
+        let db = fleet.join("host=db-1/date=2026-11-20/rec");
+        let found = find_recordings(&[
+            small.clone(),
+            fixtures.join("synthetic-small/"),
+            fixtures.join("../recordings/synthetic-small"),
+            db.clone(),
+            fleet.clone(),
+        ])
+        .unwrap();
+        assert_eq!(
+            found,
+            [small, db, fleet.join("host=web-1/date=2026-11-20/rec")]
+        );
+    }
 }
