@@ -17,9 +17,15 @@ pub enum FormatError {
         /// The underlying error.
         source: std::io::Error,
     },
-    /// A path that should be a directory does not exist or is not one.
+    /// A path that should be a directory does not exist.
     #[error("{}: no such directory", path.display())]
     NoSuchDirectory {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A path that should be a directory is a file (or another non-directory).
+    #[error("{}: not a directory", path.display())]
+    NotADirectory {
         /// The path.
         path: PathBuf,
     },
@@ -93,6 +99,20 @@ pub enum FormatError {
         /// Hash of the file on disk.
         actual: String,
     },
+    /// A complete recording's `events/` holds a segment file its manifest
+    /// does not list (a stray copy): it is not part of the recording.
+    #[error(
+        "{}: not listed in {}; this segment does not belong to the recording and is not read \
+         (move it away: `hindsight query` refuses the recording while it is there)",
+        path.display(),
+        manifest.display()
+    )]
+    UnlistedSegment {
+        /// The segment file.
+        path: PathBuf,
+        /// The recording's manifest.
+        manifest: PathBuf,
+    },
     /// A Parquet segment or spool file cannot be decoded.
     #[error("{}: corrupt or truncated file: {message}", path.display())]
     Corrupt {
@@ -126,6 +146,20 @@ pub enum FormatError {
 }
 
 impl FormatError {
+    /// [`FormatError::NotADirectory`] when `path` exists, else
+    /// [`FormatError::NoSuchDirectory`]: for a `path` that is not a directory.
+    pub fn not_a_directory(path: &Path) -> FormatError {
+        if path.exists() {
+            FormatError::NotADirectory {
+                path: path.to_path_buf(),
+            }
+        } else {
+            FormatError::NoSuchDirectory {
+                path: path.to_path_buf(),
+            }
+        }
+    }
+
     /// Wraps an I/O error on `path`, turning ENOSPC/EDQUOT into [`FormatError::DiskFull`].
     pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
         let path = path.as_ref().to_path_buf();

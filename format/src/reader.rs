@@ -62,7 +62,7 @@ impl Recording {
     pub fn open_with(dir: impl AsRef<Path>, opts: OpenOptions) -> Result<Recording> {
         let dir = dir.as_ref().to_path_buf();
         if !dir.is_dir() {
-            return Err(FormatError::NoSuchDirectory { path: dir.clone() });
+            return Err(FormatError::not_a_directory(&dir));
         }
         let manifest = Manifest::read(&dir)?;
         for seg in &manifest.segments {
@@ -76,7 +76,42 @@ impl Recording {
             warnings: Vec::new(),
         };
         rec.look_at_spool(opts.salvage)?;
+        for stray in rec.unlisted_segments()? {
+            let err = FormatError::UnlistedSegment {
+                path: stray,
+                manifest: rec.dir.join(MANIFEST_FILE),
+            };
+            if opts.verify {
+                return Err(err);
+            }
+            rec.warnings.push(err.to_string());
+        }
         Ok(rec)
+    }
+
+    /// The `.parquet` files in a complete recording's `events/` that its
+    /// manifest does not list (stray copies), sorted. An incomplete
+    /// recording's writer commits a segment before it lists it: none there.
+    fn unlisted_segments(&self) -> Result<Vec<PathBuf>> {
+        let events = self.dir.join("events");
+        if !self.manifest.complete || !events.is_dir() {
+            return Ok(Vec::new());
+        }
+        let listed: std::collections::BTreeSet<PathBuf> = self
+            .manifest
+            .segments
+            .iter()
+            .map(|s| self.dir.join(&s.file))
+            .collect();
+        let mut strays: Vec<PathBuf> = fs::read_dir(&events)
+            .map_err(|e| FormatError::io(&events, e))?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_ok_and(|t| !t.is_dir()))
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "parquet") && !listed.contains(p))
+            .collect();
+        strays.sort();
+        Ok(strays)
     }
 
     fn look_at_spool(&mut self, salvage: bool) -> Result<()> {
@@ -573,9 +608,7 @@ pub struct DiscoveredRecording {
 pub fn discover(root: &Path) -> Result<Vec<DiscoveredRecording>> {
     let mut out = Vec::new();
     if !root.is_dir() {
-        return Err(FormatError::NoSuchDirectory {
-            path: root.to_path_buf(),
-        });
+        return Err(FormatError::not_a_directory(root));
     }
     walk(root, Vec::new(), &mut out)?;
     out.sort_by(|a, b| a.path.cmp(&b.path));

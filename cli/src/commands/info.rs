@@ -36,7 +36,9 @@ syscall, loss (loss rows and events lost), TOCTOU mismatches (rows where user
 memory named another object than the kernel used), segments, size on disk,
 bytes per event, the compression ratio (Arrow in memory vs Parquet on disk),
 and whether the recording is complete. An incomplete recording's spool is read
-in memory and reported; `hindsight recover` makes it permanent.")]
+in memory and reported; `hindsight recover` makes it permanent. Warnings go to
+stderr. In a tree, a recording that cannot be read is named on stderr, the
+others are reported, and the exit status is 2.")]
 pub struct Args {
     /// Recording directory, or a tree of recordings.
     #[arg(value_name = "PATH")]
@@ -68,13 +70,33 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let tree = !args.path.join("manifest.json").is_file();
     let mut out = String::new();
     let mut docs = Vec::new();
-    for (i, rec) in found.iter().enumerate() {
-        let summary = Summary::compute(&Recording::open_with(&rec.path, opts)?)?;
+    let mut bad = 0usize;
+    for rec in &found {
+        let summary = match Recording::open_with(&rec.path, opts).and_then(|r| Summary::compute(&r))
+        {
+            Ok(summary) => summary,
+            // One recording: its error is the command's.
+            Err(e) if !tree => return Err(e.into()),
+            // In a tree, a bad recording does not hide the others: each is
+            // named on stderr, and the exit status says something failed.
+            Err(e) => {
+                eprintln!("error: {e}");
+                bad += 1;
+                continue;
+            }
+        };
+        // Warnings go to stderr (stdout stays the report, or the JSON); the
+        // JSON keeps them in `warnings` too.
+        for w in &summary.warnings {
+            eprintln!("warning: {w}");
+        }
         match args.format {
             Format::Text => {
-                if i > 0 {
+                if !out.is_empty() {
                     out.push('\n');
                 }
+                let mut summary = summary;
+                summary.warnings.clear();
                 out.push_str(&summary.to_text());
             }
             Format::Json => docs.push(serde_json::to_value(&summary)?),
@@ -95,5 +117,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         out = serde_json::to_string_pretty(&doc)? + "\n";
     }
     print!("{out}");
+    if bad > 0 {
+        eprintln!(
+            "error: {bad} of the {} recordings under {} could not be read (see above)",
+            found.len(),
+            args.path.display()
+        );
+        return Ok(ExitCode::from(2));
+    }
     Ok(ExitCode::SUCCESS)
 }
