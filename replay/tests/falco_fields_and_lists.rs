@@ -81,12 +81,34 @@ fn list_names_are_replaced_list_by_list_in_definition_order() {
     assert_eq!(seqs(&replay(&rules)), Vec::<u64>::new());
 }
 
-/// Keeps `Falco` in use (the notes test below goes through the language).
-#[allow(dead_code)]
+/// The notes `hindsight replay` prints on stderr for `rules`.
 fn notes(rules: &str) -> Vec<String> {
     falco::Falco
         .compile_with_remarks(&[file(rules)])
         .unwrap_or_else(|d| panic!("{d:?}"))
         .1
         .notes
+}
+
+#[test]
+fn fields_treated_as_missing_and_always_false_rules_are_noted_once_per_rule() {
+    let rules = format!(
+        "{}- rule: S\n  desc: d\n  condition: proc.name = cat and container.id != host and not container.id exists\n  output: x\n  priority: WARNING\n",
+        rule(
+            "proc.name = cat and not container.image.repository in (a, b) and not container.image.tag = latest",
+            "%proc.name"
+        )
+    );
+    let notes = notes(&rules);
+    assert_eq!(
+        notes,
+        [
+            "my_rules.yaml:1: rule 'R' treats fields no recording has as missing (a test on one is false): \
+             container.image.repository (container runtime metadata (images, mounts, privileges) is not recorded), \
+             container.image.tag (container runtime metadata (images, mounts, privileges) is not recorded)",
+            "my_rules.yaml:6: rule 'S' never fires: its condition is false on every event",
+        ]
+    );
+    // The rule still fires: a test on a missing field is false, its `not` true.
+    assert!(!replay(&rules).is_empty());
 }

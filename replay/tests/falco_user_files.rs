@@ -183,16 +183,32 @@ fn tuning_files_are_falco_and_unknown_keys_warn() {
     // The stable file itself uses no unknown key.
     assert!(falco::yaml::unknown_keys(&stable().text).is_empty());
     // Each enabled rule that cannot fire is named, with what it needs.
+    // Each one that can fire but treats fields no recording has as missing
+    // is named too, with the fields.
     let set = lang::load_sources(vec![stable()], Vec::new()).unwrap();
-    assert_eq!(set.remarks.notes.len(), 2, "{:?}", set.remarks.notes);
+    let cannot: Vec<_> = set
+        .remarks
+        .notes
+        .iter()
+        .filter(|n| n.contains("cannot fire"))
+        .collect();
+    assert_eq!(cannot.len(), 2, "{:?}", set.remarks.notes);
     assert!(
-        set.remarks.notes[1].starts_with("falco_rules.yaml:")
-            && set.remarks.notes[1].contains(
+        cannot[1].starts_with("falco_rules.yaml:")
+            && cannot[1].contains(
                 "rule 'Debugfs Launched in Privileged Container' cannot fire on this recording: needs container.privileged"
             ),
         "{:?}",
         set.remarks.notes
     );
+    let missing: Vec<_> = set
+        .remarks
+        .notes
+        .iter()
+        .filter(|n| n.contains("treats fields no recording has as missing"))
+        .collect();
+    assert_eq!(missing.len(), 6, "{:?}", set.remarks.notes);
+    assert_eq!(set.remarks.notes.len(), 8, "{:?}", set.remarks.notes);
     // The loader's own warnings reach the rule set too.
     let later = user(
         "- required_engine_version: 99.0.0\n- rule: Skipped\n  desc: d\n  condition: evt.type = open and proc.nosuch = x\n  output: o\n  priority: WARNING\n  skip-if-unknown-filter: true\n",

@@ -59,7 +59,11 @@ impl RuleLanguage for Falco {
     /// (Falco ignores them: a typo such as `enabeld: false` would silently
     /// change nothing).
     ///
-    /// Notes name each enabled rule that cannot fire on a recording, and why.
+    /// Notes name each enabled rule that cannot fire on a recording, and why;
+    /// each enabled rule whose condition uses fields no recording has but
+    /// can still fire (the fields are treated as missing, so a test on them
+    /// is false); and each rule whose condition is false on every event
+    /// for another reason.
     fn compile_with_remarks(
         &self,
         files: &[SourceFile],
@@ -75,6 +79,11 @@ impl RuleLanguage for Falco {
                 ));
                 let needs = why.split_once("needs ").map_or(why.as_str(), |(_, n)| n);
                 cannot_fire.insert(r.rule.id.clone(), needs.to_string());
+            } else if let Some(note) = r.narrowing_note() {
+                notes.push(format!(
+                    "{}:{}: rule '{}' {note}",
+                    r.rule.origin.file, r.rule.origin.line, r.rule.id
+                ));
             }
         }
         let mut out = set.warnings;
@@ -163,6 +172,9 @@ pub struct FalcoRule {
     /// it (e.g. `and not container.image.repository in (...)`): they are
     /// treated as missing, as Falco treats a missing value.
     pub treated_as_missing: Vec<String>,
+    /// The condition is false on every event though it needs no missing
+    /// field (e.g. `evt.type = open and evt.type = close`).
+    pub always_false: bool,
     /// The output template, for Falco-faithful rendering.
     pub template: Vec<TPart>,
 }
@@ -179,6 +191,28 @@ impl FalcoRule {
         (!self.needs.is_empty()).then(|| {
             let needs: Vec<String> = self.needs.iter().map(|f| with_reason(f)).collect();
             format!("cannot fire on this recording: needs {}", needs.join(", "))
+        })
+    }
+
+    /// What a rule that can fire should say about its condition: the
+    /// fields treated as missing, or that it is false on every event.
+    pub fn narrowing_note(&self) -> Option<String> {
+        if self.source != "syscall" {
+            return None;
+        }
+        if self.always_false {
+            return Some("never fires: its condition is false on every event".into());
+        }
+        (!self.treated_as_missing.is_empty()).then(|| {
+            let fields: Vec<String> = self
+                .treated_as_missing
+                .iter()
+                .map(|f| with_reason(f))
+                .collect();
+            format!(
+                "treats fields no recording has as missing (a test on one is false): {}",
+                fields.join(", ")
+            )
         })
     }
 }
@@ -352,11 +386,13 @@ pub fn compile_files(files: &[SourceFile]) -> Result<FalcoRuleSet, Vec<diag::Dia
         } else {
             (Vec::new(), unavailable)
         };
+        let always_false = syscall && needs.is_empty() && rule.condition == Cond::Const(false);
         set.rules.push(FalcoRule {
             rule,
             source: r.def.source.clone(),
             needs,
             treated_as_missing,
+            always_false,
             template,
         });
     }
