@@ -590,3 +590,81 @@ fn a_recording_named_twice_is_replayed_once() {
     };
     assert_eq!(diff(&[REC, &format!("{REC}/")]), diff(&[REC]));
 }
+
+/// `--rules` on a directory without rule files is an error naming it (a
+/// mis-pointed CI job must fail, as `hindsight test` does), for `replay`,
+/// `diff` and `sigma check`; extensions are matched in any case.
+#[test]
+fn a_rules_directory_without_rule_files_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    std::fs::write(empty.join("notes.txt"), "not a rule file\n").unwrap();
+    let e = empty.to_str().unwrap();
+    for args in [
+        vec!["replay", REC, "--rules", e],
+        vec!["diff", "--old", RULES, "--new", e, REC],
+        vec!["diff", "--old", e, "--new", RULES, REC],
+        vec!["sigma", "check", e],
+    ] {
+        let o = hindsight(&args);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("no rule files (*.yaml, *.yml) in {e}")),
+            "{args:?}: {stderr}"
+        );
+    }
+    let upper = dir.path().join("upper");
+    std::fs::create_dir(&upper).unwrap();
+    std::fs::copy(repo().join(RULES), upper.join("default.YAML")).unwrap();
+    let o = hindsight(&["replay", REC, "--rules", upper.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        summary(&o),
+        summary(&hindsight(&["replay", REC, "--rules", RULES]))
+    );
+}
+
+/// A rule file reached twice (named and inside a named directory) is read
+/// once; a directory walk skips hidden files and directories (a rules
+/// repository's `.github/workflows/*.yml`), but a hidden file named on the
+/// command line is read.
+#[test]
+fn a_rule_file_is_read_once_and_walks_skip_hidden_files() {
+    let once = summary(&hindsight(&["replay", REC, "--rules", RULES]));
+    let o = hindsight(&[
+        "replay",
+        REC,
+        "--rules",
+        "rules/hindsight",
+        "--rules",
+        "./rules/hindsight/default.yaml",
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert_eq!(summary(&o), once);
+    let dir = tempfile::tempdir().unwrap();
+    let workflows = dir.path().join(".github/workflows");
+    std::fs::create_dir_all(&workflows).unwrap();
+    std::fs::write(workflows.join("ci.yml"), "on: push\njobs: {}\n").unwrap();
+    std::fs::write(dir.path().join(".pre-commit-config.yaml"), "repos: []\n").unwrap();
+    std::fs::copy(repo().join(RULES), dir.path().join("default.yaml")).unwrap();
+    let o = hindsight(&["replay", REC, "--rules", dir.path().to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert_eq!(summary(&o), once);
+    let hidden = dir.path().join(".pre-commit-config.yaml");
+    let o = hindsight(&["replay", REC, "--rules", hidden.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot tell which rule language"),
+        "{stderr}"
+    );
+}

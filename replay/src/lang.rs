@@ -138,11 +138,31 @@ pub struct RuleSet {
 fn is_test_case(p: &Path) -> bool {
     p.file_name()
         .and_then(|n| n.to_str())
+        .map(str::to_ascii_lowercase)
         .is_some_and(|n| n.ends_with(".test.yaml") || n.ends_with(".test.yml"))
 }
 
-/// Expands directories (recursively, sorted, `*.yaml`/`*.yml` only, test
-/// cases `*.test.yaml` left out) and keeps files as given.
+/// Whether a directory walk takes `p` as a rule file: `*.yaml`/`*.yml` in
+/// any case, not a test case.
+fn is_rule_file(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
+        && !is_test_case(p)
+}
+
+/// Whether `p`'s name starts with a dot (`.github`, `.pre-commit-config.yaml`).
+fn is_hidden(p: &Path) -> bool {
+    p.file_name()
+        .is_some_and(|n| n.as_encoded_bytes().first() == Some(&b'.'))
+}
+
+/// Expands directories (recursively, sorted, `*.yaml`/`*.yml` in any case,
+/// test cases `*.test.yaml` and hidden files and directories left out) and
+/// keeps files as given (a hidden file named is read). A file reached twice
+/// (named twice, spelt differently, or named and inside a named directory) is
+/// kept once, where first reached. A directory without any rule file is an
+/// error: a mis-pointed `--rules` must not run nothing and succeed.
 pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Diagnostic> {
         let rd = std::fs::read_dir(dir).map_err(|e| {
@@ -151,21 +171,42 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
         let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
         entries.sort();
         for p in entries {
+            if is_hidden(&p) {
+                continue;
+            }
             if p.is_dir() {
                 walk(&p, out)?;
-            } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") && !is_test_case(&p)
-            {
+            } else if is_rule_file(&p) {
                 out.push(p);
             }
         }
         Ok(())
     }
     let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for p in paths {
+        let mut found = Vec::new();
         if p.is_dir() {
-            walk(p, &mut out)?;
+            walk(p, &mut found)?;
+            if found.is_empty() {
+                let dir = p.display().to_string();
+                return Err(Diagnostic::file(
+                    &dir,
+                    format!("no rule files (*.yaml, *.yml) in {dir}"),
+                )
+                .with_help(
+                    "a directory and those below it are searched for *.yaml and *.yml \
+                     files; test cases (*.test.yaml) and hidden files are left out",
+                ));
+            }
         } else {
-            out.push(p.clone());
+            found.push(p.clone());
+        }
+        for f in found {
+            // A path that cannot be resolved is kept as given: reading it names it.
+            if seen.insert(std::fs::canonicalize(&f).unwrap_or_else(|_| f.clone())) {
+                out.push(f);
+            }
         }
     }
     Ok(out)
@@ -305,21 +346,38 @@ mod tests {
     fn a_rules_directory_leaves_its_test_cases_out() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("tests")).unwrap();
+        std::fs::create_dir_all(dir.path().join(".github/workflows")).unwrap();
         for f in [
             "a.yaml",
             "b.yml",
+            "c.YAML",
+            "d.Yml",
             "tests/a.test.yaml",
             "tests/b.test.yml",
+            "tests/c.Test.YAML",
             "notes.txt",
+            ".hidden.yaml",
+            ".github/workflows/ci.yml",
         ] {
             std::fs::write(dir.path().join(f), "").unwrap();
         }
-        let names: Vec<String> = expand(&[dir.path().to_path_buf()])
+        // The second path names a file the first already holds.
+        let names: Vec<String> = expand(&[dir.path().to_path_buf(), dir.path().join("./b.yml")])
             .unwrap()
             .iter()
             .map(|p| p.strip_prefix(dir.path()).unwrap().display().to_string())
             .collect();
-        assert_eq!(names, ["a.yaml", "b.yml"]);
+        assert_eq!(names, ["a.yaml", "b.yml", "c.YAML", "d.Yml"]);
+        // A hidden file named on its own is read.
+        let hidden = dir.path().join(".hidden.yaml");
+        assert_eq!(expand(std::slice::from_ref(&hidden)).unwrap(), [hidden]);
+        // A directory without rule files (only test cases) is an error naming it.
+        let e = expand(&[dir.path().join("tests")]).unwrap_err();
+        assert!(
+            e.message.starts_with("no rule files (*.yaml, *.yml) in "),
+            "{e}"
+        );
+        assert!(e.message.ends_with("tests"), "{e}");
         // A test case named on its own is read as given.
         let case = dir.path().join("tests/a.test.yaml");
         assert_eq!(expand(std::slice::from_ref(&case)).unwrap(), [case]);
