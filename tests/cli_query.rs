@@ -537,3 +537,35 @@ fn partition_keys_named_like_columns_are_not_added() {
         .unwrap();
     assert_eq!(stdout(&o), "n,own\n20000,true\n", "{}", stderr(&o));
 }
+
+/// A recording inside another recording's directory (`record -o rec/inner`)
+/// is not part of the outer one: its rows are not counted in it (before:
+/// `query rec` counted both, while `info` and `replay` read the outer
+/// only), a warning names it, and it is queried by naming it.
+#[test]
+fn a_recording_inside_a_recording_is_not_read_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("rec");
+    copy_synthetic_small(&rec);
+    copy_synthetic_small(&rec.join("inner"));
+    let count = |path: &Path| {
+        bin()
+            .arg("query")
+            .arg(path)
+            .args(["SELECT count(*) AS n FROM events", "--format", "csv"])
+            .output()
+            .unwrap()
+    };
+    let o = count(&rec);
+    assert_eq!(stdout(&o), "n\n20000\n", "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("rec/inner: a recording inside the recording"),
+        "{}",
+        stderr(&o)
+    );
+    let o = count(&rec.join("inner"));
+    assert_eq!(stdout(&o), "n\n20000\n", "{}", stderr(&o));
+    // In a tree, the outer recording is one recording, as `info` lists it.
+    let o = count(dir.path());
+    assert_eq!(stdout(&o), "n\n20000\n", "{}", stderr(&o));
+}

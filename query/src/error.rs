@@ -60,6 +60,18 @@ pub enum QueryError {
         /// The manifest of its recording.
         manifest: String,
     },
+    /// A recording (or segment files) inside another recording's directory,
+    /// on an object store, whose scan would read them with the outer one.
+    #[error(
+        "{inner}: a recording inside the recording {outer}: move it out of it, or name each \
+         as a PATH of its own"
+    )]
+    NestedRecording {
+        /// The inner recording's directory (path or URL).
+        inner: String,
+        /// The recording around it.
+        outer: String,
+    },
     /// A recording's `manifest.json` cannot be read.
     #[error("{manifest}: {reason}")]
     BadManifest {

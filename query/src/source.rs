@@ -104,6 +104,20 @@ pub async fn resolve(path: &str) -> Result<Input, QueryError> {
                 .unwrap_or_else(|| store_err(e)));
         }
     };
+    // Recordings (directories with a manifest, relative to the root): a file
+    // below one that is not its own is part of no recording in this tree.
+    let recordings: std::collections::BTreeSet<String> = listing
+        .iter()
+        .filter_map(|meta| {
+            let mut rel: Vec<String> = meta
+                .location
+                .prefix_match(&root)?
+                .map(|p| p.as_ref().to_string())
+                .collect();
+            (rel.pop()? == "manifest.json").then(|| rel.join("/"))
+        })
+        .collect();
+    let mut nested = std::collections::BTreeSet::new();
     let mut segments = Vec::new();
     let mut manifests = Vec::new();
     // The partition keys of the first recording file found, and that file: every manifest and
@@ -123,6 +137,21 @@ pub async fn resolve(path: &str) -> Result<Input, QueryError> {
             && rel[rel.len() - 2] == "events"
             && rel[rel.len() - 1].ends_with(".parquet");
         if !is_manifest && !is_segment {
+            continue;
+        }
+        // Its recording's directory, and any recording above that.
+        let own = rel.len() - if is_manifest { 1 } else { 2 };
+        if let Some(outer) = (0..own).find(|&k| recordings.contains(&rel[..k].join("/"))) {
+            let name = |k: usize| {
+                let below = rel[..k].join("/");
+                let path = path.trim_end_matches('/');
+                if below.is_empty() {
+                    path.to_string()
+                } else {
+                    format!("{path}/{below}")
+                }
+            };
+            nested.insert((name(own), name(outer)));
             continue;
         }
         let mut partitions = hive_partitions(&rel);
@@ -155,6 +184,19 @@ pub async fn resolve(path: &str) -> Result<Input, QueryError> {
         } else {
             segments.push(meta);
         }
+    }
+    for (inner, outer) in &nested {
+        if store_url.scheme() != "file" {
+            // An object store is listed by the scan itself, which would read it.
+            return Err(QueryError::NestedRecording {
+                inner: inner.clone(),
+                outer: outer.clone(),
+            });
+        }
+        log::warn!(
+            "{inner}: a recording inside the recording {outer} is not part of it and is not \
+             read (name it as a PATH to query it)"
+        );
     }
     let has_manifest = !manifests.is_empty();
     if segments.is_empty() && !has_manifest {
