@@ -112,3 +112,31 @@ fn fields_treated_as_missing_and_always_false_rules_are_noted_once_per_rule() {
     // The rule still fires: a test on a missing field is false, its `not` true.
     assert!(!replay(&rules).is_empty());
 }
+
+#[test]
+fn evt_arg_mode_is_rendered_as_libs_renders_it() {
+    // seq 720: fchmodat(/tmp/hindsight-demo-payload.sh, 0755).
+    let v = replay(&rule(
+        "evt.type = fchmodat and evt.arg.mode contains S_IXUSR",
+        "mode=%evt.arg.mode",
+    ));
+    assert_eq!(seqs(&v), [720]);
+    assert_eq!(
+        v[0].output,
+        "mode=S_IXOTH|S_IROTH|S_IXGRP|S_IRGRP|S_IXUSR|S_IWUSR|S_IRUSR"
+    );
+    assert!(
+        replay(&rule(
+            "evt.type = fchmodat and evt.arg.mode contains S_ISUID",
+            "x"
+        ))
+        .is_empty()
+    );
+    // openat with O_CREAT: `%#o`.
+    let v = replay(&rule(
+        "evt.type = openat and evt.arg.mode = 0755",
+        "%evt.arg.mode",
+    ));
+    assert_eq!(seqs(&v), [1343]);
+    assert_eq!(v[0].output, "0755");
+}

@@ -90,6 +90,7 @@ fn representative(v: &Val) -> Option<ir::Expr> {
         Val::FdNum => Some(super::compile::fd_num()),
         Val::Role { remote, .. } => representative(&Val::Coalesce(remote.clone())),
         Val::Either(a, _) => representative(a),
+        Val::Mode => c(Col::FileMode),
         Val::Const(_) | Val::Unavailable(_) => None,
     }
 }
@@ -292,6 +293,14 @@ fn render(f: &FalcoField, l: &Lookup<'_>) -> Option<Json> {
             },
             l,
         ),
+        Val::Mode => {
+            let sys = l.str_col(Col::Syscall).unwrap_or_default();
+            let mode = l.col(Col::FileMode).and_then(|m| m.as_u64());
+            match mode.and_then(|m| super::compile::render_mode(&sys, m as u32)) {
+                Some(s) => Some(Json::String(s)),
+                None => l.get(&ir::Expr::field(Field::SyscallArg("mode".into()))),
+            }
+        }
         Val::Unavailable(_) => None,
     }?;
     Some(match (f.ty, v) {

@@ -61,6 +61,11 @@ pub enum Val {
         /// Remote value (fallbacks).
         remote: Vec<ir::Expr>,
     },
+    /// `evt.arg.mode`: on `chmod`, `fchmod`, `fchmodat` and the `open`
+    /// family the recorded `file_mode`, rendered as libs renders the call's
+    /// `mode` parameter ([`render_mode`]); on other calls the `mode` entry
+    /// of `syscall_args`.
+    Mode,
     /// Either of two values (`fd.ip`, `fd.port`, `fd.net`).
     Either(Box<Val>, Box<Val>),
     /// Not recordable.
@@ -203,6 +208,55 @@ pub const PTRACE_REQUESTS: &[(&str, i64)] = &[
     ("PTRACE_GET_RSEQ_CONFIGURATION", 0x420f),
 ];
 
+/// Calls whose `mode` libs renders as permission names (`PT_MODE`, `chmod_mode`).
+pub const CHMOD_SYSCALLS: [&str; 4] = ["chmod", "fchmod", "fchmodat", "fchmodat2"];
+/// Calls whose `mode` libs renders in octal (`PT_UINT32`, `PF_OCT`).
+pub const OPEN_MODE_SYSCALLS: [&str; 4] = ["open", "openat", "openat2", "creat"];
+
+/// libs' `chmod_mode` table, in its order.
+const CHMOD_MODE: [(&str, u32); 12] = [
+    ("S_IXOTH", 0o1),
+    ("S_IWOTH", 0o2),
+    ("S_IROTH", 0o4),
+    ("S_IXGRP", 0o10),
+    ("S_IWGRP", 0o20),
+    ("S_IRGRP", 0o40),
+    ("S_IXUSR", 0o100),
+    ("S_IWUSR", 0o200),
+    ("S_IRUSR", 0o400),
+    ("S_ISVTX", 0o1000),
+    ("S_ISGID", 0o2000),
+    ("S_ISUID", 0o4000),
+];
+
+/// `evt.arg.mode` of `syscall` with mode `mode`, as libs renders it: the
+/// names of the permission bits in `chmod_mode` order joined by `|` for
+/// the `chmod` family (`S_IROTH|S_IRGRP|S_IWUSR|S_IRUSR` for 0644), C's
+/// `%#o` for the `open` family (`0644`). `None` for other calls.
+pub fn render_mode(syscall: &str, mode: u32) -> Option<String> {
+    let octal = || {
+        if mode == 0 {
+            "0".to_string()
+        } else {
+            format!("0{mode:o}")
+        }
+    };
+    if CHMOD_SYSCALLS.contains(&syscall) {
+        let names: Vec<&str> = CHMOD_MODE
+            .iter()
+            .filter(|(_, b)| mode & b == *b)
+            .map(|(n, _)| *n)
+            .collect();
+        // No name: libs falls back to the number, in octal.
+        return Some(if names.is_empty() {
+            octal()
+        } else {
+            names.join("|")
+        });
+    }
+    OPEN_MODE_SYSCALLS.contains(&syscall).then(octal)
+}
+
 /// The spellings of an enum value the recorder may write: its name,
 /// decimal, and `0x` hex.
 pub(super) fn enum_spellings(name: &str, v: i64) -> [String; 3] {
@@ -298,6 +352,7 @@ pub fn lookup(name: &str, arg: Option<&str>) -> Result<FalcoField, (String, Opti
                 ]),
                 "fd" => Val::Ir(col(Col::Fd)),
                 "res" => Val::Ir(col(Col::Ret)),
+                "mode" => Val::Mode,
                 "domain" | "family" => Val::Enum(
                     ir::Expr::field(Field::SyscallArg(a.into())),
                     SOCKET_FAMILIES,

@@ -33,7 +33,7 @@ mod ops;
 
 pub(crate) use field_map::fd_num;
 use field_map::*;
-pub use field_map::{FalcoField, OpenFlag, Val, lookup};
+pub use field_map::{FalcoField, OpenFlag, Val, lookup, render_mode};
 pub use ops::simplify;
 use ops::*;
 
@@ -81,6 +81,25 @@ const TYPECHARS: [(&str, &str); 15] = [
     ("netlink", "n"),
     ("other", "o"),
 ];
+
+/// `syscall in (names)`.
+fn syscall_in(names: &[&str]) -> Cond {
+    Cond::test(
+        Field::Column(Col::Syscall),
+        Op::In,
+        Literal::List(names.iter().map(|s| Literal::Str((*s).into())).collect()),
+    )
+}
+
+/// A call whose `evt.arg.mode` comes from `file_mode`.
+fn mode_syscall() -> Cond {
+    let all: Vec<&str> = CHMOD_SYSCALLS
+        .iter()
+        .chain(&OPEN_MODE_SYSCALLS)
+        .copied()
+        .collect();
+    syscall_in(&all)
+}
 
 impl<'a> Lowerer<'a> {
     /// A lowerer for one rule.
@@ -184,6 +203,13 @@ impl<'a> Lowerer<'a> {
                 Cond::Or(local.iter().chain(remote).map(ex).collect())
             }
             Val::Either(a, b) => Cond::Or(vec![self.exists(a, ts), self.exists(b, ts)]),
+            Val::Mode => Cond::Or(vec![
+                Cond::And(vec![mode_syscall(), ex(&col(Col::FileMode))]),
+                Cond::And(vec![
+                    Cond::Not(Box::new(mode_syscall())),
+                    ex(&ir::Expr::field(Field::SyscallArg("mode".into()))),
+                ]),
+            ]),
             Val::Unavailable(_) => Cond::Const(false),
         }
     }
@@ -464,6 +490,28 @@ impl<'a> Lowerer<'a> {
                 self.test(a, ty, ts, op, r)?,
                 self.test(b, ty, ts, op, r)?,
             ]),
+            Val::Mode => {
+                // Every permission value, rendered per family and folded.
+                let modes = |family: &[&str]| -> Cond {
+                    let hits: Vec<Literal> = (0..0o10000_u32)
+                        .filter(|m| render_mode(family[0], *m).is_some_and(|s| folded(&s)))
+                        .map(|m| Literal::Int(i64::from(m)))
+                        .collect();
+                    Cond::And(vec![
+                        syscall_in(family),
+                        Cond::test(Field::Column(Col::FileMode), Op::In, Literal::List(hits)),
+                    ])
+                };
+                let arg = ir::Expr::field(Field::SyscallArg("mode".into()));
+                Cond::Or(vec![
+                    modes(&CHMOD_SYSCALLS),
+                    modes(&OPEN_MODE_SYSCALLS),
+                    Cond::And(vec![
+                        Cond::Not(Box::new(mode_syscall())),
+                        ir_test(&with_ts(&arg, ts), ty, op, r)?,
+                    ]),
+                ])
+            }
             Val::Unavailable(_) => Cond::Const(false),
         })
     }
