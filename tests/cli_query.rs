@@ -475,7 +475,9 @@ fn script_file_runs_every_statement() {
     std::fs::write(&script, "CREATE VIEW shells AS SELECT * FROM execs WHERE exe = '/usr/bin/bash';\nSELECT count(*) > 0 AS some FROM shells;\nSELECT 2 AS two;\n").unwrap();
     let o = query(&["-f", script.to_str().unwrap(), "--format", "csv"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(stdout(&o), "some\ntrue\ntwo\n2\n");
+    // Each CSV result has its header, after a blank line (before: one CSV
+    // with the second header as a row).
+    assert_eq!(stdout(&o), "some\ntrue\n\ntwo\n2\n");
 }
 
 #[test]
@@ -568,4 +570,105 @@ fn a_recording_inside_a_recording_is_not_read_with_it() {
     // In a tree, the outer recording is one recording, as `info` lists it.
     let o = count(dir.path());
     assert_eq!(stdout(&o), "n\n20000\n", "{}", stderr(&o));
+}
+
+/// An unterminated string is a readable message with its position (before:
+/// `TokenizerError("Unterminated string literal …` in Debug form).
+#[test]
+fn unterminated_string_is_readable() {
+    let o = query(&["SELECT 'abc FROM events"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.starts_with("error: SQL error: Unterminated string literal")
+            && !err.contains("TokenizerError")
+            && err.contains("--> line 1, column 8")
+            && err.contains("hint: "),
+        "{err}"
+    );
+}
+
+/// SQL that starts with a comment is SQL, as an argument, after `--` and
+/// with -c (before: "does not start like SQL", or clap's "unexpected
+/// argument"); other statements are SQL too (TRUNCATE was "no such file").
+#[test]
+fn sql_starting_with_a_comment_or_any_statement_is_sql() {
+    let o = query(&["/* why */ SELECT 1 AS one", "--format", "csv"]);
+    assert_eq!(stdout(&o), "one\n1\n", "{}", stderr(&o));
+    let o = query(&["--format", "csv", "--", "-- why\nSELECT 1 AS one"]);
+    assert_eq!(stdout(&o), "one\n1\n", "{}", stderr(&o));
+    let o = query(&["--format", "csv", "-c", "-- why\nSELECT 1 AS one"]);
+    assert_eq!(stdout(&o), "one\n1\n", "{}", stderr(&o));
+    let o = query(&["TRUNCATE events"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!stderr(&o).contains("no such file"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("TRUNCATE is not allowed"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// A pid beyond the pid range is "out of range", not "must be an integer".
+#[test]
+fn pid_out_of_range_says_so() {
+    let o = query(&["SELECT * FROM descendants(99999999999)"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("out of range") && !err.contains("must be an integer"),
+        "{err}"
+    );
+    let o = query(&["SELECT * FROM descendants('x')"]);
+    assert!(stderr(&o).contains("must be an integer"), "{}", stderr(&o));
+}
+
+/// The shell's `.format` lists the formats it takes (before: parquet too,
+/// which it then refused).
+#[test]
+fn shell_format_lists_only_its_formats() {
+    use std::io::Write;
+    let mut child = bin()
+        .arg("query")
+        .arg(recording())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b".format xml\n.quit\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert!(
+        err.contains("table, csv, json, jsonl") && !err.contains("parquet"),
+        "{err}"
+    );
+}
+
+/// A shell script's CSV results are separated by a blank line, as with -f
+/// (before: one CSV, the second header a row of the first).
+#[test]
+fn shell_script_separates_csv_results() {
+    use std::io::Write;
+    let mut child = bin()
+        .arg("query")
+        .arg(recording())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b".format csv\nSELECT 1 AS a;\nSELECT 2 AS b;\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(stdout(&o), "a\n1\n\nb\n2\n", "{}", stderr(&o));
 }

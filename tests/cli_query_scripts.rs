@@ -186,7 +186,7 @@ fn scripts_are_planned_whole_and_name_the_failing_statement() {
     // SQL as an argument runs before the script.
     let o = query(&[INTRUSION, "-f", one, "SELECT 9 AS a", "--format", "csv"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
-    assert_eq!(text(&o.stdout), "a\n9\nb\n2\n");
+    assert_eq!(text(&o.stdout), "a\n9\n\nb\n2\n");
     // A mistake in the last statement: nothing printed before the error.
     let s = dir.path().join("s.sql");
     std::fs::write(&s, "SELECT 1 AS a;\nSELECT nosuch FROM events;\n").unwrap();

@@ -136,6 +136,9 @@ pub fn diagnose(ctx: &SessionContext, sql: &str, err: &DataFusionError) -> Query
             position = find_word(sql, &table);
         }
     }
+    if message.starts_with("Unterminated string literal") {
+        hints.push("close the string with ' (a quote inside a string is written '')".into());
+    }
     if message.contains("Expected") && hints.is_empty() {
         hints.push("check the syntax near the caret; string literals take 'single quotes', identifiers \"double quotes\"".into());
     }
@@ -164,6 +167,7 @@ fn strip_prefixes(s: &str) -> String {
     for p in [
         "SQL error: ",
         "ParserError(\"",
+        "TokenizerError(\"",
         "Error during planning: ",
         "Schema error: ",
         "Execution error: ",

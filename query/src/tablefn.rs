@@ -358,6 +358,13 @@ impl TableFunctionImpl for FamilyFunction {
         let pid = match exprs.first() {
             Some(Expr::Literal(v, _)) => match v.cast_to(&DataType::Int32) {
                 Ok(ScalarValue::Int32(Some(p))) => p,
+                // An integer, but not a pid (pids are 32-bit).
+                _ if v.data_type().is_integer() => {
+                    return plan_err!(
+                        "{name}: pid {v} is out of range (pids are 32-bit integers); {}",
+                        usage()
+                    );
+                }
                 _ => return plan_err!("{name}: pid must be an integer; {}", usage()),
             },
             _ => return plan_err!("{name}: pid must be a literal integer; {}", usage()),

@@ -25,13 +25,20 @@ pub struct Args {
     /// directory, a tree of recordings (host=NAME/date=YYYY-MM-DD/... partitions
     /// become columns), a segment file, or s3://bucket/prefix. The last
     /// argument is taken as SQL when it is not an existing path and reads like
-    /// SQL (starts with SELECT, WITH, SHOW, DESCRIBE, EXPLAIN, VALUES, CREATE,
-    /// SET or FROM); use -c to say so explicitly.
+    /// SQL (starts, after any comments, with SELECT, WITH, SHOW, DESCRIBE,
+    /// EXPLAIN, VALUES, CREATE, SET, FROM or another statement's first word);
+    /// use -c to say so explicitly (SQL starting with `--` after `--`, or -c).
     #[arg(value_name = "PATH... [SQL]", required = true, num_args = 1..)]
     pub args: Vec<String>,
 
-    /// The SQL to run (then every positional argument is a PATH).
-    #[arg(short = 'c', long = "command", value_name = "SQL")]
+    /// The SQL to run (then every positional argument is a PATH); it may
+    /// start with a -- comment.
+    #[arg(
+        short = 'c',
+        long = "command",
+        value_name = "SQL",
+        allow_hyphen_values = true
+    )]
     pub command: Option<String>,
 
     /// Run the statements of a SQL script (`;`-separated; repeatable). SQL
@@ -82,24 +89,66 @@ fn parse_format(s: &str) -> Result<OutputFormat, String> {
     s.parse()
 }
 
-/// Words a SQL statement can start with.
+/// Words a SQL statement can start with: every statement DataFusion's
+/// parser knows, also those a query refuses (which then get the SQL error
+/// that says why, not "no such file").
 const SQL_STARTS: &[&str] = &[
-    "select", "with", "show", "describe", "desc", "explain", "values", "create", "set", "from",
-    "(", "copy", "insert", "update", "delete", "drop",
+    "select",
+    "with",
+    "show",
+    "describe",
+    "desc",
+    "explain",
+    "values",
+    "create",
+    "set",
+    "reset",
+    "from",
+    "(",
+    "copy",
+    "insert",
+    "update",
+    "delete",
+    "drop",
+    "truncate",
+    "alter",
+    "prepare",
+    "execute",
+    "deallocate",
+    "merge",
+    "begin",
+    "commit",
+    "rollback",
 ];
 
-/// Whether `arg` (the last positional) reads like SQL rather than a path.
+/// `sql` without the comments (`-- …` lines, `/* … */`) and white space it
+/// starts with.
+fn skip_leading_comments(mut sql: &str) -> &str {
+    loop {
+        sql = sql.trim_start();
+        if let Some(rest) = sql.strip_prefix("--") {
+            sql = rest.split_once('\n').map_or("", |(_, after)| after);
+        } else if let Some(rest) = sql.strip_prefix("/*") {
+            sql = rest.split_once("*/").map_or("", |(_, after)| after);
+        } else {
+            return sql;
+        }
+    }
+}
+
+/// Whether `arg` (the last positional) reads like SQL rather than a path:
+/// after any leading comments it starts with a statement's first word.
 pub fn looks_like_sql(arg: &str) -> bool {
     if arg.contains("://") || Path::new(arg).exists() {
         return false;
     }
-    let first = arg
-        .trim_start()
-        .split(|c: char| c.is_whitespace() || c == '(')
+    let sql = skip_leading_comments(arg);
+    let first = sql
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ';')
         .next()
         .unwrap_or("");
     SQL_STARTS.contains(&first.to_ascii_lowercase().as_str())
-        || (arg.trim_start().starts_with('(') && arg.contains(' '))
+        || (sql.starts_with('(') && sql.contains(' '))
 }
 
 /// One SQL text to run, and the script file it came from (named in errors).
@@ -291,7 +340,10 @@ async fn run_all(
     let mut out = Output::open(args.output.as_deref())?;
     let limit = effective_max_rows(args.max_rows, args.format);
     for (i, (df, at)) in planned.into_iter().enumerate() {
-        if i > 0 && args.format == OutputFormat::Table {
+        // Tables and CSV results are separated by a blank line (each CSV
+        // result has its header); JSON gives one array, JSON lines one
+        // object per row, whatever the result.
+        if i > 0 && matches!(args.format, OutputFormat::Table | OutputFormat::Csv) {
             writeln!(out)?;
         }
         let written = write_frame(ctx, df, args.format, args.tz.as_deref(), limit, &mut out).await;

@@ -44,6 +44,8 @@ struct State {
     /// `--max-rows` or `.maxrows` when given (0: all).
     max_rows: Option<usize>,
     tz: Option<String>,
+    /// Results printed so far.
+    results: usize,
 }
 
 impl State {
@@ -55,6 +57,7 @@ impl State {
                 args.format
             },
             timer: false,
+            results: 0,
             max_rows: args.max_rows,
             tz: args.tz.clone(),
         }
@@ -199,7 +202,10 @@ async fn handle(
                 .await?;
             }
             (".format", Some(f)) => {
-                let f: OutputFormat = f.parse().map_err(anyhow::Error::msg)?;
+                // The shell's formats: not parquet, which is refused below.
+                let Ok(f) = f.parse::<OutputFormat>() else {
+                    anyhow::bail!("unknown format {f:?} (one of table, csv, json, jsonl)");
+                };
                 if f == OutputFormat::Parquet {
                     anyhow::bail!(
                         "parquet is binary: use hindsight query -c SQL --format parquet -o FILE"
@@ -227,7 +233,7 @@ async fn handle(
 
 async fn run_statement(
     ctx: &SessionContext,
-    state: &State,
+    state: &mut State,
     sql: &str,
     interactive: bool,
 ) -> anyhow::Result<()> {
@@ -238,6 +244,15 @@ async fn run_statement(
             continue;
         }
         let mut buf: Vec<u8> = Vec::new();
+        // A script's tables and CSV results are separated by a blank line,
+        // as `-f` separates them (the prompt separates them at a terminal).
+        if !interactive
+            && state.results > 0
+            && matches!(state.format, OutputFormat::Table | OutputFormat::Csv)
+        {
+            buf.push(b'\n');
+        }
+        state.results += 1;
         let written = super::write_frame(
             ctx,
             df,
