@@ -97,7 +97,7 @@ fn fields_prints_the_mapping_and_rejects_unknown_log_sources() {
         .filter(|l| !l.starts_with(' '))
         .filter_map(|l| l.split(": ").next())
         .collect();
-    assert_eq!(views.len(), 16, "{views:?}");
+    assert_eq!(views.len(), 17, "{views:?}");
     for v in [
         "process_creation",
         "file_event:rename",

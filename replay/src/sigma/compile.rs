@@ -239,6 +239,18 @@ fn filter_cond(v: &View) -> ir::Cond {
     if let Some(fam) = f.families {
         parts.push(test(&col("network_family"), Op::In, strs(fam), false));
     }
+    if f.not_exec_syscall {
+        parts.push(ir::Cond::Not(Box::new(ir::Cond::And(vec![
+            test(
+                &col("event_kind"),
+                Op::Eq,
+                Literal::Str("syscall".into()),
+                false,
+            ),
+            test(&col("syscall"), Op::In, strs(super::fields::EXEC), false),
+            test(&col("ret"), Op::Ge, Literal::Int(0), false),
+        ]))));
+    }
     ir::Cond::And(parts)
 }
 

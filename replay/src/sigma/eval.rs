@@ -137,6 +137,16 @@ pub fn in_view(view: &View, ev: &Event) -> bool {
             return false;
         }
     }
+    if f.not_exec_syscall
+        && ev.event_kind.as_str() == "syscall"
+        && ev
+            .syscall
+            .as_deref()
+            .is_some_and(|s| super::fields::EXEC.contains(&s))
+        && ev.ret.is_some_and(|r| r >= 0)
+    {
+        return false;
+    }
     if let Some(fams) = f.families
         && !ev
             .network_family

@@ -56,6 +56,9 @@ pub struct Filter {
     pub in_progress_ok: bool,
     /// Allowed `network_family` values (`None`: any).
     pub families: Option<&'static [&'static str]>,
+    /// Leave out the `syscall` row of a successful `execve`/`execveat`:
+    /// the exec's `process_exec` row stands for it, so one exec is one record.
+    pub not_exec_syscall: bool,
 }
 
 impl Filter {
@@ -84,6 +87,11 @@ impl Filter {
         if let Some(c) = self.non_null {
             s.push_str(&format!(" with a {c}"));
         }
+        if self.not_exec_syscall {
+            s.push_str(
+                " except a successful execve or execveat (its process_exec row is the record)",
+            );
+        }
         s
     }
 }
@@ -96,7 +104,11 @@ const ANY: Filter = Filter {
     success: false,
     in_progress_ok: false,
     families: None,
+    not_exec_syscall: false,
 };
+
+/// Syscalls whose success is a `process_exec` row.
+pub const EXEC: &[&str] = &["execve", "execveat"];
 
 /// A way of reading recording rows as Sigma events.
 #[derive(Debug)]
@@ -341,11 +353,24 @@ pub static VIEWS: &[View] = &[
     View {
         name: "auditd:SYSCALL",
         filter: Filter {
-            kinds: &["syscall", "process_exec"],
+            kinds: &["syscall"],
             non_null: Some("syscall"),
+            not_exec_syscall: true,
             ..ANY
         },
         fields: audit_fields!("SYSCALL"; ("SYSCALL", C("syscall")), ("exit", C("ret"))),
+        keywords: M,
+        args: false,
+    },
+    View {
+        name: "auditd:SYSCALL:exec",
+        filter: Filter {
+            kinds: &["process_exec"],
+            non_null: Some("syscall"),
+            ..ANY
+        },
+        // A successful execve returns 0 (the row's `ret` may be null).
+        fields: audit_fields!("SYSCALL"; ("SYSCALL", C("syscall")), ("exit", K("0"))),
         keywords: M,
         args: false,
     },
@@ -356,7 +381,7 @@ pub static VIEWS: &[View] = &[
             non_null: Some("process_executable"),
             ..ANY
         },
-        fields: audit_fields!("PATH"; ("name", C("process_executable")), ("nametype", K("NORMAL"))),
+        fields: audit_fields!("PATH"; ("name", C("process_executable")), ("nametype", K("NORMAL")), ("inode", C("file_inode"))),
         keywords: C("process_executable"),
         args: false,
     },
@@ -365,6 +390,7 @@ pub static VIEWS: &[View] = &[
         filter: Filter {
             kinds: &["syscall"],
             non_null: Some("file_path"),
+            not_exec_syscall: true,
             ..ANY
         },
         fields: audit_fields!("PATH"; ("name", C("file_path")), ("nametype", K("NORMAL")), ("inode", C("file_inode"))),
