@@ -296,3 +296,49 @@ fn progress_on_a_terminal_shows_the_bytes_on_disk() {
     };
     assert!(bytes > 64.0 * 1024.0, "{last:?}");
 }
+
+/// Values that cannot mean what was asked are refused before anything runs:
+/// exit 2, a message naming the flag, no recording directory. (A huge
+/// duration panicked, a huge size wrapped around, `--duration 0` killed the
+/// command at once, an empty `--ignore-prefix` dropped every row with a
+/// path, an empty `--syscalls` meant the default set, and `exit` was taken
+/// but could never give a row.)
+#[test]
+fn values_that_cannot_mean_what_was_asked_are_refused() {
+    let mut cases = vec![
+        (
+            vec!["--duration", "99999999999999999999h"],
+            "too long a duration",
+        ),
+        (
+            vec!["--segment-duration", "99999999999999999999h"],
+            "too long a duration",
+        ),
+        (vec!["--max-size", "17179869185G"], "too large a size"),
+        (vec!["--ring-buffer", "17179869184G"], "too large a size"),
+        (vec!["--duration", "0"], "--duration 0"),
+        (vec!["--ignore-prefix", ""], "--ignore-prefix ''"),
+    ];
+    // The syscall set is read after the root check.
+    if is_root() {
+        cases.push((vec!["--syscalls", ""], "names no syscall"));
+        cases.push((vec!["--syscalls", ","], "names no syscall"));
+        cases.push((vec!["--syscalls", "openat,exit"], "`exit` never returns"));
+    }
+    for (flags, want) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let rec = tmp.path().join("rec");
+        let o = hindsight()
+            .args(["record", "-o"])
+            .arg(&rec)
+            .args(&flags)
+            .args(["--", "true"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{flags:?}: {err}");
+        assert!(err.contains(want), "{flags:?}: {want:?} in {err}");
+        assert!(!err.contains("panicked"), "{flags:?}: {err}");
+        assert!(!rec.exists(), "{flags:?} made {}", rec.display());
+    }
+}

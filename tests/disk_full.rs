@@ -28,19 +28,27 @@ impl Drop for SmallTmpfs {
     }
 }
 
+impl SmallTmpfs {
+    /// Mounts one.
+    fn mount() -> SmallTmpfs {
+        let tmpfs = SmallTmpfs(tempfile::tempdir().unwrap());
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
+            .arg(tmpfs.0.path())
+            .status()
+            .unwrap();
+        assert!(mounted.success());
+        tmpfs
+    }
+}
+
 #[test]
 fn info_and_query_name_the_full_disk() {
     if !is_root() {
         eprintln!("skipped info_and_query_name_the_full_disk: mounting a tmpfs needs root");
         return;
     }
-    let tmpfs = SmallTmpfs(tempfile::tempdir().unwrap());
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
-        .arg(tmpfs.0.path())
-        .status()
-        .unwrap();
-    assert!(mounted.success());
+    let tmpfs = SmallTmpfs::mount();
     let rec = tmpfs.0.path().join("rec");
     let mut generator = Generator::new(GeneratorConfig {
         events: 10_000_000,
@@ -74,20 +82,76 @@ fn info_and_query_name_the_full_disk() {
     assert!(expected > m.rows(), "rows beyond the segments in the spool");
 
     let o = hindsight().arg("info").arg(&rec).output().unwrap();
+    // The report on stdout, its warnings (the error itself) on stderr.
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let warnings = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{warnings}");
     assert!(
         out.contains("INCOMPLETE (its writer stopped on an error")
-            && out.contains("no space left on device"),
+            && warnings.contains("no space left on device"),
+        "{out}\n{warnings}"
+    );
+    assert!(
+        !out.contains("killed") && !warnings.contains("killed"),
         "{out}"
     );
-    assert!(!out.contains("killed"), "{out}");
 
     let (n, stderr) = count_events(&rec);
     assert_eq!(n, expected, "{stderr}");
     assert!(
         stderr.contains("no space left on device") && !stderr.contains("killed"),
         "{stderr}"
+    );
+    drop(tmpfs);
+}
+
+/// `hindsight record -- CMD` onto a disk that fills up: recording stops
+/// there (the recorder says so at once, while the command runs on), the
+/// summary still comes with the command's exit code, and the recorder
+/// exits 2 with the error. (It used to wait silently, then print the error
+/// alone: the exit code and the summary were lost.)
+#[test]
+fn record_onto_a_full_disk_keeps_the_summary_and_the_exit_code() {
+    if !is_root() {
+        eprintln!(
+            "skipped record_onto_a_full_disk_keeps_the_summary_and_the_exit_code: needs root"
+        );
+        return;
+    }
+    let tmpfs = SmallTmpfs::mount();
+    let rec = tmpfs.0.path().join("rec");
+    // Paths that do not repeat: rows that do not compress to nothing.
+    let busy = "import os, sys, time\n\
+                t, i = time.time(), 0\n\
+                while time.time() - t < 3:\n    \
+                    i += 1\n    \
+                    os.access('/nonexistent/%d-%d' % (i, i * 7919 % 104729), 0)\n\
+                time.sleep(3)\n\
+                sys.exit(5)";
+    let o = hindsight()
+        .args(["record", "--syscalls", "all", "-o"])
+        .arg(&rec)
+        .args(["--", "python3", "-c", busy])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    for want in [
+        "no space left on device",
+        "recording stopped after",
+        "the command runs on unrecorded until it exits",
+        "The command exited with code 5.",
+        "error: recording into",
+    ] {
+        assert!(err.contains(want), "{want:?} in {err}");
+    }
+    let m = Manifest::read(&rec).unwrap();
+    assert!(!m.complete);
+    assert!(
+        m.stopped
+            .as_deref()
+            .is_some_and(|s| s.contains("no space left on device")),
+        "{m:?}"
     );
     drop(tmpfs);
 }

@@ -63,6 +63,18 @@ pub enum RecordError {
     /// Writing the recording failed.
     #[error("writing the recording failed: {0}")]
     Write(#[source] hindsight_format::FormatError),
+    /// Writing failed while recording (a full disk): recording stopped
+    /// there, with the kernel programs detached, and the session still
+    /// waited for the recorded command. What was written and how the
+    /// command ended are in the summary (the manifest says `stopped`).
+    #[error("recording stopped: writing it failed: {error}")]
+    Stopped {
+        /// The write error.
+        error: hindsight_format::FormatError,
+        /// The session up to the error (from the manifest as the writer
+        /// left it), with the command's exit code.
+        summary: Box<session::RecordSummary>,
+    },
 }
 
 /// Hashes the integer keys of the decoder's tables (pids, cgroup ids) with

@@ -118,6 +118,9 @@ pub struct Counters {
     /// The process's CPU time ([`process_cpu_ns`]) when recording began:
     /// its start-up; 0 until then.
     pub startup_cpu_ns: AtomicU64,
+    /// Set, with the error, when writing failed and recording stopped
+    /// while the recorded command runs on (see [`RecordError::Stopped`]).
+    pub stopped: std::sync::OnceLock<String>,
 }
 
 /// CPU time (user + system) of the whole process so far, all threads
@@ -295,11 +298,38 @@ fn cgroup_filter(path: &Path) -> Result<(u64, u32), RecordError> {
     } else {
         root.join(path.strip_prefix("/").unwrap_or(path))
     };
-    let meta = std::fs::metadata(&full)
+    // `..` and symbolic links resolved: the level is counted on the real
+    // path, which must be a directory of the cgroup2 hierarchy.
+    let real = std::fs::canonicalize(&full)
         .map_err(|e| RecordError::Cgroup(format!("{}: {e}", full.display())))?;
-    let rel = full.strip_prefix(&root).unwrap_or(&full);
+    let real_root = std::fs::canonicalize(&root).unwrap_or(root.clone());
+    let meta = std::fs::metadata(&real)
+        .map_err(|e| RecordError::Cgroup(format!("{}: {e}", real.display())))?;
+    let rel = match real.strip_prefix(&real_root) {
+        Ok(rel) if meta.is_dir() && is_cgroup2(&real) => rel,
+        _ => {
+            return Err(RecordError::Cgroup(format!(
+                "{} is not a cgroup of the cgroup2 hierarchy mounted at {}",
+                real.display(),
+                root.display()
+            )));
+        }
+    };
     let level = rel.components().count() as u32;
     Ok((meta.ino(), level))
+}
+
+/// Whether `dir` lies on a cgroup2 file system.
+fn is_cgroup2(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: a zeroed statfs is a valid out-parameter.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a NUL-terminated path, `st` a writable statfs.
+    unsafe { libc::statfs(c.as_ptr(), &mut st) == 0 && st.f_type as i64 == CGROUP2_SUPER_MAGIC }
 }
 
 fn check_prereqs() -> Result<(), RecordError> {
@@ -922,13 +952,17 @@ pub fn record(
             .spawn(move || reader_loop(ring, loss, tx, spare_rx, stop, counters))
             .expect("spawn reader")
     };
-    let writer_thread = {
+    let mut writer_thread = Some({
         let counters = counters.clone();
         std::thread::Builder::new()
             .name("hs-decode".into())
             .spawn(move || writer_loop(writer, decoder, initial, rx, spare_tx, counters))
             .expect("spawn decoder")
-    };
+    });
+    let mut ebpf = Some(loaded.ebpf);
+    let mut ignored_kernel = 0;
+    // The writer's result, taken early when it stopped on an error.
+    let mut written = None;
     counters
         .startup_cpu_ns
         .store(process_cpu_ns().max(1), Ordering::Relaxed);
@@ -963,6 +997,23 @@ pub fn record(
             } else if stop.load(Ordering::SeqCst) {
                 break;
             }
+            // The writer stopped on an error (a full disk): stop recording
+            // at once, and say so while the command runs on.
+            if written.is_none() && writer_thread.as_ref().is_some_and(|t| t.is_finished()) {
+                reader_stop.store(true, Ordering::SeqCst);
+                if let Some(b) = ebpf.take() {
+                    ignored_kernel = hooks::ignored_in_kernel(&b);
+                }
+                let res = join_writer(writer_thread.take());
+                if let Err(e) = &res {
+                    let _ = counters.stopped.set(e.to_string());
+                    progress(&counters, started.elapsed());
+                }
+                written = Some(res);
+                if child.is_none() {
+                    break;
+                }
+            }
             if opts.duration.is_some_and(|d| started.elapsed() >= d) {
                 if let Some(pid) = child {
                     spawn::kill(pid, libc::SIGTERM);
@@ -978,7 +1029,7 @@ pub fn record(
                 }
                 break;
             }
-            if last_progress.elapsed() >= Duration::from_secs(1) {
+            if written.is_none() && last_progress.elapsed() >= Duration::from_secs(1) {
                 counters.sample_disk(&opts.out_dir);
                 progress(&counters, started.elapsed());
                 last_progress = Instant::now();
@@ -990,21 +1041,89 @@ pub fn record(
     std::thread::sleep(Duration::from_millis(50));
     reader_stop.store(true, Ordering::SeqCst);
     let _ = reader.join();
-    let ignored_kernel = hooks::ignored_in_kernel(&loaded.ebpf);
-    drop(loaded.ebpf);
-    let res = writer_thread.join().map_err(|_| {
-        RecordError::Write(hindsight_format::FormatError::Invalid(
-            "writer thread panicked".into(),
-        ))
-    })??;
+    if let Some(b) = ebpf.take() {
+        ignored_kernel = hooks::ignored_in_kernel(&b);
+    }
+    let res = match written {
+        Some(res) => res,
+        None => join_writer(writer_thread.take()),
+    };
     if let Some(e) = release_err {
         // The command never ran: nothing worth keeping was recorded, and a
         // new attempt must be able to use the same directory.
         remove_recording(&opts.out_dir, dir_existed);
         return Err(e);
     }
+    let res = match res {
+        Ok(res) => res,
+        Err(RecordError::Write(error)) => {
+            // What the writer left: its last manifest (committed segments,
+            // `stopped`).
+            let manifest = Manifest::read(&opts.out_dir).unwrap_or_default();
+            let res = WriterResult {
+                manifest,
+                ignored: 0,
+                decode_errors: 0,
+            };
+            let mut summary = summarize(
+                opts,
+                &res,
+                &counters,
+                &ext,
+                elapsed,
+                exit_code,
+                ignored_kernel,
+            );
+            // Rows the writer made durable beyond its segments (checkpoint,
+            // spool), which `hindsight recover` turns into a segment.
+            if let Ok(r) = hindsight_format::Recording::open(&opts.out_dir) {
+                summary.events = summary.events.max(r.rows());
+            }
+            return Err(RecordError::Stopped {
+                error,
+                summary: Box::new(summary),
+            });
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(summarize(
+        opts,
+        &res,
+        &counters,
+        &ext,
+        elapsed,
+        exit_code,
+        ignored_kernel,
+    ))
+}
+
+/// Joins the decode thread (once).
+fn join_writer(
+    thread: Option<std::thread::JoinHandle<Result<WriterResult, RecordError>>>,
+) -> Result<WriterResult, RecordError> {
+    let panicked = || {
+        RecordError::Write(hindsight_format::FormatError::Invalid(
+            "writer thread panicked".into(),
+        ))
+    };
+    thread
+        .ok_or_else(panicked)?
+        .join()
+        .map_err(|_| panicked())?
+}
+
+/// The session's summary from the writer's result.
+fn summarize(
+    opts: &RecordOptions,
+    res: &WriterResult,
+    counters: &Counters,
+    ext: &ExtConfig,
+    elapsed: Duration,
+    exit_code: Option<i32>,
+    ignored_kernel: u64,
+) -> RecordSummary {
     let m = &res.manifest;
-    Ok(RecordSummary {
+    RecordSummary {
         dir: opts.out_dir.clone(),
         events: m.totals.events_recorded,
         lost: m.totals.lost(),
@@ -1031,5 +1150,5 @@ pub fn record(
         long_names: ext.long_names != 0,
         cpu: m.totals.recorder_cpu_ns.map(Duration::from_nanos),
         startup_cpu: m.totals.recorder_startup_cpu_ns.map(Duration::from_nanos),
-    })
+    }
 }

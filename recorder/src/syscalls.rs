@@ -26,6 +26,17 @@ pub enum SyscallError {
     /// The architecture has no table.
     #[error("no syscall table for this architecture")]
     NoTable,
+    /// A value naming no syscall at all (`''`, `,`).
+    #[error(
+        "--syscalls `{0}` names no syscall (use default, all, or names such as openat,connect)"
+    )]
+    Empty(String),
+    /// `exit` or `exit_group` named: they never return, so no syscall row
+    /// can record them.
+    #[error(
+        "--syscalls: `{0}` never returns, so it has no syscall row; every process's end is a process_exit row (with its exit code or signal), recorded whatever the set"
+    )]
+    NoReturn(String),
 }
 
 /// The default set: what the Falco rule sets look at (files, process,
@@ -192,6 +203,9 @@ pub fn parse_set(value: &str) -> Result<Vec<(u32, SyscallSpec)>, SyscallError> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .collect();
+    if parts.is_empty() {
+        return Err(SyscallError::Empty(value.to_string()));
+    }
     let edits_only = parts
         .iter()
         .all(|p| p.starts_with('+') || p.starts_with('-'));
@@ -217,6 +231,9 @@ pub fn parse_set(value: &str) -> Result<Vec<(u32, SyscallSpec)>, SyscallError> {
             p => {
                 let n = p.strip_prefix('+').unwrap_or(p);
                 number(n).ok_or_else(|| SyscallError::Unknown(n.to_string()))?;
+                if matches!(n, "exit" | "exit_group") {
+                    return Err(SyscallError::NoReturn(n.to_string()));
+                }
                 names.push(n);
             }
         }
@@ -258,5 +275,19 @@ mod tests {
         assert!(parse_set("all").unwrap().len() > 300);
         assert!(parse_set("openat,nosuchcall").is_err());
         assert_eq!(parse_set("getppid").unwrap().len(), 1);
+        for empty in ["", ",", " , "] {
+            assert!(
+                matches!(parse_set(empty), Err(SyscallError::Empty(_))),
+                "{empty:?}"
+            );
+        }
+        for never in ["exit", "openat,+exit_group"] {
+            assert!(
+                matches!(parse_set(never), Err(SyscallError::NoReturn(_))),
+                "{never}"
+            );
+        }
+        // Taking them out is harmless.
+        assert_eq!(parse_set("-exit").unwrap().len(), d.len());
     }
 }

@@ -101,7 +101,8 @@ fn cgroup_filter_keeps_only_that_cgroup() {
         o.target = Target::Host;
         o.duration = Some(Duration::from_millis(1500));
         o.syscalls = "openat,execve".into();
-        o.cgroup = Some(cg.clone());
+        // Named with a detour through `..`: the level is the real path's.
+        o.cgroup = Some(cg.join("..").join(cg.file_name().unwrap()));
     });
     stop(joined);
     stop(left_out);
@@ -122,4 +123,41 @@ fn cgroup_filter_keeps_only_that_cgroup() {
         "{}",
         rec.dump()
     );
+}
+
+/// `--cgroup` naming something that is no cgroup of the cgroup2 hierarchy
+/// (a plain directory, a cgroup v1 hierarchy, a path out of the mount
+/// through `..`) is refused; it used to record nothing, silently.
+#[test]
+fn cgroup_filter_refuses_what_is_no_cgroup2_cgroup() {
+    if !can_record("cgroup_filter_refuses_what_is_no_cgroup2_cgroup") {
+        return;
+    }
+    let Some(root) = hindsight_recorder::session::cgroup2_root() else {
+        eprintln!("skipped cgroup_filter_refuses_what_is_no_cgroup2_cgroup: no cgroup v2 mount");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // Relative to the cgroup2 mount: out of it to /tmp, and to a cgroup v1
+    // hierarchy beside it where there is one.
+    let mut paths = vec![std::path::PathBuf::from("../../../../../tmp")];
+    if root.join("../cpu").is_dir() {
+        paths.push("../cpu".into());
+    }
+    for path in paths {
+        let mut opts = hindsight_recorder::RecordOptions::new(dir.path().join("rec"), Target::Host);
+        opts.duration = Some(Duration::from_millis(100));
+        opts.cgroup = Some(path.clone());
+        static NEVER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        match hindsight_recorder::record(&opts, &NEVER, |_, _| {}) {
+            Err(hindsight_recorder::RecordError::Cgroup(msg)) => {
+                assert!(
+                    msg.contains("is not a cgroup of the cgroup2 hierarchy"),
+                    "{msg}"
+                );
+            }
+            other => panic!("{}: {:?}", path.display(), other.map(|s| s.events)),
+        }
+        assert!(!dir.path().join("rec").exists());
+    }
 }

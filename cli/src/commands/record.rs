@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use hindsight_format::WriterOptions;
-use hindsight_recorder::{Counters, RecordOptions, Target, spawn};
+use hindsight_recorder::{Counters, RecordError, RecordOptions, RecordSummary, Target, spawn};
 
 /// Record what programs do, with kernel-authoritative (TOCTOU-aware) arguments.
 ///
@@ -147,7 +147,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "h" => n * 3600.0,
         _ => return Err(format!("`{s}`: unknown unit `{unit}` (use ms, s, m or h)")),
     };
-    Ok(Duration::from_secs_f64(secs))
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("`{s}` is too long a duration"))
 }
 
 /// Parses `64M`, `1G`, `4096`, `512K` (binary multiples).
@@ -167,7 +167,8 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "G" | "g" => 1 << 30,
         _ => return Err(format!("`{s}`: unknown unit `{unit}` (use K, M or G)")),
     };
-    Ok(n * mult)
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{s}` is too large a size"))
 }
 
 fn human(bytes: u64) -> String {
@@ -277,6 +278,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             args.segment_size
         );
     }
+    if args.duration.is_some_and(|d| d.is_zero()) {
+        bail!(
+            "--duration 0: nothing would be recorded (e.g. 30s, or leave it out to record until the command exits or Ctrl-C)"
+        );
+    }
+    if args.ignore_prefix.iter().any(|p| p.is_empty()) {
+        bail!(
+            "--ignore-prefix '': an empty prefix would drop every row with a path (is a shell variable unset?)"
+        );
+    }
     if args.segment_duration.is_zero() {
         bail!("--segment-duration 0: a segment must last longer than that (e.g. 10m)");
     }
@@ -301,7 +312,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let stop = spawn::stop_flag();
     let tty = std::io::stderr().is_terminal();
     let mut last_events = 0u64;
-    let summary = hindsight_recorder::record(&opts, stop, |c, elapsed| {
+    let mut told_stop = false;
+    let result = hindsight_recorder::record(&opts, stop, |c, elapsed| {
+        if let Some(why) = c.stopped.get() {
+            if !told_stop {
+                told_stop = true;
+                if tty {
+                    eprint!("\r\x1b[K");
+                }
+                eprintln!(
+                    "hindsight: {why}; recording stopped after {}s, the kernel programs are \
+                     detached, and the command runs on unrecorded until it exits",
+                    elapsed.as_secs()
+                );
+            }
+            return;
+        }
         if !tty {
             return;
         }
@@ -310,15 +336,35 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         last_events = events;
         let line = progress_line(c, elapsed, rate);
         eprint!("\r\x1b[K{}", fit(&line, terminal_width()));
-    })
-    .with_context(|| format!("recording into {}", args.output.display()))?;
+    });
     if tty {
         eprint!("\r\x1b[K");
     }
-    let s = &summary;
+    let summary = match result {
+        Ok(summary) => summary,
+        Err(RecordError::Stopped { error, summary }) => {
+            print_summary(&summary);
+            bail!(
+                "recording into {} stopped: writing it failed: {error}",
+                args.output.display()
+            );
+        }
+        Err(e) => {
+            return Err(e).with_context(|| format!("recording into {}", args.output.display()));
+        }
+    };
+    print_summary(&summary);
+    Ok(match summary.exit_code {
+        Some(c) => ExitCode::from(c.clamp(0, 255) as u8),
+        None => ExitCode::SUCCESS,
+    })
+}
+
+/// The one-paragraph summary on stderr.
+fn print_summary(s: &RecordSummary) {
     // In ring mode, sizes are those of the segments kept.
     let kept = s.events.saturating_sub(s.deleted_events);
-    let per_event = if kept > 0 {
+    let per_event = if kept > 0 && s.disk_bytes > 0 {
         format!("{:.1}", s.disk_bytes as f64 / kept as f64)
     } else {
         "-".into()
@@ -393,10 +439,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             None => String::new(),
         }
     );
-    Ok(match s.exit_code {
-        Some(c) => ExitCode::from(c.clamp(0, 255) as u8),
-        None => ExitCode::SUCCESS,
-    })
 }
 
 #[cfg(test)]
@@ -413,6 +455,10 @@ mod tests {
         assert_eq!(parse_size("4096").unwrap(), 4096);
         assert_eq!(parse_size("1GiB").unwrap(), 1 << 30);
         assert!(parse_size("lots").is_err());
+        let huge = parse_duration("99999999999999999999h").unwrap_err();
+        assert!(huge.contains("too long"), "{huge}");
+        let huge = parse_size("17179869185G").unwrap_err();
+        assert!(huge.contains("too large"), "{huge}");
     }
 
     #[test]
