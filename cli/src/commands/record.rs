@@ -60,6 +60,9 @@ pub struct Args {
     pub ignore_prefix: Vec<String>,
 
     /// Start a new segment when the current one reaches this size (e.g. 64M).
+    /// The row group being filled counts at its size before compression, so
+    /// segments come out smaller than this (several times, for well
+    /// compressing rows); a segment also ends at 1 048 576 rows.
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "128M")]
     pub segment_size: u64,
 
