@@ -54,6 +54,8 @@ pub enum Transform {
     /// A capability bit mask as space-separated names (`CAP_CHOWN CAP_KILL`),
     /// as Falco renders `thread.cap_*`; the value becomes a string.
     CapNames,
+    /// The first 12 characters, as Falco shortens `container.id`.
+    ShortId,
 }
 
 impl Transform {
@@ -66,6 +68,7 @@ impl Transform {
             Transform::Len => "len",
             Transform::B64 => "b64",
             Transform::CapNames => "cap_names",
+            Transform::ShortId => "short_id",
         }
     }
 }

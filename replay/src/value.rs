@@ -371,6 +371,10 @@ pub fn transform<'a>(mut v: Value<'a>, ts: &[Transform]) -> Value<'a> {
                 Cow::Owned(o) => Cow::Owned(o.rsplit('/').next().unwrap_or(&o).to_string()),
             }),
             (Transform::CapNames, Value::Int(mask)) => Value::Str(Cow::Owned(cap_names(mask))),
+            (Transform::ShortId, Value::Str(s)) => Value::Str(match s {
+                Cow::Borrowed(b) => Cow::Borrowed(b.get(..12).unwrap_or(b)),
+                Cow::Owned(o) => Cow::Owned(o.get(..12).unwrap_or(&o).to_string()),
+            }),
             (Transform::B64, Value::Str(s)) => b64_decode(&s)
                 .and_then(|b| String::from_utf8(b).ok())
                 .map_or(Value::Null, |d| Value::Str(Cow::Owned(d))),

@@ -25,12 +25,30 @@ fn file(text: &str) -> SourceFile {
 
 /// Replays `rules` (one Falco file) over the intrusion recording.
 fn replay(rules: &str) -> Vec<Verdict> {
+    replay_on(rules, &intrusion())
+}
+
+/// A recorded Falco scenario (`fixtures/recordings/falco/<slug>/positive`).
+fn scenario(slug: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/recordings/falco")
+        .join(slug)
+        .join("positive")
+}
+
+/// Replays `rules` (one Falco file) over `rec`.
+fn replay_on(rules: &str, rec: &Path) -> Vec<Verdict> {
     let set = falco::compile_files(&[file(rules)]).unwrap_or_else(|d| panic!("{d:?}"));
     let rules: Vec<_> = set.rules.iter().map(|r| r.rule.clone()).collect();
     let engine = Engine::new(&rules).expect("rules compile");
-    replay_paths(&engine, &[intrusion()], Options::default(), &mut |_| {})
-        .expect("replay")
-        .verdicts
+    replay_paths(
+        &engine,
+        &[rec.to_path_buf()],
+        Options::default(),
+        &mut |_| {},
+    )
+    .expect("replay")
+    .verdicts
 }
 
 /// One rule `R` with `condition` and `output`.
@@ -139,4 +157,26 @@ fn evt_arg_mode_is_rendered_as_libs_renders_it() {
     ));
     assert_eq!(seqs(&v), [1343]);
     assert_eq!(v[0].output, "0755");
+}
+
+#[test]
+fn container_id_is_the_short_id() {
+    let rec = scenario("terminal-shell-in-container");
+    let v = replay_on(
+        &rule(
+            "container.id = afc76c9eabae and evt.type = execve",
+            "%container.id",
+        ),
+        &rec,
+    );
+    assert!(!v.is_empty());
+    assert!(
+        v.iter().all(|v| v.output == "afc76c9eabae"),
+        "{:?}",
+        v[0].output
+    );
+    let full = "afc76c9eabae3cbaa3c7f23a1ad545e07205f204d410e37e62e34767bf9d71af";
+    assert!(replay_on(&rule(&format!("container.id = {full}"), "x"), &rec).is_empty());
+    // Outside containers it is `host`.
+    assert!(!replay(&rule("evt.num = 1190 and container.id = host", "x")).is_empty());
 }

@@ -139,6 +139,10 @@ impl Lookup<'_> {
         if e.transforms.contains(&ir::Transform::CapNames) {
             return Some(Json::String(crate::value::cap_names(raw.as_i64()?)));
         }
+        if e.transforms.contains(&ir::Transform::ShortId) {
+            let s = raw.as_str()?;
+            return Some(Json::String(s.get(..12).unwrap_or(s).to_string()));
+        }
         if e.transforms.contains(&ir::Transform::Basename) {
             let s = raw.as_str()?;
             return Some(Json::String(s.rsplit('/').next().unwrap_or("").to_string()));

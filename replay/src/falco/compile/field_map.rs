@@ -404,7 +404,14 @@ pub fn lookup(name: &str, arg: Option<&str>) -> Result<FalcoField, (String, Opti
         "user.loginuid" => Val::Default(proc(ProcField::LoginUid), "-1".into()),
         "user.loginname" => Val::Ir(proc(ProcField::LoginName)),
         "group.gid" => Val::Ir(proc(ProcField::Gid)),
-        "container.id" => Val::Default(proc(ProcField::Container), "host".into()),
+        // libs' `container.id` is the short id: the first 12 characters.
+        "container.id" => Val::Default(
+            ir::Expr {
+                field: Field::Proc(ProcField::Container),
+                transforms: vec![Transform::ShortId],
+            },
+            "host".into(),
+        ),
         "container.name" => Val::HostOnly(proc(ProcField::Container)),
         "fd.num" => Val::FdNum,
         "fd.name" => Val::FdName,
