@@ -672,3 +672,29 @@ fn shell_script_separates_csv_results() {
     let o = child.wait_with_output().unwrap();
     assert_eq!(stdout(&o), "a\n1\n\nb\n2\n", "{}", stderr(&o));
 }
+
+/// A segment whose size is not the one its manifest records (a file of
+/// another recording copied over it, a truncated one) is refused, naming
+/// it, as `info` refuses it: its rows are not the recording's.
+#[test]
+fn a_segment_of_another_size_than_its_manifest_says_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("rec");
+    copy_synthetic_small(&rec);
+    let other = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/recordings/fleet/host=db-1/date=2026-11-20/rec/events/part-000000.parquet");
+    std::fs::copy(other, rec.join("events/part-000001.parquet")).unwrap();
+    let o = bin()
+        .arg("query")
+        .arg(&rec)
+        .arg("SELECT host_name, count(*) FROM events GROUP BY 1")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("part-000001.parquet: segment is truncated or was changed")
+            && stderr(&o).contains("bytes"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -48,6 +48,22 @@ pub enum QueryError {
         /// The manifest that lists it.
         manifest: String,
     },
+    /// A segment's size is not the one its manifest records: it was
+    /// truncated, or replaced by another file (another recording's segment),
+    /// so its rows are not the recording's.
+    #[error(
+        "{file}: segment is truncated or was changed: {actual} bytes, {manifest} says {expected}"
+    )]
+    SegmentSize {
+        /// The segment's location (path or URL).
+        file: String,
+        /// The manifest that lists it.
+        manifest: String,
+        /// Its size in the manifest.
+        expected: u64,
+        /// Its size in the store.
+        actual: u64,
+    },
     /// A complete recording's `events/` holds a segment its manifest does
     /// not list (a stray copy): its rows would be counted in every answer.
     #[error(

@@ -296,7 +296,8 @@ fn hive_partitions(rel: &[&str]) -> Vec<(String, String)> {
 /// after the manifest was read: [`committed_since`]) is an error, and so is
 /// a file in a complete recording's `events/` that its manifest does not
 /// list and the store still has (a stray copy; one gone since was deleted
-/// by the recorder's ring: [`deleted_since`]). Segments of recordings
+/// by the recorder's ring: [`deleted_since`]), and so is a listed segment
+/// whose size is not the manifest's `bytes`. Segments of recordings
 /// without a manifest, or of one still being written, are all kept. Sorted by location; with the manifests
 /// that are not `complete`.
 async fn follow_manifests(
@@ -351,6 +352,16 @@ async fn follow_manifests(
                 Some(meta) => meta,
                 None => committed_since(store, store_url, manifest, &loc).await?,
             };
+            // Cheap, from the listing: a file of another size is not the
+            // segment the manifest lists (`info --verify` checks the hashes).
+            if meta.size != seg.bytes {
+                return Err(QueryError::SegmentSize {
+                    file: raw_location_name(store_url, &loc),
+                    manifest: name(manifest),
+                    expected: seg.bytes,
+                    actual: meta.size,
+                });
+            }
             kept.push(meta);
         }
         if m.complete {
@@ -812,6 +823,7 @@ mod tests {
             segments: (0..2)
                 .map(|i| SegmentInfo {
                     file: hindsight_format::manifest::segment_file_name(i),
+                    bytes: [4, 3][i as usize],
                     ..Default::default()
                 })
                 .collect(),
@@ -884,6 +896,7 @@ mod tests {
         let manifest = Manifest {
             segments: vec![SegmentInfo {
                 file: hindsight_format::manifest::segment_file_name(1),
+                bytes: 3,
                 ..Default::default()
             }],
             deleted_segments: 1,
@@ -944,5 +957,22 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    /// A listed segment of another size than the manifest's `bytes` (another
+    /// recording's file copied over it) is refused, naming it.
+    #[tokio::test]
+    async fn a_segment_of_another_size_is_an_error() {
+        let (store, mut listing) = committed_after_listing(true).await;
+        listing[0].size = 5;
+        let manifests = [StorePath::from("rec/manifest.json")];
+        let err = follow_manifests(&store, &store_url(), &manifests, listing)
+            .await
+            .expect_err("segment 0 has another size");
+        assert!(
+            matches!(&err, QueryError::SegmentSize { file, expected: 4, actual: 5, .. }
+                if file == "s3://bucket/rec/events/part-000000.parquet"),
+            "{err}"
+        );
     }
 }
