@@ -83,3 +83,32 @@ fn auditd_records_once_per_exec() {
     );
     assert_eq!(fires(&failed), [0, 1, 2, 3, 4, 5, 6, 7]);
 }
+
+/// Wildcards and string modifiers on a numeric field match its decimal
+/// text, as pySigma's SQL (`LIKE '6080%'`) does, instead of never.
+#[test]
+fn wildcards_on_numbers_match_their_decimal_text() {
+    let net = |sel: &str| {
+        fires(&rule(
+            "category: network_connection",
+            &format!("  sel:\n    {sel}\n  condition: sel"),
+        ))
+    };
+    assert_eq!(net("DestinationPort: 60809"), [992]);
+    assert_eq!(net("DestinationPort|startswith: '6080'"), [992]);
+    assert_eq!(net("DestinationPort: '6080*'"), [992]);
+    assert_eq!(net("DestinationPort|contains: '080'"), [992]);
+    assert_eq!(net("DestinationPort|endswith: '791'"), [384, 590, 675]);
+    assert_eq!(net("DestinationPort: '3779?'"), [384, 590, 675]);
+    assert_eq!(net("DestinationPort: '*9*1'"), [384, 590, 675]);
+    let exec = |sel: &str| {
+        fires(&rule(
+            "category: process_creation",
+            &format!("  sel:\n    {sel}\n  condition: sel"),
+        ))
+    };
+    let pids_2007x = [1110, 1157, 1195, 1266, 1304, 1347, 1354, 1393, 1430, 1440];
+    assert_eq!(exec("ProcessId: '2007*'"), pids_2007x);
+    assert_eq!(exec("ProcessId: '2007?'"), pids_2007x);
+    assert_eq!(exec("ProcessId|startswith: '2007'"), pids_2007x);
+}

@@ -319,12 +319,15 @@ pub fn glob_text(p: &Pattern) -> String {
 
 fn glob(p: &Pattern, field: &Field) -> ir::Cond {
     let nocase = !p.cased;
-    if field.kind() == Kind::Int {
-        // Numbers compare as numbers; a wildcard on a number cannot be
-        // expressed, and no Linux rule writes one.
-        return match p.as_literal().and_then(|s| s.trim().parse::<i64>().ok()) {
-            Some(n) => test(field, Op::Eq, Literal::Int(n), false),
-            None => ir::Cond::Const(false),
+    if field.kind() == Kind::Int
+        && let Some(lit) = p.as_literal()
+    {
+        // A plain value on a number compares as a number; with wildcards
+        // or a string modifier it matches the number's decimal text (as
+        // pySigma's SQL `LIKE` does), through the text operators below.
+        return match lit.trim().parse::<i64>() {
+            Ok(n) => test(field, Op::Eq, Literal::Int(n), false),
+            Err(_) => ir::Cond::Const(false),
         };
     }
     let lits: Vec<&str> = p
