@@ -31,7 +31,7 @@ fn replay_exit_codes() {
     let quiet = dir.path().join("quiet.yaml");
     std::fs::write(
         &quiet,
-        "- rule: never\n  description: d\n  condition: syscall = 'no_such_syscall'\n",
+        "- rule: never\n  description: d\n  condition: syscall = 'openat' AND proc_pid < 0\n",
     )
     .unwrap();
     let none = hindsight(&["replay", REC, "--rules", quiet.to_str().unwrap()]);
@@ -667,4 +667,51 @@ fn a_rule_file_is_read_once_and_walks_skip_hidden_files() {
         stderr.contains("cannot tell which rule language"),
         "{stderr}"
     );
+}
+
+/// A value a Hindsight rule can never match is a load error at its file and
+/// line, with a suggestion: an unknown syscall or event kind, an empty `IN
+/// ()`, a glob the query language's `path_match` would reject; a type error
+/// names the expression as written, not the bare field.
+#[test]
+fn hindsight_rules_reject_values_that_never_match() {
+    let dir = tempfile::tempdir().unwrap();
+    for (condition, message, help) in [
+        (
+            "syscall = 'opnat'",
+            "unknown syscall `opnat`",
+            "did you mean `openat`?",
+        ),
+        (
+            "syscall IN ('openat', 'execv')",
+            "unknown syscall `execv`",
+            "did you mean `execve`?",
+        ),
+        (
+            "event_kind = 'proces_exec'",
+            "unknown event kind `proces_exec`",
+            "did you mean `process_exec`?",
+        ),
+        ("syscall IN ()", "an empty list", ""),
+        ("file_path GLOB '['", "unclosed `[`", ""),
+        (
+            "length(proc_exe) > 'a'",
+            "`len(proc_exe)` is an integer",
+            "",
+        ),
+    ] {
+        let rule = dir.path().join("typo.yaml");
+        std::fs::write(
+            &rule,
+            format!("- rule: r\n  description: d\n  condition: {condition}\n"),
+        )
+        .unwrap();
+        let o = hindsight(&["replay", REC, "--rules", rule.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{condition}: {stderr}");
+        assert!(stderr.contains(message), "{condition}: {stderr}");
+        assert!(stderr.contains(help), "{condition}: {stderr}");
+        assert!(stderr.contains("typo.yaml:3:"), "{condition}: {stderr}");
+        assert!(!stderr.contains("`proc_exe` is an integer"), "{stderr}");
+    }
 }

@@ -345,6 +345,50 @@ pub fn glob_to_regex(glob: &str, nocase: bool) -> String {
     re
 }
 
+/// Why `glob` is not a well-formed glob, where [`glob_to_regex`] would read
+/// it in a way its author probably did not mean: a `[` class that is never
+/// closed (matched as a literal `[`) or a `\\` at the end (dropped). The
+/// query language's `path_match` rejects both.
+pub fn glob_error(glob: &str) -> Option<String> {
+    let mut chars = glob.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.next().is_none() => {
+                return Some(format!(
+                    "glob `{glob}` ends with a lone `\\` (write `\\\\` for a backslash)"
+                ));
+            }
+            '[' => {
+                if matches!(chars.peek(), Some('!') | Some('^')) {
+                    chars.next();
+                }
+                let mut first = true;
+                let closed = chars.by_ref().any(|n| {
+                    let end = n == ']' && !first;
+                    first = false;
+                    end
+                });
+                if !closed {
+                    return Some(format!(
+                        "unclosed `[` in glob `{glob}` (write `\\[` for a literal `[`)"
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// An expression as a rule would write it: `len(basename(proc_exe))`.
+fn expr_text(e: &Expr) -> String {
+    let mut s = e.field.to_string();
+    for t in &e.transforms {
+        s = format!("{}({s})", t.as_str());
+    }
+    s
+}
+
 fn lit_str(l: &Literal) -> Option<String> {
     match l {
         Literal::Str(s) => Some(s.clone()),
@@ -376,7 +420,9 @@ pub fn expr_kind(e: &Expr) -> Kind {
 }
 
 fn compile_test(t: &Test) -> Result<Node, CompileError> {
-    let field = &t.lhs.field;
+    // Named as written, transformers included: `len(proc_exe)` is an
+    // integer, `proc_exe` is not.
+    let field = &expr_text(&t.lhs);
     let kind = expr_kind(&t.lhs);
     let nc = t.nocase;
     let lit = match &t.rhs {
@@ -1006,6 +1052,12 @@ mod tests {
         assert!(!re("[!a]x").is_match("ax"));
         assert!(re("a\\*").is_match("a*"));
         assert!(!re("a\\*").is_match("ab"));
+        for ok in ["/etc/*", "[a-c]x", "[!a]x", "[]]x", "a\\*", "a\\\\", "x]"] {
+            assert_eq!(glob_error(ok), None, "{ok}");
+        }
+        for bad in ["[", "/tmp/[ab", "[]", "[!]", "a\\"] {
+            assert!(glob_error(bad).is_some(), "{bad}");
+        }
     }
 
     #[test]

@@ -140,6 +140,25 @@ impl Sc {
     }
 }
 
+/// The recorder's x86_64 syscall table (name, number): the names a
+/// recording's `syscall` column holds. Read from the recorder's source so
+/// that the two never disagree; a rule is checked against it whatever the
+/// architecture it is loaded on.
+#[path = "../../recorder/src/syscall_table_x86_64.rs"]
+mod table;
+
+/// Whether the `syscall` column of a recording can hold `name`: a syscall of
+/// the recorder's table, `unknown` (a number the table lacks) or `""`
+/// (what a rule compares with for rows without a syscall).
+pub fn is_known(name: &str) -> bool {
+    name.is_empty() || name == "unknown" || table::SYSCALLS.iter().any(|&(n, _)| n == name)
+}
+
+/// Every syscall name the recorder knows (for suggestions).
+pub fn names() -> impl Iterator<Item = &'static str> {
+    table::SYSCALLS.iter().map(|&(n, _)| n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,5 +211,16 @@ mod tests {
             assert_eq!(Sc::of(Some(other)), Sc::Other, "{other:?}");
         }
         assert_eq!(Sc::of(None), Sc::Other);
+    }
+
+    #[test]
+    fn the_recorders_table_is_known() {
+        for name in ["openat", "execve", "open_by_handle_at", "unknown", ""] {
+            assert!(is_known(name), "{name}");
+        }
+        for name in ["opnat", "OPENAT", "sys_openat"] {
+            assert!(!is_known(name), "{name}");
+        }
+        assert!(names().count() > 300);
     }
 }

@@ -165,7 +165,7 @@ fn bad_definitions() {
             "macro_cycle",
             &[(
                 "bad.yaml",
-                "- macro: a\n  condition: b AND ret = 0\n- macro: b\n  condition: syscall = 'x' OR a\n- rule: r\n  description: d\n  condition: a\n",
+                "- macro: a\n  condition: b AND ret = 0\n- macro: b\n  condition: syscall = 'openat' OR a\n- rule: r\n  description: d\n  condition: a\n",
             )],
         ),
         (

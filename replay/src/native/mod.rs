@@ -827,8 +827,8 @@ mod tests {
 
     #[test]
     fn quoted_positions() {
-        let text = "- rule: a\n  description: d\n  condition: \"syscall = 'x' and ret = 'y'\"\n";
+        let text = "- rule: a\n  description: d\n  condition: \"syscall = 'read' and ret = 'y'\"\n";
         let e = load(text).unwrap_err();
-        assert!(e.contains("r.yaml:3:33"), "{e}");
+        assert!(e.contains("r.yaml:3:36"), "{e}");
     }
 }

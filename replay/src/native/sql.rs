@@ -39,12 +39,13 @@
 
 mod build;
 mod lex;
+mod values;
 
 use build::{bool_function, compare, like, transform};
 use lex::{Tok, Token, lex};
 
 use crate::diag::suggest;
-use crate::eval::{Program, expr_kind};
+use crate::eval::{Program, expr_kind, glob_error};
 use crate::field::{Field, Kind};
 use crate::ir::{Cond, Expr, Literal, MAX_NESTING, MAX_NODES, Op, Rhs, Test, too_deep, too_large};
 
@@ -393,7 +394,16 @@ impl<'a> Parser<'a> {
             }
             Tok::Ident(k) if k.eq_ignore_ascii_case("glob") => {
                 self.next();
+                let at = self.peek().clone();
                 let pat = self.string()?;
+                if let Some(message) = glob_error(&pat) {
+                    return Err(SqlError {
+                        start: at.start,
+                        end: at.end,
+                        message,
+                        help: None,
+                    });
+                }
                 let e = self.field_of(&lhs)?;
                 Cond::Test(Test {
                     lhs: e,
@@ -411,7 +421,23 @@ impl<'a> Parser<'a> {
                     Op::Intersects
                 };
                 self.next();
+                let open = self.peek().start;
                 let items = self.items()?;
+                // A literal `()` (an empty named list is a user's choice).
+                if items.is_empty()
+                    && self.toks[self.pos - 1].tok == Tok::Sym(")")
+                    && self.toks[self.pos - 2].tok == Tok::Sym("(")
+                {
+                    return Err(SqlError {
+                        start: open,
+                        end: self.toks[self.pos - 1].end,
+                        message: format!(
+                            "an empty list: `{} ()` never holds",
+                            k.to_ascii_uppercase()
+                        ),
+                        help: Some("list at least one value".into()),
+                    });
+                }
                 let e = self.field_of(&lhs)?;
                 Cond::Test(Test {
                     lhs: e,
@@ -528,6 +554,7 @@ impl<'a> Parser<'a> {
     /// Type-checks one predicate now, so errors point at it.
     fn checked(&mut self, c: Cond, start: usize, end: usize) -> Result<Cond, SqlError> {
         self.grow(1, start, end)?;
+        values::check(&c, self.src, start, end)?;
         match Program::compile(&c) {
             Ok(_) => Ok(c),
             Err(e) => Err(SqlError {
@@ -948,11 +975,11 @@ mod tests {
         let e = parse("proc_exee = 'x'").unwrap_err();
         assert_eq!((e.start, e.end), (0, 9));
         assert_eq!(e.help.as_deref(), Some("did you mean `proc_exe`?"));
-        let e = parse("syscall = 'a' adn ret = 0").unwrap_err();
+        let e = parse("syscall = 'read' adn ret = 0").unwrap_err();
         assert_eq!(e.help.as_deref(), Some("did you mean `AND`?"));
         let e = parse("ret = 'abc'").unwrap_err();
         assert!(e.message.contains("integer"), "{e:?}");
-        let e = parse("(syscall = 'a'").unwrap_err();
+        let e = parse("(syscall = 'read'").unwrap_err();
         assert!(e.message.contains("expected `)`"), "{e:?}");
     }
 
