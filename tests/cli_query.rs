@@ -698,3 +698,28 @@ fn a_segment_of_another_size_than_its_manifest_says_is_refused() {
         stderr(&o)
     );
 }
+
+/// Parquet files in a directory below a recording's `events/` (a backup
+/// copy) are no segments of it: not counted.
+#[test]
+fn parquet_files_below_events_are_not_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("rec");
+    copy_synthetic_small(&rec);
+    let backup = rec.join("events/backup");
+    std::fs::create_dir(&backup).unwrap();
+    std::fs::copy(
+        rec.join("events/part-000000.parquet"),
+        backup.join("part-000000.parquet"),
+    )
+    .unwrap();
+    for path in [rec.clone(), dir.path().to_path_buf()] {
+        let o = bin()
+            .arg("query")
+            .arg(&path)
+            .args(["SELECT count(*) AS n FROM events", "--format", "csv"])
+            .output()
+            .unwrap();
+        assert_eq!(stdout(&o), "n\n20000\n", "{}", stderr(&o));
+    }
+}

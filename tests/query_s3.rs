@@ -173,6 +173,31 @@ fn query_a_fleet_through_s3() {
         );
     }
 
+    // Parquet files in a directory below a recording's events/ are no
+    // segments (the scan's glob matched them: rows counted twice).
+    let nested = dir.path().join("nested");
+    generate(&nested.join("rec"), "nested-1", "4");
+    let events = nested.join("rec/events");
+    std::fs::create_dir(events.join("backup")).unwrap();
+    for entry in std::fs::read_dir(&events).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_file() {
+            std::fs::copy(&p, events.join("backup").join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    upload(&endpoint, &nested, "nested/");
+    // A prefix ending in `.parquet/` is a directory (it was taken for one file).
+    upload(&endpoint, &nested.join("rec"), "rec.parquet/");
+    for url in ["s3://forensics/nested/", "s3://forensics/rec.parquet/"] {
+        let o = query(url, "SELECT count(*) AS n FROM events");
+        assert!(
+            o.status.success(),
+            "{url}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&o.stdout), "n\n2000\n", "{url}");
+    }
+
     // Writes are refused by the read-only store, and a missing prefix is named.
     let o = run("COPY (SELECT 1) TO 's3://forensics/fleet/x.parquet'");
     assert_eq!(o.status.code(), Some(2));

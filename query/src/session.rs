@@ -122,7 +122,8 @@ pub async fn session(
     for input in &inputs {
         // A local store lists only the segments found by `resolve` (of every
         // input on it), taken in one snapshot with the spool rows read in
-        // memory ([`crate::snapshot`]); an object store is listed as it is.
+        // memory ([`crate::snapshot`]); an object store is listed as it is
+        // (but for Parquet files in directories below `events/`).
         let store: Arc<dyn datafusion::object_store::ObjectStore> =
             if input.store_url.scheme() == "file" {
                 let on_store = || inputs.iter().filter(|i| i.store_url == input.store_url);
@@ -141,7 +142,17 @@ pub async fn session(
                     roots,
                 ))
             } else {
-                Arc::clone(&input.store)
+                let roots = inputs
+                    .iter()
+                    .filter(|i| i.store_url == input.store_url && !i.single_file)
+                    .filter_map(|i| {
+                        datafusion::object_store::path::Path::from_url_path(i.root_url.path()).ok()
+                    })
+                    .collect();
+                Arc::new(crate::snapshot::SnapshotStore::segments_only(
+                    Arc::clone(&input.store),
+                    roots,
+                ))
             };
         ctx.register_object_store(&input.store_url, store);
     }

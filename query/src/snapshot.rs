@@ -26,7 +26,9 @@ use crate::source::{is_segment_in, parent};
 
 /// Wraps a store; listings leave out the segment files (`.parquet` files in
 /// an `events` directory below one of the inputs' roots) not in the
-/// snapshot; everything else passes through, so that a table the user
+/// snapshot, and `.parquet` files in directories below such an `events`
+/// directory (no segments, though the segment glob matches them);
+/// everything else passes through, so that a table the user
 /// declares over other Parquet files (`CREATE EXTERNAL TABLE`) sees them all.
 #[derive(Debug)]
 pub struct SnapshotStore {
@@ -34,20 +36,37 @@ pub struct SnapshotStore {
     snapshot: Arc<Snapshot>,
 }
 
-/// The segments found, and the roots below which they were looked for.
+/// The segments found (`None`: every segment file as the store lists it),
+/// and the roots below which they were looked for.
 #[derive(Debug)]
 struct Snapshot {
-    segments: HashSet<Path>,
+    segments: Option<HashSet<Path>>,
     roots: Vec<Path>,
 }
 
 impl Snapshot {
     fn keeps(&self, location: &Path) -> bool {
-        if !location.as_ref().ends_with(".parquet") || self.segments.contains(location) {
+        if !location.as_ref().ends_with(".parquet")
+            || self.segments.as_ref().is_some_and(|s| s.contains(location))
+        {
             return true;
         }
-        let segment = is_segment_in(location, &parent(location));
-        !(segment && self.roots.iter().any(|r| location.prefix_matches(r)))
+        let Some(rel) = self
+            .roots
+            .iter()
+            .find_map(|r| location.prefix_match(r).map(|rel| rel.collect::<Vec<_>>()))
+        else {
+            return true;
+        };
+        if is_segment_in(location, &parent(location)) {
+            return self.segments.is_none();
+        }
+        // Below a directory named `events` but not directly in it: the
+        // segment glob (`**/events/*.parquet`, whose `*` spans `/`) would
+        // take it for a segment.
+        !rel[..rel.len().saturating_sub(1)]
+            .iter()
+            .any(|p| p.as_ref() == "events")
     }
 }
 
@@ -57,7 +76,23 @@ impl SnapshotStore {
     pub fn new(inner: Arc<dyn ObjectStore>, segments: HashSet<Path>, roots: Vec<Path>) -> Self {
         Self {
             inner,
-            snapshot: Arc::new(Snapshot { segments, roots }),
+            snapshot: Arc::new(Snapshot {
+                segments: Some(segments),
+                roots,
+            }),
+        }
+    }
+
+    /// Wraps `inner` (an object store, listed as it is when scanned),
+    /// leaving out only the `.parquet` files below `roots` that are in a
+    /// directory below an `events` directory: no segments.
+    pub fn segments_only(inner: Arc<dyn ObjectStore>, roots: Vec<Path>) -> Self {
+        Self {
+            inner,
+            snapshot: Arc::new(Snapshot {
+                segments: None,
+                roots,
+            }),
         }
     }
 
@@ -152,9 +187,11 @@ mod tests {
     #[test]
     fn only_unlisted_segment_files_below_the_roots_are_left_out() {
         let snapshot = Snapshot {
-            segments: [Path::from("data/rec/events/part-000000.parquet")]
-                .into_iter()
-                .collect(),
+            segments: Some(
+                [Path::from("data/rec/events/part-000000.parquet")]
+                    .into_iter()
+                    .collect(),
+            ),
             roots: vec![Path::from("data")],
         };
         assert!(snapshot.keeps(&Path::from("data/rec/events/part-000000.parquet")));
@@ -164,5 +201,21 @@ mod tests {
         assert!(snapshot.keeps(&Path::from("data/rec/manifest.json")));
         assert!(snapshot.keeps(&Path::from("data/results/answer.parquet")));
         assert!(snapshot.keeps(&Path::from("elsewhere/events/x.parquet")));
+        // In a directory below a recording's events/ (a backup copy): no
+        // segment, and not to be scanned as one.
+        assert!(!snapshot.keeps(&Path::from("data/rec/events/backup/part-000000.parquet")));
+        assert!(!snapshot.keeps(&Path::from("data/events/a/b/x.parquet")));
+    }
+
+    #[test]
+    fn without_a_snapshot_only_files_below_events_dirs_are_left_out() {
+        let snapshot = Snapshot {
+            segments: None,
+            roots: vec![Path::from("data")],
+        };
+        assert!(snapshot.keeps(&Path::from("data/rec/events/part-000007.parquet")));
+        assert!(snapshot.keeps(&Path::from("data/events/rec/events/part-000007.parquet")));
+        assert!(!snapshot.keeps(&Path::from("data/rec/events/backup/part-000000.parquet")));
+        assert!(snapshot.keeps(&Path::from("elsewhere/events/backup/x.parquet")));
     }
 }

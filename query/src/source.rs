@@ -497,7 +497,8 @@ fn locate(path: &str) -> Result<Located, QueryError> {
         // The URL's path, percent-encoded as it is: the key prefix is what it decodes to.
         let prefix = url.path().trim_matches('/').to_string();
         let root = StorePath::from_url_path(&prefix).map_err(|e| bad(e.to_string()))?;
-        let single = prefix.ends_with(".parquet");
+        // A trailing slash names a directory, `.parquet` or not.
+        let single = prefix.ends_with(".parquet") && !url.path().ends_with('/');
         let root_url = if single || prefix.is_empty() {
             Url::parse(&format!("s3://{bucket}/{prefix}"))
         } else {
