@@ -180,3 +180,24 @@ fn container_id_is_the_short_id() {
     // Outside containers it is `host`.
     assert!(!replay(&rule("evt.num = 1190 and container.id = host", "x")).is_empty());
 }
+
+#[test]
+fn evt_rawres_and_evt_failed_on_exec_rows_and_failed_calls() {
+    // seq 8 is a `process_exec` row (no `ret`): Falco's execve exit has res 0.
+    let v = replay(&rule(
+        "evt.num = 9 and evt.rawres = 0 and evt.failed = false",
+        "res=%evt.rawres failed=%evt.failed",
+    ));
+    assert_eq!(seqs(&v), [8]);
+    assert_eq!(v[0].output, "res=0 failed=false");
+    let failed = replay(&rule("evt.failed = true", "%evt.rawres %evt.failed"));
+    assert!(!failed.is_empty());
+    assert!(
+        failed
+            .iter()
+            .all(|v| v.output.starts_with('-') && v.output.ends_with(" true")),
+        "{:?}",
+        failed[0].output
+    );
+    assert!(replay(&rule("evt.num = 9 and evt.failed = true", "x")).is_empty());
+}

@@ -80,7 +80,7 @@ fn representative(v: &Val) -> Option<ir::Expr> {
             .or(list.first())
             .cloned(),
         Val::EvtType { .. } => c(Col::Syscall),
-        Val::EvtRes => c(Col::Ret),
+        Val::EvtRes | Val::RawRes | Val::Failed => c(Col::Ret),
         Val::EvtNum => c(Col::Seq),
         Val::FdType { .. } => Some(ir::Expr::field(Field::Fd(FdField::Type))),
         Val::FdName => Some(ir::Expr::field(Field::Fd(FdField::Path))),
@@ -202,6 +202,16 @@ fn render(f: &FalcoField, l: &Lookup<'_>) -> Option<Json> {
             Some(_) => Some(Json::String("SUCCESS".into())),
             None if matches!(l.v.event_kind, "process_exec" | "process_fork") => {
                 Some(Json::String("SUCCESS".into()))
+            }
+            None => None,
+        },
+        Val::RawRes => l.col(Col::Ret).or_else(|| {
+            matches!(l.v.event_kind, "process_exec" | "process_fork").then(|| Json::from(0))
+        }),
+        Val::Failed => match l.col(Col::Ret).and_then(|r| r.as_i64()) {
+            Some(r) => Some(Json::Bool(r < 0)),
+            None if matches!(l.v.event_kind, "process_exec" | "process_fork") => {
+                Some(Json::Bool(false))
             }
             None => None,
         },

@@ -26,6 +26,11 @@ pub enum Val {
     },
     /// `evt.res`.
     EvtRes,
+    /// `evt.rawres`: `ret`, and 0 on lifecycle rows (`execve` and the
+    /// child's `clone` return 0 in Falco).
+    RawRes,
+    /// `evt.failed`: `ret < 0`; false on lifecycle rows.
+    Failed,
     /// `evt.num` (`seq` + 1).
     EvtNum,
     /// `fd.sockfamily`.
@@ -320,8 +325,8 @@ pub fn lookup(name: &str, arg: Option<&str>) -> Result<FalcoField, (String, Opti
         "evt.dir" => Val::Const("<".into()),
         "evt.source" => Val::Const("syscall".into()),
         "evt.res" => Val::EvtRes,
-        "evt.rawres" => Val::Ir(col(Col::Ret)),
-        "evt.failed" => Val::Ir(col(Col::Ret)),
+        "evt.rawres" => Val::RawRes,
+        "evt.failed" => Val::Failed,
         "evt.num" => Val::EvtNum,
         "evt.time" | "evt.rawtime" | "evt.datetime" | "evt.time.iso8601" => {
             Val::Ir(col(Col::TimeNs))

@@ -196,7 +196,7 @@ impl<'a> Lowerer<'a> {
                     Cond::Const(true)
                 }
             }
-            Val::EvtRes => success_or_failure(),
+            Val::EvtRes | Val::RawRes | Val::Failed => success_or_failure(),
             Val::SockFamily => ex(&col(Col::NetworkFamily)),
             Val::FdNum => Cond::Or(vec![ex(&fd_num()), ret_test(Op::Lt, 0)]),
             Val::Role { local, remote, .. } => {
@@ -342,6 +342,21 @@ impl<'a> Lowerer<'a> {
                         rhs: ir::Rhs::Lit(Literal::List(errnos)),
                         nocase: false,
                     }),
+                ])
+            }
+            Val::RawRes => Cond::Or(vec![
+                ir_test(&with_ts(&col(Col::Ret), ts), FType::Num, op, r)?,
+                Cond::And(vec![
+                    Cond::Not(Box::new(Cond::Exists(col(Col::Ret)))),
+                    kind_is(&["process_exec", "process_fork"]),
+                    Cond::Const(folded("0")),
+                ]),
+            ]),
+            Val::Failed => {
+                let failed = ret_test(Op::Lt, 0);
+                Cond::Or(vec![
+                    Cond::And(vec![failed, Cond::Const(folded("true"))]),
+                    Cond::And(vec![success(), Cond::Const(folded("false"))]),
                 ])
             }
             Val::EvtNum => {
