@@ -209,7 +209,11 @@ impl Parser<'_> {
                 let names: Vec<String> = if target == "them" {
                     self.names.iter().filter(|n| !n.starts_with('_')).cloned().collect()
                 } else {
-                    let pat = Pattern::parse(&target);
+                    // Search names are case-sensitive (as in pySigma).
+                    let pat = Pattern {
+                        cased: true,
+                        ..Pattern::parse(&target)
+                    };
                     self.names.iter().filter(|n| pat.is_match(n)).cloned().collect()
                 };
                 if names.is_empty() {
@@ -357,6 +361,22 @@ mod tests {
         );
         let c = parse("not (selection_a or selection_b)", &n).unwrap();
         assert!(matches!(c, Cond::Not(_)));
+    }
+
+    /// Search names are matched case-sensitively, as pySigma does:
+    /// `Selection_b` is not one of `selection_*`.
+    #[test]
+    fn of_patterns_are_case_sensitive() {
+        let n = names(&["selection_a", "Selection_b"]);
+        assert_eq!(
+            parse("1 of selection_*", &n).unwrap(),
+            Cond::Search("selection_a".into())
+        );
+        assert_eq!(
+            parse("all of Sel*", &n).unwrap(),
+            Cond::Search("Selection_b".into())
+        );
+        assert!(parse("1 of SELECTION_*", &n).is_err());
     }
 
     #[test]
