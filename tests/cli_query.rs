@@ -723,3 +723,53 @@ fn parquet_files_below_events_are_not_segments() {
         assert_eq!(stdout(&o), "n\n20000\n", "{}", stderr(&o));
     }
 }
+
+/// Control characters in strings (a file named with an escape sequence)
+/// print visibly escaped in tables, in the header too, and in the shell;
+/// CSV keeps the bytes; JSON escapes them.
+#[test]
+fn control_characters_are_escaped_in_tables() {
+    use std::io::Write;
+    let sql = "SELECT concat('/tmp/', chr(27), '[2J', chr(10), chr(9), chr(127), chr(155), 'x') \
+               AS \"p\u{1b}[1m\"";
+    let o = query(&[sql]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = stdout(&o);
+    assert!(
+        !s.bytes().any(|b| b == 0x1b || b == 0x7f)
+            && !s.contains('\u{9b}')
+            && s.contains(r"/tmp/\x1b[2J\n\t\x7f\u{9b}x")
+            && s.contains(r"p\x1b[1m"),
+        "{s}"
+    );
+    // An EXPLAIN plan keeps its lines.
+    let o = query(&["EXPLAIN SELECT count(*) FROM events"]);
+    assert!(stdout(&o).contains("|   Aggregate: "), "{}", stdout(&o));
+    let o = query(&[sql, "--format", "csv"]);
+    assert!(
+        stdout(&o).contains("/tmp/\u{1b}[2J\n\t\u{7f}\u{9b}x"),
+        "{}",
+        stdout(&o)
+    );
+    let mut child = bin()
+        .arg("query")
+        .arg(recording())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!(".format table\n{sql};\n").as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    let s = stdout(&o);
+    assert!(
+        !s.bytes().any(|b| b == 0x1b) && s.contains(r"/tmp/\x1b[2J"),
+        "{s}{}",
+        stderr(&o)
+    );
+}

@@ -119,9 +119,89 @@ fn format_options() -> FormatOptions<'static> {
         .with_timestamp_tz_format(Some("%Y-%m-%dT%H:%M:%S%.6f%:z"))
 }
 
-/// Renders batches as an aligned table (no trailing newline).
+/// Renders batches as an aligned table (no trailing newline), control
+/// characters in values and column names escaped ([`escape_controls`]).
 pub fn table_string(batches: &[RecordBatch]) -> Result<String, ArrowError> {
-    Ok(pretty_format_batches_with_options(batches, &format_options())?.to_string())
+    render_table(batches, false)
+}
+
+/// [`table_string`], line breaks kept when `line_breaks` (an `EXPLAIN`
+/// plan, one line per operator).
+fn render_table(batches: &[RecordBatch], line_breaks: bool) -> Result<String, ArrowError> {
+    let escaped = batches
+        .iter()
+        .map(|b| escaped_text(b, line_breaks))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(pretty_format_batches_with_options(&escaped, &format_options())?.to_string())
+}
+
+/// Every column as the table prints it, in text with [`escape_controls`]
+/// applied but for line breaks when `line_breaks` (nulls stay null, so they
+/// print as `NULL`).
+fn escaped_text(batch: &RecordBatch, line_breaks: bool) -> Result<RecordBatch, ArrowError> {
+    use datafusion::arrow::array::StringBuilder;
+    use datafusion::arrow::util::display::ArrayFormatter;
+    let options = format_options();
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    for (field, col) in batch.schema().fields().iter().zip(batch.columns()) {
+        let formatter = ArrayFormatter::try_new(col.as_ref(), &options)?;
+        let mut text = StringBuilder::new();
+        for i in 0..col.len() {
+            if col.is_null(i) {
+                text.append_null();
+            } else {
+                let value = formatter.value(i).to_string();
+                if line_breaks {
+                    let lines: Vec<_> = value.split('\n').map(escape_controls).collect();
+                    text.append_value(lines.join("\n"));
+                } else {
+                    text.append_value(escape_controls(&value));
+                }
+            }
+        }
+        fields.push(Field::new(
+            escape_controls(field.name()),
+            DataType::Utf8,
+            true,
+        ));
+        columns.push(Arc::new(text.finish()));
+    }
+    RecordBatch::try_new_with_options(
+        Arc::new(Schema::new(fields)),
+        columns,
+        &datafusion::arrow::array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+    )
+}
+
+/// `text` with control characters written visibly, so that a recorded
+/// string (a file named with an escape sequence) cannot move the cursor,
+/// clear the screen or reorder text on the terminal: `\n`, `\r`, `\t`,
+/// other C0 controls and DEL as `\x1b`, C1 controls and the bidirectional
+/// overrides and isolates as `\u{9b}`. Other text is kept as it is.
+pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    use std::fmt::Write as _;
+    let special =
+        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if !text.chars().any(special) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if special(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// CSV has no lists or structs: such columns (`argv`, `process_args`, …)
@@ -159,6 +239,8 @@ pub fn nested_as_text(batch: &RecordBatch) -> Result<RecordBatch, ArrowError> {
 /// A streaming writer for one result.
 pub struct ResultWriter<W: Write + Send> {
     inner: Inner<W>,
+    /// Whether a table keeps line breaks in values ([`Self::with_line_breaks`]).
+    line_breaks: bool,
 }
 
 enum Inner<W: Write + Send> {
@@ -205,7 +287,18 @@ impl<W: Write + Send> ResultWriter<W> {
                 )
             }
         };
-        Ok(Self { inner })
+        Ok(Self {
+            inner,
+            line_breaks: false,
+        })
+    }
+
+    /// Keeps line breaks in a table's values instead of escaping them as
+    /// `\n` (for `EXPLAIN` plans, whose lines are the plan's operators);
+    /// other control characters are still escaped.
+    pub fn with_line_breaks(mut self) -> Self {
+        self.line_breaks = true;
+        self
     }
 
     /// Writes one batch (tables buffer until [`Self::finish`]).
@@ -231,9 +324,9 @@ impl<W: Write + Send> ResultWriter<W> {
         match self.inner {
             Inner::Table(mut out, batches, schema) => {
                 let text = if batches.is_empty() {
-                    table_string(&[RecordBatch::new_empty(schema)])?
+                    render_table(&[RecordBatch::new_empty(schema)], self.line_breaks)?
                 } else {
-                    table_string(&batches)?
+                    render_table(&batches, self.line_breaks)?
                 };
                 writeln!(out, "{text}")?;
                 out.flush()?;

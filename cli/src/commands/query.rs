@@ -416,6 +416,9 @@ pub(crate) async fn write_frame<W: Write + Send>(
         None => schema,
     };
     let mut writer = ResultWriter::new(out, format, schema)?;
+    if explain {
+        writer = writer.with_line_breaks();
+    }
     let mut stream = df
         .execute_stream()
         .await
