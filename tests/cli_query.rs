@@ -773,3 +773,40 @@ fn control_characters_are_escaped_in_tables() {
         stderr(&o)
     );
 }
+
+/// Columns of the same name from two relations (a self-join) are named
+/// with their relation (`p.exe`, `c.exe`) in every format: JSON objects had
+/// the key twice, and the Parquet file could not be read back.
+#[test]
+fn columns_of_the_same_name_are_qualified() {
+    let join = "SELECT p.exe, c.exe FROM processes c JOIN processes p \
+                ON c.parent_pid = p.pid AND c.boot_id = p.boot_id ORDER BY 1, 2 LIMIT 1";
+    let o = query(&[join, "--format", "jsonl"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let row: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let keys: Vec<&String> = row.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["c.exe", "p.exe"], "{}", stdout(&o));
+    let o = query(&[
+        "SELECT * FROM (SELECT 1 AS a) x CROSS JOIN (SELECT 2 AS a) y",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(stdout(&o), "x.a,y.a\n1,2\n", "{}", stderr(&o));
+    let o = query(&["SELECT * FROM (SELECT 1 AS a) x CROSS JOIN (SELECT 2 AS a) y"]);
+    assert!(stdout(&o).contains("| x.a | y.a |"), "{}", stdout(&o));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("a.parquet");
+    let o = query(&[join, "--format", "parquet", "-o", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let back = format!(
+        "CREATE EXTERNAL TABLE answer STORED AS PARQUET LOCATION '{}'; SELECT * FROM answer",
+        out.display()
+    );
+    let o = query(&["-c", &back, "--format", "csv"]);
+    assert!(
+        o.status.success() && stdout(&o).starts_with("p.exe,c.exe\n"),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+}

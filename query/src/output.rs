@@ -60,6 +60,39 @@ impl std::fmt::Display for OutputFormat {
     }
 }
 
+/// The result's Arrow schema with every name unique, as JSON keys, CSV
+/// headers and Parquet columns must be: a name that more than one column
+/// has (`exe` of both sides of a self-join) is written with its relation,
+/// `p.exe` and `c.exe`. Columns that have the same relation and name too
+/// are refused, with a hint to alias them.
+pub fn unique_names(schema: &datafusion::common::DFSchema) -> Result<SchemaRef, String> {
+    let mut count = std::collections::HashMap::<&str, usize>::new();
+    for field in schema.fields() {
+        *count.entry(field.name().as_str()).or_default() += 1;
+    }
+    if count.values().all(|&n| n == 1) {
+        return Ok(Arc::clone(schema.inner()));
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut fields = Vec::new();
+    for (qualifier, field) in schema.iter() {
+        let name = match qualifier {
+            Some(q) if count[field.name().as_str()] > 1 => format!("{q}.{}", field.name()),
+            _ => field.name().clone(),
+        };
+        if !seen.insert(name.clone()) {
+            return Err(format!(
+                "the result has two columns named {name}: give them different names with AS                  (SELECT p.exe AS parent_exe, c.exe AS child_exe ...)"
+            ));
+        }
+        fields.push(field.as_ref().clone().with_name(name));
+    }
+    Ok(Arc::new(Schema::new_with_metadata(
+        fields,
+        schema.inner().metadata().clone(),
+    )))
+}
+
 /// Validates a time zone name (`Europe/Berlin`, `UTC`, `+05:30`).
 pub fn check_time_zone(tz: &str) -> Result<(), String> {
     let probe = DataType::Timestamp(

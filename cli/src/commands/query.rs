@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use futures::StreamExt;
+use hindsight_query::datafusion::arrow::array::RecordBatch;
 use hindsight_query::datafusion::arrow::error::ArrowError;
 use hindsight_query::datafusion::dataframe::DataFrame;
 use hindsight_query::datafusion::error::DataFusionError;
@@ -410,7 +411,10 @@ pub(crate) async fn write_frame<W: Write + Send>(
         Some(n) => df.limit(0, Some(n + 1))?,
         None => df,
     };
-    let schema = df.schema().inner().clone();
+    let schema =
+        hindsight_query::output::unique_names(df.schema()).map_err(|e| anyhow::anyhow!(e))?;
+    let renamed = schema.fields() != df.schema().inner().fields();
+    let named = schema.clone();
     let schema = match tz {
         Some(tz) => hindsight_query::output::zoned_schema(&schema, tz),
         None => schema,
@@ -427,6 +431,9 @@ pub(crate) async fn write_frame<W: Write + Send>(
     let mut truncated = false;
     while let Some(batch) = stream.next().await {
         let mut batch = batch.map_err(hindsight_query::QueryError::from)?;
+        if renamed {
+            batch = RecordBatch::try_new(named.clone(), batch.columns().to_vec())?;
+        }
         if let Some(n) = limit
             && rows + batch.num_rows() > n
         {
