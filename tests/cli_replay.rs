@@ -715,3 +715,26 @@ fn hindsight_rules_reject_values_that_never_match() {
         assert!(!stderr.contains("`proc_exe` is an integer"), "{stderr}");
     }
 }
+
+/// The summary says how many rules were loaded as well as how many fired, so
+/// that a replay that loaded nothing useful is told from a quiet one.
+#[test]
+fn the_summary_counts_the_rules_loaded() {
+    let o = hindsight(&["replay", REC, "--rules", RULES]);
+    assert_eq!(
+        summary(&o),
+        "5 verdicts from 2 of 11 rules over 20000 events (503 lost)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let quiet = dir.path().join("quiet.yaml");
+    std::fs::write(
+        &quiet,
+        "- rule: never\n  description: d\n  condition: syscall = 'openat' AND proc_pid < 0\n",
+    )
+    .unwrap();
+    let o = hindsight(&["replay", REC, "--rules", quiet.to_str().unwrap()]);
+    assert_eq!(
+        summary(&o),
+        "0 verdicts from 0 of 1 rule over 20000 events (503 lost)"
+    );
+}

@@ -216,7 +216,10 @@ impl Engine {
             label: label.to_string(),
             options,
             state: State::new(),
-            report: Report::default(),
+            report: Report {
+                rules: self.len(),
+                ..Report::default()
+            },
             loss_times: Vec::new(),
             dead: BTreeMap::new(),
             fired: Vec::new(),

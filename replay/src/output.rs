@@ -185,13 +185,16 @@ pub fn write(
                 0 | 1 => String::new(),
                 n => format!("{n} recordings, "),
             };
+            // The rules that fired of those loaded: "from 0 of 0 rules"
+            // tells a replay that loaded nothing from a quiet one.
             writeln!(
                 out,
-                "{} verdict{} from {} rule{} over {over}{} events ({} lost)",
+                "{} verdict{} from {} of {} rule{} over {over}{} events ({} lost)",
                 report.verdicts.len(),
                 if report.verdicts.len() == 1 { "" } else { "s" },
                 rules.len(),
-                if rules.len() == 1 { "" } else { "s" },
+                report.rules,
+                if report.rules == 1 { "" } else { "s" },
                 report.events,
                 report.lost_events
             )?;

@@ -85,7 +85,10 @@ pub fn replay_paths(
     options: Options,
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<Report, RunError> {
-    let mut report = Report::default();
+    let mut report = Report {
+        rules: engine.len(),
+        ..Report::default()
+    };
     for path in find_recordings(paths)? {
         let r = replay_one(engine, &path, options, progress)?;
         report.recordings.push(path.display().to_string());

@@ -98,6 +98,10 @@ pub struct Report {
     pub events: u64,
     /// Events dropped by the recorder, per `loss` rows.
     pub lost_events: u64,
+    /// Rules evaluated (the engine's enabled rules), fired or not; the text
+    /// summary says "N verdicts from F of R rules" with it.
+    #[serde(skip)]
+    pub rules: usize,
     /// The recordings replayed, in order, as in [`Verdict::recording`]
     /// (filled by [`crate::run::replay_paths`]; text output names the
     /// recording of each line when there are several).
