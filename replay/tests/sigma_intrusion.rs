@@ -112,3 +112,27 @@ fn wildcards_on_numbers_match_their_decimal_text() {
     assert_eq!(exec("ProcessId: '2007?'"), pids_2007x);
     assert_eq!(exec("ProcessId|startswith: '2007'"), pids_2007x);
 }
+
+/// auditd record types compare case-insensitively, like every Sigma value:
+/// `type: 'execve'` reads EXECVE records, and `sigma check` does not call
+/// them missing; a type no recording has is named.
+#[test]
+fn auditd_types_are_case_insensitive_in_check_too() {
+    let text = rule(
+        "service: auditd",
+        "  sel:\n    type: 'execve'\n    a0: cat\n  condition: sel",
+    );
+    assert_eq!(fires(&text), [1157, 1478]);
+    let c = Compiled::new(sigma::load_str("t.yml", &text).unwrap().remove(0));
+    assert_eq!(c.applicability, sigma::Applicability::Applicable);
+    assert!(c.unfilled.is_empty(), "{:?}", c.unfilled);
+    let other = rule(
+        "service: auditd",
+        "  sel:\n    type: 'service_stop'\n  condition: sel",
+    );
+    let c = Compiled::new(sigma::load_str("t.yml", &other).unwrap().remove(0));
+    assert_eq!(
+        c.applicability,
+        sigma::Applicability::CannotFire(vec!["auditd service_stop records".into()])
+    );
+}

@@ -374,10 +374,12 @@ pub fn missing_fields(rule: &SigmaRule, view: &View, out: &mut BTreeSet<String>)
                             out.insert(name.to_owned());
                         }
                         Some("type") if view.name.starts_with("auditd") => {
+                            // Compared as the value is (case-insensitively
+                            // unless `cased`): `execve` reads EXECVE records.
                             for m in f.values.iter().flatten() {
                                 if let Matcher::Glob(p) = m
                                     && let Some(t) = p.as_literal()
-                                    && !super::fields::AUDIT_TYPES.contains(&t.as_str())
+                                    && !super::fields::AUDIT_TYPES.iter().any(|a| p.is_match(a))
                                 {
                                     out.insert(format!("auditd {t} records"));
                                 }
