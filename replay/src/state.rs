@@ -417,6 +417,23 @@ fn has_cloexec(flags: Option<&str>) -> bool {
     })
 }
 
+/// `SOCK_CLOEXEC`, `O_CLOEXEC` (both 0o2000000).
+const CLOEXEC_BIT: u64 = 0o2000000;
+
+/// A numeric `name=value` of `syscall_args` (decimal or `0x` hex).
+fn arg_num(args: &str, name: &str) -> Option<u64> {
+    let v = syscall_arg(args, name)?;
+    match v.strip_prefix("0x") {
+        Some(h) => u64::from_str_radix(h, 16).ok(),
+        None => v.parse::<i64>().ok().map(|n| n as u64),
+    }
+}
+
+/// Whether the numeric argument `name` has any of `bits`.
+fn arg_has(args: &str, name: &str, bits: u64) -> bool {
+    arg_num(args, name).is_some_and(|v| v & bits != 0)
+}
+
 /// One `name=value` of a Falco-style `syscall_args` string.
 pub fn syscall_arg<'a>(args: &'a str, name: &str) -> Option<&'a str> {
     args.split(' ').find_map(|kv| {
@@ -793,8 +810,11 @@ impl State {
                     } else {
                         format!("memfd:{name}")
                     };
+                    // MFD_CLOEXEC is 1; the recorder may write `flags=0x1`.
                     let cloexec = has_cloexec(ev.file_flags())
-                        || ev.syscall_args().is_some_and(|a| a.contains("MFD_CLOEXEC"));
+                        || ev
+                            .syscall_args()
+                            .is_some_and(|a| a.contains("MFD_CLOEXEC") || arg_has(a, "flags", 1));
                     p.fds.insert(
                         fd,
                         FdInfo {
@@ -838,8 +858,12 @@ impl State {
                     net.dport = ev.destination_port();
                 }
                 if sc == Sc::Accept4 || sc == Sc::Socket {
+                    // `socket type=524289`, `accept4 flags=0x80000`: SOCK_CLOEXEC.
+                    let key = if sc == Sc::Socket { "type" } else { "flags" };
                     f.cloexec = has_cloexec(ev.file_flags())
-                        || ev.syscall_args().is_some_and(|a| a.contains("CLOEXEC"));
+                        || ev
+                            .syscall_args()
+                            .is_some_and(|a| a.contains("CLOEXEC") || arg_has(a, key, CLOEXEC_BIT));
                 }
                 f.path = if matches!(sc, Sc::Accept | Sc::Accept4) {
                     // Falco names a connection client first: peer -> local.
@@ -859,10 +883,18 @@ impl State {
             }
             Sc::Dup | Sc::Dup2 | Sc::Dup3 | Sc::Fcntl => {
                 let args = ev.syscall_args().unwrap_or("");
-                let cmd = syscall_arg(args, "cmd").unwrap_or("");
+                // The recorder names F_DUPFD (0) and F_DUPFD_CLOEXEC (1030)
+                // and writes other commands as numbers (F_SETFD is 2).
+                let cmd = match syscall_arg(args, "cmd").unwrap_or("") {
+                    "0" => "F_DUPFD",
+                    "1030" | "0x406" => "F_DUPFD_CLOEXEC",
+                    "2" | "0x2" => "F_SETFD",
+                    c => c,
+                };
                 if sc == Sc::Fcntl && cmd == "F_SETFD" {
                     if let Some(mut f) = ev.fd.and_then(|fd| p.fds.get_mut(&fd)) {
-                        f.cloexec = args.contains("FD_CLOEXEC");
+                        // FD_CLOEXEC is 1.
+                        f.cloexec = args.contains("FD_CLOEXEC") || arg_has(args, "arg", 1);
                     }
                     return;
                 }
@@ -879,7 +911,9 @@ impl State {
                 let mut info = p.fds.get(&old).cloned().unwrap_or_default();
                 info.cloexec = cmd == "F_DUPFD_CLOEXEC"
                     || (sc == Sc::Dup3
-                        && (args.contains("O_CLOEXEC") || has_cloexec(ev.file_flags())));
+                        && (args.contains("O_CLOEXEC")
+                            || arg_has(args, "flags", CLOEXEC_BIT)
+                            || has_cloexec(ev.file_flags())));
                 p.fds.insert(new, info);
             }
             Sc::Pipe | Sc::Pipe2 | Sc::Socketpair => {
@@ -895,7 +929,9 @@ impl State {
                                     "pipe"
                                 })),
                                 cloexec: args.contains("O_CLOEXEC")
-                                    || args.contains("SOCK_CLOEXEC"),
+                                    || args.contains("SOCK_CLOEXEC")
+                                    || arg_has(args, "flags", CLOEXEC_BIT)
+                                    || arg_has(args, "type", CLOEXEC_BIT),
                                 ..FdInfo::default()
                             },
                         );

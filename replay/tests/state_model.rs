@@ -484,3 +484,61 @@ fn accept_adds_the_connection_named_client_first() {
     let got: Vec<&str> = r.verdicts.iter().map(|v| v.output.as_str()).collect();
     assert_eq!(got, ["fd 5 10.0.0.5:40000->127.0.0.1:8080 40000"]);
 }
+
+/// The recorder writes close-on-exec flags as numbers where it has no name
+/// for them: `socket type=524289` (SOCK_CLOEXEC is 0x80000), `accept4
+/// flags=0x80000`, `memfd_create flags=0x1`, `fcntl cmd=2 arg=1` (F_SETFD,
+/// FD_CLOEXEC), `dup3 flags=0x80000`.
+#[test]
+fn numeric_close_on_exec_flags() {
+    let call = |st: &mut Stream, t: i64, syscall: &str, fd: Option<i32>, ret: i64, args: &str| {
+        let args = args.to_string();
+        st.push(t, 400, EventKind::Syscall, Some(syscall), move |e| {
+            e.fd = fd;
+            e.ret = Some(ret);
+            e.syscall_args = Some(args);
+        });
+    };
+    let mut st = Stream::new();
+    st.exec(1, 400, "/bin/sh", &["sh"]);
+    call(
+        &mut st,
+        2,
+        "socket",
+        None,
+        3,
+        "domain=2 type=524289 protocol=0",
+    );
+    call(&mut st, 3, "accept4", Some(3), 4, "fd=3 flags=0x80000");
+    call(&mut st, 4, "memfd_create", None, 5, "flags=0x1");
+    st.open(5, 400, "/etc/hosts", "O_RDONLY", 6);
+    call(&mut st, 6, "fcntl", Some(6), 0, "fd=6 cmd=2 arg=1");
+    st.open(7, 400, "/etc/passwd", "O_RDONLY", 7);
+    call(
+        &mut st,
+        8,
+        "dup3",
+        Some(7),
+        8,
+        "oldfd=7 newfd=8 flags=0x80000",
+    );
+    call(&mut st, 9, "socket", None, 9, "domain=2 type=1 protocol=6");
+    call(&mut st, 10, "memfd_create", None, 10, "flags=0x0");
+    let s = st.state();
+    let cloexec = |fd: i32| s.process(400).unwrap().fd(fd).unwrap().cloexec;
+    for fd in [3, 4, 5, 6, 8] {
+        assert!(cloexec(fd), "fd {fd} is close-on-exec");
+    }
+    for fd in [7, 9, 10] {
+        assert!(!cloexec(fd), "fd {fd} is not close-on-exec");
+    }
+    // F_SETFD with 0 clears it.
+    call(&mut st, 11, "fcntl", Some(6), 0, "fd=6 cmd=2 arg=0");
+    assert!(!st.state().process(400).unwrap().fd(6).unwrap().cloexec);
+    // Exec closes every one of them.
+    st.exec(12, 400, "/bin/true", &["true"]);
+    let s = st.state();
+    for fd in [3, 4, 5, 8] {
+        assert!(fd_path(&s, 400, fd).is_none() && s.process(400).unwrap().fd(fd).is_none());
+    }
+}
