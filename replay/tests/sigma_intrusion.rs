@@ -136,3 +136,34 @@ fn auditd_types_are_case_insensitive_in_check_too() {
         sigma::Applicability::CannotFire(vec!["auditd service_stop records".into()])
     );
 }
+
+/// Real auditd puts the process (`exe`, `comm`, `pid`, `uid`, …) on the
+/// SYSCALL record only: EXECVE has the arguments and PATH the name, so a
+/// selection asking one record for both matches nothing.
+#[test]
+fn auditd_process_fields_are_on_syscall_records_only() {
+    let audit = |sel: &str| {
+        fires(&rule(
+            "service: auditd",
+            &format!("  sel:\n{sel}\n  condition: sel"),
+        ))
+    };
+    assert_eq!(audit("    type: EXECVE\n    a0: cat"), [1157, 1478]);
+    assert_eq!(
+        audit("    type: EXECVE\n    a0: cat\n    uid: 0"),
+        [0u64; 0]
+    );
+    assert_eq!(
+        audit("    type: PATH\n    name: /usr/bin/cat\n    comm: cat"),
+        [0u64; 0]
+    );
+    assert_eq!(
+        audit("    type: SYSCALL\n    SYSCALL: execve\n    comm: cat\n    uid: 0"),
+        [1157, 1478]
+    );
+    // Without a type, the process fields match through the SYSCALL record.
+    assert_eq!(
+        audit("    exe: /usr/bin/cat\n    SYSCALL: execve"),
+        [1157, 1478]
+    );
+}

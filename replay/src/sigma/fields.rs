@@ -218,10 +218,17 @@ const ACCEPT: &[(&str, Source)] = &[
     ("DestinationPort", C("source_port")),
     ("DestinationHostname", M),
 ];
+/// The fields of one auditd record type. Only SYSCALL records carry the
+/// process (`syscall_fields!`); EXECVE has the arguments, PATH the name.
 macro_rules! audit_fields {
     ($ty:expr; $($extra:tt)*) => {
-        &[
-            ("type", K($ty)),
+        &[("type", K($ty)), $($extra)*]
+    };
+}
+/// A SYSCALL record's fields: the process, then the syscall's own.
+macro_rules! syscall_fields {
+    ($($extra:tt)*) => {
+        audit_fields!("SYSCALL";
             ("exe", C("process_executable")),
             ("comm", C("process_name")),
             ("pid", C("process_pid")),
@@ -236,7 +243,7 @@ macro_rules! audit_fields {
             ("ses", M),
             ("key", M),
             $($extra)*
-        ]
+        )
     };
 }
 const INET: &[&str] = &["AF_INET", "AF_INET6"];
@@ -358,7 +365,7 @@ pub static VIEWS: &[View] = &[
             not_exec_syscall: true,
             ..ANY
         },
-        fields: audit_fields!("SYSCALL"; ("SYSCALL", C("syscall")), ("exit", C("ret"))),
+        fields: syscall_fields!(("SYSCALL", C("syscall")), ("exit", C("ret"))),
         keywords: M,
         args: false,
     },
@@ -370,7 +377,7 @@ pub static VIEWS: &[View] = &[
             ..ANY
         },
         // A successful execve returns 0 (the row's `ret` may be null).
-        fields: audit_fields!("SYSCALL"; ("SYSCALL", C("syscall")), ("exit", K("0"))),
+        fields: syscall_fields!(("SYSCALL", C("syscall")), ("exit", K("0"))),
         keywords: M,
         args: false,
     },
