@@ -134,6 +134,8 @@ pub enum ProcField {
     Name,
     /// argv as a list (argv\[0\] included).
     Argv,
+    /// argv\[0\] as the process passed it (Falco's `proc.exe`).
+    Argv0,
     /// Arguments after argv\[0\], joined with spaces (Falco's `proc.args`).
     Args,
     /// Command name followed by the arguments (Falco's `proc.cmdline`).
@@ -182,6 +184,7 @@ impl ProcField {
         ProcField::Exe,
         ProcField::Name,
         ProcField::Argv,
+        ProcField::Argv0,
         ProcField::Args,
         ProcField::Cmdline,
         ProcField::CommandLine,
@@ -210,6 +213,7 @@ impl ProcField {
             ProcField::Exe => "exe",
             ProcField::Name => "name",
             ProcField::Argv => "argv",
+            ProcField::Argv0 => "argv0",
             ProcField::Args => "args",
             ProcField::Cmdline => "cmdline",
             ProcField::CommandLine => "command_line",
@@ -236,6 +240,7 @@ impl ProcField {
         match self {
             ProcField::Exe
             | ProcField::Name
+            | ProcField::Argv0
             | ProcField::Args
             | ProcField::Cmdline
             | ProcField::CommandLine
@@ -258,6 +263,7 @@ impl ProcField {
             ProcField::Exe => "executable path (kernel view)",
             ProcField::Name => "command name (comm)",
             ProcField::Argv => "argv as a list, argv[0] included",
+            ProcField::Argv0 => "argv[0] as the process passed it",
             ProcField::Args => "arguments after argv[0], joined with spaces",
             ProcField::Cmdline => "command name and arguments, joined with spaces",
             ProcField::CommandLine => "argv joined with spaces (as process_command_line)",
@@ -558,6 +564,7 @@ impl Field {
                     ProcField::ExeWriter => vec![Col::ProcessExecutable, Col::FileFlags],
                     ProcField::Name => vec![Col::ProcessName],
                     ProcField::Argv
+                    | ProcField::Argv0
                     | ProcField::Args
                     | ProcField::Cmdline
                     | ProcField::CommandLine => {

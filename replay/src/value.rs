@@ -223,6 +223,11 @@ pub fn proc_field<'a>(f: ProcField, p: &'a Process, ctx: &Ctx<'a>) -> Value<'a> 
             .argv
             .as_deref()
             .map_or(Value::Null, |a| Value::List(List::Strings(a))),
+        ProcField::Argv0 => p
+            .argv
+            .as_deref()
+            .and_then(|a| a.first())
+            .map_or(Value::Null, |s| Value::Str(Cow::Borrowed(s))),
         ProcField::Args => a(&p.args),
         ProcField::Cmdline => a(&p.cmdline),
         ProcField::CommandLine => p

@@ -201,3 +201,22 @@ fn evt_rawres_and_evt_failed_on_exec_rows_and_failed_calls() {
     );
     assert!(replay(&rule("evt.num = 9 and evt.failed = true", "x")).is_empty());
 }
+
+#[test]
+fn proc_pexe_and_aexe_are_argv0_of_the_parent_and_ancestors() {
+    // seq 1189: `cat /etc/shadow`, started by bash (argv[0] `bash`, executable /usr/bin/bash).
+    let v = replay(&rule(
+        "evt.num = 1190 and proc.pexe = bash and proc.aexe = bash and proc.aexe[1] = bash",
+        "%proc.pexe %proc.pexepath %proc.aexe[1] %proc.aexepath[1]",
+    ));
+    assert_eq!(seqs(&v), [1189]);
+    assert_eq!(v[0].output, "bash /usr/bin/bash bash /usr/bin/bash");
+    assert!(replay(&rule("evt.num = 1190 and proc.pexe = /usr/bin/bash", "x")).is_empty());
+    assert!(
+        !replay(&rule(
+            "evt.num = 1190 and proc.pexepath = /usr/bin/bash",
+            "x"
+        ))
+        .is_empty()
+    );
+}

@@ -394,12 +394,15 @@ pub fn lookup(name: &str, arg: Option<&str>) -> Result<FalcoField, (String, Opti
         // Set on exec rows, where Falco's rules test it (`spawned_process`).
         "proc.is_exe_upper_layer" => Val::Ir(col(Col::ProcessExeUpperLayer)),
         "proc.pname" => Val::Ir(ir::Expr::field(Field::Parent(ProcField::Name))),
-        "proc.pexe" | "proc.pexepath" => Val::Ir(ir::Expr::field(Field::Parent(ProcField::Exe))),
+        // argv[0] of the parent, as `proc.exe` is of the process.
+        "proc.pexe" => Val::Ir(ir::Expr::field(Field::Parent(ProcField::Argv0))),
+        "proc.pexepath" => Val::Ir(ir::Expr::field(Field::Parent(ProcField::Exe))),
         "proc.pcmdline" => Val::Ir(ir::Expr::field(Field::Parent(ProcField::Cmdline))),
         "proc.ppid.duration" => Val::Ir(ir::Expr::field(Field::Parent(ProcField::DurationNs))),
         "proc.aname" => Val::Ir(ancestor(ProcField::Name)),
         "proc.apid" => Val::Ir(ancestor(ProcField::Pid)),
-        "proc.aexe" | "proc.aexepath" => Val::Ir(ancestor(ProcField::Exe)),
+        "proc.aexe" => Val::Ir(ancestor(ProcField::Argv0)),
+        "proc.aexepath" => Val::Ir(ancestor(ProcField::Exe)),
         "proc.acmdline" => Val::Ir(ancestor(ProcField::Cmdline)),
         "thread.tid" => Val::Ir(col(Col::ThreadId)),
         "thread.cap_effective" => Val::Ir(caps(Col::ProcessCapEffective)),
