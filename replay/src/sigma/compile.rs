@@ -375,12 +375,23 @@ fn matcher(m: &Matcher, field: &Field, v: &View) -> ir::Cond {
             Literal::Str(source.clone()),
             false,
         ),
-        Matcher::Cidr(c) => test(
-            field,
-            Op::Cidr,
-            Literal::Str(format!("{}/{}", c.addr, c.prefix)),
-            false,
-        ),
+        Matcher::Cidr(c) => {
+            let net = test(
+                field,
+                Op::Cidr,
+                Literal::Str(format!("{}/{}", c.addr, c.prefix)),
+                false,
+            );
+            if c.addr.is_ipv4() {
+                // Not an IPv4-mapped IPv6 address (`::ffff:10.1.2.3`), which
+                // the IR's `cidr` accepts but Sigma (pySigma's `LIKE '10.%'`)
+                // does not.
+                let v6 = test(field, Op::Contains, Literal::Str(":".into()), false);
+                ir::Cond::And(vec![net, ir::Cond::Not(Box::new(v6))])
+            } else {
+                net
+            }
+        }
         Matcher::Compare(op, n) => {
             let op = match op {
                 CmpOp::Gt => Op::Gt,
