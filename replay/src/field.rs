@@ -156,6 +156,9 @@ pub enum ProcField {
     LoginUid,
     /// Name of the real user.
     UserName,
+    /// Name of the effective user (Falco's `user.name`): the real user's
+    /// name when they are the same, else the name events showed for that uid.
+    EuserName,
     /// Name of the login user (resolved from the user names seen for `login_uid`).
     LoginName,
     /// Real group id.
@@ -195,6 +198,7 @@ impl ProcField {
         ProcField::Euid,
         ProcField::LoginUid,
         ProcField::UserName,
+        ProcField::EuserName,
         ProcField::LoginName,
         ProcField::Gid,
         ProcField::Container,
@@ -224,6 +228,7 @@ impl ProcField {
             ProcField::Euid => "euid",
             ProcField::LoginUid => "loginuid",
             ProcField::UserName => "user_name",
+            ProcField::EuserName => "euser_name",
             ProcField::LoginName => "login_name",
             ProcField::Gid => "gid",
             ProcField::Container => "container",
@@ -246,6 +251,7 @@ impl ProcField {
             | ProcField::CommandLine
             | ProcField::Cwd
             | ProcField::UserName
+            | ProcField::EuserName
             | ProcField::LoginName
             | ProcField::Container
             | ProcField::ExeWriter => Kind::Str,
@@ -274,6 +280,9 @@ impl ProcField {
             ProcField::Euid => "effective user id",
             ProcField::LoginUid => "audit login uid, null when unset",
             ProcField::UserName => "name of the real user",
+            ProcField::EuserName => {
+                "name of the effective user (as seen for that uid in the recording)"
+            }
             ProcField::LoginName => "name of the audit login user",
             ProcField::Gid => "real group id",
             ProcField::Container => "container id, null on the host",
@@ -577,6 +586,9 @@ impl Field {
                     ProcField::Euid => vec![Col::ProcessEffectiveUserId],
                     ProcField::LoginUid => vec![Col::LoginUid],
                     ProcField::UserName => vec![Col::UserName],
+                    ProcField::EuserName => {
+                        vec![Col::UserName, Col::UserId, Col::ProcessEffectiveUserId]
+                    }
                     ProcField::LoginName => vec![Col::LoginUid, Col::UserName],
                     ProcField::Gid => vec![Col::GroupId],
                     ProcField::Container => vec![Col::ContainerId],

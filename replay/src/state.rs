@@ -297,6 +297,9 @@ pub struct State {
     paths: PathCache,
     /// Login uid → user name, learned from events whose `user_id` equals it.
     login_names: BTreeMap<u32, Arc<str>>,
+    /// Uid → user name, learned from every event's `user_id` and
+    /// `user_name` (the real user's): names the effective user too.
+    user_names: BTreeMap<u32, Arc<str>>,
     /// Path → executable of the process that last created or opened it for
     /// writing (`creat`, opens with `O_CREAT`, `O_TRUNC`, `O_WRONLY` or
     /// `O_RDWR`), following renames; see
@@ -459,6 +462,7 @@ impl State {
             strings: Interner::default(),
             paths: PathCache::default(),
             login_names: BTreeMap::new(),
+            user_names: BTreeMap::new(),
             written: HashMap::default(),
         }
     }
@@ -585,6 +589,12 @@ impl State {
         self.login_names.get(&loginuid)
     }
 
+    /// The name of user `uid`, when some event so far had it as its real
+    /// user (`user_id`, `user_name`).
+    pub fn user_name(&self, uid: u32) -> Option<&Arc<str>> {
+        self.user_names.get(&uid)
+    }
+
     /// Number of processes known (alive or exited).
     pub fn len(&self) -> usize {
         self.procs.len()
@@ -623,6 +633,12 @@ impl State {
                     self.put(Process::from_event(ev));
                 }
             }
+        }
+        if let Some(u) = ev.user_id()
+            && !self.user_names.contains_key(&u)
+            && let Some(name) = ev.user_name()
+        {
+            self.user_names.insert(u, Arc::from(name));
         }
         if let (Some(l), Some(u)) = (ev.login_uid(), ev.user_id())
             && l == u

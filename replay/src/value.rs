@@ -241,6 +241,13 @@ pub fn proc_field<'a>(f: ProcField, p: &'a Process, ctx: &Ctx<'a>) -> Value<'a> 
         ProcField::Euid => i(p.euid),
         ProcField::LoginUid => i(p.loginuid),
         ProcField::UserName => a(&p.user_name),
+        ProcField::EuserName => match p.euid {
+            Some(e) if p.uid != Some(e) => ctx
+                .state
+                .user_name(e)
+                .map_or(Value::Null, |n| Value::Str(Cow::Borrowed(n))),
+            _ => a(&p.user_name),
+        },
         ProcField::LoginName => p
             .loginuid
             .and_then(|l| ctx.state.login_name(l))

@@ -220,3 +220,21 @@ fn proc_pexe_and_aexe_are_argv0_of_the_parent_and_ancestors() {
         .is_empty()
     );
 }
+
+#[test]
+fn user_name_is_the_effective_users_name() {
+    let rec = scenario("system-user-interactive");
+    // seq 371: setresuid(-1, 65534, 0) by root: the effective user is nobody.
+    let v = replay_on(&rule("evt.num = 372", "%user.uid %user.name"), &rec);
+    assert_eq!(v[0].output, "65534 nobody");
+    // seq 337: setreuid(65534, -1) by root: real user nobody, effective root.
+    let v = replay_on(&rule("evt.num = 338", "%user.uid %user.name"), &rec);
+    assert_eq!(v[0].output, "0 root");
+    assert_eq!(
+        seqs(&replay_on(
+            &rule("evt.num in (338, 372) and user.name = root", "x"),
+            &rec
+        )),
+        [337]
+    );
+}

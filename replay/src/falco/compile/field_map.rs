@@ -408,7 +408,8 @@ pub fn lookup(name: &str, arg: Option<&str>) -> Result<FalcoField, (String, Opti
         "thread.cap_effective" => Val::Ir(caps(Col::ProcessCapEffective)),
         "thread.cap_permitted" => Val::Ir(caps(Col::ProcessCapPermitted)),
         "user.uid" => Val::Coalesce(vec![proc(ProcField::Euid), proc(ProcField::Uid)]),
-        "user.name" => Val::Ir(proc(ProcField::UserName)),
+        // libs' user is the effective one, as for `user.uid`.
+        "user.name" => Val::Ir(proc(ProcField::EuserName)),
         "user.loginuid" => Val::Default(proc(ProcField::LoginUid), "-1".into()),
         "user.loginname" => Val::Ir(proc(ProcField::LoginName)),
         "group.gid" => Val::Ir(proc(ProcField::Gid)),
