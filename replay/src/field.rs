@@ -416,6 +416,12 @@ pub enum Field {
     Fd(FdField),
     /// One `name=value` entry of the `syscall_args` column (Falco's `evt.arg.NAME`).
     SyscallArg(Box<str>),
+    /// A user id entry of `syscall_args` as libs renders it (Falco's
+    /// `evt.arg.uid` of `setuid` and the like): on the `set*uid` calls the
+    /// user's name (as the state saw it, [`crate::state::State::user_name`]),
+    /// `<NONE>` for -1 and `<NA>` for a uid with no name; on other calls the
+    /// entry as written. Named `user_arg_NAME`.
+    UserArg(Box<str>),
     /// Element `N` of the event's `process_args` column (0 = argv\[0\]),
     /// named `process_args[N]`; missing when argv is shorter.
     ArgvAt(u16),
@@ -436,7 +442,7 @@ impl Field {
                 p.kind()
             }
             Field::Fd(f) => f.kind(),
-            Field::SyscallArg(_) | Field::ArgvAt(_) => Kind::Str,
+            Field::SyscallArg(_) | Field::UserArg(_) | Field::ArgvAt(_) => Kind::Str,
         }
     }
 
@@ -552,7 +558,7 @@ impl Field {
     pub fn source_columns(&self) -> Vec<Col> {
         match self {
             Field::Column(c) => vec![*c],
-            Field::SyscallArg(_) => vec![Col::SyscallArgs],
+            Field::SyscallArg(_) | Field::UserArg(_) => vec![Col::SyscallArgs],
             Field::ArgvAt(_) => vec![Col::ProcessArgs],
             Field::Fd(f) => match f {
                 FdField::Num => vec![Col::Fd],
@@ -616,6 +622,7 @@ impl fmt::Display for Field {
             Field::Ancestors(p) => write!(f, "ancestor_{}", p.suffix()),
             Field::Fd(x) => write!(f, "fd_{}", x.suffix()),
             Field::SyscallArg(a) => write!(f, "arg_{a}"),
+            Field::UserArg(a) => write!(f, "user_arg_{a}"),
             Field::ArgvAt(n) => write!(f, "process_args[{n}]"),
         }
     }

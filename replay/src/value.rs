@@ -349,6 +349,25 @@ pub fn single<'a>(field: &Field, ctx: &Ctx<'a>) -> Value<'a> {
             .syscall_args()
             .and_then(|args| syscall_arg(args, name))
             .map_or(Value::Null, |v| Value::Str(Cow::Borrowed(v))),
+        Field::UserArg(name) => {
+            let Some(raw) = ctx.ev.syscall_args().and_then(|a| syscall_arg(a, name)) else {
+                return Value::Null;
+            };
+            let set_uid = matches!(
+                ctx.ev.syscall,
+                Some("setuid" | "setreuid" | "setresuid" | "setfsuid")
+            );
+            match raw.parse::<i64>() {
+                Ok(-1 | 0xffff_ffff) if set_uid => Value::Str(Cow::Borrowed("<NONE>")),
+                Ok(uid) if set_uid => ctx
+                    .state
+                    .user_name(uid as u32)
+                    .map_or(Value::Str(Cow::Borrowed("<NA>")), |n| {
+                        Value::Str(Cow::Borrowed(n))
+                    }),
+                _ => Value::Str(Cow::Borrowed(raw)),
+            }
+        }
         Field::ArgvAt(n) => ctx
             .ev
             .process_args()

@@ -238,3 +238,35 @@ fn user_name_is_the_effective_users_name() {
         [337]
     );
 }
+
+#[test]
+fn evt_arg_uid_is_the_users_name_as_libs_renders_it() {
+    let rec = scenario("system-user-interactive");
+    // seq 362: setuid(65534); seq 371: setresuid(-1, 65534, 0).
+    let v = replay_on(
+        &rule(
+            "evt.type = setuid and evt.arg.uid = nobody",
+            "uid=%evt.arg.uid",
+        ),
+        &rec,
+    );
+    assert_eq!(seqs(&v), [362]);
+    assert_eq!(v[0].output, "uid=nobody");
+    // The number is not what Falco compares (its value is the name).
+    assert!(
+        replay_on(
+            &rule("evt.type = setuid and evt.arg.uid = 65534", "x"),
+            &rec
+        )
+        .is_empty()
+    );
+    let v = replay_on(
+        &rule(
+            "evt.type = setresuid and evt.arg.euid = nobody",
+            "%evt.arg.ruid %evt.arg.euid %evt.arg.suid",
+        ),
+        &rec,
+    );
+    assert_eq!(seqs(&v), [371]);
+    assert_eq!(v[0].output, "<NONE> nobody root");
+}

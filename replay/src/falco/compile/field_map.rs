@@ -357,6 +357,10 @@ pub fn lookup(name: &str, arg: Option<&str>) -> Result<FalcoField, (String, Opti
                 ]),
                 "fd" => Val::Ir(col(Col::Fd)),
                 "res" => Val::Ir(col(Col::Ret)),
+                // `PT_UID` arguments: libs renders the user's name.
+                "uid" | "ruid" | "euid" | "suid" => {
+                    Val::Ir(ir::Expr::field(Field::UserArg(a.into())))
+                }
                 "mode" => Val::Mode,
                 "domain" | "family" => Val::Enum(
                     ir::Expr::field(Field::SyscallArg(a.into())),
