@@ -810,3 +810,49 @@ fn columns_of_the_same_name_are_qualified() {
         stderr(&o)
     );
 }
+
+/// The shell prints to the terminal: `-o FILE` and `--format parquet`
+/// without SQL are refused, not silently ignored.
+#[test]
+fn shell_refuses_output_file_and_parquet() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("answer.csv");
+    let cases: [&[&str]; 2] = [&["-o", out.to_str().unwrap()], &["--format", "parquet"]];
+    for args in cases {
+        // At a terminal (through script(1), when there is one) and with
+        // nothing on standard input.
+        let mut runs = vec![
+            bin()
+                .arg("query")
+                .arg(recording())
+                .args(args)
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap(),
+        ];
+        if Path::new("/usr/bin/script").exists() {
+            let cmd = format!(
+                "timeout 20 {} query {} {} </dev/tty",
+                env!("CARGO_BIN_EXE_hindsight"),
+                recording().display(),
+                args.join(" ")
+            );
+            runs.push(
+                Command::new("/usr/bin/script")
+                    .args(["-qec", &cmd, "/dev/null"])
+                    .stdin(std::process::Stdio::null())
+                    .output()
+                    .unwrap(),
+            );
+        }
+        for o in runs {
+            let all = format!("{}{}", stdout(&o), stderr(&o));
+            assert_ne!(o.status.code(), Some(0), "{args:?}: {all}");
+            assert!(
+                all.contains("the shell prints to the terminal"),
+                "{args:?}: {all}"
+            );
+        }
+        assert!(!out.exists());
+    }
+}

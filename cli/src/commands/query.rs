@@ -214,6 +214,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             shell_script = Some(text);
         }
     }
+    // Without SQL, the shell runs; it prints to the terminal (`.format`
+    // changes how): it has no file to write nor a binary format.
+    if sql_texts.is_empty() && (args.output.is_some() || args.format == OutputFormat::Parquet) {
+        bail!(
+            "the shell prints to the terminal: -o FILE and --format parquet need SQL              (an argument, -c SQL or -f FILE.sql)"
+        );
+    }
     if let Some(tz) = &args.tz {
         check_time_zone(tz).map_err(anyhow::Error::msg)?;
     }
