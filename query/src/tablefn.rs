@@ -198,7 +198,8 @@ fn cast_i32(a: &ArrayRef) -> Result<Int32Array> {
         .clone())
 }
 
-/// Longest parent chain followed; guards against pid-reuse cycles.
+/// Longest parent chain followed (cycles from pid reuse end where a process
+/// repeats).
 const MAX_DEPTH: u32 = 256;
 
 type Key<'a> = (&'a str, &'a str, i32);
@@ -217,7 +218,9 @@ fn closure(nodes: &[Node]) -> Result<RecordBatch> {
     for n in nodes {
         let mut cur = Some(n);
         let mut depth = 0u32;
-        while let Some(a) = cur {
+        // A parent cycle (pid reuse) ends at the first process seen again.
+        let mut seen = std::collections::HashSet::new();
+        while let Some(a) = cur.filter(|a| seen.insert(a.pid)) {
             cols.push(n, a, depth);
             depth += 1;
             if depth > MAX_DEPTH {
@@ -285,9 +288,14 @@ fn family(nodes: &[Node], pid: i32, host: Option<&str>, down: bool) -> Result<Re
         .iter()
         .filter(|n| n.pid == pid && host.is_none_or(|h| h == n.host))
     {
+        // A parent cycle (pid reuse) ends at the first process seen again.
+        let mut seen = std::collections::HashSet::new();
         if down {
             let mut stack = vec![(root, 0u32)];
             while let Some((n, d)) = stack.pop() {
+                if !seen.insert((n.boot.as_str(), n.pid)) {
+                    continue;
+                }
                 out.push((n, d));
                 if d >= MAX_DEPTH {
                     continue;
@@ -301,7 +309,7 @@ fn family(nodes: &[Node], pid: i32, host: Option<&str>, down: bool) -> Result<Re
         } else {
             let mut cur = Some(root);
             let mut d = 0;
-            while let Some(n) = cur {
+            while let Some(n) = cur.filter(|n| seen.insert((n.boot.as_str(), n.pid))) {
                 out.push((n, d));
                 d += 1;
                 if d > MAX_DEPTH {
@@ -394,4 +402,46 @@ pub async fn register(ctx: &SessionContext) -> Result<(), QueryError> {
     ctx.register_udtf("descendants", Arc::new(FamilyFunction { down: true }));
     ctx.register_udtf("ancestors", Arc::new(FamilyFunction { down: false }));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(pid: i32, parent: i32) -> Node {
+        Node {
+            host: "h".into(),
+            boot: "b".into(),
+            pid,
+            parent: Some(parent),
+            exe: None,
+        }
+    }
+
+    /// A parent cycle (pid reuse: 10's parent is 20, whose parent is 10)
+    /// gives each process once, not again and again to depth 256.
+    #[test]
+    fn a_parent_cycle_gives_each_process_once() {
+        let nodes = [node(10, 20), node(20, 10), node(30, 10)];
+        let depths = |b: &RecordBatch, col: usize| {
+            let d = b
+                .column(col)
+                .as_any()
+                .downcast_ref::<UInt32Array>()
+                .unwrap();
+            d.values().to_vec()
+        };
+        // 10: 10, 20; 20: 20, 10; 30: 30, 10, 20.
+        assert_eq!(depths(&closure(&nodes).unwrap(), 6), [0, 1, 0, 1, 0, 1, 2]);
+        // Below 10: 10, 30 and 20 (20's child 10 is not repeated).
+        assert_eq!(
+            depths(&family(&nodes, 10, None, true).unwrap(), 5),
+            [0, 1, 1]
+        );
+        // Above 30: 30, 10, 20.
+        assert_eq!(
+            depths(&family(&nodes, 30, None, false).unwrap(), 5),
+            [0, 1, 2]
+        );
+    }
 }
