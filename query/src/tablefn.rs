@@ -124,23 +124,25 @@ impl TableProvider for TreeTable {
 /// start-of-recording snapshot of a process (not of its threads), as in the
 /// `processes` view.
 const LIFECYCLE_SQL: &str = "SELECT host_name, boot_id, process_pid, process_parent_pid, \
-     process_executable, seq FROM events \
+     process_executable, seq, time_ns FROM events \
      WHERE event_kind IN ('process_fork', 'process_exec', 'process_exit', 'process_snapshot') \
      AND process_pid = thread_id";
 
 /// Reads the parent links: per (host, boot, pid) the last non-null parent
-/// and executable in `seq` order, exactly the `parent_pid` and `exe` of the
+/// and executable in (`time_ns`, `seq`) order (`seq` starts again in each
+/// recording of a host and boot), exactly the `parent_pid` and `exe` of the
 /// `processes` view. Folded here in one pass over the lifecycle rows instead
 /// of through the view's ordered aggregates, which sort their input.
 async fn load_nodes(state: &SessionState) -> Result<Vec<Node>> {
     use datafusion::arrow::array::UInt64Array;
     use futures::StreamExt;
 
-    /// (seq of the value, value) of the last non-null parent and executable.
+    /// ((time_ns, seq) of the value, value) of the last non-null parent and
+    /// executable.
     #[derive(Default)]
     struct Last {
-        parent: Option<(u64, i32)>,
-        exe: Option<(u64, String)>,
+        parent: Option<((i64, u64), i32)>,
+        exe: Option<((i64, u64), String)>,
     }
     let ctx = SessionContext::new_with_state(state.clone());
     let mut stream = ctx.sql(LIFECYCLE_SQL).await?.execute_stream().await?;
@@ -157,6 +159,11 @@ async fn load_nodes(state: &SessionState) -> Result<Vec<Node>> {
             .as_any()
             .downcast_ref::<UInt64Array>()
             .expect("UInt64");
+        let time_cast = datafusion::arrow::compute::cast(b.column(6), &DataType::Int64)?;
+        let time = time_cast
+            .as_any()
+            .downcast_ref::<datafusion::arrow::array::Int64Array>()
+            .expect("Int64");
         for i in 0..b.num_rows() {
             let (h, bo) = (host.value(i), boot.value(i));
             let hb = match hosts.iter().position(|(x, y)| x == h && y == bo) {
@@ -167,7 +174,7 @@ async fn load_nodes(state: &SessionState) -> Result<Vec<Node>> {
                 }
             };
             let entry = last.entry((hb, pid.value(i))).or_default();
-            let q = seq.value(i);
+            let q = (time.value(i), seq.value(i));
             if !parent.is_null(i) && entry.parent.is_none_or(|(at, _)| at < q) {
                 entry.parent = Some((q, parent.value(i)));
             }

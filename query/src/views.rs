@@ -42,24 +42,26 @@ pub const VIEWS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+// The last value of a column is the latest in time: `seq` starts again in
+// each recording, so it orders only the rows of one (`time_ns` ties, then it).
 const PROCESSES: &str = "
 SELECT
   host_name,
   boot_id,
   process_pid AS pid,
-  last_value(process_parent_pid ORDER BY seq) FILTER (WHERE process_parent_pid IS NOT NULL) AS parent_pid,
-  last_value(process_name ORDER BY seq) FILTER (WHERE process_name IS NOT NULL) AS name,
-  last_value(process_executable ORDER BY seq) FILTER (WHERE process_executable IS NOT NULL) AS exe,
-  last_value(process_args ORDER BY seq) FILTER (WHERE process_args IS NOT NULL) AS argv,
-  last_value(process_command_line ORDER BY seq) FILTER (WHERE process_command_line IS NOT NULL) AS command_line,
-  last_value(process_cwd ORDER BY seq) FILTER (WHERE process_cwd IS NOT NULL) AS cwd,
-  last_value(user_id ORDER BY seq) FILTER (WHERE user_id IS NOT NULL) AS user_id,
-  last_value(user_name ORDER BY seq) FILTER (WHERE user_name IS NOT NULL) AS user_name,
-  last_value(container_id ORDER BY seq) FILTER (WHERE container_id IS NOT NULL) AS container_id,
+  last_value(process_parent_pid ORDER BY time_ns, seq) FILTER (WHERE process_parent_pid IS NOT NULL) AS parent_pid,
+  last_value(process_name ORDER BY time_ns, seq) FILTER (WHERE process_name IS NOT NULL) AS name,
+  last_value(process_executable ORDER BY time_ns, seq) FILTER (WHERE process_executable IS NOT NULL) AS exe,
+  last_value(process_args ORDER BY time_ns, seq) FILTER (WHERE process_args IS NOT NULL) AS argv,
+  last_value(process_command_line ORDER BY time_ns, seq) FILTER (WHERE process_command_line IS NOT NULL) AS command_line,
+  last_value(process_cwd ORDER BY time_ns, seq) FILTER (WHERE process_cwd IS NOT NULL) AS cwd,
+  last_value(user_id ORDER BY time_ns, seq) FILTER (WHERE user_id IS NOT NULL) AS user_id,
+  last_value(user_name ORDER BY time_ns, seq) FILTER (WHERE user_name IS NOT NULL) AS user_name,
+  last_value(container_id ORDER BY time_ns, seq) FILTER (WHERE container_id IS NOT NULL) AS container_id,
   min(time) AS start,
   max(time) FILTER (WHERE event_kind = 'process_exit') AS \"end\",
-  last_value(process_exit_code ORDER BY seq) FILTER (WHERE event_kind = 'process_exit') AS exit_code,
-  last_value(process_exit_signal ORDER BY seq) FILTER (WHERE event_kind = 'process_exit') AS exit_signal,
+  last_value(process_exit_code ORDER BY time_ns, seq) FILTER (WHERE event_kind = 'process_exit') AS exit_code,
+  last_value(process_exit_signal ORDER BY time_ns, seq) FILTER (WHERE event_kind = 'process_exit') AS exit_signal,
   count(*) FILTER (WHERE event_kind = 'process_exec') AS exec_count,
   bool_or(event_kind = 'process_snapshot') AS alive_at_start
 FROM events
@@ -139,4 +141,106 @@ pub async fn register(ctx: &SessionContext) -> Result<(), QueryError> {
         ctx.sql(&format!("CREATE VIEW {name} AS {sql}")).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{
+        ArrayRef, Int64Array, RecordBatch, StringArray, new_null_array,
+    };
+    use datafusion::arrow::datatypes::{DataType, Schema};
+    use datafusion::datasource::MemTable;
+    use datafusion::execution::context::SessionContext;
+
+    /// `events` with two exec rows of one process (host h, boot b, pid 100)
+    /// from two recordings: the later one (`/new`, at 2 s) has the smaller
+    /// `seq`, as `seq` starts again in each recording.
+    async fn two_recordings() -> SessionContext {
+        let schema = hindsight_format::events_schema();
+        let fields: Vec<_> = schema
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone().with_nullable(true))
+            .collect();
+        let schema = Arc::new(Schema::new(fields));
+        let given: Vec<(&str, ArrayRef)> = vec![
+            ("host_name", Arc::new(StringArray::from(vec!["h", "h"]))),
+            ("boot_id", Arc::new(StringArray::from(vec!["b", "b"]))),
+            ("process_pid", Arc::new(Int64Array::from(vec![100, 100]))),
+            ("thread_id", Arc::new(Int64Array::from(vec![100, 100]))),
+            ("process_parent_pid", Arc::new(Int64Array::from(vec![7, 1]))),
+            (
+                "process_executable",
+                Arc::new(StringArray::from(vec!["/new", "/old"])),
+            ),
+            (
+                "event_kind",
+                Arc::new(StringArray::from(vec!["process_exec"; 2])),
+            ),
+            ("seq", Arc::new(Int64Array::from(vec![1, 5]))),
+            (
+                "time_ns",
+                Arc::new(Int64Array::from(vec![2_000_000_000, 1_000_000_000])),
+            ),
+            (
+                "time",
+                Arc::new(Int64Array::from(vec![2_000_000, 1_000_000])),
+            ),
+        ];
+        let columns: Vec<ArrayRef> = schema
+            .fields()
+            .iter()
+            .map(|f| match given.iter().find(|(n, _)| n == f.name()) {
+                Some((_, a)) => match (a.data_type(), f.data_type()) {
+                    (DataType::Int64, DataType::Timestamp(unit, tz)) => {
+                        let plain = DataType::Timestamp(*unit, None);
+                        let t = datafusion::arrow::compute::cast(a, &plain).unwrap();
+                        datafusion::arrow::compute::cast(
+                            &t,
+                            &DataType::Timestamp(*unit, tz.clone()),
+                        )
+                        .unwrap()
+                    }
+                    (_, to) => datafusion::arrow::compute::cast(a, to).unwrap(),
+                },
+                None => new_null_array(f.data_type(), 2),
+            })
+            .collect();
+        let batch = RecordBatch::try_new(Arc::clone(&schema), columns).unwrap();
+        let ctx = SessionContext::new();
+        let table = MemTable::try_new(schema, vec![vec![batch]]).unwrap();
+        ctx.register_table("events", Arc::new(table)).unwrap();
+        crate::udf::register(&ctx);
+        super::register(&ctx).await.unwrap();
+        crate::tablefn::register(&ctx).await.unwrap();
+        ctx
+    }
+
+    async fn one_row(ctx: &SessionContext, sql: &str) -> String {
+        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+            .unwrap()
+            .to_string()
+    }
+
+    /// The last parent and executable of a process seen in several
+    /// recordings of one host and boot are the latest in time, not the
+    /// ones with the largest `seq`.
+    #[tokio::test]
+    async fn last_values_are_the_latest_in_time_across_recordings() {
+        let ctx = two_recordings().await;
+        for sql in [
+            "SELECT parent_pid, exe FROM processes",
+            "SELECT ancestor_pid AS parent_pid, exe FROM process_tree WHERE depth = 0",
+            "SELECT parent_pid, exe FROM ancestors(100)",
+        ] {
+            let text = one_row(&ctx, sql).await;
+            assert!(text.contains("/new"), "{sql}: {text}");
+            if sql.contains("parent_pid, exe FROM processes") || sql.contains("ancestors") {
+                assert!(text.contains("| 7 "), "{sql}: {text}");
+            }
+        }
+    }
 }
