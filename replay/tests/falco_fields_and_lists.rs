@@ -270,3 +270,28 @@ fn evt_arg_uid_is_the_users_name_as_libs_renders_it() {
     assert_eq!(seqs(&v), [371]);
     assert_eq!(v[0].output, "<NONE> nobody root");
 }
+
+#[test]
+fn a_macro_sees_only_macros_defined_before_its_latest_definition() {
+    let r = rule("evt.num = 1190 and outer", "%proc.name");
+    let forward = format!(
+        "- macro: outer\n  condition: inner\n- macro: inner\n  condition: proc.name = cat\n{r}"
+    );
+    let err = falco::compile_files(&[file(&forward)]).expect_err("forward reference");
+    let text = err.iter().map(ToString::to_string).collect::<String>();
+    assert!(
+        text.contains("undefined macro 'inner': it is defined after macro 'outer'"),
+        "{text}"
+    );
+    // Redefining (or appending to) `outer` after `inner` makes `inner` visible.
+    let redefined = format!(
+        "- macro: outer\n  condition: evt.num = 0\n- macro: inner\n  condition: proc.name = cat\n\
+         - macro: outer\n  condition: inner\n{r}"
+    );
+    assert_eq!(seqs(&replay(&redefined)), [1189]);
+    let appended = format!(
+        "- macro: outer\n  condition: (evt.num = 0)\n- macro: inner\n  condition: proc.name = cat\n\
+         - macro: outer\n  condition: or inner\n  append: true\n{r}"
+    );
+    assert_eq!(seqs(&replay(&appended)), [1189]);
+}

@@ -106,8 +106,10 @@ fn bad_input_is_explained() {
         "- rule: r\n  desc: d\n  condition: fd.num = three\n  output: o\n  priority: WARNING\n",
         // An operator the field's type does not allow.
         "- rule: r\n  desc: d\n  condition: proc.pid contains 1\n  output: o\n  priority: WARNING\n",
-        // A macro cycle.
+        // A macro that uses one defined after it (Falco: undefined).
         "- macro: a\n  condition: b\n- macro: b\n  condition: a\n- rule: r\n  desc: d\n  condition: a\n  output: o\n  priority: WARNING\n",
+        // A macro cycle (`a` redefined after `b`, so each sees the other).
+        "- macro: a\n  condition: evt.num = 0\n- macro: b\n  condition: a\n- macro: a\n  condition: b\n- rule: r\n  desc: d\n  condition: a\n  output: o\n  priority: WARNING\n",
         // An undefined list after `in`, a bad priority, an unknown output field.
         "- rule: r\n  desc: d\n  condition: proc.name in shell_binarie\n  output: o\n  priority: WARNING\n- rule: s\n  desc: d\n  condition: proc.name = x\n  output: o\n  priority: LOUD\n- rule: t\n  desc: d\n  condition: proc.name = x\n  output: '%proc.nam'\n  priority: INFO\n",
         // Appending to something that does not exist.

@@ -300,6 +300,22 @@ impl<'a> Resolver<'a> {
                     };
                     return Err(Some(Box::new(diag(self.sources, *span, owner, msg, help))));
                 };
+                // As in Falco, a macro sees only macros defined before its
+                // latest definition, `append` or `override` (rules see all).
+                if let Some(user) = stack.last()
+                    && let (Some(m), Some(u)) = (self.col.macro_def(name), self.col.macro_def(user))
+                    && m.index >= u.visibility
+                {
+                    return Err(Some(Box::new(diag(
+                        self.sources,
+                        *span,
+                        owner,
+                        format!("undefined macro '{name}': it is defined after macro '{user}'"),
+                        Some(format!(
+                            "Falco resolves a macro only with the macros defined before it; move '{name}' above '{user}'"
+                        )),
+                    ))));
+                }
                 let Some(body) = body.clone() else {
                     return Err(None);
                 };
