@@ -126,6 +126,21 @@ fn tz_changes_only_the_display() {
     let berlin = stdout(&query(&[sql, "--format", "csv", "--tz", "Europe/Berlin"]));
     assert!(utc.contains("+00:00"), "{utc}");
     assert!(berlin.contains("+01:00"), "{berlin}");
+    // SQL still computes in UTC: a time without an offset is UTC, hours are
+    // UTC hours; a time with an offset is exact. --help says so.
+    let sql = "SELECT count(*) FILTER (WHERE time >= '1970-01-01 00:30:00') AS a, \
+               count(*) FILTER (WHERE time >= '1970-01-01T00:30:00+01:00') AS b, \
+               min(extract(hour FROM time)) = min(extract(hour FROM time AT TIME ZONE 'UTC')) AS h \
+               FROM events";
+    let utc = stdout(&query(&[sql, "--format", "csv"]));
+    let berlin = stdout(&query(&[sql, "--format", "csv", "--tz", "Europe/Berlin"]));
+    assert_eq!(utc, berlin);
+    let help = bin().args(["query", "--help"]).output().unwrap();
+    assert!(
+        stdout(&help).contains("'2026-11-20T09:00:00+01:00'"),
+        "{}",
+        stdout(&help)
+    );
     let bad = query(&[sql, "--tz", "Mars/Olympus"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(

@@ -57,7 +57,11 @@ pub struct Args {
     pub output: Option<PathBuf>,
 
     /// Show times in this zone (IANA name such as Europe/Berlin, or +05:30).
-    /// Stored times are UTC and are shown in UTC by default.
+    /// Stored times are UTC and are shown in UTC by default. Only how times
+    /// print changes (and TIMESTAMPTZ '...' literals, read in ZONE): SQL still
+    /// computes in UTC, so a time without an offset is UTC (time >= '2026-11-20
+    /// 09:00' is 09:00 UTC) and date_trunc and extract(hour ...) use UTC days
+    /// and hours. Give the offset: WHERE time >= '2026-11-20T09:00:00+01:00'.
     #[arg(long, value_name = "ZONE", env = "HINDSIGHT_TZ")]
     pub tz: Option<String>,
 
