@@ -871,3 +871,27 @@ fn shell_refuses_output_file_and_parquet() {
         assert!(!out.exists());
     }
 }
+
+/// CSV tells NULL (an empty field) from '' (`""`), and writes lists as
+/// JSON arrays, so `['a', 'b, c']` and `['a', 'b', 'c']` differ.
+#[test]
+fn csv_tells_null_from_empty_and_writes_lists_as_json() {
+    let o = query(&[
+        "SELECT CAST(NULL AS VARCHAR) AS n, '' AS e, 'x,\"y\"' AS q, 1.5 AS f, \
+         make_array('a', 'b, c') AS l1, make_array('a', 'b', 'c') AS l2, \
+         make_array('a', NULL) AS l3, CAST(NULL AS VARCHAR[]) AS l4, \
+         min(time) AS t FROM events",
+        "--format",
+        "csv",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = stdout(&o);
+    let row = s.lines().nth(1).unwrap();
+    let (row, time) = row.rsplit_once(',').unwrap();
+    assert_eq!(
+        row, r#","","x,""y""",1.5,"[""a"",""b, c""]","[""a"",""b"",""c""]","[""a"",null]","#,
+        "{s}"
+    );
+    assert!(s.starts_with("n,e,q,f,l1,l2,l3,l4,t\n"), "{s}");
+    assert!(time.starts_with("20") && time.ends_with("+00:00"), "{s}");
+}

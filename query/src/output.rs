@@ -145,11 +145,14 @@ pub fn zoned_schema(schema: &SchemaRef, tz: &str) -> SchemaRef {
     Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
-/// How timestamps and nulls print in tables and CSV.
+/// How zoned times print in tables and CSV: microseconds and the offset.
+const TIMESTAMP_TZ_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6f%:z";
+
+/// How timestamps and nulls print in tables.
 fn format_options() -> FormatOptions<'static> {
     FormatOptions::default()
         .with_null("NULL")
-        .with_timestamp_tz_format(Some("%Y-%m-%dT%H:%M:%S%.6f%:z"))
+        .with_timestamp_tz_format(Some(TIMESTAMP_TZ_FORMAT))
 }
 
 /// Renders batches as an aligned table (no trailing newline), control
@@ -237,36 +240,90 @@ pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-/// CSV has no lists or structs: such columns (`argv`, `process_args`, …)
-/// become text as the table shows them (`[bash, -c, id]`); others are kept.
-pub fn nested_as_text(batch: &RecordBatch) -> Result<RecordBatch, ArrowError> {
-    use datafusion::arrow::array::StringBuilder;
+/// Writes `batch` as CSV rows: a NULL is an empty field and an empty string
+/// `""`, so the two differ; lists and structs (`argv`, …) are JSON
+/// (`["bash","-c","id"]`, each item quoted as JSON quotes it); other values
+/// as the table shows them, times with their offset. A field is quoted when
+/// it holds a comma, a quote or a line break (quotes doubled); control
+/// characters are written as they are.
+fn write_csv_rows<W: Write>(out: &mut W, batch: &RecordBatch) -> Result<(), ArrowError> {
+    use datafusion::arrow::json::writer::{EncoderOptions, make_encoder};
     use datafusion::arrow::util::display::ArrayFormatter;
-    if !batch.columns().iter().any(|c| c.data_type().is_nested()) {
-        return Ok(batch.clone());
+    enum Cell<'a> {
+        Text(ArrayFormatter<'a>),
+        Json(datafusion::arrow::json::writer::NullableEncoder<'a>),
     }
-    let options = format_options();
-    let mut fields = Vec::new();
-    let mut columns: Vec<ArrayRef> = Vec::new();
-    for (field, col) in batch.schema().fields().iter().zip(batch.columns()) {
-        if !col.data_type().is_nested() {
-            fields.push(field.as_ref().clone());
-            columns.push(col.clone());
-            continue;
-        }
-        let formatter = ArrayFormatter::try_new(col.as_ref(), &options)?;
-        let mut text = StringBuilder::new();
-        for i in 0..col.len() {
-            if col.is_null(i) {
-                text.append_null();
-            } else {
-                text.append_value(formatter.value(i).to_string());
+    let options = FormatOptions::default()
+        .with_null("")
+        .with_timestamp_tz_format(Some(TIMESTAMP_TZ_FORMAT));
+    let json_options = EncoderOptions::default().with_explicit_nulls(true);
+    let schema = batch.schema();
+    let nulls: Vec<_> = batch.columns().iter().map(|c| c.logical_nulls()).collect();
+    let mut cells = Vec::new();
+    for (field, col) in schema.fields().iter().zip(batch.columns()) {
+        cells.push(if col.data_type().is_nested() {
+            Cell::Json(make_encoder(field, col.as_ref(), &json_options)?)
+        } else {
+            Cell::Text(ArrayFormatter::try_new(col.as_ref(), &options)?)
+        });
+    }
+    let mut line = Vec::new();
+    let mut value = Vec::new();
+    for row in 0..batch.num_rows() {
+        line.clear();
+        for (i, cell) in cells.iter_mut().enumerate() {
+            if i > 0 {
+                line.push(b',');
             }
+            if nulls[i].as_ref().is_some_and(|n| n.is_null(row)) {
+                continue;
+            }
+            value.clear();
+            match cell {
+                Cell::Text(f) => write!(value, "{}", f.value(row))?,
+                Cell::Json(e) => e.encode(row, &mut value),
+            }
+            csv_field(&mut line, &value);
         }
-        fields.push(Field::new(field.name(), DataType::Utf8, true));
-        columns.push(Arc::new(text.finish()));
+        line.push(b'\n');
+        out.write_all(&line)?;
     }
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+    Ok(())
+}
+
+/// Appends one CSV field: quoted when empty (to tell it from NULL) or when
+/// it holds a comma, a quote or a line break.
+fn csv_field(line: &mut Vec<u8>, value: &[u8]) {
+    if !value.is_empty()
+        && !value
+            .iter()
+            .any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
+    {
+        line.extend_from_slice(value);
+        return;
+    }
+    line.push(b'"');
+    for &b in value {
+        if b == b'"' {
+            line.push(b'"');
+        }
+        line.push(b);
+    }
+    line.push(b'"');
+}
+
+/// The CSV header row of `schema`.
+fn write_csv_header<W: Write>(out: &mut W, schema: &Schema) -> Result<(), ArrowError> {
+    let mut line = Vec::new();
+    for (i, field) in schema.fields().iter().enumerate() {
+        if i > 0 {
+            line.push(b',');
+        }
+        csv_field(&mut line, field.name().as_bytes());
+    }
+    line.push(b'\n');
+    out.write_all(&line)?;
+    Ok(())
 }
 
 /// A streaming writer for one result.
@@ -278,8 +335,9 @@ pub struct ResultWriter<W: Write + Send> {
 
 enum Inner<W: Write + Send> {
     Table(W, Vec<RecordBatch>, SchemaRef),
-    /// The writer, the schema, and whether a batch (so the header) was written.
-    Csv(datafusion::arrow::csv::Writer<W>, SchemaRef, bool),
+    /// The output (buffered: rows are written one at a time), the schema,
+    /// and whether the header was written.
+    Csv(std::io::BufWriter<W>, SchemaRef, bool),
     Json(datafusion::arrow::json::ArrayWriter<W>),
     Jsonl(datafusion::arrow::json::LineDelimitedWriter<W>),
     Parquet(ArrowWriter<W>),
@@ -290,14 +348,7 @@ impl<W: Write + Send> ResultWriter<W> {
     pub fn new(out: W, format: OutputFormat, schema: SchemaRef) -> Result<Self, ArrowError> {
         let inner = match format {
             OutputFormat::Table => Inner::Table(out, Vec::new(), schema),
-            OutputFormat::Csv => Inner::Csv(
-                datafusion::arrow::csv::WriterBuilder::new()
-                    .with_header(true)
-                    .with_timestamp_tz_format("%Y-%m-%dT%H:%M:%S%.6f%:z".into())
-                    .build(out),
-                schema,
-                false,
-            ),
+            OutputFormat::Csv => Inner::Csv(std::io::BufWriter::new(out), schema, false),
             // Every column in every object, nulls as `null` (as `replay`
             // writes them): scripts see the same keys on every row.
             OutputFormat::Json => Inner::Json(
@@ -338,9 +389,12 @@ impl<W: Write + Send> ResultWriter<W> {
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), ArrowError> {
         match &mut self.inner {
             Inner::Table(_, batches, _) => batches.push(batch.clone()),
-            Inner::Csv(w, _, wrote) => {
-                w.write(&nested_as_text(batch)?)?;
-                *wrote = true;
+            Inner::Csv(out, schema, wrote) => {
+                if !*wrote {
+                    write_csv_header(out, schema)?;
+                    *wrote = true;
+                }
+                write_csv_rows(out, batch)?;
             }
             Inner::Json(w) => w.write(batch)?,
             Inner::Jsonl(w) => w.write(batch)?,
@@ -364,12 +418,14 @@ impl<W: Write + Send> ResultWriter<W> {
                 writeln!(out, "{text}")?;
                 out.flush()?;
             }
-            Inner::Csv(mut w, schema, wrote) => {
+            Inner::Csv(mut out, schema, wrote) => {
                 // No rows still gives the header: the schema is known.
                 if !wrote {
-                    w.write(&nested_as_text(&RecordBatch::new_empty(schema))?)?;
+                    write_csv_header(&mut out, &schema)?;
                 }
-                let mut out = w.into_inner();
+                let mut out = out
+                    .into_inner()
+                    .map_err(|e| ArrowError::from(e.into_error()))?;
                 out.flush()?;
             }
             Inner::Json(mut w) => {
