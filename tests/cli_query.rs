@@ -45,6 +45,22 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }
 
+/// `hindsight query RECORDING` (the shell, or a script, read from stdin)
+/// given `input` on stdin.
+fn query_with_stdin(input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = bin()
+        .arg("query")
+        .arg(recording())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 const Q: &str = "SELECT pid, exe FROM processes ORDER BY pid LIMIT 2";
 
 #[test]
@@ -420,23 +436,8 @@ fn never_writes_into_a_recording() {
 /// `-f` the file.
 #[test]
 fn script_errors_name_the_script_line() {
-    use std::io::Write;
     let script = "SELECT 1;\n\nSELECT\n  nosuch\nFROM events;\n";
-    let mut child = bin()
-        .arg("query")
-        .arg(recording())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
+    let o = query_with_stdin(script.as_bytes());
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("--> line 4, column 3"),
@@ -454,22 +455,7 @@ fn script_errors_name_the_script_line() {
 
 #[test]
 fn shell_reads_commands_from_stdin() {
-    use std::io::Write;
-    let mut child = bin()
-        .arg("query")
-        .arg(recording())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b".tables\n.format csv\nSELECT count(*) AS n\n  FROM processes\n  WHERE pid = 581;\n\\d loss\n.quit\n")
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
+    let o = query_with_stdin(b".tables\n.format csv\nSELECT count(*) AS n\n  FROM processes\n  WHERE pid = 581;\n\\d loss\n.quit\n");
     assert!(o.status.success(), "{}", stderr(&o));
     let s = stdout(&o);
     for want in [
@@ -642,22 +628,7 @@ fn pid_out_of_range_says_so() {
 /// which it then refused).
 #[test]
 fn shell_format_lists_only_its_formats() {
-    use std::io::Write;
-    let mut child = bin()
-        .arg("query")
-        .arg(recording())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b".format xml\n.quit\n")
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
+    let o = query_with_stdin(b".format xml\n.quit\n");
     let err = stderr(&o);
     assert!(
         err.contains("table, csv, json, jsonl") && !err.contains("parquet"),
@@ -669,22 +640,7 @@ fn shell_format_lists_only_its_formats() {
 /// (before: one CSV, the second header a row of the first).
 #[test]
 fn shell_script_separates_csv_results() {
-    use std::io::Write;
-    let mut child = bin()
-        .arg("query")
-        .arg(recording())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b".format csv\nSELECT 1 AS a;\nSELECT 2 AS b;\n")
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
+    let o = query_with_stdin(b".format csv\nSELECT 1 AS a;\nSELECT 2 AS b;\n");
     assert_eq!(stdout(&o), "a\n1\n\nb\n2\n", "{}", stderr(&o));
 }
 
@@ -744,7 +700,6 @@ fn parquet_files_below_events_are_not_segments() {
 /// CSV keeps the bytes; JSON escapes them.
 #[test]
 fn control_characters_are_escaped_in_tables() {
-    use std::io::Write;
     let sql = "SELECT concat('/tmp/', chr(27), '[2J', chr(10), chr(9), chr(127), chr(155), 'x') \
                AS \"p\u{1b}[1m\"";
     let o = query(&[sql]);
@@ -766,21 +721,7 @@ fn control_characters_are_escaped_in_tables() {
         "{}",
         stdout(&o)
     );
-    let mut child = bin()
-        .arg("query")
-        .arg(recording())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!(".format table\n{sql};\n").as_bytes())
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
+    let o = query_with_stdin(format!(".format table\n{sql};\n").as_bytes());
     let s = stdout(&o);
     assert!(
         !s.bytes().any(|b| b == 0x1b) && s.contains(r"/tmp/\x1b[2J"),
