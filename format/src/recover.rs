@@ -59,6 +59,14 @@ pub fn recover(dir: &Path) -> Result<RecoveryReport> {
         dir: dir.to_path_buf(),
         ..Default::default()
     };
+    // Not under a live writer, nor beside another recovery; taken before
+    // the manifest is read, which a writer may still be rewriting. (A path
+    // that is no directory gets the manifest's error below.)
+    let _lock = if dir.is_dir() {
+        Some(crate::lock::lock_dir(dir)?)
+    } else {
+        None
+    };
     let mut manifest = match Manifest::read(dir) {
         Ok(m) => m,
         Err(FormatError::MissingManifest { .. })
@@ -71,8 +79,6 @@ pub fn recover(dir: &Path) -> Result<RecoveryReport> {
         }
         Err(e) => return Err(e),
     };
-    // Not under a live writer, nor beside another recovery.
-    let _lock = crate::lock::lock_dir(dir)?;
     // Half-written output of an earlier recovery that stopped, or of a
     // writer that was rewriting a segment sorted (its rows are in the
     // segment's temporary file).

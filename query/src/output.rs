@@ -82,7 +82,8 @@ pub fn unique_names(schema: &datafusion::common::DFSchema) -> Result<SchemaRef, 
         };
         if !seen.insert(name.clone()) {
             return Err(format!(
-                "the result has two columns named {name}: give them different names with AS                  (SELECT p.exe AS parent_exe, c.exe AS child_exe ...)"
+                "the result has two columns named {name}: give them different names with AS \
+                 (SELECT p.exe AS parent_exe, c.exe AS child_exe ...)"
             ));
         }
         fields.push(field.as_ref().clone().with_name(name));

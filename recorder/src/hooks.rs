@@ -142,7 +142,8 @@ pub fn names_wiped(release: &str, cmdline: &str, config: Option<&str>) -> Option
         (false, true) => "slab poisoning (slub_debug)",
     };
     Some(format!(
-        "{why} wipes a freed name before kmem_cache_free's tracepoint runs on this kernel          ({release}; it runs first from Linux 6.1), so the hook would see none"
+        "{why} wipes a freed name before kmem_cache_free's tracepoint runs on this kernel \
+         ({release}; it runs first from Linux 6.1), so the hook would see none"
     ))
 }
 

@@ -444,7 +444,9 @@ fn load_verified(
         // A kernel may have the hook's cache argument (backported) and still
         // refuse LONG_NAMES's 4 KiB key (before 5.11): compare without it.
         Err(e) if ext.long_names != 0 => {
-            log::warn!("paths over 255 bytes are not compared whole: {e}");
+            log::warn!(
+                "loading failed ({e}); trying again without whole comparison of paths over 255 bytes"
+            );
             ext.long_names = 0;
             load(config, ext, specs, ring_bytes)?
         }
@@ -1005,10 +1007,13 @@ pub fn record(
                     ignored_kernel = hooks::ignored_in_kernel(&b);
                 }
                 let res = join_writer(writer_thread.take());
-                if let Err(e) = &res {
-                    let _ = counters.stopped.set(e.to_string());
-                    progress(&counters, started.elapsed());
-                }
+                let why = match &res {
+                    Err(e) => e.to_string(),
+                    // Only when the ring-buffer reader died (a panic).
+                    Ok(_) => "the ring-buffer reader stopped unexpectedly".to_string(),
+                };
+                let _ = counters.stopped.set(why);
+                progress(&counters, started.elapsed());
                 written = Some(res);
                 if child.is_none() {
                     break;
