@@ -1,7 +1,7 @@
 //! A recording whose writer stopped on a full disk: its manifest says so,
 //! and `info` and `query` give that reason (not a guess that the recorder
 //! was killed) while reading every row it made durable. Needs root (it
-//! mounts a 2 MiB tmpfs); skips with a printed reason otherwise.
+//! mounts a small tmpfs); skips with a printed reason otherwise.
 
 use std::process::Command;
 
@@ -19,7 +19,7 @@ fn hindsight() -> Command {
     Command::new(env!("CARGO_BIN_EXE_hindsight"))
 }
 
-/// A 2 MiB tmpfs, unmounted on drop.
+/// A small tmpfs, unmounted on drop.
 struct SmallTmpfs(tempfile::TempDir);
 
 impl Drop for SmallTmpfs {
@@ -29,11 +29,11 @@ impl Drop for SmallTmpfs {
 }
 
 impl SmallTmpfs {
-    /// Mounts one.
-    fn mount() -> SmallTmpfs {
+    /// Mounts one of `size` (`mount -o size=`).
+    fn mount(size: &str) -> SmallTmpfs {
         let tmpfs = SmallTmpfs(tempfile::tempdir().unwrap());
         let mounted = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
             .arg(tmpfs.0.path())
             .status()
             .unwrap();
@@ -48,7 +48,7 @@ fn info_and_query_name_the_full_disk() {
         eprintln!("skipped info_and_query_name_the_full_disk: mounting a tmpfs needs root");
         return;
     }
-    let tmpfs = SmallTmpfs::mount();
+    let tmpfs = SmallTmpfs::mount("2m");
     let rec = tmpfs.0.path().join("rec");
     let mut generator = Generator::new(GeneratorConfig {
         events: 10_000_000,
@@ -118,14 +118,14 @@ fn record_onto_a_full_disk_keeps_the_summary_and_the_exit_code() {
         );
         return;
     }
-    let tmpfs = SmallTmpfs::mount();
+    let tmpfs = SmallTmpfs::mount("512k");
     let rec = tmpfs.0.path().join("rec");
-    // Paths that do not repeat: rows that do not compress to nothing.
+    // Random paths, which no encoding shrinks much: 512 KiB fill up
+    // within the first second, whatever share the ring buffer drops.
     let busy = "import os, sys, time\n\
-                t, i = time.time(), 0\n\
+                t = time.time()\n\
                 while time.time() - t < 3:\n    \
-                    i += 1\n    \
-                    os.access('/nonexistent/%d-%d' % (i, i * 7919 % 104729), 0)\n\
+                    os.access('/nonexistent/' + os.urandom(24).hex(), 0)\n\
                 time.sleep(3)\n\
                 sys.exit(5)";
     let o = hindsight()
