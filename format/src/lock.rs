@@ -34,11 +34,6 @@ pub fn lock_dir(dir: &Path) -> Result<DirLock> {
     }
 }
 
-/// Whether a live writer holds `dir`'s lock (false when it cannot be told).
-pub fn being_written(dir: &Path) -> bool {
-    File::open(dir).is_ok_and(|f| matches!(f.try_lock_shared(), Err(TryLockError::WouldBlock)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,13 +41,10 @@ mod tests {
     #[test]
     fn one_holder_at_a_time() {
         let tmp = tempfile::tempdir().unwrap();
-        assert!(!being_written(tmp.path()));
         let held = lock_dir(tmp.path()).unwrap();
-        assert!(being_written(tmp.path()));
         let err = lock_dir(tmp.path()).unwrap_err().to_string();
         assert!(err.contains("still writing"), "{err}");
         drop(held);
-        assert!(!being_written(tmp.path()));
         lock_dir(tmp.path()).unwrap();
     }
 }

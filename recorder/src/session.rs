@@ -1059,39 +1059,21 @@ pub fn record(
         remove_recording(&opts.out_dir, dir_existed);
         return Err(e);
     }
-    let res = match res {
-        Ok(res) => res,
+    // After a write error, what the writer left: its last manifest
+    // (committed segments, `stopped`).
+    let (res, error) = match res {
+        Ok(res) => (res, None),
         Err(RecordError::Write(error)) => {
-            // What the writer left: its last manifest (committed segments,
-            // `stopped`).
-            let manifest = Manifest::read(&opts.out_dir).unwrap_or_default();
             let res = WriterResult {
-                manifest,
+                manifest: Manifest::read(&opts.out_dir).unwrap_or_default(),
                 ignored: 0,
                 decode_errors: 0,
             };
-            let mut summary = summarize(
-                opts,
-                &res,
-                &counters,
-                &ext,
-                elapsed,
-                exit_code,
-                ignored_kernel,
-            );
-            // Rows the writer made durable beyond its segments (checkpoint,
-            // spool), which `hindsight recover` turns into a segment.
-            if let Ok(r) = hindsight_format::Recording::open(&opts.out_dir) {
-                summary.events = summary.events.max(r.rows());
-            }
-            return Err(RecordError::Stopped {
-                error,
-                summary: Box::new(summary),
-            });
+            (res, Some(error))
         }
         Err(e) => return Err(e),
     };
-    Ok(summarize(
+    let mut summary = summarize(
         opts,
         &res,
         &counters,
@@ -1099,7 +1081,19 @@ pub fn record(
         elapsed,
         exit_code,
         ignored_kernel,
-    ))
+    );
+    let Some(error) = error else {
+        return Ok(summary);
+    };
+    // Rows the writer made durable beyond its segments (checkpoint, spool),
+    // which `hindsight recover` turns into a segment.
+    if let Ok(r) = hindsight_format::Recording::open(&opts.out_dir) {
+        summary.events = summary.events.max(r.rows());
+    }
+    Err(RecordError::Stopped {
+        error,
+        summary: Box::new(summary),
+    })
 }
 
 /// Joins the decode thread (once).
