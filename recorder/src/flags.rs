@@ -117,6 +117,7 @@ fn arg_names(name: &str) -> &'static [&'static str] {
         "fchown" | "chown" | "lchown" => &["path_or_fd", "uid", "gid"],
         "fchownat" => &["dirfd", "path", "uid", "gid", "flags"],
         "accept4" => &["fd", "addr", "addrlen", "flags"],
+        "close_range" => &["first", "last", "flags"],
         _ => &[],
     }
 }
@@ -172,6 +173,8 @@ pub fn syscall_args_into(out: &mut String, name: &str, a: &[u64; 6]) {
                 }
             }
             ("unlinkat", "flags") if v == 0x200 => write!(out, "flags=AT_REMOVEDIR"),
+            // Unsigned: `last` is ~0U for "every descriptor from `first` on".
+            ("close_range", "first" | "last") => write!(out, "{n}={}", v as u32),
             (_, "flags" | "nstype" | "request" | "cmd" | "option") => write!(out, "{n}={v:#x}"),
             (_, "uid" | "gid" | "ruid" | "euid" | "suid" | "rgid" | "egid" | "sgid") => {
                 write!(out, "{n}={}", v as u32 as i32)
@@ -216,6 +219,10 @@ mod tests {
         assert_eq!(
             syscall_args("linkat", &[3, 0, (-100i64) as u64, 0, 0x1000, 0]).as_deref(),
             Some("olddirfd=3 newdirfd=-100 flags=0x1000")
+        );
+        assert_eq!(
+            syscall_args("close_range", &[3, u32::MAX as u64, 4, 0, 0, 0]).as_deref(),
+            Some("first=3 last=4294967295 flags=0x4")
         );
     }
 }

@@ -76,6 +76,11 @@ pub const DEFAULT_SET: &[&str] = &[
     "chroot",
     "mknod",
     "mknodat",
+    // descriptors end: without these, replay's descriptor table would keep
+    // a closed socket's number until something recorded reuses it, and a
+    // pipe (not recorded) reusing it would look like that socket
+    "close",
+    "close_range",
     // process
     "execve",
     "execveat",

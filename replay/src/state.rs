@@ -690,6 +690,31 @@ impl State {
             return;
         }
         let mut child = match ev.process_parent_pid().and_then(|pp| self.procs.get(&pp)) {
+                } else if ev.sc == Sc::CloseRange
+                    && ev.ret.is_none_or(|r| r >= 0)
+                    && let Some(args) = ev.syscall_args()
+                    && let (Some(first), Some(last)) = (arg_num(args, "first"), arg_num(args, "last"))
+                    && let Some(p) = self.procs.get_mut(&ev.process_pid)
+                {
+                    // CLOSE_RANGE_CLOEXEC marks the range close-on-exec
+                    // instead of closing it.
+                    const CLOSE_RANGE_CLOEXEC: u64 = 4;
+                    let mark = arg_has(args, "flags", CLOSE_RANGE_CLOEXEC);
+                    let range: Vec<i32> = p
+                        .fds
+                        .iter()
+                        .map(|(fd, _)| fd)
+                        .filter(|&fd| fd >= 0 && (first..=last).contains(&(fd as u64)))
+                        .collect();
+                    for fd in range {
+                        if mark {
+                            if let Some(mut f) = p.fds.get_mut(&fd) {
+                                f.cloexec = true;
+                            }
+                        } else {
+                            p.fds.remove(&fd);
+                        }
+                    }
             Some(parent) if parent.pid != pid => Process {
                 pid,
                 ppid: Some(parent.pid),

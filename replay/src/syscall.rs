@@ -20,6 +20,7 @@ pub enum Sc {
     Creat,
     OpenByHandleAt,
     Close,
+    CloseRange,
     MemfdCreate,
     Socket,
     Accept,
@@ -75,6 +76,7 @@ impl Sc {
         const OPENAT2: u128 = key("openat2");
         const CREAT: u128 = key("creat");
         const CLOSE: u128 = key("close");
+        const CLOSE_RANGE: u128 = key("close_range");
         const MEMFD_CREATE: u128 = key("memfd_create");
         const SOCKET: u128 = key("socket");
         const ACCEPT: u128 = key("accept");
@@ -100,6 +102,7 @@ impl Sc {
             OPENAT2 => Sc::Openat2,
             CREAT => Sc::Creat,
             CLOSE => Sc::Close,
+            CLOSE_RANGE => Sc::CloseRange,
             MEMFD_CREATE => Sc::MemfdCreate,
             SOCKET => Sc::Socket,
             ACCEPT => Sc::Accept,
@@ -172,6 +175,7 @@ mod tests {
             ("creat", Sc::Creat),
             ("open_by_handle_at", Sc::OpenByHandleAt),
             ("close", Sc::Close),
+            ("close_range", Sc::CloseRange),
             ("memfd_create", Sc::MemfdCreate),
             ("socket", Sc::Socket),
             ("accept", Sc::Accept),

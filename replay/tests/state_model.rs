@@ -542,3 +542,37 @@ fn numeric_close_on_exec_flags() {
         assert!(fd_path(&s, 400, fd).is_none() && s.process(400).unwrap().fd(fd).is_none());
     }
 }
+
+/// `close_range(first, last, flags)` (the recorder's `syscall_args`:
+/// `first=3 last=4294967295 flags=0x0`) closes every descriptor in the
+/// range, or with `CLOSE_RANGE_CLOEXEC` (4) marks them close-on-exec; a
+/// failed call changes nothing.
+#[test]
+fn close_range_closes_or_marks_the_range() {
+    let range = |st: &mut Stream, t: i64, ret: i64, args: &str| {
+        let args = args.to_string();
+        st.push(t, 500, EventKind::Syscall, Some("close_range"), move |e| {
+            e.ret = Some(ret);
+            e.syscall_args = Some(args);
+        });
+    };
+    let mut st = Stream::new();
+    st.exec(1, 500, "/usr/bin/python3", &["python3"]);
+    for fd in 3..8 {
+        st.open(2, 500, &format!("/tmp/f{fd}"), "O_RDONLY", fd);
+    }
+    range(&mut st, 3, -22, "first=3 last=4294967295 flags=0x0");
+    assert_eq!(st.state().process(500).unwrap().fds.len(), 5);
+    range(&mut st, 4, 0, "first=6 last=6 flags=0x4");
+    range(&mut st, 5, 0, "first=4 last=5 flags=0x0");
+    let s = st.state();
+    let open: Vec<i32> = s.process(500).unwrap().fds.iter().map(|(fd, _)| fd).collect();
+    assert_eq!(open, [3, 6, 7]);
+    assert!(s.process(500).unwrap().fd(6).unwrap().cloexec);
+    assert!(!s.process(500).unwrap().fd(7).unwrap().cloexec);
+    range(&mut st, 6, 0, "first=7 last=4294967295 flags=0x0");
+    st.exec(7, 500, "/bin/true", &["true"]);
+    let s = st.state();
+    let open: Vec<i32> = s.process(500).unwrap().fds.iter().map(|(fd, _)| fd).collect();
+    assert_eq!(open, [3], "6 was close-on-exec, 7 closed");
+}
