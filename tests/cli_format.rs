@@ -266,7 +266,7 @@ fn recover_names_a_damaged_segment_of_a_complete_recording_once() {
     assert_eq!(err.matches("part-000000.parquet").count(), 1, "{err}");
 }
 
-/// `record -- CMD` whose CMD cannot run fails with exit 2 and leaves no
+/// `record -- CMD` whose CMD is not found fails with exit 127 and leaves no
 /// recording, so the same directory can be used again. Needs root.
 #[test]
 fn record_of_a_command_that_cannot_run_leaves_nothing() {
@@ -282,7 +282,7 @@ fn record_of_a_command_that_cannot_run_leaves_nothing() {
         .args(["--", "/nonexistent/command"])
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(o.status.code(), Some(127));
     let err = text(&o.stderr);
     assert_eq!(err.matches("cannot run").count(), 1, "{err}");
     assert!(!dir.exists(), "{:?}", std::fs::read_dir(&dir).ok());

@@ -88,7 +88,7 @@ fn an_empty_directory_of_another_user_is_taken_over_and_a_link_refused() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(o.status.code(), Some(125), "{err}");
     assert!(
         err.contains("symbolic link") && err.contains("link"),
         "{err}"
@@ -205,7 +205,8 @@ fn the_recorders_cpu_time_is_reported() {
 }
 
 /// `--syscalls` followed by another flag (its value forgotten) is still a
-/// usage error saying the set is missing, not a set called `--duration`.
+/// usage error saying the set is missing, not a set called `--duration`;
+/// with a command after `--`, it exits 125 (the recorder's failure).
 #[test]
 fn syscalls_followed_by_a_flag_is_a_usage_error() {
     for next in ["--duration", "--", "-o"] {
@@ -218,7 +219,7 @@ fn syscalls_followed_by_a_flag_is_a_usage_error() {
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "--syscalls {next}: {err}");
+        assert_eq!(o.status.code(), Some(125), "--syscalls {next}: {err}");
         assert!(
             err.contains("a value is required for '--syscalls <SET>'"),
             "--syscalls {next}: {err}"
@@ -298,7 +299,8 @@ fn progress_on_a_terminal_shows_the_bytes_on_disk() {
 }
 
 /// Values that cannot mean what was asked are refused before anything runs:
-/// exit 2, a message naming the flag, no recording directory. (A huge
+/// exit 125 (a command follows), a message naming the flag, no recording
+/// directory. (A huge
 /// duration panicked, a huge size wrapped around, `--duration 0` killed the
 /// command at once, an empty `--ignore-prefix` dropped every row with a
 /// path, an empty `--syscalls` meant the default set, and `exit` was taken
@@ -336,9 +338,67 @@ fn values_that_cannot_mean_what_was_asked_are_refused() {
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{flags:?}: {err}");
+        assert_eq!(o.status.code(), Some(125), "{flags:?}: {err}");
         assert!(err.contains(want), "{flags:?}: {want:?} in {err}");
         assert!(!err.contains("panicked"), "{flags:?}: {err}");
         assert!(!rec.exists(), "{flags:?} made {}", rec.display());
     }
+}
+
+/// `record -- CMD` passes CMD's exit status on, 2 included, and keeps 125
+/// to 127 for its own failures, as timeout(1) and env(1) do: a bad flag, an
+/// unusable `-o`, a command that cannot be executed or is not found. Without
+/// a command (the whole host), an error still exits 2. (Every failure
+/// exited 2, the same as a command that exits 2.)
+#[test]
+fn the_recorders_own_failures_exit_125_to_127() {
+    let tmp = tempfile::tempdir().unwrap();
+    let not_a_recording = tmp.path().join("notes");
+    std::fs::create_dir(&not_a_recording).unwrap();
+    std::fs::write(not_a_recording.join("todo.txt"), "x").unwrap();
+    let script = tmp.path().join("not-executable.sh");
+    std::fs::write(&script, "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let status = |out: &std::path::Path, args: &[&str]| {
+        let o = hindsight()
+            .args(["record", "-o"])
+            .arg(out)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let fresh = |name: &str| tmp.path().join(name);
+    // Usage errors: before the root check, so these run as any user.
+    let (code, err) = status(&fresh("a"), &["--duration", "soon", "--", "true"]);
+    assert_eq!(code, Some(125), "{err}");
+    let (code, err) = status(&fresh("b"), &["--no-such-flag", "--", "true"]);
+    assert_eq!(code, Some(125), "{err}");
+    let (code, err) = status(&fresh("c"), &["--ring-buffer", "3", "--", "true"]);
+    assert_eq!(code, Some(125), "{err}");
+    // The same without a command: 2, as before.
+    let (code, err) = status(&fresh("d"), &["--ring-buffer", "3"]);
+    assert_eq!(code, Some(2), "{err}");
+    let (code, err) = status(&fresh("e"), &["--no-such-flag"]);
+    assert_eq!(code, Some(2), "{err}");
+    if !is_root() {
+        eprintln!("skipped the rest of the_recorders_own_failures_exit_125_to_127: needs root");
+        return;
+    }
+    let (code, err) = status(&not_a_recording, &["--", "true"]);
+    assert_eq!(code, Some(125), "{err}");
+    assert!(err.contains("not empty"), "{err}");
+    let (code, err) = status(&fresh("f"), &["--", "sh", "-c", "exit 2"]);
+    assert_eq!(code, Some(2), "{err}");
+    let (code, err) = status(&fresh("g"), &["--", "/nonexistent/command"]);
+    assert_eq!(code, Some(127), "{err}");
+    let (code, err) = status(&fresh("i"), &["--", script.to_str().unwrap()]);
+    assert_eq!(code, Some(126), "{err}");
+    assert!(err.contains("Permission denied"), "{err}");
+    // Killed by a signal: 128 + its number.
+    let (code, err) = status(&fresh("j"), &["--", "sh", "-c", "kill -KILL $$"]);
+    assert_eq!(code, Some(128 + 9), "{err}");
 }

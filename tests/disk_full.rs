@@ -108,7 +108,7 @@ fn info_and_query_name_the_full_disk() {
 /// `hindsight record -- CMD` onto a disk that fills up: recording stops
 /// there (the recorder says so at once, while the command runs on), the
 /// summary still comes with the command's exit code, and the recorder
-/// exits 2 with the error. (It used to wait silently, then print the error
+/// exits 125 (its own failure, not the command's status) with the error. (It used to wait silently, then print the error
 /// alone: the exit code and the summary were lost.)
 #[test]
 fn record_onto_a_full_disk_keeps_the_summary_and_the_exit_code() {
@@ -135,7 +135,7 @@ fn record_onto_a_full_disk_keeps_the_summary_and_the_exit_code() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(o.status.code(), Some(125), "{err}");
     for want in [
         "no space left on device",
         "recording stopped after",

@@ -65,9 +65,22 @@ pub enum Command {
 
 /// Runs the command line and returns the process exit code.
 ///
-/// Exit codes: 0 success, 1 "found something" (rules fired, diffs differ), 2 errors.
+/// Exit codes: 0 success, 1 "found something" (rules fired, diffs differ), 2 errors;
+/// `record -- CMD` exits with CMD's status, and 125 to 127 for its own errors
+/// (see [`commands::record::error_status`]).
 pub fn main() -> ExitCode {
-    let cli = Cli::parse_from(commands::record::join_syscall_sets(std::env::args_os()));
+    let args = commands::record::join_syscall_sets(std::env::args_os());
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        // A usage error of `record -- CMD` is the recorder's failure, not
+        // an exit status 2 of CMD (as timeout(1) exits 125 on bad usage).
+        Err(err) if err.use_stderr() && commands::record::runs_a_command(&args) => {
+            let _ = err.print();
+            return ExitCode::from(commands::record::FAILED);
+        }
+        Err(err) => err.exit(),
+    };
+    let records_a_command = matches!(&cli.command, Command::Record(a) if !a.command.is_empty());
     let level = match cli.verbose {
         0 => "warn",
         1 => "info",
@@ -120,7 +133,11 @@ pub fn main() -> ExitCode {
             } else {
                 eprintln!("error: {message}");
             }
-            ExitCode::from(2)
+            ExitCode::from(if records_a_command {
+                commands::record::error_status(&err)
+            } else {
+                2
+            })
         }
     }
 }

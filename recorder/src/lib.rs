@@ -60,6 +60,16 @@ pub enum RecordError {
     /// The recorded command could not be started.
     #[error("{0}")]
     Command(String),
+    /// The recorded command could not be executed: `execvp` failed (not
+    /// found, not executable, ...). Its `source` tells the one from the other.
+    #[error("cannot run `{program}`: {source}")]
+    Exec {
+        /// The program, as given.
+        program: String,
+        /// Why `execvp` failed.
+        #[source]
+        source: std::io::Error,
+    },
     /// Writing the recording failed.
     #[error("writing the recording failed: {0}")]
     Write(#[source] hindsight_format::FormatError),

@@ -89,10 +89,10 @@ impl Held {
             if n == 4 {
                 let mut status = 0;
                 libc::waitpid(self.pid, &mut status, 0);
-                return Err(RecordError::Command(format!(
-                    "cannot run `{program}`: {}",
-                    std::io::Error::from_raw_os_error(e)
-                )));
+                return Err(RecordError::Exec {
+                    program: program.to_string(),
+                    source: std::io::Error::from_raw_os_error(e),
+                });
             }
         }
         Ok(self.pid)

@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
+use std::io::ErrorKind;
+
 use anyhow::{Context, bail};
 use hindsight_format::WriterOptions;
 use hindsight_recorder::{Counters, RecordError, RecordOptions, RecordSummary, Target, spawn};
@@ -14,7 +16,8 @@ use hindsight_recorder::{Counters, RecordError, RecordOptions, RecordSummary, Ta
 /// Record what programs do, with kernel-authoritative (TOCTOU-aware) arguments.
 ///
 /// With a command after `--`, Hindsight starts it, records it and every
-/// descendant, stops when it exits and exits with its exit code. Without one,
+/// descendant, stops when it exits and exits with its exit status (125, 126
+/// and 127 are the recorder's, as for timeout(1): see below). Without one,
 /// it records the whole host (except itself) until Ctrl-C, SIGTERM or
 /// `--duration`. Needs root and a kernel with BTF.
 #[derive(Debug, clap::Args)]
@@ -32,7 +35,16 @@ Syscall sets (--syscalls, comma-separated):
   all            every syscall that returns (exit and exit_group never do:
                  the process_exit row records them)
   NAME,...       exactly these calls
-  +NAME / -NAME  the default set plus/minus these calls")]
+  +NAME / -NAME  the default set plus/minus these calls
+
+Exit status, with a command (as timeout(1), env(1) and chroot(1)):
+  N      the command's exit status (128+N when signal N killed it)
+  125    the recorder failed: a bad flag or value, not root, an unusable -o
+         DIR, or writing failed while recording (the summary still gives
+         the command's exit status)
+  126    the command was found but could not be executed
+  127    the command was not found
+Without a command: 0 recorded, 2 error.")]
 pub struct Args {
     /// Recording directory to create (must not exist or be empty, not a
     /// symbolic link; made 0700 and the recorder's).
@@ -86,6 +98,52 @@ pub struct Args {
     pub command: Vec<String>,
 }
 
+/// Exit status of `record -- CMD` when the recorder itself fails (its own
+/// usage errors included), as timeout(1), env(1) and chroot(1) exit.
+pub const FAILED: u8 = 125;
+
+/// Exit status of `record -- CMD` when CMD was found but could not be
+/// executed (permission denied, not an executable format, ...).
+pub const CANNOT_EXECUTE: u8 = 126;
+
+/// Exit status of `record -- CMD` when CMD was not found.
+pub const NOT_FOUND: u8 = 127;
+
+/// The exit status for `err`, an error of `record -- CMD` (not of a
+/// whole-host recording, whose errors exit 2): [`NOT_FOUND`] or
+/// [`CANNOT_EXECUTE`] when the command could not be executed, else
+/// [`FAILED`]. 125 to 127 are the recorder's so that a script can tell them
+/// from the command's own exit status 2 (which `record` passes on).
+pub fn error_status(err: &anyhow::Error) -> u8 {
+    match err.downcast_ref::<RecordError>() {
+        Some(RecordError::Exec { source, .. }) if source.kind() == ErrorKind::NotFound => NOT_FOUND,
+        Some(RecordError::Exec { .. }) => CANNOT_EXECUTE,
+        _ => FAILED,
+    }
+}
+
+/// Whether the command line `args` runs `hindsight record` with a command
+/// after `--` (then even a usage error of `record` exits [`FAILED`]).
+pub fn runs_a_command(args: &[OsString]) -> bool {
+    let Some(record) = subcommand(args, 1).filter(|&i| args[i] == "record") else {
+        return false;
+    };
+    let after = &args[record + 1..];
+    after
+        .iter()
+        .position(|a| a == "--")
+        .is_some_and(|dashes| dashes + 1 < after.len())
+}
+
+/// The subcommand in `args`: the first argument from index `from` on that
+/// is not one of the global options (none of which takes a value).
+fn subcommand(args: &[OsString], from: usize) -> Option<usize> {
+    args.iter()
+        .skip(from)
+        .position(|a| !a.as_encoded_bytes().starts_with(b"-"))
+        .map(|i| i + from)
+}
+
 /// Checks a `--syscalls` value while the command line is parsed, so that
 /// an unknown name is a usage error before anything is loaded.
 pub fn parse_syscall_set(s: &str) -> Result<String, String> {
@@ -103,17 +161,9 @@ pub fn parse_syscall_set(s: &str) -> Result<String, String> {
 /// set, and report a following `30s` as an unexpected argument.)
 pub fn join_syscall_sets(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
     let mut args: Vec<OsString> = args.into_iter().collect();
-    // A subcommand: the first argument after `from` that is not one of the
-    // global options (none of which takes a value).
-    let sub = |args: &[OsString], from: usize| {
-        args.iter()
-            .skip(from)
-            .position(|a| !a.as_encoded_bytes().starts_with(b"-"))
-            .map(|i| i + from)
-    };
-    let record = match sub(&args, 1) {
+    let record = match subcommand(&args, 1) {
         Some(i) if args[i] == "record" => i,
-        Some(i) if args[i] == "bench" => match sub(&args, i + 1) {
+        Some(i) if args[i] == "bench" => match subcommand(&args, i + 1) {
             Some(j) if args[j] == "record" => j,
             _ => return args,
         },
@@ -541,6 +591,19 @@ mod tests {
                 .unwrap_err()
                 .contains("nosuchcall")
         );
+    }
+
+    #[test]
+    fn a_command_after_dashes_is_seen_before_parsing() {
+        let runs =
+            |line: &str| runs_a_command(&line.split(' ').map(OsString::from).collect::<Vec<_>>());
+        assert!(runs("hs record -o r -- true"));
+        assert!(runs("hs -v record --bogus -- sh -c x"));
+        // The whole host; another subcommand; `bench record`.
+        assert!(!runs("hs record -o r"));
+        assert!(!runs("hs record -o r --"));
+        assert!(!runs("hs query r -- x"));
+        assert!(!runs("hs bench record -- x"));
     }
 
     fn joined(args: &str) -> String {
