@@ -402,3 +402,47 @@ fn the_recorders_own_failures_exit_125_to_127() {
     let (code, err) = status(&fresh("j"), &["--", "sh", "-c", "kill -KILL $$"]);
     assert_eq!(code, Some(128 + 9), "{err}");
 }
+
+/// `-o a/b/rec` makes the missing `a` and `a/b` 0700, as the recording
+/// directory (they were 0755), and when recording fails before it starts
+/// removes them again, leaving directories that existed before.
+#[test]
+fn missing_parents_are_private_and_removed_when_recording_fails() {
+    if !is_root() {
+        eprintln!(
+            "skipped missing_parents_are_private_and_removed_when_recording_fails: needs root"
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let record = |out: &std::path::Path, command: &str| {
+        let o = hindsight()
+            .args(["record", "-o"])
+            .arg(out)
+            .args(["--", command])
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, err) = record(&tmp.path().join("a/b/rec"), "/nonexistent/command");
+    assert_eq!(code, Some(127), "{err}");
+    assert!(!tmp.path().join("a").exists(), "{err}");
+    // Below a directory that exists: that one stays.
+    let kept = tmp.path().join("kept");
+    std::fs::create_dir(&kept).unwrap();
+    let (code, err) = record(&kept.join("n/rec"), "/nonexistent/command");
+    assert_eq!(code, Some(127), "{err}");
+    assert_eq!(std::fs::read_dir(&kept).unwrap().count(), 0, "{err}");
+    let (code, err) = record(&tmp.path().join("a/b/rec"), "true");
+    assert_eq!(code, Some(0), "{err}");
+    for dir in ["a", "a/b", "a/b/rec"] {
+        let mode = std::fs::metadata(tmp.path().join(dir))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o7777, 0o700, "{dir}: {mode:o}");
+    }
+}

@@ -1,5 +1,7 @@
 //! `hindsight record`: record a command and its descendants, or the whole host.
 
+mod parents;
+
 use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -47,7 +49,9 @@ Exit status, with a command (as timeout(1), env(1) and chroot(1)):
 Without a command: 0 recorded, 2 error.")]
 pub struct Args {
     /// Recording directory to create (must not exist or be empty, not a
-    /// symbolic link; made 0700 and the recorder's).
+    /// symbolic link; made 0700 and the recorder's). Missing directories
+    /// above it are made 0700 too, and removed again (with DIR) when
+    /// recording fails before it starts.
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
 
@@ -362,6 +366,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         dynptr: true,
         long_names: true,
     };
+    let created = parents::create(&args.output)?;
     let stop = spawn::stop_flag();
     let tty = std::io::stderr().is_terminal();
     let mut last_events = 0u64;
@@ -403,6 +408,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
         }
         Err(e) => {
+            // Nothing recorded: what record made for it goes too.
+            created.undo();
             return Err(e).with_context(|| format!("recording into {}", args.output.display()));
         }
     };
