@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 pub mod alloc;
 pub mod commands;
+pub mod path;
 pub mod pipe;
 mod reference;
 

@@ -507,10 +507,7 @@ fn locate(path: &str) -> Result<Located, QueryError> {
         .map_err(|e| bad(e.to_string()))?;
         return Ok((store_url, store, root, root_url, single));
     }
-    let local = match path.strip_prefix("file://") {
-        Some(_) => file_url_path(path)?,
-        None => std::path::PathBuf::from(path),
-    };
+    let local = local_path(path)?;
     let canonical = std::fs::canonicalize(&local).map_err(|_| QueryError::NotFound {
         path: path.to_string(),
     })?;
@@ -622,6 +619,23 @@ impl NameSearch {
             }
         }
         Ok(None)
+    }
+}
+
+/// The filesystem path a local PATH argument names: a `file://` URL's,
+/// decoded by [`file_url_path`], or a plain path as it is. Any other URL
+/// (`s3://`) is not on this host: an error. The one parser of local PATHs,
+/// for `query` and every other command that reads or writes a recording.
+pub fn local_path(path: &str) -> Result<std::path::PathBuf, QueryError> {
+    match path.split_once("://") {
+        Some(("file", _)) => file_url_path(path),
+        Some((scheme, _)) => Err(QueryError::ObjectStore {
+            url: path.to_string(),
+            reason: format!(
+                "{scheme}:// names no file on this host (give a path or a file:// URL)"
+            ),
+        }),
+        None => Ok(std::path::PathBuf::from(path)),
     }
 }
 

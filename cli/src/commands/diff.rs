@@ -30,8 +30,9 @@ Examples:
 Verdicts are matched on (recording, seq, rule id). Exit status: 0 no change,
 1 verdicts appeared, disappeared or changed, 2 error.")]
 pub struct Args {
-    /// Recordings or trees of recordings.
-    #[arg(required = true, value_name = "PATH")]
+    /// Recordings or trees of recordings (paths, or file:// URLs as `query`
+    /// takes them).
+    #[arg(required = true, value_name = "PATH", value_parser = crate::path::recording())]
     pub paths: Vec<PathBuf>,
 
     /// The old rule files (repeatable).

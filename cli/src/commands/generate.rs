@@ -22,8 +22,9 @@ Examples:
 The output is deterministic: the same options give the same rows and the same
 bytes. A host name containing \"db\" runs postgres, any other runs nginx.")]
 pub struct Args {
-    /// Directory to create (must not exist, or be empty).
-    #[arg(short, long, value_name = "DIR")]
+    /// Directory to create (must not exist, or be empty): a path, or a
+    /// file:// URL as `query` takes it.
+    #[arg(short, long, value_name = "DIR", value_parser = crate::path::recording())]
     pub output: PathBuf,
 
     /// Number of events (rows) to generate.

@@ -40,8 +40,9 @@ in memory and reported; `hindsight recover` makes it permanent. Warnings go to
 stderr. In a tree, a recording that cannot be read is named on stderr, the
 others are reported, and the exit status is 2.")]
 pub struct Args {
-    /// Recording directory, or a tree of recordings.
-    #[arg(value_name = "PATH")]
+    /// Recording directory, or a tree of recordings (a path, or a file://
+    /// URL as `query` takes it).
+    #[arg(value_name = "PATH", value_parser = crate::path::recording())]
     pub path: PathBuf,
 
     /// Output format.

@@ -51,8 +51,9 @@ pub struct Args {
     /// Recording directory to create (must not exist or be empty, not a
     /// symbolic link; made 0700 and the recorder's). Missing directories
     /// above it are made 0700 too, and removed again (with DIR) when
-    /// recording fails before it starts.
-    #[arg(short, long, value_name = "DIR")]
+    /// recording fails before it starts. A path, or a file:// URL as
+    /// `query` takes it.
+    #[arg(short, long, value_name = "DIR", value_parser = crate::path::recording())]
     pub output: PathBuf,
 
     /// Stop after this long (e.g. 30s, 5m, 1h); a recorded command gets SIGTERM.

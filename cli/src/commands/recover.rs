@@ -22,8 +22,8 @@ unreadable checkpoint, is kept as *.unreadable and reported.
 Exit status: 0 when the recording is complete and consistent afterwards, 2 on
 errors or when some file could not be salvaged.")]
 pub struct Args {
-    /// The recording directory.
-    #[arg(value_name = "DIR")]
+    /// The recording directory (a path, or a file:// URL as `query` takes it).
+    #[arg(value_name = "DIR", value_parser = crate::path::recording())]
     pub dir: PathBuf,
 
     /// Output format: `text` (a readable report) or `json` (one JSON object).

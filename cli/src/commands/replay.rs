@@ -47,8 +47,9 @@ detected per file (or put `# language: hindsight|falco|sigma` on line 1).
 Directories are searched for *.yaml/*.yml. Exit status: 0 no rule fired,
 1 rules fired, 2 error (bad rule file, unreadable recording).")]
 pub struct Args {
-    /// Recordings (directories with manifest.json) or trees of recordings.
-    #[arg(required = true, value_name = "PATH")]
+    /// Recordings (directories with manifest.json) or trees of recordings
+    /// (paths, or file:// URLs as `query` takes them).
+    #[arg(required = true, value_name = "PATH", value_parser = crate::path::recording())]
     pub paths: Vec<PathBuf>,
 
     /// Rule files or directories (repeatable).

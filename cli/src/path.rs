@@ -1,0 +1,54 @@
+//! Recording paths on the command line. Every command that reads or writes
+//! a local recording takes it as `query` does: a plain path, taken as it is,
+//! or a `file://` URL, percent-decoded (see
+//! [`hindsight_query::source::local_path`], the one parser of both).
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::builder::{OsStringValueParser, TypedValueParser};
+use hindsight_query::QueryError;
+
+/// The clap value parser of a recording PATH or DIR argument.
+pub fn recording() -> impl TypedValueParser<Value = PathBuf> {
+    OsStringValueParser::new().try_map(recording_path)
+}
+
+/// A recording path argument as a filesystem path: a `file://` URL
+/// decoded, a plain path (even one that is not UTF-8) as it is.
+pub fn recording_path(arg: OsString) -> Result<PathBuf, String> {
+    let Some(text) = arg.to_str() else {
+        if arg.as_encoded_bytes().windows(3).any(|w| w == b"://") {
+            return Err("a URL is percent-encoded UTF-8 (or give the plain path)".into());
+        }
+        return Ok(PathBuf::from(arg));
+    };
+    hindsight_query::source::local_path(text).map_err(|e| match e {
+        QueryError::ObjectStore { reason, .. } if text.starts_with("s3") => {
+            format!("{reason}; only `hindsight query` reads s3:// itself")
+        }
+        QueryError::ObjectStore { reason, .. } => reason,
+        e => e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_paths_and_file_urls() {
+        let parse = |s: &str| recording_path(OsString::from(s));
+        assert_eq!(parse("rec%20a"), Ok(PathBuf::from("rec%20a")));
+        assert_eq!(
+            parse("file:///tmp/rec%20%5Ba%5D"),
+            Ok(PathBuf::from("/tmp/rec [a]"))
+        );
+        assert!(parse("file:///tmp/a?b").unwrap_err().contains("%3F"));
+        assert!(
+            parse("s3://bucket/rec")
+                .unwrap_err()
+                .contains("only `hindsight query`")
+        );
+    }
+}
