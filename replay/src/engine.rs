@@ -10,9 +10,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::BuildHasherDefault;
+use std::sync::Arc;
 
 use hindsight_format::{Event, EventKind};
 
+use crate::accounts::Accounts;
 use crate::eval::{CompileError, Known, Program, syscall_filter};
 use crate::field::{Col, Field};
 use crate::intern::StrHasher;
@@ -287,6 +289,13 @@ fn creates_fd(sc: &str) -> bool {
 }
 
 impl Replay<'_> {
+    /// Names users and groups from the recorded host's tables
+    /// ([`crate::accounts::Accounts::from_manifest`]); call before the first
+    /// event. Without them names come only from the rows seen so far.
+    pub fn set_accounts(&mut self, accounts: Arc<Accounts>) {
+        self.state.set_accounts(accounts);
+    }
+
     /// The state as it is now.
     pub fn state(&self) -> &State {
         &self.state

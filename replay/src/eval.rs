@@ -721,7 +721,7 @@ fn field_cost(f: &Field) -> u32 {
         Field::Fd(FdField::Num) => 1,
         Field::Fd(_) => 12,
         Field::SyscallArg(_) => 12,
-        Field::UserArg(_) => 16,
+        Field::UserArg(_) | Field::GroupArg(_) => 16,
         Field::ArgvAt(_) => 2,
     }
 }

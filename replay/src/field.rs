@@ -163,6 +163,8 @@ pub enum ProcField {
     LoginName,
     /// Real group id.
     Gid,
+    /// Name of the real group (the recorded host's group table).
+    GroupName,
     /// Container id (null on the host).
     Container,
     /// When the process was started (fork or first seen), ns since the epoch.
@@ -201,6 +203,7 @@ impl ProcField {
         ProcField::EuserName,
         ProcField::LoginName,
         ProcField::Gid,
+        ProcField::GroupName,
         ProcField::Container,
         ProcField::StartNs,
         ProcField::DurationNs,
@@ -231,6 +234,7 @@ impl ProcField {
             ProcField::EuserName => "euser_name",
             ProcField::LoginName => "login_name",
             ProcField::Gid => "gid",
+            ProcField::GroupName => "group_name",
             ProcField::Container => "container",
             ProcField::StartNs => "start_ns",
             ProcField::DurationNs => "duration_ns",
@@ -253,6 +257,7 @@ impl ProcField {
             | ProcField::UserName
             | ProcField::EuserName
             | ProcField::LoginName
+            | ProcField::GroupName
             | ProcField::Container
             | ProcField::ExeWriter => Kind::Str,
             ProcField::Argv => Kind::StrList,
@@ -281,10 +286,11 @@ impl ProcField {
             ProcField::LoginUid => "audit login uid, null when unset",
             ProcField::UserName => "name of the real user",
             ProcField::EuserName => {
-                "name of the effective user (as seen for that uid in the recording)"
+                "name of the effective user (the recorded host's passwd, else as seen for that uid in the recording)"
             }
             ProcField::LoginName => "name of the audit login user",
             ProcField::Gid => "real group id",
+            ProcField::GroupName => "name of the real group (the recorded host's group file)",
             ProcField::Container => "container id, null on the host",
             ProcField::StartNs => "start time (fork, or first seen), ns since the epoch",
             ProcField::DurationNs => "ns since the process started",
@@ -422,6 +428,12 @@ pub enum Field {
     /// `<NONE>` for -1 and `<NA>` for a uid with no name; on other calls the
     /// entry as written. Named `user_arg_NAME`.
     UserArg(Box<str>),
+    /// A group id entry of `syscall_args` as libs renders it (Falco's
+    /// `evt.arg.gid` of `setgid` and the like): on the `set*gid` calls the
+    /// group's name ([`crate::state::State::group_name`]), `<NONE>` for -1
+    /// and `<NA>` for a gid with no name; on other calls the entry as
+    /// written. Named `group_arg_NAME`.
+    GroupArg(Box<str>),
     /// Element `N` of the event's `process_args` column (0 = argv\[0\]),
     /// named `process_args[N]`; missing when argv is shorter.
     ArgvAt(u16),
@@ -442,7 +454,9 @@ impl Field {
                 p.kind()
             }
             Field::Fd(f) => f.kind(),
-            Field::SyscallArg(_) | Field::UserArg(_) | Field::ArgvAt(_) => Kind::Str,
+            Field::SyscallArg(_) | Field::UserArg(_) | Field::GroupArg(_) | Field::ArgvAt(_) => {
+                Kind::Str
+            }
         }
     }
 
@@ -452,7 +466,7 @@ impl Field {
     }
 
     /// Parses a canonical name: a column name, `proc_X`, `parent_X`,
-    /// `ancestor_X` (all ancestors), `ancestor_X[N]`, `fd_X`, `arg_NAME`,
+    /// `ancestor_X` (all ancestors), `ancestor_X[N]`, `fd_X`, `arg_NAME`, `user_arg_NAME`, `group_arg_NAME`,
     /// `process_args[N]`, and the aliases `proc_ancestors` (= `ancestor_exe`), `fd_path`, `fd_type`.
     pub fn parse(name: &str) -> Option<Field> {
         if let Some(c) = Col::ALL.iter().find(|c| c.name() == name) {
@@ -471,11 +485,16 @@ impl Field {
             // The column `fd_type` exists too; the column wins (it is what the event says).
             return Some(Field::Column(Col::FdType));
         }
+        let arg_name =
+            |a: &str| !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if let Some(arg) = name.strip_prefix("arg_") {
-            if !arg.is_empty() && arg.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Some(Field::SyscallArg(arg.into()));
-            }
-            return None;
+            return arg_name(arg).then(|| Field::SyscallArg(arg.into()));
+        }
+        if let Some(arg) = name.strip_prefix("user_arg_") {
+            return arg_name(arg).then(|| Field::UserArg(arg.into()));
+        }
+        if let Some(arg) = name.strip_prefix("group_arg_") {
+            return arg_name(arg).then(|| Field::GroupArg(arg.into()));
         }
         if let Some(rest) = name.strip_prefix("fd_") {
             return FdField::ALL
@@ -558,7 +577,9 @@ impl Field {
     pub fn source_columns(&self) -> Vec<Col> {
         match self {
             Field::Column(c) => vec![*c],
-            Field::SyscallArg(_) | Field::UserArg(_) => vec![Col::SyscallArgs],
+            Field::SyscallArg(_) | Field::UserArg(_) | Field::GroupArg(_) => {
+                vec![Col::SyscallArgs]
+            }
             Field::ArgvAt(_) => vec![Col::ProcessArgs],
             Field::Fd(f) => match f {
                 FdField::Num => vec![Col::Fd],
@@ -596,7 +617,7 @@ impl Field {
                         vec![Col::UserName, Col::UserId, Col::ProcessEffectiveUserId]
                     }
                     ProcField::LoginName => vec![Col::LoginUid, Col::UserName],
-                    ProcField::Gid => vec![Col::GroupId],
+                    ProcField::Gid | ProcField::GroupName => vec![Col::GroupId],
                     ProcField::Container => vec![Col::ContainerId],
                     ProcField::FdCount => vec![Col::Fd],
                 };
@@ -623,6 +644,7 @@ impl fmt::Display for Field {
             Field::Fd(x) => write!(f, "fd_{}", x.suffix()),
             Field::SyscallArg(a) => write!(f, "arg_{a}"),
             Field::UserArg(a) => write!(f, "user_arg_{a}"),
+            Field::GroupArg(a) => write!(f, "group_arg_{a}"),
             Field::ArgvAt(n) => write!(f, "process_args[{n}]"),
         }
     }
@@ -661,5 +683,15 @@ mod tests {
             Field::parse("arg_flags"),
             Some(Field::SyscallArg("flags".into()))
         );
+        assert_eq!(
+            Field::parse("user_arg_euid"),
+            Some(Field::UserArg("euid".into()))
+        );
+        assert_eq!(
+            Field::parse("group_arg_rgid"),
+            Some(Field::GroupArg("rgid".into()))
+        );
+        assert_eq!(Field::parse("group_arg_"), None);
+        assert_eq!(Field::GroupArg("gid".into()).name(), "group_arg_gid");
     }
 }

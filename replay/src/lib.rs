@@ -5,12 +5,14 @@
 //!   ([`ir::Cond`], [`ir::Rule`]), over the fields of [`field::Field`].
 //! * [`lang`]: the [`lang::RuleLanguage`] trait, the language registry and
 //!   rule loading with [`diag::Diagnostic`] errors.
-//! * [`state`]: the process and fd tables, as the kernel had them at each event.
+//! * [`state`]: the process and fd tables, as the kernel had them at each event;
+//!   [`accounts`]: the recorded host's user and group names.
 //! * [`eval`]: conditions compiled to a fast program, evaluated per event.
 //! * [`engine`]: replays recordings in `seq` order and produces a
 //!   [`verdict::Report`], optionally simulating enforcement.
 //! * [`native`]: Hindsight's own YAML + SQL-expression rules.
 
+pub mod accounts;
 pub mod diag;
 pub mod diff;
 pub mod engine;

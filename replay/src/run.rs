@@ -4,12 +4,14 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use hindsight_format::EventKind;
 use hindsight_format::batch::EventColumns;
 use hindsight_format::reader::{Recording, discover};
 use hindsight_format::{Event, FormatError};
 
+use crate::accounts::Accounts;
 use crate::engine::{Engine, Options, event_json_from};
 use crate::field::Col;
 use crate::row::Row;
@@ -155,6 +157,8 @@ fn replay_columns(
     let total = rec.rows();
     let label = path.display().to_string();
     let mut replay = engine.replay(&label, options);
+    // This recording's own host names its users and groups.
+    replay.set_accounts(Arc::new(Accounts::from_manifest(rec.manifest())));
     let read_err = |source| RunError::Read {
         path: path.to_path_buf(),
         source,

@@ -38,6 +38,7 @@ use hindsight_format::{Event, EventKind};
 
 use crate::row::{List, ProcKey, Row};
 
+use crate::accounts::Accounts;
 use crate::fdtable::FdTable;
 use crate::field::Col;
 use crate::intern::{Interner, PathCache, StrHasher};
@@ -295,6 +296,9 @@ pub struct State {
     strings: Interner,
     /// The paths of recently opened files, shared.
     paths: PathCache,
+    /// The recorded host's user and group names (its manifest's), shared
+    /// by clones; looked up before the names learned from rows.
+    accounts: Arc<Accounts>,
     /// Login uid → user name, learned from events whose `user_id` equals it.
     login_names: BTreeMap<u32, Arc<str>>,
     /// Uid → user name, learned from every event's `user_id` and
@@ -461,6 +465,7 @@ impl State {
             max_exited: max,
             strings: Interner::default(),
             paths: PathCache::default(),
+            accounts: Arc::default(),
             login_names: BTreeMap::new(),
             user_names: BTreeMap::new(),
             written: HashMap::default(),
@@ -584,15 +589,31 @@ impl State {
         out
     }
 
-    /// The login user's name for a login uid, when some event showed it.
-    pub fn login_name(&self, loginuid: u32) -> Option<&Arc<str>> {
-        self.login_names.get(&loginuid)
+    /// Names users and groups from the recorded host's tables (its
+    /// manifest's, [`Accounts::from_manifest`]) from now on.
+    pub fn set_accounts(&mut self, accounts: Arc<Accounts>) {
+        self.accounts = accounts;
     }
 
-    /// The name of user `uid`, when some event so far had it as its real
-    /// user (`user_id`, `user_name`).
+    /// The login user's name for a login uid: from the recorded host's
+    /// tables, else when some event showed it.
+    pub fn login_name(&self, loginuid: u32) -> Option<&Arc<str>> {
+        self.accounts
+            .user(loginuid)
+            .or_else(|| self.login_names.get(&loginuid))
+    }
+
+    /// The name of user `uid`: from the recorded host's tables, else when
+    /// some event so far had it as its real user (`user_id`, `user_name`).
     pub fn user_name(&self, uid: u32) -> Option<&Arc<str>> {
-        self.user_names.get(&uid)
+        self.accounts
+            .user(uid)
+            .or_else(|| self.user_names.get(&uid))
+    }
+
+    /// The name of group `gid` in the recorded host's tables.
+    pub fn group_name(&self, gid: u32) -> Option<&Arc<str>> {
+        self.accounts.group(gid)
     }
 
     /// Number of processes known (alive or exited).
@@ -669,31 +690,11 @@ impl State {
                     && let (Some(fd), Some(p)) = (ev.fd, self.procs.get_mut(&ev.process_pid))
                 {
                     p.fds.remove(&fd);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn fork(&mut self, ev: &Row<'_>) {
-        let pid = ev.process_pid;
-        if ev.thread_id != pid
-            && let Some(p) = self.procs.get_mut(&pid)
-            && !p.exited
-        {
-            // A new thread of a known process: same image, same fd table.
-            let old = p.ppid;
-            p.update_from(ev);
-            if p.ppid != old {
-                self.reparented(pid, old);
-            }
-            return;
-        }
-        let mut child = match ev.process_parent_pid().and_then(|pp| self.procs.get(&pp)) {
                 } else if ev.sc == Sc::CloseRange
                     && ev.ret.is_none_or(|r| r >= 0)
                     && let Some(args) = ev.syscall_args()
-                    && let (Some(first), Some(last)) = (arg_num(args, "first"), arg_num(args, "last"))
+                    && let (Some(first), Some(last)) =
+                        (arg_num(args, "first"), arg_num(args, "last"))
                     && let Some(p) = self.procs.get_mut(&ev.process_pid)
                 {
                     // CLOSE_RANGE_CLOEXEC marks the range close-on-exec
@@ -715,6 +716,27 @@ impl State {
                             p.fds.remove(&fd);
                         }
                     }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn fork(&mut self, ev: &Row<'_>) {
+        let pid = ev.process_pid;
+        if ev.thread_id != pid
+            && let Some(p) = self.procs.get_mut(&pid)
+            && !p.exited
+        {
+            // A new thread of a known process: same image, same fd table.
+            let old = p.ppid;
+            p.update_from(ev);
+            if p.ppid != old {
+                self.reparented(pid, old);
+            }
+            return;
+        }
+        let mut child = match ev.process_parent_pid().and_then(|pp| self.procs.get(&pp)) {
             Some(parent) if parent.pid != pid => Process {
                 pid,
                 ppid: Some(parent.pid),

@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
+use std::sync::Arc;
 
 use hindsight_format::Event;
 
@@ -242,17 +243,18 @@ pub fn proc_field<'a>(f: ProcField, p: &'a Process, ctx: &Ctx<'a>) -> Value<'a> 
         ProcField::LoginUid => i(p.loginuid),
         ProcField::UserName => a(&p.user_name),
         ProcField::EuserName => match p.euid {
-            Some(e) if p.uid != Some(e) => ctx
-                .state
-                .user_name(e)
-                .map_or(Value::Null, |n| Value::Str(Cow::Borrowed(n))),
-            _ => a(&p.user_name),
+            Some(e) if p.uid != Some(e) => name(ctx.state.user_name(e)),
+            _ => match (&p.user_name, p.uid) {
+                (Some(_), _) | (None, None) => a(&p.user_name),
+                (None, Some(u)) => name(ctx.state.user_name(u)),
+            },
         },
         ProcField::LoginName => p
             .loginuid
             .and_then(|l| ctx.state.login_name(l))
             .map_or(Value::Null, |n| Value::Str(Cow::Borrowed(n))),
         ProcField::Gid => i(p.gid),
+        ProcField::GroupName => name(p.gid.and_then(|g| ctx.state.group_name(g))),
         ProcField::Container => a(&p.container),
         ProcField::StartNs => Value::Int(p.start_ns),
         ProcField::DurationNs => Value::Int(ctx.ev.time_ns - p.start_ns),
@@ -349,31 +351,53 @@ pub fn single<'a>(field: &Field, ctx: &Ctx<'a>) -> Value<'a> {
             .syscall_args()
             .and_then(|args| syscall_arg(args, name))
             .map_or(Value::Null, |v| Value::Str(Cow::Borrowed(v))),
-        Field::UserArg(name) => {
-            let Some(raw) = ctx.ev.syscall_args().and_then(|a| syscall_arg(a, name)) else {
-                return Value::Null;
-            };
-            let set_uid = matches!(
-                ctx.ev.syscall,
-                Some("setuid" | "setreuid" | "setresuid" | "setfsuid")
-            );
-            match raw.parse::<i64>() {
-                Ok(-1 | 0xffff_ffff) if set_uid => Value::Str(Cow::Borrowed("<NONE>")),
-                Ok(uid) if set_uid => ctx
-                    .state
-                    .user_name(uid as u32)
-                    .map_or(Value::Str(Cow::Borrowed("<NA>")), |n| {
-                        Value::Str(Cow::Borrowed(n))
-                    }),
-                _ => Value::Str(Cow::Borrowed(raw)),
-            }
-        }
+        Field::UserArg(arg) => id_arg(
+            ctx,
+            arg,
+            &["setuid", "setreuid", "setresuid", "setfsuid"],
+            State::user_name,
+        ),
+        Field::GroupArg(arg) => id_arg(
+            ctx,
+            arg,
+            &["setgid", "setregid", "setresgid", "setfsgid"],
+            State::group_name,
+        ),
         Field::ArgvAt(n) => ctx
             .ev
             .process_args()
             .and_then(|a| a.get(usize::from(*n)))
             .map_or(Value::Null, |v| Value::Str(Cow::Borrowed(v))),
     }
+}
+
+/// An id entry `arg` of `syscall_args` as libs renders a `PT_UID` or
+/// `PT_GID` argument: on the `calls` that take one, the name `lookup` gives
+/// (`<NONE>` for -1, `<NA>` when it has none); elsewhere the entry as written.
+fn id_arg<'a>(
+    ctx: &Ctx<'a>,
+    arg: &str,
+    calls: &[&str],
+    lookup: fn(&'a State, u32) -> Option<&'a Arc<str>>,
+) -> Value<'a> {
+    let Some(raw) = ctx.ev.syscall_args().and_then(|a| syscall_arg(a, arg)) else {
+        return Value::Null;
+    };
+    if !ctx.ev.syscall.is_some_and(|s| calls.contains(&s)) {
+        return Value::Str(Cow::Borrowed(raw));
+    }
+    match raw.parse::<i64>() {
+        Ok(-1 | 0xffff_ffff) => Value::Str(Cow::Borrowed("<NONE>")),
+        Ok(id) => Value::Str(Cow::Borrowed(
+            lookup(ctx.state, id as u32).map_or("<NA>", |n| n),
+        )),
+        Err(_) => Value::Str(Cow::Borrowed(raw)),
+    }
+}
+
+/// A name, or null.
+fn name(n: Option<&Arc<str>>) -> Value<'_> {
+    n.map_or(Value::Null, |n| Value::Str(Cow::Borrowed(n)))
 }
 
 /// Applies transformers in order; `Null` when one cannot apply.

@@ -117,7 +117,7 @@ pub const SUPPORTED: &[Supported] = &[
         "evt.arg",
         T::Str,
         A::Required,
-        "`evt.arg.NAME` / `evt.arg[NAME]`: path arguments (`name`, `path`, `pathname`, `filename`, `oldpath`) → `file_path` (the kernel's value); a symlink's `target` → its `syscall_args` entry, else `file_path`; `linkpath`/`newpath` → `file_target_path`; `flags` → `file_flags` (symbolic, so `contains O_TRUNC` works), `fd` → `fd`, `res` → `ret`; `domain`/`family` (socket families, `AF_PACKET`) and `request` (ptrace, `PTRACE_SEIZE`) → that `syscall_args` entry, read by name as libs renders it; anything else → that entry of `syscall_args`. Numeric indexes `evt.arg[0]` are not supported",
+        "`evt.arg.NAME` / `evt.arg[NAME]`: path arguments (`name`, `path`, `pathname`, `filename`, `oldpath`) → `file_path` (the kernel's value); a symlink's `target` → its `syscall_args` entry, else `file_path`; `linkpath`/`newpath` → `file_target_path`; `flags` → `file_flags` (symbolic, so `contains O_TRUNC` works), `fd` → `fd`, `res` → `ret`; `domain`/`family` (socket families, `AF_PACKET`) and `request` (ptrace, `PTRACE_SEIZE`) → that `syscall_args` entry, read by name as libs renders it; `uid`/`ruid`/`euid`/`suid` of the `set*uid` calls → the user's name, `gid`/`rgid`/`egid`/`sgid` of the `set*gid` calls → the group's name (the recording's manifest tables); anything else → that entry of `syscall_args`. Numeric indexes `evt.arg[0]` are not supported",
     ),
     s(
         "evt.is_open_read",
@@ -245,7 +245,7 @@ pub const SUPPORTED: &[Supported] = &[
         "user.name",
         T::Str,
         A::None,
-        "state `proc_user_name` (the recorded host's passwd at record time)",
+        "state `proc_euser_name` (the recorded host's passwd at record time)",
     ),
     s(
         "user.loginuid",
@@ -255,6 +255,12 @@ pub const SUPPORTED: &[Supported] = &[
     ),
     s("user.loginname", T::Str, A::None, "state `proc_login_name`"),
     s("group.gid", T::Num, A::None, "state `proc_gid`"),
+    s(
+        "group.name",
+        T::Str,
+        A::None,
+        "state `proc_group_name` (the recorded host's group file at record time)",
+    ),
     s(
         "container.id",
         T::Str,
@@ -413,8 +419,8 @@ pub fn unavailable_reason(name: &str) -> Option<&'static str> {
             "evt.buffer" | "evt.buflen" | "evt.rawarg" => {
                 "I/O buffers and raw arguments are not recorded"
             }
-            "group.name" | "user.homedir" | "user.shell" => {
-                "only user names are captured from the recorded host"
+            "user.homedir" | "user.shell" => {
+                "only user and group names are captured from the recorded host"
             }
             n if n.starts_with("proc.exe_ino") || n == "proc.is_exe_writable" => {
                 "executable inode times and modes are not recorded"

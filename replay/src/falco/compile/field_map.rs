@@ -361,6 +361,10 @@ pub fn lookup(name: &str, arg: Option<&str>) -> Result<FalcoField, (String, Opti
                 "uid" | "ruid" | "euid" | "suid" => {
                     Val::Ir(ir::Expr::field(Field::UserArg(a.into())))
                 }
+                // `PT_GID` arguments: the group's name.
+                "gid" | "rgid" | "egid" | "sgid" => {
+                    Val::Ir(ir::Expr::field(Field::GroupArg(a.into())))
+                }
                 "mode" => Val::Mode,
                 "domain" | "family" => Val::Enum(
                     ir::Expr::field(Field::SyscallArg(a.into())),
@@ -417,6 +421,7 @@ pub fn lookup(name: &str, arg: Option<&str>) -> Result<FalcoField, (String, Opti
         "user.loginuid" => Val::Default(proc(ProcField::LoginUid), "-1".into()),
         "user.loginname" => Val::Ir(proc(ProcField::LoginName)),
         "group.gid" => Val::Ir(proc(ProcField::Gid)),
+        "group.name" => Val::Ir(proc(ProcField::GroupName)),
         // libs' `container.id` is the short id: the first 12 characters.
         "container.id" => Val::Default(
             ir::Expr {
