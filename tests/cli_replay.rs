@@ -208,6 +208,17 @@ fn diff_and_test_exit_codes() {
         "{}",
         String::from_utf8_lossy(&o.stdout)
     );
+    // Case files are found as `replay --rules DIR` finds rule files: any
+    // case, `.test.yml` too, hidden directories (a broken case under .git)
+    // left out.
+    std::fs::rename(cases.join("abs.test.yaml"), cases.join("abs.TEST.YML")).unwrap();
+    std::fs::create_dir(cases.join(".git")).unwrap();
+    std::fs::write(cases.join(".git/broken.test.yaml"), "recordings: [\n").unwrap();
+    let o = hindsight(&["test", cases.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("case abs ... ok"), "{stdout}");
+    assert!(!stdout.contains("broken"), "{stdout}");
     // A directory without cases is an error, not a green CI job.
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();

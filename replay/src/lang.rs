@@ -133,9 +133,10 @@ pub struct RuleSet {
     pub remarks: Remarks,
 }
 
-/// Whether a file is a `hindsight test` case (`NAME.test.yaml`), which a
-/// directory of rules may hold beside the rules it tests.
-fn is_test_case(p: &Path) -> bool {
+/// Whether a file is a `hindsight test` case (`NAME.test.yaml` or
+/// `NAME.test.yml`, in any case), which a directory of rules may hold beside
+/// the rules it tests.
+pub fn is_test_case(p: &Path) -> bool {
     p.file_name()
         .and_then(|n| n.to_str())
         .map(str::to_ascii_lowercase)
@@ -157,17 +158,19 @@ fn is_hidden(p: &Path) -> bool {
         .is_some_and(|n| n.as_encoded_bytes().first() == Some(&b'.'))
 }
 
-/// Expands directories (recursively, sorted, `*.yaml`/`*.yml` in any case,
-/// test cases `*.test.yaml` and hidden files and directories left out) and
-/// keeps files as given (a hidden file named is read). A file reached twice
-/// (named twice, spelt differently, or named and inside a named directory) is
-/// kept once, where first reached. A directory without any rule file is an
-/// error: a mis-pointed `--rules` must not run nothing and succeed.
-pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Diagnostic> {
-        let rd = std::fs::read_dir(dir).map_err(|e| {
-            Diagnostic::file(&dir.display().to_string(), format!("cannot read: {e}"))
-        })?;
+/// Every file under `dir` (recursively, sorted) for which `keep` holds,
+/// hidden files and directories (`.git`) left out. The error names the
+/// directory that could not be read.
+pub fn walk_files(
+    dir: &Path,
+    keep: &dyn Fn(&Path) -> bool,
+) -> Result<Vec<PathBuf>, (PathBuf, std::io::Error)> {
+    fn walk(
+        dir: &Path,
+        keep: &dyn Fn(&Path) -> bool,
+        out: &mut Vec<PathBuf>,
+    ) -> Result<(), (PathBuf, std::io::Error)> {
+        let rd = std::fs::read_dir(dir).map_err(|e| (dir.to_path_buf(), e))?;
         let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
         entries.sort();
         for p in entries {
@@ -175,19 +178,33 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
                 continue;
             }
             if p.is_dir() {
-                walk(&p, out)?;
-            } else if is_rule_file(&p) {
+                walk(&p, keep, out)?;
+            } else if keep(&p) {
                 out.push(p);
             }
         }
         Ok(())
     }
     let mut out = Vec::new();
+    walk(dir, keep, &mut out)?;
+    Ok(out)
+}
+
+/// Expands directories (recursively, sorted, `*.yaml`/`*.yml` in any case,
+/// test cases `*.test.yaml` and hidden files and directories left out) and
+/// keeps files as given (a hidden file named is read). A file reached twice
+/// (named twice, spelt differently, or named and inside a named directory) is
+/// kept once, where first reached. A directory without any rule file is an
+/// error: a mis-pointed `--rules` must not run nothing and succeed.
+pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
+    let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for p in paths {
         let mut found = Vec::new();
         if p.is_dir() {
-            walk(p, &mut found)?;
+            found = walk_files(p, &is_rule_file).map_err(|(dir, e)| {
+                Diagnostic::file(&dir.display().to_string(), format!("cannot read: {e}"))
+            })?;
             if found.is_empty() {
                 let dir = p.display().to_string();
                 return Err(Diagnostic::file(

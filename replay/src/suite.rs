@@ -1,5 +1,5 @@
 //! Rule test suites (`hindsight test`): every `*.test.yaml` file under a
-//! directory is one case naming recordings, rule files and an expected-verdicts
+//! directory (`*.test.yml` too, in any case; hidden directories left out) is one case naming recordings, rule files and an expected-verdicts
 //! file; the case passes when replaying gives exactly the expected lines.
 //!
 //! ```yaml
@@ -64,7 +64,7 @@ pub enum SuiteError {
     /// The directory holds no test case: a CI job pointed at the wrong path
     /// must not pass.
     #[error(
-        "{}: no test cases here (no *.test.yaml file in it or below it)",
+        "{}: no test cases here (no *.test.yaml or *.test.yml file in it or below it, hidden directories left out)",
         dir.display()
     )]
     NoCases {
@@ -87,7 +87,7 @@ struct RawCase {
 /// The outcome of one case.
 #[derive(Debug, Clone)]
 pub struct CaseResult {
-    /// The case name (file name without `.test.yaml`).
+    /// The case name (file name without `.test.yaml` or `.test.yml`).
     pub name: String,
     /// The case file.
     pub file: PathBuf,
@@ -207,26 +207,12 @@ fn bad_case(file: &Path, text: &str, e: &serde_saphyr::Error) -> SuiteError {
     }
 }
 
-/// The case files under `dir`, sorted.
+/// The case files under `dir` (`*.test.yaml`, `*.test.yml`, in any case),
+/// sorted; hidden files and directories (`.git`) are left out, as
+/// `replay --rules DIR` leaves them out ([`crate::lang::walk_files`]).
 pub fn find_cases(dir: &Path) -> Result<Vec<PathBuf>, SuiteError> {
-    fn walk(d: &Path, out: &mut Vec<PathBuf>) -> Result<(), SuiteError> {
-        let rd = std::fs::read_dir(d).map_err(|source| SuiteError::Io {
-            path: d.to_path_buf(),
-            source,
-        })?;
-        let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        entries.sort();
-        for p in entries {
-            if p.is_dir() {
-                walk(&p, out)?;
-            } else if p.to_string_lossy().ends_with(".test.yaml") {
-                out.push(p);
-            }
-        }
-        Ok(())
-    }
-    let mut out = Vec::new();
-    walk(dir, &mut out)?;
+    let out = crate::lang::walk_files(dir, &crate::lang::is_test_case)
+        .map_err(|(path, source)| SuiteError::Io { path, source })?;
     if out.is_empty() {
         return Err(SuiteError::NoCases {
             dir: dir.to_path_buf(),
@@ -453,15 +439,18 @@ struct CaseRun {
     fired: Vec<String>,
 }
 
-/// The case name of a case file (file name without `.test.yaml`).
+/// The case name of a case file (file name without `.test.yaml` or
+/// `.test.yml`, in any case).
 fn case_name(file: &Path) -> String {
-    file.file_name()
-        .map(|n| {
-            n.to_string_lossy()
-                .trim_end_matches(".test.yaml")
-                .to_string()
-        })
-        .unwrap_or_default()
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let lower = name.to_ascii_lowercase();
+    [".test.yaml", ".test.yml"]
+        .iter()
+        .find(|s| lower.ends_with(*s))
+        .map_or(name.clone(), |s| name[..name.len() - s.len()].to_string())
 }
 
 /// Runs every case under `dir`; with `update`, rewrites the expected files.
@@ -694,4 +683,48 @@ pub fn render_junit(r: &SuiteResult) -> String {
     }
     x.push_str("  </testsuite>\n</testsuites>\n");
     x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cases_are_found_as_replay_finds_rule_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for f in [
+            "a.TEST.YAML",
+            "b.test.yml",
+            "sub/c.Test.Yaml",
+            ".git/hooks/d.test.yaml",
+            ".hidden.test.yaml",
+            "rules.yaml",
+            "e.test.json",
+        ] {
+            let p = d.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "recordings: []\nrules: []\n").unwrap();
+        }
+        let found = find_cases(d).unwrap();
+        let rel: Vec<_> = found.iter().map(|p| p.strip_prefix(d).unwrap()).collect();
+        assert_eq!(
+            rel,
+            [
+                Path::new("a.TEST.YAML"),
+                Path::new("b.test.yml"),
+                Path::new("sub/c.Test.Yaml"),
+            ]
+        );
+        let names: Vec<String> = found.iter().map(|p| case_name(p)).collect();
+        assert_eq!(names, ["a", "b", "c"]);
+        // Only hidden cases: none found.
+        let hidden = tempfile::tempdir().unwrap();
+        std::fs::create_dir(hidden.path().join(".git")).unwrap();
+        std::fs::write(hidden.path().join(".git/x.test.yaml"), "").unwrap();
+        assert!(matches!(
+            find_cases(hidden.path()),
+            Err(SuiteError::NoCases { .. })
+        ));
+    }
 }

@@ -9,7 +9,8 @@ use hindsight_replay::suite::{render_junit, render_text, run_suite};
 /// Arguments of `hindsight test`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
-Every *.test.yaml file under DIR is one case (paths relative to it):
+Every *.test.yaml (or *.test.yml, any case) file under DIR is one case, hidden
+directories such as .git left out (paths relative to it):
 
   recordings: [../../fixtures/recordings/intrusion]
   rules: [../hindsight/default.yaml]
