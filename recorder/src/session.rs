@@ -699,7 +699,8 @@ fn send(stage: &pipeline::WriteStage, pending: &mut pipeline::Pending, c: &Count
 /// the link's owner could point it elsewhere), and the path must still name
 /// that directory afterwards (once it is ours, nobody else can move it out
 /// of a sticky directory such as `/tmp`). A directory that is not empty, or
-/// no directory, is left for [`RecordingWriter::create`] to refuse.
+/// no directory, is left for [`RecordingWriter::create`] to refuse. Missing
+/// parents are created 0700.
 fn take_over_dir(dir: &Path) -> std::io::Result<()> {
     use std::io::{Error, ErrorKind};
     use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
@@ -707,7 +708,12 @@ fn take_over_dir(dir: &Path) -> std::io::Result<()> {
     let meta = match std::fs::symlink_metadata(dir) {
         Err(e) if e.kind() == ErrorKind::NotFound => {
             if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent)?;
+                // Missing parents are private too: a recording's path
+                // names what was recorded.
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(parent)?;
             }
             match std::fs::DirBuilder::new().mode(0o700).create(dir) {
                 // Made by someone else meanwhile: checked below as any other.

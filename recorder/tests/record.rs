@@ -951,3 +951,53 @@ fn long_paths_without_whole_comparison_have_no_verdict() {
         );
     }
 }
+
+/// `close` and `close_range` are in the default set (replay's descriptor
+/// table needs them), with the descriptor and the range's arguments; and a
+/// recording directory's missing parents are created private (0700), as
+/// the recording itself is.
+#[test]
+fn closes_are_recorded_by_default_into_private_parents() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::sync::atomic::AtomicBool;
+    if !can_record("closes_are_recorded_by_default_into_private_parents") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("a/b/rec");
+    let script = "exec 7</etc/hostname; exec 7<&-; \
+                  python3 -c 'import os; os.closerange(40, 42)'";
+    let opts = hindsight_recorder::RecordOptions::new(
+        out.clone(),
+        hindsight_recorder::Target::Command(vec!["sh".into(), "-c".into(), script.into()]),
+    );
+    static NEVER: AtomicBool = AtomicBool::new(false);
+    hindsight_recorder::record(&opts, &NEVER, |_, _| {}).expect("record");
+    for d in [dir.path().join("a"), dir.path().join("a/b"), out.clone()] {
+        let mode = std::fs::metadata(&d).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o700, "{}: {mode:o}", d.display());
+    }
+    let (events, _) = common::read_events(&out);
+    let closes: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.syscall.as_deref() == Some("close") && e.fd == Some(7))
+        .collect();
+    assert!(
+        closes.iter().any(|e| e.ret == Some(0)),
+        "no close of fd 7 in {:?}",
+        events
+            .iter()
+            .filter_map(|e| e.syscall.as_deref())
+            .collect::<Vec<_>>()
+    );
+    // CPython closes a range with close_range(2) where the kernel has it
+    // (5.9 on); its `high` is exclusive.
+    let ranges: Vec<&Event> = events
+        .iter()
+        .filter(|e| {
+            e.syscall.as_deref() == Some("close_range")
+                && e.syscall_args.as_deref() == Some("first=40 last=41 flags=0x0")
+        })
+        .collect();
+    assert_eq!(ranges.len(), 1, "one close_range(40, 41, 0) row");
+}
