@@ -18,7 +18,7 @@ use anyhow::{Context, bail};
     hindsight demo -o /tmp/my-demo          # leave the recording in /tmp/my-demo")]
 pub struct Args {
     /// Where to leave the new recording (replaced if it is an earlier demo recording).
-    #[arg(short, long, default_value = "demo-recording")]
+    #[arg(short, long, default_value = "demo-recording", value_parser = crate::path::recording())]
     pub output: PathBuf,
 
     /// Do not record: show query and replay on the committed fixture recording.
