@@ -119,6 +119,54 @@ fn bad_input_is_explained() {
     insta::assert_snapshot!(rendered.join("\n\n----\n\n"));
 }
 
+/// A bad `priority` or output field points at where it was written, not at
+/// `- rule:`, and one error does not hide the next: every error of the file
+/// is reported at once (priority, condition, each output field, an
+/// appended output's field, an override's priority).
+#[test]
+fn every_error_of_a_rule_points_at_its_key() {
+    let e = errors(
+        r#"- rule: r
+  desc: d
+  condition: evt.type = open and proc.nmae = sh
+  output: "%proc.nam and %fd.nme"
+  priority: LOUD
+- rule: r
+  append: true
+  output: >
+    more
+    %evt.tpye
+- rule: s
+  desc: d
+  condition: evt.type = open
+  output: ok
+  priority: "Noisy"
+- rule: s
+  override:
+    priority: replace
+  priority: louder
+"#,
+    );
+    let at = |line: usize, col: usize, caret: &str, text: &str| {
+        assert!(
+            e.contains(&format!("  --> my_rules.yaml:{line}:{col}\n")),
+            "{line}:{col} in\n{e}"
+        );
+        let pad = " ".repeat(col - 1);
+        assert!(e.contains(&format!("|{pad} {caret}\n")), "{caret} in\n{e}");
+        assert!(e.contains(text), "{text} in\n{e}");
+    };
+    at(5, 13, "^^^^", "invalid priority 'LOUD'");
+    at(3, 34, "^^^^^^^^^", "unknown field 'proc.nmae'");
+    at(4, 12, "^^^^^^^^^", "unknown field 'proc.nam'");
+    at(4, 26, "^^^^^^^", "unknown field 'fd.nme'");
+    at(10, 5, "^^^^^^^^^", "unknown field 'evt.tpye'");
+    at(15, 14, "^^^^^", "invalid priority 'Noisy'");
+    at(19, 13, "^^^^^^", "invalid priority 'louder'");
+    assert_eq!(e.matches("error: ").count(), 7, "{e}");
+    assert!(!e.contains("- rule:"), "{e}");
+}
+
 #[test]
 fn not_falco_yaml_says_so() {
     let e = errors("title: a sigma rule\ndetection:\n  sel: {a: b}\n");

@@ -172,8 +172,8 @@ pub struct RuleDef {
     pub desc: String,
     /// Condition (exceptions not yet added).
     pub cond: CondText,
-    /// Output template.
-    pub output: String,
+    /// Output template, with where its parts were written.
+    pub output: CondText,
     /// Priority.
     pub priority: Priority,
     /// Tags, in order, without duplicates.
@@ -211,6 +211,10 @@ pub struct Collected {
     list_idx: BTreeMap<String, usize>,
     macro_idx: BTreeMap<String, usize>,
     rule_idx: BTreeMap<String, usize>,
+    /// Errors of the item being merged that do not stop it (a bad
+    /// `priority`): where, how many characters, what. The rule is kept so
+    /// that its condition and output are checked too.
+    item_errors: Vec<(ItemPos, usize, String)>,
 }
 
 impl Collected {
@@ -274,6 +278,20 @@ impl Collected {
                     recognised += 1;
                     diags.push(item_diag(sources, pos, &item.value, msg));
                 }
+            }
+            for (mut at, width, msg) in std::mem::take(&mut self.item_errors) {
+                // A quoted value: point at its text, not at the quote.
+                let text = &sources.files[at.file].text;
+                let first = text
+                    .lines()
+                    .nth(at.line.saturating_sub(1))
+                    .and_then(|l| l.chars().nth(at.col.saturating_sub(1)));
+                if matches!(first, Some('"' | '\'')) {
+                    at.col += 1;
+                }
+                let mut d = item_diag(sources, at, &item.value, msg);
+                d.width = width;
+                diags.push(d);
             }
         }
         if !items.is_empty() && recognised == 0 {
@@ -442,10 +460,11 @@ impl Collected {
                             .output
                             .as_ref()
                             .ok_or("override of `output` without an `output`")?;
+                        let o = CondText::from_spanned(o, pos.file);
                         if append {
-                            r.output = format!("{} {}", r.output, o.value)
+                            r.output.append(&o)
                         } else {
-                            r.output = o.value.clone()
+                            r.output = o
                         }
                     }
                     "desc" => {
@@ -460,7 +479,14 @@ impl Collected {
                         if append {
                             return Err("`priority` can only be replaced, not appended".into());
                         }
-                        r.priority = priority(it.priority.as_ref())?;
+                        let p = it
+                            .priority
+                            .as_ref()
+                            .ok_or("override of `priority` without a `priority`")?;
+                        match priority(p, pos.file) {
+                            Ok(p) => r.priority = p,
+                            Err(e) => self.item_errors.push(e),
+                        }
                     }
                     "tags" => {
                         if !append {
@@ -503,7 +529,7 @@ impl Collected {
                 r.cond.append(&CondText::from_spanned(c, pos.file));
             }
             if let Some(o) = &it.output {
-                r.output = format!("{} {}", r.output, o.value);
+                r.output.append(&CondText::from_spanned(o, pos.file));
             }
             if let Some(d) = &it.desc {
                 r.desc = format!("{} {d}", r.desc);
@@ -523,12 +549,19 @@ impl Collected {
         }
         let cond = it.condition.as_ref().ok_or("rule has no `condition`")?;
         let output = it.output.as_ref().ok_or("rule has no `output`")?;
+        let p = it.priority.as_ref().ok_or("rule has no `priority`")?;
+        // A bad priority is reported, and the rule kept so that its
+        // condition and output are checked too (nothing runs either way).
+        let priority = priority(p, pos.file).unwrap_or_else(|e| {
+            self.item_errors.push(e);
+            Priority::Debug
+        });
         let def = RuleDef {
             name: name.to_string(),
             desc: it.desc.clone().unwrap_or_default(),
             cond: CondText::from_spanned(cond, pos.file),
-            output: output.value.clone(),
-            priority: priority(it.priority.as_ref())?,
+            output: CondText::from_spanned(output, pos.file),
+            priority,
             tags: {
                 let mut t = Vec::new();
                 merge_tags(&mut t, &tags);
@@ -669,14 +702,20 @@ fn insert<T>(v: &mut Vec<T>, idx: &mut BTreeMap<String, usize>, name: &str, def:
     }
 }
 
-fn priority(p: Option<&Spanned<String>>) -> Result<Priority, String> {
-    let p = p.ok_or("rule has no `priority`")?;
+/// A rule's priority; an error points at the value in file `file`.
+fn priority(p: &Spanned<String>, file: usize) -> Result<Priority, (ItemPos, usize, String)> {
     Priority::parse(&p.value).ok_or_else(|| {
-        format!(
+        let at = ItemPos {
+            file,
+            line: p.referenced.line() as usize,
+            col: p.referenced.column() as usize,
+        };
+        let msg = format!(
             "invalid priority '{}': expected one of EMERGENCY, ALERT, CRITICAL, ERROR, WARNING, \
              NOTICE, INFORMATIONAL, DEBUG",
             p.value
-        )
+        );
+        (at, p.value.chars().count().max(1), msg)
     })
 }
 

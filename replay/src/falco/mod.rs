@@ -312,6 +312,14 @@ pub fn compile_files(files: &[SourceFile]) -> Result<FalcoRuleSet, Vec<diag::Dia
     for r in resolved {
         let owner = format!("rule '{}'", r.def.name);
         let syscall = r.def.source == "syscall";
+        // The condition and the output are both checked before giving up
+        // on a rule, so that one error does not hide the other.
+        let template = if syscall {
+            output::parse_template(&r.def.output.text)
+                .map_err(|errs| template_diags(&mut sources, &r.def.output, &owner, errs))
+        } else {
+            Ok(vec![TPart::Text(r.def.output.text.clone())])
+        };
         let lowered = if syscall {
             match compile::Lowerer::new(&sources, owner.clone()).lower(&r.expr) {
                 Ok(l) => l,
@@ -329,6 +337,9 @@ pub fn compile_files(files: &[SourceFile]) -> Result<FalcoRuleSet, Vec<diag::Dia
                         continue;
                     }
                     diags.append(&mut d);
+                    if let Err(mut d) = template {
+                        diags.append(&mut d);
+                    }
                     continue;
                 }
             }
@@ -338,23 +349,12 @@ pub fn compile_files(files: &[SourceFile]) -> Result<FalcoRuleSet, Vec<diag::Dia
                 needs: Default::default(),
             }
         };
-        let template = if syscall {
-            match output::parse_template(&r.def.output) {
-                Ok(t) => t,
-                Err((msg, help)) => {
-                    let loc = sources.item_location(r.def.pos.file, r.def.pos.line, r.def.pos.col);
-                    diags.push(Diagnostic {
-                        message: format!("in the output template: {msg}"),
-                        location: Some(loc),
-                        item: Some(owner.clone()),
-                        width: 1,
-                        help,
-                    });
-                    continue;
-                }
+        let template = match template {
+            Ok(t) => t,
+            Err(mut d) => {
+                diags.append(&mut d);
+                continue;
             }
-        } else {
-            vec![TPart::Text(r.def.output.clone())]
         };
         let file = &sources.files[r.def.pos.file];
         let rule = ir::Rule {
@@ -401,6 +401,30 @@ pub fn compile_files(files: &[SourceFile]) -> Result<FalcoRuleSet, Vec<diag::Dia
     } else {
         Err(diags.iter().map(|d| to_diag(d, &sources)).collect())
     }
+}
+
+/// One diagnostic per field of a rule's output template that cannot be
+/// rendered, each pointing at the field where it was written.
+fn template_diags(
+    sources: &mut SourceMap,
+    output: &loader::CondText,
+    owner: &str,
+    errs: Vec<output::TemplateError>,
+) -> Vec<Diagnostic> {
+    let src = sources.add_cond(source::CondSource {
+        text: output.text.clone(),
+        segments: output.segments.clone(),
+        owner: owner.to_string(),
+    });
+    errs.into_iter()
+        .map(|e| Diagnostic {
+            message: format!("in the output template: {}", e.message),
+            location: sources.locate(src, e.offset),
+            item: Some(owner.to_string()),
+            width: e.len.max(1),
+            help: e.help,
+        })
+        .collect()
 }
 
 /// Rows that are Falco events: not snapshots or loss markers, and not the

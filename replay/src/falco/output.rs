@@ -19,9 +19,23 @@ pub enum TPart {
     Field(String, Box<FalcoField>),
 }
 
-/// Splits a template into text and fields. Unknown fields are returned as
-/// errors (name, suggestion).
-pub fn parse_template(t: &str) -> Result<Vec<TPart>, (String, Option<String>)> {
+/// A field of an output template that cannot be rendered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateError {
+    /// What is wrong.
+    pub message: String,
+    /// A suggestion.
+    pub help: Option<String>,
+    /// Byte offset of the field's `%` in the template.
+    pub offset: usize,
+    /// Length in characters of the field as written (`%proc.nme`).
+    pub len: usize,
+}
+
+/// Splits a template into text and fields. Every field that cannot be
+/// rendered (unknown, not recorded) is an error, in template order.
+pub fn parse_template(t: &str) -> Result<Vec<TPart>, Vec<TemplateError>> {
+    let mut errors = Vec::new();
     let mut out = Vec::new();
     let mut text = String::new();
     let b = t.as_bytes();
@@ -51,7 +65,19 @@ pub fn parse_template(t: &str) -> Result<Vec<TPart>, (String, Option<String>)> {
                 Some(a) => format!("{name}[{a}]"),
                 None => name.to_string(),
             };
-            let f = lookup(name, arg.as_deref())?;
+            let f = match lookup(name, arg.as_deref()) {
+                Ok(f) => f,
+                Err((message, help)) => {
+                    errors.push(TemplateError {
+                        message,
+                        help,
+                        offset: i,
+                        len: t[i..j].chars().count(),
+                    });
+                    i = j;
+                    continue;
+                }
+            };
             if !text.is_empty() {
                 out.push(TPart::Text(std::mem::take(&mut text)));
             }
@@ -62,6 +88,9 @@ pub fn parse_template(t: &str) -> Result<Vec<TPart>, (String, Option<String>)> {
             text.push(ch);
             i += ch.len_utf8();
         }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
     }
     if !text.is_empty() {
         out.push(TPart::Text(text));
@@ -475,6 +504,8 @@ mod tests {
             .collect();
         assert_eq!(names, ["fd.name", "proc.aname[2]", "evt.arg.flags"]);
         assert!(matches!(t.last(), Some(TPart::Text(s)) if s == "."));
-        assert!(parse_template("%proc.nme").is_err());
+        let errs = parse_template("a %proc.nme b %evt.nope[x] c").unwrap_err();
+        let at: Vec<_> = errs.iter().map(|e| (e.offset, e.len)).collect();
+        assert_eq!(at, [(2, 9), (14, 12)]);
     }
 }
