@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use hindsight_format::generate::{Generator, GeneratorConfig};
+use hindsight_replay::accounts::Accounts;
 use hindsight_replay::engine::Options;
 use hindsight_replay::run::replay_paths;
 
@@ -90,6 +91,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ..GeneratorConfig::default()
         });
         let mut replay = engine.replay("bench", options);
+        // As `replay` does with a recording's manifest.
+        replay.set_accounts(std::sync::Arc::new(Accounts::from_manifest(
+            &generator.manifest(),
+        )));
         let mut wall = Duration::ZERO;
         let mut cpu = Duration::ZERO;
         let mut n = 0u64;
