@@ -241,13 +241,13 @@ pub fn proc_field<'a>(f: ProcField, p: &'a Process, ctx: &Ctx<'a>) -> Value<'a> 
         ProcField::Uid => i(p.uid),
         ProcField::Euid => i(p.euid),
         ProcField::LoginUid => i(p.loginuid),
-        ProcField::UserName => a(&p.user_name),
+        ProcField::UserName => match (&p.user_name, p.uid) {
+            (None, Some(u)) => name(ctx.state.user_name(u)),
+            _ => a(&p.user_name),
+        },
         ProcField::EuserName => match p.euid {
             Some(e) if p.uid != Some(e) => name(ctx.state.user_name(e)),
-            _ => match (&p.user_name, p.uid) {
-                (Some(_), _) | (None, None) => a(&p.user_name),
-                (None, Some(u)) => name(ctx.state.user_name(u)),
-            },
+            _ => proc_field(ProcField::UserName, p, ctx),
         },
         ProcField::LoginName => p
             .loginuid

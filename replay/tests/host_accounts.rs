@@ -158,3 +158,36 @@ fn each_recording_names_ids_with_its_own_hosts_tables() {
     assert_eq!(on("alice", "wheel"), ["65534 alice euid=alice"]);
     assert_eq!(on("bob", "root"), ["65534 bob euid=bob"]);
 }
+
+#[test]
+fn rows_without_a_user_name_are_named_from_the_hosts_table() {
+    // As a recorder whose passwd lookup failed would write them.
+    let rec = Recording::open(fixture(RUNUSER)).expect("open");
+    let engine = engine(
+        r#"
+- rule: exec
+  desc: probe
+  condition: evt.type = execve and evt.dir = < and proc.name = login
+  output: "%user.uid %user.name"
+  priority: NOTICE
+"#,
+    );
+    let run = |accounts: Option<Accounts>| {
+        let mut replay = engine.replay("t", Options::default());
+        if let Some(a) = accounts {
+            replay.set_accounts(Arc::new(a));
+        }
+        for e in rec.events() {
+            let mut e = e.expect("event");
+            e.user_name = None;
+            replay.push(&e);
+        }
+        let v = replay.finish().verdicts;
+        v.into_iter().map(|v| v.output).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        run(Some(Accounts::from_manifest(rec.manifest()))),
+        ["65534 nobody"]
+    );
+    assert_eq!(run(None), ["65534 <NA>"]);
+}
