@@ -9,11 +9,13 @@
 pub mod btf;
 pub mod cgroups;
 pub mod decode;
+pub mod dirfd;
 pub mod elf;
 pub mod flags;
 pub mod hooks;
 pub mod objfile;
 pub mod offsets;
+mod outdir;
 pub mod pipeline;
 pub mod procinfo;
 pub mod session;

@@ -17,7 +17,7 @@ use hindsight_recorder_common::{Config, ExtConfig, LossCounter, SyscallSpec};
 
 use crate::decode::{Decoder, HostInfo};
 use crate::spawn::{self, Held};
-use crate::{RecordError, btf::Btf, hooks, objfile, offsets, pipeline, snapshot, syscalls};
+use crate::{RecordError, btf::Btf, hooks, objfile, offsets, outdir, pipeline, snapshot, syscalls};
 
 /// The kernel programs, built by `build.rs`.
 static EBPF_OBJECT: &[u8] =
@@ -690,89 +690,6 @@ fn send(stage: &pipeline::WriteStage, pending: &mut pipeline::Pending, c: &Count
     stage.send(pending)
 }
 
-/// Makes `dir` the recorder's before the writer fills it: a directory that
-/// does not exist is created (0700); an existing empty one is taken over,
-/// owned by the recorder's user and set to 0700 as well. Left as it was, a
-/// directory someone else owns or anyone may write would let them rename or
-/// replace the manifest and segments. The change is made on the directory
-/// opened without following a symbolic link (`-o` naming a link is refused:
-/// the link's owner could point it elsewhere), and the path must still name
-/// that directory afterwards (once it is ours, nobody else can move it out
-/// of a sticky directory such as `/tmp`). A directory that is not empty, or
-/// no directory, is left for [`RecordingWriter::create`] to refuse. Missing
-/// parents are created 0700.
-fn take_over_dir(dir: &Path) -> std::io::Result<()> {
-    use std::io::{Error, ErrorKind};
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
-    use std::os::unix::io::AsRawFd;
-    let meta = match std::fs::symlink_metadata(dir) {
-        Err(e) if e.kind() == ErrorKind::NotFound => {
-            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-                // Missing parents are private too: a recording's path
-                // names what was recorded.
-                std::fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(parent)?;
-            }
-            match std::fs::DirBuilder::new().mode(0o700).create(dir) {
-                // Made by someone else meanwhile: checked below as any other.
-                Err(e) if e.kind() != ErrorKind::AlreadyExists => return Err(e),
-                _ => std::fs::symlink_metadata(dir)?,
-            }
-        }
-        other => other?,
-    };
-    if meta.file_type().is_symlink() {
-        return Err(Error::new(
-            ErrorKind::InvalidInput,
-            "is a symbolic link: give the recording directory itself",
-        ));
-    }
-    if !meta.is_dir() {
-        return Ok(());
-    }
-    let d = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
-        .open(dir)?;
-    let opened = d.metadata()?;
-    // Empty: the directory opened, not whatever the path names now.
-    let entries = std::fs::read_dir(format!("/proc/self/fd/{}", d.as_raw_fd()));
-    if !entries.is_ok_and(|mut e| e.next().is_none()) {
-        return Ok(());
-    }
-    // SAFETY: geteuid and getegid have no preconditions.
-    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
-    if opened.uid() != uid || opened.gid() != gid {
-        std::os::unix::fs::fchown(&d, Some(uid), Some(gid))?;
-    }
-    d.set_permissions(std::fs::Permissions::from_mode(0o700))?;
-    let now = std::fs::symlink_metadata(dir)?;
-    if (now.dev(), now.ino()) != (opened.dev(), opened.ino()) {
-        return Err(Error::other(
-            "was replaced while the recorder took it over; give a directory only you can change",
-        ));
-    }
-    Ok(())
-}
-
-/// Removes what the writer made in `dir` (its manifest, segments and
-/// spool), and `dir` itself unless it existed (empty) before.
-fn remove_recording(dir: &std::path::Path, existed: bool) {
-    for name in ["manifest.json", "events", "spool"] {
-        let p = dir.join(name);
-        let _ = if p.is_dir() {
-            std::fs::remove_dir_all(&p)
-        } else {
-            std::fs::remove_file(&p)
-        };
-    }
-    if !existed {
-        let _ = std::fs::remove_dir(dir);
-    }
-}
-
 /// Records until the command exits, `stop` is set, or the duration passes.
 /// `progress` is called about once a second while recording.
 pub fn record(
@@ -892,11 +809,22 @@ pub fn record(
         hooks::kernel_features(&ext, names.is_ok()),
     );
     manifest.recorder_config = cfg;
-    let dir_existed = opts.out_dir.exists();
-    let created = take_over_dir(&opts.out_dir)
-        .map_err(|e| hindsight_format::FormatError::io(&opts.out_dir, e))
-        .and_then(|()| RecordingWriter::create(&opts.out_dir, manifest, opts.writer.clone()));
-    let writer = match created {
+    let taken = outdir::take_over(&opts.out_dir)
+        .map_err(|e| hindsight_format::FormatError::io(&opts.out_dir, e));
+    let created = taken.and_then(|out| {
+        match RecordingWriter::create(&opts.out_dir, manifest, opts.writer.clone()) {
+            Ok(w) => Ok((w, out)),
+            Err(e) => {
+                // What it made before it failed goes, and the directory
+                // if the recorder made it.
+                if let Some(out) = out {
+                    out.remove_recording();
+                }
+                Err(e)
+            }
+        }
+    });
+    let (writer, out) = match created {
         Ok(w) => w,
         Err(e) => {
             if let Some(h) = held {
@@ -1062,7 +990,9 @@ pub fn record(
     if let Some(e) = release_err {
         // The command never ran: nothing worth keeping was recorded, and a
         // new attempt must be able to use the same directory.
-        remove_recording(&opts.out_dir, dir_existed);
+        if let Some(out) = out {
+            out.remove_recording();
+        }
         return Err(e);
     }
     // After a write error, what the writer left: its last manifest
