@@ -446,3 +446,84 @@ fn missing_parents_are_private_and_removed_when_recording_fails() {
         assert_eq!(mode & 0o7777, 0o700, "{dir}: {mode:o}");
     }
 }
+
+/// Runs `hindsight record -o OUT -- COMMAND` and returns its exit code and
+/// stderr.
+fn record_status(out: &std::path::Path, command: &str) -> (Option<i32>, String) {
+    let o = hindsight()
+        .args(["record", "-o"])
+        .arg(out)
+        .args(["--", command])
+        .output()
+        .unwrap();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// `-o newdir/../keep` names the existing `keep` (as the kernel resolves
+/// it once `newdir` is made): a command that cannot run leaves `keep`,
+/// taken over as record.md says of an existing empty directory (the
+/// recorder's, 0700), and removes only `newdir`. It used to decide that
+/// `keep` was missing before `newdir` existed, and remove it. A directory
+/// that existed above the recording stays too, however it is reached.
+#[test]
+fn a_failed_start_removes_only_what_record_made() {
+    if !is_root() {
+        eprintln!("skipped a_failed_start_removes_only_what_record_made: needs root");
+        return;
+    }
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let keep = t.join("keep");
+    std::fs::create_dir(&keep).unwrap();
+    std::fs::set_permissions(&keep, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::chown(&keep, Some(65534), Some(65534)).unwrap();
+    let (code, err) = record_status(&t.join("newdir/../keep"), "/nonexistent/command");
+    assert_eq!(code, Some(127), "{err}");
+    let meta = std::fs::metadata(&keep).expect("keep was removed");
+    assert_eq!((meta.uid(), meta.gid()), (0, 0), "{err}");
+    assert_eq!(meta.mode() & 0o7777, 0o700, "{err}");
+    assert_eq!(std::fs::read_dir(&keep).unwrap().count(), 0, "{err}");
+    assert!(!t.join("newdir").exists(), "{err}");
+    // Not empty: refused before the take-over, and left exactly as it was.
+    std::fs::write(keep.join("notes"), "").unwrap();
+    std::fs::set_permissions(&keep, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (code, err) = record_status(&t.join("newdir/../keep"), "/nonexistent/command");
+    assert_eq!(code, Some(125), "{err}");
+    assert!(err.contains("not empty"), "{err}");
+    let meta = std::fs::metadata(&keep).unwrap();
+    assert_eq!(meta.mode() & 0o7777, 0o755, "{err}");
+    assert!(keep.join("notes").is_file(), "{err}");
+    assert!(!t.join("newdir").exists(), "{err}");
+    // An existing empty parent, reached through a missing one: kept.
+    let parent = t.join("parent");
+    std::fs::create_dir(&parent).unwrap();
+    let (code, err) = record_status(&t.join("newdir/../parent/rec"), "/nonexistent/command");
+    assert_eq!(code, Some(127), "{err}");
+    assert!(parent.is_dir(), "{err}");
+    assert_eq!(std::fs::read_dir(&parent).unwrap().count(), 0, "{err}");
+    assert!(!t.join("newdir").exists(), "{err}");
+}
+
+/// A dangling symbolic link above the recording directory is named as
+/// one ("File exists" said nothing about it).
+#[test]
+fn a_dangling_link_above_the_recording_is_named() {
+    if !is_root() {
+        eprintln!("skipped a_dangling_link_above_the_recording_is_named: needs root");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dang = tmp.path().join("dang");
+    std::os::unix::fs::symlink("nowhere", &dang).unwrap();
+    let (code, err) = record_status(&dang.join("rec"), "true");
+    assert_eq!(code, Some(125), "{err}");
+    assert!(
+        err.contains("dang: is a symbolic link to nowhere, which does not exist"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("nowhere").exists(), "{err}");
+}

@@ -1,20 +1,42 @@
 //! The directories above `record -o DIR` that do not exist yet: created
 //! private, and removed again when recording fails before it starts.
+//!
+//! The path is walked one component at a time from an open directory (the
+//! working directory, or `/`): an existing component is opened (following
+//! a symbolic link: people keep recordings behind them), `..` is the parent
+//! of the directory reached so far (as the kernel resolves `newdir/..`,
+//! whether `newdir` existed before or not), and a missing one is created
+//! in the directory reached so far. What is removed again is exactly what
+//! was created: each directory by its name in the directory it was made in
+//! (held open), and only while that name still names it; one renamed, or
+//! replaced by a symbolic link to someone else's directory, meanwhile is
+//! left alone. `DIR` itself is the library's: it knows whether `DIR`
+//! existed and removes it only when it made it.
 
+use std::ffi::{CString, OsStr};
+use std::fs::File;
 use std::io::ErrorKind;
-use std::os::unix::fs::DirBuilderExt;
-use std::path::{Path, PathBuf};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Component, Path, PathBuf};
 
-use anyhow::Context;
+use anyhow::{Context, anyhow};
+use hindsight_recorder::dirfd::{self, Id};
 
-/// The directories `record` created above its recording directory (and
-/// whether that did not exist), to be undone when recording fails.
+/// A directory [`create`] made: its name in the directory it was made in
+/// (held open), and its identity.
+#[derive(Debug)]
+struct Made {
+    parent: File,
+    name: CString,
+    id: Id,
+}
+
+/// The directories `record` created above its recording directory, to be
+/// removed when recording fails.
 #[derive(Debug, Default)]
 pub struct Created {
-    /// The parents it created, outermost first.
-    parents: Vec<PathBuf>,
-    /// The recording directory, when it did not exist before.
-    dir: Option<PathBuf>,
+    /// Outermost first.
+    made: Vec<Made>,
 }
 
 /// Creates the directories missing above `dir`, 0700 as the recording
@@ -22,45 +44,161 @@ pub struct Created {
 /// the recorder needs to enter them, and a parent meant to be shared is
 /// made by whoever shares it).
 pub fn create(dir: &Path) -> anyhow::Result<Created> {
-    let mut created = Created {
-        parents: Vec::new(),
-        dir: missing(dir).then(|| dir.to_path_buf()),
+    let mut created = Created::default();
+    let Some(parent) = dir.parent() else {
+        return Ok(created);
     };
-    let mut absent = Vec::new();
-    let mut above = dir.parent();
-    while let Some(p) = above.filter(|p| !p.as_os_str().is_empty()) {
-        if !missing(p) {
-            break;
-        }
-        absent.push(p);
-        above = p.parent();
-    }
-    for p in absent.into_iter().rev() {
-        match std::fs::DirBuilder::new().mode(0o700).create(p) {
-            Ok(()) => created.parents.push(p.to_path_buf()),
-            // Made by someone else meanwhile: theirs, not ours to remove.
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+    let start = if dir.is_absolute() { "/" } else { "." };
+    let mut at = dirfd::open(Path::new(start)).with_context(|| format!("opening {start}"))?;
+    let mut walked = PathBuf::new();
+    for c in parent.components() {
+        walked.push(c);
+        let name = match c {
+            Component::Normal(n) => n,
+            Component::ParentDir => OsStr::new(".."),
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => continue,
+        };
+        match step(&at, name, &walked, &mut created) {
+            Ok(next) => at = next,
             Err(e) => {
                 created.undo();
-                return Err(e).with_context(|| format!("creating {}", p.display()));
+                return Err(e);
             }
         }
     }
     Ok(created)
 }
 
-/// Whether nothing (not even a dangling symbolic link) is at `path`.
-fn missing(path: &Path) -> bool {
-    matches!(path.symlink_metadata(), Err(e) if e.kind() == ErrorKind::NotFound)
+/// Opens `name` in `at`, creating it (0700) when it is missing; `walked`
+/// is the path so far, for messages.
+fn step(at: &File, name: &OsStr, walked: &Path, created: &mut Created) -> anyhow::Result<File> {
+    let shown = || walked.display().to_string();
+    let cname = dirfd::c_name(name).with_context(shown)?;
+    match dirfd::open_at(at, &cname, true) {
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        other => return other.with_context(shown),
+    }
+    match dirfd::make_at(at, &cname, 0o700) {
+        Ok(()) => {}
+        // Made by someone else meanwhile (theirs, not ours to remove), or
+        // a symbolic link that leads nowhere.
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+            return match dirfd::open_at(at, &cname, true) {
+                Err(e) if e.kind() == ErrorKind::NotFound => Err(dangling(at, name, walked)),
+                other => other.with_context(shown),
+            };
+        }
+        Err(e) => return Err(e).with_context(|| format!("creating {}", shown())),
+    }
+    // Ours only if it is still what was just made: not a link, and the
+    // recorder's (a directory someone else swapped in is not ours).
+    let d = dirfd::open_at(at, &cname, false).with_context(shown)?;
+    let meta = d.metadata().with_context(shown)?;
+    // SAFETY: geteuid has no preconditions.
+    if meta.uid() != unsafe { libc::geteuid() } {
+        return Err(anyhow!(
+            "{}: was replaced while record created it; give -o a path under directories \
+             only you can change",
+            shown()
+        ));
+    }
+    created.made.push(Made {
+        parent: at.try_clone().with_context(shown)?,
+        name: cname,
+        id: (meta.dev(), meta.ino()),
+    });
+    Ok(d)
+}
+
+/// The error for `walked`, a symbolic link in `at` whose target does not
+/// exist (mkdir says only "File exists").
+fn dangling(at: &File, name: &OsStr, walked: &Path) -> anyhow::Error {
+    match std::fs::read_link(dirfd::proc_path(at, name)) {
+        Ok(target) => anyhow!(
+            "{}: is a symbolic link to {}, which does not exist; create that directory, \
+             or give -o a path without the link",
+            walked.display(),
+            target.display()
+        ),
+        Err(e) => anyhow!("{}: {e}", walked.display()),
+    }
 }
 
 impl Created {
-    /// Removes what [`create`] made and the recording directory, when
-    /// they are empty: recording failed before it wrote anything worth
-    /// keeping. A directory something else has put a file in stays.
+    /// Removes what [`create`] made, innermost first, when it is empty and
+    /// still where it was made: recording failed before it wrote anything
+    /// worth keeping. A directory something else has put a file in, moved,
+    /// or replaced, stays.
     pub fn undo(&self) {
-        for d in self.dir.iter().chain(self.parents.iter().rev()) {
-            let _ = std::fs::remove_dir(d);
+        for m in self.made.iter().rev() {
+            dirfd::remove_at(&m.parent, &m.name, m.id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `newdir/../keep/rec`: `newdir` is made (and removed), `keep` is the
+    /// existing one and stays.
+    #[test]
+    fn dot_dot_after_a_missing_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        std::fs::create_dir(t.join("keep")).unwrap();
+        let c = create(&t.join("newdir/../keep/new/rec")).unwrap();
+        assert!(t.join("newdir").is_dir());
+        assert!(t.join("keep/new").is_dir());
+        assert_eq!(c.made.len(), 2);
+        c.undo();
+        assert!(!t.join("newdir").exists());
+        assert!(!t.join("keep/new").exists());
+        assert!(t.join("keep").is_dir());
+    }
+
+    /// A created directory replaced by a symbolic link to someone else's
+    /// between create and undo: theirs (the link's target) stays, ours is
+    /// removed where it went.
+    #[test]
+    fn undo_leaves_a_swapped_in_link_alone() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        std::fs::create_dir_all(t.join("victim/b")).unwrap();
+        let c = create(&t.join("a/b/rec")).unwrap();
+        std::fs::rename(t.join("a"), t.join("moved")).unwrap();
+        std::os::unix::fs::symlink("victim", t.join("a")).unwrap();
+        c.undo();
+        assert!(t.join("victim/b").is_dir());
+        assert!(t.join("a").symlink_metadata().unwrap().is_symlink());
+        // `b` was found by its name in ours, held open: removed.
+        assert!(!t.join("moved/b").exists());
+        assert!(t.join("moved").is_dir());
+    }
+
+    /// A directory something was put in meanwhile stays.
+    #[test]
+    fn undo_keeps_what_is_not_empty() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        let c = create(&t.join("a/b/rec")).unwrap();
+        std::fs::write(t.join("a/file"), "").unwrap();
+        c.undo();
+        assert!(t.join("a/file").is_file());
+        assert!(!t.join("a/b").exists());
+    }
+
+    /// A dangling symbolic link on the way is named as such.
+    #[test]
+    fn a_dangling_link_is_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        std::os::unix::fs::symlink("nowhere", t.join("dang")).unwrap();
+        let e = create(&t.join("dang/x/rec")).unwrap_err().to_string();
+        assert!(
+            e.contains("dang: is a symbolic link to nowhere, which does not exist"),
+            "{e}"
+        );
+        assert!(!t.join("nowhere").exists());
     }
 }
