@@ -401,6 +401,25 @@ fn the_recorders_own_failures_exit_125_to_127() {
     // Killed by a signal: 128 + its number.
     let (code, err) = status(&fresh("j"), &["--", "sh", "-c", "kill -KILL $$"]);
     assert_eq!(code, Some(128 + 9), "{err}");
+    // --duration ends the command as `timeout -k 2s` does: SIGTERM (143),
+    // and SIGKILL (137) for one that ignores SIGTERM (it was left running,
+    // and record exited 0; bounded to 10 s, so that a regression fails
+    // instead of hanging on the pipe the loop holds).
+    let (code, err) = status(&fresh("k"), &["--duration", "1s", "--", "sleep", "30"]);
+    assert_eq!(code, Some(128 + 15), "{err}");
+    let (code, err) = status(
+        &fresh("l"),
+        &[
+            "--duration",
+            "1s",
+            "--",
+            "sh",
+            "-c",
+            "trap '' TERM; for i in $(seq 100); do sleep 0.1; done",
+        ],
+    );
+    assert_eq!(code, Some(128 + 9), "{err}");
+    assert!(err.contains("exited with code 137"), "{err}");
 }
 
 /// `-o a/b/rec` makes the missing `a` and `a/b` 0700, as the recording

@@ -955,16 +955,10 @@ pub fn record(
             }
             if opts.duration.is_some_and(|d| started.elapsed() >= d) {
                 if let Some(pid) = child {
-                    spawn::kill(pid, libc::SIGTERM);
-                    // Give it a moment to exit, then stop regardless.
-                    let t = Instant::now();
-                    while t.elapsed() < Duration::from_secs(2) {
-                        if let Some(code) = spawn::try_wait(pid) {
-                            exit_code = Some(code);
-                            break;
-                        }
-                        std::thread::sleep(Duration::from_millis(20));
-                    }
+                    // As `timeout -k 2s`: SIGTERM, and SIGKILL for a command
+                    // still running 2 s later (one that ignores SIGTERM was
+                    // left running, and record exited 0).
+                    exit_code = end_command(pid);
                 }
                 break;
             }
@@ -1086,4 +1080,25 @@ fn summarize(
         cpu: m.totals.recorder_cpu_ns.map(Duration::from_nanos),
         startup_cpu: m.totals.recorder_startup_cpu_ns.map(Duration::from_nanos),
     }
+}
+
+/// Ends the command `pid` at `--duration`: SIGTERM, then SIGKILL if it is
+/// still running 2 s later; its exit code (128 + the signal when one killed
+/// it), or `None` if it could not be reaped.
+fn end_command(pid: i32) -> Option<i32> {
+    let wait = |limit: Duration| {
+        let t = Instant::now();
+        while t.elapsed() < limit {
+            if let Some(code) = spawn::try_wait(pid) {
+                return Some(code);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    };
+    spawn::kill(pid, libc::SIGTERM);
+    wait(Duration::from_secs(2)).or_else(|| {
+        spawn::kill(pid, libc::SIGKILL);
+        wait(Duration::from_secs(5))
+    })
 }

@@ -57,7 +57,8 @@ pub struct Args {
     #[arg(short, long, value_name = "DIR", value_parser = crate::path::recording())]
     pub output: PathBuf,
 
-    /// Stop after this long (e.g. 30s, 5m, 1h); a recorded command gets SIGTERM.
+    /// Stop after this long (e.g. 30s, 5m, 1h); a recorded command gets SIGTERM,
+    /// and SIGKILL 2 s later if it is still running (as `timeout -k 2s`).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub duration: Option<Duration>,
 
