@@ -627,9 +627,17 @@ impl NameSearch {
 /// (`s3://`) is not on this host: an error. The one parser of local PATHs,
 /// for `query` and every other command that reads or writes a recording.
 pub fn local_path(path: &str) -> Result<std::path::PathBuf, QueryError> {
-    match path.split_once("://") {
-        Some(("file", _)) => file_url_path(path),
-        Some((scheme, _)) => Err(QueryError::ObjectStore {
+    // A URL scheme (RFC 3986: a letter, then letters, digits, `+`, `-`, `.`),
+    // compared without case; anything else before `://` (`odd/x://y`) is
+    // part of a plain path.
+    let scheme = path.split_once("://").map(|(s, _)| s).filter(|s| {
+        let mut c = s.chars();
+        c.next().is_some_and(|f| f.is_ascii_alphabetic())
+            && c.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    });
+    match scheme {
+        Some(s) if s.eq_ignore_ascii_case("file") => file_url_path(path),
+        Some(scheme) => Err(QueryError::ObjectStore {
             url: path.to_string(),
             reason: format!(
                 "{scheme}:// names no file on this host (give a path or a file:// URL)"
@@ -655,9 +663,15 @@ fn file_url_path(path: &str) -> Result<std::path::PathBuf, QueryError> {
             "a file:// URL is percent-encoded: write ? as %3F and # as %23 (or give the plain path)",
         ));
     }
-    url.to_file_path().map_err(|()| {
+    let p = url.to_file_path().map_err(|()| {
         bad("not a local file URL (file:///absolute/path, on this host; or give the plain path)")
-    })
+    })?;
+    if p.as_os_str().as_encoded_bytes().contains(&0) {
+        return Err(bad(
+            "%00 decodes to a NUL byte, which no file name can hold",
+        ));
+    }
+    Ok(p)
 }
 
 /// Checks that every segment has a readable Parquet footer and a schema
@@ -816,6 +830,25 @@ mod tests {
     use hindsight_format::manifest::{Manifest, SegmentInfo};
 
     use super::*;
+
+    /// Only a real scheme before `://` makes a URL; `file` in any case.
+    #[test]
+    fn local_paths_and_urls() {
+        use std::path::PathBuf;
+        assert_eq!(local_path("odd/x://y").unwrap(), PathBuf::from("odd/x://y"));
+        assert_eq!(local_path("a b://c").unwrap(), PathBuf::from("a b://c"));
+        assert_eq!(
+            local_path("FILE:///tmp/a%20b").unwrap(),
+            PathBuf::from("/tmp/a b")
+        );
+        assert_eq!(
+            local_path("/tmp/x%20y").unwrap(),
+            PathBuf::from("/tmp/x%20y")
+        );
+        for bad in ["s3://b/k", "S3://b/k", "git+ssh://h/x", "file:///tmp/a%00b"] {
+            assert!(local_path(bad).is_err(), "{bad}");
+        }
+    }
 
     /// A store with the recording `rec/`: segments 0 and 1, a manifest
     /// (`complete` or not) that lists both; and the store's listing taken
