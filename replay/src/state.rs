@@ -685,8 +685,10 @@ impl State {
         match ev.event_kind {
             EventKind::ProcessExit => self.exited(ev.process_pid),
             EventKind::Syscall => {
+                // Linux releases the descriptor whatever close returns
+                // (EINTR, EIO), except EBADF: there was none.
                 if ev.sc == Sc::Close
-                    && ev.ret.is_none_or(|r| r >= 0)
+                    && ev.ret != Some(-9)
                     && let (Some(fd), Some(p)) = (ev.fd, self.procs.get_mut(&ev.process_pid))
                 {
                     p.fds.remove(&fd);

@@ -157,8 +157,12 @@ fn dup_close_and_exit() {
     let s = st.state();
     assert_eq!(fd_path(&s, 200, 3), None);
     assert!(fd_path(&s, 200, 0).is_some());
-    // A failed close changes nothing.
+    // A close that fails with EBADF changes nothing; one that fails
+    // otherwise (EINTR, EIO) has released the descriptor anyway.
     st.fd_call(6, 200, "close", 0, -9);
+    assert!(fd_path(&st.state(), 200, 0).is_some());
+    st.fd_call(6, 200, "dup2", 0, 2).fd_call(6, 200, "close", 2, -4);
+    assert!(fd_path(&st.state(), 200, 2).is_none());
     assert!(fd_path(&st.state(), 200, 0).is_some());
     st.exit(7, 200);
     let s = st.state();
