@@ -165,10 +165,13 @@ pub fn walk_files(
     dir: &Path,
     keep: &dyn Fn(&Path) -> bool,
 ) -> Result<Vec<PathBuf>, (PathBuf, std::io::Error)> {
+    use std::os::unix::fs::MetadataExt;
+    type Seen = std::collections::HashSet<(u64, u64)>;
     fn walk(
         dir: &Path,
         keep: &dyn Fn(&Path) -> bool,
         out: &mut Vec<PathBuf>,
+        seen: &mut Seen,
     ) -> Result<(), (PathBuf, std::io::Error)> {
         let rd = std::fs::read_dir(dir).map_err(|e| (dir.to_path_buf(), e))?;
         let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
@@ -178,7 +181,12 @@ pub fn walk_files(
                 continue;
             }
             if p.is_dir() {
-                walk(&p, keep, out)?;
+                // A directory reached again through a symbolic link (a loop
+                // such as `ln -s .. sub/up`, or a second name) is walked once.
+                let meta = std::fs::metadata(&p).map_err(|e| (p.clone(), e))?;
+                if seen.insert((meta.dev(), meta.ino())) {
+                    walk(&p, keep, out, seen)?;
+                }
             } else if keep(&p) {
                 out.push(p);
             }
@@ -186,7 +194,11 @@ pub fn walk_files(
         Ok(())
     }
     let mut out = Vec::new();
-    walk(dir, keep, &mut out)?;
+    let mut seen = Seen::new();
+    if let Ok(meta) = std::fs::metadata(dir) {
+        seen.insert((meta.dev(), meta.ino()));
+    }
+    walk(dir, keep, &mut out, &mut seen)?;
     Ok(out)
 }
 
@@ -358,6 +370,18 @@ mod tests {
     }
 
     const RULE: &str = "  description: d\n  priority: warning\n  condition: syscall = 'openat'\n";
+
+    /// A symbolic link back up the tree is not followed round and round (it
+    /// gave the same file 41 times, nested until ELOOP).
+    #[test]
+    fn a_link_loop_is_walked_once() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("t/sub")).unwrap();
+        std::fs::write(dir.path().join("t/a.yaml"), "x").unwrap();
+        std::os::unix::fs::symlink("..", dir.path().join("t/sub/up")).unwrap();
+        let files = walk_files(&dir.path().join("t"), &|_| true).unwrap();
+        assert_eq!(files, [dir.path().join("t/a.yaml")]);
+    }
 
     #[test]
     fn a_rules_directory_leaves_its_test_cases_out() {
