@@ -79,16 +79,7 @@ impl Demo {
 
     /// Prints `$ hindsight ARGS` as a user would type it.
     fn show_command(&self, args: &[&str]) {
-        let shown: Vec<String> = args
-            .iter()
-            .map(|a| {
-                if a.contains(' ') || a.contains('*') || a.contains('\'') {
-                    format!("\"{a}\"")
-                } else {
-                    a.to_string()
-                }
-            })
-            .collect();
+        let shown: Vec<String> = args.iter().map(|a| shell_word(a)).collect();
         println!("{}", self.dim(&format!("$ hindsight {}", shown.join(" "))));
     }
 
@@ -324,6 +315,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         25,
     )?;
 
+    let recording = shell_word(&recording);
     let next = format!(
         "━━ Next (the recording stays in {recording})\n  \
          hindsight query {recording}                      an interactive SQL shell\n  \
@@ -471,3 +463,31 @@ const QUESTIONS: &[(&str, &str)] = &[
          AND (path LIKE '%/.ssh/%' OR path LIKE '%/cron.d/%' OR path LIKE '/var/log/%') ORDER BY seq",
     ),
 ];
+
+/// `a` as a shell would need it typed: as it is when plain, in double quotes
+/// when it has spaces or glob characters (SQL reads better so), else in
+/// single quotes (`'` written `'\''`).
+fn shell_word(a: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_./:=,+-@%".contains(c);
+    if !a.is_empty() && a.chars().all(plain) {
+        a.to_string()
+    } else if !a.contains(['"', '$', '`', '\\', '!']) {
+        format!("\"{a}\"")
+    } else {
+        format!("'{}'", a.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_word;
+
+    #[test]
+    fn words_are_quoted_as_a_shell_needs() {
+        assert_eq!(shell_word("rules/x.yaml"), "rules/x.yaml");
+        assert_eq!(shell_word("/tmp/demo 1"), "\"/tmp/demo 1\"");
+        assert_eq!(shell_word("SELECT 'a'"), "\"SELECT 'a'\"");
+        assert_eq!(shell_word("it's $HOME"), "'it'\\''s $HOME'");
+        assert_eq!(shell_word(""), "\"\"");
+    }
+}
