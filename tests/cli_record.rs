@@ -482,9 +482,9 @@ fn record_status(out: &std::path::Path, command: &str) -> (Option<i32>, String) 
 }
 
 /// `-o newdir/../keep` names the existing `keep` (as the kernel resolves
-/// it once `newdir` is made): a command that cannot run leaves `keep`,
-/// taken over as record.md says of an existing empty directory (the
-/// recorder's, 0700), and removes only `newdir`. It used to decide that
+/// it once `newdir` is made): a command that cannot run leaves `keep` as
+/// it was (taken over while recording was set up, and given its owner and
+/// mode back), and removes only `newdir`. It used to decide that
 /// `keep` was missing before `newdir` existed, and remove it. A directory
 /// that existed above the recording stays too, however it is reached.
 #[test]
@@ -503,8 +503,8 @@ fn a_failed_start_removes_only_what_record_made() {
     let (code, err) = record_status(&t.join("newdir/../keep"), "/nonexistent/command");
     assert_eq!(code, Some(127), "{err}");
     let meta = std::fs::metadata(&keep).expect("keep was removed");
-    assert_eq!((meta.uid(), meta.gid()), (0, 0), "{err}");
-    assert_eq!(meta.mode() & 0o7777, 0o700, "{err}");
+    assert_eq!((meta.uid(), meta.gid()), (65534, 65534), "{err}");
+    assert_eq!(meta.mode() & 0o7777, 0o755, "{err}");
     assert_eq!(std::fs::read_dir(&keep).unwrap().count(), 0, "{err}");
     assert!(!t.join("newdir").exists(), "{err}");
     // Not empty: refused before the take-over, and left exactly as it was.

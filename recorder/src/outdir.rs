@@ -29,6 +29,10 @@ pub(crate) struct OutDir {
     /// Its parent and its name there, when the recorder created it (the
     /// only case it removes the directory itself).
     created: Option<(File, CString)>,
+    /// Owner, group and mode of a directory that existed, given back when
+    /// the recording is removed (`mkdir ~/rec; sudo hindsight record -o
+    /// ~/rec -- typo` left `~/rec` root's, 0700).
+    before: (u32, u32, u32),
 }
 
 /// Makes `dir` the recorder's before the writer fills it: a directory that
@@ -115,6 +119,7 @@ fn take_over_open(
         dir: d,
         id,
         created,
+        before: (opened.uid(), opened.gid(), opened.mode() & 0o7777),
     }))
 }
 
@@ -143,6 +148,13 @@ impl OutDir {
         }
         if let Some((parent, name)) = &self.created {
             dirfd::remove_at(parent, name, self.id);
+        } else {
+            // Through the open directory, as above.
+            let (uid, gid, mode) = self.before;
+            let _ = std::os::unix::fs::fchown(&self.dir, Some(uid), Some(gid));
+            let _ = self
+                .dir
+                .set_permissions(std::fs::Permissions::from_mode(mode));
         }
     }
 }
@@ -182,19 +194,30 @@ mod tests {
     }
 
     /// A directory that existed (empty) is taken over and kept; what the
-    /// writer made in it goes.
+    /// writer made in it goes, and it gets its owner and mode back.
     #[test]
     fn an_existing_directory_stays() {
         let tmp = tempfile::tempdir().unwrap();
         let rec = tmp.path().join("rec");
         std::fs::create_dir(&rec).unwrap();
         std::fs::set_permissions(&rec, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // Someone else's, where the test can give it away (root).
+        // SAFETY: geteuid has no preconditions.
+        let other = unsafe { libc::geteuid() } == 0;
+        if other {
+            std::os::unix::fs::chown(&rec, Some(65534), Some(65534)).unwrap();
+        }
         let out = take_over(&rec).unwrap().expect("taken over");
         let mode = std::fs::metadata(&rec).unwrap().permissions().mode();
         assert_eq!(mode & 0o7777, 0o700);
         std::fs::create_dir_all(rec.join("events/h")).unwrap();
         out.remove_recording();
         assert_eq!(std::fs::read_dir(&rec).unwrap().count(), 0);
+        let m = std::fs::metadata(&rec).unwrap();
+        assert_eq!(m.mode() & 0o7777, 0o755);
+        if other {
+            assert_eq!((m.uid(), m.gid()), (65534, 65534));
+        }
     }
 
     /// Not empty, a link, or no directory: not taken over.
