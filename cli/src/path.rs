@@ -18,13 +18,21 @@ pub fn recording() -> impl TypedValueParser<Value = PathBuf> {
 /// decoded, a plain path (even one that is not UTF-8) as it is.
 pub fn recording_path(arg: OsString) -> Result<PathBuf, String> {
     let Some(text) = arg.to_str() else {
-        if arg.as_encoded_bytes().windows(3).any(|w| w == b"://") {
+        // Not UTF-8: a URL only if its scheme (ASCII) is.
+        let bytes = arg.as_encoded_bytes();
+        let scheme_end = bytes.windows(3).position(|w| w == b"://");
+        if scheme_end.is_some_and(|n| {
+            std::str::from_utf8(&bytes[..n + 3])
+                .is_ok_and(|s| hindsight_query::source::url_scheme(s).is_some())
+        }) {
             return Err("a URL is percent-encoded UTF-8 (or give the plain path)".into());
         }
         return Ok(PathBuf::from(arg));
     };
+    let s3 = hindsight_query::source::url_scheme(text)
+        .is_some_and(|s| s.eq_ignore_ascii_case("s3") || s.eq_ignore_ascii_case("s3a"));
     hindsight_query::source::local_path(text).map_err(|e| match e {
-        QueryError::ObjectStore { reason, .. } if text.starts_with("s3") => {
+        QueryError::ObjectStore { reason, .. } if s3 => {
             format!("{reason}; only `hindsight query` reads s3:// itself")
         }
         QueryError::ObjectStore { reason, .. } => reason,
@@ -50,5 +58,21 @@ mod tests {
                 .unwrap_err()
                 .contains("only `hindsight query`")
         );
+        assert!(
+            parse("S3://b/k")
+                .unwrap_err()
+                .contains("only `hindsight query`")
+        );
+        assert!(
+            !parse("s3x://b/k")
+                .unwrap_err()
+                .contains("only `hindsight query`")
+        );
+        // Not UTF-8, and no scheme before `://`: a plain path.
+        use std::os::unix::ffi::OsStringExt;
+        let odd = OsString::from_vec(b"n\xff/x://y".to_vec());
+        assert_eq!(recording_path(odd.clone()), Ok(PathBuf::from(odd)));
+        let url = OsString::from_vec(b"file:///n\xff".to_vec());
+        assert!(recording_path(url).is_err());
     }
 }

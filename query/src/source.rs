@@ -474,10 +474,10 @@ fn locate(path: &str) -> Result<Located, QueryError> {
         url: path.to_string(),
         reason,
     };
-    if let Some((scheme, _)) = path.split_once("://")
-        && scheme != "file"
+    if let Some(scheme) = url_scheme(path)
+        && !scheme.eq_ignore_ascii_case("file")
     {
-        if scheme != "s3" && scheme != "s3a" {
+        if !scheme.eq_ignore_ascii_case("s3") && !scheme.eq_ignore_ascii_case("s3a") {
             return Err(bad(format!(
                 "unsupported URL scheme {scheme}:// (use a local path or s3://bucket/prefix)"
             )));
@@ -622,20 +622,23 @@ impl NameSearch {
     }
 }
 
+/// The scheme of a PATH that is a URL: RFC 3986's shape (a letter, then
+/// letters, digits, `+`, `-`, `.`) before `://`, to be compared without
+/// case; anything else before `://` (`odd/x://y`) is part of a plain path.
+pub fn url_scheme(path: &str) -> Option<&str> {
+    path.split_once("://").map(|(s, _)| s).filter(|s| {
+        let mut c = s.chars();
+        c.next().is_some_and(|f| f.is_ascii_alphabetic())
+            && c.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    })
+}
+
 /// The filesystem path a local PATH argument names: a `file://` URL's,
 /// decoded by [`file_url_path`], or a plain path as it is. Any other URL
 /// (`s3://`) is not on this host: an error. The one parser of local PATHs,
 /// for `query` and every other command that reads or writes a recording.
 pub fn local_path(path: &str) -> Result<std::path::PathBuf, QueryError> {
-    // A URL scheme (RFC 3986: a letter, then letters, digits, `+`, `-`, `.`),
-    // compared without case; anything else before `://` (`odd/x://y`) is
-    // part of a plain path.
-    let scheme = path.split_once("://").map(|(s, _)| s).filter(|s| {
-        let mut c = s.chars();
-        c.next().is_some_and(|f| f.is_ascii_alphabetic())
-            && c.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-    });
-    match scheme {
+    match url_scheme(path) {
         Some(s) if s.eq_ignore_ascii_case("file") => file_url_path(path),
         Some(scheme) => Err(QueryError::ObjectStore {
             url: path.to_string(),
