@@ -401,7 +401,7 @@ fn the_recorders_own_failures_exit_125_to_127() {
     // Killed by a signal: 128 + its number.
     let (code, err) = status(&fresh("j"), &["--", "sh", "-c", "kill -KILL $$"]);
     assert_eq!(code, Some(128 + 9), "{err}");
-    // --duration ends the command as `timeout -k 2s` does: SIGTERM (143),
+    // --duration ends the command as `timeout --foreground -k 2s` does: SIGTERM (143),
     // and SIGKILL (137) for one that ignores SIGTERM (it was left running,
     // and record exited 0; bounded to 10 s, so that a regression fails
     // instead of hanging on the pipe the loop holds).

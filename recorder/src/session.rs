@@ -955,7 +955,7 @@ pub fn record(
             }
             if opts.duration.is_some_and(|d| started.elapsed() >= d) {
                 if let Some(pid) = child {
-                    // As `timeout -k 2s`: SIGTERM, and SIGKILL for a command
+                    // As `timeout --foreground -k 2s`: SIGTERM, and SIGKILL for a command
                     // still running 2 s later (one that ignores SIGTERM was
                     // left running, and record exited 0).
                     exit_code = end_command(pid);

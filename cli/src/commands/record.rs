@@ -58,7 +58,8 @@ pub struct Args {
     pub output: PathBuf,
 
     /// Stop after this long (e.g. 30s, 5m, 1h); a recorded command gets SIGTERM,
-    /// and SIGKILL 2 s later if it is still running (as `timeout -k 2s`).
+    /// and SIGKILL 2 s later if it is still running (the command itself, not
+    /// its children, as `timeout --foreground -k 2s`).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub duration: Option<Duration>,
 
