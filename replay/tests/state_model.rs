@@ -161,7 +161,8 @@ fn dup_close_and_exit() {
     // otherwise (EINTR, EIO) has released the descriptor anyway.
     st.fd_call(6, 200, "close", 0, -9);
     assert!(fd_path(&st.state(), 200, 0).is_some());
-    st.fd_call(6, 200, "dup2", 0, 2).fd_call(6, 200, "close", 2, -4);
+    st.fd_call(6, 200, "dup2", 0, 2)
+        .fd_call(6, 200, "close", 2, -4);
     assert!(fd_path(&st.state(), 200, 2).is_none());
     assert!(fd_path(&st.state(), 200, 0).is_some());
     st.exit(7, 200);
