@@ -465,12 +465,29 @@ const QUESTIONS: &[(&str, &str)] = &[
 ];
 
 /// `a` as a shell would need it typed: as it is when plain, in double quotes
-/// when it has spaces or glob characters (SQL reads better so), else in
-/// single quotes (`'` written `'\''`).
+/// when it has spaces or glob characters (SQL reads better so), as `$'...'`
+/// when it holds control characters (a newline shown as `\n`, not printed),
+/// else in single quotes (`'` written `'\''`).
 fn shell_word(a: &str) -> String {
     let plain = |c: char| c.is_ascii_alphanumeric() || "_./:=,+-@%".contains(c);
-    if !a.is_empty() && a.chars().all(plain) {
+    // A leading `=` is expanded by zsh (`=cmd`).
+    if !a.is_empty() && !a.starts_with('=') && a.chars().all(plain) {
         a.to_string()
+    } else if a.chars().any(|c| c.is_control()) {
+        // Shown as `$'...'` (bash, zsh): a newline or escape typed as such.
+        let mut out = String::from("$'");
+        for c in a.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\'' => out.push_str("\\'"),
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('\'');
+        out
     } else if !a.contains(['"', '$', '`', '\\', '!']) {
         format!("\"{a}\"")
     } else {
@@ -489,5 +506,7 @@ mod tests {
         assert_eq!(shell_word("SELECT 'a'"), "\"SELECT 'a'\"");
         assert_eq!(shell_word("it's $HOME"), "'it'\\''s $HOME'");
         assert_eq!(shell_word(""), "\"\"");
+        assert_eq!(shell_word("=x"), "\"=x\"");
+        assert_eq!(shell_word("a\nb'"), "$'a\\nb\\''");
     }
 }
