@@ -666,6 +666,11 @@ fn file_url_path(path: &str) -> Result<std::path::PathBuf, QueryError> {
             "a file:// URL is percent-encoded: write ? as %3F and # as %23 (or give the plain path)",
         ));
     }
+    if url.path().to_ascii_uppercase().contains("%2F") {
+        return Err(bad(
+            "%2F would be a / inside a file name, which none can hold: write the / itself",
+        ));
+    }
     let p = url.to_file_path().map_err(|()| {
         bad("not a local file URL (file:///absolute/path, on this host; or give the plain path)")
     })?;
@@ -848,7 +853,13 @@ mod tests {
             local_path("/tmp/x%20y").unwrap(),
             PathBuf::from("/tmp/x%20y")
         );
-        for bad in ["s3://b/k", "S3://b/k", "git+ssh://h/x", "file:///tmp/a%00b"] {
+        for bad in [
+            "s3://b/k",
+            "S3://b/k",
+            "git+ssh://h/x",
+            "file:///tmp/a%00b",
+            "file:///tmp/a%2fb",
+        ] {
             assert!(local_path(bad).is_err(), "{bad}");
         }
     }
