@@ -70,6 +70,18 @@ fn demo_on_the_committed_recording_shows_every_section() {
         stdout.lines().count()
     );
     assert!(!stdout.contains('\x1b'), "NO_COLOR is ignored");
+    // The walkthrough shows the process tree as the demo draws it on this
+    // recording (a `text` block: not run by tests/book.rs, so checked here).
+    let book = std::fs::read_to_string(repo().join("book/src/walkthrough.md")).unwrap();
+    let tree = book
+        .split("```text\n")
+        .find(|b| b.starts_with("bash fixtures/scenarios/intrusion/run.sh"))
+        .and_then(|b| b.split("```").next())
+        .expect("the walkthrough's process tree");
+    assert!(
+        stdout.contains(tree),
+        "book/src/walkthrough.md's process tree is not what the demo draws:\n{tree}\ndemo:\n{stdout}"
+    );
     // The rules' notes come once, although the rules are replayed twice.
     let notes: Vec<&str> = stderr.lines().filter(|l| l.starts_with("note:")).collect();
     assert!(!notes.is_empty(), "no cannot-fire notes:\n{stderr}");
