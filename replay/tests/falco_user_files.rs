@@ -167,6 +167,50 @@ fn every_error_of_a_rule_points_at_its_key() {
     assert!(!e.contains("- rule:"), "{e}");
 }
 
+/// A condition that cannot be resolved (an undefined macro or list, a macro
+/// that is itself broken) does not hide the output template's errors.
+#[test]
+fn an_unresolved_condition_does_not_hide_the_output() {
+    let e = errors(
+        r#"- rule: r
+  desc: d
+  condition: open_reed and fd.name = /etc/shadow
+  output: "%proc.nam"
+  priority: WARNING
+- rule: s
+  desc: d
+  condition: proc.name in shell_binarie
+  output: "%fd.nme"
+  priority: WARNING
+- macro: broken
+  condition: proc.nmae = sh
+- rule: t
+  desc: d
+  condition: broken
+  output: "%evt.tpye"
+  priority: WARNING
+"#,
+    );
+    for (at, text) in [
+        ("my_rules.yaml:3:14", "undefined macro 'open_reed'"),
+        (
+            "my_rules.yaml:4:12",
+            "unknown field 'proc.nam' (in rule 'r')",
+        ),
+        ("my_rules.yaml:8:27", "undefined list 'shell_binarie'"),
+        ("my_rules.yaml:9:12", "unknown field 'fd.nme' (in rule 's')"),
+        ("my_rules.yaml:12:14", "unknown field 'proc.nmae'"),
+        (
+            "my_rules.yaml:16:12",
+            "unknown field 'evt.tpye' (in rule 't')",
+        ),
+    ] {
+        assert!(e.contains(&format!("  --> {at}\n")), "{at} in\n{e}");
+        assert!(e.contains(text), "{text} in\n{e}");
+    }
+    assert_eq!(e.matches("error: ").count(), 6, "{e}");
+}
+
 #[test]
 fn not_falco_yaml_says_so() {
     let e = errors("title: a sigma rule\ndetection:\n  sel: {a: b}\n");

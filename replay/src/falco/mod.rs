@@ -296,9 +296,22 @@ pub fn compile_files(files: &[SourceFile]) -> Result<FalcoRuleSet, Vec<diag::Dia
     }
     let mut resolver = resolve::Resolver::new(&col, &mut sources, &mut diags);
     let mut resolved = Vec::new();
+    let mut unresolved = Vec::new();
     for def in &col.rules {
-        if let Some(r) = resolver.rule(def, &mut diags) {
-            resolved.push(r);
+        match resolver.rule(def, &mut diags) {
+            Some(r) => resolved.push(r),
+            None => unresolved.push(def),
+        }
+    }
+    // A rule whose condition could not be resolved (an undefined macro or
+    // list, a broken macro) still has its output checked, so that the
+    // condition's error does not hide the output's.
+    for def in unresolved {
+        if def.source == "syscall"
+            && let Err(errs) = output::parse_template(&def.output.text)
+        {
+            let owner = format!("rule '{}'", def.name);
+            diags.extend(template_diags(&mut sources, &def.output, &owner, errs));
         }
     }
     let mut set = FalcoRuleSet {
