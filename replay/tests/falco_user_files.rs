@@ -211,6 +211,41 @@ fn an_unresolved_condition_does_not_hide_the_output() {
     assert_eq!(e.matches("error: ").count(), 6, "{e}");
 }
 
+/// Errors are found by kind (items, conditions, outputs) but reported in
+/// load order of the files, then by line and column.
+#[test]
+fn errors_are_in_file_then_line_order() {
+    let first = SourceFile {
+        path: "first.yaml".into(),
+        text: "- rule: a\n  desc: d\n  condition: proc.name in shell_binarie\n  output: \"%proc.nam %fd.nme\"\n  priority: WARNING\n- rule: b\n  desc: d\n  condition: proc.nmae = x\n  output: o\n  priority: LOUD\n".into(),
+    };
+    let second = SourceFile {
+        path: "second.yaml".into(),
+        text:
+            "- rule: c\n  desc: d\n  condition: evt.tpye = open\n  output: o\n  priority: NOISY\n"
+                .into(),
+    };
+    let Err(d) = falco::compile_files(&[first, second]) else {
+        panic!("expected errors");
+    };
+    let at: Vec<String> = d
+        .iter()
+        .map(|d| format!("{}:{}:{}", d.file, d.line, d.column))
+        .collect();
+    assert_eq!(
+        at,
+        [
+            "first.yaml:3:27",
+            "first.yaml:4:12",
+            "first.yaml:4:22",
+            "first.yaml:8:14",
+            "first.yaml:10:13",
+            "second.yaml:3:14",
+            "second.yaml:5:13",
+        ]
+    );
+}
+
 #[test]
 fn not_falco_yaml_says_so() {
     let e = errors("title: a sigma rule\ndetection:\n  sel: {a: b}\n");

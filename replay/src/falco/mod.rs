@@ -412,7 +412,12 @@ pub fn compile_files(files: &[SourceFile]) -> Result<FalcoRuleSet, Vec<diag::Dia
     if diags.is_empty() {
         Ok(set)
     } else {
-        Err(diags.iter().map(|d| to_diag(d, &sources)).collect())
+        // Found by kind (items, then conditions, then outputs); reported
+        // in file order, then line and column.
+        let order = |path: &str| files.iter().position(|f| f.path == path);
+        let mut out: Vec<diag::Diagnostic> = diags.iter().map(|d| to_diag(d, &sources)).collect();
+        out.sort_by_key(|d| (order(&d.file).unwrap_or(usize::MAX), d.line, d.column));
+        Err(out)
     }
 }
 
