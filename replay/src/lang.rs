@@ -82,6 +82,9 @@ pub fn by_name(name: &str) -> Option<&'static dyn RuleLanguage> {
 /// The language of a file: a first-lines comment `# language: NAME` wins;
 /// otherwise the highest [`RuleLanguage::detect`] score above 0.
 pub fn detect(file: &SourceFile) -> Result<&'static dyn RuleLanguage, Diagnostic> {
+    if let Some(d) = empty_file(file) {
+        return Err(d);
+    }
     for (i, line) in file.text.lines().take(5).enumerate() {
         if let Some(rest) = line.trim().strip_prefix('#')
             && let Some(name) = rest.trim().strip_prefix("language:")
@@ -209,9 +212,15 @@ pub fn walk_files(
 /// kept once, where first reached. A directory without any rule file is an
 /// error: a mis-pointed `--rules` must not run nothing and succeed.
 pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
+    Ok(expand_args(paths)?.into_iter().map(|(_, f)| f).collect())
+}
+
+/// [`expand`], each file with the index in `paths` of the argument that
+/// reached it first.
+fn expand_args(paths: &[PathBuf]) -> Result<Vec<(usize, PathBuf)>, Diagnostic> {
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for p in paths {
+    for (arg, p) in paths.iter().enumerate() {
         let mut found = Vec::new();
         if p.is_dir() {
             found = walk_files(p, &is_rule_file).map_err(|(dir, e)| {
@@ -234,7 +243,7 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
         for f in found {
             // A path that cannot be resolved is kept as given: reading it names it.
             if seen.insert(std::fs::canonicalize(&f).unwrap_or_else(|_| f.clone())) {
-                out.push(f);
+                out.push((arg, f));
             }
         }
     }
@@ -243,21 +252,81 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
 
 /// Reads, detects and compiles rule files. Either every rule compiled or
 /// every error is returned; rule ids must be unique across the whole set.
+///
+/// An empty file (nothing but blank lines and comments) named on its own is
+/// an error, as a directory without rule files is: that argument would run
+/// nothing. Inside a directory it is skipped with a note (a placeholder such
+/// as Falco's `falco_rules.local.yaml`), unless every rule file of that
+/// directory is empty.
 pub fn load(paths: &[PathBuf]) -> Result<RuleSet, Diagnostics> {
-    let files = expand(paths).map_err(|d| Diagnostics(vec![d]))?;
+    let files = expand_args(paths).map_err(|d| Diagnostics(vec![d]))?;
     let mut sources = Vec::new();
     let mut errors = Vec::new();
-    for p in &files {
+    let mut skipped = Vec::new();
+    // Per argument: whether it reached a file that is not empty.
+    let mut holds = vec![false; paths.len()];
+    for (arg, p) in &files {
         let path = p.display().to_string();
-        match std::fs::read_to_string(p) {
-            Ok(text) => sources.push(SourceFile { path, text }),
-            Err(e) => errors.push(Diagnostic::file(
-                &path,
-                format!("cannot read rule file: {e}"),
-            )),
+        let text = match std::fs::read_to_string(p) {
+            Ok(text) => text,
+            Err(e) => {
+                holds[*arg] = true;
+                errors.push(Diagnostic::file(
+                    &path,
+                    format!("cannot read rule file: {e}"),
+                ));
+                continue;
+            }
+        };
+        let src = SourceFile { path, text };
+        if paths[*arg].is_dir() && empty_file(&src).is_some() {
+            skipped.push(src.path);
+        } else {
+            holds[*arg] = true;
+            sources.push(src);
         }
     }
-    load_sources(sources, errors)
+    for (arg, p) in paths.iter().enumerate() {
+        if !holds[arg] && files.iter().any(|(a, _)| *a == arg) {
+            let dir = p.display().to_string();
+            errors.push(
+                Diagnostic::file(
+                    &dir,
+                    format!("no rules in {dir}: every rule file in it is empty"),
+                )
+                .with_help("its *.yaml and *.yml files hold nothing but blank lines and comments"),
+            );
+        }
+    }
+    let mut set = load_sources(sources, errors)?;
+    let notes = skipped
+        .into_iter()
+        .map(|p| format!("{p}: empty rule file (nothing but blank lines and comments), skipped"));
+    set.remarks.notes.splice(0..0, notes);
+    Ok(set)
+}
+
+/// The error for a file with nothing but blank lines and `#` comments,
+/// which holds no rules; `None` for any other file.
+pub fn empty_file(file: &SourceFile) -> Option<Diagnostic> {
+    let mut comments = false;
+    for line in file.text.lines() {
+        let line = line.trim();
+        if line.starts_with('#') {
+            comments = true;
+        } else if !line.is_empty() {
+            return None;
+        }
+    }
+    let path = &file.path;
+    let message = if comments {
+        format!("{path} holds no rules: nothing but comments")
+    } else {
+        format!("{path} is empty: it holds no rules")
+    };
+    Some(Diagnostic::file(path, message).with_help(
+        "a rule file named on its own must hold rules (in a directory, an empty file is skipped)",
+    ))
 }
 
 /// [`load`] for files already in memory (tests, stdin).
@@ -422,6 +491,67 @@ mod tests {
         // A test case named on its own is read as given.
         let case = dir.path().join("tests/a.test.yaml");
         assert_eq!(expand(std::slice::from_ref(&case)).unwrap(), [case]);
+    }
+
+    /// An empty file named on its own is an error naming it, as a directory
+    /// without rule files is; inside a directory with rules it is skipped
+    /// with a note, and a directory of empty files is an error.
+    #[test]
+    fn an_empty_rule_file_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |p: &str| dir.path().join(p);
+        std::fs::create_dir_all(at("mixed")).unwrap();
+        std::fs::create_dir_all(at("blank")).unwrap();
+        std::fs::write(at("empty.yaml"), "").unwrap();
+        std::fs::write(
+            at("comments.yaml"),
+            "# local rules go here\n\n  # none yet\n",
+        )
+        .unwrap();
+        std::fs::write(at("mixed/a.yaml"), format!("- rule: x\n{RULE}")).unwrap();
+        std::fs::write(at("mixed/b.yaml"), "\n").unwrap();
+        std::fs::write(at("blank/a.yaml"), "").unwrap();
+        std::fs::write(at("blank/b.yml"), "# nothing\n").unwrap();
+        let error = |p: &str| load(&[at(p)]).unwrap_err().to_string();
+        let path = at("empty.yaml").display().to_string();
+        let e = error("empty.yaml");
+        assert!(
+            e.starts_with(&format!("error: {path} is empty: it holds no rules\n")),
+            "{e}"
+        );
+        assert!(!e.contains("cannot tell"), "{e}");
+        let e = error("comments.yaml");
+        assert!(
+            e.contains("comments.yaml holds no rules: nothing but comments"),
+            "{e}"
+        );
+        // Beside a good file, a named empty file is still an error.
+        let e = load(&[at("mixed"), at("empty.yaml")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("empty.yaml is empty"), "{e}");
+        let set = load(&[at("mixed")]).unwrap();
+        assert_eq!(set.rules.len(), 1);
+        assert_eq!(set.files.len(), 1);
+        let b = at("mixed/b.yaml").display().to_string();
+        assert_eq!(
+            set.remarks.notes[0],
+            format!("{b}: empty rule file (nothing but blank lines and comments), skipped")
+        );
+        let blank = at("blank").display().to_string();
+        let e = error("blank");
+        assert!(
+            e.starts_with(&format!(
+                "error: no rules in {blank}: every rule file in it is empty\n"
+            )),
+            "{e}"
+        );
+        assert!(e.ends_with("1 error in rule files; nothing was run"), "{e}");
+        // Text loaded without paths (tests, stdin) says so too.
+        let e = load_sources(vec![src("s.yaml", " \n")], Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("error: s.yaml is empty"), "{e}");
     }
 
     #[test]
