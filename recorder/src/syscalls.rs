@@ -18,11 +18,12 @@ mod table {
 /// Errors in a `--syscalls` set.
 #[derive(Debug, thiserror::Error)]
 pub enum SyscallError {
-    /// An unknown name.
+    /// An unknown name, with the closest known one if any is close.
     #[error(
-        "unknown syscall `{0}` in --syscalls (see `hindsight record --help` for the set names)"
+        "unknown syscall `{0}` in --syscalls{hint} (see `hindsight record --help` for the set names)",
+        hint = .1.map(|s| format!("; did you mean `{s}`?")).unwrap_or_default()
     )]
-    Unknown(String),
+    Unknown(String, Option<&'static str>),
     /// The architecture has no table.
     #[error("no syscall table for this architecture")]
     NoTable,
@@ -128,6 +129,57 @@ pub const DEFAULT_SET: &[&str] = &[
     "prctl",
 ];
 
+/// The error for `name`, not a syscall of this architecture: with the
+/// closest name within a third of its length (1 to 3 edits, as replay
+/// suggests for a rule's `syscall = 'clsoe'`), or the closest set name.
+fn unknown(name: &str) -> SyscallError {
+    let names = table::SYSCALLS.iter().map(|&(n, _)| n);
+    SyscallError::Unknown(
+        name.to_string(),
+        closest(name, names.chain(["default", "all"])),
+    )
+}
+
+/// The candidate closest to `name` within a third of its length (at least
+/// 1, at most 3 edits); ties go to the first. The recorder does not depend
+/// on replay, whose `diag::suggest` this mirrors.
+fn closest(name: &str, candidates: impl IntoIterator<Item = &'static str>) -> Option<&'static str> {
+    let limit = (name.chars().count() / 3).clamp(1, 3);
+    let mut best: Option<(usize, &'static str)> = None;
+    for c in candidates {
+        let d = edit_distance(name, c);
+        if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// Edit distance with adjacent transpositions (optimal string alignment),
+/// in characters: `clsoe` is one edit from `close`.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let w = b.len() + 1;
+    let mut d: Vec<usize> = (0..(a.len() + 1) * w)
+        .map(|k| if k < w { k } else { 0 })
+        .collect();
+    for i in 1..=a.len() {
+        d[i * w] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[(i - 1) * w + j] + 1)
+                .min(d[i * w + j - 1] + 1)
+                .min(d[(i - 1) * w + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[(i - 2) * w + j - 2] + 1);
+            }
+            d[i * w + j] = v;
+        }
+    }
+    d[a.len() * w + b.len()]
+}
+
 /// Syscall number of `name` on this architecture.
 pub fn number(name: &str) -> Option<u32> {
     table::SYSCALLS
@@ -230,12 +282,12 @@ pub fn parse_set(value: &str) -> Result<Vec<(u32, SyscallSpec)>, SyscallError> {
             ),
             p if p.starts_with('-') => {
                 let n = &p[1..];
-                number(n).ok_or_else(|| SyscallError::Unknown(n.to_string()))?;
+                number(n).ok_or_else(|| unknown(n))?;
                 names.retain(|x| *x != n);
             }
             p => {
                 let n = p.strip_prefix('+').unwrap_or(p);
-                number(n).ok_or_else(|| SyscallError::Unknown(n.to_string()))?;
+                number(n).ok_or_else(|| unknown(n))?;
                 if matches!(n, "exit" | "exit_group") {
                     return Err(SyscallError::NoReturn(n.to_string()));
                 }
@@ -279,6 +331,38 @@ mod tests {
         assert_eq!(minus.len(), d.len() - 1);
         assert!(parse_set("all").unwrap().len() > 300);
         assert!(parse_set("openat,nosuchcall").is_err());
+        // A misspelt name gets the closest syscall (or set name), as a
+        // rule's `syscall = 'clsoe'` does in replay.
+        for (set, name, hint) in [
+            ("+clsoe", "clsoe", Some("close")),
+            ("-opneat", "opneat", Some("openat")),
+            ("execve,conect", "conect", Some("connect")),
+            ("defualt", "defualt", Some("default")),
+            ("+zzzzzzzz", "zzzzzzzz", None),
+        ] {
+            match parse_set(set) {
+                Err(e @ SyscallError::Unknown(..)) => {
+                    let SyscallError::Unknown(n, h) = &e else {
+                        unreachable!()
+                    };
+                    assert_eq!((n.as_str(), *h), (name, hint), "{set}");
+                    let msg = e.to_string();
+                    assert!(
+                        msg.starts_with(&format!("unknown syscall `{name}` in --syscalls")),
+                        "{msg}"
+                    );
+                    match hint {
+                        Some(h) => {
+                            assert!(msg.contains(&format!("; did you mean `{h}`?")), "{msg}")
+                        }
+                        None => assert!(!msg.contains("did you mean"), "{msg}"),
+                    }
+                }
+                other => panic!("{set}: {other:?}"),
+            }
+        }
+        assert_eq!(edit_distance("clsoe", "close"), 1);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(parse_set("getppid").unwrap().len(), 1);
         for empty in ["", ",", " , "] {
             assert!(
