@@ -236,17 +236,36 @@ fn recover_salvages_a_killed_recording() {
         text(&o.stdout)
     );
 
-    let o = bin()
-        .arg("recover")
-        .arg(tmp.path().join("nothing"))
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        text(&o.stderr).contains("missing manifest.json"),
-        "{}",
-        text(&o.stderr)
-    );
+    // A path that is not a directory says so, as `info` does; a directory
+    // that is not a recording lacks its manifest (`info` looks for
+    // recordings below it). Each exits 2.
+    let file = tmp.path().join("file");
+    std::fs::write(&file, "x").unwrap();
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    for (path, message, cmds) in [
+        (
+            tmp.path().join("nothing"),
+            "no such directory",
+            &["recover", "info"][..],
+        ),
+        (file, "not a directory", &["recover", "info"]),
+        (
+            empty,
+            "missing manifest.json: not a Hindsight recording",
+            &["recover"],
+        ),
+    ] {
+        for cmd in cmds {
+            let o = bin().arg(cmd).arg(&path).output().unwrap();
+            assert_eq!(o.status.code(), Some(2), "{cmd} {}", path.display());
+            assert_eq!(
+                text(&o.stderr),
+                format!("error: {}: {message}\n", path.display()),
+                "{cmd}"
+            );
+        }
+    }
 }
 
 #[test]

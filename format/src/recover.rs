@@ -59,14 +59,14 @@ pub fn recover(dir: &Path) -> Result<RecoveryReport> {
         dir: dir.to_path_buf(),
         ..Default::default()
     };
+    // A path that is no directory says so, as `info` and `replay` do (not
+    // "missing manifest.json").
+    if !dir.is_dir() {
+        return Err(FormatError::not_a_directory(dir));
+    }
     // Not under a live writer, nor beside another recovery; taken before
-    // the manifest is read, which a writer may still be rewriting. (A path
-    // that is no directory gets the manifest's error below.)
-    let _lock = if dir.is_dir() {
-        Some(crate::lock::lock_dir(dir)?)
-    } else {
-        None
-    };
+    // the manifest is read, which a writer may still be rewriting.
+    let _lock = crate::lock::lock_dir(dir)?;
     let mut manifest = match Manifest::read(dir) {
         Ok(m) => m,
         Err(FormatError::MissingManifest { .. })
