@@ -398,6 +398,14 @@ fn the_recorders_own_failures_exit_125_to_127() {
     let (code, err) = status(&fresh("i"), &["--", script.to_str().unwrap()]);
     assert_eq!(code, Some(126), "{err}");
     assert!(err.contains("Permission denied"), "{err}");
+    // A script whose #! interpreter is missing: 127 as env(1), and the
+    // message says the script is there (ENOENT named the script).
+    let orphan = tmp.path().join("orphan.sh");
+    std::fs::write(&orphan, "#!/nonexistent/interp\n").unwrap();
+    std::fs::set_permissions(&orphan, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (code, err) = status(&fresh("m"), &["--", orphan.to_str().unwrap()]);
+    assert_eq!(code, Some(127), "{err}");
+    assert!(err.contains("interpreter"), "{err}");
     // Killed by a signal: 128 + its number.
     let (code, err) = status(&fresh("j"), &["--", "sh", "-c", "kill -KILL $$"]);
     assert_eq!(code, Some(128 + 9), "{err}");

@@ -89,9 +89,23 @@ impl Held {
             if n == 4 {
                 let mut status = 0;
                 libc::waitpid(self.pid, &mut status, 0);
+                let mut source = std::io::Error::from_raw_os_error(e);
+                if e == libc::ENOENT
+                    && program.contains('/')
+                    && std::path::Path::new(program).is_file()
+                {
+                    // The file is there: what is missing is its `#!`
+                    // interpreter (or, for a binary, its ELF loader).
+                    source = std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        format!(
+                            "{source}: the file exists, so its #! interpreter (or ELF loader) does not"
+                        ),
+                    );
+                }
                 return Err(RecordError::Exec {
                     program: program.to_string(),
-                    source: std::io::Error::from_raw_os_error(e),
+                    source,
                 });
             }
         }
