@@ -226,6 +226,34 @@ impl Manifest {
         self.end_time = Some(rfc3339(time_ns));
     }
 
+    /// The syscall set the recorder was given (`recorder_config.syscalls`,
+    /// e.g. `default`) and how many calls it resolved to; `None` for a
+    /// recording not made by the recorder (`hindsight generate`).
+    pub fn syscall_set(&self) -> Option<(String, u64)> {
+        let set = self.recorder_config.get("syscalls")?.as_str()?.to_string();
+        let n = match self.recorder_config.get("syscall_names") {
+            Some(serde_json::Value::Array(a)) => a.len() as u64,
+            _ => self.recorder_config.get("syscall_count")?.as_u64()?,
+        };
+        Some((set, n))
+    }
+
+    /// Whether the recorder recorded `close` (replay's descriptor table
+    /// needs it): from `recorder_config.syscall_names` where the recorder
+    /// wrote it; before that, from the set it was given (`all`, or `close`
+    /// named; the default set had no `close` then). `None` for a recording
+    /// not made by the recorder.
+    pub fn records_close(&self) -> Option<bool> {
+        if let Some(serde_json::Value::Array(names)) = self.recorder_config.get("syscall_names") {
+            return Some(names.iter().any(|n| n.as_str() == Some("close")));
+        }
+        let set = self.recorder_config.get("syscalls")?.as_str()?;
+        Some(
+            set.split(',')
+                .any(|item| matches!(item.trim(), "all" | "close" | "+close")),
+        )
+    }
+
     /// Why the recording is incomplete, for messages: the error that
     /// stopped its writer, or (without one) that it is still being written
     /// or its writer was killed. `None` when it is complete.
@@ -377,6 +405,34 @@ pub fn segment_path(dir: &Path, seg: &SegmentInfo) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What a set meant: the recorder's own list where it wrote one, else
+    /// the set as given (the default had no `close` before it wrote lists).
+    #[test]
+    fn syscall_set_and_close() {
+        let with = |cfg: serde_json::Value| Manifest {
+            recorder_config: cfg.as_object().unwrap().clone(),
+            ..Manifest::default()
+        };
+        let m = with(serde_json::json!({"syscalls": "default", "syscall_count": 71}));
+        assert_eq!(m.syscall_set(), Some(("default".into(), 71)));
+        assert_eq!(m.records_close(), Some(false));
+        let m = with(
+            serde_json::json!({"syscalls": "default", "syscall_count": 3,
+            "syscall_names": ["close", "close_range", "openat"]}),
+        );
+        assert_eq!(m.syscall_set(), Some(("default".into(), 3)));
+        assert_eq!(m.records_close(), Some(true));
+        for (set, close) in [("all", true), ("+close,-openat", true), ("openat", false)] {
+            let m = with(serde_json::json!({"syscalls": set, "syscall_count": 1}));
+            assert_eq!(m.records_close(), Some(close), "{set}");
+        }
+        let generated = with(serde_json::json!({"generator": "hindsight generate"}));
+        assert_eq!(
+            (generated.syscall_set(), generated.records_close()),
+            (None, None)
+        );
+    }
 
     #[test]
     fn recorder_cpu_is_optional_and_split() {

@@ -70,6 +70,11 @@ pub struct Summary {
     /// Of that, its start-up (`totals.recorder_startup_cpu_ns`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recorder_startup_cpu_seconds: Option<f64>,
+    /// The syscall set the recorder was given and what it resolved to
+    /// (`default (77 calls)`; `..., without close` when replay's descriptor
+    /// table lacks closes); absent for recordings not made by the recorder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub syscall_set: Option<String>,
     /// The manifest says `complete`.
     pub complete: bool,
     /// `hindsight recover` finished this recording.
@@ -134,6 +139,14 @@ impl Summary {
                 .totals
                 .recorder_startup_cpu_ns
                 .map(|ns| ns as f64 / 1e9),
+            syscall_set: m.syscall_set().map(|(set, n)| {
+                let close = if m.records_close() == Some(false) {
+                    ", without close"
+                } else {
+                    ""
+                };
+                format!("{set} ({n} calls{close})")
+            }),
             complete: m.complete,
             recovered: m.recovered,
             stopped: m.stopped.clone().filter(|_| !m.complete),
@@ -329,6 +342,9 @@ impl Summary {
                 "recorder CPU",
                 &cpu_text(all, self.recorder_startup_cpu_seconds),
             );
+        }
+        if let Some(set) = &self.syscall_set {
+            kv(&mut o, "syscall set", set);
         }
         if !self.hooks.active.is_empty() {
             kv(&mut o, "hooks", &self.hooks.active.join(", "));

@@ -788,6 +788,14 @@ pub fn record(
     let mut cfg = serde_json::Map::new();
     cfg.insert("syscalls".into(), opts.syscalls.clone().into());
     cfg.insert("syscall_count".into(), specs.len().into());
+    // The calls themselves: what a set such as `default` meant for this
+    // recorder (it changes between versions; `close` joined it later).
+    let mut calls: Vec<&str> = specs
+        .iter()
+        .filter_map(|(nr, _)| syscalls::name(*nr))
+        .collect();
+    calls.sort_unstable();
+    cfg.insert("syscall_names".into(), calls.into());
     cfg.insert(
         "target".into(),
         match &opts.target {

@@ -205,6 +205,14 @@ fn replay_columns(
     })?;
     let mut report = replay.finish_partial();
     report.warnings = rec.warnings().to_vec();
+    if rec.manifest().records_close() == Some(false) {
+        report.warnings.push(format!(
+            "{label}: `close` was not recorded (its syscall set, or a recorder from \
+             before `close` joined the default set): replay keeps closed descriptors \
+             open, so one reusing a closed socket's number (a pipe) can look like that \
+             socket (e.g. a false Reverse shell on `dup2`)"
+        ));
+    }
     if let Some(read) = columns
         && !report.verdicts.is_empty()
     {
@@ -251,6 +259,31 @@ pub fn columns_present(path: &Path) -> Result<BTreeSet<Col>, RunError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A recording without `close` rows (format-v2's recorder had none in
+    /// its default set) is replayed with a warning that its descriptor
+    /// table keeps closed descriptors; the current fixtures have them.
+    #[test]
+    fn a_recording_without_close_is_replayed_with_a_warning() {
+        let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/recordings");
+        let engine = Engine::new(&[]).unwrap();
+        let warned = |name: &str| {
+            let report = replay_one(
+                &engine,
+                &fixtures.join(name),
+                Options::default(),
+                &mut |_| {},
+            )
+            .unwrap();
+            report
+                .warnings
+                .iter()
+                .any(|w| w.contains("`close` was not recorded"))
+        };
+        assert!(warned("format-v2"));
+        assert!(!warned("intrusion"));
+        assert!(!warned("synthetic-small"), "generated: cannot be told");
+    }
 
     #[test]
     fn a_recording_reached_twice_is_listed_once() {
