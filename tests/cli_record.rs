@@ -442,18 +442,7 @@ fn missing_parents_are_private_and_removed_when_recording_fails() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let record = |out: &std::path::Path, command: &str| {
-        let o = hindsight()
-            .args(["record", "-o"])
-            .arg(out)
-            .args(["--", command])
-            .output()
-            .unwrap();
-        (
-            o.status.code(),
-            String::from_utf8_lossy(&o.stderr).into_owned(),
-        )
-    };
+    let record = record_status;
     let (code, err) = record(&tmp.path().join("a/b/rec"), "/nonexistent/command");
     assert_eq!(code, Some(127), "{err}");
     assert!(!tmp.path().join("a").exists(), "{err}");

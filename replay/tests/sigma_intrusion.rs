@@ -34,9 +34,8 @@ fn rule(logsource: &str, detection: &str) -> String {
     )
 }
 
-/// The seqs the rule fires on in the intrusion recording, by the replay
-/// engine; asserts that the reference evaluator fires on the same events.
-fn fires(text: &str) -> Vec<u64> {
+/// The replay engine for one Sigma rule file's `text`.
+fn engine(text: &str) -> Engine {
     let set = lang::load_sources(
         vec![SourceFile {
             path: "t.yml".into(),
@@ -45,7 +44,13 @@ fn fires(text: &str) -> Vec<u64> {
         Vec::new(),
     )
     .unwrap_or_else(|d| panic!("{d}"));
-    let engine = Engine::new(&set.rules).unwrap();
+    Engine::new(&set.rules).unwrap()
+}
+
+/// The seqs the rule fires on in the intrusion recording, by the replay
+/// engine; asserts that the reference evaluator fires on the same events.
+fn fires(text: &str) -> Vec<u64> {
+    let engine = engine(text);
     let report = replay_paths(&engine, &[intrusion()], Options::default(), &mut |_| {}).unwrap();
     let engine_seqs: Vec<u64> = report.verdicts.iter().map(|v| v.seq).collect();
 
@@ -69,15 +74,7 @@ fn fires(text: &str) -> Vec<u64> {
 /// replay engine; asserts that the reference evaluator fires on the same
 /// events.
 fn fires_on_events(text: &str, events: &[Event]) -> Vec<u64> {
-    let set = lang::load_sources(
-        vec![SourceFile {
-            path: "t.yml".into(),
-            text: text.into(),
-        }],
-        Vec::new(),
-    )
-    .unwrap_or_else(|d| panic!("{d}"));
-    let engine = Engine::new(&set.rules).unwrap();
+    let engine = engine(text);
     let c = Compiled::new(sigma::load_str("t.yml", text).unwrap().remove(0));
     let mut replay = engine.replay("t", Options::default());
     let mut state = State::new();

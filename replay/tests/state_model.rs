@@ -570,26 +570,19 @@ fn close_range_closes_or_marks_the_range() {
     assert_eq!(st.state().process(500).unwrap().fds.len(), 5);
     range(&mut st, 4, 0, "first=6 last=6 flags=0x4");
     range(&mut st, 5, 0, "first=4 last=5 flags=0x0");
+    let open = |s: &State| -> Vec<i32> {
+        s.process(500)
+            .unwrap()
+            .fds
+            .iter()
+            .map(|(fd, _)| fd)
+            .collect()
+    };
     let s = st.state();
-    let open: Vec<i32> = s
-        .process(500)
-        .unwrap()
-        .fds
-        .iter()
-        .map(|(fd, _)| fd)
-        .collect();
-    assert_eq!(open, [3, 6, 7]);
+    assert_eq!(open(&s), [3, 6, 7]);
     assert!(s.process(500).unwrap().fd(6).unwrap().cloexec);
     assert!(!s.process(500).unwrap().fd(7).unwrap().cloexec);
     range(&mut st, 6, 0, "first=7 last=4294967295 flags=0x0");
     st.exec(7, 500, "/bin/true", &["true"]);
-    let s = st.state();
-    let open: Vec<i32> = s
-        .process(500)
-        .unwrap()
-        .fds
-        .iter()
-        .map(|(fd, _)| fd)
-        .collect();
-    assert_eq!(open, [3], "6 was close-on-exec, 7 closed");
+    assert_eq!(open(&st.state()), [3], "6 was close-on-exec, 7 closed");
 }
