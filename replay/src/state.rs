@@ -424,6 +424,9 @@ fn has_cloexec(flags: Option<&str>) -> bool {
     })
 }
 
+/// `EBADF`: the one error after which `close` has released nothing.
+const EBADF: i64 = 9;
+
 /// `SOCK_CLOEXEC`, `O_CLOEXEC` (both 0o2000000).
 const CLOEXEC_BIT: u64 = 0o2000000;
 
@@ -688,7 +691,7 @@ impl State {
                 // Linux releases the descriptor whatever close returns
                 // (EINTR, EIO), except EBADF: there was none.
                 if ev.sc == Sc::Close
-                    && ev.ret != Some(-9)
+                    && ev.ret != Some(-EBADF)
                     && let (Some(fd), Some(p)) = (ev.fd, self.procs.get_mut(&ev.process_pid))
                 {
                     p.fds.remove(&fd);
