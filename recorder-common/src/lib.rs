@@ -120,6 +120,11 @@ pub const F_UADDR_ABSTRACT: u32 = 1 << 28;
 /// `laddr` holds the process's ids ([`ProcIds`]) instead of a socket
 /// address: on fork rows (the child's), exec rows, and the exit of `setsid`.
 pub const F_PROC_IDS: u32 = 1 << 29;
+/// `pipe`, `pipe2`, `socketpair`: the two descriptors the call returned,
+/// read back at exit from the `int[2]` the kernel wrote to user memory,
+/// are in `aux_int` and `child_tgid`; the first one's file is resolved
+/// (`F_FILE`) as the kernel's own view of what that number now refers to.
+pub const F_FD_PAIR: u32 = 1 << 30;
 
 /// Ids of a process that only its own changes move (pid namespace, session,
 /// controlling terminal), sent in `laddr` with [`F_PROC_IDS`].
@@ -192,7 +197,8 @@ pub struct SyscallSpec {
     /// Argument index + 1 of the second path, 0 = none.
     pub path2: u8,
     /// Argument index + 1 of the dirfd the first path is relative to, 0 = cwd;
-    /// or one of the markers [`D_CWD_AFTER`], [`D_DUP_CMDS`].
+    /// or one of the markers [`D_CWD_AFTER`], [`D_DUP_CMDS`], [`D_OPENAT2`],
+    /// [`D_FD_PAIR`], [`D_FD_PAIR_ARG3`].
     pub dirfd: u8,
 }
 
@@ -207,6 +213,12 @@ pub const D_DUP_CMDS: u8 = 0xfe;
 /// `struct open_how` (arg 3) is read at entry: `flags` and `resolve` into
 /// `uaddr` bytes 0..8 and 8..16 (no socket address on this call).
 pub const D_OPENAT2: u8 = 0xfd;
+/// [`SyscallSpec::dirfd`] marker: `pipe`/`pipe2`, whose arg 0 points at the
+/// `int[2]` of descriptors the call returns (read at exit, [`F_FD_PAIR`]).
+pub const D_FD_PAIR: u8 = 0xfc;
+/// [`SyscallSpec::dirfd`] marker: `socketpair`, whose arg 3 points at the
+/// `int[2]` of descriptors the call returns (read at exit, [`F_FD_PAIR`]).
+pub const D_FD_PAIR_ARG3: u8 = 0xfb;
 
 /// Byte offsets of the kernel struct members the programs read, resolved
 /// from the running kernel's BTF at load time (`.rodata` global `CONFIG`).
@@ -433,10 +445,12 @@ pub struct WireHeader {
     pub user_err: i32,
     /// Error of the user read of path 2.
     pub user_err2: i32,
-    /// Exit: `task.exit_code` (wait status); fork: child tid; exec: old pid.
+    /// Exit: `task.exit_code` (wait status); fork: child tid; exec: old pid;
+    /// `pipe`-like syscalls ([`F_FD_PAIR`]): the first descriptor.
     pub aux_int: i32,
     /// Fork: child tgid; exec: bytes of the new image's whole argv (more
-    /// than `aux_len` when argv was cut to fit `aux`).
+    /// than `aux_len` when argv was cut to fit `aux`); `pipe`-like syscalls
+    /// ([`F_FD_PAIR`]): the second descriptor.
     pub child_tgid: u32,
     /// Bytes of `kpath` used.
     pub kpath_len: u32,

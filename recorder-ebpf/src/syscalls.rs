@@ -4,12 +4,13 @@
 
 use aya_ebpf::{helpers::generated as h, macros::raw_tracepoint, programs::RawTracePointContext};
 use hindsight_recorder_common::{
-    D_CWD_AFTER, D_DUP_CMDS, D_OPENAT2, EntryState, F_AUX, F_BASE2_COMPLETE, F_BASE2_WALK,
-    F_FD_ARG, F_FILE, F_KADDR, F_KNAME1, F_KNAME1_DIFF, F_KNAME2, F_KNAME2_DIFF, F_KPATH_COMPLETE,
-    F_KPATH_PSEUDO, F_KPATH_REREAD, F_KPATH_WALK, F_KPATH2_COMPLETE, F_KPATH2_WALK, F_PROC_IDS,
-    F_UADDR, F_UADDR_ABSTRACT, F_UNIX_ADDR, F_USER_PATH, F_USER_PATH2, F_USER_TRUNC, F_USER_TRUNC2,
-    KIND_SYSCALL, MAX_SYSCALLS, S_ARG_FD, S_ENABLED, S_REREAD, S_RET_FD, S_SOCK, S_SOCKADDR,
-    S_SOCKADDR_ARG4, S_SOCKADDR_MSG, SyscallSpec, USER_PATH_LEN, WHOLE_PATH_LEN, WireEvent,
+    D_CWD_AFTER, D_DUP_CMDS, D_FD_PAIR, D_FD_PAIR_ARG3, D_OPENAT2, EntryState, F_AUX,
+    F_BASE2_COMPLETE, F_BASE2_WALK, F_FD_ARG, F_FD_PAIR, F_FILE, F_KADDR, F_KNAME1, F_KNAME1_DIFF,
+    F_KNAME2, F_KNAME2_DIFF, F_KPATH_COMPLETE, F_KPATH_PSEUDO, F_KPATH_REREAD, F_KPATH_WALK,
+    F_KPATH2_COMPLETE, F_KPATH2_WALK, F_PROC_IDS, F_UADDR, F_UADDR_ABSTRACT, F_UNIX_ADDR,
+    F_USER_PATH, F_USER_PATH2, F_USER_TRUNC, F_USER_TRUNC2, KIND_SYSCALL, MAX_SYSCALLS, S_ARG_FD,
+    S_ENABLED, S_REREAD, S_RET_FD, S_SOCK, S_SOCKADDR, S_SOCKADDR_ARG4, S_SOCKADDR_MSG,
+    SyscallSpec, USER_PATH_LEN, WHOLE_PATH_LEN, WireEvent,
 };
 
 use crate::kernel::{
@@ -385,6 +386,24 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
         send_from(ev, st.user_path.as_ptr(), st.user_path2.as_ptr());
         return 0;
     }
+    // pipe, pipe2, socketpair: the two descriptors, which the kernel wrote
+    // to the `int[2]` in user memory before returning. Read back here; the
+    // first one's file is resolved below, as the kernel's own view of what
+    // that number now refers to (a racing thread could rewrite the array).
+    if (spec.dirfd == D_FD_PAIR || spec.dirfd == D_FD_PAIR_ARG3) && ret == 0 {
+        let ptr = if spec.dirfd == D_FD_PAIR {
+            st.args[0]
+        } else {
+            st.args[3]
+        };
+        let mut fds = [0i32; 2];
+        let r = unsafe { h::bpf_probe_read_user(fds.as_mut_ptr().cast(), 8, ptr as *const _) };
+        if r == 0 {
+            e.header.aux_int = fds[0];
+            e.header.child_tgid = fds[1] as u32;
+            flags |= F_FD_PAIR;
+        }
+    }
     // From here on the flags are kept in the record (map memory, which the
     // verifier does not track), not in a register: paths that differ only
     // in them are one state for the verifier at each walk below.
@@ -450,6 +469,9 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
     } else if spec.flags & S_ARG_FD != 0 || empty1 {
         add_flags(e, F_FD_ARG);
         st.args[0] as i32 as i64
+    } else if get_flags(e) & F_FD_PAIR != 0 {
+        let first = unsafe { core::ptr::read_volatile(&e.header.aux_int) };
+        first as i64
     } else {
         -1
     };

@@ -118,6 +118,9 @@ fn arg_names(name: &str) -> &'static [&'static str] {
         "fchownat" => &["dirfd", "path", "uid", "gid", "flags"],
         "accept4" => &["fd", "addr", "addrlen", "flags"],
         "close_range" => &["first", "last", "flags"],
+        // The descriptors the call returned follow as `fd0=` and `fd1=`.
+        "pipe2" => &["fds_ptr", "flags"],
+        "socketpair" => &["domain", "type", "protocol"],
         _ => &[],
     }
 }
@@ -151,7 +154,7 @@ pub fn syscall_args_into(out: &mut String, name: &str, a: &[u64; 6]) {
                 1030 => write!(out, "cmd=F_DUPFD_CLOEXEC"),
                 _ => write!(out, "cmd={v}"),
             },
-            ("dup3", "flags") if v == 0o2000000 => write!(out, "flags=O_CLOEXEC"),
+            ("dup3" | "pipe2", "flags") if v == 0o2000000 => write!(out, "flags=O_CLOEXEC"),
             ("memfd_create", "flags") if v != 0 => {
                 const MFD: &[(u64, &str)] = &[
                     (1, "MFD_CLOEXEC"),

@@ -1,8 +1,9 @@
 //! Syscall names, numbers and how the kernel side captures each one.
 
 use hindsight_recorder_common::{
-    D_CWD_AFTER, D_DUP_CMDS, D_OPENAT2, MAX_SYSCALLS, S_ARG_FD, S_ENABLED, S_REREAD, S_RET_FD,
-    S_SOCK, S_SOCKADDR, S_SOCKADDR_ARG4, S_SOCKADDR_MSG, SyscallSpec,
+    D_CWD_AFTER, D_DUP_CMDS, D_FD_PAIR, D_FD_PAIR_ARG3, D_OPENAT2, MAX_SYSCALLS, S_ARG_FD,
+    S_ENABLED, S_REREAD, S_RET_FD, S_SOCK, S_SOCKADDR, S_SOCKADDR_ARG4, S_SOCKADDR_MSG,
+    SyscallSpec,
 };
 
 #[cfg(target_arch = "x86_64")]
@@ -77,11 +78,14 @@ pub const DEFAULT_SET: &[&str] = &[
     "chroot",
     "mknod",
     "mknodat",
-    // descriptors end: without these, replay's descriptor table would keep
-    // a closed socket's number until something recorded reuses it, and a
-    // pipe (not recorded) reusing it would look like that socket
+    // descriptors: without their ends, replay's descriptor table would keep
+    // a closed socket's number until something recorded reuses it; without
+    // pipes, a pipe's descriptors would be unknown to it
     "close",
     "close_range",
+    "pipe",
+    "pipe2",
+    "socketpair",
     // process
     "execve",
     "execveat",
@@ -244,6 +248,10 @@ pub fn spec_for(name: &str) -> SyscallSpec {
             spec(S_ARG_FD, 0, 0, 0)
         }
         "fcntl" => spec(S_ARG_FD, 0, 0, D_DUP_CMDS),
+        // The two descriptors, read back at exit from the array the kernel
+        // filled (arg 0, or socketpair's arg 3).
+        "pipe" | "pipe2" => spec(0, 0, 0, D_FD_PAIR),
+        "socketpair" => spec(0, 0, 0, D_FD_PAIR_ARG3),
         _ => spec(0, 0, 0, 0),
     }
 }

@@ -1001,3 +1001,90 @@ fn closes_are_recorded_by_default_into_private_parents() {
         .collect();
     assert_eq!(ranges.len(), 1, "one close_range(40, 41, 0) row");
 }
+
+/// `pipe`, `pipe2` and `socketpair` are recorded by default with the two
+/// descriptors they returned (read back at exit from the array the kernel
+/// filled) and the first one's object, so that replay's descriptor table
+/// knows them. The program writes the numbers it got (the ground truth).
+#[test]
+fn descriptor_pairs_are_recorded_with_their_numbers() {
+    use std::sync::atomic::AtomicBool;
+    if !can_record("descriptor_pairs_are_recorded_with_their_numbers") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("rec");
+    let truth = dir.path().join("fds");
+    let program = "import ctypes, os, socket, sys\n\
+                   libc = ctypes.CDLL(None, use_errno=True)\n\
+                   fds = (ctypes.c_int * 2)()\n\
+                   assert libc.syscall(22, fds) == 0\n\
+                   r, w = os.pipe()\n\
+                   a, b = socket.socketpair()\n\
+                   open(sys.argv[1], 'w').write(f'{fds[0]} {fds[1]} {r} {w} {a.fileno()} {b.fileno()}')\n";
+    let opts = hindsight_recorder::RecordOptions::new(
+        out.clone(),
+        hindsight_recorder::Target::Command(vec![
+            "python3".into(),
+            "-c".into(),
+            program.into(),
+            truth.display().to_string(),
+        ]),
+    );
+    static NEVER: AtomicBool = AtomicBool::new(false);
+    let summary = hindsight_recorder::record(&opts, &NEVER, |_, _| {}).expect("record");
+    assert_eq!(summary.exit_code, Some(0), "the program failed");
+    let fds: Vec<i32> = std::fs::read_to_string(&truth)
+        .expect("the program's descriptors")
+        .split(' ')
+        .map(|n| n.parse().unwrap())
+        .collect();
+    let (events, _) = common::read_events(&out);
+    let row = |call: &str, fd0: i32, fd1: i32| {
+        let want = format!("fd0={fd0} fd1={fd1}");
+        events
+            .iter()
+            .find(|e| {
+                e.syscall.as_deref() == Some(call)
+                    && e.syscall_args
+                        .as_deref()
+                        .is_some_and(|a| a.ends_with(&want))
+            })
+            .unwrap_or_else(|| {
+                panic!(
+                    "no {call} row with {want} in {:?}",
+                    events
+                        .iter()
+                        .filter(|e| e.syscall.as_deref() == Some(call))
+                        .map(|e| &e.syscall_args)
+                        .collect::<Vec<_>>()
+                )
+            })
+    };
+    for (call, fd0, fd1, kind) in [
+        ("pipe", fds[0], fds[1], "pipe"),
+        ("pipe2", fds[2], fds[3], "pipe"),
+        ("socketpair", fds[4], fds[5], "unix"),
+    ] {
+        let e = row(call, fd0, fd1);
+        assert_eq!(e.ret, Some(0), "{call}");
+        assert_eq!(e.fd, Some(fd0), "{call}");
+        assert_eq!(e.fd_type.as_deref(), Some(kind), "{call}");
+        assert_eq!(e.toctou_mismatch, Some(false), "{call}");
+        let prefix = if kind == "pipe" { "pipe:[" } else { "socket:[" };
+        assert!(
+            e.file_path
+                .as_deref()
+                .is_some_and(|p| p.starts_with(prefix)),
+            "{call}: {:?}",
+            e.file_path
+        );
+    }
+    // Python's os.pipe() asks for close-on-exec descriptors.
+    assert!(
+        row("pipe2", fds[2], fds[3])
+            .syscall_args
+            .as_deref()
+            .is_some_and(|a| a.starts_with("flags=O_CLOEXEC ")),
+    );
+}

@@ -33,8 +33,8 @@ Examples:
   sudo hindsight record -o rec --max-size 1G --segment-size 64M   # always-on ring
 
 Syscall sets (--syscalls, comma-separated):
-  default        files (close included), process, network and privilege calls
-                 (no read/write)
+  default        files, descriptors (close, pipe, socketpair), process,
+                 network and privilege calls (no read/write)
   all            every syscall that returns (exit and exit_group never do:
                  the process_exit row records them)
   NAME,...       exactly these calls

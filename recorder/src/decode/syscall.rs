@@ -118,7 +118,19 @@ impl Decoder {
                 e.file_path = None;
             }
         }
-        if (is_open || name == "memfd_create") && h.ret >= 0 {
+        if h.flags & F_FD_PAIR != 0 {
+            // pipe, pipe2, socketpair: the first descriptor, whose file the
+            // kernel side resolved; the pair goes to the arguments below.
+            e.fd = Some(h.aux_int);
+            let socket = name == "socketpair";
+            if socket && h.flags & F_FILE != 0 {
+                e.fd_type = Some(self.pool.of(fd_type(h.i_mode, None, Some(a[0] as u16))));
+            }
+            // The numbers were read back from user memory: they name the
+            // pair only if the first one refers to a pipe (a socket).
+            let want = if socket { 0o140000 } else { 0o010000 };
+            e.toctou_mismatch = Some(h.flags & F_FILE == 0 || h.i_mode & 0o170000 != want);
+        } else if (is_open || name == "memfd_create") && h.ret >= 0 {
             e.fd = Some(h.ret as i32);
         } else if h.flags & F_FD_ARG != 0
             || matches!(
@@ -422,6 +434,12 @@ impl Decoder {
         }
         let mut args = self.pool.take();
         syscall_args_into(&mut args, name, &a);
+        if h.flags & F_FD_PAIR != 0 {
+            use std::fmt::Write;
+            let sep = if args.is_empty() { "" } else { " " };
+            // Writing to a String cannot fail.
+            let _ = write!(args, "{sep}fd0={} fd1={}", h.aux_int, h.child_tgid as i32);
+        }
         if args.is_empty() {
             self.pool.put(Some(args));
         } else {

@@ -327,3 +327,55 @@ fn execveat_names_follow_the_descriptor() {
     assert_eq!(fd_relative_name("/dev/fd/3x", 3), None);
     assert_eq!(fd_relative_name("/usr/bin/true", 3), None);
 }
+
+/// pipe2 and socketpair rows carry both descriptors in their arguments,
+/// and say whether the first one is the kind of object the call makes:
+/// the numbers are read back from user memory, which a racing thread can
+/// rewrite after the kernel filled it.
+#[test]
+fn descriptor_pairs_are_checked_against_the_first_ones_file() {
+    let pair = |nr: u32, args: [u64; 6], i_mode: u32, file: bool| {
+        let flags = F_FD_PAIR
+            | if file {
+                F_FILE | F_KPATH_WALK | F_KPATH_PSEUDO
+            } else {
+                0
+            };
+        let rec = record_with(KIND_SYSCALL, nr, flags, &[(OFF_KPATH, b"\0")], |h| {
+            h.args = args;
+            h.aux_int = 5;
+            h.child_tgid = 6;
+            h.i_mode = i_mode;
+            h.ino = 77;
+        });
+        Decoder::new(HostInfo::default(), Vec::new())
+            .decode(&rec)
+            .unwrap()
+            .expect("a row")
+    };
+    // pipe2(fds, O_CLOEXEC): a pipe on fd 5.
+    let e = pair(293, [0x7fff_0000, 0o2000000, 0, 0, 0, 0], 0o010600, true);
+    assert_eq!(
+        e.syscall_args.as_deref(),
+        Some("flags=O_CLOEXEC fd0=5 fd1=6")
+    );
+    assert_eq!(e.fd, Some(5));
+    assert_eq!(e.fd_type.as_deref(), Some("pipe"));
+    assert_eq!(e.file_path.as_deref(), Some("pipe:[77]"));
+    assert_eq!(e.toctou_mismatch, Some(false));
+    // pipe(fds): fd 5 is a regular file, so the array was rewritten.
+    let e = pair(22, [0x7fff_0000, 0, 0, 0, 0, 0], 0o100644, true);
+    assert_eq!(e.syscall_args.as_deref(), Some("fd0=5 fd1=6"));
+    assert_eq!(e.toctou_mismatch, Some(true));
+    // socketpair(AF_UNIX, SOCK_STREAM, 0, fds): a unix socket on fd 5.
+    let e = pair(53, [1, 1, 0, 0x7fff_0000, 0, 0], 0o140777, true);
+    assert_eq!(
+        e.syscall_args.as_deref(),
+        Some("domain=1 type=1 protocol=0 fd0=5 fd1=6")
+    );
+    assert_eq!(e.fd_type.as_deref(), Some("unix"));
+    assert_eq!(e.toctou_mismatch, Some(false));
+    // Nothing open on fd 5 at exit.
+    let e = pair(53, [1, 1, 0, 0x7fff_0000, 0, 0], 0, false);
+    assert_eq!(e.toctou_mismatch, Some(true));
+}
