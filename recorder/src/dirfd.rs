@@ -4,21 +4,14 @@
 //! renamed or replaced by a symbolic link, what a descriptor names does not.
 
 use std::ffi::{CStr, CString, OsStr};
-use std::fs::{File, Metadata};
+use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 /// A directory's identity: its device and inode numbers.
 pub type Id = (u64, u64);
-
-/// The identity of an open file.
-pub fn id(f: &File) -> io::Result<Id> {
-    let m: Metadata = f.metadata()?;
-    Ok((m.dev(), m.ino()))
-}
 
 /// `name` as a C string (a path from the command line holds no NUL).
 pub fn c_name(name: &OsStr) -> io::Result<CString> {
@@ -130,7 +123,7 @@ mod tests {
         let at = open(tmp.path()).unwrap();
         let name = c_name(OsStr::new("d")).unwrap();
         make_at(&at, &name, 0o700).unwrap();
-        let made = id(&open_at(&at, &name, false).unwrap()).unwrap();
+        let made = stat_at(&at, &name).unwrap().0;
         std::fs::rename(tmp.path().join("d"), tmp.path().join("moved")).unwrap();
         std::fs::create_dir(tmp.path().join("theirs")).unwrap();
         std::os::unix::fs::symlink("theirs", tmp.path().join("d")).unwrap();

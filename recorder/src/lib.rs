@@ -9,13 +9,14 @@
 pub mod btf;
 pub mod cgroups;
 pub mod decode;
-pub mod dirfd;
+mod dirfd;
 pub mod elf;
 pub mod flags;
 pub mod hooks;
 pub mod objfile;
 pub mod offsets;
 mod outdir;
+mod parents;
 pub mod pipeline;
 pub mod procinfo;
 pub mod session;

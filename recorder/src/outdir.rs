@@ -10,7 +10,7 @@
 use std::ffi::{CString, OsStr};
 use std::fs::File;
 use std::io::{self, Error, ErrorKind};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
 use hindsight_format::manifest::MANIFEST_FILE;
@@ -18,6 +18,7 @@ use hindsight_format::reserve::RESERVE_FILE;
 use hindsight_format::spool::SPOOL_DIR;
 
 use crate::dirfd::{self, Id, Kind};
+use crate::parents;
 
 /// A recording directory the recorder took over, held open.
 #[derive(Debug)]
@@ -45,27 +46,28 @@ pub(crate) struct OutDir {
 /// that directory afterwards (once it is ours, nobody else can move it out
 /// of a sticky directory such as `/tmp`). A directory that is not empty, or
 /// no directory, is left for [`RecordingWriter::create`] to refuse (`None`).
-/// Missing parents are created 0700.
+/// Missing parents are created 0700 ([`parents::create`]), and removed
+/// with the recording.
 ///
 /// [`RecordingWriter::create`]: hindsight_format::RecordingWriter::create
-pub(crate) fn take_over(dir: &Path) -> io::Result<Option<OutDir>> {
-    let parent_path = dir.parent().filter(|p| !p.as_os_str().is_empty());
+pub(crate) fn take_over(dir: &Path) -> io::Result<Taken> {
+    let (parents, parent) = parents::create(dir)?;
+    match take_over_in(dir, parent) {
+        Ok(out) => Ok(Taken { out, parents }),
+        Err(e) => {
+            parents.undo();
+            Err(e)
+        }
+    }
+}
+
+/// [`take_over`] once the parents exist, `parent` (`dir`'s, open).
+fn take_over_in(dir: &Path, parent: File) -> io::Result<Option<OutDir>> {
     let Some(name) = dir.file_name() else {
         // `/` or a path ending in `..`: it exists, and is never created
         // (nor removed).
         return take_over_open(dir, dirfd::open(dir)?, None);
     };
-    if let Some(p) = parent_path
-        && !p.exists()
-    {
-        // Missing parents are private too: a recording's path names what
-        // was recorded.
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(p)?;
-    }
-    let parent = dirfd::open(parent_path.unwrap_or(Path::new(".")))?;
     let cname = dirfd::c_name(name)?;
     let made = match dirfd::make_at(&parent, &cname, 0o700) {
         Ok(()) => true,
@@ -130,6 +132,29 @@ fn replaced() -> Error {
     )
 }
 
+/// What [`take_over`] made the recorder's: the recording directory (`None`
+/// when it was not empty, or no directory, for the writer to refuse) and
+/// the parents it created.
+#[derive(Debug)]
+pub(crate) struct Taken {
+    /// The recording directory.
+    out: Option<OutDir>,
+    /// The missing parents it created.
+    parents: parents::Created,
+}
+
+impl Taken {
+    /// Removes the recording ([`OutDir::remove_recording`]) and the parents
+    /// created for it, when they are empty and still where they were made:
+    /// recording failed before it started.
+    pub(crate) fn remove_recording(self) {
+        if let Some(out) = self.out {
+            out.remove_recording();
+        }
+        self.parents.undo();
+    }
+}
+
 impl OutDir {
     /// Removes what the writer made in the directory (its manifest and
     /// reserve, segments and spool), and the directory itself if the
@@ -170,7 +195,8 @@ mod tests {
     fn remove_recording_follows_the_directory_not_the_path() {
         let tmp = tempfile::tempdir().unwrap();
         let t = tmp.path();
-        let out = take_over(&t.join("p/rec")).unwrap().expect("taken over");
+        let out = take_over(&t.join("p/rec")).unwrap();
+        assert!(out.out.is_some(), "taken over");
         for d in [
             "p/rec/events/h",
             "p/rec/spool",
@@ -207,7 +233,8 @@ mod tests {
         if other {
             std::os::unix::fs::chown(&rec, Some(65534), Some(65534)).unwrap();
         }
-        let out = take_over(&rec).unwrap().expect("taken over");
+        let out = take_over(&rec).unwrap();
+        assert!(out.out.is_some(), "taken over");
         let mode = std::fs::metadata(&rec).unwrap().permissions().mode();
         assert_eq!(mode & 0o7777, 0o700);
         std::fs::create_dir_all(rec.join("events/h")).unwrap();
@@ -226,9 +253,9 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let t = tmp.path();
         std::fs::create_dir_all(t.join("full/events")).unwrap();
-        assert!(take_over(&t.join("full")).unwrap().is_none());
+        assert!(take_over(&t.join("full")).unwrap().out.is_none());
         std::fs::write(t.join("file"), "").unwrap();
-        assert!(take_over(&t.join("file")).unwrap().is_none());
+        assert!(take_over(&t.join("file")).unwrap().out.is_none());
         std::os::unix::fs::symlink("full", t.join("link")).unwrap();
         let e = take_over(&t.join("link")).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput);

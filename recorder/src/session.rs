@@ -824,10 +824,8 @@ pub fn record(
             Ok(w) => Ok((w, out)),
             Err(e) => {
                 // What it made before it failed goes, and the directory
-                // if the recorder made it.
-                if let Some(out) = out {
-                    out.remove_recording();
-                }
+                // (and its parents) if the recorder made it.
+                out.remove_recording();
                 Err(e)
             }
         }
@@ -992,9 +990,7 @@ pub fn record(
     if let Some(e) = release_err {
         // The command never ran: nothing worth keeping was recorded, and a
         // new attempt must be able to use the same directory.
-        if let Some(out) = out {
-            out.remove_recording();
-        }
+        out.remove_recording();
         return Err(e);
     }
     // After a write error, what the writer left: its last manifest

@@ -1,7 +1,5 @@
 //! `hindsight record`: record a command and its descendants, or the whole host.
 
-mod parents;
-
 use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -370,7 +368,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         dynptr: true,
         long_names: true,
     };
-    let created = parents::create(&args.output)?;
     let stop = spawn::stop_flag();
     let tty = std::io::stderr().is_terminal();
     let mut last_events = 0u64;
@@ -412,8 +409,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
         }
         Err(e) => {
-            // Nothing recorded: what record made for it goes too.
-            created.undo();
+            // Nothing recorded (the library removed what it made for it).
             return Err(e).with_context(|| format!("recording into {}", args.output.display()));
         }
     };

@@ -1,5 +1,6 @@
-//! The directories above `record -o DIR` that do not exist yet: created
-//! private, and removed again when recording fails before it starts.
+//! The directories above a recording directory that do not exist yet:
+//! created private, and removed again when recording fails before it
+//! starts.
 //!
 //! The path is walked one component at a time from an open directory (the
 //! working directory, or `/`): an existing component is opened (following
@@ -10,17 +11,15 @@
 //! was created: each directory by its name in the directory it was made in
 //! (held open), and only while that name still names it; one renamed, or
 //! replaced by a symbolic link to someone else's directory, meanwhile is
-//! left alone. `DIR` itself is the library's: it knows whether `DIR`
-//! existed and removes it only when it made it.
+//! left alone. The recording directory itself is [`crate::outdir`]'s.
 
 use std::ffi::{CString, OsStr};
 use std::fs::File;
-use std::io::ErrorKind;
+use std::io::{self, ErrorKind};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
-use anyhow::{Context, anyhow};
-use hindsight_recorder::dirfd::{self, Id};
+use crate::dirfd::{self, Id};
 
 /// A directory [`create`] made: its name in the directory it was made in
 /// (held open), and its identity.
@@ -34,7 +33,7 @@ struct Made {
 /// The directories `record` created above its recording directory, to be
 /// removed when recording fails.
 #[derive(Debug, Default)]
-pub struct Created {
+pub(crate) struct Created {
     /// Outermost first.
     made: Vec<Made>,
 }
@@ -42,14 +41,14 @@ pub struct Created {
 /// Creates the directories missing above `dir`, 0700 as the recording
 /// directory itself (a recording holds command lines and paths; nothing but
 /// the recorder needs to enter them, and a parent meant to be shared is
-/// made by whoever shares it).
-pub fn create(dir: &Path) -> anyhow::Result<Created> {
+/// made by whoever shares it). Returns them, and `dir`'s parent, open.
+pub(crate) fn create(dir: &Path) -> io::Result<(Created, File)> {
     let mut created = Created::default();
-    let Some(parent) = dir.parent() else {
-        return Ok(created);
-    };
     let start = if dir.is_absolute() { "/" } else { "." };
-    let mut at = dirfd::open(Path::new(start)).with_context(|| format!("opening {start}"))?;
+    let mut at = dirfd::open(Path::new(start)).map_err(|e| context(e, Path::new(start)))?;
+    let Some(parent) = dir.parent() else {
+        return Ok((created, at));
+    };
     let mut walked = PathBuf::new();
     for c in parent.components() {
         walked.push(c);
@@ -66,17 +65,22 @@ pub fn create(dir: &Path) -> anyhow::Result<Created> {
             }
         }
     }
-    Ok(created)
+    Ok((created, at))
+}
+
+/// `e`, saying which directory on the way it is about.
+fn context(e: io::Error, walked: &Path) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", walked.display()))
 }
 
 /// Opens `name` in `at`, creating it (0700) when it is missing; `walked`
 /// is the path so far, for messages.
-fn step(at: &File, name: &OsStr, walked: &Path, created: &mut Created) -> anyhow::Result<File> {
-    let shown = || walked.display().to_string();
-    let cname = dirfd::c_name(name).with_context(shown)?;
+fn step(at: &File, name: &OsStr, walked: &Path, created: &mut Created) -> io::Result<File> {
+    let shown = |e: io::Error| context(e, walked);
+    let cname = dirfd::c_name(name).map_err(shown)?;
     match dirfd::open_at(at, &cname, true) {
         Err(e) if e.kind() == ErrorKind::NotFound => {}
-        other => return other.with_context(shown),
+        other => return other.map_err(shown),
     }
     match dirfd::make_at(at, &cname, 0o700) {
         Ok(()) => {}
@@ -85,25 +89,30 @@ fn step(at: &File, name: &OsStr, walked: &Path, created: &mut Created) -> anyhow
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {
             return match dirfd::open_at(at, &cname, true) {
                 Err(e) if e.kind() == ErrorKind::NotFound => Err(dangling(at, name, walked)),
-                other => other.with_context(shown),
+                other => other.map_err(shown),
             };
         }
-        Err(e) => return Err(e).with_context(|| format!("creating {}", shown())),
+        Err(e) => {
+            return Err(io::Error::new(
+                e.kind(),
+                format!("creating {}: {e}", walked.display()),
+            ));
+        }
     }
     // Ours only if it is still what was just made: not a link, and the
     // recorder's (a directory someone else swapped in is not ours).
-    let d = dirfd::open_at(at, &cname, false).with_context(shown)?;
-    let meta = d.metadata().with_context(shown)?;
+    let d = dirfd::open_at(at, &cname, false).map_err(shown)?;
+    let meta = d.metadata().map_err(shown)?;
     // SAFETY: geteuid has no preconditions.
     if meta.uid() != unsafe { libc::geteuid() } {
-        return Err(anyhow!(
-            "{}: was replaced while record created it; give -o a path under directories \
+        return Err(io::Error::other(format!(
+            "{}: was replaced while the recorder created it; record under directories \
              only you can change",
-            shown()
-        ));
+            walked.display()
+        )));
     }
     created.made.push(Made {
-        parent: at.try_clone().with_context(shown)?,
+        parent: at.try_clone().map_err(shown)?,
         name: cname,
         id: (meta.dev(), meta.ino()),
     });
@@ -112,15 +121,18 @@ fn step(at: &File, name: &OsStr, walked: &Path, created: &mut Created) -> anyhow
 
 /// The error for `walked`, a symbolic link in `at` whose target does not
 /// exist (mkdir says only "File exists").
-fn dangling(at: &File, name: &OsStr, walked: &Path) -> anyhow::Error {
+fn dangling(at: &File, name: &OsStr, walked: &Path) -> io::Error {
     match std::fs::read_link(dirfd::proc_path(at, name)) {
-        Ok(target) => anyhow!(
-            "{}: is a symbolic link to {}, which does not exist; create that directory, \
-             or give -o a path without the link",
-            walked.display(),
-            target.display()
+        Ok(target) => io::Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "{}: is a symbolic link to {}, which does not exist; create that directory, \
+                 or record into a path without the link",
+                walked.display(),
+                target.display()
+            ),
         ),
-        Err(e) => anyhow!("{}: {e}", walked.display()),
+        Err(e) => context(e, walked),
     }
 }
 
@@ -129,7 +141,7 @@ impl Created {
     /// still where it was made: recording failed before it wrote anything
     /// worth keeping. A directory something else has put a file in, moved,
     /// or replaced, stays.
-    pub fn undo(&self) {
+    pub(crate) fn undo(&self) {
         for m in self.made.iter().rev() {
             dirfd::remove_at(&m.parent, &m.name, m.id);
         }
@@ -147,7 +159,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let t = tmp.path();
         std::fs::create_dir(t.join("keep")).unwrap();
-        let c = create(&t.join("newdir/../keep/new/rec")).unwrap();
+        let (c, _) = create(&t.join("newdir/../keep/new/rec")).unwrap();
         assert!(t.join("newdir").is_dir());
         assert!(t.join("keep/new").is_dir());
         assert_eq!(c.made.len(), 2);
@@ -165,7 +177,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let t = tmp.path();
         std::fs::create_dir_all(t.join("victim/b")).unwrap();
-        let c = create(&t.join("a/b/rec")).unwrap();
+        let (c, _) = create(&t.join("a/b/rec")).unwrap();
         std::fs::rename(t.join("a"), t.join("moved")).unwrap();
         std::os::unix::fs::symlink("victim", t.join("a")).unwrap();
         c.undo();
@@ -181,7 +193,7 @@ mod tests {
     fn undo_keeps_what_is_not_empty() {
         let tmp = tempfile::tempdir().unwrap();
         let t = tmp.path();
-        let c = create(&t.join("a/b/rec")).unwrap();
+        let (c, _) = create(&t.join("a/b/rec")).unwrap();
         std::fs::write(t.join("a/file"), "").unwrap();
         c.undo();
         assert!(t.join("a/file").is_file());
