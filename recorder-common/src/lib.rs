@@ -125,6 +125,11 @@ pub const F_PROC_IDS: u32 = 1 << 29;
 /// are in `aux_int` and `child_tgid`; the first one's file is resolved
 /// (`F_FILE`) as the kernel's own view of what that number now refers to.
 pub const F_FD_PAIR: u32 = 1 << 30;
+/// With [`F_FD_PAIR`]: the two descriptors are the ends of one pair at exit
+/// (one pipe's, or two `AF_UNIX` sockets each other's peer): checked in the
+/// kernel, since the numbers come from user memory a racing thread can
+/// rewrite.
+pub const F_FD_PAIR_SAME: u32 = 1 << 31;
 
 /// Ids of a process that only its own changes move (pid namespace, session,
 /// controlling terminal), sent in `laddr` with [`F_PROC_IDS`].

@@ -136,3 +136,55 @@ fn unix_addr(hd: &mut WireHeader, sk: u64, buf: u64) -> u32 {
     hd.kpath_len = n;
     F_UNIX_ADDR
 }
+
+/// `S_IFIFO` of `inode.i_mode`.
+const S_IFIFO: u16 = 0o010000;
+
+/// Whether descriptors `fd0` and `fd1` of `task` are the two ends of one
+/// object pair: one pipe (both refer to the same FIFO inode) when `socket`
+/// is 0, else two `AF_UNIX` sockets each other's peer (`socketpair`; where
+/// BTF has no `unix_sock.peer`, two `AF_UNIX` sockets). The numbers come
+/// from user memory after the call (`pipe`, `pipe2`, `socketpair`): a
+/// racing thread can rewrite them, and only numbers that pass this name
+/// what replay may label a pipe or a unix socket.
+///
+/// Not inlined: `sys_exit` is near the verifier's budget.
+#[inline(never)]
+pub fn same_pair(task: u64, fd0: i64, fd1: i64, socket: u32) -> u32 {
+    let (f0, f1) = (fd_file(task, fd0), fd_file(task, fd1));
+    if f0 == 0 || f1 == 0 || f0 == f1 {
+        return 0;
+    }
+    let i0 = rd::<u64>(f0, conf!(off.file_f_inode));
+    let i1 = rd::<u64>(f1, conf!(off.file_f_inode));
+    if i0 == 0 || i1 == 0 {
+        return 0;
+    }
+    let m0 = rd::<u16>(i0, conf!(off.inode_i_mode)) & S_IFMT;
+    let m1 = rd::<u16>(i1, conf!(off.inode_i_mode)) & S_IFMT;
+    if socket == 0 {
+        return (i0 == i1 && m0 == S_IFIFO) as u32;
+    }
+    if m0 != S_IFSOCK || m1 != S_IFSOCK {
+        return 0;
+    }
+    let sk0 = rd::<u64>(
+        rd::<u64>(f0, conf!(off.file_private_data)),
+        conf!(off.socket_sk),
+    );
+    let sk1 = rd::<u64>(
+        rd::<u64>(f1, conf!(off.file_private_data)),
+        conf!(off.socket_sk),
+    );
+    if sk0 == 0 || sk1 == 0 {
+        return 0;
+    }
+    if rd::<u16>(sk0, conf!(off.sk_family)) != 1 || rd::<u16>(sk1, conf!(off.sk_family)) != 1 {
+        return 0;
+    }
+    let peer = conf!(off.unix_peer);
+    if peer == u32::MAX {
+        return 1;
+    }
+    (rd::<u64>(sk0, peer) == sk1 && rd::<u64>(sk1, peer) == sk0) as u32
+}

@@ -5,12 +5,12 @@
 use aya_ebpf::{helpers::generated as h, macros::raw_tracepoint, programs::RawTracePointContext};
 use hindsight_recorder_common::{
     D_CWD_AFTER, D_DUP_CMDS, D_FD_PAIR, D_FD_PAIR_ARG3, D_OPENAT2, EntryState, F_AUX,
-    F_BASE2_COMPLETE, F_BASE2_WALK, F_FD_ARG, F_FD_PAIR, F_FILE, F_KADDR, F_KNAME1, F_KNAME1_DIFF,
-    F_KNAME2, F_KNAME2_DIFF, F_KPATH_COMPLETE, F_KPATH_PSEUDO, F_KPATH_REREAD, F_KPATH_WALK,
-    F_KPATH2_COMPLETE, F_KPATH2_WALK, F_PROC_IDS, F_UADDR, F_UADDR_ABSTRACT, F_UNIX_ADDR,
-    F_USER_PATH, F_USER_PATH2, F_USER_TRUNC, F_USER_TRUNC2, KIND_SYSCALL, MAX_SYSCALLS, S_ARG_FD,
-    S_ENABLED, S_REREAD, S_RET_FD, S_SOCK, S_SOCKADDR, S_SOCKADDR_ARG4, S_SOCKADDR_MSG,
-    SyscallSpec, USER_PATH_LEN, WHOLE_PATH_LEN, WireEvent,
+    F_BASE2_COMPLETE, F_BASE2_WALK, F_FD_ARG, F_FD_PAIR, F_FD_PAIR_SAME, F_FILE, F_KADDR, F_KNAME1,
+    F_KNAME1_DIFF, F_KNAME2, F_KNAME2_DIFF, F_KPATH_COMPLETE, F_KPATH_PSEUDO, F_KPATH_REREAD,
+    F_KPATH_WALK, F_KPATH2_COMPLETE, F_KPATH2_WALK, F_PROC_IDS, F_UADDR, F_UADDR_ABSTRACT,
+    F_UNIX_ADDR, F_USER_PATH, F_USER_PATH2, F_USER_TRUNC, F_USER_TRUNC2, KIND_SYSCALL,
+    MAX_SYSCALLS, S_ARG_FD, S_ENABLED, S_REREAD, S_RET_FD, S_SOCK, S_SOCKADDR, S_SOCKADDR_ARG4,
+    S_SOCKADDR_MSG, SyscallSpec, USER_PATH_LEN, WHOLE_PATH_LEN, WireEvent,
 };
 
 use crate::kernel::{
@@ -402,6 +402,10 @@ pub fn hs_sys_exit(ctx: RawTracePointContext) -> i32 {
             e.header.aux_int = fds[0];
             e.header.child_tgid = fds[1] as u32;
             flags |= F_FD_PAIR;
+            let socket = (spec.dirfd == D_FD_PAIR_ARG3) as u32;
+            if crate::socket::same_pair(task, fds[0] as i64, fds[1] as i64, socket) != 0 {
+                flags |= F_FD_PAIR_SAME;
+            }
         }
     }
     // From here on the flags are kept in the record (map memory, which the

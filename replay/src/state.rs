@@ -984,6 +984,9 @@ impl State {
                             || has_cloexec(ev.file_flags())));
                 p.fds.insert(new, info);
             }
+            // Numbers the recorder could not match to the pair the kernel
+            // made (a racing thread rewrote the array): they label nothing.
+            Sc::Pipe | Sc::Pipe2 | Sc::Socketpair if ev.toctou_mismatch() == Some(true) => {}
             Sc::Pipe | Sc::Pipe2 | Sc::Socketpair => {
                 let args = ev.syscall_args().unwrap_or("");
                 for key in ["fd0", "fd1"] {

@@ -586,3 +586,45 @@ fn close_range_closes_or_marks_the_range() {
     st.exec(7, 500, "/bin/true", &["true"]);
     assert_eq!(open(&st.state()), [3], "6 was close-on-exec, 7 closed");
 }
+
+/// `pipe2` and `socketpair` rows give their descriptors as `fd0=`/`fd1=`;
+/// numbers the recorder flagged (`toctou_mismatch`: the kernel found no
+/// pair behind them, a racing thread rewrote the array) label nothing, so
+/// a socket cannot be passed off as a pipe.
+#[test]
+fn descriptor_pairs_label_their_fds_unless_flagged() {
+    let pair = |st: &mut Stream, t: i64, call: &str, args: &str, mismatch: bool| {
+        let args = args.to_string();
+        st.push(t, 500, EventKind::Syscall, Some(call), move |e| {
+            e.ret = Some(0);
+            e.syscall_args = Some(args);
+            e.toctou_mismatch = Some(mismatch);
+        });
+    };
+    let kind = |s: &State, fd: i32| -> Option<String> {
+        s.process(500)?.fd(fd)?.kind.as_deref().map(str::to_string)
+    };
+    let mut st = Stream::new();
+    st.exec(1, 500, "/bin/sh", &["sh"]);
+    st.open(2, 500, "/etc/hostname", "O_RDONLY", 4);
+    pair(&mut st, 3, "pipe2", "flags=O_CLOEXEC fd0=5 fd1=6", false);
+    pair(
+        &mut st,
+        4,
+        "socketpair",
+        "domain=1 type=1 protocol=0 fd0=7 fd1=8",
+        false,
+    );
+    pair(&mut st, 5, "pipe2", "flags=0x0 fd0=4 fd1=4", true);
+    let s = st.state();
+    assert_eq!(kind(&s, 5).as_deref(), Some("pipe"));
+    assert_eq!(kind(&s, 6).as_deref(), Some("pipe"));
+    assert!(s.process(500).unwrap().fd(6).unwrap().cloexec);
+    assert_eq!(kind(&s, 7).as_deref(), Some("unix"));
+    assert_eq!(kind(&s, 8).as_deref(), Some("unix"));
+    assert_eq!(
+        s.process(500).unwrap().fd(4).unwrap().path.as_deref(),
+        Some("/etc/hostname"),
+        "a flagged row relabelled fd 4"
+    );
+}

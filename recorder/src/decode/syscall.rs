@@ -122,14 +122,17 @@ impl Decoder {
             // pipe, pipe2, socketpair: the first descriptor, whose file the
             // kernel side resolved; the pair goes to the arguments below.
             e.fd = Some(h.aux_int);
-            let socket = name == "socketpair";
-            if socket && h.flags & F_FILE != 0 {
-                e.fd_type = Some(self.pool.of(fd_type(h.i_mode, None, Some(a[0] as u16))));
+            let same = h.flags & F_FD_PAIR_SAME != 0;
+            if name == "socketpair" && h.flags & F_FILE != 0 {
+                // The kernel checked the family of a pair (AF_UNIX).
+                let family = same.then_some(1);
+                e.fd_type = Some(self.pool.of(fd_type(h.i_mode, None, family)));
             }
-            // The numbers were read back from user memory: they name the
-            // pair only if the first one refers to a pipe (a socket).
-            let want = if socket { 0o140000 } else { 0o010000 };
-            e.toctou_mismatch = Some(h.flags & F_FILE == 0 || h.i_mode & 0o170000 != want);
+            // The numbers were read back from user memory (a racing thread
+            // can rewrite them): they name the pair only if the kernel found
+            // one pipe's two ends (two unix sockets, each the other's peer)
+            // behind them.
+            e.toctou_mismatch = Some(!same);
         } else if (is_open || name == "memfd_create") && h.ret >= 0 {
             e.fd = Some(h.ret as i32);
         } else if h.flags & F_FD_ARG != 0

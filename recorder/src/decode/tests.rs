@@ -329,18 +329,17 @@ fn execveat_names_follow_the_descriptor() {
 }
 
 /// pipe2 and socketpair rows carry both descriptors in their arguments,
-/// and say whether the first one is the kind of object the call makes:
-/// the numbers are read back from user memory, which a racing thread can
+/// and say whether the kernel found one pair's two ends behind them: the
+/// numbers are read back from user memory, which a racing thread can
 /// rewrite after the kernel filled it.
 #[test]
-fn descriptor_pairs_are_checked_against_the_first_ones_file() {
-    let pair = |nr: u32, args: [u64; 6], i_mode: u32, file: bool| {
+fn descriptor_pairs_are_trusted_only_when_the_kernel_found_the_pair() {
+    let pair = |nr: u32, args: [u64; 6], i_mode: u32, same: bool| {
         let flags = F_FD_PAIR
-            | if file {
-                F_FILE | F_KPATH_WALK | F_KPATH_PSEUDO
-            } else {
-                0
-            };
+            | F_FILE
+            | F_KPATH_WALK
+            | F_KPATH_PSEUDO
+            | if same { F_FD_PAIR_SAME } else { 0 };
         let rec = record_with(KIND_SYSCALL, nr, flags, &[(OFF_KPATH, b"\0")], |h| {
             h.args = args;
             h.aux_int = 5;
@@ -353,7 +352,7 @@ fn descriptor_pairs_are_checked_against_the_first_ones_file() {
             .unwrap()
             .expect("a row")
     };
-    // pipe2(fds, O_CLOEXEC): a pipe on fd 5.
+    // pipe2(fds, O_CLOEXEC): a pipe on fds 5 and 6.
     let e = pair(293, [0x7fff_0000, 0o2000000, 0, 0, 0, 0], 0o010600, true);
     assert_eq!(
         e.syscall_args.as_deref(),
@@ -363,11 +362,12 @@ fn descriptor_pairs_are_checked_against_the_first_ones_file() {
     assert_eq!(e.fd_type.as_deref(), Some("pipe"));
     assert_eq!(e.file_path.as_deref(), Some("pipe:[77]"));
     assert_eq!(e.toctou_mismatch, Some(false));
-    // pipe(fds): fd 5 is a regular file, so the array was rewritten.
-    let e = pair(22, [0x7fff_0000, 0, 0, 0, 0, 0], 0o100644, true);
+    // pipe(fds): rewritten to name something else (here an older pipe's
+    // read end and a socket).
+    let e = pair(22, [0x7fff_0000, 0, 0, 0, 0, 0], 0o010600, false);
     assert_eq!(e.syscall_args.as_deref(), Some("fd0=5 fd1=6"));
     assert_eq!(e.toctou_mismatch, Some(true));
-    // socketpair(AF_UNIX, SOCK_STREAM, 0, fds): a unix socket on fd 5.
+    // socketpair(AF_UNIX, SOCK_STREAM, 0, fds): unix sockets on 5 and 6.
     let e = pair(53, [1, 1, 0, 0x7fff_0000, 0, 0], 0o140777, true);
     assert_eq!(
         e.syscall_args.as_deref(),
@@ -375,7 +375,6 @@ fn descriptor_pairs_are_checked_against_the_first_ones_file() {
     );
     assert_eq!(e.fd_type.as_deref(), Some("unix"));
     assert_eq!(e.toctou_mismatch, Some(false));
-    // Nothing open on fd 5 at exit.
-    let e = pair(53, [1, 1, 0, 0x7fff_0000, 0, 0], 0, false);
+    let e = pair(53, [1, 1, 0, 0x7fff_0000, 0, 0], 0o140777, false);
     assert_eq!(e.toctou_mismatch, Some(true));
 }
