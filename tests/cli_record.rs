@@ -544,4 +544,16 @@ fn a_dangling_link_above_the_recording_is_named() {
         "{err}"
     );
     assert!(!tmp.path().join("nowhere").exists(), "{err}");
+    // Said once, as what it is: not a failed write of the recording.
+    assert!(!err.contains("writing the recording failed"), "{err}");
+    assert_eq!(err.matches("/rec").count(), 0, "{err}");
+    // A file on the way is named too.
+    let file = tmp.path().join("file");
+    std::fs::write(&file, "").unwrap();
+    let (code, err) = record_status(&file.join("x/rec"), "true");
+    assert_eq!(code, Some(125), "{err}");
+    assert_eq!(
+        err.trim(),
+        format!("error: {}: Not a directory (os error 20)", file.display())
+    );
 }

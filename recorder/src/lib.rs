@@ -73,6 +73,11 @@ pub enum RecordError {
         #[source]
         source: std::io::Error,
     },
+    /// The recording directory could not be made the recorder's: a missing
+    /// parent could not be created, it names a symbolic link, or it was
+    /// replaced meanwhile (the error names the directory concerned).
+    #[error("{0}")]
+    OutDir(#[source] std::io::Error),
     /// Writing the recording failed.
     #[error("writing the recording failed: {0}")]
     Write(#[source] hindsight_format::FormatError),

@@ -817,8 +817,7 @@ pub fn record(
         hooks::kernel_features(&ext, names.is_ok()),
     );
     manifest.recorder_config = cfg;
-    let taken = outdir::take_over(&opts.out_dir)
-        .map_err(|e| hindsight_format::FormatError::io(&opts.out_dir, e));
+    let taken = outdir::take_over(&opts.out_dir).map_err(RecordError::OutDir);
     let created = taken.and_then(|out| {
         match RecordingWriter::create(&opts.out_dir, manifest, opts.writer.clone()) {
             Ok(w) => Ok((w, out)),
@@ -826,7 +825,7 @@ pub fn record(
                 // What it made before it failed goes, and the directory
                 // (and its parents) if the recorder made it.
                 out.remove_recording();
-                Err(e)
+                Err(RecordError::Write(e))
             }
         }
     });
@@ -836,7 +835,7 @@ pub fn record(
             if let Some(h) = held {
                 spawn::kill(h.pid, libc::SIGKILL);
             }
-            return Err(RecordError::Write(e));
+            return Err(e);
         }
     };
     let host = HostInfo {

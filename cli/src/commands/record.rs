@@ -408,6 +408,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 args.output.display()
             );
         }
+        // The error names the directory concerned (-o's, or a parent).
+        Err(e @ RecordError::OutDir(_)) => return Err(e.into()),
         Err(e) => {
             // Nothing recorded (the library removed what it made for it).
             return Err(e).with_context(|| format!("recording into {}", args.output.display()));
