@@ -9,10 +9,17 @@
  *                            memfd_create, non-UTF-8 and
  *                            long names, unlinkat(AT_REMOVEDIR)
  *   ground_truth thread      a non-leader thread execs /bin/true
+ *   ground_truth pipes DIR   pipe2 while a thread rewrites the array the
+ *                            kernel fills with {5, 4}: an older pipe's
+ *                            read end and a socket;
+ *                            DIR/pipes holds one line per call: the two
+ *                            descriptors the call really returned, then
+ *                            what the array held afterwards
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +138,54 @@ static int calls(const char *dir) {
   return 0;
 }
 
+/* The array pipe2 fills, and the number the racer writes into it. */
+static int pipe_fds[2];
+static volatile int racing = 1, racer_started;
+
+static void *rewrite_pipe_fds(void *unused) {
+  (void)unused;
+  racer_started = 1;
+  while (racing) {
+    __atomic_store_n(&pipe_fds[0], 5, __ATOMIC_RELAXED);
+    __atomic_store_n(&pipe_fds[1], 4, __ATOMIC_RELAXED);
+  }
+  return NULL;
+}
+
+/* Rewrites pipe2's array under a racing thread (the Phantom Attack on an
+ * output argument: a monitor reading the numbers back at exit can be told
+ * a socket is a pipe). The truth: descriptors are allocated lowest first,
+ * so the call returned the two lowest free ones, found with fcntl. */
+static int pipes(const char *dir) {
+  char log_path[4096];
+  snprintf(log_path, sizeof log_path, "%s/pipes", dir);
+  FILE *log = fopen(log_path, "w");
+  if (!log) return 1;
+  /* fd 4: a socket, which the racer wants taken for a pipe's write end;
+   * fd 5: an older pipe's read end (a monitor checking only the first
+   * number's kind would be satisfied). */
+  int s = socket(AF_INET, SOCK_STREAM, 0), older[2];
+  if (s < 0 || (s != 4 && dup2(s, 4) != 4)) return 1;
+  if (syscall(SYS_pipe, older) != 0 || (older[0] != 5 && dup2(older[0], 5) != 5)) return 1;
+  pthread_t t;
+  pthread_create(&t, NULL, rewrite_pipe_fds, NULL);
+  /* The calls are quick: 200 of them could be over before the racer runs. */
+  while (!racer_started) sched_yield();
+  for (int i = 0; i < 200; i++) {
+    int truth[2], n = 0;
+    for (int fd = 0; n < 2; fd++)
+      if (fcntl(fd, F_GETFD) < 0) truth[n++] = fd;
+    if (syscall(SYS_pipe2, pipe_fds, 0) != 0) return 1;
+    int seen0 = pipe_fds[0], seen1 = pipe_fds[1];
+    fprintf(log, "%d %d %d %d\n", truth[0], truth[1], seen0, seen1);
+    close(truth[0]);
+    close(truth[1]);
+  }
+  racing = 0;
+  pthread_join(t, NULL);
+  return fclose(log) != 0;
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "thread")) {
     pthread_t t;
@@ -140,6 +195,7 @@ int main(int argc, char **argv) {
   }
   if (argc > 2 && !strcmp(argv[1], "paths")) return paths(argv[2]);
   if (argc > 2 && !strcmp(argv[1], "calls")) return calls(argv[2]);
-  fprintf(stderr, "usage: ground_truth paths|calls DIR | thread\n");
+  if (argc > 2 && !strcmp(argv[1], "pipes")) return pipes(argv[2]);
+  fprintf(stderr, "usage: ground_truth paths|calls|pipes DIR | thread\n");
   return 2;
 }

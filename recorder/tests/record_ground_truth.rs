@@ -418,3 +418,49 @@ fn argv_keeps_its_backslashes() {
         )
     );
 }
+
+/// `pipe2` while another thread rewrites the array the kernel fills (with
+/// an older pipe's read end and a socket): the numbers the recorder reads
+/// back at exit are flagged exactly when they are not what the call
+/// returned, so replay can never be told the socket is a pipe.
+#[test]
+fn rewritten_pipe_numbers_are_flagged() {
+    if !can_record("rewritten_pipe_numbers_are_flagged") {
+        return;
+    }
+    let (_tmp, w, rec) = run_in_workdir("pipes");
+    let truth: Vec<Vec<i32>> = std::fs::read_to_string(Path::new(&w).join("pipes"))
+        .expect("the program's log")
+        .lines()
+        .map(|l| l.split(' ').map(|n| n.parse().unwrap()).collect())
+        .collect();
+    let rows = rec.sys("pipe2");
+    assert_eq!(rows.len(), truth.len(), "{}", rec.dump());
+    let mut rewritten = 0;
+    for (row, t) in rows.iter().zip(&truth) {
+        let args = row.syscall_args.as_deref().unwrap_or("");
+        let fd = |k: &str| -> i32 {
+            args.split(' ')
+                .find_map(|kv| kv.strip_prefix(k))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("no {k} in {args:?}"))
+        };
+        let genuine = (fd("fd0="), fd("fd1=")) == (t[0], t[1]);
+        assert_eq!(
+            row.toctou_mismatch,
+            Some(!genuine),
+            "{args:?}, returned {} {}",
+            t[0],
+            t[1]
+        );
+        rewritten += usize::from(!genuine);
+    }
+    eprintln!(
+        "{rewritten} of {} calls' numbers were rewritten before the recorder read them",
+        rows.len()
+    );
+    // With a second CPU the racer wins some of 200 races (about 80 % here).
+    if std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
+        assert!(rewritten > 0, "the racer never won: the test saw no attack");
+    }
+}
