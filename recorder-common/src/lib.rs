@@ -212,7 +212,8 @@ pub struct SyscallSpec {
 /// exit, whether the path was relative or not.
 pub const D_CWD_AFTER: u8 = 0xff;
 /// [`SyscallSpec::dirfd`] marker: `fcntl`, recorded only for the commands
-/// that create a descriptor (`F_DUPFD`, `F_DUPFD_CLOEXEC`; arg 2).
+/// that create a descriptor (`F_DUPFD`, `F_DUPFD_CLOEXEC`) or set
+/// close-on-exec (`F_SETFD`) (arg 2).
 pub const D_DUP_CMDS: u8 = 0xfe;
 /// [`SyscallSpec::dirfd`] marker: `openat2`, whose dirfd is arg 1 and whose
 /// `struct open_how` (arg 3) is read at entry: `flags` and `resolve` into

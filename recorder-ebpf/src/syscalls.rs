@@ -146,9 +146,10 @@ pub fn hs_sys_enter(ctx: RawTracePointContext) -> i32 {
     let tid = pid_tgid as u32;
     let regs: u64 = ctx.arg(0);
     let args = read_args(regs);
-    // fcntl: only the commands that create a descriptor (F_DUPFD,
-    // F_DUPFD_CLOEXEC), not the many F_GETFL/F_SETFD calls.
-    if spec.dirfd == D_DUP_CMDS && args[1] != 0 && args[1] != 1030 {
+    // fcntl: only the commands that create a descriptor (F_DUPFD 0,
+    // F_DUPFD_CLOEXEC 1030) or set close-on-exec (F_SETFD 2), which replay's
+    // descriptor table follows; not the many F_GETFD/F_GETFL/F_SETFL calls.
+    if spec.dirfd == D_DUP_CMDS && args[1] != 0 && args[1] != 1030 && args[1] != 2 {
         return 0;
     }
     let Some(st) = entry_slot(tid) else {

@@ -152,6 +152,7 @@ pub fn syscall_args_into(out: &mut String, name: &str, a: &[u64; 6]) {
             ("fcntl", "cmd") => match v {
                 0 => write!(out, "cmd=F_DUPFD"),
                 1030 => write!(out, "cmd=F_DUPFD_CLOEXEC"),
+                2 => write!(out, "cmd=F_SETFD"),
                 _ => write!(out, "cmd={v}"),
             },
             ("dup3" | "pipe2", "flags") if v == 0o2000000 => write!(out, "flags=O_CLOEXEC"),

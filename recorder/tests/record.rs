@@ -1088,3 +1088,36 @@ fn descriptor_pairs_are_recorded_with_their_numbers() {
             .is_some_and(|a| a.starts_with("flags=O_CLOEXEC ")),
     );
 }
+
+/// `fcntl(F_SETFD)` is recorded (close-on-exec set after a descriptor was
+/// made, which replay's descriptor table follows); `F_GETFD` and `F_SETFL`
+/// stay filtered out in the kernel.
+#[test]
+fn fcntl_setfd_is_recorded_and_other_commands_are_not() {
+    use std::sync::atomic::AtomicBool;
+    if !can_record("fcntl_setfd_is_recorded_and_other_commands_are_not") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("rec");
+    let program = "import fcntl, os\n\
+                   fd = os.open('/etc/hostname', os.O_RDONLY)\n\
+                   os.dup2(fd, 47)\n\
+                   fcntl.fcntl(47, fcntl.F_SETFD, fcntl.FD_CLOEXEC)\n\
+                   fcntl.fcntl(47, fcntl.F_GETFD)\n\
+                   fcntl.fcntl(47, fcntl.F_SETFL, os.O_NONBLOCK)\n";
+    let opts = hindsight_recorder::RecordOptions::new(
+        out.clone(),
+        hindsight_recorder::Target::Command(vec!["python3".into(), "-c".into(), program.into()]),
+    );
+    static NEVER: AtomicBool = AtomicBool::new(false);
+    let summary = hindsight_recorder::record(&opts, &NEVER, |_, _| {}).expect("record");
+    assert_eq!(summary.exit_code, Some(0), "the program failed");
+    let (events, _) = common::read_events(&out);
+    let on_47: Vec<&str> = events
+        .iter()
+        .filter(|e| e.syscall.as_deref() == Some("fcntl") && e.fd == Some(47))
+        .filter_map(|e| e.syscall_args.as_deref())
+        .collect();
+    assert_eq!(on_47, ["fd=47 cmd=F_SETFD arg=1"]);
+}
