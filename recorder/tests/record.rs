@@ -1008,12 +1008,10 @@ fn closes_are_recorded_by_default_into_private_parents() {
 /// knows them. The program writes the numbers it got (the ground truth).
 #[test]
 fn descriptor_pairs_are_recorded_with_their_numbers() {
-    use std::sync::atomic::AtomicBool;
     if !can_record("descriptor_pairs_are_recorded_with_their_numbers") {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = dir.path().join("rec");
     let truth = dir.path().join("fds");
     let program = "import ctypes, os, socket, sys\n\
                    libc = ctypes.CDLL(None, use_errno=True)\n\
@@ -1022,24 +1020,14 @@ fn descriptor_pairs_are_recorded_with_their_numbers() {
                    r, w = os.pipe()\n\
                    a, b = socket.socketpair()\n\
                    open(sys.argv[1], 'w').write(f'{fds[0]} {fds[1]} {r} {w} {a.fileno()} {b.fileno()}')\n";
-    let opts = hindsight_recorder::RecordOptions::new(
-        out.clone(),
-        hindsight_recorder::Target::Command(vec![
-            "python3".into(),
-            "-c".into(),
-            program.into(),
-            truth.display().to_string(),
-        ]),
-    );
-    static NEVER: AtomicBool = AtomicBool::new(false);
-    let summary = hindsight_recorder::record(&opts, &NEVER, |_, _| {}).expect("record");
-    assert_eq!(summary.exit_code, Some(0), "the program failed");
+    let rec = record(&["python3", "-c", program, truth.to_str().unwrap()]);
+    assert_eq!(rec.summary.exit_code, Some(0), "{}", rec.dump());
     let fds: Vec<i32> = std::fs::read_to_string(&truth)
         .expect("the program's descriptors")
         .split(' ')
         .map(|n| n.parse().unwrap())
         .collect();
-    let (events, _) = common::read_events(&out);
+    let events = &rec.events;
     let row = |call: &str, fd0: i32, fd1: i32| {
         let want = format!("fd0={fd0} fd1={fd1}");
         events
@@ -1094,27 +1082,19 @@ fn descriptor_pairs_are_recorded_with_their_numbers() {
 /// stay filtered out in the kernel.
 #[test]
 fn fcntl_setfd_is_recorded_and_other_commands_are_not() {
-    use std::sync::atomic::AtomicBool;
     if !can_record("fcntl_setfd_is_recorded_and_other_commands_are_not") {
         return;
     }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let out = dir.path().join("rec");
     let program = "import fcntl, os\n\
                    fd = os.open('/etc/hostname', os.O_RDONLY)\n\
                    os.dup2(fd, 47)\n\
                    fcntl.fcntl(47, fcntl.F_SETFD, fcntl.FD_CLOEXEC)\n\
                    fcntl.fcntl(47, fcntl.F_GETFD)\n\
                    fcntl.fcntl(47, fcntl.F_SETFL, os.O_NONBLOCK)\n";
-    let opts = hindsight_recorder::RecordOptions::new(
-        out.clone(),
-        hindsight_recorder::Target::Command(vec!["python3".into(), "-c".into(), program.into()]),
-    );
-    static NEVER: AtomicBool = AtomicBool::new(false);
-    let summary = hindsight_recorder::record(&opts, &NEVER, |_, _| {}).expect("record");
-    assert_eq!(summary.exit_code, Some(0), "the program failed");
-    let (events, _) = common::read_events(&out);
-    let on_47: Vec<&str> = events
+    let rec = record(&["python3", "-c", program]);
+    assert_eq!(rec.summary.exit_code, Some(0), "{}", rec.dump());
+    let on_47: Vec<&str> = rec
+        .events
         .iter()
         .filter(|e| e.syscall.as_deref() == Some("fcntl") && e.fd == Some(47))
         .filter_map(|e| e.syscall_args.as_deref())
