@@ -78,7 +78,9 @@ fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 if [ ! -s "$root/target/second-kernel/vmlinux" ] && command -v apt-get >/dev/null; then
   say "fetching a second kernel's BTF (scripts/fetch-second-btf.sh)"
+  # Once more after a failed download (seen once, a mirror's hiccup).
   bash "$root/scripts/fetch-second-btf.sh" >/dev/null ||
+    { sleep 3; bash "$root/scripts/fetch-second-btf.sh" >/dev/null; } ||
     say "could not fetch it: the second-kernel offset test will be skipped"
 fi
 say "ready"

@@ -142,8 +142,17 @@ static int calls(const char *dir) {
 static int pipe_fds[2];
 static volatile int racing = 1, racer_started;
 
+/* Pins the calling thread to CPU `cpu` when there is one (best effort). */
+static void pin(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  (void)sched_setaffinity(0, sizeof set, &set);
+}
+
 static void *rewrite_pipe_fds(void *unused) {
   (void)unused;
+  if (sysconf(_SC_NPROCESSORS_ONLN) > 1) pin(1);
   racer_started = 1;
   while (racing) {
     __atomic_store_n(&pipe_fds[0], 5, __ATOMIC_RELAXED);
@@ -167,16 +176,21 @@ static int pipes(const char *dir) {
   int s = socket(AF_INET, SOCK_STREAM, 0), older[2];
   if (s < 0 || (s != 4 && dup2(s, 4) != 4)) return 1;
   if (syscall(SYS_pipe, older) != 0 || (older[0] != 5 && dup2(older[0], 5) != 5)) return 1;
+  /* The racer on the other CPU: sharing one, it would rarely run between
+   * the kernel's write and the recorder's read. */
+  if (sysconf(_SC_NPROCESSORS_ONLN) > 1) pin(0);
   pthread_t t;
   pthread_create(&t, NULL, rewrite_pipe_fds, NULL);
-  /* The calls are quick: 200 of them could be over before the racer runs. */
   while (!racer_started) sched_yield();
-  for (int i = 0; i < 200; i++) {
+  /* At least 200 calls, and on until 20 of them were seen rewritten here
+   * (after the recorder's read), within 20 000. */
+  for (int i = 0, rewritten = 0; i < 20000 && (i < 200 || rewritten < 20); i++) {
     int truth[2], n = 0;
     for (int fd = 0; n < 2; fd++)
       if (fcntl(fd, F_GETFD) < 0) truth[n++] = fd;
     if (syscall(SYS_pipe2, pipe_fds, 0) != 0) return 1;
     int seen0 = pipe_fds[0], seen1 = pipe_fds[1];
+    rewritten += seen0 != truth[0] || seen1 != truth[1];
     fprintf(log, "%d %d %d %d\n", truth[0], truth[1], seen0, seen1);
     close(truth[0]);
     close(truth[1]);
