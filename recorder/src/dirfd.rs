@@ -13,6 +13,12 @@ use std::path::Path;
 /// A directory's identity: its device and inode numbers.
 pub type Id = (u64, u64);
 
+/// `e` with `path` in front of its message (same kind), for errors of a
+/// step that only knew a descriptor.
+pub fn naming(e: io::Error, path: &Path) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
 /// `name` as a C string (a path from the command line holds no NUL).
 pub fn c_name(name: &OsStr) -> io::Result<CString> {
     CString::new(name.as_bytes()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))

@@ -56,7 +56,7 @@ pub(crate) fn take_over(dir: &Path) -> io::Result<Taken> {
         Ok(out) => Ok(Taken { out, parents }),
         Err(e) => {
             parents.undo();
-            Err(Error::new(e.kind(), format!("{}: {e}", dir.display())))
+            Err(dirfd::naming(e, dir))
         }
     }
 }

@@ -45,7 +45,7 @@ pub(crate) struct Created {
 pub(crate) fn create(dir: &Path) -> io::Result<(Created, File)> {
     let mut created = Created::default();
     let start = if dir.is_absolute() { "/" } else { "." };
-    let mut at = dirfd::open(Path::new(start)).map_err(|e| context(e, Path::new(start)))?;
+    let mut at = dirfd::open(Path::new(start)).map_err(|e| dirfd::naming(e, Path::new(start)))?;
     let Some(parent) = dir.parent() else {
         return Ok((created, at));
     };
@@ -69,14 +69,10 @@ pub(crate) fn create(dir: &Path) -> io::Result<(Created, File)> {
 }
 
 /// `e`, saying which directory on the way it is about.
-fn context(e: io::Error, walked: &Path) -> io::Error {
-    io::Error::new(e.kind(), format!("{}: {e}", walked.display()))
-}
-
 /// Opens `name` in `at`, creating it (0700) when it is missing; `walked`
 /// is the path so far, for messages.
 fn step(at: &File, name: &OsStr, walked: &Path, created: &mut Created) -> io::Result<File> {
-    let shown = |e: io::Error| context(e, walked);
+    let shown = |e: io::Error| dirfd::naming(e, walked);
     let cname = dirfd::c_name(name).map_err(shown)?;
     match dirfd::open_at(at, &cname, true) {
         Err(e) if e.kind() == ErrorKind::NotFound => {}
@@ -132,7 +128,7 @@ fn dangling(at: &File, name: &OsStr, walked: &Path) -> io::Error {
                 target.display()
             ),
         ),
-        Err(e) => context(e, walked),
+        Err(e) => dirfd::naming(e, walked),
     }
 }
 
