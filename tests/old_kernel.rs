@@ -132,7 +132,11 @@ fn boot(series: &str, append: &str, files: &[(&Path, &str)], script: &str) -> St
     std::fs::write(&path, script).unwrap();
     let harness = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/old-kernel.sh");
     let mut cmd = Command::new("bash");
-    cmd.arg(&harness).args(["--kernel", series]);
+    // Each boot its own console log: two guests of one series run at once
+    // here, and a shared `last-run.log` mixed their lines.
+    cmd.arg(&harness)
+        .args(["--kernel", series, "--log"])
+        .arg(tmp.path().join("console.log"));
     for (src, dest) in files {
         cmd.arg("--file").arg(format!("{}:{dest}", src.display()));
     }
