@@ -14,6 +14,14 @@ if ! rustup component list --toolchain nightly --installed 2>/dev/null | grep -q
   say "adding rust-src to nightly"
   rustup component add rust-src --toolchain nightly
 fi
+# The test suite checks formatting and clippy's lints with the stable
+# toolchain (a `minimal` rustup profile has neither).
+for component in rustfmt clippy; do
+  if ! rustup component list --installed 2>/dev/null | grep -q "^$component"; then
+    say "adding $component to the stable toolchain"
+    rustup component add "$component"
+  fi
+done
 
 # 2. bpf-linker 0.10.4 (uses the Rust toolchain's own LLVM 22; newer ones want a system LLVM 23).
 if ! bpf-linker --version 2>/dev/null | grep -q '^bpf-linker 0\.10\.4'; then

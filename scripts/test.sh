@@ -17,7 +17,10 @@ cargo fmt --all --check
 # binaries, examples and tests below, and the benches, built but not run.
 # CLIPPY_ARGS is how `cargo clippy` passes `-D warnings` to clippy-driver.
 # A lint fails the build, and the run, like a test.
-clippy_driver=$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)
+clippy_driver=$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver) || {
+  echo "error: clippy-driver not found (rustup component add clippy)" >&2
+  exit 1
+}
 export RUSTC_WORKSPACE_WRAPPER="$clippy_driver"
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 echo "== cargo test, with clippy's lints as errors (-D warnings)" >&2
