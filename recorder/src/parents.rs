@@ -68,7 +68,6 @@ pub(crate) fn create(dir: &Path) -> io::Result<(Created, File)> {
     Ok((created, at))
 }
 
-/// `e`, saying which directory on the way it is about.
 /// Opens `name` in `at`, creating it (0700) when it is missing; `walked`
 /// is the path so far, for messages.
 fn step(at: &File, name: &OsStr, walked: &Path, created: &mut Created) -> io::Result<File> {
