@@ -10,14 +10,15 @@ if ! rustup toolchain list | grep -q '^nightly'; then
   say "installing the nightly toolchain"
   rustup toolchain install nightly --profile minimal
 fi
-if ! rustup component list --toolchain nightly --installed 2>/dev/null | grep -q '^rust-src'; then
+if ! grep -q '^rust-src' <<<"$(rustup component list --toolchain nightly --installed 2>/dev/null || true)"; then
   say "adding rust-src to nightly"
   rustup component add rust-src --toolchain nightly
 fi
 # The test suite checks formatting and clippy's lints with the stable
 # toolchain (a `minimal` rustup profile has neither).
+installed=$(rustup component list --installed 2>/dev/null || true)
 for component in rustfmt clippy; do
-  if ! rustup component list --installed 2>/dev/null | grep -q "^$component"; then
+  if ! grep -q "^$component" <<<"$installed"; then
     say "adding $component to the stable toolchain"
     rustup component add "$component"
   fi
