@@ -125,18 +125,23 @@ fn unpack(console: &str, dir: &Path) {
 
 /// Boots `series` with this build of `hindsight`, `files` (host path,
 /// guest path) and `append` on the kernel's command line, runs `script`
-/// there and returns the console; asserts that the script exited 0.
-fn boot(series: &str, append: &str, files: &[(&Path, &str)], script: &str) -> String {
+/// there and returns the console; asserts that the script exited 0. The
+/// console is also kept in `target/old-kernel/SERIES/last-run-NAME.log`.
+fn boot(series: &str, name: &str, append: &str, files: &[(&Path, &str)], script: &str) -> String {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("guest.sh");
     std::fs::write(&path, script).unwrap();
     let harness = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/old-kernel.sh");
     let mut cmd = Command::new("bash");
-    // Each boot its own console log: two guests of one series run at once
-    // here, and a shared `last-run.log` mixed their lines.
+    // Each test its own console log, kept after the run: two guests of one
+    // series run at once here, and a shared `last-run.log` mixed their lines.
+    let log = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/old-kernel")
+        .join(series)
+        .join(format!("last-run-{name}.log"));
     cmd.arg(&harness)
         .args(["--kernel", series, "--log"])
-        .arg(tmp.path().join("console.log"));
+        .arg(&log);
     for (src, dest) in files {
         cmd.arg("--file").arg(format!("{}:{dest}", src.display()));
     }
@@ -168,6 +173,7 @@ fn run_guest(series: &str) -> Option<tempfile::TempDir> {
     let tmp = tempfile::tempdir().unwrap();
     let console = boot(
         series,
+        "phantom",
         "loglevel=1",
         &[(bin.path(), "/phantom")],
         &guest_script(),
@@ -363,7 +369,13 @@ fn names_hook_is_off_where_freed_names_are_wiped() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let console = boot("5.10", "loglevel=1 init_on_free=1", &[], &files_script());
+    let console = boot(
+        "5.10",
+        "init-on-free",
+        "loglevel=1 init_on_free=1",
+        &[],
+        &files_script(),
+    );
     assert!(console.contains("HS-RECORDED files 0"), "{console}");
     unpack(&console, tmp.path());
     check_files(
