@@ -222,7 +222,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // changes how): it has no file to write nor a binary format.
     if sql_texts.is_empty() && (args.output.is_some() || args.format == OutputFormat::Parquet) {
         bail!(
-            "the shell prints to the terminal: -o FILE and --format parquet need SQL              (an argument, -c SQL or -f FILE.sql)"
+            "the shell prints to the terminal: -o FILE and --format parquet need SQL (an argument, -c SQL or -f FILE.sql)"
         );
     }
     if let Some(tz) = &args.tz {
@@ -238,8 +238,34 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     {
         bail!("--format parquet is binary: write it to a file with -o FILE.parquet or a pipe");
     }
+    // DataFusion walks expression trees by recursion, one level per term of
+    // an `a OR b OR ...` chain: the main thread's 8 MiB overflowed (SIGABRT)
+    // near 10 000 terms in a debug build. The queries are planned on a
+    // thread, and run on workers, with room for far more; the stacks are
+    // address space, touched only as deep as a query goes.
+    std::thread::Builder::new()
+        .name("hs-query".into())
+        .stack_size(QUERY_STACK)
+        .spawn(move || run_queries(args, paths, sql_texts, shell_script))
+        .context("cannot start the query thread")?
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// Stack size of the thread that plans the queries and of the runtime's
+/// workers (see [`run`]).
+const QUERY_STACK: usize = 256 << 20;
+
+/// Opens the recordings and runs the SQL, the script or the shell.
+fn run_queries(
+    args: Args,
+    paths: Vec<String>,
+    sql_texts: Vec<SqlText>,
+    shell_script: Option<String>,
+) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(QUERY_STACK)
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
