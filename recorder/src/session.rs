@@ -975,13 +975,15 @@ pub fn record(
         }
     }
     let elapsed = started.elapsed();
-    // Let the last records arrive, then drain and stop.
+    // Let the last records arrive, detach the programs, then drain and stop:
+    // every record the programs wrote while attached is read (stopping the
+    // reader first left those written in between unread, and uncounted).
     std::thread::sleep(Duration::from_millis(50));
-    reader_stop.store(true, Ordering::SeqCst);
-    let _ = reader.join();
     if let Some(b) = ebpf.take() {
         ignored_kernel = hooks::ignored_in_kernel(&b);
     }
+    reader_stop.store(true, Ordering::SeqCst);
+    let _ = reader.join();
     let res = match written {
         Some(res) => res,
         None => join_writer(writer_thread.take()),
