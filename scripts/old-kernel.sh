@@ -31,10 +31,12 @@ when the weekly refresh of the Packages indexes shows a newer one, so results
 do not change without anyone choosing (it is selected again only when its
 cached files are gone).
 
-The exit code is the guest script's; 125 when the guest never reported one
-(boot failure, kernel panic, timeout); before booting, 3 when no kernel could
-be downloaded (stderr names the package and every URL tried) and 2 on other
-errors.
+The exit code is the guest script's; 124 when the guest hung (--timeout or
+--idle-timeout ran out, or the kernel reported a soft lockup or an RCU stall:
+the log keeps its backtraces); 125 when the guest never reported one for
+another reason (boot failure, kernel panic); before booting, 3 when no kernel
+could be downloaded (stderr names the package and every URL tried) and 2 on
+other errors.
 
 Kernels come from deb.debian.org, else archive.debian.org (where Debian 11
 goes after its LTS, which ended on 2026-08-31); stderr says which mirror served
@@ -42,6 +44,9 @@ each download. The Packages indexes are fetched over plain HTTP without
 checking their Release file or its GPG signature, and the .deb is checked
 against the SHA256 in that index only: the kernel only ever runs inside QEMU.
 HINDSIGHT_DEBIAN_MIRROR and HINDSIGHT_DEBIAN_ARCHIVE replace the two mirrors.
+HINDSIGHT_QEMU_ARGS is added to QEMU's command line, split at spaces (e.g.
+'-monitor unix:/tmp/m.sock,server,nowait' to read a hung guest's registers
+with 'info registers -a').
 
 Options:
   --kernel SERIES     Kernel series to boot: 5.10 (Debian 11 bullseye, the
@@ -52,10 +57,16 @@ Options:
                       dynamically linked SRC come along. Repeatable
   --append ARGS       Extra kernel command line (e.g. 'lsm=lockdown,yama,bpf')
   --accel A           auto | kvm | tcg (default auto: KVM when a probe boot shows
-                      it works on this machine, cached; else TCG emulation)
+                      it works on this machine, cached; else TCG emulation).
+                      TCG runs the guest's CPUs on one host thread (see the
+                      script: multi-threaded TCG hangs 5.10 guests); QEMU's
+                      accelerator options may follow: tcg,thread=multi
   --memory MB         Guest memory (default 3072)
   --smp N             Guest CPUs (default 2)
   --timeout SECONDS   Kill QEMU after this long (default 900)
+  --idle-timeout SECONDS
+                      Kill QEMU when the guest script has printed no line for
+                      this long; kernel messages do not count (default 0: never)
   --log FILE          Console log (default target/old-kernel/SERIES/last-run.log)
   --refresh           Download the Packages indexes again, select the newest
                       usable kernel again (removing the series' other kernels)
@@ -73,7 +84,7 @@ say() { printf '\033[1mold-kernel:\033[0m %s\n' "$*" >&2; }
 die() { say "$*"; exit 2; }
 
 # --- Arguments ---------------------------------------------------------------
-series=5.10 flavour=auto accel=auto memory=3072 smp=2 timeout_s=900 log='' refresh=0
+series=5.10 flavour=auto accel=auto memory=3072 smp=2 timeout_s=900 idle_s=0 log='' refresh=0
 append=
 files=()
 while [ $# -gt 0 ]; do
@@ -87,6 +98,7 @@ while [ $# -gt 0 ]; do
     --memory) memory=${2:?--memory needs a value}; shift 2 ;;
     --smp) smp=${2:?--smp needs a value}; shift 2 ;;
     --timeout) timeout_s=${2:?--timeout needs a value}; shift 2 ;;
+    --idle-timeout) idle_s=${2:?--idle-timeout needs a value}; shift 2 ;;
     --log) log=${2:?--log needs a value}; shift 2 ;;
     --refresh) refresh=1; shift ;;
     --) shift; break ;;
@@ -100,7 +112,10 @@ binary=$(realpath "$1") script=$(realpath "$2")
 [ -f "$script" ] || die "$2 is not a file"
 case "$flavour" in cloud) flavours=(cloud-amd64) ;; plain) flavours=(amd64) ;;
   auto) flavours=(cloud-amd64 amd64) ;; *) die "--flavour must be cloud, plain or auto" ;; esac
-case "$accel" in auto | kvm | tcg) ;; *) die "--accel must be auto, kvm or tcg" ;; esac
+case "${accel%%,*}" in auto | kvm | tcg) ;; *) die "--accel must be auto, kvm or tcg" ;; esac
+for n in "$timeout_s" "$idle_s"; do
+  case "$n" in '' | *[!0-9]*) die "--timeout and --idle-timeout take whole seconds, not '$n'" ;; esac
+done
 # Kernel series -> Debian suite and the ABI prefix of its image packages.
 case "$series" in
   5.10) suite=bullseye abi='5\.10\.0-[0-9]+' ;;
@@ -270,12 +285,13 @@ fi
 # started more than 2 hours ago are removed (not those of concurrent runs).
 find "$scache" -maxdepth 1 -name 'initramfs.*' -mmin +120 -exec rm -rf {} + 2>/dev/null || true
 stage=$(mktemp -d "$scache/initramfs.XXXXXX")
-initrd=$stage.cpio console=$stage.console qemu_pid=
+initrd=$stage.cpio console=$stage.console qemu_pid= idle_pid=
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
   # QEMU (through timeout, which passes the signal on) dies with the script.
   [ -n "$qemu_pid" ] && kill -TERM "$qemu_pid" 2>/dev/null
-  rm -rf "$stage" "$initrd" "$console"
+  [ -n "$idle_pid" ] && kill -TERM "$idle_pid" 2>/dev/null
+  rm -rf "$stage" "$initrd" "$console" "$stage.idle"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -391,7 +407,19 @@ if [ "$accel" = auto ]; then
   fi
   say "accelerator: $accel (KVM probe: $verdict)"
 fi
-if [ "$accel" = kvm ]; then cpu=host; else cpu=max; fi
+if [ "${accel%%,*}" = kvm ]; then cpu=host; else cpu=max; fi
+# TCG emulates the guest's CPUs on one host thread, not one each: QEMU 7.2's
+# multi-threaded TCG can leave a vCPU running its old translation of code the
+# guest kernel has since patched. A 5.10 guest then loops for ever on the
+# int3 of a static key the kernel already set back to a nop (do_exit's
+# sched_process_exit tracepoint, toggled as the recorder's programs attach
+# and detach): both CPUs at do_exit+0x33e <-> exc_int3 while memory reads
+# 66 66 66 66 90 (read with HINDSIGHT_QEMU_ARGS='-monitor ...'). Switching
+# that tracepoint on and off in tracefs while two loops run /bin/true hung
+# both guests tried with a thread per CPU within 300 rounds; on one thread
+# a guest ran 3 000 rounds without a hang. 'tcg,thread=multi' restores the
+# old way.
+[ "$accel" = tcg ] && accel=tcg,thread=single
 
 : >"$log"
 say "booting ($accel, ${memory} MB, $smp CPUs, timeout ${timeout_s}s); console log: $log"
@@ -413,15 +441,40 @@ loop_pid=$!
 # once (they stop QEMU). So that it also dies when this script is killed with
 # SIGKILL: timeout gets SIGTERM when the script dies (and passes it on to QEMU,
 # then SIGKILL 10 s later), QEMU gets SIGKILL when timeout dies.
+# shellcheck disable=SC2086 # HINDSIGHT_QEMU_ARGS is split at spaces
 setpriv --pdeathsig TERM timeout --kill-after=10 "$timeout_s" \
   setpriv --pdeathsig KILL qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m "$memory" -smp "$smp" \
   -nodefaults -no-user-config -display none -serial stdio -no-reboot \
   -kernel "$kdir/vmlinuz" -initrd "$initrd" \
-  -append "console=ttyS0 quiet panic=-1 $append" </dev/null >"$console" 2>&1 &
+  -append "console=ttyS0 quiet panic=-1 $append" ${HINDSIGHT_QEMU_ARGS:-} </dev/null >"$console" 2>&1 &
 qemu_pid=$!
+# --idle-timeout: a guest whose script prints no line for that long is
+# stopped. Kernel messages ("[  213.357004] ...") do not count: a CPU stuck
+# in a soft lockup repeats its backtrace every ~20 s.
+if [ "$idle_s" -gt 0 ]; then
+  (
+    last=-1 quiet=0
+    # (`sleep & wait`: the TERM that ends this loop is handled at once.)
+    while sleep 5 & wait $!; do
+      lines=$(grep -cav '^\[ *[0-9]*\.[0-9]*\]' "$log" 2>/dev/null || true)
+      if [ "$lines" = "$last" ]; then quiet=$((quiet + 5)); else quiet=0 last=$lines; fi
+      if [ "$quiet" -ge "$idle_s" ]; then
+        : >"$stage.idle"
+        kill -TERM "$qemu_pid" 2>/dev/null
+        exit 0
+      fi
+    done
+  ) </dev/null >/dev/null 2>&1 & # (its last sleep must not hold stdout open)
+  idle_pid=$!
+fi
 wait "$qemu_pid"
 qemu_rc=$?
 qemu_pid=
+if [ -n "$idle_pid" ]; then
+  kill -TERM "$idle_pid" 2>/dev/null
+  wait "$idle_pid" 2>/dev/null
+  idle_pid=
+fi
 wait "$loop_pid"
 set -e
 t_end=$EPOCHREALTIME
@@ -434,8 +487,16 @@ times=$(awk -v s="$t_start" -v b="$t_boot" -v e="$t_end" -v g="${started:-}" 'BE
     (g == "" ? "the script never started" : "script started " g "s after boot began"), e - b, e - s }')
 say "$kpkg $kver, $accel: $times"
 if [ -z "$rc" ]; then
-  if [ "$qemu_rc" = 124 ]; then
-    say "no exit code from the guest: timed out after ${timeout_s}s"
+  lockup=$(grep -m1 -aE 'soft lockup|rcu_sched self-detected stall|rcu: INFO: rcu_.* detected stalls|hung_task' "$log" || true)
+  if [ -e "$stage.idle" ]; then
+    say "the guest hung: its script printed nothing for ${idle_s}s (--idle-timeout); see $log"
+    exit 124
+  elif [ "$qemu_rc" = 124 ]; then
+    say "the guest hung: no exit code after ${timeout_s}s (--timeout); see $log"
+    exit 124
+  elif [ -n "$lockup" ]; then
+    say "the guest hung: the kernel reported '${lockup#*] }'; see $log"
+    exit 124
   else
     say "no exit code from the guest: QEMU exited with $qemu_rc before the script finished (boot failure or panic? see $log)"
   fi
