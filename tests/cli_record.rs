@@ -246,13 +246,13 @@ fn progress_on_a_terminal_shows_the_bytes_on_disk() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let rec = tmp.path().join("rec");
-    // A busy command for 3 s: a progress line each second. With every
+    // A busy command for 5 s: a progress line each second. With every
     // syscall it makes enough rows for the flush to write row groups (of
     // 128 Ki rows), so the compression so far shows: a byte-at-a-time copy
-    // makes rows as fast as the recorder takes them, even on a busy machine
-    // (a `cat` loop, bound by fork and exec, made 77 000 in 2 s there).
+    // makes rows as fast as the recorder takes them (a `cat` loop, bound by
+    // fork and exec, made 77 000 in 2 s on a busy machine).
     let cmd = format!(
-        "stty cols 200; {} record -o {} --duration 3s --syscalls all -- \
+        "stty cols 200; {} record -o {} --duration 5s --syscalls all -- \
          dd if=/dev/zero of=/dev/null bs=1",
         env!("CARGO_BIN_EXE_hindsight"),
         rec.display()
@@ -274,14 +274,26 @@ fn progress_on_a_terminal_shows_the_bytes_on_disk() {
     for field in ["lost ", " in, ", " on disk"] {
         assert!(last.contains(field), "no `{field}` in {last:?}");
     }
-    // Parquet takes many times less than the kernel's records.
-    let ratio: f64 = last
+    // Once a row group is written, the compression so far: Parquet takes
+    // many times less than the kernel's records. A debug build on a machine
+    // busy with other tests once decoded only 40 964 rows in 2 s (losing
+    // 716 119), too few for a row group; then the line has none.
+    let events: u64 = last
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no event count in {last:?}"));
+    let ratio: Option<f64> = last
         .rsplit_once(" (")
         .and_then(|(_, r)| r.strip_suffix("x)"))
-        .and_then(|r| r.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no compression in {last:?}"));
-    assert!(ratio > 3.0, "{last:?}");
-    // Two seconds of a busy command take more than the files' headers.
+        .and_then(|r| r.trim().parse().ok());
+    if events >= 2 * 128 * 1024 {
+        let ratio = ratio.unwrap_or_else(|| panic!("no compression in {last:?}"));
+        assert!(ratio > 3.0, "{last:?}");
+    } else {
+        eprintln!("{events} events: too few for a row group, so no compression to check");
+    }
+    // Seconds of a busy command take more than the files' headers.
     let on_disk = last
         .split(" on disk")
         .next()
