@@ -982,6 +982,9 @@ pub fn record(
     if let Some(b) = ebpf.take() {
         ignored_kernel = hooks::ignored_in_kernel(&b);
     }
+    // A program already running on another CPU when its link closed may
+    // still commit a record: the reader goes on for a moment.
+    std::thread::sleep(Duration::from_millis(20));
     reader_stop.store(true, Ordering::SeqCst);
     let _ = reader.join();
     let res = match written {
