@@ -33,7 +33,7 @@ cached files are gone).
 
 The exit code is the guest script's; 124 when the guest hung (--timeout or
 --idle-timeout ran out, or the kernel reported a soft lockup or an RCU stall:
-the log keeps its backtraces); 125 when the guest never reported one for
+the log keeps what the kernel printed); 125 when the guest never reported one for
 another reason (boot failure, kernel panic); before booting, 3 when no kernel
 could be downloaded (stderr names the package and every URL tried) and 2 on
 other errors.
@@ -45,7 +45,7 @@ checking their Release file or its GPG signature, and the .deb is checked
 against the SHA256 in that index only: the kernel only ever runs inside QEMU.
 HINDSIGHT_DEBIAN_MIRROR and HINDSIGHT_DEBIAN_ARCHIVE replace the two mirrors.
 HINDSIGHT_QEMU_ARGS is added to QEMU's command line, split at spaces (e.g.
-'-monitor unix:/tmp/m.sock,server,nowait' to read a hung guest's registers
+'-monitor unix:/tmp/m.sock,server=on,wait=off' to read a hung guest's registers
 with 'info registers -a').
 
 Options:
@@ -112,7 +112,7 @@ binary=$(realpath "$1") script=$(realpath "$2")
 [ -f "$script" ] || die "$2 is not a file"
 case "$flavour" in cloud) flavours=(cloud-amd64) ;; plain) flavours=(amd64) ;;
   auto) flavours=(cloud-amd64 amd64) ;; *) die "--flavour must be cloud, plain or auto" ;; esac
-case "${accel%%,*}" in auto | kvm | tcg) ;; *) die "--accel must be auto, kvm or tcg" ;; esac
+case "$accel" in auto | kvm | tcg | kvm,* | tcg,*) ;; *) die "--accel must be auto, kvm or tcg (the last two with QEMU's options after a comma)" ;; esac
 for n in "$timeout_s" "$idle_s"; do
   case "$n" in '' | *[!0-9]*) die "--timeout and --idle-timeout take whole seconds, not '$n'" ;; esac
 done
@@ -441,12 +441,12 @@ loop_pid=$!
 # once (they stop QEMU). So that it also dies when this script is killed with
 # SIGKILL: timeout gets SIGTERM when the script dies (and passes it on to QEMU,
 # then SIGKILL 10 s later), QEMU gets SIGKILL when timeout dies.
-# shellcheck disable=SC2086 # HINDSIGHT_QEMU_ARGS is split at spaces
+read -ra qemu_extra <<<"${HINDSIGHT_QEMU_ARGS:-}"
 setpriv --pdeathsig TERM timeout --kill-after=10 "$timeout_s" \
   setpriv --pdeathsig KILL qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m "$memory" -smp "$smp" \
   -nodefaults -no-user-config -display none -serial stdio -no-reboot \
   -kernel "$kdir/vmlinuz" -initrd "$initrd" \
-  -append "console=ttyS0 quiet panic=-1 $append" ${HINDSIGHT_QEMU_ARGS:-} </dev/null >"$console" 2>&1 &
+  -append "console=ttyS0 quiet panic=-1 $append" "${qemu_extra[@]}" </dev/null >"$console" 2>&1 &
 qemu_pid=$!
 # --idle-timeout: a guest whose script prints no line for that long is
 # stopped. Kernel messages ("[  213.357004] ...") do not count: a CPU stuck
@@ -454,8 +454,9 @@ qemu_pid=$!
 if [ "$idle_s" -gt 0 ]; then
   (
     last=-1 quiet=0
-    # (`sleep & wait`: the TERM that ends this loop is handled at once.)
-    while sleep 5 & wait $!; do
+    while sleep 5; do
+      # Not after this script died (SIGKILL, no EXIT trap): the PID may be reused.
+      kill -0 $$ 2>/dev/null || exit 0
       lines=$(grep -cav '^\[ *[0-9]*\.[0-9]*\]' "$log" 2>/dev/null || true)
       if [ "$lines" = "$last" ]; then quiet=$((quiet + 5)); else quiet=0 last=$lines; fi
       if [ "$quiet" -ge "$idle_s" ]; then
@@ -489,7 +490,11 @@ say "$kpkg $kver, $accel: $times"
 if [ -z "$rc" ]; then
   lockup=$(grep -m1 -aE 'soft lockup|rcu_sched self-detected stall|rcu: INFO: rcu_.* detected stalls|hung_task' "$log" || true)
   if [ -e "$stage.idle" ]; then
-    say "the guest hung: its script printed nothing for ${idle_s}s (--idle-timeout); see $log"
+    if [ -n "${started:-}" ]; then
+      say "the guest hung: its script printed nothing for ${idle_s}s (--idle-timeout); see $log"
+    else
+      say "the guest hung before its script started (no new line for ${idle_s}s, --idle-timeout); see $log"
+    fi
     exit 124
   elif [ "$qemu_rc" = 124 ]; then
     say "the guest hung: no exit code after ${timeout_s}s (--timeout); see $log"
