@@ -149,7 +149,21 @@ fn boot(series: &str, name: &str, append: &str, files: &[(&Path, &str)], script:
         .join("target/old-kernel")
         .join(series)
         .join(format!("last-run-{name}.log"));
-    let out = run_old_kernel(series, &log, append, files, &path);
+    let harness = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/old-kernel.sh");
+    let mut cmd = Command::new("bash");
+    cmd.arg(&harness)
+        .args(["--kernel", series, "--idle-timeout", "300", "--log"])
+        .arg(&log);
+    for (src, dest) in files {
+        cmd.arg("--file").arg(format!("{}:{dest}", src.display()));
+    }
+    let out = cmd
+        .args(["--append", append])
+        .arg(env!("CARGO_BIN_EXE_hindsight"))
+        .arg(&path)
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run scripts/old-kernel.sh");
     let console = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
         out.status.code() != Some(GUEST_HUNG),
@@ -162,30 +176,6 @@ fn boot(series: &str, name: &str, append: &str, files: &[(&Path, &str)], script:
         out.status
     );
     console
-}
-
-/// One run of `scripts/old-kernel.sh` (see [`boot`]).
-fn run_old_kernel(
-    series: &str,
-    log: &Path,
-    append: &str,
-    files: &[(&Path, &str)],
-    script: &Path,
-) -> std::process::Output {
-    let harness = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/old-kernel.sh");
-    let mut cmd = Command::new("bash");
-    cmd.arg(&harness)
-        .args(["--kernel", series, "--idle-timeout", "300", "--log"])
-        .arg(log);
-    for (src, dest) in files {
-        cmd.arg("--file").arg(format!("{}:{dest}", src.display()));
-    }
-    cmd.args(["--append", append])
-        .arg(env!("CARGO_BIN_EXE_hindsight"))
-        .arg(script)
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run scripts/old-kernel.sh")
 }
 
 /// Boots `series` with the reproducer and this build of `hindsight`, runs

@@ -10,27 +10,9 @@
 
 mod common;
 
-use hindsight_query::{SessionOptions, run_sql, session};
-
-/// The single number a `SELECT count(*) ...` returns.
+/// The single number a `SELECT count(*) ...` over the small fixture returns.
 async fn count(sql: &str) -> Result<i64, String> {
-    let ctx = session(&[common::small()], SessionOptions::default())
-        .await
-        .map_err(|e| e.to_string())?;
-    let frames = run_sql(&ctx, sql).await.map_err(|e| e.to_string())?;
-    let batches = frames
-        .into_iter()
-        .next()
-        .expect("one statement")
-        .collect()
-        .await
-        .map_err(|e| e.to_string())?;
-    let col = batches[0].column(0);
-    let v = col
-        .as_any()
-        .downcast_ref::<hindsight_query::datafusion::arrow::array::Int64Array>()
-        .expect("count(*) is Int64");
-    Ok(v.value(0))
+    common::single_i64(&common::small(), sql).await
 }
 
 /// Runs `f` to completion on a thread with the stack of a program's main

@@ -6,8 +6,8 @@ mod common;
 
 use std::path::Path;
 
+use hindsight_query::QueryError;
 use hindsight_query::source::resolve;
-use hindsight_query::{QueryError, run_sql, session};
 
 /// Copies the directory `from` (a recording) to `to`.
 fn copy_dir(from: &Path, to: &Path) {
@@ -25,16 +25,10 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// `count(*)` of `events` over `path`.
 async fn count(path: &str) -> String {
-    let ctx = session(&[path.to_string()], Default::default())
+    common::single_i64(path, "SELECT count(*) FROM events")
         .await
-        .unwrap_or_else(|e| panic!("{path}: {e}"));
-    let mut frames = run_sql(&ctx, "SELECT count(*) FROM events").await.unwrap();
-    let batches = frames.remove(0).collect().await.unwrap();
-    let n = batches[0].column(0).as_any();
-    let n = n
-        .downcast_ref::<hindsight_query::datafusion::arrow::array::Int64Array>()
-        .unwrap();
-    n.value(0).to_string()
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .to_string()
 }
 
 /// A `file://` URL is percent-decoded (before, `file:///…/rec%20%5Ba%5D`
