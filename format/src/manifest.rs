@@ -307,7 +307,25 @@ impl Manifest {
                 supported: FORMAT_VERSION,
             });
         }
-        serde_json::from_value(value).map_err(|e| bad(e.to_string()))
+        // From the text, not `value`: serde_json's errors then say where
+        // (`invalid type: integer `5`, expected a string at line 4 column
+        // 16`).
+        let m: Manifest = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+        // Segment files are read relative to the recording: one that names
+        // a file elsewhere (`../other/events/part-000000.parquet`, `/etc/…`)
+        // is refused, not read.
+        for (i, seg) in m.segments.iter().enumerate() {
+            let inside = Path::new(&seg.file)
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
+            if !inside || seg.file.is_empty() {
+                return Err(bad(format!(
+                    "segments[{i}].file {:?} is not a path inside the recording",
+                    seg.file
+                )));
+            }
+        }
+        Ok(m)
     }
 
     /// Reads `DIR/manifest.json`.
@@ -480,6 +498,40 @@ mod tests {
             msg.contains("/r/manifest.json") && msg.contains("99"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn a_wrong_type_names_its_line() {
+        let good = Manifest::default().to_json();
+        let bad = good.replacen("\"host_name\": \"\"", "\"host_name\": 5", 1);
+        assert_ne!(good, bad, "the test edits host_name");
+        let line = bad
+            .lines()
+            .position(|l| l.contains("\"host_name\": 5"))
+            .unwrap()
+            + 1;
+        let err = Manifest::from_json(&bad, Path::new("/r/manifest.json")).unwrap_err();
+        assert!(
+            err.to_string().contains(&format!("at line {line} column")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_segment_outside_the_recording_is_refused() {
+        for file in ["../other/events/part-000000.parquet", "/etc/passwd", ""] {
+            let mut m = Manifest::default();
+            m.segments.push(SegmentInfo {
+                file: file.into(),
+                ..Default::default()
+            });
+            let err = Manifest::from_json(&m.to_json(), Path::new("/r/manifest.json")).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains(&format!("segments[0].file {file:?} is not a path inside")),
+                "{err}"
+            );
+        }
     }
 
     #[test]
