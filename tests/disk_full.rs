@@ -80,6 +80,13 @@ fn info_and_query_name_the_full_disk() {
     );
     let expected = Recording::open(&rec).unwrap().rows();
     assert!(expected > m.rows(), "rows beyond the segments in the spool");
+    // The note counts the spool's rows, which recovery would add.
+    let spooled = format!("{} more row(s), made durable", expected - m.rows());
+    assert!(
+        m.notes.iter().any(|n| n.contains(&spooled)),
+        "no note says {spooled:?}: {:?}",
+        m.notes
+    );
 
     let o = hindsight().arg("info").arg(&rec).output().unwrap();
     // The report on stdout, its warnings (the error itself) on stderr.

@@ -114,6 +114,8 @@ struct Current {
     broken: Option<String>,
     /// Loss rows written to the segment.
     loss_rows: u64,
+    /// Rows of the segment made durable by the last successful flush.
+    durable_rows: u64,
 }
 
 impl Current {
@@ -166,6 +168,7 @@ impl Current {
         match result {
             Ok(spool) => {
                 self.spool = Some(spool);
+                self.durable_rows = self.segment.rows;
                 Ok(())
             }
             Err(e) => {
@@ -195,6 +198,9 @@ pub struct RecordingWriter {
     committed_loss_rows: u64,
     /// The directory's lock, held while this writer lives ([`crate::lock`]).
     lock: Option<crate::lock::DirLock>,
+    /// Durable rows of a segment whose commit is under way (taken out of
+    /// `current`): a failed commit leaves them in the spool.
+    uncommitted_durable: u64,
 }
 
 impl RecordingWriter {
@@ -261,6 +267,7 @@ impl RecordingWriter {
             failure: None,
             committed_loss_rows,
             lock: Some(lock),
+            uncommitted_durable: 0,
         })
     }
 
@@ -470,6 +477,7 @@ impl RecordingWriter {
             checkpoint_due: false,
             broken: None,
             loss_rows: 0,
+            durable_rows: 0,
         });
         Ok(())
     }
@@ -485,14 +493,20 @@ impl RecordingWriter {
             remove_spool(&self.dir, index)?;
             return remove_checkpoint(&self.dir, index);
         }
+        // Until the commit succeeds, the spool holds the rows made durable
+        // (for the note of a writer that stops here).
+        self.uncommitted_durable = cur.durable_rows;
         if cur.spool.is_some() {
             // Should the commit fail (disk full), the rows must stay
             // recoverable: make them durable first. (After an earlier
             // failure to do so, committing is still worth trying: the
             // segment writer holds every row.)
-            cur.make_durable()?;
+            let made = cur.make_durable();
+            self.uncommitted_durable = cur.durable_rows;
+            made?;
         }
         let info = cur.segment.commit()?;
+        self.uncommitted_durable = 0;
         self.committed_loss_rows += cur.loss_rows;
         let max_t = info.max_time_ns;
         self.manifest.segments.push(info);
@@ -629,10 +643,17 @@ impl RecordingWriter {
         } else {
             ""
         };
+        // The rows of the open segment that the last flush made durable
+        // (the flush every second, or at a checkpoint); later ones were lost.
+        let spooled = self
+            .current
+            .as_ref()
+            .map_or(self.uncommitted_durable, |c| c.durable_rows);
         m.notes.push(format!(
-            "stopped at {} by an error: {why}; {kept}; the rows after them that were made \
-             durable before the error (all but about its last second) are in spool/, read in \
-             memory by info, query and replay; `hindsight recover` makes them a segment{when}",
+            "stopped at {} by an error: {why}; {kept}; {spooled} more row(s), made durable by \
+             the last flush before the error, are in spool/, read in memory by info, query and \
+             replay (rows after that flush were lost); `hindsight recover` makes them a \
+             segment{when}",
             rfc3339(now_ns())
         ));
         if let Some(reserve) = self.reserve.take() {
