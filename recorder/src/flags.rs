@@ -112,7 +112,8 @@ fn arg_names(name: &str) -> &'static [&'static str] {
         "listen" => &["fd", "backlog"],
         "dup2" => &["oldfd", "newfd"],
         "dup3" => &["oldfd", "newfd", "flags"],
-        "finit_module" => &["fd", "uargs", "flags"],
+        // `uargs` is a pointer to the module's parameter string.
+        "finit_module" => &["fd", "uargs_ptr", "flags"],
         "renameat2" => &["olddirfd", "oldpath", "newdirfd", "newpath", "flags"],
         "fchown" | "chown" | "lchown" => &["path_or_fd", "uid", "gid"],
         "fchownat" => &["dirfd", "path", "uid", "gid", "flags"],

@@ -243,10 +243,14 @@ pub fn spec_for(name: &str) -> SyscallSpec {
         "listen" | "recvfrom" | "recvmsg" | "getsockname" | "getpeername" | "shutdown" => {
             spec(S_SOCK, 0, 0, 0)
         }
+        // The file behind the descriptor in arg 0: for the copy calls the
+        // source (copy_file_range, splice, tee) or, for sendfile, the
+        // destination. (Not setns: a namespace file's name, `net:[…]`, is
+        // made up by the kernel when asked, and its dentry's own is "/".)
         "fchmod" | "fchown" | "ftruncate" | "fchdir" | "read" | "write" | "pread64"
-        | "pwrite64" | "readv" | "writev" | "finit_module" | "dup" | "dup2" | "dup3" => {
-            spec(S_ARG_FD, 0, 0, 0)
-        }
+        | "pwrite64" | "readv" | "writev" | "preadv" | "pwritev" | "preadv2" | "pwritev2"
+        | "copy_file_range" | "sendfile" | "splice" | "tee" | "finit_module" | "dup" | "dup2"
+        | "dup3" => spec(S_ARG_FD, 0, 0, 0),
         "fcntl" => spec(S_ARG_FD, 0, 0, D_DUP_CMDS),
         // The two descriptors, read back at exit from the array the kernel
         // filled (arg 0, or socketpair's arg 3).

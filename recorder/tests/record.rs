@@ -1101,3 +1101,33 @@ fn fcntl_setfd_is_recorded_and_other_commands_are_not() {
         .collect();
     assert_eq!(on_47, ["fd=47 cmd=F_SETFD arg=1"]);
 }
+
+/// The calls that copy between descriptors, enabled like `read`, name the
+/// file they copy from: coreutils 9 copies with `copy_file_range`, not
+/// `read`/`write`.
+#[test]
+fn copy_calls_name_their_descriptors_file() {
+    if !can_record("copy_calls_name_their_descriptors_file") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("copy-src");
+    std::fs::write(&src, "hindsight\n").unwrap();
+    let program = format!(
+        "import os\n\
+         a = os.open('{src}', os.O_RDONLY)\n\
+         b = os.open('{dst}', os.O_WRONLY | os.O_CREAT, 0o600)\n\
+         assert os.copy_file_range(a, b, 10) == 10\n",
+        src = src.display(),
+        dst = dir.path().join("copy-dst").display()
+    );
+    let rec = common::record_with(&["python3", "-c", &program], "+copy_file_range", 16 << 20);
+    assert_eq!(rec.summary.exit_code, Some(0), "{}", rec.dump());
+    let copy = rec.sys("copy_file_range");
+    assert_eq!(copy.len(), 1, "{}", rec.dump());
+    assert_eq!(copy[0].ret, Some(10));
+    assert_eq!(
+        copy[0].file_path.as_deref(),
+        Some(src.canonicalize().unwrap().to_str().unwrap())
+    );
+}
