@@ -356,6 +356,23 @@ fn values_that_cannot_mean_what_was_asked_are_refused() {
         (vec!["--ring-buffer", "17179869184G"], "too large a size"),
         (vec!["--duration", "0"], "--duration 0"),
         (vec!["--ignore-prefix", ""], "--ignore-prefix ''"),
+        (
+            vec!["--ignore-prefix", "tmp/x"],
+            "--ignore-prefix tmp/x: recorded paths are absolute",
+        ),
+        // Sizes are said as typed, and what they came to (not in bytes).
+        (
+            vec!["--ring-buffer", "3M"],
+            "'3M' for '--ring-buffer <SIZE>': 3.0 MiB is not a power of two",
+        ),
+        (
+            vec!["--segment-size", "64K"],
+            "'64K' for '--segment-size <SIZE>': 64.0 KiB is below the smallest",
+        ),
+        (
+            vec!["--max-size", "1M"],
+            "--max-size 1.0 MiB: the ring must hold at least two segments (2 x --segment-size, 256.0 MiB)",
+        ),
     ];
     // The syscall set is read after the root check.
     if is_root() {
@@ -445,6 +462,14 @@ fn the_recorders_own_failures_exit_125_to_127() {
     // Killed by a signal: 128 + its number.
     let (code, err) = status(&fresh("j"), &["--", "sh", "-c", "kill -KILL $$"]);
     assert_eq!(code, Some(128 + 9), "{err}");
+    // The summary names the signal (a command can also exit 137 itself).
+    assert!(
+        err.contains("The command was killed by signal 9 (SIGKILL) (exit status 137)."),
+        "{err}"
+    );
+    let (code, err) = status(&fresh("j2"), &["--", "sh", "-c", "exit 137"]);
+    assert_eq!(code, Some(137), "{err}");
+    assert!(err.contains("The command exited with code 137."), "{err}");
     // --duration ends the command as `timeout --foreground -k 2s` does: SIGTERM (143),
     // and SIGKILL (137) for one that ignores SIGTERM (it was left running,
     // and record exited 0; bounded to 10 s, so that a regression fails
@@ -463,7 +488,7 @@ fn the_recorders_own_failures_exit_125_to_127() {
         ],
     );
     assert_eq!(code, Some(128 + 9), "{err}");
-    assert!(err.contains("exited with code 137"), "{err}");
+    assert!(err.contains("killed by signal 9 (SIGKILL)"), "{err}");
 }
 
 /// `-o a/b/rec` makes the missing `a` and `a/b` 0700, as the recording
@@ -512,6 +537,39 @@ fn record_status(out: &std::path::Path, command: &str) -> (Option<i32>, String) 
         o.status.code(),
         String::from_utf8_lossy(&o.stderr).into_owned(),
     )
+}
+
+/// An `-o` that cannot name a recording directory is said for what it is:
+/// a file (it said "File exists"), an empty argument (it said ": No such
+/// file or directory").
+#[test]
+fn an_output_that_is_no_directory_is_named() {
+    let (code, err) = record_status(std::path::Path::new(""), "true");
+    assert_eq!(code, Some(125), "{err}");
+    assert!(err.contains("an empty path names no directory"), "{err}");
+    if !is_root() {
+        eprintln!("skipped the rest of an_output_that_is_no_directory_is_named: needs root");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("afile");
+    std::fs::write(&file, "keep").unwrap();
+    let (code, err) = record_status(&file, "true");
+    assert_eq!(code, Some(125), "{err}");
+    assert!(
+        err.contains("afile: exists and is not a directory"),
+        "{err}"
+    );
+    assert!(!err.contains("writing the recording failed"), "{err}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep");
+    // A directory holding other files is refused without the prefix too.
+    let full = tmp.path().join("full");
+    std::fs::create_dir(&full).unwrap();
+    std::fs::write(full.join("x"), "").unwrap();
+    let (code, err) = record_status(&full, "true");
+    assert_eq!(code, Some(125), "{err}");
+    assert!(err.contains("full: directory is not empty"), "{err}");
+    assert!(!err.contains("writing the recording failed"), "{err}");
 }
 
 /// `-o newdir/../keep` names the existing `keep` (as the kernel resolves

@@ -17,6 +17,9 @@ pub fn recording() -> impl TypedValueParser<Value = PathBuf> {
 /// A recording path argument as a filesystem path: a `file://` URL
 /// decoded, a plain path (even one that is not UTF-8) as it is.
 pub fn recording_path(arg: OsString) -> Result<PathBuf, String> {
+    if arg.is_empty() {
+        return Err("an empty path names no directory (is a shell variable unset?)".into());
+    }
     let Some(text) = arg.to_str() else {
         // Not UTF-8: a URL only if its scheme (ASCII) is.
         let bytes = arg.as_encoded_bytes();
@@ -47,6 +50,7 @@ mod tests {
     #[test]
     fn plain_paths_and_file_urls() {
         let parse = |s: &str| recording_path(OsString::from(s));
+        assert!(parse("").unwrap_err().contains("an empty path"));
         assert_eq!(parse("rec%20a"), Ok(PathBuf::from("rec%20a")));
         assert_eq!(
             parse("file:///tmp/rec%20%5Ba%5D"),

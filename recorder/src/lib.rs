@@ -78,6 +78,11 @@ pub enum RecordError {
     /// replaced meanwhile (the error names the directory concerned).
     #[error("{0}")]
     OutDir(#[source] std::io::Error),
+    /// The recording could not be started in the directory: it already
+    /// holds a recording or other files, or making its first files failed
+    /// (the error names the path).
+    #[error("{0}")]
+    Create(#[source] hindsight_format::FormatError),
     /// Writing the recording failed.
     #[error("writing the recording failed: {0}")]
     Write(#[source] hindsight_format::FormatError),

@@ -44,8 +44,9 @@ pub(crate) struct OutDir {
 /// opened without following a symbolic link (`-o` naming a link is refused:
 /// the link's owner could point it elsewhere), and the path must still name
 /// that directory afterwards (once it is ours, nobody else can move it out
-/// of a sticky directory such as `/tmp`). A directory that is not empty, or
-/// no directory, is left for [`RecordingWriter::create`] to refuse (`None`).
+/// of a sticky directory such as `/tmp`). A directory that is not empty is
+/// left for [`RecordingWriter::create`] to refuse (`None`); anything else
+/// than a directory is refused here.
 /// Missing parents are created 0700 ([`parents::create`]), and removed
 /// with the recording.
 ///
@@ -82,7 +83,12 @@ fn take_over_in(dir: &Path, parent: File) -> io::Result<Option<OutDir>> {
                 "is a symbolic link: give the recording directory itself",
             ));
         }
-        Kind::Other => return Ok(None),
+        Kind::Other => {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                "exists and is not a directory: -o names the recording's directory, new or empty",
+            ));
+        }
         Kind::Dir => {}
     }
     let d = dirfd::open_at(&parent, &cname, false)?;

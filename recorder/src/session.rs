@@ -217,8 +217,11 @@ pub struct RecordSummary {
     pub deleted_events: u64,
     /// Wall time recorded.
     pub elapsed: Duration,
-    /// Exit code of the recorded command.
+    /// Exit code of the recorded command (128 + the signal when one
+    /// killed it).
     pub exit_code: Option<i32>,
+    /// The signal that killed the recorded command, if one did.
+    pub exit_signal: Option<i32>,
     /// Hooks attached.
     pub hooks_active: Vec<String>,
     /// Hooks not available, with reasons.
@@ -300,8 +303,20 @@ fn cgroup_filter(path: &Path) -> Result<(u64, u32), RecordError> {
     };
     // `..` and symbolic links resolved: the level is counted on the real
     // path, which must be a directory of the cgroup2 hierarchy.
-    let real = std::fs::canonicalize(&full)
-        .map_err(|e| RecordError::Cgroup(format!("{}: {e}", full.display())))?;
+    let real = std::fs::canonicalize(&full).map_err(|e| {
+        // An absolute path outside the mount was taken as relative to it
+        // (as /proc/PID/cgroup writes them): say so.
+        let taken = if full.as_path() != path {
+            format!(
+                " ({} is taken under the cgroup2 mount {}, as /proc/PID/cgroup writes paths)",
+                path.display(),
+                root.display()
+            )
+        } else {
+            String::new()
+        };
+        RecordError::Cgroup(format!("{}: {e}{taken}", full.display()))
+    })?;
     let real_root = std::fs::canonicalize(&root).unwrap_or(root.clone());
     let meta = std::fs::metadata(&real)
         .map_err(|e| RecordError::Cgroup(format!("{}: {e}", real.display())))?;
@@ -825,7 +840,7 @@ pub fn record(
                 // What it made before it failed goes, and the directory
                 // (and its parents) if the recorder made it.
                 out.remove_recording();
-                Err(RecordError::Write(e))
+                Err(RecordError::Create(e))
             }
         }
     });
@@ -927,8 +942,8 @@ pub fn record(
         loop {
             std::thread::sleep(Duration::from_millis(20));
             if let Some(pid) = child {
-                if let Some(code) = spawn::try_wait(pid) {
-                    exit_code = Some(code);
+                if let Some(end) = spawn::try_wait(pid) {
+                    exit_code = Some(end);
                     break;
                 }
                 if stop.load(Ordering::SeqCst) && !forwarded {
@@ -1056,7 +1071,7 @@ fn summarize(
     counters: &Counters,
     ext: &ExtConfig,
     elapsed: Duration,
-    exit_code: Option<i32>,
+    exit_code: Option<spawn::Ended>,
     ignored_kernel: u64,
 ) -> RecordSummary {
     let m = &res.manifest;
@@ -1074,7 +1089,8 @@ fn summarize(
         deleted_segments: m.deleted_segments,
         deleted_events: m.deleted_events,
         elapsed,
-        exit_code,
+        exit_code: exit_code.map(|e| e.code),
+        exit_signal: exit_code.and_then(|e| e.signal),
         hooks_active: m.hooks.active.clone(),
         hooks_unavailable: m
             .hooks
@@ -1093,12 +1109,12 @@ fn summarize(
 /// Ends the command `pid` at `--duration`: SIGTERM, then SIGKILL if it is
 /// still running 2 s later; its exit code (128 + the signal when one killed
 /// it), or `None` if it could not be reaped.
-fn end_command(pid: i32) -> Option<i32> {
+fn end_command(pid: i32) -> Option<spawn::Ended> {
     let wait = |limit: Duration| {
         let t = Instant::now();
         while t.elapsed() < limit {
-            if let Some(code) = spawn::try_wait(pid) {
-                return Some(code);
+            if let Some(end) = spawn::try_wait(pid) {
+                return Some(end);
             }
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -113,22 +113,41 @@ impl Held {
     }
 }
 
-/// Waits without blocking: `Some(exit code)` once `pid` ended (128+signal
-/// when killed).
-pub fn try_wait(pid: i32) -> Option<i32> {
+/// How the recorded command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ended {
+    /// Its exit status as a shell gives it: the exit code, or 128 + the
+    /// signal that killed it.
+    pub code: i32,
+    /// The signal that killed it, if one did.
+    pub signal: Option<i32>,
+}
+
+/// Waits without blocking: `Some` once `pid` ended.
+pub fn try_wait(pid: i32) -> Option<Ended> {
     let mut status = 0;
     // SAFETY: plain waitpid on our own child.
     let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
     if r == pid {
         if libc::WIFEXITED(status) {
-            Some(libc::WEXITSTATUS(status))
+            Some(Ended {
+                code: libc::WEXITSTATUS(status),
+                signal: None,
+            })
         } else if libc::WIFSIGNALED(status) {
-            Some(128 + libc::WTERMSIG(status))
+            let sig = libc::WTERMSIG(status);
+            Some(Ended {
+                code: 128 + sig,
+                signal: Some(sig),
+            })
         } else {
             None
         }
     } else if r < 0 {
-        Some(255)
+        Some(Ended {
+            code: 255,
+            signal: None,
+        })
     } else {
         None
     }

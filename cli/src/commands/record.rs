@@ -70,8 +70,8 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub cgroup: Option<PathBuf>,
 
-    /// Drop syscall rows whose path starts with this prefix (repeatable),
-    /// e.g. `/proc/`. When it names a directory, the kernel itself skips
+    /// Drop syscall rows whose path starts with this absolute prefix
+    /// (repeatable), e.g. `/proc/`. When it names a directory, the kernel itself skips
     /// calls on files below it (matched by inode, so symlinks and `..` cannot
     /// evade it); other rows are filtered by the decoder. Process rows stay.
     #[arg(long = "ignore-prefix", value_name = "PREFIX")]
@@ -81,7 +81,7 @@ pub struct Args {
     /// The row group being filled counts at its size before compression, so
     /// segments come out smaller than this (several times, for well
     /// compressing rows); a segment also ends at 1 048 576 rows.
-    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "128M")]
+    #[arg(long, value_name = "SIZE", value_parser = parse_segment_size, default_value = "128M")]
     pub segment_size: u64,
 
     /// Start a new segment after this long (e.g. 10m).
@@ -96,7 +96,7 @@ pub struct Args {
 
     /// Kernel ring-buffer size (a power of two, e.g. 16M). Smaller loses
     /// events sooner under load; losses are counted and written as `loss` rows.
-    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "16M")]
+    #[arg(long, value_name = "SIZE", value_parser = parse_ring_buffer, default_value = "16M")]
     pub ring_buffer: u64,
 
     /// The command to record, after `--`.
@@ -230,6 +230,58 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{s}` is too large a size"))
 }
 
+/// `--ring-buffer`: a size that is a power of two between 4K and 2G (what
+/// the kernel takes for a BPF ring buffer's data area).
+pub fn parse_ring_buffer(s: &str) -> Result<u64, String> {
+    let n = parse_size(s)?;
+    if n.is_power_of_two() && (4096..=1 << 31).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!(
+            "{} is not a power of two between 4K and 2G (e.g. 4M, 16M, 64M)",
+            human(n)
+        ))
+    }
+}
+
+/// `--segment-size`: at least 1M.
+pub fn parse_segment_size(s: &str) -> Result<u64, String> {
+    let n = parse_size(s)?;
+    if n >= 1 << 20 {
+        Ok(n)
+    } else {
+        Err(format!(
+            "{} is below the smallest segment size, 1M",
+            human(n)
+        ))
+    }
+}
+
+/// The name of signal `sig` (`SIGSEGV`), for the usual ones.
+fn signal_name(sig: i32) -> Option<&'static str> {
+    Some(match sig {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGILL => "SIGILL",
+        libc::SIGTRAP => "SIGTRAP",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGUSR2 => "SIGUSR2",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGALRM => "SIGALRM",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGXCPU => "SIGXCPU",
+        libc::SIGXFSZ => "SIGXFSZ",
+        libc::SIGSYS => "SIGSYS",
+        _ => return None,
+    })
+}
+
 fn human(bytes: u64) -> String {
     match bytes {
         b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
@@ -316,25 +368,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         Target::Command(args.command.clone())
     };
-    let ring_bytes = u32::try_from(args.ring_buffer)
-        .ok()
-        .filter(|n| n.is_power_of_two() && *n >= 4096)
-        .with_context(|| {
-            format!(
-                "--ring-buffer {}: must be a power of two between 4K and 2G",
-                args.ring_buffer
-            )
-        })?;
-    if args.segment_size < 1 << 20 {
-        bail!("--segment-size {}: must be at least 1M", args.segment_size);
-    }
+    // Checked by its parser (a power of two between 4K and 2G).
+    let ring_bytes = u32::try_from(args.ring_buffer).context("--ring-buffer: at most 2G")?;
     if let Some(max) = args.max_size
         && max < args.segment_size.saturating_mul(2)
     {
         bail!(
-            "--max-size {max} bytes: the ring must hold at least two segments (2 x --segment-size, \
-             {} bytes); for a smaller ring lower --segment-size too (at least 1M)",
-            args.segment_size
+            "--max-size {}: the ring must hold at least two segments (2 x --segment-size, \
+             {}); for a smaller ring lower --segment-size too (at least 1M)",
+            human(max),
+            human(args.segment_size.saturating_mul(2))
         );
     }
     if args.duration.is_some_and(|d| d.is_zero()) {
@@ -345,6 +388,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.ignore_prefix.iter().any(|p| p.is_empty()) {
         bail!(
             "--ignore-prefix '': an empty prefix would drop every row with a path (is a shell variable unset?)"
+        );
+    }
+    if let Some(p) = args.ignore_prefix.iter().find(|p| !p.starts_with('/')) {
+        bail!(
+            "--ignore-prefix {p}: recorded paths are absolute, so a relative prefix never \
+             matches (e.g. /proc/, or {})",
+            std::path::absolute(p).map_or_else(|_| format!("/{p}"), |a| a.display().to_string())
         );
     }
     if args.segment_duration.is_zero() {
@@ -409,7 +459,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
         }
         // The error names the directory concerned (-o's, or a parent).
-        Err(e @ RecordError::OutDir(_)) => return Err(e.into()),
+        Err(e @ (RecordError::OutDir(_) | RecordError::Create(_))) => return Err(e.into()),
         Err(e) => {
             // Nothing recorded (the library removed what it made for it).
             return Err(e).with_context(|| format!("recording into {}", args.output.display()));
@@ -496,9 +546,13 @@ fn print_summary(s: &RecordSummary) {
                     .join(", ")
             )
         },
-        match s.exit_code {
-            Some(c) => format!(" The command exited with code {c}."),
-            None => String::new(),
+        match (s.exit_code, s.exit_signal) {
+            (Some(c), Some(sig)) => format!(
+                " The command was killed by signal {sig}{} (exit status {c}).",
+                signal_name(sig).map_or(String::new(), |n| format!(" ({n})"))
+            ),
+            (Some(c), None) => format!(" The command exited with code {c}."),
+            (None, _) => String::new(),
         }
     );
 }
