@@ -109,8 +109,9 @@ struct Current {
     unspooled_rows: usize,
     /// Enough rows arrived since the last flush: it will checkpoint.
     checkpoint_due: bool,
-    /// Why making rows durable failed: the spool and the segment's file may
-    /// be half-written, so every later attempt fails with this.
+    /// Why making rows durable (or writing rows to the segment) failed: the
+    /// spool and the segment's file may be half-written, so every later
+    /// attempt fails with this.
     broken: Option<String>,
     /// Loss rows written to the segment.
     loss_rows: u64,
@@ -150,9 +151,14 @@ impl Current {
         let checkpoint = self.checkpoint_due
             || (self.unspooled_rows > 0 && self.segment.in_progress_rows() == 0);
         let result = if checkpoint {
-            self.segment
-                .checkpoint(spool.generation())
-                .and_then(|()| spool.restart())
+            match self.segment.checkpoint(spool.generation()) {
+                Ok(()) => {
+                    // Durable now, even should the new spool fail.
+                    self.durable_rows = self.segment.rows;
+                    spool.restart()
+                }
+                Err(e) => Err(e),
+            }
         } else {
             let mut spool = spool;
             let written = self
@@ -437,7 +443,12 @@ impl RecordingWriter {
             let room = (self.opts.segment_rows - cur.segment.rows) as usize;
             let len = room.min(batch.num_rows() - offset);
             let part = batch.slice(offset, len);
-            cur.segment.write(&part)?;
+            if let Err(e) = cur.segment.write(&part) {
+                // The Parquet writer may hold part of it: nothing more is
+                // made durable (nor counted as such) from this segment.
+                cur.broken = Some(e.to_string());
+                return Err(e);
+            }
             // Counted with the rows they are in, so that a manifest written
             // at a commit counts those of its segments only (the spool's are
             // counted by `recover` when it makes them a segment).
