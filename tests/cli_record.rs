@@ -363,7 +363,11 @@ fn values_that_cannot_mean_what_was_asked_are_refused() {
         // Sizes are said as typed, and what they came to (not in bytes).
         (
             vec!["--ring-buffer", "3M"],
-            "'3M' for '--ring-buffer <SIZE>': 3.0 MiB is not a power of two",
+            "'3M' for '--ring-buffer <SIZE>': 3.0 MiB is not a power of two (",
+        ),
+        (
+            vec!["--ring-buffer", "2K"],
+            "'2K' for '--ring-buffer <SIZE>': 2.0 KiB is outside 4K to 2G",
         ),
         (
             vec!["--segment-size", "64K"],

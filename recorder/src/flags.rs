@@ -112,6 +112,11 @@ fn arg_names(name: &str) -> &'static [&'static str] {
         "listen" => &["fd", "backlog"],
         "dup2" => &["oldfd", "newfd"],
         "dup3" => &["oldfd", "newfd", "flags"],
+        // The other descriptor of the copy calls (argument 0's file is
+        // resolved: `fd`, `file_path`).
+        "sendfile" => &["out_fd", "in_fd"],
+        "copy_file_range" | "splice" => &["fd_in", "off_in_ptr", "fd_out"],
+        "tee" => &["fd_in", "fd_out"],
         // `uargs` is a pointer to the module's parameter string.
         "finit_module" => &["fd", "uargs_ptr", "flags"],
         "renameat2" => &["olddirfd", "oldpath", "newdirfd", "newpath", "flags"],

@@ -306,7 +306,7 @@ fn cgroup_filter(path: &Path) -> Result<(u64, u32), RecordError> {
     let real = std::fs::canonicalize(&full).map_err(|e| {
         // An absolute path outside the mount was taken as relative to it
         // (as /proc/PID/cgroup writes them): say so.
-        let taken = if full.as_path() != path {
+        let taken = if path.is_absolute() && !path.starts_with(&root) {
             format!(
                 " ({} is taken under the cgroup2 mount {}, as /proc/PID/cgroup writes paths)",
                 path.display(),

@@ -1103,8 +1103,9 @@ fn fcntl_setfd_is_recorded_and_other_commands_are_not() {
 }
 
 /// The calls that copy between descriptors, enabled like `read`, name the
-/// file they copy from: coreutils 9 copies with `copy_file_range`, not
-/// `read`/`write`.
+/// file behind their first argument (coreutils 9 copies with
+/// `copy_file_range`, not `read`/`write`: the source; `sendfile`: the
+/// destination), and the other descriptor's number.
 #[test]
 fn copy_calls_name_their_descriptors_file() {
     if !can_record("copy_calls_name_their_descriptors_file") {
@@ -1117,11 +1118,19 @@ fn copy_calls_name_their_descriptors_file() {
         "import os\n\
          a = os.open('{src}', os.O_RDONLY)\n\
          b = os.open('{dst}', os.O_WRONLY | os.O_CREAT, 0o600)\n\
-         assert os.copy_file_range(a, b, 10) == 10\n",
+         assert os.copy_file_range(a, b, 10) == 10\n\
+         os.lseek(a, 0, 0)\n\
+         c = os.open('{out}', os.O_WRONLY | os.O_CREAT, 0o600)\n\
+         assert os.sendfile(c, a, None, 10) == 10\n",
         src = src.display(),
-        dst = dir.path().join("copy-dst").display()
+        dst = dir.path().join("copy-dst").display(),
+        out = dir.path().join("sent").display(),
     );
-    let rec = common::record_with(&["python3", "-c", &program], "+copy_file_range", 16 << 20);
+    let rec = common::record_with(
+        &["python3", "-c", &program],
+        "+copy_file_range,+sendfile",
+        16 << 20,
+    );
     assert_eq!(rec.summary.exit_code, Some(0), "{}", rec.dump());
     let copy = rec.sys("copy_file_range");
     assert_eq!(copy.len(), 1, "{}", rec.dump());
@@ -1129,5 +1138,19 @@ fn copy_calls_name_their_descriptors_file() {
     assert_eq!(
         copy[0].file_path.as_deref(),
         Some(src.canonicalize().unwrap().to_str().unwrap())
+    );
+    let (a, b) = (copy[0].fd.unwrap(), copy[0].fd.unwrap() + 1);
+    assert_eq!(
+        copy[0].syscall_args.as_deref(),
+        Some(&*format!("fd_in={a} fd_out={b}"))
+    );
+    let sent = rec.sys("sendfile");
+    assert_eq!(sent.len(), 1, "{}", rec.dump());
+    assert_eq!(sent[0].ret, Some(10));
+    let out = dir.path().canonicalize().unwrap().join("sent");
+    assert_eq!(sent[0].file_path.as_deref(), out.to_str());
+    assert_eq!(
+        sent[0].syscall_args.as_deref(),
+        Some(&*format!("out_fd={} in_fd={a}", b + 1))
     );
 }

@@ -70,8 +70,9 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub cgroup: Option<PathBuf>,
 
-    /// Drop syscall rows whose path starts with this absolute prefix
-    /// (repeatable), e.g. `/proc/`. When it names a directory, the kernel itself skips
+    /// Drop syscall rows whose path starts with this prefix (repeatable),
+    /// e.g. `/proc/`: an absolute path, as recorded paths are, or the start
+    /// of a pseudo file's name (`pipe:`, `memfd:`). When it names a directory, the kernel itself skips
     /// calls on files below it (matched by inode, so symlinks and `..` cannot
     /// evade it); other rows are filtered by the decoder. Process rows stay.
     #[arg(long = "ignore-prefix", value_name = "PREFIX")]
@@ -94,7 +95,7 @@ pub struct Args {
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_size: Option<u64>,
 
-    /// Kernel ring-buffer size (a power of two, e.g. 16M). Smaller loses
+    /// Kernel ring-buffer size (a power of two from 4K to 2G, e.g. 16M). Smaller loses
     /// events sooner under load; losses are counted and written as `loss` rows.
     #[arg(long, value_name = "SIZE", value_parser = parse_ring_buffer, default_value = "16M")]
     pub ring_buffer: u64,
@@ -234,13 +235,15 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 /// the kernel takes for a BPF ring buffer's data area).
 pub fn parse_ring_buffer(s: &str) -> Result<u64, String> {
     let n = parse_size(s)?;
-    if n.is_power_of_two() && (4096..=1 << 31).contains(&n) {
-        Ok(n)
-    } else {
+    if !(4096..=1 << 31).contains(&n) {
+        Err(format!("{} is outside 4K to 2G", human(n)))
+    } else if !n.is_power_of_two() {
         Err(format!(
-            "{} is not a power of two between 4K and 2G (e.g. 4M, 16M, 64M)",
+            "{} is not a power of two (e.g. 4M, 16M, 64M)",
             human(n)
         ))
+    } else {
+        Ok(n)
     }
 }
 
@@ -390,7 +393,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "--ignore-prefix '': an empty prefix would drop every row with a path (is a shell variable unset?)"
         );
     }
-    if let Some(p) = args.ignore_prefix.iter().find(|p| !p.starts_with('/')) {
+    // Paths are recorded absolute, or as the name of a pseudo file
+    // (`pipe:[N]`, `socket:[N]`, `anon_inode:[…]`, `memfd:NAME`).
+    if let Some(p) = args
+        .ignore_prefix
+        .iter()
+        .find(|p| !p.starts_with('/') && !p.contains(':'))
+    {
         bail!(
             "--ignore-prefix {p}: recorded paths are absolute, so a relative prefix never \
              matches (e.g. /proc/, or {})",
