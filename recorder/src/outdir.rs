@@ -45,8 +45,8 @@ pub(crate) struct OutDir {
 /// the link's owner could point it elsewhere), and the path must still name
 /// that directory afterwards (once it is ours, nobody else can move it out
 /// of a sticky directory such as `/tmp`). A directory that is not empty is
-/// left for [`RecordingWriter::create`] to refuse (`None`); anything else
-/// than a directory is refused here.
+/// left for [`RecordingWriter::create`] to refuse (`None`); anything but a
+/// directory is refused here.
 /// Missing parents are created 0700 ([`parents::create`]), and removed
 /// with the recording.
 ///
