@@ -253,7 +253,8 @@ mod tests {
         }
     }
 
-    /// Not empty, a link, or no directory: not taken over.
+    /// Not empty (left to the writer to refuse), a link, or no directory:
+    /// not taken over.
     #[test]
     fn not_taken_over() {
         let tmp = tempfile::tempdir().unwrap();
@@ -261,7 +262,13 @@ mod tests {
         std::fs::create_dir_all(t.join("full/events")).unwrap();
         assert!(take_over(&t.join("full")).unwrap().out.is_none());
         std::fs::write(t.join("file"), "").unwrap();
-        assert!(take_over(&t.join("file")).unwrap().out.is_none());
+        let e = take_over(&t.join("file")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+        assert!(
+            e.to_string()
+                .contains("file: exists and is not a directory"),
+            "{e}"
+        );
         std::os::unix::fs::symlink("full", t.join("link")).unwrap();
         let e = take_over(&t.join("link")).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
