@@ -296,7 +296,10 @@ fn cgroup_filter(path: &Path) -> Result<(u64, u32), RecordError> {
     use std::os::unix::fs::MetadataExt;
     let root = cgroup2_root()
         .ok_or_else(|| RecordError::Cgroup("no cgroup2 mount in /proc/mounts".into()))?;
-    let full = if path.is_absolute() && path.starts_with(&root) {
+    // An absolute path outside the mount is taken as relative to it (as
+    // /proc/PID/cgroup writes them).
+    let outside = path.is_absolute() && !path.starts_with(&root);
+    let full = if path.is_absolute() && !outside {
         path.to_path_buf()
     } else {
         root.join(path.strip_prefix("/").unwrap_or(path))
@@ -304,9 +307,8 @@ fn cgroup_filter(path: &Path) -> Result<(u64, u32), RecordError> {
     // `..` and symbolic links resolved: the level is counted on the real
     // path, which must be a directory of the cgroup2 hierarchy.
     let real = std::fs::canonicalize(&full).map_err(|e| {
-        // An absolute path outside the mount was taken as relative to it
-        // (as /proc/PID/cgroup writes them): say so.
-        let taken = if path.is_absolute() && !path.starts_with(&root) {
+        // Say so when that is what happened.
+        let taken = if outside {
             format!(
                 " ({} is taken under the cgroup2 mount {}, as /proc/PID/cgroup writes paths)",
                 path.display(),
@@ -923,7 +925,7 @@ pub fn record(
         .startup_cpu_ns
         .store(process_cpu_ns().max(1), Ordering::Relaxed);
     let started = Instant::now();
-    let mut exit_code = None;
+    let mut ended = None;
     let mut child = None;
     let mut release_err = None;
     if let Some(h) = held {
@@ -943,7 +945,7 @@ pub fn record(
             std::thread::sleep(Duration::from_millis(20));
             if let Some(pid) = child {
                 if let Some(end) = spawn::try_wait(pid) {
-                    exit_code = Some(end);
+                    ended = Some(end);
                     break;
                 }
                 if stop.load(Ordering::SeqCst) && !forwarded {
@@ -978,7 +980,7 @@ pub fn record(
                     // As `timeout --foreground -k 2s`: SIGTERM, and SIGKILL for a command
                     // still running 2 s later (one that ignores SIGTERM was
                     // left running, and record exited 0).
-                    exit_code = end_command(pid);
+                    ended = end_command(pid);
                 }
                 break;
             }
@@ -1026,15 +1028,7 @@ pub fn record(
         }
         Err(e) => return Err(e),
     };
-    let mut summary = summarize(
-        opts,
-        &res,
-        &counters,
-        &ext,
-        elapsed,
-        exit_code,
-        ignored_kernel,
-    );
+    let mut summary = summarize(opts, &res, &counters, &ext, elapsed, ended, ignored_kernel);
     let Some(error) = error else {
         return Ok(summary);
     };
@@ -1071,7 +1065,7 @@ fn summarize(
     counters: &Counters,
     ext: &ExtConfig,
     elapsed: Duration,
-    exit_code: Option<spawn::Ended>,
+    ended: Option<spawn::Ended>,
     ignored_kernel: u64,
 ) -> RecordSummary {
     let m = &res.manifest;
@@ -1089,8 +1083,8 @@ fn summarize(
         deleted_segments: m.deleted_segments,
         deleted_events: m.deleted_events,
         elapsed,
-        exit_code: exit_code.map(|e| e.code),
-        exit_signal: exit_code.and_then(|e| e.signal),
+        exit_code: ended.map(|e| e.code),
+        exit_signal: ended.and_then(|e| e.signal),
         hooks_active: m.hooks.active.clone(),
         hooks_unavailable: m
             .hooks

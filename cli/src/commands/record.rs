@@ -371,8 +371,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         Target::Command(args.command.clone())
     };
-    // Checked by its parser (a power of two between 4K and 2G).
-    let ring_bytes = u32::try_from(args.ring_buffer).context("--ring-buffer: at most 2G")?;
+    let ring_bytes =
+        u32::try_from(args.ring_buffer).expect("parse_ring_buffer keeps it at most 2G");
     if let Some(max) = args.max_size
         && max < args.segment_size.saturating_mul(2)
     {
